@@ -1,0 +1,282 @@
+#include "api_client.h"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "iso8601.h"
+#include "signer.h"
+
+namespace esim {
+namespace {
+
+using nlohmann::json;
+
+constexpr double kBytesPerGb = 1024.0 * 1024.0 * 1024.0;
+// API strings become label values: bound them so a hostile answer cannot grow memory.
+constexpr size_t kMaxTextBytes = 256;
+
+// Thrown only inside this file while reading a body with a wrong shape.
+struct WrongShape {
+  std::string what;
+};
+
+std::optional<std::string> OptionalText(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw WrongShape{std::string(key) + " is not a string"};
+  std::string text = it->get<std::string>();
+  if (text.size() > kMaxTextBytes) text.resize(kMaxTextBytes);
+  return text;
+}
+
+std::optional<double> OptionalTime(const json& object, const char* key) {
+  const auto text = OptionalText(object, key);
+  if (!text) return std::nullopt;
+  const auto time = ParseIso8601(*text);
+  if (!time) throw WrongShape{std::string(key) + " is not an ISO 8601 time"};
+  return time;
+}
+
+std::optional<double> OptionalGigabytes(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) throw WrongShape{std::string(key) + " is not a number"};
+  const double gb = it->get<double>();
+  if (!std::isfinite(gb) || gb < 0) throw WrongShape{std::string(key) + " is out of range"};
+  return gb * kBytesPerGb;
+}
+
+bool OptionalBool(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return false;
+  if (!it->is_boolean()) throw WrongShape{std::string(key) + " is not a boolean"};
+  return it->get<bool>();
+}
+
+const json* OptionalObject(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return nullptr;
+  if (!it->is_object()) throw WrongShape{std::string(key) + " is not an object"};
+  return &*it;
+}
+
+EsimStatus ParseStatusData(const json& data) {
+  if (!data.is_object()) throw WrongShape{"data is not an object"};
+  EsimStatus status;
+  status.iccid = OptionalText(data, "iccid").value_or("");
+  const auto lifecycle = OptionalText(data, "status");
+  if (!lifecycle || lifecycle->empty()) throw WrongShape{"status is missing"};
+  status.status = *lifecycle;
+  status.esim_status = OptionalText(data, "esim_status");
+  status.smdp_status = OptionalText(data, "smdp_status");
+  status.profile = OptionalText(data, "profile");
+  status.unlimited = OptionalBool(data, "unlimited");
+  if (const json* network = OptionalObject(data, "last_network")) {
+    status.last_network.operator_name = OptionalText(*network, "operator");
+    status.last_network.mcc = OptionalText(*network, "mcc");
+    status.last_network.mnc = OptionalText(*network, "mnc");
+    status.last_network.country = OptionalText(*network, "country");
+    status.last_network.country_iso2 = OptionalText(*network, "country_iso2");
+    status.last_network.connection_type = OptionalText(*network, "connection_type");
+  }
+  if (const json* device = OptionalObject(data, "device")) {
+    status.device.model = OptionalText(*device, "model");
+    status.device.imei = OptionalText(*device, "imei");
+  }
+  status.activation_time = OptionalTime(data, "activation_date");
+  status.last_usage_time = OptionalTime(data, "last_usage_date");
+  status.expiry_time = OptionalTime(data, "expiry_date");
+  const json* usage = OptionalObject(data, "data_usage");
+  if (usage == nullptr) throw WrongShape{"data_usage is missing"};
+  const auto used = OptionalGigabytes(*usage, "used_gb");
+  if (!used) throw WrongShape{"data_usage.used_gb is missing"};
+  status.used_bytes = *used;
+  status.unlimited = status.unlimited || OptionalBool(*usage, "unlimited");
+  // An unlimited plan has no allowance, whatever total_gb says.
+  if (!status.unlimited) status.total_bytes = OptionalGigabytes(*usage, "total_gb");
+  return status;
+}
+
+// Error codes become label values: only the API's UPPER_SNAKE_CASE words are taken as they are.
+bool IsPlainCode(std::string_view code) {
+  if (code.empty() || code.size() > 64) return false;
+  for (char c : code) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> Header(const HeaderMap& headers, const char* name) {
+  const auto it = headers.find(name);
+  if (it == headers.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<double> ParseNumber(const std::string& text) {
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  size_t used = 0;
+  try {
+    const double value = std::stod(text, &used);
+    if (used != text.size() || !std::isfinite(value)) return std::nullopt;
+    return value;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// X-RateLimit-Reset is documented both as ISO 8601 and as Unix seconds; small numbers are
+// read as "seconds from now" and huge ones as milliseconds, which some gateways send.
+std::optional<double> ParseResetTime(const std::string& text, double now) {
+  if (const auto number = ParseNumber(text)) {
+    if (*number < 0) return std::nullopt;
+    if (*number < 1e9) return now + *number;
+    if (*number > 1e12) return *number / 1000.0;
+    return *number;
+  }
+  return ParseIso8601(text);
+}
+
+std::optional<double> ParseRetryAfter(const std::string& text, double now) {
+  if (const auto seconds = ParseNumber(text)) {
+    if (*seconds < 0) return std::nullopt;
+    return now + *seconds;
+  }
+  return ParseHttpDate(text);
+}
+
+// Codes that mean the API refused our credentials (esim_up 0).
+bool IsCredentialRefusal(std::string_view code) {
+  return code == "HMAC_REQUIRED" || code == "INVALID_API_KEY" || code == "INVALID_SIGNATURE" ||
+         code == "INVALID_TIMESTAMP" || code == "INVALID_REQUEST_ID" ||
+         code == "DUPLICATE_REQUEST" || code == "INVALID_USER";
+}
+
+std::string TransportCode(TransportError error) {
+  switch (error) {
+    case TransportError::kTimeout:
+      return "TIMEOUT";
+    case TransportError::kTls:
+      return "TLS_ERROR";
+    case TransportError::kBodyTooLarge:
+      return "INVALID_RESPONSE";
+    case TransportError::kConnection:
+    case TransportError::kNone:
+      break;
+  }
+  return "CONNECTION_ERROR";
+}
+
+}  // namespace
+
+std::string StatusRequestBody(const EsimConfig& esim) {
+  if (!esim.iccid.empty()) return json{{"iccid", esim.iccid}}.dump();
+  return json{{"esimId", esim.esim_id.value_or(0)}}.dump();
+}
+
+ApiResult InterpretStatusResponse(const HttpResponse& response, double now) {
+  ApiResult result;
+  if (response.error != TransportError::kNone) {
+    result.code = TransportCode(response.error);
+    result.message = response.error == TransportError::kBodyTooLarge
+                         ? "response body exceeds the size limit"
+                         : response.error_detail;
+    return result;
+  }
+  result.http_status = response.status;
+  const HeaderMap& headers = response.headers;
+  if (auto v = Header(headers, "x-ratelimit-limit")) result.rate_limit.limit = ParseNumber(*v);
+  if (auto v = Header(headers, "x-ratelimit-remaining")) {
+    result.rate_limit.remaining = ParseNumber(*v);
+  }
+  if (auto v = Header(headers, "x-ratelimit-reset")) {
+    result.rate_limit.reset_time = ParseResetTime(*v, now);
+  }
+  if (auto v = Header(headers, "retry-after")) result.retry_after_time = ParseRetryAfter(*v, now);
+  if (auto v = Header(headers, "date")) result.server_time = ParseHttpDate(*v);
+
+  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  const bool is_envelope = body.is_object() && body.contains("success");
+  const bool success_2xx = response.status >= 200 && response.status < 300;
+  if (!is_envelope) {
+    // Not the API's JSON at all: a gateway page, an empty body, garbage.
+    if (response.status == 429) {
+      result.code = "RATE_LIMIT_EXCEEDED";
+      result.api_up = true;
+    } else {
+      result.code = success_2xx ? "INVALID_RESPONSE" : "HTTP_" + std::to_string(response.status);
+    }
+    result.message = "answer is not the API's JSON envelope";
+    return result;
+  }
+  try {
+    if (const auto message = OptionalText(body, "message")) {
+      result.message = *message;
+    } else if (const auto error = OptionalText(body, "error")) {
+      result.message = *error;
+    }
+    const bool success = OptionalBool(body, "success");
+    if (success && success_2xx) {
+      const auto data = body.find("data");
+      if (data == body.end()) throw WrongShape{"data is missing"};
+      result.status = ParseStatusData(*data);
+      result.code = "OK";
+      result.api_up = true;
+      return result;
+    }
+    const auto code = OptionalText(body, "code");
+    if (code && IsPlainCode(*code)) {
+      result.code = *code;
+    } else if (response.status == 429) {
+      result.code = "RATE_LIMIT_EXCEEDED";
+    } else {
+      result.code = success_2xx ? "INVALID_RESPONSE" : "HTTP_" + std::to_string(response.status);
+      return result;
+    }
+    result.api_up = !IsCredentialRefusal(result.code);
+  } catch (const WrongShape& wrong) {
+    result.code = "INVALID_RESPONSE";
+    result.api_up = false;
+    result.status.reset();
+    result.message = wrong.what;
+  }
+  return result;
+}
+
+ApiClient::ApiClient(std::string access_code, Secret secret_key,
+                     std::shared_ptr<HttpTransport> transport, WallClock wall_clock)
+    : access_code_(std::move(access_code)),
+      secret_key_(std::move(secret_key)),
+      transport_(std::move(transport)),
+      wall_clock_(std::move(wall_clock)) {}
+
+ApiResult ApiClient::FetchStatus(const EsimConfig& esim) const {
+  const auto started = std::chrono::steady_clock::now();
+  ApiResult result;
+  try {
+    HttpRequest request;
+    request.method = "POST";
+    request.path = "/api/v1/business/esims/status";
+    request.body = StatusRequestBody(esim);
+    const double now = wall_clock_();
+    const auto signed_headers =
+        SignRequest(access_code_, secret_key_.Reveal(), static_cast<int64_t>(now * 1000.0),
+                    NewRequestId(), request.body);
+    request.headers = {
+        {"RT-AccessCode", signed_headers.access_code}, {"RT-RequestID", signed_headers.request_id},
+        {"RT-Timestamp", signed_headers.timestamp},    {"RT-Signature", signed_headers.signature},
+        {"Content-Type", "application/json"},          {"Accept", "application/json"}};
+    result = InterpretStatusResponse(transport_->Send(request), wall_clock_());
+  } catch (const std::exception& e) {
+    // Nothing may escape the polling path; an internal failure is counted like a bad answer.
+    result = ApiResult{};
+    result.code = "INVALID_RESPONSE";
+    result.message = std::string("internal error: ") + e.what();
+  }
+  result.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace esim

@@ -1,0 +1,59 @@
+// The eSIMfly live-status call: builds the body, signs it, sends it through an HttpTransport and
+// turns whatever comes back into an ApiResult. Never throws; thread safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config.h"
+#include "esim_status.h"
+#include "http_transport.h"
+
+namespace esim {
+
+// The API's X-RateLimit-* headers, when sent.
+struct RateLimitHeaders {
+  std::optional<double> limit, remaining;
+  std::optional<double> reset_time;  // Unix seconds
+};
+
+struct ApiResult {
+  // "OK", the API's error code (FORBIDDEN, PROVIDER_ERROR, ...), or a transport outcome
+  // (TIMEOUT, CONNECTION_ERROR, TLS_ERROR, HTTP_<status>, INVALID_RESPONSE).
+  std::string code;
+  // True when the API answered with a valid signed-API response (esim_up).
+  bool api_up = false;
+  std::string message;               // the API's human text or the transport's, for the log
+  int http_status = 0;               // 0 when no HTTP answer arrived
+  std::optional<EsimStatus> status;  // set when code == "OK"
+  RateLimitHeaders rate_limit;
+  std::optional<double> retry_after_time;  // Unix seconds, from Retry-After
+  std::optional<double> server_time;       // Unix seconds, from Date
+  double duration_seconds = 0;
+  bool ok() const { return code == "OK"; }
+};
+
+// Interprets one HTTP answer of the status endpoint; `now` (Unix seconds) resolves relative
+// Retry-After / X-RateLimit-Reset values. Pure; exposed for tests.
+ApiResult InterpretStatusResponse(const HttpResponse& response, double now);
+
+// The JSON request body for one eSIM: {"iccid":"..."} or {"esimId":n}.
+std::string StatusRequestBody(const EsimConfig& esim);
+
+class ApiClient {
+ public:
+  using WallClock = std::function<double()>;  // Unix seconds
+  ApiClient(std::string access_code, Secret secret_key, std::shared_ptr<HttpTransport> transport,
+            WallClock wall_clock);
+  ApiResult FetchStatus(const EsimConfig& esim) const;
+
+ private:
+  std::string access_code_;
+  Secret secret_key_;
+  std::shared_ptr<HttpTransport> transport_;
+  WallClock wall_clock_;
+};
+
+}  // namespace esim

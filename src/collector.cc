@@ -1,0 +1,284 @@
+#include "collector.h"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+#include <vector>
+
+#include "exposition.h"
+#include "process_metrics.h"
+#include "version.h"
+
+namespace esim {
+namespace {
+
+constexpr std::array<std::string_view, 4> kDocumentedStatuses = {"NEW", "ACTIVE", "EXPIRED",
+                                                                 "DEPLETED"};
+constexpr char kFromPoll[] = ", from the last background poll.";
+
+// One eSIM as the renderer needs it: its identifying labels and, when fresh, its data.
+struct Row {
+  const EsimRecord* record;
+  std::string_view iccid, name;
+  const EsimStatus* data;  // null before the first success and once stale
+};
+
+std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& status,
+                           double now) {
+  const double stale_after = std::chrono::duration<double>(status.stale_after).count();
+  std::vector<Row> rows;
+  rows.reserve(snapshot.esims.size());
+  for (const auto& record : snapshot.esims) {
+    const bool fresh = record->status && now - record->last_success_time <= stale_after;
+    rows.push_back(Row{record.get(), record->Iccid(), record->config.name,
+                       fresh ? &*record->status : nullptr});
+  }
+  return rows;
+}
+
+template <typename ValueOf>
+void DataGauge(ExpositionWriter& out, const std::vector<Row>& rows, std::string_view name,
+               std::string_view help, ValueOf value_of) {
+  bool family_written = false;
+  for (const Row& row : rows) {
+    if (row.data == nullptr) continue;
+    const std::optional<double> value = value_of(*row.data);
+    if (!value) continue;
+    if (!family_written) {
+      out.Family(name, help, "gauge");
+      family_written = true;
+    }
+    out.Sample(name, {{"iccid", row.iccid}, {"name", row.name}}, *value);
+  }
+}
+
+std::string_view Text(const std::optional<std::string>& value) {
+  return value ? std::string_view(*value) : std::string_view();
+}
+
+void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
+                       const ExporterStatus& status, double now) {
+  const std::string help_suffix = kFromPoll;
+  DataGauge(out, rows, "esim_data_used_bytes",
+            "Data used by the eSIM in bytes (API used_gb x 1024^3)" + help_suffix,
+            [](const EsimStatus& s) { return std::optional<double>(s.used_bytes); });
+  DataGauge(out, rows, "esim_data_total_bytes",
+            "Data allowance of the eSIM in bytes (API total_gb x 1024^3); absent for unlimited "
+            "plans" +
+                help_suffix,
+            [](const EsimStatus& s) { return s.total_bytes; });
+  DataGauge(out, rows, "esim_unlimited",
+            "1 when the eSIM's plan is unlimited, else 0" + help_suffix,
+            [](const EsimStatus& s) { return std::optional<double>(s.unlimited ? 1 : 0); });
+
+  bool any_data = std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.data; });
+  if (any_data) {
+    out.Family("esim_status",
+               "Lifecycle status of the eSIM as a state set: 1 for the current status, 0 for the "
+               "others" +
+                   help_suffix,
+               "gauge");
+    for (const Row& row : rows) {
+      if (row.data == nullptr) continue;
+      bool documented = false;
+      for (std::string_view state : kDocumentedStatuses) {
+        const bool current = row.data->status == state;
+        documented = documented || current;
+        out.Sample("esim_status", {{"iccid", row.iccid}, {"name", row.name}, {"status", state}},
+                   current ? 1 : 0);
+      }
+      if (!documented) {
+        out.Sample("esim_status",
+                   {{"iccid", row.iccid}, {"name", row.name}, {"status", row.data->status}}, 1);
+      }
+    }
+  }
+  DataGauge(out, rows, "esim_active", "1 when the eSIM's status is ACTIVE, else 0" + help_suffix,
+            [](const EsimStatus& s) { return std::optional<double>(s.status == "ACTIVE"); });
+  DataGauge(out, rows, "esim_activation_timestamp_seconds",
+            "Unix time of the eSIM's first activation; absent while not activated" + help_suffix,
+            [](const EsimStatus& s) { return s.activation_time; });
+  DataGauge(out, rows, "esim_expiry_timestamp_seconds",
+            "Unix time when the eSIM's plan expires; absent while unknown" + help_suffix,
+            [](const EsimStatus& s) { return s.expiry_time; });
+  DataGauge(out, rows, "esim_last_usage_timestamp_seconds",
+            "Unix time of the eSIM's most recent data usage; absent while none" + help_suffix,
+            [](const EsimStatus& s) { return s.last_usage_time; });
+  DataGauge(out, rows, "esim_last_usage_age_seconds",
+            "Seconds since the eSIM's most recent data usage, computed at scrape time from the "
+            "last background poll.",
+            [now](const EsimStatus& s) -> std::optional<double> {
+              if (!s.last_usage_time) return std::nullopt;
+              return std::max(0.0, now - *s.last_usage_time);
+            });
+
+  // esim_info carries the config labels, so it exists for every configured eSIM.
+  if (!rows.empty()) {
+    out.Family("esim_info",
+               "Always 1; labels carry the eSIM's installation, SM-DP+ and profile state and its "
+               "configured labels" +
+                   help_suffix,
+               "gauge");
+  }
+  std::vector<Label> labels;
+  for (const Row& row : rows) {
+    const EsimRecord& record = *row.record;
+    const EsimStatus* known = record.status ? &*record.status : nullptr;
+    const std::string esim_id =
+        record.config.esim_id ? std::to_string(*record.config.esim_id) : std::string();
+    labels.assign({{"iccid", row.iccid},
+                   {"name", row.name},
+                   {"esim_status", known ? Text(known->esim_status) : ""},
+                   {"smdp_status", known ? Text(known->smdp_status) : ""},
+                   {"profile", known ? Text(known->profile) : ""},
+                   {"esim_id", esim_id}});
+    for (const auto& [label_name, label_value] : record.config.labels) {
+      labels.emplace_back(label_name, label_value);
+    }
+    out.Sample("esim_info", labels, 1);
+  }
+
+  const bool any_network = std::any_of(rows.begin(), rows.end(), [](const Row& r) {
+    return r.data && r.data->last_network.HasAny();
+  });
+  if (any_network) {
+    out.Family("esim_network_info",
+               "Always 1; labels describe the network the eSIM last connected to; absent until it "
+               "has connected" +
+                   help_suffix,
+               "gauge");
+    for (const Row& row : rows) {
+      if (row.data == nullptr || !row.data->last_network.HasAny()) continue;
+      const NetworkInfo& n = row.data->last_network;
+      out.Sample("esim_network_info",
+                 {{"iccid", row.iccid},
+                  {"name", row.name},
+                  {"operator", Text(n.operator_name)},
+                  {"mcc", Text(n.mcc)},
+                  {"mnc", Text(n.mnc)},
+                  {"country", Text(n.country)},
+                  {"country_iso2", Text(n.country_iso2)},
+                  {"connection_type", Text(n.connection_type)}},
+                 1);
+    }
+  }
+  const bool any_device = std::any_of(
+      rows.begin(), rows.end(), [](const Row& r) { return r.data && r.data->device.HasAny(); });
+  if (any_device) {
+    out.Family("esim_device_info",
+               "Always 1; labels describe the device holding the eSIM; absent until installed" +
+                   help_suffix,
+               "gauge");
+    for (const Row& row : rows) {
+      if (row.data == nullptr || !row.data->device.HasAny()) continue;
+      const DeviceInfo& d = row.data->device;
+      if (status.export_imei) {
+        out.Sample("esim_device_info",
+                   {{"iccid", row.iccid},
+                    {"name", row.name},
+                    {"model", Text(d.model)},
+                    {"imei", Text(d.imei)}},
+                   1);
+      } else {
+        out.Sample("esim_device_info",
+                   {{"iccid", row.iccid}, {"name", row.name}, {"model", Text(d.model)}}, 1);
+      }
+    }
+  }
+
+  if (!rows.empty()) {
+    out.Family("esim_poll_success",
+               "1 when the latest background poll of the eSIM's live status succeeded, else 0.",
+               "gauge");
+  }
+  for (const Row& row : rows) {
+    out.Sample("esim_poll_success", {{"iccid", row.iccid}, {"name", row.name}},
+               row.record->last_poll_ok ? 1 : 0);
+  }
+  const bool any_success = std::any_of(
+      rows.begin(), rows.end(), [](const Row& r) { return r.record->last_success_time > 0; });
+  if (any_success) {
+    out.Family("esim_last_poll_success_timestamp_seconds",
+               "Unix time of the latest successful background poll of the eSIM.", "gauge");
+    for (const Row& row : rows) {
+      if (row.record->last_success_time <= 0) continue;
+      out.Sample("esim_last_poll_success_timestamp_seconds",
+                 {{"iccid", row.iccid}, {"name", row.name}}, row.record->last_success_time);
+    }
+  }
+}
+
+void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
+                           const ExporterStatus& status, const ApiMetrics* api_metrics) {
+  const ApiState& api = snapshot.api;
+  if (api.up) {
+    out.Family("esim_up",
+               "1 when the eSIMfly API answered the latest request with a valid signed-API "
+               "response, 0 when it was unreachable, refused the credentials or answered garbage.",
+               "gauge");
+    out.Sample("esim_up", {}, *api.up ? 1 : 0);
+  }
+  if (api_metrics != nullptr) api_metrics->Write(out);
+  out.Family("esim_poll_interval_seconds",
+             "The per-eSIM live-status poll interval in force (the configured one, or longer when "
+             "the request budget forces it).",
+             "gauge");
+  out.Sample("esim_poll_interval_seconds", {},
+             std::chrono::duration<double>(status.poll_interval).count());
+  if (api.rate_limit.limit) {
+    out.Family("esim_api_rate_limit_limit",
+               "Request limit of the API key's current window, from the latest X-RateLimit-Limit "
+               "header.",
+               "gauge");
+    out.Sample("esim_api_rate_limit_limit", {}, *api.rate_limit.limit);
+  }
+  if (api.rate_limit.remaining) {
+    out.Family("esim_api_rate_limit_remaining",
+               "Requests left in the API key's current window, from the latest "
+               "X-RateLimit-Remaining header.",
+               "gauge");
+    out.Sample("esim_api_rate_limit_remaining", {}, *api.rate_limit.remaining);
+  }
+  if (api.rate_limit.reset_time) {
+    out.Family("esim_api_rate_limit_reset_timestamp_seconds",
+               "Unix time when the API key's current window resets, from the latest "
+               "X-RateLimit-Reset header.",
+               "gauge");
+    out.Sample("esim_api_rate_limit_reset_timestamp_seconds", {}, *api.rate_limit.reset_time);
+  }
+  if (api.server_time_offset) {
+    out.Family("esim_api_clock_skew_seconds",
+               "The API server's clock (Date header) minus this host's clock, in seconds; "
+               "requests are refused when the host clock is off by minutes.",
+               "gauge");
+    out.Sample("esim_api_clock_skew_seconds", {}, *api.server_time_offset);
+  }
+  out.Family("esim_monitored_esims", "eSIMs in the running config.", "gauge");
+  out.Sample("esim_monitored_esims", {}, static_cast<double>(snapshot.esims.size()));
+  out.Family("esim_config_last_reload_successful",
+             "1 when the latest config (re)load succeeded, 0 after a rejected reload.", "gauge");
+  out.Sample("esim_config_last_reload_successful", {}, status.last_reload_ok ? 1 : 0);
+  out.Family("esim_config_last_reload_success_timestamp_seconds",
+             "Unix time of the latest successful config (re)load.", "gauge");
+  out.Sample("esim_config_last_reload_success_timestamp_seconds", {},
+             status.last_reload_success_time);
+  out.Family("esim_exporter_build_info",
+             "Always 1; labels carry the version and git revision of esim_exporter.", "gauge");
+  out.Sample("esim_exporter_build_info", {{"version", kVersion}, {"revision", kRevision}}, 1);
+}
+
+}  // namespace
+
+std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
+                          const ApiMetrics* api_metrics, double now, const RenderOptions& options) {
+  std::string text;
+  text.reserve(1024 + snapshot.esims.size() * 1400);
+  ExpositionWriter out(text);
+  const std::vector<Row> rows = BuildRows(snapshot, status, now);
+  WriteEsimFamilies(out, rows, status, now);
+  WriteExporterFamilies(out, snapshot, status, api_metrics);
+  if (options.process_metrics) WriteProcessMetrics(out);
+  return text;
+}
+
+}  // namespace esim

@@ -1,0 +1,31 @@
+// Builds the /metrics page from one StateSnapshot at scrape time (contract.md, "Metrics").
+// Pure apart from the process metrics; never calls the API.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "api_metrics.h"
+#include "state_store.h"
+
+namespace esim {
+
+// What the running exporter knows about itself, for its own gauges.
+struct ExporterStatus {
+  std::chrono::milliseconds poll_interval{0};  // the effective per-eSIM interval
+  std::chrono::milliseconds stale_after{std::chrono::hours(6)};
+  bool export_imei = false;
+  bool last_reload_ok = true;
+  double last_reload_success_time = 0;  // Unix seconds
+};
+
+struct RenderOptions {
+  bool process_metrics = true;  // off in golden tests: they change from run to run
+};
+
+// The whole exposition text. `now` is Unix seconds (ages and staleness are computed from it).
+std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
+                          const ApiMetrics* api_metrics, double now,
+                          const RenderOptions& options = {});
+
+}  // namespace esim

@@ -1,0 +1,1040 @@
+#include "config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace esim {
+
+using std::chrono::milliseconds;
+using YAML::Mark;
+using YAML::Node;
+
+namespace {
+
+constexpr char kAccessCodeEnv[] = "ESIMFLY_ACCESS_CODE";
+constexpr char kSecretKeyEnv[] = "ESIMFLY_SECRET_KEY";
+constexpr char kCredentialsDirectoryEnv[] = "CREDENTIALS_DIRECTORY";
+// The credential name a systemd unit passes with LoadCredential=esimfly_secret_key:PATH.
+constexpr char kSecretCredentialName[] = "esimfly_secret_key";
+
+constexpr milliseconds kMinPollInterval = std::chrono::seconds(60);  // messages say "60s"
+constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
+constexpr int kMaxConcurrency = 64;
+constexpr size_t kMaxNameLength = 128;
+
+// Size caps keep a mistyped path (a log file, /dev/zero) from being slurped whole.
+constexpr size_t kMaxConfigSize = 16 << 20;
+constexpr size_t kMaxSecretFileSize = 64 << 10;
+constexpr size_t kMaxCaFileSize = 16 << 20;
+
+// Labels the exporter itself puts on esim_info; a config label must not shadow them.
+constexpr std::array<std::string_view, 6> kReservedLabels = {
+    "iccid", "name", "esim_status", "smdp_status", "profile", "esim_id"};
+
+constexpr char kDurationHint[] = "(units: ms, s, m, h, d)";
+
+std::string ErrnoText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
+// Reads a whole file. On failure returns nullopt and puts the reason in *error.
+std::optional<std::string> ReadFile(const std::string& path, size_t max_size, std::string* error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = ErrnoText(errno);
+    return std::nullopt;
+  }
+  std::string text;
+  char buffer[8192];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = ErrnoText(errno);
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > max_size) {
+      *error = "larger than " + std::to_string(max_size) + " bytes";
+      ::close(fd);
+      return std::nullopt;
+    }
+  }
+  ::close(fd);
+  return text;
+}
+
+// Editors and `echo` add a final newline that is not part of the secret; only one is removed so
+// that a secret which really ends in whitespace is not silently changed.
+std::string StripOneNewline(std::string text) {
+  if (text.ends_with("\r\n")) {
+    text.resize(text.size() - 2);
+  } else if (text.ends_with('\n')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+bool AllDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string ToLower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
+// Number of code points, or nullopt when `text` is not valid UTF-8. Prometheus rejects a whole
+// scrape that carries a label value with invalid UTF-8, so it is caught here instead.
+std::optional<size_t> Utf8Length(std::string_view text) {
+  static constexpr uint32_t kMinCodePoint[] = {0, 0, 0x80, 0x800, 0x10000};
+  size_t count = 0;
+  for (size_t i = 0; i < text.size(); ++count) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    size_t length;
+    uint32_t code_point;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if ((lead & 0xE0) == 0xC0) {
+      length = 2;
+      code_point = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3;
+      code_point = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4;
+      code_point = lead & 0x07;
+    } else {
+      return std::nullopt;
+    }
+    if (i + length > text.size()) return std::nullopt;
+    for (size_t j = 1; j < length; ++j) {
+      const auto next = static_cast<unsigned char>(text[i + j]);
+      if ((next & 0xC0) != 0x80) return std::nullopt;
+      code_point = (code_point << 6) | (next & 0x3F);
+    }
+    if (code_point < kMinCodePoint[length] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+      return std::nullopt;
+    }
+    i += length;
+  }
+  return count;
+}
+
+// Luhn sum of `digits`; `double_rightmost` is true when the check digit is not included.
+int LuhnSum(std::string_view digits, bool double_rightmost) {
+  int sum = 0;
+  bool double_it = double_rightmost;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    int digit = *it - '0';
+    if (double_it) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+    double_it = !double_it;
+  }
+  return sum;
+}
+
+char LuhnCheckDigit(std::string_view payload) {
+  return static_cast<char>('0' + (10 - LuhnSum(payload, true) % 10) % 10);
+}
+
+bool IsValidLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    if (!letter && !(digit && i > 0)) return false;
+  }
+  return true;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "90m" reads back as "1h30m": used to show durations in messages, including defaults.
+std::string FormatDuration(milliseconds duration) {
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}};
+  int64_t rest = duration.count();
+  if (rest == 0) return "0s";
+  std::string text;
+  for (const auto& [size, unit] : kUnits) {
+    if (rest >= size) {
+      text += std::to_string(rest / size) + unit;
+      rest %= size;
+    }
+  }
+  return text;
+}
+
+std::string KindOf(const Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a single value";
+    default:
+      return "no value";
+  }
+}
+
+std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// Where a key sits, for the messages: "in api", "at the top level".
+std::string Within(const std::string& path) {
+  return path.empty() ? "at the top level" : "in " + path;
+}
+
+std::string Join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+// One config parse. Throws ConfigError at the first problem; errors come in document order,
+// then the checks that need the whole file (credentials, an empty eSIM list).
+class Loader {
+ public:
+  Loader(std::string path, const EnvLookup& env) : path_(std::move(path)), env_(env) {
+    config_.path = path_;
+    base_dir_ = std::filesystem::path(path_).parent_path();
+  }
+
+  Config Load() {
+    std::string error;
+    const std::optional<std::string> text = ReadFile(path_, kMaxConfigSize, &error);
+    if (!text) throw ConfigError(path_ + ": cannot read: " + error);
+    try {
+      ParseDocument(*text);
+    } catch (const YAML::Exception& e) {
+      // Parse errors; also a safety net for anything else yaml-cpp may throw.
+      Fail(e.mark, "YAML syntax error: " + e.msg +
+                       "; check the indentation (spaces, not tabs), colons and quotes here or "
+                       "just above");
+    }
+    return std::move(config_);
+  }
+
+ private:
+  using Handler = std::function<void(const Node& key, const Node& value)>;
+  struct Field {
+    std::string_view name;
+    Handler parse;
+  };
+  // A value given in the file, remembered for checks that run after parsing.
+  struct Given {
+    bool present = false;
+    Mark key;
+    Mark value;
+    std::string text;
+  };
+
+  std::string At(const Mark& mark) const {
+    if (mark.is_null()) return path_;
+    return path_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  }
+
+  [[noreturn]] void Fail(const Mark& mark, const std::string& message) const {
+    throw ConfigError(At(mark) + ": " + message);
+  }
+
+  void Warn(const Mark& mark, const std::string& message) {
+    config_.warnings.push_back(At(mark) + ": " + message);
+  }
+
+  // A null value has no useful position of its own (yaml-cpp points past it): use the key's.
+  static Mark Where(const Node& key, const Node& value) {
+    return value.IsNull() ? key.Mark() : value.Mark();
+  }
+
+  // Relative paths in the config are relative to the config file, as in Prometheus.
+  std::string ResolvePath(const std::string& path) const {
+    if (path.empty() || path.front() == '/' || base_dir_.empty()) return path;
+    return (base_dir_ / path).string();
+  }
+
+  void ParseDocument(const std::string& text) {
+    const std::vector<Node> documents = YAML::LoadAll(text);
+    const Node* root = nullptr;
+    for (const Node& document : documents) {
+      if (document.IsNull()) continue;  // a stray "---" is harmless
+      if (root != nullptr) {
+        Fail(document.Mark(),
+             "a second YAML document starts here; keep only one document in the file (remove the "
+             "\"---\" line above and merge the two)");
+      }
+      root = &document;
+    }
+    if (root == nullptr) {
+      Fail(Mark(),
+           "the config file is empty; write at least an esims: list (see the example config)");
+    }
+    ParseRoot(*root);
+  }
+
+  void ParseRoot(const Node& root) {
+    if (!root.IsMap()) {
+      Fail(root.Mark(), "the config must be a map of sections (api, poll, metrics, esims), got " +
+                            KindOf(root) + "; start each section with \"name:\" at column 1");
+    }
+    root_mark_ = root.Mark();
+    api_mark_ = root.Mark();
+    esims_mark_ = root.Mark();
+    // New sections (inventory, balance) are one more row here plus their own Parse function.
+    ForEachField(root, "",
+                 {
+                     {"api", [this](const Node& k, const Node& v) { ParseApi(k, v); }},
+                     {"poll", [this](const Node& k, const Node& v) { ParsePoll(k, v); }},
+                     {"metrics", [this](const Node& k, const Node& v) { ParseMetrics(k, v); }},
+                     {"esims", [this](const Node& k, const Node& v) { ParseEsims(k, v); }},
+                 });
+    ResolveAccessCode();
+    ResolveSecretKey();
+    CheckPollTimes();
+    // Inventory discovery (a later issue) will make an empty list valid when it is enabled.
+    if (config_.esims.empty()) {
+      Fail(esims_mark_,
+           "nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
+           "esim_id");
+    }
+  }
+
+  // --- generic helpers -------------------------------------------------------------------------
+
+  // False for an empty (null) section, which keeps every default.
+  bool ExpectMap(const Node& key, const Node& value, const std::string& path) {
+    if (value.IsNull()) return false;
+    if (!value.IsMap()) {
+      Fail(value.Mark(), path + " must be a map, got " + KindOf(value) + "; write indented " +
+                             "\"key: value\" lines under \"" + key.Scalar() + ":\"");
+    }
+    return true;
+  }
+
+  // Calls `visit` for each key of `map`, rejecting non-text and duplicate keys (yaml-cpp would
+  // silently keep both).
+  void ForEachEntry(
+      const Node& map, const std::string& path,
+      const std::function<void(const std::string&, const Node&, const Node&)>& visit) {
+    std::map<std::string, int> first_line;
+    for (const auto& entry : map) {
+      const Node& key = entry.first;
+      const Node& value = entry.second;
+      if (!key.IsScalar()) {
+        Fail(key.Mark(), "a key " + Within(path) + " is " + KindOf(key) +
+                             "; keys must be plain names like \"url\"");
+      }
+      const std::string& name = key.Scalar();
+      const auto [it, inserted] = first_line.emplace(name, key.Mark().line + 1);
+      if (!inserted) {
+        Fail(key.Mark(), "duplicate key " + Quoted(name) + " " + Within(path) + " (first at line " +
+                             std::to_string(it->second) + "); keep only one");
+      }
+      visit(name, key, value);
+    }
+  }
+
+  void ForEachField(const Node& map, const std::string& path, const std::vector<Field>& fields) {
+    ForEachEntry(map, path, [&](const std::string& name, const Node& key, const Node& value) {
+      const auto field = std::find_if(fields.begin(), fields.end(),
+                                      [&](const Field& f) { return f.name == name; });
+      if (field == fields.end()) Fail(key.Mark(), UnknownKeyMessage(name, path, fields));
+      field->parse(key, value);
+    });
+  }
+
+  static std::string UnknownKeyMessage(const std::string& name, const std::string& path,
+                                       const std::vector<Field>& fields) {
+    std::string allowed;
+    std::string_view suggestion;
+    size_t best = 3;  // suggest only close matches: a typo, not a different word
+    for (const Field& field : fields) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += field.name;
+      const size_t distance = EditDistance(ToLower(name), field.name);
+      if (distance < best && distance <= field.name.size() / 2) {
+        best = distance;
+        suggestion = field.name;
+      }
+    }
+    std::string message = "unknown key " + Quoted(name) + " " + Within(path) + "; ";
+    if (!suggestion.empty()) message += "did you mean " + Quoted(suggestion) + "? ";
+    return message + "allowed keys: " + allowed;
+  }
+
+  // The text of a single value. Never echoes the value: it may be a secret.
+  const std::string& Text(const Node& key, const Node& value, const std::string& path) {
+    if (value.IsNull()) {
+      Fail(key.Mark(),
+           path + " has no value; write one after \"" + key.Scalar() + ":\" or remove the line");
+    }
+    if (!value.IsScalar()) {
+      Fail(value.Mark(), path + " must be a single value, got " + KindOf(value) +
+                             "; write one value after \"" + key.Scalar() + ":\"");
+    }
+    return value.Scalar();
+  }
+
+  // A file path: non-empty, resolved against the config file's directory.
+  std::string PathValue(const Node& key, const Node& value, const std::string& path) {
+    const std::string& text = Text(key, value, path);
+    if (text.empty()) Fail(value.Mark(), path + " is empty; give a file path or remove the key");
+    return ResolvePath(text);
+  }
+
+  int64_t Integer(const Node& key, const Node& value, const std::string& path,
+                  std::string_view example) {
+    const std::string& text = Text(key, value, path);
+    // Quoted numbers are text in YAML; accepting them would hide a type mistake.
+    if (value.Tag() == "!") {
+      Fail(value.Mark(),
+           path + " must be a number, got the quoted text " + Quoted(text) + "; remove the quotes");
+    }
+    const bool negative = text.starts_with('-');
+    const std::string_view digits = std::string_view(text).substr(negative ? 1 : 0);
+    if (!AllDigits(digits)) {
+      Fail(value.Mark(), path + " must be a whole number, got " + Quoted(text) +
+                             "; write digits only, e.g. " + std::string(example));
+    }
+    int64_t number = 0;
+    const auto result = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (result.ec != std::errc() || result.ptr != text.data() + text.size()) {
+      Fail(value.Mark(), path + " " + text + " is out of range; write a smaller number, e.g. " +
+                             std::string(example));
+    }
+    return number;
+  }
+
+  bool Bool(const Node& key, const Node& value, const std::string& path) {
+    const std::string& text = Text(key, value, path);
+    if (value.Tag() != "!") {
+      if (text == "true" || text == "True" || text == "TRUE") return true;
+      if (text == "false" || text == "False" || text == "FALSE") return false;
+    }
+    Fail(value.Mark(),
+         path + " must be true or false, got " + Quoted(text) + "; write true or false unquoted");
+  }
+
+  milliseconds Duration(const Node& key, const Node& value, const std::string& path) {
+    const std::string& text = Text(key, value, path);
+    const std::optional<milliseconds> duration = ParseDuration(text);
+    if (duration) return *duration;
+    if (AllDigits(text)) {
+      Fail(value.Mark(), path + " " + Quoted(text) + " has no unit; add one, e.g. " +
+                             Quoted(text + "s") + " or " + Quoted(text + "m") + " " +
+                             kDurationHint);
+    }
+    Fail(value.Mark(), path + " " + Quoted(text) +
+                           " is not a valid duration; write whole numbers with units, largest "
+                           "first, e.g. \"90s\", \"15m\" or \"1h30m\" " +
+                           kDurationHint);
+  }
+
+  // --- api -------------------------------------------------------------------------------------
+
+  void ParseApi(const Node& key, const Node& value) {
+    api_mark_ = key.Mark();
+    if (!ExpectMap(key, value, "api")) return;
+    ApiConfig& api = config_.api;
+    ForEachField(
+        value, "api",
+        {
+            {"url", [&](const Node& k, const Node& v) { api.url = ParseUrl(k, v); }},
+            {"access_code",
+             [&](const Node& k, const Node& v) {
+               Remember(k, v, "api.access_code", &access_code_, access_code_file_,
+                        "api.access_code_file");
+             }},
+            {"access_code_file",
+             [&](const Node& k, const Node& v) {
+               Remember(k, v, "api.access_code_file", &access_code_file_, access_code_,
+                        "api.access_code");
+             }},
+            {"secret_key",
+             [&](const Node& k, const Node& v) {
+               Remember(k, v, "api.secret_key", &secret_key_, secret_key_file_,
+                        "api.secret_key_file");
+             }},
+            {"secret_key_file",
+             [&](const Node& k, const Node& v) {
+               Remember(k, v, "api.secret_key_file", &secret_key_file_, secret_key_,
+                        "api.secret_key");
+             }},
+            {"timeout",
+             [&](const Node& k, const Node& v) {
+               api.timeout = Duration(k, v, "api.timeout");
+               if (api.timeout <= milliseconds(0)) {
+                 Fail(v.Mark(), "api.timeout is " + FormatDuration(api.timeout) +
+                                    "; give a positive duration up to " +
+                                    FormatDuration(kMaxTimeout) + ", e.g. 30s");
+               }
+               if (api.timeout > kMaxTimeout) {
+                 Fail(v.Mark(), "api.timeout is " + FormatDuration(api.timeout) +
+                                    ", longer than the " + FormatDuration(kMaxTimeout) +
+                                    " maximum; use at most " + FormatDuration(kMaxTimeout) +
+                                    " (the vendor suggests 30s)");
+               }
+             }},
+            {"max_concurrency",
+             [&](const Node& k, const Node& v) {
+               const int64_t n = Integer(k, v, "api.max_concurrency", "4");
+               if (n < 1 || n > kMaxConcurrency) {
+                 Fail(v.Mark(), "api.max_concurrency is " + std::to_string(n) +
+                                    "; use a number from 1 to " + std::to_string(kMaxConcurrency));
+               }
+               api.max_concurrency = static_cast<int>(n);
+             }},
+            {"rate_limit", [&](const Node& k, const Node& v) { ParseRateLimit(k, v); }},
+            {"ca_file", [&](const Node& k, const Node& v) { api.ca_file = ParseCaFile(k, v); }},
+        });
+  }
+
+  // Records one of a value / value-file pair; giving both is ambiguous.
+  void Remember(const Node& key, const Node& value, const std::string& path, Given* given,
+                const Given& other, const std::string& other_path) {
+    if (other.present) {
+      Fail(key.Mark(), path + " and " + other_path + " are both set (the other at line " +
+                           std::to_string(other.key.line + 1) + "); keep only one");
+    }
+    given->present = true;
+    given->key = key.Mark();
+    given->value = Where(key, value);
+    given->text = Text(key, value, path);
+  }
+
+  std::string ParseUrl(const Node& key, const Node& value) {
+    const std::string& url = Text(key, value, "api.url");
+    const Mark at = value.Mark();
+    const std::string lower = ToLower(url);
+    const bool https = lower.starts_with("https://");
+    const bool http = lower.starts_with("http://");
+    if (!https && !http) {
+      Fail(at, "api.url " + Quoted(url) +
+                   " must start with https:// (or http:// for tests and local proxies); write "
+                   "e.g. https://esimfly.net");
+    }
+    std::string rest = url.substr(https ? 8 : 7);
+    const std::string authority = rest.substr(0, rest.find('/'));
+    // Checked before anything echoes the URL: a password must not end up in a log.
+    if (authority.find('@') != std::string::npos) {
+      Fail(at,
+           "api.url must not contain a user name or password (user@host); the API signs requests "
+           "with api.access_code and the secret key instead");
+    }
+    if (std::any_of(url.begin(), url.end(),
+                    [](char c) { return IsSpace(c) || static_cast<unsigned char>(c) < 0x20; })) {
+      Fail(at, "api.url " + Quoted(url) + " contains whitespace; remove it");
+    }
+    if (rest.find_first_of("?#") != std::string::npos) {
+      Fail(at, "api.url " + Quoted(url) +
+                   " must not contain a query or fragment (? or #); give only the base URL, e.g. "
+                   "https://esimfly.net");
+    }
+    std::string host = authority;
+    std::optional<std::string> port;
+    if (host.starts_with('[')) {  // IPv6 literal, [::1]:8443
+      const size_t close = host.find(']');
+      if (close == std::string::npos) {
+        Fail(at, "api.url " + Quoted(url) +
+                     " has an unclosed \"[\"; write an IPv6 address as "
+                     "[::1]");
+      }
+      const std::string after = host.substr(close + 1);
+      if (!after.empty() && !after.starts_with(':')) {
+        Fail(at, "api.url " + Quoted(url) + " has text after the \"]\"; write [ADDRESS]:PORT");
+      }
+      if (!after.empty()) port = after.substr(1);
+      host = host.substr(1, close - 1);
+    } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
+      port = host.substr(colon + 1);
+      host.resize(colon);
+    }
+    if (host.empty()) {
+      Fail(at, "api.url " + Quoted(url) + " has no host name; write e.g. https://esimfly.net");
+    }
+    if (port) {
+      int number = 0;
+      const auto result = std::from_chars(port->data(), port->data() + port->size(), number);
+      if (!AllDigits(*port) || result.ec != std::errc() || number < 1 || number > 65535) {
+        Fail(at, "api.url " + Quoted(url) + " has an invalid port " + Quoted(*port) +
+                     "; write a number from 1 to 65535 after the colon, or no colon");
+      }
+    }
+    while (rest.ends_with('/')) rest.pop_back();
+    if (http) {
+      Warn(at,
+           "api.url uses plain http://: requests and eSIM data travel unencrypted; use https:// "
+           "outside tests and local proxies");
+    }
+    return (https ? "https://" : "http://") + rest;
+  }
+
+  void ParseRateLimit(const Node& key, const Node& value) {
+    if (!ExpectMap(key, value, "api.rate_limit")) return;
+    RateLimitConfig& limits = config_.api.rate_limit;
+    const auto field = [&](std::string_view name, int* target) {
+      return Field{name, [this, name, target](const Node& k, const Node& v) {
+                     *target = RateLimitValue(k, v, Join("api.rate_limit", name), *target);
+                   }};
+    };
+    ForEachField(value, "api.rate_limit",
+                 {field("per_minute", &limits.per_minute), field("per_hour", &limits.per_hour),
+                  field("per_day", &limits.per_day)});
+  }
+
+  int RateLimitValue(const Node& key, const Node& value, const std::string& path,
+                     int default_value) {
+    const std::string fallback = std::to_string(default_value);
+    const int64_t n = Integer(key, value, path, fallback);
+    if (n < 1) {
+      Fail(value.Mark(), path + " is " + std::to_string(n) +
+                             (n == 0 ? ", a rate limit that would never allow a request" : "") +
+                             "; give a positive number, or remove the key to use the default (" +
+                             fallback + ")");
+    }
+    if (n > INT_MAX) {
+      Fail(value.Mark(), path + " is " + std::to_string(n) + ", more than the largest allowed (" +
+                             std::to_string(INT_MAX) + "); use a smaller number");
+    }
+    return static_cast<int>(n);
+  }
+
+  std::string ParseCaFile(const Node& key, const Node& value) {
+    const std::string path = PathValue(key, value, "api.ca_file");
+    std::string error;
+    const std::optional<std::string> text = ReadFile(path, kMaxCaFileSize, &error);
+    if (!text) {
+      Fail(value.Mark(), "api.ca_file " + Quoted(path) + ": cannot read: " + error +
+                             "; check the path and that the exporter's user may read it");
+    }
+    if (text->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      Fail(value.Mark(), "api.ca_file " + Quoted(path) +
+                             " holds no PEM certificate; give a file with one or more "
+                             "\"-----BEGIN CERTIFICATE-----\" blocks");
+    }
+    return path;
+  }
+
+  // Reads a credential file; `what` names its source in messages (never its content).
+  std::string ReadCredentialFile(const std::string& path, const std::string& what,
+                                 const Mark& mark) {
+    std::string error;
+    const std::optional<std::string> text = ReadFile(path, kMaxSecretFileSize, &error);
+    if (!text) {
+      Fail(mark, what + " " + Quoted(path) + ": cannot read: " + error +
+                     "; check the path and that the exporter's user may read it");
+    }
+    std::string value = StripOneNewline(*text);
+    if (value.empty()) Fail(mark, what + " " + Quoted(path) + " is empty; write the value into it");
+    if (IsSpace(value.front()) || IsSpace(value.back())) {
+      Warn(mark, what + " " + Quoted(path) +
+                     " starts or ends with whitespace (after removing one final newline), which "
+                     "is kept as part of the value; remove it if it does not belong there");
+    }
+    return value;
+  }
+
+  void CheckSecretFileMode(const std::string& path, const std::string& what, const Mark& mark) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) return;
+    if ((info.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+      Warn(mark, what + " " + Quoted(path) + " is readable by group or others (mode " + mode +
+                     "); restrict it with chmod 600");
+    }
+  }
+
+  std::optional<std::string> NonEmptyEnv(const std::string& name) const {
+    std::optional<std::string> value = env_(name);
+    if (value && value->empty()) return std::nullopt;
+    return value;
+  }
+
+  void ResolveAccessCode() {
+    std::string& access_code = config_.api.access_code;
+    if (access_code_.present) {
+      if (access_code_.text.empty()) {
+        Fail(access_code_.value, "api.access_code is empty; give the API access code");
+      }
+      access_code = access_code_.text;
+    } else if (access_code_file_.present) {
+      access_code = ReadCredentialFile(ResolvePath(access_code_file_.text), "api.access_code_file",
+                                       access_code_file_.value);
+    } else if (std::optional<std::string> from_env = NonEmptyEnv(kAccessCodeEnv)) {
+      access_code = *from_env;
+    } else {
+      Fail(api_mark_, std::string("no API access code given; set api.access_code or ") +
+                          "api.access_code_file, or the environment variable " + kAccessCodeEnv);
+    }
+  }
+
+  void ResolveSecretKey() {
+    ApiConfig& api = config_.api;
+    if (secret_key_.present) {
+      if (secret_key_.text.empty()) {
+        Fail(secret_key_.value,
+             "api.secret_key is empty; put the secret key in a file named by "
+             "api.secret_key_file");
+      }
+      api.secret_key = Secret(secret_key_.text);
+      Warn(secret_key_.key,
+           "api.secret_key is written in the config, which is discouraged: whoever can read the "
+           "config can use the key; move it to a file named by api.secret_key_file");
+      return;
+    }
+    if (secret_key_file_.present) {
+      const std::string path = ResolvePath(secret_key_file_.text);
+      api.secret_key =
+          Secret(ReadCredentialFile(path, "api.secret_key_file", secret_key_file_.value));
+      api.secret_key_file = path;
+      CheckSecretFileMode(path, "api.secret_key_file", secret_key_file_.value);
+      return;
+    }
+    if (std::optional<std::string> from_env = NonEmptyEnv(kSecretKeyEnv)) {
+      api.secret_key = Secret(*from_env);
+      return;
+    }
+    // systemd's LoadCredential= puts the secret in a private directory named by this variable.
+    if (std::optional<std::string> directory = NonEmptyEnv(kCredentialsDirectoryEnv)) {
+      const std::string path = *directory + "/" + kSecretCredentialName;
+      struct stat info;
+      if (::stat(path.c_str(), &info) == 0) {
+        const std::string what = std::string("the systemd credential ") + kSecretCredentialName;
+        api.secret_key = Secret(ReadCredentialFile(path, what, api_mark_));
+        api.secret_key_file = path;
+        CheckSecretFileMode(path, what, api_mark_);
+        return;
+      }
+    }
+    Fail(api_mark_, std::string("no API secret key given; set api.secret_key_file (recommended) ") +
+                        "or api.secret_key, the environment variable " + kSecretKeyEnv +
+                        ", or the systemd credential " + kSecretCredentialName +
+                        " (LoadCredential=)");
+  }
+
+  // --- poll, metrics ---------------------------------------------------------------------------
+
+  void ParsePoll(const Node& key, const Node& value) {
+    if (!ExpectMap(key, value, "poll")) return;
+    PollConfig& poll = config_.poll;
+    ForEachField(value, "poll",
+                 {
+                     {"interval",
+                      [&](const Node& k, const Node& v) {
+                        poll.interval = Duration(k, v, "poll.interval");
+                        interval_mark_ = v.Mark();
+                        if (poll.interval < kMinPollInterval) {
+                          Fail(v.Mark(),
+                               "poll.interval is " + FormatDuration(poll.interval) +
+                                   ", shorter than the 60s minimum; use at least 60s (live "
+                                   "status is the API's most expensive read), e.g. 15m");
+                        }
+                      }},
+                     {"stale_after",
+                      [&](const Node& k, const Node& v) {
+                        poll.stale_after = Duration(k, v, "poll.stale_after");
+                        stale_after_mark_ = v.Mark();
+                        if (poll.stale_after <= milliseconds(0)) {
+                          Fail(v.Mark(), "poll.stale_after is " + FormatDuration(poll.stale_after) +
+                                             "; give a positive duration at least as long as "
+                                             "poll.interval, e.g. 6h");
+                        }
+                      }},
+                 });
+  }
+
+  // Data would go stale between two successful polls otherwise.
+  void CheckPollTimes() {
+    const PollConfig& poll = config_.poll;
+    if (poll.stale_after >= poll.interval) return;
+    if (stale_after_mark_) {
+      Fail(*stale_after_mark_, "poll.stale_after (" + FormatDuration(poll.stale_after) +
+                                   ") is shorter than poll.interval (" +
+                                   FormatDuration(poll.interval) + "); set it to at least " +
+                                   FormatDuration(poll.interval));
+    }
+    Fail(interval_mark_.value_or(root_mark_),
+         "poll.interval (" + FormatDuration(poll.interval) + ") is longer than poll.stale_after (" +
+             FormatDuration(poll.stale_after) +
+             ", the default); set poll.stale_after to at least " + FormatDuration(poll.interval));
+  }
+
+  void ParseMetrics(const Node& key, const Node& value) {
+    if (!ExpectMap(key, value, "metrics")) return;
+    ForEachField(value, "metrics",
+                 {
+                     {"export_imei",
+                      [&](const Node& k, const Node& v) {
+                        config_.metrics.export_imei = Bool(k, v, "metrics.export_imei");
+                      }},
+                 });
+  }
+
+  // --- esims -----------------------------------------------------------------------------------
+
+  void ParseEsims(const Node& key, const Node& value) {
+    esims_mark_ = Where(key, value);
+    if (value.IsNull()) return;
+    if (!value.IsSequence()) {
+      Fail(value.Mark(), "esims must be a list, got " + KindOf(value) +
+                             "; write one \"- iccid: ...\" or \"- esim_id: ...\" entry per eSIM");
+    }
+    size_t index = 0;
+    for (const auto& item : value) {
+      ParseEsim(item, "esims[" + std::to_string(index++) + "]");
+    }
+  }
+
+  void ParseEsim(const Node& item, const std::string& path) {
+    if (!item.IsMap()) {
+      Fail(item.Mark(), path + " must be a map with an iccid or esim_id, got " + KindOf(item) +
+                            "; write e.g. - iccid: \"8948010010036785060\"");
+    }
+    EsimConfig esim;
+    std::optional<Mark> id_mark;
+    Mark name_mark;
+    const auto only_one_id = [&](const Node& k) {
+      if (id_mark) {
+        Fail(k.Mark(), path + " has both iccid and esim_id; keep only one of them");
+      }
+      id_mark = k.Mark();
+    };
+    ForEachField(item, path,
+                 {
+                     {"iccid",
+                      [&](const Node& k, const Node& v) {
+                        only_one_id(k);
+                        esim.iccid = ParseIccid(k, v, Join(path, "iccid"));
+                        id_mark = v.Mark();
+                      }},
+                     {"esim_id",
+                      [&](const Node& k, const Node& v) {
+                        only_one_id(k);
+                        const std::string field = Join(path, "esim_id");
+                        const int64_t id = Integer(k, v, field, "12345");
+                        if (id < 1) {
+                          Fail(v.Mark(),
+                               field + " is " + std::to_string(id) +
+                                   "; eSIM ids are positive whole numbers, copy it from the "
+                                   "API's eSIM list");
+                        }
+                        esim.esim_id = id;
+                        id_mark = v.Mark();
+                      }},
+                     {"name",
+                      [&](const Node& k, const Node& v) {
+                        const std::string field = Join(path, "name");
+                        esim.name = Text(k, v, field);
+                        name_mark = v.Mark();
+                        const std::optional<size_t> length = Utf8Length(esim.name);
+                        if (!length) {
+                          Fail(v.Mark(), field + " is not valid UTF-8; save the file as UTF-8");
+                        }
+                        if (*length > kMaxNameLength) {
+                          Fail(v.Mark(), field + " is " + std::to_string(*length) +
+                                             " characters long; use at most " +
+                                             std::to_string(kMaxNameLength));
+                        }
+                      }},
+                     {"labels",
+                      [&](const Node& k, const Node& v) {
+                        esim.labels = ParseLabels(k, v, Join(path, "labels"));
+                      }},
+                 });
+    if (!id_mark) {
+      Fail(item.Mark(),
+           path + " has neither iccid nor esim_id; add one of them to say which eSIM to monitor");
+    }
+    const auto [first_id, new_id] = first_line_by_key_.emplace(esim.Key(), id_mark->line + 1);
+    if (!new_id) {
+      const std::string id =
+          esim.esim_id ? "esim_id " + std::to_string(*esim.esim_id) : "iccid " + esim.iccid;
+      Fail(*id_mark, path + ": the eSIM with " + id + " is already listed at line " +
+                         std::to_string(first_id->second) + "; remove one of the two entries");
+    }
+    if (!esim.name.empty()) {
+      const auto [first_name, new_name] =
+          first_line_by_name_.emplace(esim.name, name_mark.line + 1);
+      if (!new_name) {
+        Fail(name_mark, Join(path, "name") + " " + Quoted(esim.name) +
+                            " is already used by the eSIM at line " +
+                            std::to_string(first_name->second) + "; give each eSIM its own name");
+      }
+    }
+    config_.esims.push_back(std::move(esim));
+  }
+
+  std::string ParseIccid(const Node& key, const Node& value, const std::string& path) {
+    // A bare 19-digit number is fine: yaml-cpp keeps the scalar's text exactly as written.
+    const std::string& iccid = Text(key, value, path);
+    const Mark at = value.Mark();
+    if (iccid.empty()) Fail(at, path + " is empty; give the eSIM's 19 or 20 digit ICCID");
+    if (!AllDigits(iccid)) {
+      Fail(at, path + " " + Quoted(iccid) +
+                   " must contain digits only; remove spaces, dashes and letters");
+    }
+    if (iccid.size() != 19 && iccid.size() != 20) {
+      Fail(at, path + " " + Quoted(iccid) + " has " + std::to_string(iccid.size()) +
+                   " digits; an ICCID has 19 or 20, check for a missing or extra digit");
+    }
+    if (!IsValidIccid(iccid)) {
+      const char expected = LuhnCheckDigit(std::string_view(iccid).substr(0, iccid.size() - 1));
+      Fail(at, path + " " + Quoted(iccid) +
+                   " fails the Luhn check: after the digits before it, the last digit should be " +
+                   std::string(1, expected) + "; check the ICCID for a typo");
+    }
+    return iccid;
+  }
+
+  std::map<std::string, std::string> ParseLabels(const Node& key, const Node& value,
+                                                 const std::string& path) {
+    std::map<std::string, std::string> labels;
+    if (!ExpectMap(key, value, path)) return labels;
+    ForEachEntry(value, path, [&](const std::string& name, const Node& k, const Node& v) {
+      if (!IsValidLabelName(name)) {
+        Fail(k.Mark(), path + ": " + Quoted(name) +
+                           " is not a valid label name; use letters, digits and underscores, not "
+                           "starting with a digit");
+      }
+      if (name.starts_with("__")) {
+        Fail(k.Mark(), path + ": " + Quoted(name) +
+                           " starts with \"__\", which Prometheus reserves for internal use; "
+                           "rename it");
+      }
+      if (std::find(kReservedLabels.begin(), kReservedLabels.end(), name) !=
+          kReservedLabels.end()) {
+        Fail(k.Mark(), path + ": " + Quoted(name) +
+                           " is a label the exporter sets itself on esim_info; rename it");
+      }
+      const std::string field = Join(path, name);
+      const std::string& label_value = Text(k, v, field);
+      if (!Utf8Length(label_value)) {
+        Fail(v.Mark(), field + " is not valid UTF-8; save the file as UTF-8");
+      }
+      labels.emplace(name, label_value);
+    });
+    return labels;
+  }
+
+  const std::string path_;
+  const EnvLookup& env_;
+  std::filesystem::path base_dir_;
+  Config config_;
+
+  Mark root_mark_;
+  Mark api_mark_;    // the api key, or the document start: where a missing credential points
+  Mark esims_mark_;  // the esims key, or the document start: where "nothing to monitor" points
+  std::optional<Mark> interval_mark_;
+  std::optional<Mark> stale_after_mark_;
+  Given access_code_;
+  Given access_code_file_;
+  Given secret_key_;
+  Given secret_key_file_;
+  std::map<std::string, int> first_line_by_key_;   // EsimConfig::Key() -> line
+  std::map<std::string, int> first_line_by_name_;  // name -> line
+};
+
+}  // namespace
+
+std::string EsimConfig::Key() const {
+  if (esim_id) return "esim_id:" + std::to_string(*esim_id);
+  return "iccid:" + iccid;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Config LoadConfig(const std::string& path, const EnvLookup& env) {
+  return Loader(path, env).Load();
+}
+
+std::optional<milliseconds> ParseDuration(const std::string& text) {
+  // Units largest first, each at most once, as in Prometheus' model.ParseDuration.
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}};
+  // Zero is zero in any unit; Prometheus accepts it bare too (used for "0 disables").
+  if (text == "0") return milliseconds(0);
+  if (text.empty()) return std::nullopt;
+  int64_t total = 0;
+  size_t next_unit = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t digits_end = pos;
+    while (digits_end < text.size() && text[digits_end] >= '0' && text[digits_end] <= '9') {
+      ++digits_end;
+    }
+    size_t unit_end = digits_end;
+    while (unit_end < text.size() && text[unit_end] >= 'a' && text[unit_end] <= 'z') ++unit_end;
+    int64_t number = 0;
+    const auto result = std::from_chars(text.data() + pos, text.data() + digits_end, number);
+    if (digits_end == pos || result.ec != std::errc()) return std::nullopt;
+    const std::string_view unit(text.data() + digits_end, unit_end - digits_end);
+    size_t index = next_unit;
+    while (index < std::size(kUnits) && kUnits[index].first != unit) ++index;
+    if (index == std::size(kUnits)) return std::nullopt;
+    const int64_t size = kUnits[index].second;
+    if (number > (std::numeric_limits<int64_t>::max() - total) / size) return std::nullopt;
+    total += number * size;
+    next_unit = index + 1;
+    pos = unit_end;
+  }
+  return milliseconds(total);
+}
+
+bool IsValidIccid(const std::string& iccid) {
+  if (iccid.size() != 19 && iccid.size() != 20) return false;
+  if (!AllDigits(iccid)) return false;
+  return LuhnSum(iccid, false) % 10 == 0;
+}
+
+}  // namespace esim

@@ -1,0 +1,166 @@
+#include "exposition.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+
+namespace esim {
+
+void AppendSampleValue(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "NaN";
+    return;
+  }
+  if (std::isinf(value)) {
+    out += value > 0 ? "+Inf" : "-Inf";
+    return;
+  }
+  char buffer[32];
+  std::to_chars_result result;
+  // Whole numbers (counts, bytes, Unix seconds) print without an exponent.
+  if (value == std::trunc(value) && std::fabs(value) < 9007199254740992.0) {
+    result = std::to_chars(buffer, buffer + sizeof buffer, static_cast<int64_t>(value));
+  } else {
+    result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  }
+  out.append(buffer, result.ptr);
+}
+
+void ExpositionWriter::Family(std::string_view name, std::string_view help, std::string_view type) {
+  out_ += "# HELP ";
+  out_ += name;
+  out_ += ' ';
+  for (char c : help) {
+    if (c == '\\') {
+      out_ += "\\\\";
+    } else if (c == '\n') {
+      out_ += "\\n";
+    } else {
+      out_ += c;
+    }
+  }
+  out_ += "\n# TYPE ";
+  out_ += name;
+  out_ += ' ';
+  out_ += type;
+  out_ += '\n';
+}
+
+void ExpositionWriter::AppendLabelValue(std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out_ += "\\\\";
+        break;
+      case '"':
+        out_ += "\\\"";
+        break;
+      case '\n':
+        out_ += "\\n";
+        break;
+      default:
+        out_ += c;
+    }
+  }
+}
+
+void ExpositionWriter::AppendValue(double value) { AppendSampleValue(out_, value); }
+
+template <typename Labels>
+void ExpositionWriter::WriteSample(std::string_view name, const Labels& labels,
+                                   std::string_view extra_name, std::string_view extra_value,
+                                   double value) {
+  out_ += name;
+  bool first = true;
+  auto append_label = [&](std::string_view label_name, std::string_view label_value) {
+    out_ += first ? '{' : ',';
+    first = false;
+    out_ += label_name;
+    out_ += "=\"";
+    AppendLabelValue(label_value);
+    out_ += '"';
+  };
+  for (const auto& [label_name, label_value] : labels) append_label(label_name, label_value);
+  if (!extra_name.empty()) append_label(extra_name, extra_value);
+  if (!first) out_ += '}';
+  out_ += ' ';
+  AppendValue(value);
+  out_ += '\n';
+}
+
+void ExpositionWriter::Sample(std::string_view name, std::initializer_list<Label> labels,
+                              double value) {
+  WriteSample(name, labels, {}, {}, value);
+}
+
+void ExpositionWriter::Sample(std::string_view name, const std::vector<Label>& labels,
+                              double value) {
+  WriteSample(name, labels, {}, {}, value);
+}
+
+void ExpositionWriter::Families(const std::vector<prometheus::MetricFamily>& families) {
+  using prometheus::MetricType;
+  for (const auto& family : families) {
+    const char* type = "untyped";
+    switch (family.type) {
+      case MetricType::Counter:
+        type = "counter";
+        break;
+      case MetricType::Gauge:
+        type = "gauge";
+        break;
+      case MetricType::Histogram:
+        type = "histogram";
+        break;
+      case MetricType::Summary:
+        type = "summary";
+        break;
+      case MetricType::Untyped:
+        break;
+    }
+    Family(family.name, family.help, type);
+    for (const auto& metric : family.metric) {
+      std::vector<Label> labels;
+      labels.reserve(metric.label.size());
+      for (const auto& pair : metric.label) labels.emplace_back(pair.name, pair.value);
+      switch (family.type) {
+        case MetricType::Counter:
+          WriteSample(family.name, labels, {}, {}, metric.counter.value);
+          break;
+        case MetricType::Gauge:
+          WriteSample(family.name, labels, {}, {}, metric.gauge.value);
+          break;
+        case MetricType::Untyped:
+          WriteSample(family.name, labels, {}, {}, metric.untyped.value);
+          break;
+        case MetricType::Histogram: {
+          const std::string bucket = family.name + "_bucket";
+          std::string bound;
+          for (const auto& b : metric.histogram.bucket) {
+            bound.clear();
+            AppendSampleValue(bound, b.upper_bound);
+            WriteSample(bucket, labels, "le", bound, static_cast<double>(b.cumulative_count));
+          }
+          WriteSample(family.name + "_sum", labels, {}, {}, metric.histogram.sample_sum);
+          WriteSample(family.name + "_count", labels, {}, {},
+                      static_cast<double>(metric.histogram.sample_count));
+          break;
+        }
+        case MetricType::Summary: {
+          std::string quantile;
+          for (const auto& q : metric.summary.quantile) {
+            quantile.clear();
+            AppendSampleValue(quantile, q.quantile);
+            WriteSample(family.name, labels, "quantile", quantile, q.value);
+          }
+          WriteSample(family.name + "_sum", labels, {}, {}, metric.summary.sample_sum);
+          WriteSample(family.name + "_count", labels, {}, {},
+                      static_cast<double>(metric.summary.sample_count));
+          break;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace esim

@@ -1,0 +1,45 @@
+// Writes the Prometheus text exposition format 0.0.4 into one string buffer: families, samples,
+// escaping and number formatting, without intermediate objects. Not thread safe (one per scrape).
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace esim {
+
+using Label = std::pair<std::string_view, std::string_view>;
+
+inline constexpr char kExpositionContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+class ExpositionWriter {
+ public:
+  explicit ExpositionWriter(std::string& out) : out_(out) {}
+
+  // "# HELP" and "# TYPE" lines; type is "gauge", "counter", "histogram", ...
+  void Family(std::string_view name, std::string_view help, std::string_view type);
+
+  void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
+  void Sample(std::string_view name, const std::vector<Label>& labels, double value);
+
+  // Families collected from a prometheus-cpp registry (the exporter's own instrumentation).
+  void Families(const std::vector<prometheus::MetricFamily>& families);
+
+ private:
+  template <typename Labels>
+  void WriteSample(std::string_view name, const Labels& labels, std::string_view extra_name,
+                   std::string_view extra_value, double value);
+  void AppendLabelValue(std::string_view value);
+  void AppendValue(double value);
+
+  std::string& out_;
+};
+
+// Formats a sample value as the text format wants it: integers without a fraction, others in
+// the shortest form that reads back exactly, NaN, +Inf, -Inf.
+void AppendSampleValue(std::string& out, double value);
+
+}  // namespace esim

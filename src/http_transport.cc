@@ -1,0 +1,142 @@
+#include "http_transport.h"
+
+#include <httplib.h>
+#include <openssl/x509.h>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace esim {
+namespace {
+
+std::string Lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Splits "https://host:port/prefix" into "https://host:port" and "/prefix".
+std::pair<std::string, std::string> SplitBaseUrl(const std::string& url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) throw std::invalid_argument("URL without scheme: " + url);
+  const size_t path_start = url.find('/', scheme_end + 3);
+  if (path_start == std::string::npos) return {url, ""};
+  std::string prefix = url.substr(path_start);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  return {url.substr(0, path_start), prefix};
+}
+
+TransportError Classify(httplib::Error error, bool cut_off,
+                        std::chrono::steady_clock::duration took,
+                        std::chrono::milliseconds timeout) {
+  if (cut_off) return TransportError::kBodyTooLarge;
+  switch (error) {
+    case httplib::Error::ConnectionTimeout:
+      return TransportError::kTimeout;
+    case httplib::Error::SSLConnection:
+    case httplib::Error::SSLLoadingCerts:
+    case httplib::Error::SSLServerVerification:
+      return TransportError::kTls;
+    case httplib::Error::Read:
+    case httplib::Error::Write:
+      // cpp-httplib reports an expired read timeout as a plain read error.
+      return took + std::chrono::milliseconds(50) >= timeout ? TransportError::kTimeout
+                                                             : TransportError::kConnection;
+    default:
+      return TransportError::kConnection;
+  }
+}
+
+}  // namespace
+
+HttplibTransport::HttplibTransport(HttpTransportOptions options) : options_(std::move(options)) {
+  std::tie(scheme_host_port_, path_prefix_) = SplitBaseUrl(options_.base_url);
+  NewClient();  // fail early on an unusable URL or CA file
+}
+
+HttplibTransport::~HttplibTransport() = default;
+
+std::unique_ptr<httplib::Client> HttplibTransport::NewClient() const {
+  auto client = std::make_unique<httplib::Client>(scheme_host_port_);
+  if (!client->is_valid()) throw std::invalid_argument("unusable API URL: " + options_.base_url);
+  client->set_keep_alive(true);
+  client->set_follow_location(false);
+  client->set_connection_timeout(options_.timeout);
+  client->set_read_timeout(options_.timeout);
+  client->set_write_timeout(options_.timeout);
+  client->enable_server_certificate_verification(true);
+  if (scheme_host_port_.rfind("https://", 0) == 0) {
+    // The store holds the system CAs plus ca_file; the client's SSL context takes ownership.
+    X509_STORE* store = X509_STORE_new();
+    if (store == nullptr) throw std::runtime_error("cannot allocate an X509 store");
+    X509_STORE_set_default_paths(store);
+    if (!options_.ca_file.empty() && X509_STORE_load_file(store, options_.ca_file.c_str()) != 1) {
+      X509_STORE_free(store);
+      throw std::invalid_argument("cannot load CA file " + options_.ca_file);
+    }
+    client->set_ca_cert_store(store);
+  }
+  return client;
+}
+
+std::unique_ptr<httplib::Client> HttplibTransport::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!idle_.empty()) {
+      auto client = std::move(idle_.back());
+      idle_.pop_back();
+      return client;
+    }
+  }
+  return NewClient();
+}
+
+void HttplibTransport::Release(std::unique_ptr<httplib::Client> client) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (idle_.size() < options_.max_connections) idle_.push_back(std::move(client));
+}
+
+HttpResponse HttplibTransport::Send(const HttpRequest& request) {
+  HttpResponse result;
+  std::unique_ptr<httplib::Client> client;
+  try {
+    client = Acquire();
+  } catch (const std::exception& e) {
+    result.error = TransportError::kTls;
+    result.error_detail = e.what();
+    return result;
+  }
+
+  httplib::Request req;
+  req.method = request.method;
+  req.path = path_prefix_ + request.path;
+  for (const auto& [name, value] : request.headers) req.headers.emplace(name, value);
+  req.body = request.body;
+  bool cut_off = false;
+  req.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+    if (result.body.size() + size > options_.max_body_bytes) {
+      cut_off = true;
+      return false;
+    }
+    result.body.append(data, size);
+    return true;
+  };
+
+  httplib::Response res;
+  httplib::Error error = httplib::Error::Success;
+  const auto started = std::chrono::steady_clock::now();
+  const bool ok = client->send(req, res, error);
+  const auto took = std::chrono::steady_clock::now() - started;
+  if (!ok) {
+    result.error = Classify(error, cut_off, took, options_.timeout);
+    result.error_detail = httplib::to_string(error);
+    result.body.clear();
+    client.reset();  // the connection state is unknown: never reuse it
+    return result;
+  }
+  result.status = res.status;
+  for (const auto& [name, value] : res.headers) result.headers.emplace(Lowercase(name), value);
+  Release(std::move(client));
+  return result;
+}
+
+}  // namespace esim

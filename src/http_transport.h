@@ -1,0 +1,81 @@
+// "Send this request, get status, headers and body, or a transport failure": the seam between
+// the API client and the network. HttplibTransport is the only user of cpp-httplib's client.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace httplib {
+class Client;
+}
+
+namespace esim {
+
+struct HttpRequest {
+  std::string method;  // "GET" or "POST"
+  std::string path;    // path and query, e.g. /api/v1/business/esims/status
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+// Header names are stored lowercase.
+using HeaderMap = std::multimap<std::string, std::string>;
+
+enum class TransportError {
+  kNone,
+  kTimeout,
+  kConnection,    // refused, reset, DNS failure
+  kTls,           // handshake or certificate verification failed
+  kBodyTooLarge,  // the answer exceeded the configured cap and was cut off
+};
+
+struct HttpResponse {
+  TransportError error = TransportError::kNone;
+  std::string error_detail;  // human text for the log when error != kNone
+  int status = 0;
+  HeaderMap headers;
+  std::string body;
+};
+
+// Thread safe: Send may be called from several threads at once.
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual HttpResponse Send(const HttpRequest& request) = 0;
+};
+
+struct HttpTransportOptions {
+  std::string base_url;  // scheme://host[:port][/prefix]
+  std::string ca_file;   // extra trusted CAs on top of the system store
+  std::chrono::milliseconds timeout{30000};
+  size_t max_connections = 4;           // kept-alive connections reused across requests
+  size_t max_body_bytes = 1024 * 1024;  // larger answers are cut off
+};
+
+// A pool of keep-alive cpp-httplib clients, one per concurrent request, so a poll cycle costs
+// about max_connections TLS handshakes, not one per request. Server certificates are always
+// verified (system CA store plus ca_file).
+class HttplibTransport : public HttpTransport {
+ public:
+  explicit HttplibTransport(HttpTransportOptions options);
+  ~HttplibTransport() override;
+  HttpResponse Send(const HttpRequest& request) override;
+
+ private:
+  std::unique_ptr<httplib::Client> NewClient() const;
+  std::unique_ptr<httplib::Client> Acquire();
+  void Release(std::unique_ptr<httplib::Client> client);
+
+  HttpTransportOptions options_;
+  std::string scheme_host_port_;
+  std::string path_prefix_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<httplib::Client>> idle_;  // guarded by mutex_
+};
+
+}  // namespace esim

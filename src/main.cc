@@ -1,0 +1,250 @@
+// esim_exporter: flags, wiring, signals and exit codes (contract.md, "Command line").
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "config.h"
+#include "exporter_app.h"
+#include "log.h"
+#include "poll_schedule.h"
+#include "version.h"
+#include "web.h"
+
+namespace {
+
+using esim::LogError;
+using esim::LogInfo;
+
+constexpr int kExitOk = 0;
+constexpr int kExitInvalid = 1;
+constexpr int kExitCannotStart = 2;
+
+struct Flags {
+  std::string config_file = "/etc/esim_exporter/config.yml";
+  bool config_check = false;
+  std::string listen_address = ":10417";
+  std::string telemetry_path = "/metrics";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  bool once = false;
+  bool version = false;
+  bool help = false;
+};
+
+constexpr char kUsage[] =
+    "usage: esim_exporter [flags]\n"
+    "\n"
+    "Prometheus exporter for eSIMfly eSIM fleets: polls the signed live-status API on a budget\n"
+    "and serves the latest state of every configured eSIM on /metrics.\n"
+    "\n"
+    "  --config.file=PATH            config file (default /etc/esim_exporter/config.yml)\n"
+    "  --config.check                validate the config, print what is wrong, exit 0 or 1\n"
+    "  --web.listen-address=[HOST]:PORT  where to serve (default :10417)\n"
+    "  --web.telemetry-path=PATH     path of the metrics (default /metrics)\n"
+    "  --log.level=debug|info|warn|error  (default info)\n"
+    "  --log.format=logfmt|json      one event per line on stderr (default logfmt)\n"
+    "  --once                        poll every eSIM once, print the metrics on stdout, exit\n"
+    "  --version                     print the version and exit\n"
+    "  --help                        print this help and exit\n"
+    "\n"
+    "Exit codes: 0 clean stop, 1 invalid config or flags, 2 cannot bind or start.\n"
+    "SIGHUP and POST /-/reload re-read the config.\n";
+
+// Accepts --name=value and --name value; returns an error text, empty when fine.
+std::string ParseFlags(int argc, char** argv, Flags& flags) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (const size_t eq = arg.find('='); eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    if (arg.rfind("--", 0) != 0 && arg.rfind("-", 0) == 0) arg = "-" + arg;  // -flag as --flag
+    auto take_value = [&](std::string& target) -> std::string {
+      if (!has_value) {
+        if (i + 1 >= argc) return "flag " + arg + " needs a value";
+        value = argv[++i];
+      }
+      target = value;
+      return "";
+    };
+    auto boolean = [&](bool& target) -> std::string {
+      if (!has_value || value == "true") {
+        target = true;
+      } else if (value == "false") {
+        target = false;
+      } else {
+        return "flag " + arg + " takes true or false";
+      }
+      return "";
+    };
+    std::string error;
+    if (arg == "--config.file")
+      error = take_value(flags.config_file);
+    else if (arg == "--config.check")
+      error = boolean(flags.config_check);
+    else if (arg == "--web.listen-address")
+      error = take_value(flags.listen_address);
+    else if (arg == "--web.telemetry-path")
+      error = take_value(flags.telemetry_path);
+    else if (arg == "--log.level")
+      error = take_value(flags.log_level);
+    else if (arg == "--log.format")
+      error = take_value(flags.log_format);
+    else if (arg == "--once")
+      error = boolean(flags.once);
+    else if (arg == "--version")
+      error = boolean(flags.version);
+    else if (arg == "--help" || arg == "-h")
+      error = boolean(flags.help);
+    else
+      error = "unknown flag " + arg + " (see --help)";
+    if (!error.empty()) return error;
+  }
+  if (flags.telemetry_path.empty() || flags.telemetry_path[0] != '/' ||
+      flags.telemetry_path == "/" || flags.telemetry_path.rfind("/-/", 0) == 0) {
+    return "--web.telemetry-path must start with / and not be / or under /-/";
+  }
+  esim::LogLevel level;
+  if (!esim::ParseLogLevel(flags.log_level, level)) {
+    return "--log.level must be debug, info, warn or error";
+  }
+  esim::LogFormat format;
+  if (!esim::ParseLogFormat(flags.log_format, format)) {
+    return "--log.format must be logfmt or json";
+  }
+  esim::Logger::Get().Configure(level, format);
+  return "";
+}
+
+int CheckConfig(const Flags& flags) {
+  try {
+    const esim::Config config = esim::LoadConfig(flags.config_file);
+    for (const std::string& warning : config.warnings) {
+      std::cout << "warning: " << warning << "\n";
+    }
+    const auto effective =
+        esim::EffectiveInterval(config.poll.interval, config.esims.size(), config.api.rate_limit);
+    const std::string stretch =
+        esim::DescribeStretch(config.poll.interval, config.esims.size(), config.api.rate_limit);
+    if (!stretch.empty()) std::cout << "warning: " << stretch << "\n";
+    std::cout << flags.config_file << ": valid; " << config.esims.size()
+              << " eSIMs, each polled every "
+              << std::chrono::duration_cast<std::chrono::seconds>(effective).count() << " s\n";
+    return kExitOk;
+  } catch (const std::exception& e) {
+    std::cout << e.what() << "\n";
+    return kExitInvalid;
+  }
+}
+
+int RunOnce(esim::Config config) {
+  esim::ExporterApp app(std::move(config), /*once=*/true);
+  app.Start();
+  app.WaitUntilAllPolledOnce();
+  app.Stop();
+  const std::string text = app.MetricsText();
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 ? kExitOk : kExitCannotStart;
+}
+
+int Serve(const Flags& flags, esim::Config config) {
+  // Signals are taken by one thread with sigwait; every other thread inherits the block.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  esim::ExporterApp app(std::move(config), /*once=*/false);
+  esim::WebOptions web_options;
+  web_options.listen_address = flags.listen_address;
+  web_options.telemetry_path = flags.telemetry_path;
+  esim::WebHandlers handlers;
+  handlers.metrics = [&app] { return app.MetricsText(); };
+  handlers.landing_page = [&app, path = flags.telemetry_path] { return app.LandingPage(path); };
+  handlers.ready = [&app] { return app.Ready(); };
+  handlers.reload = [&app] { return app.Reload(); };
+  esim::WebServer server(web_options, handlers);
+  std::string error;
+  if (!server.Bind(error)) {
+    LogError("cannot start", {{"error", error}});
+    return kExitCannotStart;
+  }
+  app.Start();
+  LogInfo("esim_exporter started", {{"version", esim::kVersion},
+                                    {"listen_address", flags.listen_address},
+                                    {"port", std::to_string(server.port())}});
+
+  std::thread signal_thread([&] {
+    for (;;) {
+      int signal_number = 0;
+      if (sigwait(&signals, &signal_number) != 0) continue;
+      if (signal_number == SIGHUP) {
+        LogInfo("SIGHUP: reloading the config");
+        app.Reload();
+        continue;
+      }
+      LogInfo("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      server.Stop();
+      return;
+    }
+  });
+  server.Serve();
+  signal_thread.join();
+
+  // Requests in flight may hang for up to api.timeout; a clean stop must not wait that long.
+  auto stopped = std::async(std::launch::async, [&app] { app.Stop(); });
+  if (stopped.wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
+    LogInfo("stopped with API requests still in flight");
+    std::fflush(stderr);
+    _exit(kExitOk);
+  }
+  LogInfo("stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  if (const std::string error = ParseFlags(argc, argv, flags); !error.empty()) {
+    std::cerr << "esim_exporter: " << error << "\n";
+    return kExitInvalid;
+  }
+  if (flags.help) {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  if (flags.version) {
+    std::cout << "esim_exporter " << esim::kVersion << " (revision " << esim::kRevision << ")\n";
+    return kExitOk;
+  }
+  if (flags.config_check) return CheckConfig(flags);
+
+  esim::Config config;
+  try {
+    config = esim::LoadConfig(flags.config_file);
+  } catch (const std::exception& e) {
+    LogError("invalid config", {{"error", e.what()}});
+    return kExitInvalid;
+  }
+  esim::LogConfigFindings(config);
+  try {
+    return flags.once ? RunOnce(std::move(config)) : Serve(flags, std::move(config));
+  } catch (const std::exception& e) {
+    // The API client could not be built from the config (e.g. an unreadable ca_file).
+    LogError("cannot start", {{"error", e.what()}});
+    return kExitInvalid;
+  }
+}

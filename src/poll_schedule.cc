@@ -1,0 +1,182 @@
+#include "poll_schedule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace esim {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kMinimumPerEsim = std::chrono::seconds(60);
+// Regular polls are planned on 90 % of each window: the rest absorbs retries after failures
+// and the first polls at startup, so a full budget does not leave every poll late for good.
+constexpr double kPlannedShare = 0.9;
+
+// The interval needed for `count` polls to fit the planned share of `limit` per `window`.
+milliseconds NeededFor(size_t count, int limit, milliseconds window) {
+  if (limit <= 0) return milliseconds(0);
+  return milliseconds(static_cast<int64_t>(std::ceil(
+      static_cast<double>(count) * static_cast<double>(window.count()) / (limit * kPlannedShare))));
+}
+
+std::string HumanDuration(milliseconds duration) {
+  int64_t seconds = (duration.count() + 999) / 1000;
+  std::ostringstream out;
+  if (seconds >= 86400) out << seconds / 86400 << "d", seconds %= 86400;
+  if (seconds >= 3600) out << seconds / 3600 << "h", seconds %= 3600;
+  if (seconds >= 60) out << seconds / 60 << "m", seconds %= 60;
+  if (seconds > 0 || out.tellp() == 0) out << seconds << "s";
+  return out.str();
+}
+
+}  // namespace
+
+milliseconds EffectiveInterval(milliseconds configured, size_t esim_count,
+                               const RateLimitConfig& limits) {
+  return std::max({configured, kMinimumPerEsim,
+                   NeededFor(esim_count, limits.per_minute, std::chrono::minutes(1)),
+                   NeededFor(esim_count, limits.per_hour, std::chrono::hours(1)),
+                   NeededFor(esim_count, limits.per_day, std::chrono::hours(24))});
+}
+
+std::string DescribeStretch(milliseconds configured, size_t esim_count,
+                            const RateLimitConfig& limits) {
+  const milliseconds effective = EffectiveInterval(configured, esim_count, limits);
+  if (effective <= configured) return "";
+  struct Window {
+    const char* key;
+    int limit;
+    milliseconds length;
+    const char* unit;
+  };
+  const Window windows[] = {{"per_minute", limits.per_minute, std::chrono::minutes(1), "min"},
+                            {"per_hour", limits.per_hour, std::chrono::hours(1), "h"},
+                            {"per_day", limits.per_day, std::chrono::hours(24), "day"}};
+  const Window* tightest = &windows[0];
+  for (const Window& window : windows) {
+    if (NeededFor(esim_count, window.limit, window.length) >
+        NeededFor(esim_count, tightest->limit, tightest->length)) {
+      tightest = &window;
+    }
+  }
+  const double needed = static_cast<double>(esim_count) *
+                        static_cast<double>(tightest->length.count()) /
+                        static_cast<double>(configured.count());
+  std::ostringstream out;
+  out << "the request budget is too small for the fleet: " << esim_count << " eSIMs every "
+      << HumanDuration(configured) << " need " << static_cast<int64_t>(std::ceil(needed))
+      << " requests/" << tightest->unit << " but rate_limit." << tightest->key << " allows "
+      << tightest->limit << " (90 % planned, 10 % kept for retries); each eSIM is polled every "
+      << HumanDuration(effective) << " instead (raise rate_limit." << tightest->key
+      << " within the API key's limits, lengthen poll.interval, or monitor fewer eSIMs)";
+  return out.str();
+}
+
+void PollSchedule::Update(const std::vector<EsimConfig>& esims, milliseconds configured_interval,
+                          const RateLimitConfig& limits, TimePoint now) {
+  interval_ = EffectiveInterval(configured_interval, esims.size(), limits);
+  std::map<std::string, Entry> updated;
+  for (size_t slot = 0; slot < esims.size(); ++slot) {
+    const std::string key = esims[slot].Key();
+    auto old = entries_.find(key);
+    Entry entry;
+    if (old != entries_.end()) {
+      entry = std::move(old->second);
+      Dequeue(entry);
+    } else {
+      entry.due = now;
+    }
+    entry.esim = esims[slot];
+    entry.slot = slot;
+    updated.emplace(key, std::move(entry));
+  }
+  for (auto& [key, entry] : entries_) {
+    if (!updated.contains(key)) Dequeue(entry);
+  }
+  // Removed eSIMs still in flight are forgotten; their answers are dropped in Finished.
+  entries_ = std::move(updated);
+  in_flight_ = 0;
+  for (auto& [key, entry] : entries_) {
+    if (entry.in_flight) {
+      ++in_flight_;
+    } else if (!entry.done) {
+      // Known eSIMs move to their (possibly new) slot; never-polled ones stay due.
+      Enqueue(entry, entry.last_start && entry.failures == 0 ? RegularDue(entry) : entry.due);
+    }
+  }
+}
+
+PollSchedule::TimePoint PollSchedule::NextSlotAtOrAfter(const Entry& entry,
+                                                        TimePoint earliest) const {
+  const Duration interval = std::chrono::duration_cast<Duration>(interval_);
+  const Duration offset = interval * static_cast<int64_t>(entry.slot) /
+                          static_cast<int64_t>(std::max<size_t>(entries_.size(), 1));
+  const TimePoint first = anchor_ + offset;
+  if (earliest <= first) return first;
+  const auto periods = (earliest - first + interval - Duration(1)) / interval;
+  return first + periods * interval;
+}
+
+PollSchedule::TimePoint PollSchedule::RegularDue(const Entry& entry) const {
+  // The next own slot at least half an interval after the last poll: steady polling at the
+  // interval, and a re-spread after reloads without a burst.
+  const TimePoint last = *entry.last_start;
+  return std::max(NextSlotAtOrAfter(entry, last + interval_ / 2), last + kMinimumPerEsim);
+}
+
+void PollSchedule::Enqueue(Entry& entry, TimePoint due) {
+  entry.due = due;
+  queue_.emplace(due, entry.slot, entry.esim.Key());
+}
+
+void PollSchedule::Dequeue(const Entry& entry) {
+  queue_.erase(QueueKey(entry.due, entry.slot, entry.esim.Key()));
+}
+
+std::optional<PollSchedule::Due> PollSchedule::Next() const {
+  if (queue_.empty()) return std::nullopt;
+  const auto& [due, slot, key] = *queue_.begin();
+  return Due{entries_.at(key).esim, due};
+}
+
+void PollSchedule::Started(const std::string& key, TimePoint now) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.in_flight) return;
+  Dequeue(it->second);
+  it->second.in_flight = true;
+  it->second.last_start = now;
+  ++in_flight_;
+}
+
+void PollSchedule::Finished(const std::string& key, Outcome outcome, TimePoint now, double jitter) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || !it->second.in_flight) return;  // removed by a reload meanwhile
+  Entry& entry = it->second;
+  entry.in_flight = false;
+  --in_flight_;
+  const TimePoint last = entry.last_start.value_or(now);
+  if (outcome == Outcome::kRateLimited) {
+    // Not the eSIM's fault: retry when the budget's pause ends, but not within 60 s.
+    Enqueue(entry, last + kMinimumPerEsim);
+    return;
+  }
+  if (once_) {
+    entry.done = true;
+    return;
+  }
+  if (outcome == Outcome::kSuccess) {
+    entry.failures = 0;
+    Enqueue(entry, RegularDue(entry));
+    return;
+  }
+  // Exponential backoff with jitter, from 60 s up to the interval: never a tight retry loop.
+  entry.failures = std::min(entry.failures + 1, 30);
+  const double base = std::min(60.0 * std::pow(2.0, entry.failures - 1),
+                               std::chrono::duration<double>(interval_).count());
+  const double delay = std::max(60.0, base * (0.8 + 0.4 * jitter));
+  Enqueue(entry, last + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay)));
+}
+
+}  // namespace esim

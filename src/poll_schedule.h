@@ -1,0 +1,89 @@
+// When each eSIM's live status is polled next: the effective interval the request budget
+// allows, polls spread evenly over it (eSIM i of N owns the slot at i/N of the interval), first
+// polls as soon as possible, backoff after failures, never twice within 60 s.
+// Pure bookkeeping with times passed in; not thread safe (the Poller guards it).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "config.h"
+
+namespace esim {
+
+// The per-eSIM interval in force: the configured one, stretched so that `esim_count` polls per
+// interval fit 90 % of every window of `limits` (the rest is kept for retries), and never
+// below 60 s.
+std::chrono::milliseconds EffectiveInterval(std::chrono::milliseconds configured, size_t esim_count,
+                                            const RateLimitConfig& limits);
+
+// Which window forces the stretch, for the log: "per_hour: 300 eSIMs need 1200 requests/h
+// at 15m, the budget allows 500/h; each eSIM is polled every 40m instead". Empty when the
+// configured interval fits.
+std::string DescribeStretch(std::chrono::milliseconds configured, size_t esim_count,
+                            const RateLimitConfig& limits);
+
+class PollSchedule {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Duration = std::chrono::steady_clock::duration;
+
+  enum class Outcome { kSuccess, kFailure, kRateLimited };
+
+  struct Due {
+    EsimConfig esim;
+    TimePoint at;
+  };
+
+  // `once`: every eSIM is polled once (rate-limited attempts are retried), then never again.
+  explicit PollSchedule(TimePoint anchor, bool once = false) : anchor_(anchor), once_(once) {}
+
+  // Sets the monitored eSIMs (in config order) and the interval settings. Known eSIMs keep
+  // their history and are re-spread over the new slots; new ones are due at `now`.
+  void Update(const std::vector<EsimConfig>& esims, std::chrono::milliseconds configured_interval,
+              const RateLimitConfig& limits, TimePoint now);
+
+  // The waiting eSIM that is due first; nullopt when all are in flight or done.
+  std::optional<Due> Next() const;
+
+  void Started(const std::string& key, TimePoint now);
+  // `jitter` in [0, 1) spreads retries of many failing eSIMs apart.
+  void Finished(const std::string& key, Outcome outcome, TimePoint now, double jitter);
+
+  std::chrono::milliseconds interval() const { return interval_; }
+  size_t size() const { return entries_.size(); }
+  size_t in_flight() const { return in_flight_; }
+  // In once mode: every eSIM has had its one poll.
+  bool AllDone() const { return once_ && queue_.empty() && in_flight_ == 0; }
+
+ private:
+  struct Entry {
+    EsimConfig esim;
+    size_t slot = 0;
+    TimePoint due{};
+    std::optional<TimePoint> last_start;
+    bool in_flight = false;
+    bool done = false;
+    int failures = 0;
+  };
+  using QueueKey = std::tuple<TimePoint, size_t, std::string>;
+
+  TimePoint NextSlotAtOrAfter(const Entry& entry, TimePoint earliest) const;
+  TimePoint RegularDue(const Entry& entry) const;
+  void Enqueue(Entry& entry, TimePoint due);
+  void Dequeue(const Entry& entry);
+
+  TimePoint anchor_;
+  bool once_;
+  std::chrono::milliseconds interval_{std::chrono::minutes(15)};
+  std::map<std::string, Entry> entries_;
+  std::set<QueueKey> queue_;  // waiting entries by due time, then config order
+  size_t in_flight_ = 0;
+};
+
+}  // namespace esim

@@ -1,0 +1,74 @@
+// The live-status polling loop: max_concurrency worker threads take the next due eSIM from the
+// PollSchedule, wait for the RateBudget, call the API and record the answer in the StateStore.
+// Thread safe: Reconfigure and Stop may be called from any thread while workers run.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api_client.h"
+#include "api_metrics.h"
+#include "config.h"
+#include "poll_schedule.h"
+#include "rate_budget.h"
+#include "state_store.h"
+
+namespace esim {
+
+// Anything that fetches one eSIM's status; ApiClient in production, fakes in tests.
+using StatusFetcher = std::function<ApiResult(const EsimConfig&)>;
+
+class Poller {
+ public:
+  struct Settings {
+    std::vector<EsimConfig> esims;
+    std::chrono::milliseconds interval{std::chrono::minutes(15)};
+    RateLimitConfig limits;
+    int max_concurrency = 4;
+  };
+
+  // `once`: poll every eSIM once, then idle (see WaitUntilDone).
+  Poller(StateStore& store, RateBudget& budget, ApiMetrics& metrics, bool once = false);
+  ~Poller();
+
+  // Applies new settings and a new fetcher (the API client of the new config). eSIMs kept by
+  // the reload keep their schedule; new ones are polled as soon as the budget allows.
+  void Reconfigure(const Settings& settings, StatusFetcher fetcher);
+  void Start();
+  void Stop();  // returns once every worker has finished its request in flight
+
+  // In once mode: blocks until every eSIM has been polled once (or Stop).
+  void WaitUntilDone();
+
+  std::chrono::milliseconds interval() const;
+
+ private:
+  void WorkerLoop();
+  void HandleResult(const std::string& key, const ApiResult& result,
+                    std::chrono::steady_clock::time_point started);
+  void SpawnWorkersLocked();
+
+  StateStore& store_;
+  RateBudget& budget_;
+  ApiMetrics& metrics_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  PollSchedule schedule_;                                // guarded by mutex_
+  StatusFetcher fetcher_;                                // guarded by mutex_
+  int max_concurrency_ = 1;                              // guarded by mutex_
+  bool started_ = false;                                 // guarded by mutex_
+  bool stopping_ = false;                                // guarded by mutex_
+  std::map<std::string, std::string> last_logged_code_;  // guarded by mutex_; log once per change
+  std::mt19937_64 random_;                               // guarded by mutex_
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace esim

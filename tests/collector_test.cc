@@ -1,0 +1,196 @@
+#include "collector.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "version.h"
+
+namespace esim {
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr double kNow = 1782500000.0;  // the fake clock of every test here
+
+std::shared_ptr<EsimRecord> Record(const std::string& iccid, const std::string& name) {
+  auto record = std::make_shared<EsimRecord>();
+  record->config.iccid = iccid;
+  record->config.name = name;
+  return record;
+}
+
+void Succeeded(EsimRecord& record, EsimStatus status, double when) {
+  record.status = std::move(status);
+  record.polled = true;
+  record.last_poll_ok = true;
+  record.last_code = "OK";
+  record.last_poll_time = when;
+  record.last_success_time = when;
+}
+
+EsimStatus SpecExample() {
+  EsimStatus s;
+  s.iccid = "8948010010036785060";
+  s.status = "ACTIVE";
+  s.esim_status = "Active";
+  s.smdp_status = "AFFECTED";
+  s.profile = "Enabled";
+  s.last_network = {"Optus", "505", "2", "Australia", "AU", "4G - LTE"};
+  s.device = {"GTF7P", "350000000000000"};
+  s.activation_time = 1782484480.0;
+  s.last_usage_time = 1782484521.0;
+  s.expiry_time = 1785076480.0;
+  s.used_bytes = 0;
+  s.total_bytes = 1 * kGiB;
+  return s;
+}
+
+// A snapshot with every shape the renderer must handle, on a fixed clock.
+StateSnapshot GoldenSnapshot() {
+  StateSnapshot snapshot;
+  auto example = Record("8948010010036785060", "router-sydney-01");
+  example->config.labels = {{"fleet", "routers"}, {"site", "syd"}};
+  Succeeded(*example, SpecExample(), kNow - 60);
+
+  auto unlimited = Record("8948010010036785078", "tracker \"7\"");
+  EsimStatus u;
+  u.iccid = unlimited->config.iccid;
+  u.status = "ACTIVE";
+  u.unlimited = true;
+  u.used_bytes = 12.5 * kGiB;
+  u.last_network.country_iso2 = "SE";
+  u.expiry_time = 1790000000.0;
+  Succeeded(*unlimited, u, kNow - 120);
+
+  auto fresh = Record("8948010010036785086", "");
+  EsimStatus n;
+  n.iccid = fresh->config.iccid;
+  n.status = "NEW";
+  n.esim_status = "New";
+  n.total_bytes = 5 * kGiB;
+  Succeeded(*fresh, n, kNow - 30);
+
+  auto suspended = Record("8948010010036785094", "odd-status");
+  EsimStatus odd = n;
+  odd.iccid = suspended->config.iccid;
+  odd.status = "SUSPENDED";
+  odd.used_bytes = 0.5 * kGiB;
+  Succeeded(*suspended, odd, kNow - 30);
+
+  // Failed its latest poll but has older data, still fresh: the data stays.
+  auto failing = Record("8948010010036785102", "failing");
+  EsimStatus f = n;
+  f.iccid = failing->config.iccid;
+  f.status = "DEPLETED";
+  f.used_bytes = 3 * kGiB;
+  f.total_bytes = 3 * kGiB;
+  Succeeded(*failing, f, kNow - 3600);
+  failing->last_poll_ok = false;
+  failing->last_code = "PROVIDER_ERROR";
+  failing->last_poll_time = kNow - 10;
+
+  // Last success 7 h ago, stale_after 6 h: data dropped, poll series stay.
+  auto stale = Record("8948010010036785110", "stale");
+  EsimStatus st = n;
+  st.iccid = stale->config.iccid;
+  st.status = "ACTIVE";
+  Succeeded(*stale, st, kNow - 7 * 3600);
+  stale->last_poll_ok = false;
+  stale->last_code = "TIMEOUT";
+
+  // Configured by eSIM id and never polled yet.
+  auto pending = std::make_shared<EsimRecord>();
+  pending->config.esim_id = 12345;
+  pending->config.name = "spare";
+
+  for (const auto& record : {example, unlimited, fresh, suspended, failing, stale, pending}) {
+    snapshot.esims.push_back(record);
+  }
+  snapshot.api.up = true;
+  snapshot.api.rate_limit = {100.0, 42.0, 1782500060.0};
+  snapshot.api.server_time_offset = -1.5;
+  return snapshot;
+}
+
+ExporterStatus GoldenStatus() {
+  ExporterStatus status;
+  status.poll_interval = std::chrono::minutes(15);
+  status.stale_after = std::chrono::hours(6);
+  status.last_reload_ok = true;
+  status.last_reload_success_time = 1782490000.0;
+  return status;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+TEST(CollectorTest, MatchesTheGoldenFile) {
+  ApiMetrics api_metrics;
+  api_metrics.Observe("OK", 0.2);
+  api_metrics.Observe("OK", 0.3);
+  api_metrics.Observe("PROVIDER_ERROR", 4);
+  std::string text = RenderMetrics(GoldenSnapshot(), GoldenStatus(), &api_metrics, kNow,
+                                   RenderOptions{.process_metrics = false});
+  // The build's git revision differs from build to build.
+  const std::string revision_label = std::string("revision=\"") + kRevision + "\"";
+  text.replace(text.find(revision_label), revision_label.size(), "revision=\"REVISION\"");
+  const std::string golden_path = std::string(ESIM_TESTDATA_DIR) + "/golden/metrics.txt";
+  if (std::getenv("UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(golden_path) << text;
+  }
+  EXPECT_EQ(text, ReadFile(golden_path))
+      << "run with UPDATE_GOLDEN=1 to rewrite, then review the diff";
+}
+
+TEST(CollectorTest, UnlimitedPlanHasNoTotal) {
+  const std::string text =
+      RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});
+  EXPECT_NE(text.find("esim_unlimited{iccid=\"8948010010036785078\",name=\"tracker \\\"7\\\"\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(text.find("esim_data_total_bytes{iccid=\"8948010010036785078\""), std::string::npos);
+}
+
+TEST(CollectorTest, StaleEsimKeepsOnlyItsPollSeries) {
+  const std::string text =
+      RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});
+  EXPECT_EQ(text.find("esim_data_used_bytes{iccid=\"8948010010036785110\""), std::string::npos);
+  EXPECT_NE(text.find("esim_poll_success{iccid=\"8948010010036785110\",name=\"stale\"} 0"),
+            std::string::npos);
+  EXPECT_NE(text.find("esim_last_poll_success_timestamp_seconds{iccid=\"8948010010036785110\""),
+            std::string::npos);
+}
+
+TEST(CollectorTest, ImeiOnlyWhenOptedIn) {
+  ExporterStatus status = GoldenStatus();
+  std::string text = RenderMetrics(GoldenSnapshot(), status, nullptr, kNow, {false});
+  EXPECT_EQ(text.find("350000000000000"), std::string::npos);
+  status.export_imei = true;
+  text = RenderMetrics(GoldenSnapshot(), status, nullptr, kNow, {false});
+  EXPECT_NE(text.find(",imei=\"350000000000000\"} 1"), std::string::npos);
+}
+
+TEST(CollectorTest, ProcessMetricsArePresentByDefault) {
+  const std::string text = RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow);
+  for (const char* name : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+                           "process_virtual_memory_bytes ", "process_open_fds ", "process_max_fds ",
+                           "process_start_time_seconds "}) {
+    EXPECT_NE(text.find(std::string("\n") + name), std::string::npos) << name;
+  }
+}
+
+TEST(CollectorTest, EmptyFleetStillServesExporterMetrics) {
+  const std::string text =
+      RenderMetrics(StateSnapshot{}, GoldenStatus(), nullptr, kNow, {.process_metrics = false});
+  EXPECT_EQ(text.find("esim_poll_success"), std::string::npos);
+  EXPECT_NE(text.find("esim_monitored_esims 0\n"), std::string::npos);
+  EXPECT_EQ(text.find("esim_up"), std::string::npos);  // no request made yet
+}
+
+}  // namespace
+}  // namespace esim

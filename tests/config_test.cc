@@ -1,0 +1,716 @@
+#include "config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace esim {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const std::string kConfigDir = std::string(ESIM_TESTDATA_DIR) + "/config";
+const std::string kInvalidDir = kConfigDir + "/invalid";
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// Both credentials from the environment, so a test file can leave them out.
+EnvLookup CredentialsEnv() {
+  return FakeEnv({{"ESIMFLY_ACCESS_CODE", "env-access"}, {"ESIMFLY_SECRET_KEY", "env-secret"}});
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A fresh directory for files a test writes (secrets need exact permission bits, which a checkout
+// does not preserve); removed when the test ends.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "esim_config_test.XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string Write(const std::string& name, const std::string& content,
+                    fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) {
+    const std::string file = Path(name);
+    std::ofstream(file, std::ios::binary) << content;
+    fs::permissions(file, mode);
+    return file;
+  }
+  std::string Path(const std::string& name) const { return (path_ / name).string(); }
+  std::string Dir() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string ErrorOf(const std::string& path, const EnvLookup& env) {
+  try {
+    LoadConfig(path, env);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(loaded without error)";
+}
+
+constexpr char kOneEsim[] = "esims:\n  - iccid: \"8948010010036785060\"\n";
+
+// --- valid configs ------------------------------------------------------------------------------
+
+TEST(LoadConfigTest, FullConfigParsesEveryField) {
+  TempDir dir;
+  const std::string path = dir.Write("config.yml", ReadText(kConfigDir + "/valid/full.yml"));
+  dir.Write("secret_key", "s3cret-key\n");
+  dir.Write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+
+  const Config config = LoadConfig(path, FakeEnv({}));
+
+  EXPECT_EQ(config.path, path);
+  EXPECT_EQ(config.api.url, "https://api.example.test/v1");
+  EXPECT_EQ(config.api.access_code, "esf_test_access");
+  EXPECT_EQ(config.api.secret_key.Reveal(), "s3cret-key");
+  EXPECT_EQ(config.api.secret_key_file, dir.Path("secret_key"));
+  EXPECT_EQ(config.api.timeout, seconds(45));
+  EXPECT_EQ(config.api.max_concurrency, 8);
+  EXPECT_EQ(config.api.rate_limit, (RateLimitConfig{40, 400, 4000}));
+  EXPECT_EQ(config.api.ca_file, dir.Path("ca.pem"));
+  EXPECT_EQ(config.poll.interval, minutes(90));
+  EXPECT_EQ(config.poll.stale_after, hours(48));
+  EXPECT_TRUE(config.metrics.export_imei);
+  EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
+
+  ASSERT_EQ(config.esims.size(), 4u);
+  EXPECT_EQ(config.esims[0].iccid, "8948010010036785060");
+  EXPECT_FALSE(config.esims[0].esim_id.has_value());
+  EXPECT_EQ(config.esims[0].name, "router-sydney-01");
+  EXPECT_EQ(config.esims[0].labels,
+            (std::map<std::string, std::string>{{"fleet", "routers"}, {"site", "syd"}}));
+  EXPECT_EQ(config.esims[1].iccid, "8948010010036785078");  // written without quotes
+  EXPECT_EQ(config.esims[1].name, "router-perth-02");
+  EXPECT_TRUE(config.esims[1].labels.empty());
+  EXPECT_EQ(config.esims[2].iccid, "89445001021983048261");
+  EXPECT_EQ(config.esims[2].name, "");
+  EXPECT_EQ(config.esims[3].iccid, "");
+  EXPECT_EQ(config.esims[3].esim_id, 12345);
+  EXPECT_EQ(config.esims[3].name, "spare");
+  EXPECT_EQ(config.esims[3].labels, (std::map<std::string, std::string>{{"rack", "12"}}));
+}
+
+TEST(LoadConfigTest, MinimalConfigGetsTheContractDefaults) {
+  const std::string path = kConfigDir + "/valid/minimal.yml";
+  const Config config = LoadConfig(path, CredentialsEnv());
+
+  EXPECT_EQ(config.api.url, "https://esimfly.net");
+  EXPECT_EQ(config.api.timeout, seconds(30));
+  EXPECT_EQ(config.api.max_concurrency, 4);
+  EXPECT_EQ(config.api.rate_limit, (RateLimitConfig{50, 500, 5000}));
+  EXPECT_EQ(config.api.ca_file, "");
+  EXPECT_EQ(config.poll.interval, minutes(15));
+  EXPECT_EQ(config.poll.stale_after, hours(6));
+  EXPECT_FALSE(config.metrics.export_imei);
+  EXPECT_TRUE(config.warnings.empty());
+  ASSERT_EQ(config.esims.size(), 1u);
+  EXPECT_EQ(config.esims[0].name, "");
+  EXPECT_TRUE(config.esims[0].labels.empty());
+}
+
+// The shipped example must load, and the values it shows must be the real defaults.
+TEST(LoadConfigTest, ExampleConfigIsValidAndShowsTheDefaults) {
+  const std::string path = std::string(ESIM_TESTDATA_DIR) + "/../../config/example.yml";
+  const Config config = LoadConfig(path, CredentialsEnv());
+  const Config defaults;
+  EXPECT_EQ(config.api.url, defaults.api.url);
+  EXPECT_EQ(config.api.timeout, defaults.api.timeout);
+  EXPECT_EQ(config.api.max_concurrency, defaults.api.max_concurrency);
+  EXPECT_EQ(config.api.rate_limit, defaults.api.rate_limit);
+  EXPECT_EQ(config.api.ca_file, defaults.api.ca_file);
+  EXPECT_EQ(config.poll.interval, defaults.poll.interval);
+  EXPECT_EQ(config.poll.stale_after, defaults.poll.stale_after);
+  EXPECT_EQ(config.metrics.export_imei, defaults.metrics.export_imei);
+  EXPECT_TRUE(config.warnings.empty());
+  ASSERT_EQ(config.esims.size(), 2u);
+  EXPECT_EQ(config.esims[0].Key(), "iccid:8948010010036785060");
+  EXPECT_EQ(config.esims[1].Key(), "esim_id:12345");
+}
+
+TEST(LoadConfigTest, EmptySectionsKeepDefaults) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", std::string("api:\npoll:\nmetrics:\n") + kOneEsim + "---\n");
+  const Config config = LoadConfig(path, CredentialsEnv());
+  EXPECT_EQ(config.api.url, "https://esimfly.net");
+  EXPECT_EQ(config.poll.interval, minutes(15));
+  EXPECT_EQ(config.esims.size(), 1u);
+}
+
+TEST(LoadConfigTest, BoundaryValuesAreAccepted) {
+  TempDir dir;
+  const std::string path = dir.Write("c.yml", std::string(R"(api:
+  timeout: 5m
+  max_concurrency: 64
+  rate_limit: {per_minute: 1, per_hour: 1, per_day: 1}
+poll:
+  interval: 60s
+  stale_after: 1m
+)") + kOneEsim);
+  const Config config = LoadConfig(path, CredentialsEnv());
+  EXPECT_EQ(config.api.timeout, minutes(5));
+  EXPECT_EQ(config.api.max_concurrency, 64);
+  EXPECT_EQ(config.api.rate_limit, (RateLimitConfig{1, 1, 1}));
+  EXPECT_EQ(config.poll.interval, seconds(60));
+  EXPECT_EQ(config.poll.stale_after, seconds(60));
+}
+
+TEST(LoadConfigTest, UnnamedEsimsDoNotCountAsDuplicateNames) {
+  TempDir dir;
+  const std::string path = dir.Write("c.yml", "esims:\n  - esim_id: 1\n  - esim_id: 2\n");
+  EXPECT_EQ(LoadConfig(path, CredentialsEnv()).esims.size(), 2u);
+}
+
+TEST(LoadConfigTest, UrlIsNormalized) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"https://esimfly.net/", "https://esimfly.net"},
+      {"https://proxy.test/esimfly//", "https://proxy.test/esimfly"},
+      {"HTTPS://esimfly.net", "https://esimfly.net"},
+      {"https://[::1]:8443/", "https://[::1]:8443"},
+      {"https://localhost:8443", "https://localhost:8443"},
+  };
+  TempDir dir;
+  for (const auto& [url, expected] : cases) {
+    const std::string path = dir.Write("c.yml", "api:\n  url: " + url + "\n" + kOneEsim);
+    EXPECT_EQ(LoadConfig(path, CredentialsEnv()).api.url, expected) << url;
+  }
+}
+
+TEST(LoadConfigTest, HttpUrlIsAllowedWithAWarning) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", std::string("api:\n  url: http://127.0.0.1:8080/\n") + kOneEsim);
+  const Config config = LoadConfig(path, CredentialsEnv());
+  EXPECT_EQ(config.api.url, "http://127.0.0.1:8080");
+  EXPECT_EQ(config.warnings, std::vector<std::string>{
+                                 path + ":2:8: api.url uses plain http://: requests and eSIM data "
+                                        "travel unencrypted; use https:// outside tests and local "
+                                        "proxies"});
+}
+
+// --- credentials --------------------------------------------------------------------------------
+
+TEST(CredentialsTest, EnvironmentIsUsedWhenTheFileGivesNothing) {
+  const Config config = LoadConfig(kConfigDir + "/valid/minimal.yml", CredentialsEnv());
+  EXPECT_EQ(config.api.access_code, "env-access");
+  EXPECT_EQ(config.api.secret_key.Reveal(), "env-secret");
+  EXPECT_EQ(config.api.secret_key_file, "");  // not from a file: no permission check
+}
+
+TEST(CredentialsTest, FileValuesWinOverTheEnvironment) {
+  TempDir dir;
+  dir.Write("secret", "file-secret\n");
+  const std::string path = dir.Write(
+      "c.yml",
+      std::string("api:\n  access_code: file-access\n  secret_key_file: secret\n") + kOneEsim);
+  const Config config = LoadConfig(path, CredentialsEnv());
+  EXPECT_EQ(config.api.access_code, "file-access");
+  EXPECT_EQ(config.api.secret_key.Reveal(), "file-secret");
+  EXPECT_EQ(config.api.secret_key_file, dir.Path("secret"));
+}
+
+TEST(CredentialsTest, EachCredentialFallsBackOnItsOwn) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", std::string("api:\n  access_code: file-access\n") + kOneEsim);
+  const Config config = LoadConfig(path, FakeEnv({{"ESIMFLY_SECRET_KEY", "env-secret"}}));
+  EXPECT_EQ(config.api.access_code, "file-access");
+  EXPECT_EQ(config.api.secret_key.Reveal(), "env-secret");
+}
+
+TEST(CredentialsTest, EmptyEnvironmentVariableCountsAsUnset) {
+  TempDir dir;
+  const std::string path = dir.Write("c.yml", std::string("api:\n  access_code: a\n") + kOneEsim);
+  EXPECT_EQ(ErrorOf(path, FakeEnv({{"ESIMFLY_SECRET_KEY", ""}})),
+            path +
+                ":1:1: no API secret key given; set api.secret_key_file (recommended) or "
+                "api.secret_key, the environment variable ESIMFLY_SECRET_KEY, or the systemd "
+                "credential esimfly_secret_key (LoadCredential=)");
+}
+
+struct NewlineCase {
+  std::string content;
+  std::string expected;
+  bool whitespace_warning;
+};
+
+TEST(CredentialsTest, CredentialFilesLoseExactlyOneTrailingNewline) {
+  // The value contains '-', which a mkdtemp name never does: a message with it leaked the value.
+  const std::vector<NewlineCase> cases = {
+      {"p4ss-w0rd", "p4ss-w0rd", false},     {"p4ss-w0rd\n", "p4ss-w0rd", false},
+      {"p4ss-w0rd\r\n", "p4ss-w0rd", false}, {"p4ss-w0rd\n\n", "p4ss-w0rd\n", true},
+      {"p4ss-w0rd\r", "p4ss-w0rd\r", true},  {" p4ss-w0rd\n", " p4ss-w0rd", true},
+      {"p4ss w0rd\n", "p4ss w0rd", false},
+  };
+  for (const NewlineCase& c : cases) {
+    TempDir dir;
+    dir.Write("access", c.content);
+    dir.Write("secret", c.content);
+    const std::string path = dir.Write(
+        "c.yml",
+        std::string("api:\n  access_code_file: access\n  secret_key_file: secret\n") + kOneEsim);
+    const Config config = LoadConfig(path, FakeEnv({}));
+    EXPECT_EQ(config.api.access_code, c.expected);
+    EXPECT_EQ(config.api.secret_key.Reveal(), c.expected);
+    EXPECT_EQ(config.warnings.size(), c.whitespace_warning ? 2u : 0u);
+    for (const std::string& warning : config.warnings) {
+      EXPECT_NE(warning.find("starts or ends with whitespace"), std::string::npos) << warning;
+      EXPECT_EQ(warning.find("w0rd"), std::string::npos) << warning;
+    }
+  }
+}
+
+TEST(CredentialsTest, EmptySecretFileIsAnError) {
+  TempDir dir;
+  const std::string secret = dir.Write("secret", "\n");
+  const std::string path = dir.Write(
+      "c.yml", std::string("api:\n  access_code: a\n  secret_key_file: secret\n") + kOneEsim);
+  EXPECT_EQ(ErrorOf(path, FakeEnv({})), path + ":3:20: api.secret_key_file \"" + secret +
+                                            "\" is empty; write the value into it");
+}
+
+TEST(CredentialsTest, SystemdCredentialIsTheLastFallback) {
+  TempDir dir;
+  const std::string credential =
+      dir.Write("esimfly_secret_key", "cred-secret\n", fs::perms::owner_read);
+  const Config config = LoadConfig(
+      kConfigDir + "/valid/minimal.yml",
+      FakeEnv({{"ESIMFLY_ACCESS_CODE", "env-access"}, {"CREDENTIALS_DIRECTORY", dir.Dir()}}));
+  EXPECT_EQ(config.api.secret_key.Reveal(), "cred-secret");
+  EXPECT_EQ(config.api.secret_key_file, credential);
+  EXPECT_TRUE(config.warnings.empty());
+}
+
+TEST(CredentialsTest, EnvironmentSecretWinsOverSystemdCredential) {
+  TempDir dir;
+  dir.Write("esimfly_secret_key", "cred-secret\n");
+  const Config config = LoadConfig(kConfigDir + "/valid/minimal.yml",
+                                   FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"},
+                                            {"ESIMFLY_SECRET_KEY", "env-secret"},
+                                            {"CREDENTIALS_DIRECTORY", dir.Dir()}}));
+  EXPECT_EQ(config.api.secret_key.Reveal(), "env-secret");
+  EXPECT_EQ(config.api.secret_key_file, "");
+}
+
+TEST(CredentialsTest, CredentialsDirectoryWithoutTheCredentialIsAMissingSecret) {
+  TempDir dir;
+  const std::string path = kConfigDir + "/valid/minimal.yml";
+  const std::string error =
+      ErrorOf(path, FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"}, {"CREDENTIALS_DIRECTORY", dir.Dir()}}));
+  EXPECT_EQ(error.rfind(path + ":2:1: no API secret key given;", 0), 0u) << error;
+}
+
+TEST(CredentialsTest, GroupOrWorldReadableSecretFileWarns) {
+  for (const fs::perms mode :
+       {fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read,
+        fs::perms::owner_read | fs::perms::others_read}) {
+    TempDir dir;
+    const std::string secret = dir.Write("secret", "very-secret-value\n", mode);
+    const std::string path = dir.Write(
+        "c.yml", std::string("api:\n  access_code: a\n  secret_key_file: secret\n") + kOneEsim);
+    const Config config = LoadConfig(path, FakeEnv({}));
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+    ASSERT_EQ(config.warnings,
+              std::vector<std::string>{path + ":3:20: api.secret_key_file \"" + secret +
+                                       "\" is readable by group or others (mode " + octal +
+                                       "); restrict it with chmod 600"});
+    EXPECT_EQ(config.warnings[0].find("very-secret-value"), std::string::npos);
+  }
+}
+
+TEST(CredentialsTest, PrivateSecretFileDoesNotWarn) {
+  for (const fs::perms mode :
+       {fs::perms::owner_read | fs::perms::owner_write, fs::perms::owner_read}) {
+    TempDir dir;
+    dir.Write("secret", "s\n", mode);
+    const std::string path = dir.Write(
+        "c.yml", std::string("api:\n  access_code: a\n  secret_key_file: secret\n") + kOneEsim);
+    EXPECT_TRUE(LoadConfig(path, FakeEnv({})).warnings.empty());
+  }
+}
+
+TEST(CredentialsTest, InlineSecretKeyWarns) {
+  TempDir dir;
+  const std::string path = dir.Write(
+      "c.yml", std::string("api:\n  access_code: a\n  secret_key: inline-value\n") + kOneEsim);
+  const Config config = LoadConfig(path, FakeEnv({{"ESIMFLY_SECRET_KEY", "env-secret"}}));
+  EXPECT_EQ(config.api.secret_key.Reveal(), "inline-value");  // the file wins over env
+  EXPECT_EQ(
+      config.warnings,
+      std::vector<std::string>{
+          path + ":3:3: api.secret_key is written in the config, which is discouraged: whoever can "
+                 "read the config can use the key; move it to a file named by "
+                 "api.secret_key_file"});
+}
+
+// --- errors -------------------------------------------------------------------------------------
+
+TEST(LoadConfigErrorTest, MissingFile) {
+  const std::string path = kInvalidDir + "/does-not-exist.yml";
+  EXPECT_EQ(ErrorOf(path, CredentialsEnv()), path + ": cannot read: No such file or directory");
+}
+
+TEST(LoadConfigErrorTest, DirectoryInsteadOfFile) {
+  EXPECT_EQ(ErrorOf(kInvalidDir, CredentialsEnv()), kInvalidDir + ": cannot read: Is a directory");
+}
+
+TEST(LoadConfigErrorTest, ZeroByteFile) {
+  TempDir dir;
+  const std::string path = dir.Write("c.yml", "");
+  EXPECT_EQ(ErrorOf(path, CredentialsEnv()),
+            path +
+                ":1:1: the config file is empty; write at least an esims: list (see the example "
+                "config)");
+}
+
+TEST(LoadConfigTest, WindowsLineEndingsAreFine) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", "poll:\r\n  interval: 20m\r\nesims:\r\n  - esim_id: 3\r\n");
+  const Config config = LoadConfig(path, CredentialsEnv());
+  EXPECT_EQ(config.poll.interval, minutes(20));
+  ASSERT_EQ(config.esims.size(), 1u);
+  EXPECT_EQ(config.esims[0].esim_id, 3);
+}
+
+enum class Env { kCredentials, kNone };
+
+struct InvalidCase {
+  std::string file;
+  std::string error;  // after "PATH:"; "{dir}" stands for the directory of the invalid files
+  Env env = Env::kCredentials;
+};
+
+std::ostream& operator<<(std::ostream& out, const InvalidCase& c) { return out << c.file; }
+
+class InvalidConfigTest : public testing::TestWithParam<InvalidCase> {};
+
+TEST_P(InvalidConfigTest, FailsWithExactMessage) {
+  const InvalidCase& c = GetParam();
+  const std::string path = kInvalidDir + "/" + c.file;
+  ASSERT_TRUE(fs::exists(path)) << path;
+  std::string expected = path + ":" + c.error;
+  for (size_t at; (at = expected.find("{dir}")) != std::string::npos;) {
+    expected.replace(at, 5, kInvalidDir);
+  }
+  EXPECT_EQ(ErrorOf(path, c.env == Env::kNone ? FakeEnv({}) : CredentialsEnv()), expected);
+}
+
+// One row per rule. A changed message is a changed interface (users grep for them): update the
+// row on purpose, never by pasting the new output unread.
+const InvalidCase kInvalidCases[] = {
+    // The file as a whole.
+    {"syntax_error.yml",
+     "3:11: YAML syntax error: illegal map value; check the indentation (spaces, not tabs), "
+     "colons and quotes here or just above"},
+    {"empty.yml",
+     "1:1: the config file is empty; write at least an esims: list (see the example config)"},
+    {"not_a_map.yml",
+     "1:1: the config must be a map of sections (api, poll, metrics, esims), got a list; start "
+     "each section with \"name:\" at column 1"},
+    {"multiple_documents.yml",
+     "4:1: a second YAML document starts here; keep only one document in the file (remove the "
+     "\"---\" line above and merge the two)"},
+    {"non_text_key.yml",
+     "1:3: a key at the top level is a list; keys must be plain names like \"url\""},
+    {"duplicate_key.yml", "4:3: duplicate key \"timeout\" in api (first at line 2); keep only one"},
+    // Unknown keys and wrong types.
+    {"unknown_top_level_key.yml",
+     "3:1: unknown key \"inventory\" at the top level; allowed keys: api, poll, metrics, esims"},
+    {"unknown_key_typo.yml",
+     "2:3: unknown key \"interva\" in poll; did you mean \"interval\"? allowed keys: interval, "
+     "stale_after"},
+    {"unknown_esim_key.yml",
+     "3:5: unknown key \"id\" in esims[0]; allowed keys: iccid, esim_id, name, labels"},
+    {"section_not_map.yml",
+     "1:6: api must be a map, got a list; write indented \"key: value\" lines under \"api:\""},
+    {"value_not_scalar.yml",
+     "2:8: api.url must be a single value, got a map; write one value after \"url:\""},
+    {"value_missing.yml",
+     "2:3: poll.interval has no value; write one after \"interval:\" or remove the line"},
+    {"rate_limit_not_map.yml",
+     "2:15: api.rate_limit must be a map, got a single value; write indented \"key: value\" "
+     "lines under \"rate_limit:\""},
+    {"export_imei_not_bool.yml",
+     "2:16: metrics.export_imei must be true or false, got \"yes\"; write true or false "
+     "unquoted"},
+    // api.url
+    {"url_scheme.yml",
+     "2:8: api.url \"ftp://esimfly.net\" must start with https:// (or http:// for tests and "
+     "local proxies); write e.g. https://esimfly.net"},
+    {"url_no_host.yml",
+     "2:8: api.url \"https:///v1\" has no host name; write e.g. https://esimfly.net"},
+    {"url_query.yml",
+     "2:8: api.url \"https://esimfly.net/?debug=1\" must not contain a query or fragment (? or "
+     "#); give only the base URL, e.g. https://esimfly.net"},
+    {"url_credentials.yml",  // the password must not be echoed
+     "2:8: api.url must not contain a user name or password (user@host); the API signs requests "
+     "with api.access_code and the secret key instead"},
+    {"url_port.yml",
+     "2:8: api.url \"https://esimfly.net:99999\" has an invalid port \"99999\"; write a number "
+     "from 1 to 65535 after the colon, or no colon"},
+    // Durations and numbers.
+    {"timeout_no_unit.yml",
+     "2:12: api.timeout \"30\" has no unit; add one, e.g. \"30s\" or \"30m\" (units: ms, s, m, "
+     "h, d)"},
+    {"timeout_bad_duration.yml",
+     "2:12: api.timeout \"1m30\" is not a valid duration; write whole numbers with units, "
+     "largest first, e.g. \"90s\", \"15m\" or \"1h30m\" (units: ms, s, m, h, d)"},
+    {"timeout_zero.yml", "2:12: api.timeout is 0s; give a positive duration up to 5m, e.g. 30s"},
+    {"timeout_too_long.yml",
+     "2:12: api.timeout is 10m, longer than the 5m maximum; use at most 5m (the vendor suggests "
+     "30s)"},
+    {"max_concurrency_range.yml", "2:20: api.max_concurrency is 65; use a number from 1 to 64"},
+    {"max_concurrency_text.yml",
+     "2:20: api.max_concurrency must be a whole number, got \"four\"; write digits only, e.g. 4"},
+    {"max_concurrency_quoted.yml",
+     "2:20: api.max_concurrency must be a number, got the quoted text \"4\"; remove the quotes"},
+    {"rate_limit_zero.yml",
+     "4:15: api.rate_limit.per_hour is 0, a rate limit that would never allow a request; give a "
+     "positive number, or remove the key to use the default (500)"},
+    {"rate_limit_negative.yml",
+     "3:17: api.rate_limit.per_minute is -5; give a positive number, or remove the key to use "
+     "the default (50)"},
+    {"rate_limit_fraction.yml",
+     "3:14: api.rate_limit.per_day must be a whole number, got \"2.5\"; write digits only, e.g. "
+     "5000"},
+    {"interval_too_short.yml",
+     "2:13: poll.interval is 30s, shorter than the 60s minimum; use at least 60s (live status "
+     "is the API's most expensive read), e.g. 15m"},
+    {"stale_after_zero.yml",
+     "2:16: poll.stale_after is 0s; give a positive duration at least as long as poll.interval, "
+     "e.g. 6h"},
+    {"stale_after_shorter.yml",
+     "3:16: poll.stale_after (10m) is shorter than poll.interval (15m); set it to at least 15m"},
+    {"interval_beyond_default_stale.yml",
+     "2:13: poll.interval (7h) is longer than poll.stale_after (6h, the default); set "
+     "poll.stale_after to at least 7h"},
+    // Files named by the config (relative to the config's directory).
+    {"ca_file_missing.yml",
+     "2:12: api.ca_file \"{dir}/no-such-ca.pem\": cannot read: No such file or directory; check "
+     "the path and that the exporter's user may read it"},
+    {"ca_file_not_pem.yml",
+     "3:12: api.ca_file \"{dir}/ca_file_not_pem.yml\" holds no PEM certificate; give a file "
+     "with one or more \"-----BEGIN CERTIFICATE-----\" blocks"},
+    // Credentials.
+    {"both_secret_key_and_file.yml",
+     "3:3: api.secret_key and api.secret_key_file are both set (the other at line 2); keep only "
+     "one"},
+    {"both_access_code_and_file.yml",
+     "3:3: api.access_code_file and api.access_code are both set (the other at line 2); keep "
+     "only one"},
+    {"missing_access_code.yml",
+     "2:1: no API access code given; set api.access_code or api.access_code_file, or the "
+     "environment variable ESIMFLY_ACCESS_CODE",
+     Env::kNone},
+    {"missing_secret_key.yml",
+     "2:1: no API secret key given; set api.secret_key_file (recommended) or api.secret_key, "
+     "the environment variable ESIMFLY_SECRET_KEY, or the systemd credential esimfly_secret_key "
+     "(LoadCredential=)",
+     Env::kNone},
+    {"secret_key_empty.yml",
+     "2:15: api.secret_key is empty; put the secret key in a file named by "
+     "api.secret_key_file"},
+    {"secret_key_file_missing.yml",
+     "2:20: api.secret_key_file \"{dir}/no-such-secret\": cannot read: No such file or "
+     "directory; check the path and that the exporter's user may read it"},
+    // The eSIM list.
+    {"esims_empty.yml",
+     "1:8: nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
+     "esim_id"},
+    {"esims_missing.yml",
+     "2:1: nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
+     "esim_id"},
+    {"esims_null.yml",
+     "1:1: nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
+     "esim_id"},
+    {"esims_not_list.yml",
+     "2:3: esims must be a list, got a map; write one \"- iccid: ...\" or \"- esim_id: ...\" "
+     "entry per eSIM"},
+    {"esim_not_map.yml",
+     "2:5: esims[0] must be a map with an iccid or esim_id, got a single value; write e.g. - "
+     "iccid: \"8948010010036785060\""},
+    {"esim_both_ids.yml", "3:5: esims[0] has both iccid and esim_id; keep only one of them"},
+    {"esim_no_id.yml",
+     "3:5: esims[1] has neither iccid nor esim_id; add one of them to say which eSIM to "
+     "monitor"},
+    {"iccid_luhn.yml",
+     "2:12: esims[0].iccid \"8948010010036785061\" fails the Luhn check: after the digits before "
+     "it, the last digit should be 0; check the ICCID for a typo"},
+    {"iccid_length.yml",
+     "2:12: esims[0].iccid \"894801001003678506\" has 18 digits; an ICCID has 19 or 20, check "
+     "for a missing or extra digit"},
+    {"iccid_not_digits.yml",
+     "2:12: esims[0].iccid \"8948 0100 1003 6785 060\" must contain digits only; remove spaces, "
+     "dashes and letters"},
+    {"esim_id_zero.yml",
+     "2:14: esims[0].esim_id is 0; eSIM ids are positive whole numbers, copy it from the API's "
+     "eSIM list"},
+    {"esim_id_text.yml",
+     "2:14: esims[0].esim_id must be a whole number, got \"abc\"; write digits only, e.g. "
+     "12345"},
+    {"duplicate_iccid.yml",  // the same ICCID, once quoted and once not
+     "5:12: esims[2]: the eSIM with iccid 8948010010036785060 is already listed at line 2; "
+     "remove one of the two entries"},
+    {"duplicate_esim_id.yml",
+     "4:14: esims[2]: the eSIM with esim_id 7 is already listed at line 2; remove one of the "
+     "two entries"},
+    {"duplicate_name.yml",
+     "5:11: esims[1].name \"router\" is already used by the eSIM at line 3; give each eSIM its "
+     "own name"},
+    {"name_too_long.yml", "3:11: esims[0].name is 129 characters long; use at most 128"},
+    {"name_not_utf8.yml", "3:11: esims[0].name is not valid UTF-8; save the file as UTF-8"},
+    {"labels_not_map.yml",
+     "3:13: esims[0].labels must be a map, got a list; write indented \"key: value\" lines "
+     "under \"labels:\""},
+    {"label_invalid_name.yml",
+     "5:7: esims[0].labels: \"rack-row\" is not a valid label name; use letters, digits and "
+     "underscores, not starting with a digit"},
+    {"label_double_underscore.yml",
+     "4:7: esims[0].labels: \"__address__\" starts with \"__\", which Prometheus reserves for "
+     "internal use; rename it"},
+    {"label_reserved.yml",
+     "3:25: esims[0].labels: \"profile\" is a label the exporter sets itself on esim_info; "
+     "rename it"},
+    {"label_value_not_scalar.yml",
+     "4:13: esims[0].labels.site must be a single value, got a list; write one value after "
+     "\"site:\""},
+    {"label_value_not_utf8.yml",
+     "4:13: esims[0].labels.site is not valid UTF-8; save the file as UTF-8"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Table, InvalidConfigTest, testing::ValuesIn(kInvalidCases),
+                         [](const testing::TestParamInfo<InvalidCase>& param_info) {
+                           std::string name =
+                               param_info.param.file.substr(0, param_info.param.file.find('.'));
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
+
+// Every file in invalid/ has a row, so a new file cannot be forgotten.
+TEST(InvalidConfigTableTest, CoversEveryFile) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(kInvalidDir)) {
+    files.push_back(entry.path().filename().string());
+  }
+  std::vector<std::string> rows;
+  for (const InvalidCase& c : kInvalidCases) rows.push_back(c.file);
+  std::sort(files.begin(), files.end());
+  std::sort(rows.begin(), rows.end());
+  EXPECT_EQ(files, rows);
+}
+
+// --- helpers ------------------------------------------------------------------------------------
+
+TEST(ParseDurationTest, Table) {
+  const std::vector<std::pair<std::string, std::optional<milliseconds>>> cases = {
+      {"250ms", milliseconds(250)},
+      {"90s", seconds(90)},
+      {"15m", minutes(15)},
+      {"6h", hours(6)},
+      {"2d", hours(48)},
+      {"1h30m", minutes(90)},
+      {"1d2h3m4s5ms", milliseconds(((26 * 60 + 3) * 60 + 4) * 1000 + 5)},
+      {"0s", milliseconds(0)},
+      {"0", milliseconds(0)},  // zero needs no unit, as in Prometheus
+      {"", std::nullopt},
+      {"15", std::nullopt},  // a bare number: the unit is ambiguous
+      {"1h30", std::nullopt},
+      {"30m1h", std::nullopt},  // largest unit first
+      {"1m1m", std::nullopt},
+      {"1.5h", std::nullopt},
+      {"-5s", std::nullopt},
+      {"5 s", std::nullopt},
+      {" 5s", std::nullopt},
+      {"5S", std::nullopt},
+      {"5w", std::nullopt},
+      {"5y", std::nullopt},
+      {"s", std::nullopt},
+      {"5sec", std::nullopt},
+      {"99999999999999999999s", std::nullopt},  // overflows
+      {"9223372036854775807d", std::nullopt},
+  };
+  for (const auto& [text, expected] : cases) {
+    EXPECT_EQ(ParseDuration(text), expected) << '"' << text << '"';
+  }
+}
+
+TEST(IsValidIccidTest, Table) {
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"8948010010036785060", true},
+      {"8948010010036785078", true},
+      {"89445001021983048261", true},    // 20 digits
+      {"8948010010036785061", false},    // wrong check digit
+      {"8948010010036785006", false},    // two digits swapped
+      {"894801001003678506", false},     // 18 digits
+      {"894450010219830482610", false},  // 21 digits
+      {"894801001003678506X", false},
+      {"8948 010010036785060", false},
+      {"", false},
+      {"0000000000000000000", true},  // only the format is checked, not the issuer
+  };
+  for (const auto& [iccid, valid] : cases) {
+    EXPECT_EQ(IsValidIccid(iccid), valid) << iccid;
+  }
+}
+
+TEST(EsimConfigTest, Key) {
+  EsimConfig by_iccid;
+  by_iccid.iccid = "8948010010036785060";
+  EXPECT_EQ(by_iccid.Key(), "iccid:8948010010036785060");
+  EsimConfig by_id;
+  by_id.esim_id = 12345;
+  EXPECT_EQ(by_id.Key(), "esim_id:12345");
+}
+
+TEST(ProcessEnvironmentTest, ReadsTheProcessEnvironment) {
+  const EnvLookup env = ProcessEnvironment();
+  ASSERT_EQ(setenv("ESIM_CONFIG_TEST_VARIABLE", "value", 1), 0);
+  EXPECT_EQ(env("ESIM_CONFIG_TEST_VARIABLE"), "value");
+  ASSERT_EQ(unsetenv("ESIM_CONFIG_TEST_VARIABLE"), 0);
+  EXPECT_EQ(env("ESIM_CONFIG_TEST_VARIABLE"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace esim

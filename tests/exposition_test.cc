@@ -1,0 +1,44 @@
+#include "exposition.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace esim {
+namespace {
+
+std::string Format(double value) {
+  std::string out;
+  AppendSampleValue(out, value);
+  return out;
+}
+
+TEST(ExpositionTest, FormatsNumbersExactlyAndShortly) {
+  EXPECT_EQ(Format(0), "0");
+  EXPECT_EQ(Format(1073741824.0), "1073741824");
+  EXPECT_EQ(Format(-3), "-3");
+  EXPECT_EQ(Format(0.25), "0.25");
+  EXPECT_EQ(Format(1782484480.5), "1782484480.5");
+  EXPECT_EQ(Format(0.1), "0.1");
+  EXPECT_EQ(Format(1e300), "1e+300");
+  EXPECT_EQ(Format(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(Format(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(Format(std::nan("")), "NaN");
+}
+
+TEST(ExpositionTest, EscapesLabelValuesAndHelp) {
+  std::string out;
+  ExpositionWriter writer(out);
+  writer.Family("m", "back\\slash\nnewline \"quotes\" stay", "gauge");
+  writer.Sample("m", {{"a", "x\"y\\z\nw"}, {"b", ""}}, 1);
+  writer.Sample("m", {}, 2);
+  EXPECT_EQ(out,
+            "# HELP m back\\\\slash\\nnewline \"quotes\" stay\n"
+            "# TYPE m gauge\n"
+            "m{a=\"x\\\"y\\\\z\\nw\",b=\"\"} 1\n"
+            "m 2\n");
+}
+
+}  // namespace
+}  // namespace esim

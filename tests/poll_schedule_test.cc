@@ -1,0 +1,211 @@
+#include "poll_schedule.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "rate_budget.h"
+
+namespace esim {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using TimePoint = PollSchedule::TimePoint;
+
+std::vector<EsimConfig> Fleet(size_t count, size_t first = 0) {
+  std::vector<EsimConfig> esims(count);
+  for (size_t i = 0; i < count; ++i) esims[i].esim_id = static_cast<int64_t>(first + i + 1);
+  return esims;
+}
+
+TEST(EffectiveIntervalTest, KeepsTheConfiguredIntervalWhenTheBudgetSuffices) {
+  // With the default budget, 46 eSIMs every 15 m (4,416 requests/day, 90 % of 5,000) fit.
+  EXPECT_EQ(EffectiveInterval(minutes(15), 46, RateLimitConfig{50, 500, 5000}), minutes(15));
+  EXPECT_EQ(DescribeStretch(minutes(15), 46, RateLimitConfig{50, 500, 5000}), "");
+  EXPECT_GT(EffectiveInterval(minutes(15), 47, RateLimitConfig{50, 500, 5000}), minutes(15));
+}
+
+TEST(EffectiveIntervalTest, StretchesToTheTightestWindow) {
+  // The contract's example: 300 eSIMs every 15 m need 1,200 requests/h against 500/h;
+  // planned on 450/h, that is every 40 m.
+  EXPECT_EQ(EffectiveInterval(minutes(15), 300, RateLimitConfig{50, 500, 100000}), seconds(2400));
+  EXPECT_EQ(DescribeStretch(minutes(15), 300, RateLimitConfig{50, 500, 100000}),
+            "the request budget is too small for the fleet: 300 eSIMs every 15m need 1200 "
+            "requests/h but rate_limit.per_hour allows 500 (90 % planned, 10 % kept for "
+            "retries); each eSIM is polled every 40m instead (raise rate_limit.per_hour within "
+            "the API key's limits, lengthen poll.interval, or monitor fewer eSIMs)");
+  // With the default day budget the day window binds first: 300 x 96 = 28,800/day > 5,000.
+  EXPECT_EQ(EffectiveInterval(minutes(15), 300, RateLimitConfig{50, 500, 5000}), seconds(5760));
+  EXPECT_NE(DescribeStretch(minutes(15), 300, RateLimitConfig{50, 500, 5000})
+                .find("need 28800 requests/day but rate_limit.per_day allows 5000"),
+            std::string::npos);
+}
+
+TEST(EffectiveIntervalTest, NeverBelowSixtySeconds) {
+  EXPECT_EQ(EffectiveInterval(seconds(10), 1, RateLimitConfig{1000, 100000, 1000000}), seconds(60));
+}
+
+// Runs schedule + budget in simulated time with instant answers; returns each eSIM's poll times.
+std::map<std::string, std::vector<TimePoint>> Simulate(PollSchedule& schedule, RateBudget& budget,
+                                                       TimePoint start, TimePoint end,
+                                                       std::vector<TimePoint>* all_sends) {
+  std::map<std::string, std::vector<TimePoint>> polls;
+  TimePoint now = start;
+  while (now < end) {
+    const auto next = schedule.Next();
+    if (!next) break;
+    const TimePoint ready = std::max(next->at, budget.NextAllowed(now));
+    if (ready > now) {
+      now = ready;
+      continue;
+    }
+    EXPECT_TRUE(budget.TryAcquire(now));
+    const std::string key = next->esim.Key();
+    schedule.Started(key, now);
+    schedule.Finished(key, PollSchedule::Outcome::kSuccess, now, 0.5);
+    polls[key].push_back(now);
+    all_sends->push_back(now);
+  }
+  return polls;
+}
+
+TEST(PollScheduleTest, LargeFleetStaysInsideTheBudgetAndIsPolledAtTheStretchedInterval) {
+  const RateLimitConfig limits{50, 500, 100000};
+  const auto esims = Fleet(300);
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  RateBudget budget(limits);
+  schedule.Update(esims, minutes(15), limits, start);
+  ASSERT_EQ(schedule.interval(), seconds(2400));
+  std::vector<TimePoint> sends;
+  const auto polls = Simulate(schedule, budget, start, start + hours(12), &sends);
+
+  // Every window of the budget holds.
+  auto max_in_window = [&](RateBudget::Clock::duration window) {
+    size_t first = 0, worst = 0;
+    for (size_t last = 0; last < sends.size(); ++last) {
+      while (sends[first] + window <= sends[last]) ++first;
+      worst = std::max(worst, last - first + 1);
+    }
+    return worst;
+  };
+  EXPECT_LE(max_in_window(minutes(1)), 50u);
+  EXPECT_LE(max_in_window(hours(1)), 500u);
+
+  ASSERT_EQ(polls.size(), 300u);
+  for (const auto& [key, times] : polls) {
+    // First poll as soon as the budget allows: all 300 within 300 x 1.2 s of the start.
+    EXPECT_LE(times.front() - start, seconds(360)) << key;
+    for (size_t i = 1; i < times.size(); ++i) {
+      EXPECT_GE(times[i] - times[i - 1], seconds(60)) << key;
+      // Once the startup rush has drained (a few hours), each eSIM is polled every interval.
+      if (times[i - 1] >= start + hours(6)) {
+        EXPECT_GE(times[i] - times[i - 1], seconds(2400) - seconds(5)) << key;
+        EXPECT_LE(times[i] - times[i - 1], seconds(2400) + seconds(5)) << key;
+      }
+    }
+    EXPECT_GE(times.size(), 12u * 3600 / 2400) << key;
+  }
+}
+
+TEST(PollScheduleTest, SpreadsPollsEvenlyOverTheInterval) {
+  const RateLimitConfig limits{50, 500, 5000};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  RateBudget budget(limits);
+  schedule.Update(Fleet(10), minutes(10), limits, start);
+  std::vector<TimePoint> sends;
+  Simulate(schedule, budget, start, start + hours(3), &sends);
+  // After the first cycle, consecutive polls are one minute apart (10 eSIMs in 10 minutes).
+  size_t checked = 0;
+  for (size_t i = 1; i < sends.size(); ++i) {
+    if (sends[i - 1] < start + minutes(30)) continue;
+    EXPECT_GE(sends[i] - sends[i - 1], seconds(55));
+    EXPECT_LE(sends[i] - sends[i - 1], seconds(65));
+    ++checked;
+  }
+  EXPECT_GT(checked, 100u);
+}
+
+TEST(PollScheduleTest, FailuresBackOffExponentiallyUpToTheInterval) {
+  const RateLimitConfig limits{50, 500, 5000};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(1), minutes(15), limits, start);
+  TimePoint now = start;
+  std::vector<RateBudget::Clock::duration> delays;
+  for (int i = 0; i < 8; ++i) {
+    const auto next = schedule.Next();
+    ASSERT_TRUE(next);
+    now = std::max(now, next->at);
+    schedule.Started(next->esim.Key(), now);
+    schedule.Finished(next->esim.Key(), PollSchedule::Outcome::kFailure, now, 0.5);
+    delays.push_back(schedule.Next()->at - now);
+  }
+  EXPECT_EQ(delays[0], seconds(60));
+  EXPECT_EQ(delays[1], seconds(120));
+  EXPECT_EQ(delays[2], seconds(240));
+  EXPECT_EQ(delays.back(), minutes(15));
+  for (const auto delay : delays) EXPECT_GE(delay, seconds(60));
+}
+
+TEST(PollScheduleTest, RateLimitedPollsRetryAfterSixtySecondsWithoutBackoff) {
+  const RateLimitConfig limits{50, 500, 5000};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(1), minutes(15), limits, start);
+  const std::string key = schedule.Next()->esim.Key();
+  schedule.Started(key, start);
+  schedule.Finished(key, PollSchedule::Outcome::kRateLimited, start, 0.5);
+  EXPECT_EQ(schedule.Next()->at, start + seconds(60));
+}
+
+TEST(PollScheduleTest, ReloadKeepsKnownEsimsAndPollsNewOnesAtOnce) {
+  const RateLimitConfig limits{50, 500, 5000};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(3), minutes(15), limits, start);
+  for (int i = 0; i < 3; ++i) {
+    const auto next = schedule.Next();
+    schedule.Started(next->esim.Key(), start + seconds(i));
+    schedule.Finished(next->esim.Key(), PollSchedule::Outcome::kSuccess, start + seconds(i), 0.5);
+  }
+  // Drop eSIM 1, keep 2 and 3, add 4.
+  const TimePoint reload = start + minutes(2);
+  schedule.Update(Fleet(3, 1), minutes(15), limits, reload);
+  EXPECT_EQ(schedule.size(), 3u);
+  const auto next = schedule.Next();
+  EXPECT_EQ(next->esim.Key(), "esim_id:4");
+  EXPECT_EQ(next->at, reload);
+  // An answer for the removed eSIM arriving after the reload is ignored.
+  schedule.Finished("esim_id:1", PollSchedule::Outcome::kSuccess, reload, 0.5);
+  EXPECT_EQ(schedule.size(), 3u);
+}
+
+TEST(PollScheduleTest, OnceModePollsEveryEsimExactlyOnce) {
+  const RateLimitConfig limits{50, 500, 5000};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start, /*once=*/true);
+  schedule.Update(Fleet(5), minutes(15), limits, start);
+  int polls = 0;
+  bool retried = false;
+  while (const auto next = schedule.Next()) {
+    schedule.Started(next->esim.Key(), next->at);
+    // The first answer is rate limited: it must be retried, not counted as done.
+    const auto outcome =
+        !retried ? PollSchedule::Outcome::kRateLimited : PollSchedule::Outcome::kFailure;
+    retried = true;
+    schedule.Finished(next->esim.Key(), outcome, next->at, 0.5);
+    ++polls;
+    ASSERT_LT(polls, 100);
+  }
+  EXPECT_EQ(polls, 6);
+  EXPECT_TRUE(schedule.AllDone());
+}
+
+}  // namespace
+}  // namespace esim

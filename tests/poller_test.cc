@@ -1,0 +1,137 @@
+#include "poller.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace esim {
+namespace {
+
+std::vector<EsimConfig> Fleet(size_t count) {
+  std::vector<EsimConfig> esims(count);
+  for (size_t i = 0; i < count; ++i) esims[i].esim_id = static_cast<int64_t>(i + 1);
+  return esims;
+}
+
+ApiResult OkFor(const EsimConfig& esim) {
+  ApiResult result;
+  result.code = "OK";
+  result.api_up = true;
+  result.status = EsimStatus{};
+  result.status->iccid = std::to_string(*esim.esim_id);
+  result.status->status = "ACTIVE";
+  return result;
+}
+
+// A generous budget so the tests run in milliseconds: 6,000/min is a 10 ms spacing.
+constexpr RateLimitConfig kFastLimits{6000, 1000000, 10000000};
+
+TEST(PollerTest, OnceModePollsEveryEsimOnceWithBoundedConcurrency) {
+  StateStore store;
+  RateBudget budget(kFastLimits);
+  ApiMetrics metrics;
+  Poller poller(store, budget, metrics, /*once=*/true);
+  std::atomic<int> in_flight{0}, max_in_flight{0}, calls{0};
+  Poller::Settings settings;
+  settings.esims = Fleet(40);
+  settings.limits = kFastLimits;
+  settings.max_concurrency = 3;
+  store.SetEsims(settings.esims);
+  poller.Reconfigure(settings, [&](const EsimConfig& esim) {
+    const int now = ++in_flight;
+    int seen = max_in_flight.load();
+    while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    --in_flight;
+    ++calls;
+    return OkFor(esim);
+  });
+  poller.Start();
+  poller.WaitUntilDone();
+  poller.Stop();
+  EXPECT_EQ(calls.load(), 40);
+  EXPECT_LE(max_in_flight.load(), 3);
+  EXPECT_GE(max_in_flight.load(), 2);  // requests did overlap
+  EXPECT_TRUE(store.AllPolled());
+  const auto snapshot = store.Snapshot();
+  for (const auto& record : snapshot->esims) EXPECT_TRUE(record->last_poll_ok);
+}
+
+TEST(PollerTest, RateLimitedAnswerPausesEveryPoll) {
+  StateStore store;
+  RateBudget budget(kFastLimits);
+  ApiMetrics metrics;
+  Poller poller(store, budget, metrics, /*once=*/true);
+  Poller::Settings settings;
+  settings.esims = Fleet(5);
+  settings.limits = kFastLimits;
+  settings.max_concurrency = 1;
+  store.SetEsims(settings.esims);
+  std::atomic<int> calls{0};
+  poller.Reconfigure(settings, [&](const EsimConfig& esim) {
+    if (++calls == 1) {
+      ApiResult limited;
+      limited.code = "RATE_LIMIT_EXCEEDED";
+      limited.api_up = true;
+      // Retry-After far in the future (as Unix seconds): nothing may be sent meanwhile.
+      limited.retry_after_time =
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count() +
+          3600;
+      return limited;
+    }
+    return OkFor(esim);
+  });
+  poller.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_TRUE(budget.paused_until(std::chrono::steady_clock::now()).has_value());
+  poller.Stop();
+}
+
+TEST(PollerTest, ExceptionsFromTheFetcherBecomeFailedPolls) {
+  StateStore store;
+  RateBudget budget(kFastLimits);
+  ApiMetrics metrics;
+  Poller poller(store, budget, metrics, /*once=*/true);
+  Poller::Settings settings;
+  settings.esims = Fleet(2);
+  settings.limits = kFastLimits;
+  store.SetEsims(settings.esims);
+  poller.Reconfigure(
+      settings, [](const EsimConfig&) -> ApiResult { throw std::runtime_error("fetcher bug"); });
+  poller.Start();
+  poller.WaitUntilDone();
+  poller.Stop();
+  const auto snapshot = store.Snapshot();
+  for (const auto& record : snapshot->esims) {
+    EXPECT_TRUE(record->polled);
+    EXPECT_FALSE(record->last_poll_ok);
+    EXPECT_EQ(record->last_code, "INVALID_RESPONSE");
+  }
+}
+
+TEST(PollerTest, StopReturnsWhileWorkersWaitForTheSchedule) {
+  StateStore store;
+  RateBudget budget(kFastLimits);
+  ApiMetrics metrics;
+  Poller poller(store, budget, metrics);
+  Poller::Settings settings;
+  settings.esims = Fleet(3);
+  settings.limits = kFastLimits;
+  store.SetEsims(settings.esims);
+  std::atomic<int> calls{0};
+  poller.Reconfigure(settings, [&](const EsimConfig& esim) {
+    ++calls;
+    return OkFor(esim);
+  });
+  poller.Start();
+  while (!store.AllPolled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  poller.Stop();  // workers now wait 15 minutes for the next slot: Stop must not
+  EXPECT_EQ(calls.load(), 3);
+}
+
+}  // namespace
+}  // namespace esim
