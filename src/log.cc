@@ -115,6 +115,7 @@ void Logger::Log(LogLevel level, std::string_view message, std::initializer_list
     line += ",\"msg\":";
     AppendJsonString(line, message);
     for (const auto& [key, value] : fields) {
+      if (value.empty()) continue;  // an absent detail, not a value worth a field
       line += ',';
       AppendJsonString(line, key);
       line += ':';
@@ -125,6 +126,7 @@ void Logger::Log(LogLevel level, std::string_view message, std::initializer_list
     line += "ts=" + ts + " level=" + LevelName(level) + " msg=";
     AppendLogfmtValue(line, message);
     for (const auto& [key, value] : fields) {
+      if (value.empty()) continue;
       line += ' ';
       line += key;
       line += '=';

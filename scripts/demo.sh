@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The demo: installs what is missing, builds, starts the bundled fake eSIMfly API and
+# esim_exporter against it, and shows live metrics. Ctrl-C stops both.
+#   scripts/demo.sh           run until Ctrl-C
+#   scripts/demo.sh --check   show the metrics once, then stop (used by CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+check_only=false
+[[ "${1:-}" == "--check" ]] && check_only=true
+fake_address=127.0.0.1:18080
+exporter_address=127.0.0.1:10417
+
+scripts/install-deps.sh
+echo "==> Building (build/dev)"
+cmake --preset dev >/dev/null
+cmake --build build/dev --target esim_exporter fake_esimfly_api
+
+for address in $fake_address $exporter_address; do
+  if curl -s -o /dev/null "http://$address/"; then
+    echo "Something already listens on $address; stop it first." >&2
+    exit 1
+  fi
+done
+
+logs=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+chmod 600 config/demo-secret-key  # the exporter warns about secret files others can read
+FAKE_ESIMFLY_SECRET_KEY=$(cat config/demo-secret-key) \
+  build/dev/tests/fake_esimfly_api --listen=$fake_address 2>"$logs/fake_api.log" &
+pids+=($!)
+build/dev/esim_exporter --config.file=config/demo.yml --web.listen-address=$exporter_address \
+  2>"$logs/exporter.log" &
+pids+=($!)
+
+echo "==> Waiting until every eSIM has been polled once"
+for _ in $(seq 1 150); do
+  curl -sf -o /dev/null "http://$exporter_address/-/ready" && break
+  sleep 0.2
+done
+if ! curl -sf -o /dev/null "http://$exporter_address/-/ready"; then
+  echo "The exporter did not become ready. Its log:" >&2
+  cat "$logs/exporter.log" >&2
+  exit 1
+fi
+
+echo
+echo "==> Live metrics from http://$exporter_address/metrics (a selection)"
+curl -s "http://$exporter_address/metrics" |
+  grep -E '^(esim_data_(used|total)_bytes|esim_status\{.*\} 1|esim_expiry_timestamp_seconds|esim_poll_success|esim_up|esim_api_requests_total|esim_poll_interval_seconds)' |
+  head -n 60
+echo
+echo "==> Exporter log"
+cat "$logs/exporter.log"
+echo
+echo "Landing page with every eSIM and its last poll: http://$exporter_address/"
+echo "All metrics:                                    http://$exporter_address/metrics"
+
+$check_only && exit 0
+echo "Polling every 60 s. Press Ctrl-C to stop."
+wait

@@ -1,0 +1,543 @@
+#include "fake_esimfly_api.h"
+
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <utility>
+
+namespace fake_esimfly {
+namespace {
+
+using Json = nlohmann::json;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+using std::chrono::system_clock;
+
+// httplib runs every accepted connection as one task of its task queue: counting the tasks
+// counts the TCP connections (TLS ones included), which is what proves keep-alive.
+class CountingThreadPool : public httplib::ThreadPool {
+ public:
+  CountingThreadPool(size_t threads, std::shared_ptr<std::atomic<size_t>> counter)
+      : httplib::ThreadPool(threads), counter_(std::move(counter)) {}
+  void enqueue(std::function<void()> fn) override {
+    counter_->fetch_add(1);
+    httplib::ThreadPool::enqueue(std::move(fn));
+  }
+
+ private:
+  std::shared_ptr<std::atomic<size_t>> counter_;
+};
+
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// The media type of a Content-Type value, lowercased, without parameters or spaces.
+std::string MediaType(const std::string& content_type) {
+  std::string type = content_type.substr(0, content_type.find(';'));
+  type.erase(std::remove_if(type.begin(), type.end(),
+                            [](unsigned char c) { return std::isspace(c) != 0; }),
+             type.end());
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type;
+}
+
+// Decimal Unix milliseconds: digits only, no sign, no spaces, at most 15 digits.
+std::optional<int64_t> ParseMillis(const std::string& s) {
+  if (s.empty() || s.size() > 15) return std::nullopt;
+  int64_t value = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+int64_t NowMillis() {
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int HttpStatusForEsimError(const std::string& code) {
+  if (code == "PROVIDER_ERROR") return 502;
+  if (code == "ESIM_NOT_FOUND") return 404;
+  if (code == "RATE_LIMIT_EXCEEDED") return 429;
+  return 403;
+}
+
+std::string MessageForEsimError(const std::string& code) {
+  if (code == "FORBIDDEN") return "You do not have permission to access this eSIM";
+  if (code == "PROVIDER_ERROR") return "Failed to retrieve live eSIM status from provider";
+  if (code == "ESIM_ACCESS_DENIED") return "Access to this eSIM is denied";
+  if (code == "UNSUPPORTED_PROVIDER") return "Live status is not supported for this provider";
+  if (code == "NOT_SUPPORTED") return "Operation not supported for this eSIM";
+  if (code == "INVALID_USER") return "Invalid user account";
+  return "eSIM status unavailable";
+}
+
+}  // namespace
+
+std::string ComputeSignature(const std::string& secret_key, const std::string& timestamp,
+                             const std::string& request_id, const std::string& access_code,
+                             const std::string& body) {
+  const std::string message = timestamp + request_id + access_code + body;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  size_t mac_len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret_key.data(), secret_key.size(),
+                reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac,
+                sizeof mac, &mac_len) == nullptr) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string hex;
+  hex.reserve(mac_len * 2);
+  for (size_t i = 0; i < mac_len; ++i) {
+    hex.push_back(kHex[mac[i] >> 4]);
+    hex.push_back(kHex[mac[i] & 0xF]);
+  }
+  return hex;
+}
+
+bool IsUuidV4(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (!IsHex(s[i])) {
+      return false;
+    }
+  }
+  const char variant = static_cast<char>(std::tolower(static_cast<unsigned char>(s[19])));
+  return s[14] == '4' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b');
+}
+
+FakeEsimflyApi::FakeEsimflyApi(Options options, std::vector<FakeEsim> fleet)
+    : options_(std::move(options)), latency_(options_.latency) {
+  rate_.limit = options_.rate_limit_per_minute;
+  for (FakeEsim& esim : fleet) UpsertEsim(std::move(esim));
+}
+
+FakeEsimflyApi::~FakeEsimflyApi() { Stop(); }
+
+bool FakeEsimflyApi::tls() const {
+  return !options_.tls_cert_file.empty() && !options_.tls_key_file.empty();
+}
+
+std::string FakeEsimflyApi::BaseUrl() const {
+  const bool v6 = host_.find(':') != std::string::npos;
+  return std::string(tls() ? "https://" : "http://") + (v6 ? "[" + host_ + "]" : host_) + ":" +
+         std::to_string(port_.load());
+}
+
+int FakeEsimflyApi::Start(const std::string& host, int port) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  if (server_) throw std::runtime_error("fake eSIMfly API already started");
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+    throw std::runtime_error("TLS needs both a certificate and a key file");
+  }
+  std::unique_ptr<httplib::Server> server;
+  if (tls()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(),
+                                                    options_.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      throw std::runtime_error("cannot load the TLS certificate " + options_.tls_cert_file +
+                               " and key " + options_.tls_key_file);
+    }
+    server = std::move(ssl);
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  const size_t threads = std::max<size_t>(options_.worker_threads, 2);
+  auto counter = connections_;
+  server->new_task_queue = [threads, counter] { return new CountingThreadPool(threads, counter); };
+  server->set_keep_alive_max_count(std::max<size_t>(options_.keep_alive_max_count, 1));
+  server->set_keep_alive_timeout(options_.keep_alive_timeout.count());
+  server->set_payload_max_length(1 << 20);
+  // httplib's default also sets SO_REUSEPORT, which would let a second server bind a port that is
+  // in use; the binary must fail (exit 2) instead.
+  server->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+
+  server->Post(kStatusPath, [this](const httplib::Request& req, httplib::Response& res) {
+    HandleStatus(req, res);
+  });
+  auto unknown = [this](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == kStatusPath) {
+      HandleUnknown(req, res, 405, "METHOD_NOT_ALLOWED", "Method not allowed");
+    } else {
+      HandleUnknown(req, res, 404, "NOT_FOUND", "Endpoint not found");
+    }
+  };
+  server->Get(".*", unknown);
+  server->Post(".*", unknown);
+  server->Put(".*", unknown);
+  server->Patch(".*", unknown);
+  server->Delete(".*", unknown);
+  server->Options(".*", unknown);
+  server->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content(
+            R"({"success":false,"message":"Internal server error","code":"INTERNAL_ERROR"})",
+            "application/json");
+      });
+
+  int bound = -1;
+  if (port == 0) {
+    bound = server->bind_to_any_port(host);
+  } else if (server->bind_to_port(host, port)) {
+    bound = port;
+  }
+  if (bound <= 0) {
+    throw BindError("cannot bind " + host + ":" + std::to_string(port));
+  }
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = false;
+  }
+  host_ = host;
+  port_ = bound;
+  httplib::Server* raw = server.get();
+  server_ = std::move(server);
+  thread_ = std::thread([raw] { raw->listen_after_bind(); });
+  // httplib's stop() is a no-op until the accept loop runs: wait for it, so that Stop() right
+  // after Start() cannot hang. The socket already listens, so early clients just queue.
+  const auto deadline = steady_clock::now() + seconds(10);
+  while (!raw->is_running()) {
+    if (steady_clock::now() > deadline) {
+      throw std::runtime_error("the fake eSIMfly API did not start serving");
+    }
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return bound;
+}
+
+void FakeEsimflyApi::Stop() {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+void FakeEsimflyApi::UpsertEsim(FakeEsim esim) {
+  if (esim.iccid.empty()) throw std::invalid_argument("a fake eSIM needs an iccid");
+  std::lock_guard<std::mutex> lock(fleet_mu_);
+  auto existing = esims_by_iccid_.find(esim.iccid);
+  if (existing != esims_by_iccid_.end()) {
+    auto by_id = iccid_by_id_.find(existing->second.id);
+    if (by_id != iccid_by_id_.end() && by_id->second == esim.iccid) iccid_by_id_.erase(by_id);
+  }
+  iccid_by_id_[esim.id] = esim.iccid;
+  std::string key = esim.iccid;
+  esims_by_iccid_[key] = std::move(esim);
+}
+
+void FakeEsimflyApi::RemoveEsim(const std::string& iccid) {
+  std::lock_guard<std::mutex> lock(fleet_mu_);
+  auto it = esims_by_iccid_.find(iccid);
+  if (it == esims_by_iccid_.end()) return;
+  auto by_id = iccid_by_id_.find(it->second.id);
+  if (by_id != iccid_by_id_.end() && by_id->second == iccid) iccid_by_id_.erase(by_id);
+  esims_by_iccid_.erase(it);
+}
+
+std::vector<FakeEsim> FakeEsimflyApi::Fleet() const {
+  std::lock_guard<std::mutex> lock(fleet_mu_);
+  std::vector<FakeEsim> out;
+  out.reserve(esims_by_iccid_.size());
+  for (const auto& [iccid, esim] : esims_by_iccid_) out.push_back(esim);
+  return out;
+}
+
+size_t FakeEsimflyApi::FleetSize() const {
+  std::lock_guard<std::mutex> lock(fleet_mu_);
+  return esims_by_iccid_.size();
+}
+
+void FakeEsimflyApi::SetRateLimitPerMinute(int limit) {
+  std::lock_guard<std::mutex> lock(auth_mu_);
+  rate_ = RateLimitState{};
+  rate_.limit = limit;
+}
+
+void FakeEsimflyApi::SetLatency(milliseconds latency) {
+  std::lock_guard<std::mutex> lock(auth_mu_);
+  latency_ = latency;
+}
+
+std::vector<RequestRecord> FakeEsimflyApi::Requests() const {
+  std::lock_guard<std::mutex> lock(records_mu_);
+  return {records_.begin(), records_.end()};
+}
+
+size_t FakeEsimflyApi::RequestCount() const {
+  std::lock_guard<std::mutex> lock(records_mu_);
+  return request_count_;
+}
+
+void FakeEsimflyApi::ClearRequests() {
+  std::lock_guard<std::mutex> lock(records_mu_);
+  records_.clear();
+  request_count_ = 0;
+}
+
+size_t FakeEsimflyApi::ConnectionCount() const { return connections_->load(); }
+
+size_t FakeEsimflyApi::SeenRequestIdCount() const {
+  std::lock_guard<std::mutex> lock(auth_mu_);
+  return seen_ids_.size();
+}
+
+void FakeEsimflyApi::HandleStatus(const httplib::Request& req, httplib::Response& res) {
+  RequestRecord record;
+  record.method = req.method;
+  record.path = req.path;
+  record.at = steady_clock::now();
+  record.access_code = req.get_header_value("RT-AccessCode");
+  // The identifier as sent, for the record, whatever the outcome.
+  const Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object()) {
+    if (auto it = body.find("iccid"); it != body.end() && it->is_string()) {
+      record.iccid = it->get<std::string>();
+    }
+    if (auto it = body.find("esimId"); it != body.end() && it->is_number_integer()) {
+      record.esim_id = it->get<int64_t>();
+    }
+  }
+
+  Answer answer;
+  try {
+    if (auto rejection = Authenticate(req, req.body, /*require_json_content_type=*/true)) {
+      answer = std::move(*rejection);
+    } else if (!body.is_object()) {
+      answer = {400,
+                "INVALID_REQUEST",
+                {{"success", false},
+                 {"message", "Request body must be a JSON object"},
+                 {"code", "INVALID_REQUEST"}},
+                {}};
+    } else {
+      answer = LookUp(body);
+    }
+  } catch (const std::exception& e) {
+    answer = {500,
+              "INTERNAL_ERROR",
+              {{"success", false}, {"message", e.what()}, {"code", "INTERNAL_ERROR"}},
+              {}};
+  }
+  WaitLatency();
+  Finish(res, answer, std::move(record));
+}
+
+void FakeEsimflyApi::HandleUnknown(const httplib::Request& req, httplib::Response& res,
+                                   int http_status, const std::string& code,
+                                   const std::string& message) {
+  RequestRecord record;
+  record.method = req.method;
+  record.path = req.path;
+  record.at = steady_clock::now();
+  record.access_code = req.get_header_value("RT-AccessCode");
+  WaitLatency();
+  Finish(res, {http_status, code, {{"success", false}, {"message", message}, {"code", code}}, {}},
+         std::move(record));
+}
+
+std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::Authenticate(const httplib::Request& req,
+                                                                   const std::string& signed_body,
+                                                                   bool require_json_content_type) {
+  // The vendor's authentication middleware answers with "error", not "message".
+  auto auth_error = [](int http_status, const char* code, const char* text) {
+    return Answer{http_status, code, {{"success", false}, {"error", text}, {"code", code}}, {}};
+  };
+  const std::string access_code = req.get_header_value("RT-AccessCode");
+  const std::string request_id = req.get_header_value("RT-RequestID");
+  const std::string timestamp = req.get_header_value("RT-Timestamp");
+  const std::string signature = req.get_header_value("RT-Signature");
+
+  // 1. All four headers.
+  if (access_code.empty() || request_id.empty() || timestamp.empty() || signature.empty()) {
+    return auth_error(401, "HMAC_REQUIRED",
+                      "HMAC authentication required: send RT-AccessCode, RT-RequestID, "
+                      "RT-Timestamp and RT-Signature");
+  }
+  // 2. A known access code.
+  if (access_code != options_.access_code) {
+    return auth_error(401, "INVALID_API_KEY", "Invalid API key");
+  }
+  // 3. A fresh timestamp in milliseconds.
+  const std::optional<int64_t> ts = ParseMillis(timestamp);
+  const int64_t max_age = options_.max_timestamp_age.count();
+  if (!ts || *ts > NowMillis() + max_age || *ts < NowMillis() - max_age) {
+    return auth_error(401, "INVALID_TIMESTAMP", "Invalid or expired timestamp");
+  }
+  // 4. A UUID v4 request id.
+  if (!IsUuidV4(request_id)) {
+    return auth_error(401, "INVALID_REQUEST_ID", "Invalid request ID: must be a UUID v4");
+  }
+  // 5. The signature over the exact bytes received, uppercase hex, compared in constant time.
+  const std::string expected =
+      ComputeSignature(options_.secret_key, timestamp, request_id, access_code, signed_body);
+  if (signature.size() != expected.size() ||
+      CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) != 0) {
+    return auth_error(401, "INVALID_SIGNATURE", "Invalid signature");
+  }
+
+  std::lock_guard<std::mutex> lock(auth_mu_);
+  // 6. No replay. An id is remembered until its timestamp leaves the acceptance window, after
+  // which check 3 rejects a replay anyway; that bounds the memory.
+  const auto now_wall = system_clock::now();
+  while (!seen_ids_by_expiry_.empty() && seen_ids_by_expiry_.begin()->first < now_wall) {
+    seen_ids_.erase(seen_ids_by_expiry_.begin()->second);
+    seen_ids_by_expiry_.erase(seen_ids_by_expiry_.begin());
+  }
+  if (seen_ids_.count(request_id) != 0) {
+    return auth_error(409, "DUPLICATE_REQUEST", "Duplicate request ID");
+  }
+  const auto expiry = system_clock::time_point(milliseconds(*ts)) + options_.max_timestamp_age;
+  seen_ids_.emplace(request_id, expiry);
+  seen_ids_by_expiry_.emplace(expiry, request_id);
+
+  // 7. A JSON body.
+  if (require_json_content_type &&
+      MediaType(req.get_header_value("Content-Type")) != "application/json") {
+    return Answer{415,
+                  "UNSUPPORTED_MEDIA_TYPE",
+                  {{"success", false},
+                   {"message", "Content-Type must be application/json"},
+                   {"code", "UNSUPPORTED_MEDIA_TYPE"}},
+                  {}};
+  }
+  // 8. The rate limit.
+  return CheckRateLimit();
+}
+
+std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::CheckRateLimit() {
+  if (rate_.limit <= 0) return std::nullopt;
+  const auto now = steady_clock::now();
+  if (!rate_.window_open || now >= rate_.window_start + options_.rate_limit_window) {
+    rate_.window_open = true;
+    rate_.window_start = now;
+    rate_.window_end_wall = system_clock::now() + options_.rate_limit_window;
+    rate_.used = 0;
+  }
+  if (rate_.used >= rate_.limit) {
+    const auto left = rate_.window_start + options_.rate_limit_window - now;
+    const int64_t retry_after =
+        std::max<int64_t>(1, (duration_cast<milliseconds>(left).count() + 999) / 1000);
+    return Answer{429,
+                  "RATE_LIMIT_EXCEEDED",
+                  {{"success", false},
+                   {"message", "Rate limit exceeded. Try again in " + std::to_string(retry_after) +
+                                   " seconds."},
+                   {"code", "RATE_LIMIT_EXCEEDED"}},
+                  {{"Retry-After", std::to_string(retry_after)}}};
+  }
+  ++rate_.used;
+  return std::nullopt;
+}
+
+FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body) const {
+  auto error = [](int http_status, const std::string& code, const std::string& message) {
+    return Answer{
+        http_status, code, {{"success", false}, {"message", message}, {"code", code}}, {}};
+  };
+  // `iccid` when present (a non-empty string); `esimId` (an integer) only when iccid is absent.
+  const auto iccid = body.find("iccid");
+  const auto esim_id = body.find("esimId");
+  const bool iccid_absent = iccid == body.end() || iccid->is_null() ||
+                            (iccid->is_string() && iccid->get<std::string>().empty());
+  std::optional<FakeEsim> found;
+  {
+    std::lock_guard<std::mutex> lock(fleet_mu_);
+    if (!iccid_absent) {
+      if (!iccid->is_string()) {
+        return error(400, "MISSING_IDENTIFIER", "iccid must be a string");
+      }
+      auto it = esims_by_iccid_.find(iccid->get<std::string>());
+      if (it != esims_by_iccid_.end()) found = it->second;
+    } else if (esim_id != body.end() && esim_id->is_number_integer() &&
+               esim_id->get<int64_t>() != 0) {
+      auto by_id = iccid_by_id_.find(esim_id->get<int64_t>());
+      if (by_id != iccid_by_id_.end()) {
+        auto it = esims_by_iccid_.find(by_id->second);
+        if (it != esims_by_iccid_.end()) found = it->second;
+      }
+    } else {
+      return error(400, "MISSING_IDENTIFIER", "Either iccid or esimId is required");
+    }
+  }
+  if (!found) return error(404, "ESIM_NOT_FOUND", "eSIM not found");
+  if (!found->error_code.empty()) {
+    return error(HttpStatusForEsimError(found->error_code), found->error_code,
+                 MessageForEsimError(found->error_code));
+  }
+  return Answer{200,
+                "",
+                {{"success", true},
+                 {"message", "Live eSIM status retrieved"},
+                 {"data", std::move(found->status_data)}},
+                {}};
+}
+
+void FakeEsimflyApi::Finish(httplib::Response& res, const Answer& answer, RequestRecord record) {
+  res.status = answer.http_status;
+  for (const auto& [name, value] : answer.headers) res.set_header(name, value);
+  {
+    std::lock_guard<std::mutex> lock(auth_mu_);
+    if (rate_.limit > 0) {
+      const auto now = steady_clock::now();
+      const bool open = rate_.window_open && now < rate_.window_start + options_.rate_limit_window;
+      const int remaining = open ? std::max(0, rate_.limit - rate_.used) : rate_.limit;
+      const auto end_wall =
+          open ? rate_.window_end_wall : system_clock::now() + options_.rate_limit_window;
+      res.set_header("X-RateLimit-Limit", std::to_string(rate_.limit));
+      res.set_header("X-RateLimit-Remaining", std::to_string(remaining));
+      if (options_.reset_header_iso8601) {
+        res.set_header("X-RateLimit-Reset", FormatIso8601Millis(end_wall));
+      } else {
+        const int64_t end_ms = duration_cast<milliseconds>(end_wall.time_since_epoch()).count();
+        res.set_header("X-RateLimit-Reset", std::to_string((end_ms + 999) / 1000));
+      }
+    }
+  }
+  res.set_content(answer.body.dump(), "application/json");
+
+  record.http_status = answer.http_status;
+  record.code = answer.code;
+  {
+    std::lock_guard<std::mutex> lock(records_mu_);
+    ++request_count_;
+    records_.push_back(record);
+    if (options_.max_recorded_requests > 0 && records_.size() > options_.max_recorded_requests) {
+      records_.pop_front();
+    }
+  }
+  if (options_.on_request) options_.on_request(record);
+}
+
+void FakeEsimflyApi::WaitLatency() {
+  milliseconds latency;
+  {
+    std::lock_guard<std::mutex> lock(auth_mu_);
+    latency = latency_;
+  }
+  if (latency <= milliseconds(0)) return;
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  stop_cv_.wait_for(lock, latency, [this] { return stopping_; });
+}
+
+}  // namespace fake_esimfly

@@ -1,0 +1,222 @@
+// A fake eSIMfly business API: a strict, independent implementation of
+// /work/shared/spec/esimfly-status-api.md, used in-process by the integration tests and as the
+// `fake_esimfly_api` binary by the demo.
+//
+// It shares no code with src/ on purpose: it verifies the exporter's request signing against its
+// own reading of the spec, so a signing bug in the exporter shows up as INVALID_SIGNATURE here.
+//
+// Endpoint: POST /api/v1/business/esims/status. Checks, in this order, each answering as the spec
+// documents:
+//   1. RT-AccessCode, RT-RequestID, RT-Timestamp, RT-Signature present and non-empty
+//                                                                   401 HMAC_REQUIRED
+//   2. the access code is the configured one                        401 INVALID_API_KEY
+//   3. RT-Timestamp is decimal Unix milliseconds within max_timestamp_age of now (either side)
+//                                                                   401 INVALID_TIMESTAMP
+//   4. RT-RequestID is a UUID v4 (36 chars, version 4, variant 8/9/a/b, either hex case)
+//                                                                   401 INVALID_REQUEST_ID
+//   5. RT-Signature == UPPERCASE_HEX(HMAC_SHA256(secret, ts + id + access code + body)), over the
+//      exact body bytes received, compared in constant time        401 INVALID_SIGNATURE
+//   6. the request id was not used before (remembered until its timestamp leaves the window; the
+//      id is remembered from here on whatever the outcome, so a retry needs a fresh id)
+//                                                                   409 DUPLICATE_REQUEST
+//   7. Content-Type is application/json (parameters such as charset allowed)
+//                                                                   415 UNSUPPORTED_MEDIA_TYPE
+//      (the spec documents no code for this; this one is the fake's choice)
+//   8. the rate limit window is not exhausted (when configured)     429 RATE_LIMIT_EXCEEDED
+//                                                                       + Retry-After seconds
+//   9. the body is a JSON object                                    400 INVALID_REQUEST (fake's
+//                                                                       choice, undocumented)
+//  10. it has "iccid" (non-empty string) or, only when iccid is absent, "esimId" (integer)
+//                                                                   400 MISSING_IDENTIFIER
+//  11. the eSIM exists                                              404 ESIM_NOT_FOUND
+//  12. the eSIM's error_code, when set: PROVIDER_ERROR 502, ESIM_NOT_FOUND 404,
+//      RATE_LIMIT_EXCEEDED 429, anything else (FORBIDDEN, ESIM_ACCESS_DENIED, INVALID_USER,
+//      UNSUPPORTED_PROVIDER, NOT_SUPPORTED...) 403
+//  13. 200 {"success":true,"message":"Live eSIM status retrieved","data":<status_data>}
+//
+// Error bodies: checks 1-6 (the vendor's HMAC middleware) use
+// {"success":false,"error":"...","code":"..."}; all others {"success":false,"message":"...",
+// "code":"..."}. Every answer is Content-Type application/json.
+// When a rate limit is configured every response (errors included) carries X-RateLimit-Limit,
+// X-RateLimit-Remaining and X-RateLimit-Reset. Only requests that pass checks 1-7 consume the
+// budget; a request answered 429 does not.
+// Any other path answers 404 NOT_FOUND (405 METHOD_NOT_ALLOWED for another method on the status
+// path). Every request is recorded, rejected ones included.
+//
+// Thread safety: every public member function is thread safe, except that BaseUrl() must not race
+// Start(). The server answers on its own worker threads between Start() and Stop().
+#ifndef ESIM_EXPORTER_TESTS_FAKE_API_FAKE_ESIMFLY_API_H_
+#define ESIM_EXPORTER_TESTS_FAKE_API_FAKE_ESIMFLY_API_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "fleet.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace fake_esimfly {
+
+inline constexpr char kStatusPath[] = "/api/v1/business/esims/status";
+
+struct RequestRecord {
+  std::string method, path;
+  std::string iccid;  // from the body when it parsed, whatever the outcome
+  int64_t esim_id = 0;
+  int http_status = 0;
+  std::string code;  // the error code answered; empty on success
+  std::chrono::steady_clock::time_point at;
+  std::string access_code;  // RT-AccessCode as received (may be wrong or empty)
+};
+
+struct Options {
+  std::string access_code = "esf_demo_access_code";
+  std::string secret_key = "sk_demo_secret_key";
+  int rate_limit_per_minute = 0;            // 0 = unlimited; fixed windows (see rate_limit_window)
+  std::chrono::milliseconds latency{0};     // added before every answer
+  std::string tls_cert_file, tls_key_file;  // both set: serve HTTPS
+  std::chrono::milliseconds max_timestamp_age{std::chrono::minutes(5)};
+  bool reset_header_iso8601 = false;  // X-RateLimit-Reset as ISO 8601 instead of Unix seconds
+
+  // Extensions beyond the brief.
+  // Length of a fixed rate-limit window, which starts at the first counted request after the
+  // previous one ended. 60 s as the vendor documents; tests shorten it.
+  std::chrono::milliseconds rate_limit_window{std::chrono::seconds(60)};
+  size_t worker_threads = 32;          // one per open connection (keep-alive holds a thread)
+  size_t keep_alive_max_count = 1000;  // requests per connection before the server closes it
+  std::chrono::seconds keep_alive_timeout{5};  // idle time before the server closes a connection
+  size_t max_recorded_requests = 0;  // 0 = keep every RequestRecord; else only the newest N
+  // Called with each request's record once its answer is composed (on a server thread, so it must
+  // be thread safe); for request logs.
+  std::function<void(const RequestRecord&)> on_request;
+};
+
+// Thrown by Start() when the address cannot be bound (the binary exits 2 on it).
+class BindError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class FakeEsimflyApi {
+ public:
+  explicit FakeEsimflyApi(Options options, std::vector<FakeEsim> fleet = DefaultFleet());
+  ~FakeEsimflyApi();  // stops
+  FakeEsimflyApi(const FakeEsimflyApi&) = delete;
+  FakeEsimflyApi& operator=(const FakeEsimflyApi&) = delete;
+
+  // Binds (port 0 = ephemeral), serves on a background thread, returns the port. Throws
+  // BindError when the address cannot be bound, std::runtime_error on any other failure (bad
+  // TLS files, started twice).
+  int Start(const std::string& host = "127.0.0.1", int port = 0);
+  // Stops accepting, waits for the workers (an idle keep-alive connection can hold one for up to
+  // keep_alive_timeout). Idempotent.
+  void Stop();
+
+  int port() const { return port_.load(); }
+  bool tls() const;
+  // "http(s)://host:port", valid after Start().
+  std::string BaseUrl() const;
+
+  void UpsertEsim(FakeEsim esim);  // keyed by iccid; replaces the id index entry too
+  void RemoveEsim(const std::string& iccid);
+  std::vector<FakeEsim> Fleet() const;  // ordered by iccid
+  size_t FleetSize() const;
+
+  // Runtime knobs for tests.
+  void SetRateLimitPerMinute(int limit);  // also starts a fresh window
+  void SetLatency(std::chrono::milliseconds latency);
+
+  std::vector<RequestRecord> Requests() const;  // every request seen (bounded, see Options)
+  size_t RequestCount() const;                  // every request seen since start or Clear
+  void ClearRequests();
+  size_t ConnectionCount() const;     // TCP connections accepted (to prove keep-alive)
+  size_t SeenRequestIdCount() const;  // request ids currently remembered for replay detection
+
+ private:
+  struct Answer {
+    int http_status = 200;
+    std::string code;  // empty on success
+    nlohmann::json body;
+    std::map<std::string, std::string> headers;  // extra headers (Retry-After)
+  };
+  struct RateLimitState {
+    int limit = 0;
+    int used = 0;
+    std::chrono::steady_clock::time_point window_start;
+    std::chrono::system_clock::time_point window_end_wall;
+    bool window_open = false;
+  };
+
+  void HandleStatus(const httplib::Request& req, httplib::Response& res);
+  void HandleUnknown(const httplib::Request& req, httplib::Response& res, int http_status,
+                     const std::string& code, const std::string& message);
+  // Runs checks 1-8 for any signed endpoint; `signed_body` is the body bytes to verify (the empty
+  // string for a GET). Returns the rejection, or nullopt when the request may proceed (in which
+  // case it has consumed one unit of the rate limit).
+  std::optional<Answer> Authenticate(const httplib::Request& req, const std::string& signed_body,
+                                     bool require_json_content_type);
+  std::optional<Answer> CheckRateLimit();  // requires auth_mu_
+  Answer LookUp(const nlohmann::json& body) const;
+  void Finish(httplib::Response& res, const Answer& answer, RequestRecord record);
+  void WaitLatency();
+
+  Options options_;
+  std::atomic<int> port_{0};
+  std::string host_;
+
+  mutable std::mutex fleet_mu_;
+  std::map<std::string, FakeEsim> esims_by_iccid_;        // guarded by fleet_mu_
+  std::unordered_map<int64_t, std::string> iccid_by_id_;  // guarded by fleet_mu_
+
+  mutable std::mutex auth_mu_;
+  // Request id -> the wall time until which it must be remembered; plus that order for pruning.
+  std::unordered_map<std::string, std::chrono::system_clock::time_point> seen_ids_;
+  std::multimap<std::chrono::system_clock::time_point, std::string> seen_ids_by_expiry_;
+  RateLimitState rate_;                // guarded by auth_mu_
+  std::chrono::milliseconds latency_;  // guarded by auth_mu_
+
+  mutable std::mutex records_mu_;
+  std::deque<RequestRecord> records_;  // guarded by records_mu_
+  size_t request_count_ = 0;           // guarded by records_mu_
+
+  std::shared_ptr<std::atomic<size_t>> connections_ = std::make_shared<std::atomic<size_t>>(0);
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // guarded by stop_mu_
+
+  std::mutex lifecycle_mu_;  // serialises Start/Stop
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+// Uppercase hex HMAC-SHA256 of timestamp + request id + access code + body.
+std::string ComputeSignature(const std::string& secret_key, const std::string& timestamp,
+                             const std::string& request_id, const std::string& access_code,
+                             const std::string& body);
+
+// True when `s` is a UUID v4 as the fake accepts it.
+bool IsUuidV4(const std::string& s);
+
+}  // namespace fake_esimfly
+
+#endif  // ESIM_EXPORTER_TESTS_FAKE_API_FAKE_ESIMFLY_API_H_

@@ -1,0 +1,65 @@
+// The eSIMs the fake eSIMfly API knows: the default fleet (one eSIM per shape the exporter must
+// handle), a generator for load tests, and loading a fleet from a JSON file.
+//
+// Thread safety: free functions without shared state; all thread safe.
+#ifndef ESIM_EXPORTER_TESTS_FAKE_API_FLEET_H_
+#define ESIM_EXPORTER_TESTS_FAKE_API_FLEET_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace fake_esimfly {
+
+struct FakeEsim {
+  std::string iccid;
+  int64_t id = 0;              // the vendor's esimId
+  nlohmann::json status_data;  // the exact `data` object the status endpoint returns
+  // Non-empty: this eSIM always answers that documented error (FORBIDDEN, PROVIDER_ERROR,
+  // ESIM_ACCESS_DENIED...).
+  std::string error_code;
+};
+
+// The ICCIDs and ids of DefaultFleet(), for tests and the demo configuration.
+inline constexpr char kSpecExampleIccid[] = "8948010010036785060";  // id 1001
+inline constexpr char kUnlimitedIccid[] = "8944500102198304826";    // id 1002
+inline constexpr char kDepletedIccid[] = "8934000012345678905";     // id 1003
+inline constexpr char kExpiredIccid[] = "8910300001234567896";      // id 1004
+inline constexpr char kNewIccid[] = "8985230000000001236";          // id 1005
+inline constexpr char kByIdIccid[] = "8946000000000123451";         // id 12345
+inline constexpr int64_t kByIdEsimId = 12345;
+inline constexpr char kForbiddenIccid[] = "8949012340000007779";      // id 1007
+inline constexpr char kProviderErrorIccid[] = "8933000000000005029";  // id 1008
+inline constexpr char kAlertingIccid[] = "8910000000000000853";       // id 1009
+inline constexpr char kHealthy5gIccid[] = "8982000000000000100";      // id 1010
+
+// Ten eSIMs, one per shape (see fleet.cc), dates relative to `now`.
+std::vector<FakeEsim> DefaultFleet(
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// `count` varied, mostly healthy eSIMs for load tests: Luhn-valid 19-digit ICCIDs
+// 8988303XXXXXXXXXXXC (X = index), ids 100000 + index, no error codes. Deterministic for a given
+// `now`: 85 % ACTIVE (2 in 17 of them unlimited), 5 % NEW, 5 % DEPLETED, 5 % EXPIRED.
+std::vector<FakeEsim> GenerateFleet(
+    size_t count, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// A fleet file is a JSON array of {"iccid": string, "id": integer, "status_data": object,
+// "error_code": string (optional)}. Throws std::runtime_error naming the file and the entry.
+std::vector<FakeEsim> FleetFromJson(const nlohmann::json& json);
+std::vector<FakeEsim> LoadFleetFile(const std::string& path);
+nlohmann::json FleetToJson(const std::vector<FakeEsim>& fleet);
+
+// Luhn check over a string of decimal digits (false on anything else or an empty string).
+bool IsLuhnValid(const std::string& digits);
+// Appends the Luhn check digit to a string of decimal digits.
+std::string AppendLuhnCheckDigit(const std::string& digits);
+
+// "2026-07-26T14:34:40.000Z" (UTC, milliseconds, as the vendor writes dates).
+std::string FormatIso8601Millis(std::chrono::system_clock::time_point t);
+
+}  // namespace fake_esimfly
+
+#endif  // ESIM_EXPORTER_TESTS_FAKE_API_FLEET_H_

@@ -1,0 +1,503 @@
+// The real esim_exporter binary against the fake eSIMfly API (an independent implementation of
+// the upstream spec) over loopback HTTP and HTTPS.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include "fake_esimfly_api.h"
+#include "harness.h"
+
+namespace esim_test {
+namespace {
+
+using fake_esimfly::FakeEsimflyApi;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr char kSecret[] = "sk_integration_secret_0123456789";
+constexpr char kAccessCode[] = "esf_integration_access";
+// Luhn-valid, but unknown to the fake API.
+constexpr char kUnknownIccid[] = "8948010010036785078";
+
+fake_esimfly::Options FakeOptions() {
+  fake_esimfly::Options options;
+  options.access_code = kAccessCode;
+  options.secret_key = kSecret;
+  return options;
+}
+
+struct ConfigSpec {
+  std::string url = {};
+  std::string esims = {};  // the YAML list under esims:
+  std::string extra_api = {};
+  std::string rate_limit = "    per_minute: 600\n    per_hour: 100000\n    per_day: 1000000\n";
+  std::string interval = "60s";
+  std::string extra = {};
+};
+
+std::string WriteConfig(const TempDir& dir, const ConfigSpec& spec,
+                        const std::string& name = "config.yml") {
+  dir.Write("secret_key", std::string(kSecret) + "\n");
+  return dir.Write(name, "api:\n  url: " + spec.url + "\n  access_code: " + kAccessCode +
+                             "\n  secret_key_file: secret_key\n  timeout: 5s\n"
+                             "  max_concurrency: 2\n" +
+                             spec.extra_api + "  rate_limit:\n" + spec.rate_limit +
+                             "poll:\n  interval: " + spec.interval + "\n" + spec.extra +
+                             "esims:\n" + spec.esims);
+}
+
+std::string AllShapes() {
+  using namespace fake_esimfly;
+  return std::string("  - iccid: \"") + kSpecExampleIccid +
+         "\"\n    name: router-sydney-01\n    labels: {site: syd, fleet: routers}\n" +
+         "  - iccid: \"" + kUnlimitedIccid + "\"\n    name: unlimited\n" + "  - iccid: \"" +
+         kDepletedIccid + "\"\n    name: depleted\n" + "  - iccid: \"" + kExpiredIccid +
+         "\"\n    name: expired\n" + "  - iccid: \"" + kNewIccid +
+         "\"\n    name: never-connected\n" + "  - esim_id: 12345\n    name: by-id\n" +
+         "  - iccid: \"" + kForbiddenIccid + "\"\n    name: forbidden\n" + "  - iccid: \"" +
+         kProviderErrorIccid + "\"\n    name: provider-error\n" + "  - iccid: \"" + kAlertingIccid +
+         "\"\n    name: alerting\n" + "  - iccid: \"" + kHealthy5gIccid +
+         "\"\n    name: healthy\n" + "  - iccid: \"" + kUnknownIccid + "\"\n    name: unknown\n";
+}
+
+double FleetTime(const fake_esimfly::FakeEsim& esim, const char* field) {
+  const std::string text = esim.status_data.at(field).get<std::string>();
+  std::tm tm{};
+  strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  return static_cast<double>(timegm(&tm)) + std::stod(text.substr(19, 4));
+}
+
+fake_esimfly::FakeEsim FleetEsim(const FakeEsimflyApi& api, const std::string& iccid) {
+  for (const auto& esim : api.Fleet()) {
+    if (esim.iccid == iccid) return esim;
+  }
+  throw std::runtime_error("no such eSIM in the fake fleet: " + iccid);
+}
+
+std::string Key(const std::string& metric, const std::string& iccid, const std::string& name,
+                const std::string& more = "") {
+  return metric + "{iccid=\"" + iccid + "\",name=\"" + name + "\"" + more + "}";
+}
+
+bool Has(const Samples& samples, const std::string& key) { return samples.count(key) > 0; }
+
+bool AnyKeyStartsWith(const Samples& samples, const std::string& prefix) {
+  for (const auto& [key, value] : samples) {
+    if (key.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+TEST(ExporterIntegrationTest, EveryDocumentedShapeYieldsTheContractsMetrics) {
+  using namespace fake_esimfly;
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = AllShapes()});
+  ExporterProcess exporter({"--config.file=" + config, "--log.level=debug"});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  const std::string text = exporter.ScrapeText();
+  const Samples m = ParseExposition(text);
+
+  // The spec's example record, field by field.
+  const FakeEsim example = FleetEsim(api, kSpecExampleIccid);
+  const std::string ex = kSpecExampleIccid;
+  EXPECT_EQ(m.at(Key("esim_data_used_bytes", ex, "router-sydney-01")), 0);
+  EXPECT_EQ(m.at(Key("esim_data_total_bytes", ex, "router-sydney-01")), 1 * kGiB);
+  EXPECT_EQ(m.at(Key("esim_unlimited", ex, "router-sydney-01")), 0);
+  EXPECT_EQ(m.at(Key("esim_status", ex, "router-sydney-01", ",status=\"ACTIVE\"")), 1);
+  EXPECT_EQ(m.at(Key("esim_status", ex, "router-sydney-01", ",status=\"DEPLETED\"")), 0);
+  EXPECT_EQ(m.at(Key("esim_active", ex, "router-sydney-01")), 1);
+  EXPECT_DOUBLE_EQ(m.at(Key("esim_expiry_timestamp_seconds", ex, "router-sydney-01")),
+                   FleetTime(example, "expiry_date"));
+  EXPECT_DOUBLE_EQ(m.at(Key("esim_activation_timestamp_seconds", ex, "router-sydney-01")),
+                   FleetTime(example, "activation_date"));
+  EXPECT_DOUBLE_EQ(m.at(Key("esim_last_usage_timestamp_seconds", ex, "router-sydney-01")),
+                   FleetTime(example, "last_usage_date"));
+  EXPECT_GE(m.at(Key("esim_last_usage_age_seconds", ex, "router-sydney-01")), 0);
+  EXPECT_EQ(m.at(Key("esim_network_info", ex, "router-sydney-01",
+                     ",operator=\"Optus\",mcc=\"505\",mnc=\"2\",country=\"Australia\","
+                     "country_iso2=\"AU\",connection_type=\"4G - LTE\"")),
+            1);
+  EXPECT_EQ(m.at(Key("esim_device_info", ex, "router-sydney-01", ",model=\"GTF7P\"")), 1);
+  EXPECT_EQ(m.at(Key("esim_info", ex, "router-sydney-01",
+                     ",esim_status=\"Active\",smdp_status=\"AFFECTED\",profile=\"Enabled\","
+                     "esim_id=\"\",fleet=\"routers\",site=\"syd\"")),
+            1);
+  EXPECT_EQ(m.at(Key("esim_poll_success", ex, "router-sydney-01")), 1);
+  // The IMEI is personal data: not exported without the opt-in.
+  EXPECT_EQ(text.find(example.status_data["device"]["imei"].get<std::string>()), std::string::npos);
+
+  // Unlimited: no allowance at all.
+  EXPECT_EQ(m.at(Key("esim_unlimited", kUnlimitedIccid, "unlimited")), 1);
+  EXPECT_FALSE(Has(m, Key("esim_data_total_bytes", kUnlimitedIccid, "unlimited")));
+  EXPECT_DOUBLE_EQ(
+      m.at(Key("esim_data_used_bytes", kUnlimitedIccid, "unlimited")),
+      FleetEsim(api, kUnlimitedIccid).status_data["data_usage"]["used_gb"].get<double>() * kGiB);
+
+  // Depleted and expired.
+  EXPECT_EQ(m.at(Key("esim_status", kDepletedIccid, "depleted", ",status=\"DEPLETED\"")), 1);
+  EXPECT_EQ(m.at(Key("esim_data_used_bytes", kDepletedIccid, "depleted")), 3 * kGiB);
+  EXPECT_EQ(m.at(Key("esim_data_total_bytes", kDepletedIccid, "depleted")), 3 * kGiB);
+  EXPECT_EQ(m.at(Key("esim_active", kDepletedIccid, "depleted")), 0);
+  EXPECT_EQ(m.at(Key("esim_status", kExpiredIccid, "expired", ",status=\"EXPIRED\"")), 1);
+  EXPECT_LT(m.at(Key("esim_expiry_timestamp_seconds", kExpiredIccid, "expired")),
+            static_cast<double>(std::time(nullptr)));
+
+  // Never connected: every nullable series is absent, the rest present.
+  EXPECT_EQ(m.at(Key("esim_poll_success", kNewIccid, "never-connected")), 1);
+  EXPECT_EQ(m.at(Key("esim_status", kNewIccid, "never-connected", ",status=\"NEW\"")), 1);
+  EXPECT_EQ(m.at(Key("esim_data_total_bytes", kNewIccid, "never-connected")), 5 * kGiB);
+  for (const char* absent : {"esim_network_info", "esim_device_info",
+                             "esim_activation_timestamp_seconds", "esim_expiry_timestamp_seconds",
+                             "esim_last_usage_timestamp_seconds", "esim_last_usage_age_seconds"}) {
+    EXPECT_FALSE(AnyKeyStartsWith(m, std::string(absent) + "{iccid=\"" + kNewIccid + "\""))
+        << absent;
+  }
+
+  // Looked up by esimId: the ICCID label is learned from the answer.
+  EXPECT_EQ(m.at(Key("esim_data_used_bytes", kByIdIccid, "by-id")), 0.5 * kGiB);
+  EXPECT_EQ(m.at(Key("esim_data_total_bytes", kByIdIccid, "by-id")), 2 * kGiB);
+  EXPECT_TRUE(AnyKeyStartsWith(m, Key("esim_info", kByIdIccid, "by-id").substr(0, 50)));
+  EXPECT_NE(text.find("esim_id=\"12345\""), std::string::npos);
+
+  // Failed eSIMs are marked failed, with no data, while the others are served.
+  for (const auto& [iccid, name] :
+       std::vector<std::pair<std::string, std::string>>{{kForbiddenIccid, "forbidden"},
+                                                        {kProviderErrorIccid, "provider-error"},
+                                                        {kUnknownIccid, "unknown"}}) {
+    EXPECT_EQ(m.at(Key("esim_poll_success", iccid, name)), 0) << name;
+    EXPECT_FALSE(Has(m, Key("esim_data_used_bytes", iccid, name))) << name;
+  }
+  EXPECT_GE(m.at("esim_api_requests_total{code=\"FORBIDDEN\"}"), 1);
+  EXPECT_GE(m.at("esim_api_requests_total{code=\"PROVIDER_ERROR\"}"), 1);
+  EXPECT_GE(m.at("esim_api_requests_total{code=\"ESIM_NOT_FOUND\"}"), 1);
+  EXPECT_GE(m.at("esim_api_requests_total{code=\"OK\"}"), 8);
+  EXPECT_EQ(m.at("esim_up"), 1);
+  EXPECT_EQ(m.at("esim_monitored_esims"), 11);
+  EXPECT_EQ(m.at("esim_poll_interval_seconds"), 60);
+  EXPECT_EQ(m.at("esim_config_last_reload_successful"), 1);
+  EXPECT_TRUE(Has(m, "process_resident_memory_bytes"));
+
+  // Every request was correctly signed, and connections were reused.
+  for (const auto& record : api.Requests()) {
+    EXPECT_TRUE(record.code.empty() || record.code == "FORBIDDEN" ||
+                record.code == "PROVIDER_ERROR" || record.code == "ESIM_NOT_FOUND")
+        << record.code;
+  }
+  EXPECT_LE(api.ConnectionCount(), 2u) << "max_concurrency 2, keep-alive";
+
+  // promtool, from Debian's prometheus package, has nothing to say about the output.
+  const CommandResult lint = RunCommand({"promtool", "check", "metrics"}, text);
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "");
+
+  // The secret appears nowhere: not in logs (debug level), metrics, the landing page or argv.
+  const auto landing = exporter.Get("/");
+  ASSERT_TRUE(landing);
+  EXPECT_NE(landing->body.find("router-sydney-01"), std::string::npos);
+  EXPECT_NE(landing->body.find("PROVIDER_ERROR"), std::string::npos);
+  EXPECT_EQ(landing->body.find(kSecret), std::string::npos);
+  EXPECT_EQ(text.find(kSecret), std::string::npos);
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(exporter.pid()) + "/cmdline").find(kSecret),
+            std::string::npos);
+  EXPECT_EQ(exporter.Terminate(), 0);
+  const std::string log = exporter.Stderr();
+  EXPECT_NE(log.find("level=debug"), std::string::npos);
+  EXPECT_EQ(log.find(kSecret), std::string::npos) << log;
+}
+
+TEST(ExporterIntegrationTest, GzipWhenTheScraperAsks) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = AllShapes()});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  auto gzipped = exporter.Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(gzipped);
+  EXPECT_EQ(gzipped->headers["Content-Encoding"], "gzip");
+  EXPECT_EQ(static_cast<unsigned char>(gzipped->body[0]), 0x1f);  // gzip magic
+  EXPECT_LT(gzipped->body.size(), exporter.ScrapeText().size() / 3);
+}
+
+TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused) {
+  fake_esimfly::Options options = FakeOptions();
+  options.tls_cert_file = std::string(ESIM_TEST_CERT_DIR) + "/server.pem";
+  options.tls_key_file = std::string(ESIM_TEST_CERT_DIR) + "/server.key";
+  FakeEsimflyApi api(options);
+  api.Start();
+  ASSERT_EQ(api.BaseUrl().rfind("https://", 0), 0u);
+  const std::string esims =
+      std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n    name: tls\n";
+  {
+    TempDir dir;
+    const std::string config = WriteConfig(
+        dir, {.url = api.BaseUrl(),
+              .esims = esims,
+              .extra_api = "  ca_file: " + std::string(ESIM_TEST_CERT_DIR) + "/ca.pem\n"});
+    ExporterProcess exporter({"--config.file=" + config});
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+    const Samples m = exporter.Scrape();
+    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "tls")), 1);
+    EXPECT_EQ(m.at("esim_up"), 1);
+  }
+  {
+    TempDir dir;
+    const std::string config = WriteConfig(
+        dir, {.url = api.BaseUrl(),
+              .esims = esims,
+              .extra_api = "  ca_file: " + std::string(ESIM_TEST_CERT_DIR) + "/other_ca.pem\n"});
+    ExporterProcess exporter({"--config.file=" + config});
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+    const Samples m = exporter.Scrape();
+    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "tls")), 0);
+    EXPECT_EQ(m.at("esim_api_requests_total{code=\"TLS_ERROR\"}"), 1);
+    EXPECT_EQ(m.at("esim_up"), 0);
+    EXPECT_NE(exporter.Stderr().find("code=TLS_ERROR"), std::string::npos);
+  }
+}
+
+TEST(ExporterIntegrationTest, WrongSecretIsCountedAndSaysWhatToCheck) {
+  fake_esimfly::Options options = FakeOptions();
+  options.secret_key = "sk_the_server_expects_another_one";
+  FakeEsimflyApi api(options);
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(
+      dir, {.url = api.BaseUrl(),
+            .esims = std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n"});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_api_requests_total{code=\"INVALID_SIGNATURE\"}"), 1);
+  EXPECT_EQ(m.at("esim_up"), 0);
+  EXPECT_NE(exporter.Stderr().find("check api.secret_key"), std::string::npos);
+  EXPECT_EQ(exporter.Stderr().find(kSecret), std::string::npos);
+}
+
+TEST(ExporterIntegrationTest, BudgetTooSmallStretchesTheIntervalInsteadOfExceedingIt) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  std::string esims;
+  for (const auto& esim : api.Fleet()) esims += "  - iccid: \"" + esim.iccid + "\"\n";
+  // 10 eSIMs every 60 s need 10 requests a minute; the budget allows 5.
+  const std::string config =
+      WriteConfig(dir, {.url = api.BaseUrl(),
+                        .esims = esims,
+                        .rate_limit = "    per_minute: 5\n    per_hour: 300\n    per_day: 7200\n"});
+  const CommandResult check =
+      RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + config});
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("10 eSIMs every 1m need 10 requests/min but rate_limit.per_minute "
+                              "allows 5"),
+            std::string::npos)
+      << check.output;
+  EXPECT_EQ(api.RequestCount(), 0u) << "--config.check must not touch the network";
+
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  EXPECT_NE(exporter.Stderr().find("the request budget is too small"), std::string::npos);
+  const Samples m = exporter.Scrape();
+  EXPECT_NEAR(m.at("esim_poll_interval_seconds"), 10 * 60 / 4.5, 0.01);
+  // 5 a minute means one every 12 s: within 13 s at most 2 requests were sent.
+  std::this_thread::sleep_for(seconds(13));
+  EXPECT_LE(api.RequestCount(), 2u);
+  EXPECT_GE(api.RequestCount(), 1u);
+}
+
+// Another client of the same API key (the business's ordering system) sends a signed request.
+void SpendOneRequestOfTheKey(const FakeEsimflyApi& api) {
+  httplib::Client client(api.BaseUrl());
+  const std::string body = std::string("{\"iccid\":\"") + fake_esimfly::kSpecExampleIccid + "\"}";
+  const std::string timestamp = std::to_string(
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  static int counter = 0;
+  char request_id[40];
+  std::snprintf(request_id, sizeof request_id, "3b241101-e2bb-4255-8caf-%012d", ++counter);
+  const auto res = client.Post(
+      fake_esimfly::kStatusPath,
+      {{"RT-AccessCode", kAccessCode},
+       {"RT-RequestID", request_id},
+       {"RT-Timestamp", timestamp},
+       {"RT-Signature",
+        fake_esimfly::ComputeSignature(kSecret, timestamp, request_id, kAccessCode, body)}},
+      body, "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+}
+
+TEST(ExporterIntegrationTest, ExhaustedRateLimitHeadersPauseEveryPoll) {
+  fake_esimfly::Options options = FakeOptions();
+  options.rate_limit_per_minute = 3;
+  FakeEsimflyApi api(options);
+  api.Start();
+  TempDir dir;
+  std::string esims;
+  for (const auto& esim : api.Fleet()) esims += "  - iccid: \"" + esim.iccid + "\"\n";
+  // The exporter's own budget would allow 10 requests a second; the API's says 3 a minute.
+  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor([&] { return api.RequestCount() >= 3; }, seconds(10)));
+  std::this_thread::sleep_for(seconds(3));
+  // X-RateLimit-Remaining: 0 on the third answer stops every poll until the window resets.
+  EXPECT_EQ(api.RequestCount(), 3u);
+  const Samples m = exporter.Scrape();
+  EXPECT_FALSE(Has(m, "esim_api_requests_total{code=\"RATE_LIMIT_EXCEEDED\"}"));
+  EXPECT_EQ(m.at("esim_api_rate_limit_remaining"), 0);
+  EXPECT_EQ(m.at("esim_api_rate_limit_limit"), 3);
+  EXPECT_GT(m.at("esim_api_rate_limit_reset_timestamp_seconds"),
+            static_cast<double>(std::time(nullptr)));
+}
+
+TEST(ExporterIntegrationTest, RateLimitExceededFromASharedKeyPausesThePoller) {
+  fake_esimfly::Options options = FakeOptions();
+  options.rate_limit_per_minute = 3;
+  FakeEsimflyApi api(options);
+  api.Start();
+  // The ordering system has spent the key's window before the exporter starts.
+  for (int i = 0; i < 3; ++i) SpendOneRequestOfTheKey(api);
+  api.ClearRequests();
+  TempDir dir;
+  std::string esims;
+  for (const auto& esim : api.Fleet()) esims += "  - iccid: \"" + esim.iccid + "\"\n";
+  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor([&] { return api.RequestCount() >= 1; }, seconds(10)));
+  std::this_thread::sleep_for(seconds(3));
+  // Refused with Retry-After: nothing more is sent until then (at most the second worker's
+  // request was already under way).
+  EXPECT_LE(api.RequestCount(), 2u);
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_api_requests_total{code=\"RATE_LIMIT_EXCEEDED\"}"),
+            static_cast<double>(api.RequestCount()));
+  EXPECT_EQ(m.at("esim_up"), 1);
+  EXPECT_EQ(m.at("esim_api_rate_limit_remaining"), 0);
+}
+
+TEST(ExporterIntegrationTest, ReloadAddsAndRemovesEsimsAndRefusesABadConfig) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string a = fake_esimfly::kSpecExampleIccid, b = fake_esimfly::kHealthy5gIccid,
+                    c = fake_esimfly::kDepletedIccid;
+  auto esims = [](const std::vector<std::string>& iccids) {
+    std::string yaml;
+    for (const auto& iccid : iccids) yaml += "  - iccid: \"" + iccid + "\"\n";
+    return yaml;
+  };
+  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims({a, b})});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  EXPECT_TRUE(Has(exporter.Scrape(), Key("esim_poll_success", b, "")));
+
+  // SIGHUP: b removed, c added and polled promptly.
+  WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims({a, c})});
+  exporter.Signal(SIGHUP);
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] {
+        const Samples m = exporter.Scrape();
+        return !Has(m, Key("esim_poll_success", b, "")) &&
+               m.count(Key("esim_poll_success", c, "")) &&
+               m.at(Key("esim_poll_success", c, "")) == 1;
+      },
+      seconds(20)))
+      << exporter.ScrapeText();
+  EXPECT_FALSE(AnyKeyStartsWith(exporter.Scrape(), "esim_data_used_bytes{iccid=\"" + b));
+  EXPECT_EQ(exporter.Scrape().at("esim_monitored_esims"), 2);
+
+  // A config that does not validate is refused; the running one stays.
+  dir.Write("config.yml", "api:\n  url: ftp://nope\n");
+  const auto refused = exporter.Post("/-/reload");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 500);
+  EXPECT_NE(refused->body.find("config.yml:2:"), std::string::npos) << refused->body;
+  Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_config_last_reload_successful"), 0);
+  EXPECT_EQ(m.at(Key("esim_poll_success", a, "")), 1);
+  EXPECT_EQ(m.at(Key("esim_poll_success", c, "")), 1);
+
+  // Fixed again: POST /-/reload takes it, GET is refused.
+  WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims({a})});
+  EXPECT_EQ(exporter.Get("/-/reload")->status, 405);
+  EXPECT_EQ(exporter.Post("/-/reload")->status, 200);
+  m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_config_last_reload_successful"), 1);
+  EXPECT_EQ(m.at("esim_monitored_esims"), 1);
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+TEST(ExporterIntegrationTest, StopsCleanlyOnSigtermAndSigintEvenWithARequestInFlight) {
+  fake_esimfly::Options options = FakeOptions();
+  options.latency = seconds(4);  // every answer takes 4 s
+  FakeEsimflyApi api(options);
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(
+      dir, {.url = api.BaseUrl(),
+            .esims = std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n"});
+  for (int signal_number : {SIGTERM, SIGINT}) {
+    ExporterProcess exporter({"--config.file=" + config});
+    ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+    ASSERT_TRUE(exporter.WaitFor([&] { return api.RequestCount() > 0; }, seconds(10)));
+    const auto started = std::chrono::steady_clock::now();
+    exporter.Signal(signal_number);
+    EXPECT_EQ(exporter.WaitForExit(seconds(10)), 0) << exporter.Stderr();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(5));
+    api.ClearRequests();
+  }
+}
+
+TEST(ExporterIntegrationTest, OncePrintsTheExpositionAndExits) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = AllShapes()});
+  const CommandResult once =
+      RunCommand({ESIM_EXPORTER_BINARY, "--once", "--log.level=error", "--config.file=" + config});
+  ASSERT_EQ(once.exit_code, 0) << once.output;
+  const Samples m = ParseExposition(once.output);
+  EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "router-sydney-01")), 1);
+  EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kForbiddenIccid, "forbidden")), 0);
+  EXPECT_EQ(api.RequestCount(), 11u) << "exactly one poll per eSIM";
+}
+
+TEST(ExporterIntegrationTest, StartupFailuresHaveTheirExitCodes) {
+  TempDir dir;
+  // Invalid config: exit 1 with file:line:col.
+  const std::string bad = dir.Write("bad.yml", "api:\n  url: https://esimfly.net\n  bogus: 1\n");
+  ExporterProcess invalid({"--config.file=" + bad});
+  EXPECT_EQ(invalid.WaitForExit(seconds(10)), 1);
+  EXPECT_NE(invalid.Stderr().find(bad + ":3:3:"), std::string::npos) << invalid.Stderr();
+  const CommandResult check =
+      RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + bad});
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_NE(check.output.find(bad + ":3:3:"), std::string::npos) << check.output;
+  // Unknown flag: exit 1.
+  EXPECT_EQ(RunCommand({ESIM_EXPORTER_BINARY, "--no-such-flag"}).exit_code, 1);
+
+  // Port in use: exit 2.
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  const std::string config = WriteConfig(
+      dir, {.url = api.BaseUrl(),
+            .esims = std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n"});
+  ExporterProcess first({"--config.file=" + config});
+  ASSERT_GT(first.port(), 0) << first.Stderr();
+  ExporterProcess second({"--config.file=" + config,
+                          "--web.listen-address=127.0.0.1:" + std::to_string(first.port())});
+  EXPECT_EQ(second.WaitForExit(seconds(10)), 2) << second.Stderr();
+}
+
+}  // namespace
+}  // namespace esim_test
