@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "exposition.h"
 #include "log.h"
@@ -126,10 +128,19 @@ bool WebServer::Bind(std::string& error) {
   return true;
 }
 
-void WebServer::Serve() { server_->listen_after_bind(); }
+void WebServer::Serve() {
+  serving_ = true;
+  if (!stop_requested_) server_->listen_after_bind();
+  serving_ = false;
+}
 
 void WebServer::Stop() {
-  if (server_) server_->stop();
+  stop_requested_ = true;
+  // cpp-httplib's stop() does nothing until the accept loop runs; wait for it to start.
+  while (serving_ && !server_->is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  server_->stop();
 }
 
 }  // namespace esim

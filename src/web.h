@@ -3,6 +3,7 @@
 // Every handler's exceptions are caught: one bad request never affects another.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,6 +42,8 @@ class WebServer {
   int port() const { return port_; }
   // Serves until Stop(); call after a successful Bind.
   void Serve();
+  // Safe from any thread at any time, also before Serve has started listening (a SIGTERM right
+  // at startup must still stop the server).
   void Stop();
 
  private:
@@ -50,6 +53,8 @@ class WebServer {
   WebHandlers handlers_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> serving_{false};
 };
 
 }  // namespace esim

@@ -107,3 +107,24 @@ TEST(WebServerBindTest, ReportsAPortInUse) {
 
 }  // namespace
 }  // namespace esim
+
+namespace esim {
+namespace {
+
+TEST(WebServerStopTest, StopBeforeServeStillEndsServe) {
+  for (int i = 0; i < 20; ++i) {
+    WebOptions options;
+    options.listen_address = "127.0.0.1:0";
+    WebServer server(options, {});
+    std::string error;
+    ASSERT_TRUE(server.Bind(error)) << error;
+    // A SIGTERM right at startup: Stop races with Serve starting; Serve must return either way.
+    std::thread stopper([&] { server.Stop(); });
+    std::thread serving([&] { server.Serve(); });
+    stopper.join();
+    serving.join();
+  }
+}
+
+}  // namespace
+}  // namespace esim

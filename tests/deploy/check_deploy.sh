@@ -1,0 +1,869 @@
+#!/usr/bin/env bash
+# Checks the deployment files with the tools that understand them, as far as this machine allows
+# (no container engine, no cluster, no running systemd):
+#
+#   files          every deployment file exists (files other work streams own: "pending")
+#   yaml           every YAML file of the repository parses (but tests/testdata, deliberately
+#                  broken files among it); every JSON file under deploy/ parses
+#   dockerfile     FROM lines (debian:bookworm-slim or an earlier stage), stages, non-root USER,
+#                  EXPOSE, HEALTHCHECK, ENTRYPOINT, the Release build without tests, COPY sources
+#                  that exist and pass .dockerignore
+#   apt-packages   every package the Dockerfile installs is known to apt-cache (skipped when the
+#                  machine has no apt lists)
+#   healthcheck    the image's HEALTHCHECK command, run here with bash against a local HTTP
+#                  server: passes on 200, fails on 503 and on a closed port
+#   runtime-libs   every shared library a built esim_exporter / fake_esimfly_api needs comes from a
+#                  package the runtime stage installs (or from the base image)
+#   config-check   `esim_exporter --config.check` accepts every shipped config (Docker, Compose,
+#                  Kubernetes), when a built binary with --config.check is found
+#   compose        structure of compose.yml (services, profiles, mounts and secrets that exist,
+#                  build targets that exist), `promtool check config` on its Prometheus config
+#                  (with the rules mounted as in the container), `amtool check-config` on the
+#                  Alertmanager config it mounts,
+#                  the demo fleet equal to config/demo.yml's, `docker compose config` if available
+#   systemd        `systemd-analyze verify` (ExecStart pointed at a stand-in executable) prints
+#                  nothing; the required hardening directives are there; `systemd-analyze security
+#                  --offline` exposure at most 2.0
+#   kubernetes     `kubectl kustomize` renders the single-replica and the sharded variant; the
+#                  workloads' security context, probes, resources, selectors, ports, volumes, the
+#                  shard flags; the ServiceMonitor finds the Services
+#   prometheusrule deploy/kubernetes/prometheusrule.yaml is what tests/deploy/gen_prometheusrule.sh
+#                  makes of deploy/prometheus/rules/esim_exporter.rules.yml, and promtool accepts it
+#
+#   tests/deploy/check_deploy.sh [REPO_ROOT]     (default: this script's ../..)
+#
+# Environment: ESIM_EXPORTER_BINARY / FAKE_API_BINARY point at built binaries (default: the first
+# of build/, build/release/, build/dev/ that has them). Needs python3 with PyYAML
+# (Debian: python3-yaml). Exits 1 when any check failed or is pending.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "${1:-$here/../..}" && pwd)" || { echo "no such directory: ${1:-}" >&2; exit 2; }
+cd "$root" || exit 2
+
+passed=0 failed=0 skipped=0
+declare -a failures=()
+ok() { echo "ok      $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL    $1: $2"; failed=$((failed + 1)); failures+=("$1"); }
+skip() { echo "skip    $1: $2"; skipped=$((skipped + 1)); }
+pending() { echo "PENDING $1: $2"; failed=$((failed + 1)); failures+=("$1 (pending)"); }
+
+tmp=$(mktemp -d)
+cleanup() {
+  [[ -n ${http_pid:-} ]] && kill "$http_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import yaml' 2>/dev/null; then
+  if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+    PY=/usr/bin/python3
+  else
+    echo "check_deploy: python3 with PyYAML is required (apt-get install -y python3-yaml)" >&2
+    echo "check_deploy: 0 passed, 1 failed"
+    exit 1
+  fi
+fi
+
+# Runs an embedded Python check; its stdout is the failure detail (empty: passed), exit 3 = pending,
+# exit 4 = skipped.
+run_py() {
+  local name=$1 out rc
+  shift
+  out=$("$PY" - "$root" "$tmp" "$@" 2>&1)
+  rc=$?
+  case $rc in
+    0) if [[ -n $out ]]; then fail "$name" $'\n'"$out"; else ok "$name"; fi ;;
+    3) pending "$name" "$out" ;;
+    4) skip "$name" "$out" ;;
+    *) fail "$name" $'\n'"$out" ;;
+  esac
+}
+
+find_binary() {  # find_binary ENV_VALUE RELATIVE_PATH
+  if [[ -n $1 ]]; then
+    [[ -x $1 ]] && echo "$1"
+    return
+  fi
+  local d
+  for d in build build/release build/dev build/asan; do
+    [[ -x $root/$d/$2 ]] && { echo "$root/$d/$2"; return; }
+  done
+}
+exporter_bin=$(find_binary "${ESIM_EXPORTER_BINARY:-}" esim_exporter)
+fake_api_bin=$(find_binary "${FAKE_API_BINARY:-}" tests/fake_esimfly_api)
+
+# ---------------------------------------------------------------------------------------------
+# files
+mine=(Dockerfile .dockerignore deploy/compose/compose.yml deploy/compose/prometheus.yml
+      deploy/compose/esim_exporter.yml deploy/compose/demo/esim_exporter.yml
+      deploy/compose/secrets/.gitignore
+      systemd/esim_exporter.service
+      deploy/kubernetes/secret.yaml deploy/kubernetes/configmap.yaml
+      deploy/kubernetes/deployment.yaml deploy/kubernetes/service.yaml
+      deploy/kubernetes/servicemonitor.yaml deploy/kubernetes/prometheusrule.yaml
+      deploy/kubernetes/statefulset-sharded.yaml deploy/kubernetes/kustomization.yaml
+      deploy/kubernetes/README.md tests/deploy/gen_prometheusrule.sh)
+theirs=(deploy/prometheus/rules/esim_exporter.rules.yml deploy/prometheus/alertmanager.yml
+        deploy/grafana/provisioning deploy/grafana/dashboards config/example.yml config/demo.yml
+        config/demo-secret-key)
+missing=() waiting=()
+for f in "${mine[@]}"; do [[ -e $f ]] || missing+=("$f"); done
+for f in "${theirs[@]}"; do [[ -e $f ]] || waiting+=("$f"); done
+if ((${#missing[@]})); then
+  fail files "missing: ${missing[*]}"
+elif ((${#waiting[@]})); then
+  pending files "not written yet: ${waiting[*]}"
+else
+  ok files
+fi
+
+# ---------------------------------------------------------------------------------------------
+# yaml
+run_py yaml <<'PY'
+import json, os, sys, yaml
+root = sys.argv[1]
+skip_dirs = {".git", "node_modules", ".cache"}
+bad = []
+count = 0
+for dirpath, dirnames, filenames in os.walk(root):
+    rel = os.path.relpath(dirpath, root)
+    # build trees are not ours; tests/testdata holds deliberately broken files.
+    dirnames[:] = [d for d in dirnames
+                   if d not in skip_dirs and not (rel == "." and d.startswith("build"))
+                   and not (rel == "tests" and d == "testdata")]
+    for f in filenames:
+        p = os.path.join(dirpath, f)
+        r = os.path.relpath(p, root)
+        try:
+            if f.endswith((".yml", ".yaml")):
+                with open(p, encoding="utf-8") as fh:
+                    list(yaml.safe_load_all(fh))
+                count += 1
+            elif f.endswith(".json") and r.startswith("deploy" + os.sep):
+                with open(p, encoding="utf-8") as fh:
+                    json.load(fh)
+                count += 1
+        except Exception as e:  # noqa: BLE001 - report every parse error
+            bad.append(f"{r}: {e}")
+if count == 0:
+    print("no YAML file found")
+print("\n".join(bad))
+PY
+
+# ---------------------------------------------------------------------------------------------
+# dockerfile (static) + its apt packages
+run_py dockerfile <<'PY'
+import json, os, re, shlex, subprocess, sys
+root = sys.argv[1]
+problems, pend = [], []
+text = open(os.path.join(root, "Dockerfile"), encoding="utf-8").read()
+# Join continuation lines, drop comments.
+lines, cur = [], ""
+for raw in text.splitlines():
+    s = raw.strip()
+    if not cur and (not s or s.startswith("#")):
+        continue
+    if s.startswith("#"):
+        continue
+    if s.endswith("\\"):
+        cur += s[:-1] + " "
+        continue
+    lines.append(cur + s)
+    cur = ""
+instrs = []
+for l in lines:
+    kw, _, rest = l.partition(" ")
+    instrs.append((kw.upper(), rest.strip()))
+
+args = {}
+stages = []  # [name, [(kw, rest)]]
+for kw, rest in instrs:
+    if kw == "ARG" and not stages:
+        k, _, v = rest.partition("=")
+        args[k] = v
+    if kw == "FROM":
+        m = re.match(r"(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$", rest, re.I)
+        if not m:
+            problems.append(f"cannot read FROM {rest}")
+            continue
+        image = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda g: args.get(g.group(1) or g.group(2), "?"),
+                       m.group(1))
+        names = [s[0] for s in stages]
+        if image not in names and image != "debian:bookworm-slim":
+            problems.append(f"FROM {m.group(1)} (= {image}): neither debian:bookworm-slim nor an earlier stage")
+        stages.append([m.group(2) or f"#{len(stages)}", [], image])
+    elif stages:
+        stages[-1][1].append((kw, rest))
+names = [s[0] for s in stages]
+for need in ("build-deps", "builder", "runtime-base", "demo", "runtime"):
+    if need not in names:
+        problems.append(f"no stage named {need}")
+if names and names[-1] != "runtime":
+    problems.append(f"the last stage (the default target) is {names[-1]}, not runtime")
+
+def stage(name):
+    for s in stages:
+        if s[0] == name:
+            return s
+    return None
+
+def chain(name):
+    """The instructions in effect for stage `name`, base stages first."""
+    s = stage(name)
+    if not s:
+        return []
+    base = chain(s[2]) if s[2] in names else []
+    return base + s[1]
+
+def cmake_runs(name):
+    return " ".join(r for k, r in chain(name) if k == "RUN" and "cmake" in r)
+
+b = cmake_runs("builder")
+for flag in ("-DCMAKE_BUILD_TYPE=Release", "-DESIM_BUILD_TESTS=OFF", "-G Ninja"):
+    if flag not in b:
+        problems.append(f"builder: cmake without {flag}")
+if "fake_esimfly_api" not in " ".join(r for s in stages for k, r in s[1] if k == "COPY" and s[0] == "demo"):
+    problems.append("demo: fake_esimfly_api is not copied in")
+
+rt = chain("runtime")
+users = [r for k, r in rt if k == "USER"]
+if not users or not re.match(r"^10001(:10001)?$", users[-1]):
+    problems.append(f"runtime: USER is {users[-1] if users else 'unset'}, want 10001 (non-root, numeric)")
+if "10417" not in " ".join(r for k, r in rt if k == "EXPOSE"):
+    problems.append("runtime: no EXPOSE 10417")
+hc = [r for k, r in rt if k == "HEALTHCHECK"]
+if not hc or "CMD" not in hc[-1]:
+    problems.append("runtime: no HEALTHCHECK CMD")
+ep = [r for k, r in rt if k == "ENTRYPOINT"]
+try:
+    epv = json.loads(ep[-1]) if ep else None
+except ValueError:
+    epv = None
+if not epv or epv[0] != "/usr/bin/esim_exporter" or "--config.file=/etc/esim_exporter/config.yml" not in epv:
+    problems.append(f"runtime: ENTRYPOINT should be the exec form of /usr/bin/esim_exporter --config.file=/etc/esim_exporter/config.yml, is {ep[-1] if ep else None}")
+if not any(k == "COPY" and "/usr/bin/esim_exporter" in r for k, r in rt):
+    problems.append("runtime: the binary is not copied to /usr/bin/esim_exporter")
+if not any(k == "COPY" and r.split()[-1] == "/etc/esim_exporter/config.yml" for k, r in rt):
+    problems.append("runtime: no config at /etc/esim_exporter/config.yml")
+rtpk = " ".join(r for k, r in rt if k == "RUN")
+if re.search(r"\b(build-essential|-dev)\b", rtpk):
+    problems.append("runtime: installs build packages")
+
+# .dockerignore, with Docker's rules: patterns in order, the last match wins, a pattern that
+# matches a parent directory matches everything below it.
+def pat_re(p):
+    out, i = "", 0
+    while i < len(p):
+        if p.startswith("**/", i):
+            out += "(?:.*/)?"; i += 3
+        elif p.startswith("**", i):
+            out += ".*"; i += 2
+        elif p[i] == "*":
+            out += "[^/]*"; i += 1
+        elif p[i] == "?":
+            out += "[^/]"; i += 1
+        else:
+            out += re.escape(p[i]); i += 1
+    return re.compile(out + "$")
+rules = []
+di = os.path.join(root, ".dockerignore")
+for l in open(di, encoding="utf-8").read().splitlines() if os.path.exists(di) else []:
+    l = l.strip()
+    if not l or l.startswith("#"):
+        continue
+    neg = l.startswith("!")
+    p = os.path.normpath(l[1:] if neg else l).lstrip("/")
+    rules.append((neg, pat_re(p)))
+def included(path):
+    parts = path.split("/")
+    result = True
+    for neg, rx in rules:
+        if any(rx.match("/".join(parts[:i])) for i in range(1, len(parts) + 1)):
+            result = neg
+    return result
+for s in stages:
+    for k, r in s[1]:
+        if k not in ("COPY", "ADD") or "--from=" in r:
+            continue
+        srcs = shlex.split(r)[:-1]
+        for src in srcs:
+            if src.startswith("--"):
+                continue
+            if src == ".":
+                continue
+            if not os.path.exists(os.path.join(root, src)):
+                pend.append(f"{s[0]}: COPY source {src} does not exist yet")
+            elif not included(src):
+                problems.append(f"{s[0]}: COPY source {src} is excluded by .dockerignore")
+for need in ("CMakeLists.txt", "src/main.cc", "tests/CMakeLists.txt", "tests/fake_api/fleet.cc",
+             ".git/HEAD"):
+    if not included(need):
+        problems.append(f".dockerignore excludes {need}, which the build needs")
+for leak in ("build/esim_exporter", "deploy/compose/secrets/esimfly_secret_key"):
+    if included(leak):
+        problems.append(f".dockerignore lets {leak} into the build context")
+
+if problems:
+    print("\n".join(problems))
+elif pend:
+    print("; ".join(pend))
+    sys.exit(3)
+PY
+
+# ---------------------------------------------------------------------------------------------
+# apt-packages: every package the Dockerfile installs is known to apt (Debian 12's lists here).
+run_py apt-packages <<'PY'
+import glob, os, re, subprocess, sys
+root = sys.argv[1]
+text = open(os.path.join(root, "Dockerfile"), encoding="utf-8").read().replace("\\\n", " ")
+pkgs = set()
+for m in re.finditer(r"apt-get install ([^&;|\n]*)", text):
+    pkgs.update(w for w in m.group(1).split() if not w.startswith("-"))
+if len(pkgs) < 10:
+    print(f"found only {len(pkgs)} packages in the Dockerfile's apt-get install lines: {sorted(pkgs)}")
+    sys.exit(0)
+if not glob.glob("/var/lib/apt/lists/*_Packages*"):
+    print("no apt package lists on this machine (run apt-get update)")
+    sys.exit(4)
+problems = []
+for p in sorted(pkgs):
+    r = subprocess.run(["apt-cache", "show", "--no-all-versions", p], capture_output=True, text=True)
+    if r.returncode != 0 or "Package:" not in r.stdout:
+        problems.append(f"{p} is unknown to apt-cache")
+print("\n".join(problems))
+PY
+
+# ---------------------------------------------------------------------------------------------
+# healthcheck: the runtime image's HEALTHCHECK, run here against a local server.
+healthcheck_cmd=$("$PY" - "$root/Dockerfile" <<'PY'
+import json, re, sys
+text = open(sys.argv[1], encoding="utf-8").read().replace("\\\n", " ")
+# The first HEALTHCHECK is the runtime one (runtime-base); the demo stage has its own.
+m = re.search(r"^HEALTHCHECK\b.*?\bCMD\s+(\[.*\])\s*$", text, re.M)
+if m:
+    print(json.loads(m.group(1))[-1])
+PY
+)
+if [[ -z $healthcheck_cmd ]]; then
+  fail healthcheck "no exec-form HEALTHCHECK CMD [\"/bin/bash\", \"-c\", ...] in the Dockerfile"
+else
+  port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat >"$tmp/server.py" <<'PY'
+import http.server, sys
+state = {"code": 200}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/-/healthy":
+            code = int(open(sys.argv[2]).read().strip())
+        else:
+            code = 404
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+  echo 200 >"$tmp/code"
+  "$PY" "$tmp/server.py" "$port" "$tmp/code" 2>/dev/null &
+  http_pid=$!
+  for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  hc() { ESIM_HEALTHCHECK_PORT=$1 timeout 10 /bin/bash -c "$healthcheck_cmd" >/dev/null 2>&1; }
+  problems=""
+  hc "$port" || problems+=" fails on 200;"
+  echo 503 >"$tmp/code"
+  hc "$port" && problems+=" passes on 503;"
+  kill "$http_pid" 2>/dev/null; wait "$http_pid" 2>/dev/null; http_pid=
+  hc "$port" && problems+=" passes with nothing listening;"
+  if [[ -n $problems ]]; then fail healthcheck "$problems"; else ok healthcheck; fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# runtime-libs: shared libraries of the built binaries vs. the runtime stage's packages.
+if [[ -z $exporter_bin ]]; then
+  skip runtime-libs "no built esim_exporter (build it, or set ESIM_EXPORTER_BINARY)"
+else
+  run_py runtime-libs "$exporter_bin" "$fake_api_bin" <<'PY'
+import os, re, subprocess, sys
+root = sys.argv[1]
+bins = [b for b in sys.argv[3:] if b]
+text = open(os.path.join(root, "Dockerfile"), encoding="utf-8").read().replace("\\\n", " ")
+m = re.search(r"FROM \S+ AS runtime-base\n(.*?)\nFROM ", text, re.S)
+runtime_pkgs = set()
+for im in re.finditer(r"apt-get install ([^&;|\n]*)", m.group(1) if m else ""):
+    runtime_pkgs.update(w for w in im.group(1).split() if not w.startswith("-"))
+# In debian:bookworm-slim already (Essential or required by apt).
+base = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g", "libsystemd0", "libzstd1", "liblzma5",
+        "libgcrypt20", "libgpg-error0", "liblz4-1", "libcap2"}
+problems = []
+for b in bins:
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]",
+                        subprocess.run(["readelf", "-d", b], capture_output=True, text=True).stdout)
+    ldd = subprocess.run(["ldd", b], capture_output=True, text=True).stdout
+    paths = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
+    for lib in needed:
+        path = paths.get(lib)
+        if not path or path == "not":
+            problems.append(f"{os.path.basename(b)}: {lib} not found by ldd")
+            continue
+        real = os.path.realpath(path)
+        owner = None
+        for cand in (path, real, path.replace("/usr/lib/", "/lib/"), real.replace("/usr/lib/", "/lib/")):
+            r = subprocess.run(["dpkg", "-S", cand], capture_output=True, text=True)
+            if r.returncode == 0:
+                owner = r.stdout.split(":")[0].strip()
+                break
+        if owner is None:
+            problems.append(f"{os.path.basename(b)}: {lib} ({path}) belongs to no Debian package")
+        elif owner not in runtime_pkgs and owner not in base:
+            problems.append(f"{os.path.basename(b)}: {lib} comes from {owner}, which the runtime stage does not install")
+print("\n".join(problems))
+PY
+fi
+
+# ---------------------------------------------------------------------------------------------
+# config-check: every shipped config passes the exporter's own validation.
+if [[ -z $exporter_bin ]]; then
+  skip config-check "no built esim_exporter (build it, or set ESIM_EXPORTER_BINARY)"
+elif ! "$exporter_bin" --help 2>&1 | grep -q -- '--config.check'; then
+  skip config-check "$exporter_bin has no --config.check yet"
+else
+  run_py config-check "$exporter_bin" <<'PY'
+import os, subprocess, sys, yaml
+root, tmp, binary = sys.argv[1], sys.argv[2], sys.argv[3]
+configs = {}
+for rel in ("config/example.yml", "config/demo.yml", "deploy/compose/esim_exporter.yml",
+            "deploy/compose/demo/esim_exporter.yml"):
+    p = os.path.join(root, rel)
+    if os.path.exists(p):
+        configs[rel] = yaml.safe_load(open(p, encoding="utf-8"))
+cm = yaml.safe_load(open(os.path.join(root, "deploy/kubernetes/configmap.yaml"), encoding="utf-8"))
+configs["deploy/kubernetes/configmap.yaml"] = yaml.safe_load(cm["data"]["config.yml"])
+problems = []
+secret = os.path.join(tmp, "secret_key")
+with open(secret, "w") as f:
+    f.write("sk_check_deploy_secret")
+os.chmod(secret, 0o600)
+access = os.path.join(tmp, "access_code")
+with open(access, "w") as f:
+    f.write("esf_check_deploy")
+os.chmod(access, 0o600)
+creds = os.path.join(tmp, "credentials")
+os.makedirs(creds, exist_ok=True)
+with open(os.path.join(creds, "esimfly_secret_key"), "w") as f:
+    f.write("sk_check_deploy_secret")
+os.chmod(os.path.join(creds, "esimfly_secret_key"), 0o600)
+for rel, cfg in configs.items():
+    # The files the config names exist only inside the container: point them at stand-ins.
+    api = cfg.setdefault("api", {})
+    if "secret_key_file" in api:
+        api["secret_key_file"] = secret
+    if "access_code_file" in api:
+        api["access_code_file"] = access
+    path = os.path.join(tmp, rel.replace("/", "_"))
+    with open(path, "w") as f:
+        yaml.safe_dump(cfg, f, sort_keys=False)
+    # As in the image: a secret in $CREDENTIALS_DIRECTORY (/run/secrets there), the access code
+    # from ESIMFLY_ACCESS_CODE when the config gives none (config/example.yml gives neither).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ESIMFLY_SECRET_KEY", "ESIMFLY_ACCESS_CODE", "CREDENTIALS_DIRECTORY")}
+    env.update(ESIMFLY_ACCESS_CODE="esf_check_deploy", CREDENTIALS_DIRECTORY=creds)
+    r = subprocess.run([binary, "--config.check", f"--config.file={path}"], capture_output=True,
+                       text=True, env=env, timeout=30)
+    if r.returncode != 0:
+        problems.append(f"{rel}: --config.check exit {r.returncode}: {(r.stdout + r.stderr).strip()}")
+print("\n".join(problems))
+PY
+fi
+
+# ---------------------------------------------------------------------------------------------
+# compose
+run_py compose <<'PY'
+import os, re, shutil, subprocess, sys, yaml
+root, tmp = sys.argv[1], sys.argv[2]
+cdir = os.path.join(root, "deploy/compose")
+doc = yaml.safe_load(open(os.path.join(cdir, "compose.yml"), encoding="utf-8"))
+problems, pend = [], []
+services = doc.get("services", {})
+want = {"exporter": ["live"], "exporter-demo": ["demo"], "fake-api": ["demo"],
+        "prometheus": None, "alertmanager": None, "grafana": None}
+for name, profiles in want.items():
+    s = services.get(name)
+    if s is None:
+        problems.append(f"no service {name}")
+        continue
+    if s.get("profiles") != profiles:
+        problems.append(f"{name}: profiles {s.get('profiles')}, want {profiles}")
+dockerfile = open(os.path.join(root, "Dockerfile"), encoding="utf-8").read()
+targets = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", dockerfile, re.M | re.I))
+for name, s in services.items():
+    b = s.get("build")
+    if b:
+        ctx = os.path.normpath(os.path.join(cdir, b.get("context", ".")))
+        if not os.path.exists(os.path.join(ctx, b.get("dockerfile", "Dockerfile"))):
+            problems.append(f"{name}: build context {b.get('context')} has no Dockerfile")
+        if b.get("target") and b["target"] not in targets:
+            problems.append(f"{name}: build target {b['target']} is no Dockerfile stage")
+    for v in s.get("volumes", []):
+        src = v.split(":")[0] if isinstance(v, str) else v.get("source", "")
+        if src.startswith((".", "/")):
+            p = os.path.normpath(os.path.join(cdir, src))
+            if not os.path.exists(p):
+                pend.append(f"{name}: mounted {src} does not exist (yet)")
+        elif src and src not in (doc.get("volumes") or {}):
+            problems.append(f"{name}: volume {src} is not declared")
+    for sec in s.get("secrets", []):
+        src = sec if isinstance(sec, str) else sec.get("source")
+        if src not in (doc.get("secrets") or {}):
+            problems.append(f"{name}: secret {src} is not declared")
+for k in ("read_only", "cap_drop"):
+    for name in ("exporter", "exporter-demo", "fake-api"):
+        if k not in services.get(name, {}):
+            problems.append(f"{name}: no {k}")
+aliases = (((services.get("exporter-demo") or {}).get("networks") or {}).get("default") or {}).get("aliases", [])
+if "exporter" not in aliases:
+    problems.append("exporter-demo: needs the network alias `exporter` (Prometheus scrapes exporter:10417)")
+secrets = doc.get("secrets") or {}
+demo_secret = os.path.normpath(os.path.join(cdir, secrets.get("esimfly_demo_secret_key", {}).get("file", "?")))
+if not os.path.isfile(demo_secret):
+    pend.append(f"the demo secret file {demo_secret} does not exist (yet)")
+live_secret = secrets.get("esimfly_secret_key", {}).get("file", "")
+if not live_secret.startswith("./secrets/"):
+    problems.append(f"the live secret {live_secret} is not under ./secrets/ (which git ignores)")
+r = subprocess.run(["git", "-C", root, "check-ignore", "-q", "deploy/compose/secrets/esimfly_secret_key"])
+if r.returncode != 0:
+    problems.append("git does not ignore deploy/compose/secrets/esimfly_secret_key")
+
+# The demo exporter's config polls the fake-api service, with the same fleet as config/demo.yml.
+demo = yaml.safe_load(open(os.path.join(cdir, "demo/esim_exporter.yml"), encoding="utf-8"))
+if not demo["api"]["url"].startswith("http://fake-api:"):
+    problems.append(f"demo config: api.url {demo['api']['url']} is not the fake-api service")
+port = demo["api"]["url"].rsplit(":", 1)[-1]
+if not any(f"0.0.0.0:{port}" in a for a in services.get("fake-api", {}).get("command", [])):
+    problems.append(f"fake-api does not listen on 0.0.0.0:{port}")
+ref = os.path.join(root, "config/demo.yml")
+if os.path.exists(ref):
+    # Equal to config/demo.yml but for the API address and the secret's path.
+    native = yaml.safe_load(open(ref, encoding="utf-8"))
+    for cfg in (native, demo):
+        cfg.get("api", {}).pop("url", None)
+        cfg.get("api", {}).pop("secret_key_file", None)
+    for key in sorted(set(native) | set(demo)):
+        if native.get(key) != demo.get(key):
+            problems.append(f"deploy/compose/demo/esim_exporter.yml: `{key}` differs from config/demo.yml's")
+else:
+    pend.append("config/demo.yml does not exist yet (the demo config is compared with it)")
+
+# Prometheus: promtool check config with the rules where the container has them.
+prom = yaml.safe_load(open(os.path.join(cdir, "prometheus.yml"), encoding="utf-8"))
+targets_ = [t for sc in prom.get("scrape_configs", []) for st in sc.get("static_configs", [])
+            for t in st.get("targets", [])]
+if "exporter:10417" not in targets_:
+    problems.append("prometheus.yml does not scrape exporter:10417")
+ams = [t for a in prom.get("alerting", {}).get("alertmanagers", []) for st in a.get("static_configs", [])
+       for t in st.get("targets", [])]
+if ams != ["alertmanager:9093"]:
+    problems.append(f"prometheus.yml alerts to {ams}, want alertmanager:9093")
+rules_dir = os.path.join(root, "deploy/prometheus/rules")
+promtool = shutil.which("promtool")
+if not os.path.isdir(rules_dir) or not any(f.endswith(".rules.yml") for f in os.listdir(rules_dir)):
+    pend.append("no deploy/prometheus/rules/*.rules.yml yet")
+elif promtool:
+    pdir = os.path.join(tmp, "prometheus")
+    os.makedirs(pdir, exist_ok=True)
+    shutil.copy(os.path.join(cdir, "prometheus.yml"), pdir)
+    os.symlink(rules_dir, os.path.join(pdir, "rules"))
+    r = subprocess.run([promtool, "check", "config", os.path.join(pdir, "prometheus.yml")],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or "0 rules found" in r.stdout:
+        problems.append("promtool check config:\n" + r.stdout + r.stderr)
+
+# The Alertmanager config the stack mounts.
+amtool = shutil.which("amtool")
+am = os.path.join(root, "deploy/prometheus/alertmanager.yml")
+if amtool and os.path.exists(am):
+    r = subprocess.run([amtool, "check-config", am], capture_output=True, text=True)
+    if r.returncode != 0:
+        problems.append("amtool check-config deploy/prometheus/alertmanager.yml:\n" + r.stdout + r.stderr)
+
+# docker compose config, when a Compose client exists (it needs no engine).
+cli = None
+for c in (["docker", "compose"], ["docker-compose"]):
+    if shutil.which(c[0]) and subprocess.run(c + ["version"], capture_output=True).returncode == 0:
+        cli = c
+        break
+if cli:
+    for profile in ("demo", "live"):
+        r = subprocess.run(cli + ["--profile", profile, "config", "-q"], cwd=cdir,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            problems.append(f"{' '.join(cli)} --profile {profile} config: {r.stderr.strip()}")
+if problems:
+    print("\n".join(problems))
+elif pend:
+    print("; ".join(pend))
+    sys.exit(3)
+PY
+
+# ---------------------------------------------------------------------------------------------
+# systemd
+unit=systemd/esim_exporter.service
+if ! command -v systemd-analyze >/dev/null; then
+  skip systemd "systemd-analyze not installed"
+else
+  mkdir -p "$tmp/systemd"
+  printf '#!/bin/sh\nexit 0\n' >"$tmp/systemd/esim_exporter"
+  chmod +x "$tmp/systemd/esim_exporter"
+  grep -q '^ExecStart=/usr/bin/esim_exporter ' "$unit" || fail systemd "ExecStart is not /usr/bin/esim_exporter"
+  sed "s#/usr/bin/esim_exporter#$tmp/systemd/esim_exporter#g" "$unit" >"$tmp/systemd/esim_exporter.service"
+  problems=""
+  out=$(systemd-analyze verify "$tmp/systemd/esim_exporter.service" 2>&1) || problems+=$'\n'"verify failed"
+  [[ -n $out ]] && problems+=$'\n'"systemd-analyze verify says: $out"
+  while read -r want; do
+    grep -qxF -- "$want" "$unit" || problems+=$'\n'"missing: $want"
+  done <<'EOF'
+Type=notify
+NotifyAccess=main
+WatchdogSec=30
+DynamicUser=yes
+LoadCredential=esimfly_secret_key:/etc/esim_exporter/secret_key
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+NoNewPrivileges=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+CapabilityBoundingSet=
+SystemCallFilter=@system-service
+MemoryMax=256M
+LockPersonality=yes
+RestrictNamespaces=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+EOF
+  grep -q '^MemoryHigh=' "$unit" || problems+=$'\n'"missing: MemoryHigh="
+  grep -q '^UMask=' "$unit" || problems+=$'\n'"missing: UMask="
+  sec=$(systemd-analyze security --offline=yes --threshold=20 --no-pager \
+          "$tmp/systemd/esim_exporter.service" 2>&1)
+  rc=$?
+  level=$(grep -o 'Overall exposure level for [^:]*: [0-9.]*' <<<"$sec" | awk '{print $NF}')
+  if ((rc != 0)); then
+    problems+=$'\n'"systemd-analyze security: exposure ${level:-?} is above 2.0"
+  fi
+  if [[ -n $problems ]]; then fail systemd "$problems"; else ok "systemd (exposure $level)"; fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# kubernetes: render both variants, then check what the manifests promise.
+kdir=deploy/kubernetes
+if command -v kubectl >/dev/null; then
+  render_err=""
+  kubectl kustomize "$kdir" >"$tmp/single.yaml" 2>"$tmp/single.err" ||
+    render_err+=$'\n'"single: $(cat "$tmp/single.err")"
+  cp -r "$kdir" "$tmp/sharded"
+  sed -i -e '/^  - deployment.yaml .*# single$/d' -e '/^  - service.yaml .*# single$/d' \
+         -e 's/^  # - statefulset-sharded.yaml\(.*\)# sharded$/  - statefulset-sharded.yaml\1# sharded/' \
+         "$tmp/sharded/kustomization.yaml"
+  kubectl kustomize "$tmp/sharded" >"$tmp/sharded.yaml" 2>"$tmp/sharded.err" ||
+    render_err+=$'\n'"sharded: $(cat "$tmp/sharded.err")"
+  if [[ -n $render_err ]]; then
+    fail kustomize "$render_err"
+  else
+    ok kustomize
+  fi
+  rendered=("$tmp/single.yaml" "$tmp/sharded.yaml")
+else
+  skip kustomize "kubectl not installed; checking the manifest files directly"
+  rendered=()
+fi
+run_py kubernetes "${rendered[@]}" <<'PY'
+import os, sys, yaml
+root, tmp = sys.argv[1], sys.argv[2]
+kdir = os.path.join(root, "deploy/kubernetes")
+problems = []
+def load(path):
+    return [d for d in yaml.safe_load_all(open(path, encoding="utf-8")) if d]
+if len(sys.argv) > 3:
+    variants = {"single": load(sys.argv[3]), "sharded": load(sys.argv[4])}
+else:
+    common = ["secret.yaml", "configmap.yaml", "servicemonitor.yaml", "prometheusrule.yaml"]
+    def files(names):
+        return [d for n in names for d in load(os.path.join(kdir, n))]
+    variants = {"single": files(common + ["deployment.yaml", "service.yaml"]),
+                "sharded": files(common + ["statefulset-sharded.yaml"])}
+
+def matches(selector, labels):
+    return all(labels.get(k) == v for k, v in selector.items())
+
+for vname, docs in variants.items():
+    def err(msg):
+        problems.append(f"{vname}: {msg}")
+    for d in docs:
+        if not d.get("apiVersion") or not d.get("kind") or not d.get("metadata", {}).get("name"):
+            err(f"a document without apiVersion/kind/metadata.name: {str(d)[:80]}")
+        if d.get("metadata", {}).get("namespace"):
+            err(f"{d['kind']} {d['metadata']['name']} sets a namespace (the manifests are namespace-free)")
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    workloads = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
+    want_kind = "Deployment" if vname == "single" else "StatefulSet"
+    if [w["kind"] for w in workloads] != [want_kind]:
+        err(f"workloads {[w['kind'] for w in workloads]}, want exactly one {want_kind}")
+    names = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    services = by_kind.get("Service", [])
+    for w in workloads:
+        wn = f"{w['kind']} {w['metadata']['name']}"
+        spec = w["spec"]
+        tpl = spec["template"]
+        tlabels = tpl["metadata"].get("labels", {})
+        if not matches(spec["selector"]["matchLabels"], tlabels):
+            err(f"{wn}: selector does not match the pod labels")
+        pod = tpl["spec"]
+        psc = pod.get("securityContext", {})
+        if psc.get("runAsNonRoot") is not True:
+            err(f"{wn}: runAsNonRoot is not true")
+        if psc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            err(f"{wn}: seccompProfile is not RuntimeDefault")
+        if pod.get("automountServiceAccountToken") is not False:
+            err(f"{wn}: mounts a service account token it does not need")
+        cfg_text = None
+        for c in pod["containers"]:
+            sc = c.get("securityContext", {})
+            if sc.get("readOnlyRootFilesystem") is not True:
+                err(f"{wn}/{c['name']}: readOnlyRootFilesystem is not true")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                err(f"{wn}/{c['name']}: allowPrivilegeEscalation is not false")
+            if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+                err(f"{wn}/{c['name']}: capabilities do not drop ALL")
+            if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/-/healthy":
+                err(f"{wn}/{c['name']}: livenessProbe is not GET /-/healthy")
+            if c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/-/ready":
+                err(f"{wn}/{c['name']}: readinessProbe is not GET /-/ready")
+            res = c.get("resources", {})
+            if not res.get("requests") or not res.get("limits", {}).get("memory"):
+                err(f"{wn}/{c['name']}: no resource requests or memory limit")
+            ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+            if ports.get("http-metrics") != 10417:
+                err(f"{wn}/{c['name']}: no port http-metrics 10417")
+            for pr in ("livenessProbe", "readinessProbe", "startupProbe"):
+                p = c.get(pr, {}).get("httpGet", {}).get("port")
+                if p is not None and p not in ports and p not in ports.values():
+                    err(f"{wn}/{c['name']}: {pr} port {p} is not a container port")
+            args = c.get("args", [])
+            if w["kind"] == "StatefulSet":
+                total = [a.split("=", 1)[1] for a in args if a.startswith("--shard.total=")]
+                if total != [str(spec["replicas"])]:
+                    err(f"{wn}: --shard.total {total} is not replicas {spec['replicas']}")
+                if "--shard.index=$(POD_NAME)" not in args:
+                    err(f"{wn}: no --shard.index=$(POD_NAME)")
+                env = {e["name"]: e for e in c.get("env", [])}
+                if env.get("POD_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "metadata.name":
+                    err(f"{wn}: POD_NAME is not the pod name")
+                hs = [s for s in services if s["metadata"]["name"] == spec.get("serviceName")]
+                if not hs or hs[0]["spec"].get("clusterIP") != "None":
+                    err(f"{wn}: serviceName {spec.get('serviceName')} is not a headless Service")
+            elif any(a.startswith("--shard.") for a in args):
+                err(f"{wn}: a single replica must not shard")
+            mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+            for v in pod.get("volumes", []):
+                if "configMap" in v:
+                    cm_name = v["configMap"]["name"]
+                    cms = [d for d in by_kind.get("ConfigMap", []) if d["metadata"]["name"] == cm_name]
+                    if not cms:
+                        err(f"{wn}: ConfigMap {cm_name} is not part of the manifests")
+                    elif mounts.get(v["name"]) != "/etc/esim_exporter" or "config.yml" not in cms[0]["data"]:
+                        err(f"{wn}: config.yml is not mounted at /etc/esim_exporter/config.yml")
+                    else:
+                        cfg_text = cms[0]["data"]["config.yml"]
+                if "secret" in v:
+                    sname = v["secret"]["secretName"]
+                    secs = [d for d in by_kind.get("Secret", []) if d["metadata"]["name"] == sname]
+                    if not secs:
+                        err(f"{wn}: Secret {sname} is not part of the manifests")
+                        continue
+                    keys = set(secs[0].get("stringData", {})) | set(secs[0].get("data", {}))
+                    files = {}
+                    for it in v["secret"].get("items", []):
+                        if it["key"] not in keys:
+                            err(f"{wn}: secret item {it['key']} is not in Secret {sname}")
+                        files[os.path.join(mounts.get(v["name"], "?"), it["path"])] = it["key"]
+                    if cfg_text:
+                        api = yaml.safe_load(cfg_text).get("api", {})
+                        for k in ("secret_key_file", "access_code_file"):
+                            if k in api and api[k] not in files:
+                                err(f"{wn}: config api.{k} {api[k]} is not a mounted secret file")
+        # A Service selecting this workload's pods, and no Service selecting two workloads.
+        sel = [s for s in services if matches(s["spec"].get("selector", {}), tlabels)]
+        if len(sel) != 1:
+            err(f"{wn}: selected by {len(sel)} Services, want 1 (each shard scraped once)")
+        for s in sel:
+            for p in s["spec"]["ports"]:
+                if p.get("targetPort") not in ("http-metrics", 10417):
+                    err(f"Service {s['metadata']['name']}: targetPort {p.get('targetPort')}")
+    for sm in by_kind.get("ServiceMonitor", []):
+        sel = sm["spec"]["selector"]["matchLabels"]
+        hit = [s for s in services if matches(sel, s["metadata"].get("labels", {}))]
+        if not hit:
+            err("the ServiceMonitor selects no Service")
+        for ep in sm["spec"]["endpoints"]:
+            for s in hit:
+                if ep["port"] not in [p.get("name") for p in s["spec"]["ports"]]:
+                    err(f"ServiceMonitor port {ep['port']} is not a port of Service {s['metadata']['name']}")
+    if not by_kind.get("PrometheusRule"):
+        err("no PrometheusRule")
+print("\n".join(problems))
+PY
+
+# ---------------------------------------------------------------------------------------------
+# prometheusrule: generated from the rules file, in sync, accepted by promtool.
+rules_file=deploy/prometheus/rules/esim_exporter.rules.yml
+if [[ ! -f $rules_file ]]; then
+  pending prometheusrule "$rules_file does not exist yet"
+elif ! out=$("$here/gen_prometheusrule.sh" --check "$root" 2>&1); then
+  if (($(wc -l <<<"$out") > 30)); then
+    out="$(head -n 25 <<<"$out")"$'\n...\n'"$(tail -n 1 <<<"$out")"
+  fi
+  fail prometheusrule $'\n'"$out"
+else
+  run_py prometheusrule <<'PY'
+import os, shutil, subprocess, sys, yaml
+root, tmp = sys.argv[1], sys.argv[2]
+pr = yaml.safe_load(open(os.path.join(root, "deploy/kubernetes/prometheusrule.yaml"), encoding="utf-8"))
+rules = yaml.safe_load(open(os.path.join(root, "deploy/prometheus/rules/esim_exporter.rules.yml"), encoding="utf-8"))
+if pr.get("kind") != "PrometheusRule" or pr.get("apiVersion") != "monitoring.coreos.com/v1":
+    print("not a monitoring.coreos.com/v1 PrometheusRule"); sys.exit(0)
+if pr.get("spec") != rules:
+    print("spec differs from the rules file once parsed"); sys.exit(0)
+promtool = shutil.which("promtool")
+if promtool:
+    p = os.path.join(tmp, "prometheusrule.spec.yml")
+    with open(p, "w") as f:
+        yaml.safe_dump(pr["spec"], f)
+    r = subprocess.run([promtool, "check", "rules", p], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("promtool check rules on the spec:\n" + r.stdout + r.stderr)
+PY
+fi
+
+# ---------------------------------------------------------------------------------------------
+echo
+if ((failed)); then
+  echo "check_deploy: failed or pending: ${failures[*]}"
+fi
+echo "check_deploy: $passed passed, $failed failed, $skipped skipped"
+((failed == 0))

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Checks everything under deploy/prometheus/ with the tools that understand it:
+#   - promtool check rules / test rules (unit tests of every alert and recording rule)
+#   - a coverage check: every alert has a test where it fires and one where it stays quiet,
+#     every recording rule is checked by a promql_expr_test (needs python3 with PyYAML)
+#   - promtool check config on the example Prometheus config
+#   - amtool check-config and routing tests on the example Alertmanager config
+#   - the inhibit rules, against a real prometheus-alertmanager on a loopback port
+# The Alertmanager parts run when amtool / prometheus-alertmanager are installed
+# (Debian: apt-get install prometheus-alertmanager) and are skipped otherwise.
+#
+# Usage: tests/deploy/check_prometheus.sh [REPOSITORY_ROOT]   (default: this script's ../..)
+# Exits non-zero on any failure.
+set -euo pipefail
+
+root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+dir="$root/deploy/prometheus"
+failures=0
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; failures=$((failures + 1)); }
+run() { "$@" || fail "$*"; }
+
+if ! command -v promtool >/dev/null; then
+  echo "FAIL: promtool not found (Debian: apt-get install prometheus)" >&2
+  exit 1
+fi
+[[ -d "$dir" ]] || { echo "FAIL: $dir not found" >&2; exit 1; }
+
+shopt -s nullglob
+rule_files=("$dir"/rules/*.yml)
+test_files=("$dir"/tests/*.yml)
+((${#rule_files[@]})) || { echo "FAIL: no rule files in $dir/rules" >&2; exit 1; }
+((${#test_files[@]})) || { echo "FAIL: no test files in $dir/tests" >&2; exit 1; }
+
+step "promtool check rules"
+run promtool check rules "${rule_files[@]}"
+
+step "promtool test rules"
+run promtool test rules "${test_files[@]}"
+
+step "test coverage of every alert and recording rule"
+if command -v python3 >/dev/null && python3 -c 'import yaml' 2>/dev/null; then
+  run python3 - "${#rule_files[@]}" "${rule_files[@]}" "${test_files[@]}" <<'PY'
+import sys, yaml
+n = int(sys.argv[1])
+rule_files, test_files = sys.argv[2:2 + n], sys.argv[2 + n:]
+alerts, records = set(), set()
+for f in rule_files:
+    for g in yaml.safe_load(open(f))["groups"]:
+        for r in g["rules"]:
+            (alerts.add(r["alert"]) if "alert" in r else records.add(r["record"]))
+fires, quiet, exprs, cases = set(), set(), [], 0
+for f in test_files:
+    for t in yaml.safe_load(open(f))["tests"]:
+        for a in t.get("alert_rule_test") or []:
+            cases += 1
+            (fires if a.get("exp_alerts") else quiet).add(a["alertname"])
+        for p in t.get("promql_expr_test") or []:
+            cases += 1
+            exprs.append(p["expr"])
+bad = []
+for a in sorted(alerts):
+    if a not in fires:
+        bad.append("alert %s: no test case where it fires" % a)
+    if a not in quiet:
+        bad.append("alert %s: no test case where it stays quiet" % a)
+for r in sorted(records):
+    if not any(r in e for e in exprs):
+        bad.append("recording rule %s: no promql_expr_test" % r)
+print("%d alerts, %d recording rules, %d test cases" % (len(alerts), len(records), cases))
+for b in bad:
+    print("  " + b)
+sys.exit(1 if bad else 0)
+PY
+else
+  echo "SKIP: python3 with PyYAML not available"
+fi
+
+step "promtool check config"
+run promtool check config "$dir/prometheus.yml"
+
+if command -v amtool >/dev/null; then
+  step "amtool check-config"
+  run amtool check-config "$dir/alertmanager.yml"
+
+  step "amtool config routes test (routing by severity)"
+  route_test() {  # expected-receiver labels...
+    local want="$1"; shift
+    amtool config routes test --config.file="$dir/alertmanager.yml" --verify.receivers="$want" "$@" \
+      2>/dev/null >/dev/null || fail "routing of {$*} is not $want"
+  }
+  route_test pager alertname=EsimDataAlmostDepleted severity=critical iccid=8948010010036785060
+  route_test team alertname=EsimDataUsageHigh severity=warning iccid=8948010010036785060
+  route_test low-priority alertname=EsimActiveButUnused severity=info iccid=8948010010036785060
+  route_test team alertname=SomethingElse
+  echo "routes OK"
+else
+  echo "SKIP: amtool not found (Debian: apt-get install prometheus-alertmanager)"
+fi
+
+# The inhibit rules, with a real Alertmanager: post source and target alerts, then compare the
+# set of inhibited alerts with the expected one.
+if command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null &&
+  command -v curl >/dev/null; then
+  step "inhibit rules against prometheus-alertmanager"
+  tmp="$(mktemp -d)"
+  am_pid=""
+  cleanup() {
+    if [[ -n "$am_pid" ]]; then kill "$am_pid" 2>/dev/null || true; wait "$am_pid" 2>/dev/null || true; fi
+    rm -rf "$tmp"
+  }
+  trap cleanup EXIT
+  url=""
+  for _ in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 30000))
+    prometheus-alertmanager --config.file="$dir/alertmanager.yml" --storage.path="$tmp" \
+      --web.listen-address="127.0.0.1:$port" --cluster.listen-address= >"$tmp/log" 2>&1 &
+    am_pid=$!
+    for _ in $(seq 100); do
+      if curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then url="http://127.0.0.1:$port"; break; fi
+      kill -0 "$am_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    [[ -n "$url" ]] && break
+    kill "$am_pid" 2>/dev/null || true; wait "$am_pid" 2>/dev/null || true; am_pid=""
+  done
+  if [[ -z "$url" ]]; then
+    cat "$tmp/log" >&2 || true
+    fail "prometheus-alertmanager did not start"
+  else
+    add() { amtool --alertmanager.url="$url" alert add "$@" job=esim_exporter >/dev/null || fail "amtool alert add $*"; }
+    # Each alert carries a case label; the t* ones must end up inhibited, the k* ones not.
+    add case=k1 alertname=EsimDataAlmostDepleted severity=critical iccid=1 instance=a
+    add case=t1 alertname=EsimDataUsageHigh severity=warning iccid=1 instance=a
+    add case=t2 alertname=EsimDataDepletionPredicted severity=warning iccid=1 instance=a
+    add case=k2 alertname=EsimDataUsageHigh severity=warning iccid=2 instance=a
+    add case=k3 alertname=EsimDepleted severity=critical iccid=3 instance=a
+    add case=t3 alertname=EsimDataAlmostDepleted severity=critical iccid=3 instance=a
+    add case=k4 alertname=EsimExpiringVerySoon severity=critical iccid=4 instance=a
+    add case=t4 alertname=EsimExpiringSoon severity=warning iccid=4 instance=a
+    add case=k5 alertname=EsimExpiringSoon severity=warning iccid=5 instance=a
+    add case=k6 alertname=EsimExpired severity=critical iccid=6 instance=a
+    add case=t6 alertname=EsimExpiringVerySoon severity=critical iccid=6 instance=a
+    add case=t7 alertname=EsimDataUsageHigh severity=warning iccid=6 instance=a
+    add case=k8 alertname=EsimAccountBalanceEmpty severity=critical currency=USD instance=a
+    add case=t8 alertname=EsimAccountBalanceLow severity=warning currency=USD instance=a
+    add case=k9 alertname=EsimAccountBalanceLow severity=warning currency=EUR instance=b
+    add case=k10 alertname=EsimApiDown severity=critical instance=a
+    add case=t10 alertname=EsimPollsFailing severity=warning iccid=7 instance=a
+    add case=t11 alertname=EsimDataStale severity=warning iccid=7 instance=a
+    add case=k11 alertname=EsimPollsFailing severity=warning iccid=8 instance=b
+    want="t1 t10 t11 t2 t3 t4 t6 t7 t8"
+    got=""
+    # The inhibitor learns about new source alerts asynchronously: poll for up to 10 s.
+    for _ in $(seq 100); do
+      got="$(amtool --alertmanager.url="$url" alert query --inhibited -o extended 2>/dev/null |
+        grep -o 'case="[^"]*"' | sed 's/case="\(.*\)"/\1/' | sort | tr '\n' ' ' | sed 's/ $//')" || true
+      [[ "$got" == "$want" ]] && break
+      sleep 0.1
+    done
+    if [[ "$got" == "$want" ]]; then
+      echo "inhibited as expected: $got"
+    else
+      fail "inhibited alerts: want [$want], got [$got]"
+    fi
+  fi
+else
+  echo "SKIP: inhibit rule test needs amtool, prometheus-alertmanager and curl"
+fi
+
+echo
+if ((failures)); then
+  echo "$failures check(s) FAILED"
+  exit 1
+fi
+echo "all Prometheus/Alertmanager checks passed"

@@ -1,0 +1,61 @@
+#include "log.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace esim {
+namespace {
+
+class LogTest : public testing::Test {
+ protected:
+  void SetUp() override { Logger::Get().CaptureInto(&captured_); }
+  void TearDown() override {
+    Logger::Get().CaptureInto(nullptr);
+    Logger::Get().Configure(LogLevel::kInfo, LogFormat::kLogfmt);
+  }
+  std::string captured_;
+};
+
+TEST_F(LogTest, LogfmtQuotesAndEscapes) {
+  Logger::Get().Configure(LogLevel::kInfo, LogFormat::kLogfmt);
+  LogWarn("poll failed", {{"esim", "iccid:1"}, {"message", "say \"hi\"\nbye"}, {"empty", ""}});
+  EXPECT_NE(captured_.find(" level=warn msg=\"poll failed\" esim=iccid:1 "
+                           "message=\"say \\\"hi\\\"\\nbye\"\n"),
+            std::string::npos)
+      << captured_;
+  EXPECT_EQ(captured_.find("empty="), std::string::npos);
+  EXPECT_EQ(captured_.rfind("ts=", 0), 0u);
+}
+
+TEST_F(LogTest, JsonLinesParse) {
+  Logger::Get().Configure(LogLevel::kInfo, LogFormat::kJson);
+  LogError("boom", {{"error", "a\tb\"c"}});
+  const auto line = nlohmann::json::parse(captured_);
+  EXPECT_EQ(line["level"], "error");
+  EXPECT_EQ(line["msg"], "boom");
+  EXPECT_EQ(line["error"], "a\tb\"c");
+}
+
+TEST_F(LogTest, LevelFilters) {
+  Logger::Get().Configure(LogLevel::kWarn, LogFormat::kLogfmt);
+  LogInfo("hidden");
+  LogDebug("hidden too");
+  EXPECT_EQ(captured_, "");
+  LogWarn("shown");
+  EXPECT_NE(captured_.find("shown"), std::string::npos);
+}
+
+TEST(LogParseTest, ParsesFlags) {
+  LogLevel level;
+  LogFormat format;
+  EXPECT_TRUE(ParseLogLevel("debug", level));
+  EXPECT_EQ(level, LogLevel::kDebug);
+  EXPECT_FALSE(ParseLogLevel("verbose", level));
+  EXPECT_TRUE(ParseLogFormat("json", format));
+  EXPECT_EQ(format, LogFormat::kJson);
+  EXPECT_FALSE(ParseLogFormat("xml", format));
+}
+
+}  // namespace
+}  // namespace esim
