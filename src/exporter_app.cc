@@ -24,8 +24,15 @@ void LogConfigFindings(const Config& config) {
   if (!stretch.empty()) LogWarn(stretch, {{"config", config.path}});
 }
 
-ExporterApp::ExporterApp(Config config, bool once)
+Config LoadShardedConfig(const std::string& path, const Shard& shard) {
+  Config config = LoadConfig(path);
+  ApplyShard(shard, config);
+  return config;
+}
+
+ExporterApp::ExporterApp(Config config, bool once, Shard shard)
     : config_path_(config.path),
+      shard_(shard),
       budget_(config.api.rate_limit),
       poller_(store_, budget_, api_metrics_, once) {
   Apply(config);
@@ -68,7 +75,7 @@ void ExporterApp::Apply(const Config& config) {
 
 std::string ExporterApp::Reload() {
   try {
-    Config config = LoadConfig(config_path_);
+    Config config = LoadShardedConfig(config_path_, shard_);
     LogConfigFindings(config);
     Apply(config);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -83,6 +90,12 @@ std::string ExporterApp::Reload() {
     LogError("config reload refused, the running config stays in force", {{"error", e.what()}});
     return e.what();
   }
+}
+
+bool ExporterApp::Alive() const {
+  store_.Snapshot();
+  poller_.interval();
+  return true;
 }
 
 std::string ExporterApp::MetricsText(const RenderOptions& options) const {

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -13,6 +14,8 @@
 #include "exporter_app.h"
 #include "log.h"
 #include "poll_schedule.h"
+#include "service_notify.h"
+#include "shard.h"
 #include "version.h"
 #include "web.h"
 
@@ -33,6 +36,9 @@ struct Flags {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool once = false;
+  std::string shard_total = "1";
+  std::string shard_index = "0";
+  esim::Shard shard;
   bool version = false;
   bool help = false;
 };
@@ -50,6 +56,10 @@ constexpr char kUsage[] =
     "  --log.level=debug|info|warn|error  (default info)\n"
     "  --log.format=logfmt|json      one event per line on stderr (default logfmt)\n"
     "  --once                        poll every eSIM once, print the metrics on stdout, exit\n"
+    "  --shard.total=N               split the fleet over N replicas (default 1) ...\n"
+    "  --shard.index=I               ... of which this is replica I: a number from 0 to N-1, or\n"
+    "                                a name ending in -I such as a StatefulSet pod name; each\n"
+    "                                replica polls its eSIMs with 1/N of api.rate_limit\n"
     "  --version                     print the version and exit\n"
     "  --help                        print this help and exit\n"
     "\n"
@@ -101,6 +111,10 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       error = take_value(flags.log_format);
     else if (arg == "--once")
       error = boolean(flags.once);
+    else if (arg == "--shard.total")
+      error = take_value(flags.shard_total);
+    else if (arg == "--shard.index")
+      error = take_value(flags.shard_index);
     else if (arg == "--version")
       error = boolean(flags.version);
     else if (arg == "--help" || arg == "-h")
@@ -113,6 +127,19 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       flags.telemetry_path == "/" || flags.telemetry_path.rfind("/-/", 0) == 0) {
     return "--web.telemetry-path must start with / and not be / or under /-/";
   }
+  int total = 0;
+  const auto [end, parse_error] = std::from_chars(
+      flags.shard_total.data(), flags.shard_total.data() + flags.shard_total.size(), total);
+  if (parse_error != std::errc() || end != flags.shard_total.data() + flags.shard_total.size() ||
+      total < 1 || total > 1000) {
+    return "--shard.total must be a whole number from 1 to 1000";
+  }
+  const auto index = esim::ParseShardIndex(flags.shard_index, total);
+  if (!index) {
+    return "--shard.index '" + flags.shard_index + "' must be a number from 0 to " +
+           std::to_string(total - 1) + ", or a name ending in -<number> (a StatefulSet pod name)";
+  }
+  flags.shard = esim::Shard{*index, total};
   esim::LogLevel level;
   if (!esim::ParseLogLevel(flags.log_level, level)) {
     return "--log.level must be debug, info, warn or error";
@@ -127,7 +154,7 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
 
 int CheckConfig(const Flags& flags) {
   try {
-    const esim::Config config = esim::LoadConfig(flags.config_file);
+    const esim::Config config = esim::LoadShardedConfig(flags.config_file, flags.shard);
     for (const std::string& warning : config.warnings) {
       std::cout << "warning: " << warning << "\n";
     }
@@ -136,6 +163,9 @@ int CheckConfig(const Flags& flags) {
     const std::string stretch =
         esim::DescribeStretch(config.poll.interval, config.esims.size(), config.api.rate_limit);
     if (!stretch.empty()) std::cout << "warning: " << stretch << "\n";
+    if (flags.shard.total > 1) {
+      std::cout << "shard " << flags.shard.index << " of " << flags.shard.total << ": ";
+    }
     std::cout << flags.config_file << ": valid; " << config.esims.size()
               << " eSIMs, each polled every "
               << std::chrono::duration_cast<std::chrono::seconds>(effective).count() << " s\n";
@@ -146,8 +176,8 @@ int CheckConfig(const Flags& flags) {
   }
 }
 
-int RunOnce(esim::Config config) {
-  esim::ExporterApp app(std::move(config), /*once=*/true);
+int RunOnce(const Flags& flags, esim::Config config) {
+  esim::ExporterApp app(std::move(config), /*once=*/true, flags.shard);
   app.Start();
   app.WaitUntilAllPolledOnce();
   app.Stop();
@@ -166,7 +196,8 @@ int Serve(const Flags& flags, esim::Config config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  esim::ExporterApp app(std::move(config), /*once=*/false);
+  esim::ExporterApp app(std::move(config), /*once=*/false, flags.shard);
+  esim::ServiceNotifier notifier;
   esim::WebOptions web_options;
   web_options.listen_address = flags.listen_address;
   web_options.telemetry_path = flags.telemetry_path;
@@ -174,7 +205,12 @@ int Serve(const Flags& flags, esim::Config config) {
   handlers.metrics = [&app] { return app.MetricsText(); };
   handlers.landing_page = [&app, path = flags.telemetry_path] { return app.LandingPage(path); };
   handlers.ready = [&app] { return app.Ready(); };
-  handlers.reload = [&app] { return app.Reload(); };
+  handlers.reload = [&app, &notifier] {
+    notifier.Reloading();
+    std::string error = app.Reload();
+    notifier.Ready();
+    return error;
+  };
   esim::WebServer server(web_options, handlers);
   std::string error;
   if (!server.Bind(error)) {
@@ -182,9 +218,16 @@ int Serve(const Flags& flags, esim::Config config) {
     return kExitCannotStart;
   }
   app.Start();
-  LogInfo("esim_exporter started", {{"version", esim::kVersion},
-                                    {"listen_address", flags.listen_address},
-                                    {"port", std::to_string(server.port())}});
+  LogInfo("esim_exporter started",
+          {{"version", esim::kVersion},
+           {"listen_address", flags.listen_address},
+           {"port", std::to_string(server.port())},
+           {"shard", flags.shard.total > 1 ? std::to_string(flags.shard.index) + "/" +
+                                                 std::to_string(flags.shard.total)
+                                           : ""}});
+  // The socket is bound, so connections queue until Serve accepts them: ready for systemd.
+  notifier.Ready();
+  notifier.StartWatchdog([&app] { return app.Alive(); });
 
   std::thread signal_thread([&] {
     for (;;) {
@@ -192,9 +235,12 @@ int Serve(const Flags& flags, esim::Config config) {
       if (sigwait(&signals, &signal_number) != 0) continue;
       if (signal_number == SIGHUP) {
         LogInfo("SIGHUP: reloading the config");
+        notifier.Reloading();
         app.Reload();
+        notifier.Ready();
         continue;
       }
+      notifier.Stopping();
       LogInfo("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
       server.Stop();
       return;
@@ -202,6 +248,7 @@ int Serve(const Flags& flags, esim::Config config) {
   });
   server.Serve();
   signal_thread.join();
+  notifier.StopWatchdog();
 
   // Requests in flight may hang for up to api.timeout; a clean stop must not wait that long.
   auto stopped = std::async(std::launch::async, [&app] { app.Stop(); });
@@ -234,14 +281,14 @@ int main(int argc, char** argv) {
 
   esim::Config config;
   try {
-    config = esim::LoadConfig(flags.config_file);
+    config = esim::LoadShardedConfig(flags.config_file, flags.shard);
   } catch (const std::exception& e) {
     LogError("invalid config", {{"error", e.what()}});
     return kExitInvalid;
   }
   esim::LogConfigFindings(config);
   try {
-    return flags.once ? RunOnce(std::move(config)) : Serve(flags, std::move(config));
+    return flags.once ? RunOnce(flags, std::move(config)) : Serve(flags, std::move(config));
   } catch (const std::exception& e) {
     // The API client could not be built from the config (e.g. an unreadable ca_file).
     LogError("cannot start", {{"error", e.what()}});

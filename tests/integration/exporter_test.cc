@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -497,6 +500,104 @@ TEST(ExporterIntegrationTest, StartupFailuresHaveTheirExitCodes) {
   ExporterProcess second({"--config.file=" + config,
                           "--web.listen-address=127.0.0.1:" + std::to_string(first.port())});
   EXPECT_EQ(second.WaitForExit(seconds(10)), 2) << second.Stderr();
+}
+
+}  // namespace
+}  // namespace esim_test
+
+namespace esim_test {
+namespace {
+
+TEST(ExporterIntegrationTest, ShardsSplitTheFleetWithNoEsimPolledTwice) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = AllShapes()});
+  std::vector<double> monitored;
+  for (const char* index : {"esim-exporter-0", "esim-exporter-1"}) {
+    ExporterProcess replica(
+        {"--config.file=" + config, "--shard.total=2", std::string("--shard.index=") + index});
+    ASSERT_TRUE(replica.WaitUntilReady(seconds(30))) << replica.Stderr();
+    monitored.push_back(replica.Scrape().at("esim_monitored_esims"));
+    EXPECT_EQ(replica.Terminate(), 0);
+  }
+  EXPECT_EQ(monitored[0] + monitored[1], 11);
+  EXPECT_GT(monitored[0], 0);
+  EXPECT_GT(monitored[1], 0);
+  // Every eSIM was asked for exactly once over both replicas.
+  std::map<std::string, int> asked;
+  for (const auto& record : api.Requests()) {
+    ++asked[record.iccid.empty() ? std::to_string(record.esim_id) : record.iccid];
+  }
+  EXPECT_EQ(asked.size(), 11u);
+  for (const auto& [esim, count] : asked) EXPECT_EQ(count, 1) << esim;
+
+  const CommandResult bad = RunCommand(
+      {ESIM_EXPORTER_BINARY, "--config.file=" + config, "--shard.total=2", "--shard.index=2"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("--shard.index '2' must be a number from 0 to 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace esim_test
+
+namespace esim_test {
+namespace {
+
+// What a service manager sees: datagrams on $NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    timeval timeout{0, 100000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  ~NotifySocket() { close(fd_); }
+  // Everything received so far, messages joined by '|'.
+  std::string Drain() {
+    char buffer[4096];
+    for (;;) {
+      const ssize_t size = recv(fd_, buffer, sizeof buffer, 0);
+      if (size <= 0) break;
+      received_ += std::string(buffer, static_cast<size_t>(size)) + "|";
+    }
+    return received_;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::string received_;
+};
+
+TEST(ExporterIntegrationTest, TellsSystemdWhenReadyReloadingStoppingAndFeedsTheWatchdog) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(
+      dir, {.url = api.BaseUrl(),
+            .esims = std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n"});
+  NotifySocket notify(dir.path() + "/notify");
+  ExporterProcess exporter({"--config.file=" + config},
+                           {"NOTIFY_SOCKET=" + dir.path() + "/notify", "WATCHDOG_USEC=400000"});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] {
+        const std::string got = notify.Drain();
+        return got.find("READY=1") != std::string::npos &&
+               got.find("WATCHDOG=1|WATCHDOG=1|") != std::string::npos;
+      },
+      seconds(10)))
+      << notify.Drain();
+  exporter.Signal(SIGHUP);
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] { return notify.Drain().find("RELOADING=1") != std::string::npos; }, seconds(10)));
+  EXPECT_EQ(exporter.Terminate(), 0);
+  EXPECT_NE(notify.Drain().find("STOPPING=1"), std::string::npos);
 }
 
 }  // namespace

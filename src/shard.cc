@@ -1,0 +1,41 @@
+#include "shard.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace esim {
+
+uint64_t StableHash(const std::string& text) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+std::optional<int> ParseShardIndex(const std::string& text, int total) {
+  const size_t dash = text.rfind('-');
+  const std::string digits = dash == std::string::npos ? text : text.substr(dash + 1);
+  int index = -1;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || index < 0 ||
+      index >= total) {
+    return std::nullopt;
+  }
+  return index;
+}
+
+void ApplyShard(const Shard& shard, Config& config) {
+  if (shard.total <= 1) return;
+  std::erase_if(config.esims, [&](const EsimConfig& esim) {
+    return StableHash(esim.Key()) % static_cast<uint64_t>(shard.total) !=
+           static_cast<uint64_t>(shard.index);
+  });
+  RateLimitConfig& limits = config.api.rate_limit;
+  limits.per_minute = std::max(1, limits.per_minute / shard.total);
+  limits.per_hour = std::max(1, limits.per_hour / shard.total);
+  limits.per_day = std::max(1, limits.per_day / shard.total);
+}
+
+}  // namespace esim
