@@ -27,7 +27,12 @@ std::optional<std::string> OptionalText(const json& object, const char* key) {
   if (it == object.end() || it->is_null()) return std::nullopt;
   if (!it->is_string()) throw WrongShape{std::string(key) + " is not a string"};
   std::string text = it->get<std::string>();
-  if (text.size() > kMaxTextBytes) text.resize(kMaxTextBytes);
+  if (text.size() > kMaxTextBytes) {
+    // Cut at a character boundary: invalid UTF-8 in one label makes Prometheus drop the scrape.
+    size_t size = kMaxTextBytes;
+    while (size > 0 && (static_cast<unsigned char>(text[size]) & 0xC0) == 0x80) --size;
+    text.resize(size);
+  }
   return text;
 }
 
@@ -44,7 +49,9 @@ std::optional<double> OptionalGigabytes(const json& object, const char* key) {
   if (it == object.end() || it->is_null()) return std::nullopt;
   if (!it->is_number()) throw WrongShape{std::string(key) + " is not a number"};
   const double gb = it->get<double>();
-  if (!std::isfinite(gb) || gb < 0) throw WrongShape{std::string(key) + " is out of range"};
+  if (!std::isfinite(gb) || gb < 0 || gb > 1e12) {
+    throw WrongShape{std::string(key) + " is out of range"};
+  }
   return gb * kBytesPerGb;
 }
 
@@ -97,6 +104,97 @@ EsimStatus ParseStatusData(const json& data) {
   // An unlimited plan has no allowance, whatever total_gb says.
   if (!status.unlimited) status.total_bytes = OptionalGigabytes(*usage, "total_gb");
   return status;
+}
+
+constexpr double kBytesPerMb = 1024.0 * 1024.0;
+
+std::optional<double> OptionalNumber(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) throw WrongShape{std::string(key) + " is not a number"};
+  const double value = it->get<double>();
+  if (!std::isfinite(value)) throw WrongShape{std::string(key) + " is out of range"};
+  return value;
+}
+
+std::optional<double> OptionalMegabytes(const json& object, const char* key) {
+  const auto mb = OptionalNumber(object, key);
+  if (mb && *mb < 0) throw WrongShape{std::string(key) + " is negative"};
+  if (!mb) return std::nullopt;
+  return *mb * kBytesPerMb;
+}
+
+// Only the fields the exporter uses are read: qr_code, manual_installation and install URLs are
+// the eSIM owner's secrets and never leave this function.
+ListedEsim ParseListedEsim(const json& item) {
+  if (!item.is_object()) throw WrongShape{"an esims entry is not an object"};
+  ListedEsim esim;
+  const auto id = item.find("id");
+  if (id == item.end() || !id->is_number_integer()) throw WrongShape{"esims[].id is missing"};
+  esim.id = id->get<int64_t>();
+  esim.iccid = OptionalText(item, "iccid").value_or("");
+  if (esim.iccid.empty()) throw WrongShape{"esims[].iccid is missing"};
+  esim.package_name = OptionalText(item, "package_name").value_or("");
+  esim.package_code = OptionalText(item, "package_code").value_or("");
+  if (const auto countries = item.find("countries");
+      countries != item.end() && !countries->is_null()) {
+    if (!countries->is_array()) throw WrongShape{"esims[].countries is not a list"};
+    for (const json& country : *countries) {
+      if (!country.is_string()) throw WrongShape{"esims[].countries holds a non-string"};
+      if (esim.countries.size() < 32) esim.countries.push_back(country.get<std::string>());
+    }
+  }
+  const auto status = OptionalText(item, "status");
+  if (!status || status->empty()) throw WrongShape{"esims[].status is missing"};
+  esim.status = *status;
+  const json* data = OptionalObject(item, "data");
+  if (data == nullptr) throw WrongShape{"esims[].data is missing"};
+  esim.unlimited = OptionalBool(*data, "is_unlimited");
+  const auto used = OptionalMegabytes(*data, "used_mb");
+  if (!used) throw WrongShape{"esims[].data.used_mb is missing"};
+  esim.used_bytes = *used;
+  // Unlimited plans list total_mb 0: that is "no allowance", not "depleted".
+  if (!esim.unlimited) esim.total_bytes = OptionalMegabytes(*data, "total_mb");
+  if (const json* validity = OptionalObject(item, "validity")) {
+    esim.activation_time = OptionalTime(*validity, "activated_at");
+    esim.expiry_time = OptionalTime(*validity, "expires_at");
+  }
+  return esim;
+}
+
+EsimListPage ParseListData(const json& data) {
+  if (!data.is_object()) throw WrongShape{"data is not an object"};
+  const auto esims = data.find("esims");
+  if (esims == data.end() || !esims->is_array()) throw WrongShape{"data.esims is not a list"};
+  EsimListPage page;
+  page.esims.reserve(esims->size());
+  for (const json& item : *esims) page.esims.push_back(ParseListedEsim(item));
+  const json* pagination = OptionalObject(data, "pagination");
+  if (pagination == nullptr) throw WrongShape{"data.pagination is missing"};
+  auto whole = [&](const char* key) {
+    const auto value = OptionalNumber(*pagination, key);
+    if (!value || *value < 0 || *value > 1e9 || *value != std::floor(*value)) {
+      throw WrongShape{std::string("pagination.") + key + " is not a count"};
+    }
+    return static_cast<int64_t>(*value);
+  };
+  page.page = whole("page");
+  page.total = whole("total");
+  page.total_pages = whole("total_pages");
+  return page;
+}
+
+AccountBalance ParseBalanceData(const json& data) {
+  if (!data.is_object()) throw WrongShape{"data is not an object"};
+  AccountBalance balance;
+  const auto amount = OptionalNumber(data, "balance");
+  if (!amount) throw WrongShape{"data.balance is missing"};
+  balance.amount = *amount;
+  balance.currency = OptionalText(data, "currency").value_or("");
+  if (balance.currency.empty() || balance.currency.size() > 8) {
+    throw WrongShape{"data.currency is not a currency code"};
+  }
+  return balance;
 }
 
 // Error codes become label values: only the API's UPPER_SNAKE_CASE words are taken as they are.
@@ -175,7 +273,12 @@ std::string StatusRequestBody(const EsimConfig& esim) {
   return json{{"esimId", esim.esim_id.value_or(0)}}.dump();
 }
 
-ApiResult InterpretStatusResponse(const HttpResponse& response, double now) {
+namespace {
+
+// The envelope, error codes and headers are the same for every endpoint; `parse_data` reads the
+// `data` object of a successful answer into the result.
+template <typename ParseData>
+ApiResult InterpretResponse(const HttpResponse& response, double now, ParseData parse_data) {
   ApiResult result;
   if (response.error != TransportError::kNone) {
     result.code = TransportCode(response.error);
@@ -220,7 +323,7 @@ ApiResult InterpretStatusResponse(const HttpResponse& response, double now) {
     if (success && success_2xx) {
       const auto data = body.find("data");
       if (data == body.end()) throw WrongShape{"data is missing"};
-      result.status = ParseStatusData(*data);
+      parse_data(*data, result);
       result.code = "OK";
       result.api_up = true;
       return result;
@@ -239,9 +342,31 @@ ApiResult InterpretStatusResponse(const HttpResponse& response, double now) {
     result.code = "INVALID_RESPONSE";
     result.api_up = false;
     result.status.reset();
+    result.list.reset();
+    result.balance.reset();
     result.message = wrong.what;
   }
   return result;
+}
+
+}  // namespace
+
+ApiResult InterpretStatusResponse(const HttpResponse& response, double now) {
+  return InterpretResponse(response, now, [](const json& data, ApiResult& result) {
+    result.status = ParseStatusData(data);
+  });
+}
+
+ApiResult InterpretListResponse(const HttpResponse& response, double now) {
+  return InterpretResponse(response, now, [](const json& data, ApiResult& result) {
+    result.list = ParseListData(data);
+  });
+}
+
+ApiResult InterpretBalanceResponse(const HttpResponse& response, double now) {
+  return InterpretResponse(response, now, [](const json& data, ApiResult& result) {
+    result.balance = ParseBalanceData(data);
+  });
 }
 
 ApiClient::ApiClient(std::string access_code, Secret secret_key,
@@ -252,22 +377,53 @@ ApiClient::ApiClient(std::string access_code, Secret secret_key,
       wall_clock_(std::move(wall_clock)) {}
 
 ApiResult ApiClient::FetchStatus(const EsimConfig& esim) const {
+  return Send("POST", "/api/v1/business/esims/status", StatusRequestBody(esim), Kind::kStatus);
+}
+
+ApiResult ApiClient::FetchListPage(const std::string& status, int64_t page, int limit) const {
+  // The query string is not signed; the statuses come from the validated config.
+  return Send("GET",
+              "/api/v1/business/esims?page=" + std::to_string(page) +
+                  "&limit=" + std::to_string(limit) + "&status=" + status,
+              "", Kind::kList);
+}
+
+ApiResult ApiClient::FetchBalance() const {
+  return Send("GET", "/api/v1/business/balance", "", Kind::kBalance);
+}
+
+ApiResult ApiClient::Send(const std::string& method, const std::string& path,
+                          const std::string& body, Kind kind) const {
   const auto started = std::chrono::steady_clock::now();
   ApiResult result;
   try {
     HttpRequest request;
-    request.method = "POST";
-    request.path = "/api/v1/business/esims/status";
-    request.body = StatusRequestBody(esim);
+    request.method = method;
+    request.path = path;
+    request.body = body;
     const double now = wall_clock_();
+    // For a GET the body part of the signed string is empty, which is what `body` holds.
     const auto signed_headers =
         SignRequest(access_code_, secret_key_.Reveal(), static_cast<int64_t>(now * 1000.0),
                     NewRequestId(), request.body);
-    request.headers = {
-        {"RT-AccessCode", signed_headers.access_code}, {"RT-RequestID", signed_headers.request_id},
-        {"RT-Timestamp", signed_headers.timestamp},    {"RT-Signature", signed_headers.signature},
-        {"Content-Type", "application/json"},          {"Accept", "application/json"}};
-    result = InterpretStatusResponse(transport_->Send(request), wall_clock_());
+    request.headers = {{"RT-AccessCode", signed_headers.access_code},
+                       {"RT-RequestID", signed_headers.request_id},
+                       {"RT-Timestamp", signed_headers.timestamp},
+                       {"RT-Signature", signed_headers.signature},
+                       {"Accept", "application/json"}};
+    if (method == "POST") request.headers.emplace_back("Content-Type", "application/json");
+    const HttpResponse response = transport_->Send(request);
+    switch (kind) {
+      case Kind::kStatus:
+        result = InterpretStatusResponse(response, wall_clock_());
+        break;
+      case Kind::kList:
+        result = InterpretListResponse(response, wall_clock_());
+        break;
+      case Kind::kBalance:
+        result = InterpretBalanceResponse(response, wall_clock_());
+        break;
+    }
   } catch (const std::exception& e) {
     // Nothing may escape the polling path; an internal failure is counted like a bad answer.
     result = ApiResult{};

@@ -25,9 +25,11 @@ struct ApiResult {
   std::string code;
   // True when the API answered with a valid signed-API response (esim_up).
   bool api_up = false;
-  std::string message;               // the API's human text or the transport's, for the log
-  int http_status = 0;               // 0 when no HTTP answer arrived
-  std::optional<EsimStatus> status;  // set when code == "OK"
+  std::string message;                    // the API's human text or the transport's, for the log
+  int http_status = 0;                    // 0 when no HTTP answer arrived
+  std::optional<EsimStatus> status;       // status call: set when code == "OK"
+  std::optional<EsimListPage> list;       // list call: set when code == "OK"
+  std::optional<AccountBalance> balance;  // balance call: set when code == "OK"
   RateLimitHeaders rate_limit;
   std::optional<double> retry_after_time;  // Unix seconds, from Retry-After
   std::optional<double> server_time;       // Unix seconds, from Date
@@ -39,6 +41,9 @@ struct ApiResult {
 // Retry-After / X-RateLimit-Reset values. Pure; exposed for tests.
 ApiResult InterpretStatusResponse(const HttpResponse& response, double now);
 
+ApiResult InterpretListResponse(const HttpResponse& response, double now);
+ApiResult InterpretBalanceResponse(const HttpResponse& response, double now);
+
 // The JSON request body for one eSIM: {"iccid":"..."} or {"esimId":n}.
 std::string StatusRequestBody(const EsimConfig& esim);
 
@@ -48,8 +53,15 @@ class ApiClient {
   ApiClient(std::string access_code, Secret secret_key, std::shared_ptr<HttpTransport> transport,
             WallClock wall_clock);
   ApiResult FetchStatus(const EsimConfig& esim) const;
+  // One page of GET /esims for `status` (NEW, ACTIVE, ..., or all), `limit` eSIMs a page.
+  ApiResult FetchListPage(const std::string& status, int64_t page, int limit = 100) const;
+  ApiResult FetchBalance() const;
 
  private:
+  enum class Kind { kStatus, kList, kBalance };
+  ApiResult Send(const std::string& method, const std::string& path, const std::string& body,
+                 Kind kind) const;
+
   std::string access_code_;
   Secret secret_key_;
   std::shared_ptr<HttpTransport> transport_;

@@ -25,7 +25,10 @@ struct Row {
 
 std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& status,
                            double now) {
-  const double stale_after = std::chrono::duration<double>(status.stale_after).count();
+  // A budget-stretched interval may exceed stale_after: never drop data between two polls.
+  const double stale_after =
+      std::max(std::chrono::duration<double>(status.stale_after).count(),
+               2 * std::chrono::duration<double>(status.poll_interval).count());
   std::vector<Row> rows;
   rows.reserve(snapshot.esims.size());
   for (const auto& record : snapshot.esims) {
@@ -124,8 +127,8 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
   for (const Row& row : rows) {
     const EsimRecord& record = *row.record;
     const EsimStatus* known = record.status ? &*record.status : nullptr;
-    const std::string esim_id =
-        record.config.esim_id ? std::to_string(*record.config.esim_id) : std::string();
+    const auto known_id = record.EsimId();
+    const std::string esim_id = known_id ? std::to_string(*known_id) : std::string();
     labels.assign({{"iccid", row.iccid},
                    {"name", row.name},
                    {"esim_status", known ? Text(known->esim_status) : ""},
@@ -186,9 +189,29 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
     }
   }
 
+  const bool any_package = std::any_of(rows.begin(), rows.end(),
+                                       [](const Row& r) { return r.data && r.record->package; });
+  if (any_package) {
+    out.Family("esim_package_info",
+               "Always 1; labels name the eSIM's package (plan), from the last inventory sweep.",
+               "gauge");
+    for (const Row& row : rows) {
+      if (row.data == nullptr || !row.record->package) continue;
+      const PackageInfo& p = *row.record->package;
+      out.Sample("esim_package_info",
+                 {{"iccid", row.iccid},
+                  {"name", row.name},
+                  {"package_code", p.code},
+                  {"package_name", p.name},
+                  {"countries", p.countries}},
+                 1);
+    }
+  }
+
   if (!rows.empty()) {
     out.Family("esim_poll_success",
-               "1 when the latest background poll of the eSIM's live status succeeded, else 0.",
+               "1 when the latest background observation of the eSIM (live-status poll or "
+               "inventory sweep) succeeded, else 0.",
                "gauge");
   }
   for (const Row& row : rows) {
@@ -253,7 +276,32 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
                "gauge");
     out.Sample("esim_api_clock_skew_seconds", {}, *api.server_time_offset);
   }
-  out.Family("esim_monitored_esims", "eSIMs in the running config.", "gauge");
+  const AccountState& account = snapshot.account;
+  if (!account.esims_by_status.empty()) {
+    out.Family("esim_account_esims",
+               "eSIMs on the whole API account per status, from the latest complete inventory "
+               "sweep (the listings' pagination totals).",
+               "gauge");
+    for (const auto& [account_status, count] : account.esims_by_status) {
+      out.Sample("esim_account_esims", {{"status", account_status}}, static_cast<double>(count));
+    }
+  }
+  if (account.balance) {
+    out.Family("esim_account_balance", "The API account's balance, from the last balance read.",
+               "gauge");
+    out.Sample("esim_account_balance", {{"currency", account.balance->currency}},
+               account.balance->amount);
+  }
+  if (status.inventory_enabled) {
+    out.Family("esim_inventory_last_success_timestamp_seconds",
+               "Unix time when the latest complete inventory sweep ended; 0 before the first.",
+               "gauge");
+    out.Sample("esim_inventory_last_success_timestamp_seconds", {},
+               account.inventory_last_success_time);
+  }
+  out.Family("esim_monitored_esims",
+             "eSIMs monitored: those in the running config, plus those found by discovery.",
+             "gauge");
   out.Sample("esim_monitored_esims", {}, static_cast<double>(snapshot.esims.size()));
   out.Family("esim_config_last_reload_successful",
              "1 when the latest config (re)load succeeded, 0 after a rejected reload.", "gauge");

@@ -34,6 +34,9 @@ constexpr char kCredentialsDirectoryEnv[] = "CREDENTIALS_DIRECTORY";
 constexpr char kSecretCredentialName[] = "esimfly_secret_key";
 
 constexpr milliseconds kMinPollInterval = std::chrono::seconds(60);  // messages say "60s"
+// Sweeps and balance reads spend the same budget as live polls; messages say "60s" too.
+constexpr milliseconds kMinInventoryInterval = std::chrono::seconds(60);
+constexpr milliseconds kMinBalanceInterval = std::chrono::seconds(60);
 constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
 constexpr int kMaxConcurrency = 64;
 constexpr size_t kMaxNameLength = 128;
@@ -46,6 +49,12 @@ constexpr size_t kMaxCaFileSize = 16 << 20;
 // Labels the exporter itself puts on esim_info; a config label must not shadow them.
 constexpr std::array<std::string_view, 6> kReservedLabels = {
     "iccid", "name", "esim_status", "smdp_status", "profile", "esim_id"};
+
+// The `status` values of the eSIM list endpoint (esimfly-inventory-api.md), in the vendor's order.
+constexpr std::array<std::string_view, 6> kInventoryStatuses = {"NEW",       "ACTIVE",   "EXPIRED",
+                                                                "CANCELLED", "DEPLETED", "DELETED"};
+// The list endpoint's own value for "every status": one paged listing instead of one per status.
+constexpr std::string_view kAllStatuses = "all";
 
 constexpr char kDurationHint[] = "(units: ms, s, m, h, d)";
 
@@ -108,6 +117,14 @@ std::string ToLower(std::string_view text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return lower;
+}
+
+std::string ToUpper(std::string_view text) {
+  std::string upper(text);
+  for (char& c : upper) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return upper;
 }
 
 // Number of code points, or nullopt when `text` is not valid UTF-8. Prometheus rejects a whole
@@ -318,28 +335,34 @@ class Loader {
 
   void ParseRoot(const Node& root) {
     if (!root.IsMap()) {
-      Fail(root.Mark(), "the config must be a map of sections (api, poll, metrics, esims), got " +
+      const std::string sections = "api, poll, metrics, esims, inventory, balance";
+      Fail(root.Mark(), "the config must be a map of sections (" + sections + "), got " +
                             KindOf(root) + "; start each section with \"name:\" at column 1");
     }
     root_mark_ = root.Mark();
     api_mark_ = root.Mark();
     esims_mark_ = root.Mark();
-    // New sections (inventory, balance) are one more row here plus their own Parse function.
+    // A new section is one more row here plus its own Parse function.
     ForEachField(root, "",
                  {
                      {"api", [this](const Node& k, const Node& v) { ParseApi(k, v); }},
                      {"poll", [this](const Node& k, const Node& v) { ParsePoll(k, v); }},
                      {"metrics", [this](const Node& k, const Node& v) { ParseMetrics(k, v); }},
                      {"esims", [this](const Node& k, const Node& v) { ParseEsims(k, v); }},
+                     {"inventory", [this](const Node& k, const Node& v) { ParseInventory(k, v); }},
+                     {"balance", [this](const Node& k, const Node& v) { ParseBalance(k, v); }},
                  });
     ResolveAccessCode();
     ResolveSecretKey();
     CheckPollTimes();
-    // Inventory discovery (a later issue) will make an empty list valid when it is enabled.
-    if (config_.esims.empty()) {
+    CheckDiscovery();
+    // With discovery, the sweep finds the eSIMs; esims entries then only add names and labels.
+    const InventoryConfig& inventory = config_.inventory;
+    if (config_.esims.empty() && !(inventory.enabled && inventory.discover)) {
       Fail(esims_mark_,
            "nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
-           "esim_id");
+           "esim_id, or set inventory.enabled and inventory.discover to true to monitor every "
+           "eSIM on the account");
     }
   }
 
@@ -815,6 +838,141 @@ class Loader {
                  });
   }
 
+  // --- inventory, balance ---------------------------------------------------------------------
+
+  void ParseInventory(const Node& key, const Node& value) {
+    if (!ExpectMap(key, value, "inventory")) return;
+    InventoryConfig& inventory = config_.inventory;
+    ForEachField(
+        value, "inventory",
+        {
+            {"enabled",
+             [&](const Node& k, const Node& v) {
+               inventory.enabled = Bool(k, v, "inventory.enabled");
+             }},
+            {"interval",
+             [&](const Node& k, const Node& v) {
+               inventory.interval = Duration(k, v, "inventory.interval");
+               if (inventory.interval == milliseconds(0)) {
+                 Fail(v.Mark(),
+                      "inventory.interval is 0s; give at least 60s, e.g. 10m (to turn "
+                      "the sweeps off, set inventory.enabled: false)");
+               }
+               if (inventory.interval < kMinInventoryInterval) {
+                 Fail(v.Mark(), "inventory.interval is " + FormatDuration(inventory.interval) +
+                                    ", shorter than the 60s minimum; use at least 60s "
+                                    "(every sweep spends pages of the rate_limit "
+                                    "budget), e.g. 10m");
+               }
+             }},
+            {"statuses",
+             [&](const Node& k, const Node& v) { inventory.statuses = ParseStatuses(k, v); }},
+            {"discover",
+             [&](const Node& k, const Node& v) {
+               inventory.discover = Bool(k, v, "inventory.discover");
+               discover_mark_ = v.Mark();
+             }},
+        });
+  }
+
+  static std::string AllowedStatuses() {
+    std::string text;
+    for (const std::string_view status : kInventoryStatuses) {
+      text += std::string(status) + ", ";
+    }
+    return text + "or [" + std::string(kAllStatuses) + "] alone";
+  }
+
+  std::vector<std::string> ParseStatuses(const Node& key, const Node& value) {
+    constexpr char kPath[] = "inventory.statuses";
+    const std::string example =
+        "e.g. [NEW, ACTIVE, DEPLETED, EXPIRED], or [" + std::string(kAllStatuses) + "]";
+    if (value.IsNull()) {
+      Fail(key.Mark(), std::string(kPath) + " has no value; write a list after \"" + key.Scalar() +
+                           ":\", " + example + ", or remove the line");
+    }
+    if (!value.IsSequence()) {
+      Fail(value.Mark(),
+           std::string(kPath) + " must be a list, got " + KindOf(value) + "; write " + example);
+    }
+    if (value.size() == 0) {
+      Fail(value.Mark(), std::string(kPath) +
+                             " is empty, which would list no eSIM; name at least one status, " +
+                             example + ", or remove the key for the default");
+    }
+    std::vector<std::string> statuses;
+    std::map<std::string, size_t> first_index;
+    std::optional<Mark> all_mark;
+    std::optional<Mark> other_mark;
+    size_t index = 0;
+    for (const auto& item : value) {
+      const std::string path = std::string(kPath) + "[" + std::to_string(index) + "]";
+      const Mark at = item.IsNull() ? value.Mark() : item.Mark();
+      if (!item.IsScalar()) {
+        Fail(at,
+             path + " must be a status name, got " + KindOf(item) + "; use " + AllowedStatuses());
+      }
+      const std::string& status = item.Scalar();
+      const bool is_all = status == kAllStatuses;
+      const bool known = is_all || std::find(kInventoryStatuses.begin(), kInventoryStatuses.end(),
+                                             status) != kInventoryStatuses.end();
+      if (!known) {
+        const std::string upper = ToUpper(status);
+        if (std::find(kInventoryStatuses.begin(), kInventoryStatuses.end(), upper) !=
+            kInventoryStatuses.end()) {
+          Fail(at, path + " " + Quoted(status) + " is not a status; statuses are in capitals, " +
+                       "write " + upper);
+        }
+        Fail(at, path + " " + Quoted(status) + " is not a status; use " + AllowedStatuses());
+      }
+      const auto [first, inserted] = first_index.emplace(status, index);
+      if (!inserted) {
+        Fail(at, path + " " + Quoted(status) + " is already listed as " + std::string(kPath) + "[" +
+                     std::to_string(first->second) +
+                     "]; remove one (each entry costs its own paged listing)");
+      }
+      (is_all ? all_mark : other_mark) = at;
+      if (all_mark && other_mark) {
+        Fail(*all_mark, std::string(kPath) + ": \"" + std::string(kAllStatuses) +
+                            "\" already lists every status in one paged listing and cannot be "
+                            "mixed with others; write [" +
+                            std::string(kAllStatuses) + "] alone, or remove it and keep the list");
+      }
+      statuses.push_back(status);
+      ++index;
+    }
+    return statuses;
+  }
+
+  // Discovery monitors what the sweep finds, so it needs the sweep.
+  void CheckDiscovery() {
+    const InventoryConfig& inventory = config_.inventory;
+    if (!inventory.discover || inventory.enabled) return;
+    Fail(*discover_mark_,
+         "inventory.discover is true but inventory.enabled is not; discovery monitors the eSIMs "
+         "that the inventory sweep finds, so set inventory.enabled: true, or remove "
+         "inventory.discover");
+  }
+
+  void ParseBalance(const Node& key, const Node& value) {
+    if (!ExpectMap(key, value, "balance")) return;
+    BalanceConfig& balance = config_.balance;
+    ForEachField(
+        value, "balance",
+        {
+            {"interval",
+             [&](const Node& k, const Node& v) {
+               balance.interval = Duration(k, v, "balance.interval");
+               if (balance.interval > milliseconds(0) && balance.interval < kMinBalanceInterval) {
+                 Fail(v.Mark(), "balance.interval is " + FormatDuration(balance.interval) +
+                                    ", shorter than the 60s minimum; use at least 60s "
+                                    "(every read spends a request of the rate_limit "
+                                    "budget), e.g. 1h, or 0 to turn balance reads off");
+               }
+             }},
+        });
+  }
+
   // --- esims -----------------------------------------------------------------------------------
 
   void ParseEsims(const Node& key, const Node& value) {
@@ -897,6 +1055,13 @@ class Loader {
       Fail(*id_mark, path + ": the eSIM with " + id + " is already listed at line " +
                          std::to_string(first_id->second) + "; remove one of the two entries");
     }
+    if (esim.esim_id && esim.name.empty()) {
+      // Until its first answer the ICCID label of such an eSIM is empty: only the name tells
+      // two of them apart (identical series would be dropped by Prometheus).
+      Fail(*id_mark, path +
+                         " is identified by esim_id and has no name; add a name: the ICCID "
+                         "label stays empty until the API has answered for it");
+    }
     if (!esim.name.empty()) {
       const auto [first_name, new_name] =
           first_line_by_name_.emplace(esim.name, name_mark.line + 1);
@@ -971,6 +1136,7 @@ class Loader {
   Mark esims_mark_;  // the esims key, or the document start: where "nothing to monitor" points
   std::optional<Mark> interval_mark_;
   std::optional<Mark> stale_after_mark_;
+  std::optional<Mark> discover_mark_;
   Given access_code_;
   Given access_code_file_;
   Given secret_key_;

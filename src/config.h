@@ -55,6 +55,22 @@ struct MetricsConfig {
   bool export_imei = false;  // IMEI is personal data: exported only when opted in
 };
 
+// Bulk reads (contract.md, "inventory:"): paged GET /esims listings, 100 eSIMs per request.
+struct InventoryConfig {
+  bool enabled = false;
+  std::chrono::milliseconds interval{std::chrono::minutes(10)};
+  // One paged listing each, sent as the `status` query value: distinct values from NEW, ACTIVE,
+  // EXPIRED, CANCELLED, DEPLETED, DELETED, or the single value "all" (one listing of every status).
+  std::vector<std::string> statuses{"NEW", "ACTIVE", "DEPLETED", "EXPIRED"};
+  // Monitor every eSIM the sweep finds; only valid with `enabled`. esims entries then only add
+  // names and labels, and the esims list may be empty.
+  bool discover = false;
+};
+
+struct BalanceConfig {
+  std::chrono::milliseconds interval{std::chrono::hours(1)};  // 0 disables
+};
+
 struct EsimConfig {
   std::string iccid;                          // empty when identified by esim_id
   std::optional<int64_t> esim_id;             // set when identified by esim_id
@@ -70,6 +86,8 @@ struct Config {
   PollConfig poll;
   MetricsConfig metrics;
   std::vector<EsimConfig> esims;
+  InventoryConfig inventory;
+  BalanceConfig balance;
   // Non-fatal findings (http:// URL, world-readable secret file, ...), for the log.
   std::vector<std::string> warnings;
 };

@@ -2,8 +2,10 @@
 // Plain value type; optionals where the API sends null or may omit a field.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace esim {
 
@@ -34,6 +36,32 @@ struct EsimStatus {
   double used_bytes = 0;              // used_gb * 1024^3
   std::optional<double> total_bytes;  // total_gb * 1024^3; absent for unlimited plans
   bool operator==(const EsimStatus&) const = default;
+};
+
+// One eSIM of the bulk list (esimfly-inventory-api.md): stored data, fresh as of the vendor's last
+// sync. The installation secrets of the listing (QR code, activation code, install URLs) are
+// never read into it.
+struct ListedEsim {
+  int64_t id = 0;
+  std::string iccid;
+  std::string package_name, package_code;
+  std::vector<std::string> countries;
+  std::string status;
+  bool unlimited = false;
+  double used_bytes = 0;              // used_mb * 1024^2
+  std::optional<double> total_bytes;  // total_mb * 1024^2; absent for unlimited plans
+  std::optional<double> activation_time, expiry_time;
+  bool operator==(const ListedEsim&) const = default;
+};
+
+struct EsimListPage {
+  std::vector<ListedEsim> esims;
+  int64_t page = 1, total_pages = 1, total = 0;
+};
+
+struct AccountBalance {
+  double amount = 0;
+  std::string currency;
 };
 
 }  // namespace esim

@@ -3,22 +3,17 @@
 #include <chrono>
 
 #include "api_client.h"
+#include "api_feedback.h"
 #include "http_transport.h"
 #include "landing_page.h"
 #include "log.h"
 #include "poll_schedule.h"
 
 namespace esim {
-namespace {
-
-double WallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 void LogConfigFindings(const Config& config) {
   for (const std::string& warning : config.warnings) LogWarn(warning, {{"config", config.path}});
+  if (config.inventory.enabled) return;  // live polls then take what the sweeps leave
   const std::string stretch =
       DescribeStretch(config.poll.interval, config.esims.size(), config.api.rate_limit);
   if (!stretch.empty()) LogWarn(stretch, {{"config", config.path}});
@@ -33,8 +28,10 @@ Config LoadShardedConfig(const std::string& path, const Shard& shard) {
 ExporterApp::ExporterApp(Config config, bool once, Shard shard)
     : config_path_(config.path),
       shard_(shard),
+      once_(once),
       budget_(config.api.rate_limit),
-      poller_(store_, budget_, api_metrics_, once) {
+      poller_(store_, budget_, api_metrics_, once),
+      inventory_(store_, budget_, api_metrics_, [this] { OnEsimsChanged(); }) {
   Apply(config);
   std::lock_guard<std::mutex> lock(mutex_);
   status_.last_reload_ok = true;
@@ -43,9 +40,50 @@ ExporterApp::ExporterApp(Config config, bool once, Shard shard)
 
 ExporterApp::~ExporterApp() { Stop(); }
 
-void ExporterApp::Start() { poller_.Start(); }
+void ExporterApp::Start() {
+  poller_.Start();
+  if (!once_) inventory_.Start();  // --once sweeps through RunInventoryOnce instead
+}
 
-void ExporterApp::Stop() { poller_.Stop(); }
+void ExporterApp::Stop() {
+  inventory_.Stop();
+  poller_.Stop();
+}
+
+PollSchedule::Priority ExporterApp::LivePriority(const Config& config, size_t esim_count) const {
+  if (!config.inventory.enabled) return {};
+  // The bulk reads come first: what a sweep costs (as last measured, else estimated from the
+  // fleet) and the balance reads, on average per second.
+  const size_t estimated_pages =
+      config.inventory.statuses.size() * std::max<size_t>(1, (esim_count + 99) / 100);
+  const double pages = static_cast<double>(inventory_.last_sweep_pages().value_or(estimated_pages));
+  double bulk_per_second = pages / std::chrono::duration<double>(config.inventory.interval).count();
+  if (config.balance.interval.count() > 0) {
+    bulk_per_second += 1.0 / std::chrono::duration<double>(config.balance.interval).count();
+  }
+  const auto spacing = LiveSpacing(config.api.rate_limit, bulk_per_second);
+  if (!spacing) {
+    LogWarn(
+        "the inventory sweeps take the whole request budget: no live-status polls (raise "
+        "rate_limit, lengthen inventory.interval, or list fewer statuses)");
+    return {true, std::chrono::hours(24)};
+  }
+  return {true, *spacing};
+}
+
+void ExporterApp::OnEsimsChanged() {
+  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
+  Config config;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    config = config_;
+  }
+  const std::vector<EsimConfig> esims = store_.MonitoredEsims();
+  poller_.UpdateEsims(esims, LivePriority(config, esims.size()),
+                      [this](const std::string& key) { return store_.LiveRank(key); });
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.poll_interval = poller_.interval();
+}
 
 void ExporterApp::Apply(const Config& config) {
   HttpTransportOptions transport_options;
@@ -58,22 +96,35 @@ void ExporterApp::Apply(const Config& config) {
                                             [] { return WallNow(); });
 
   budget_.SetLimits(config.api.rate_limit);
-  store_.SetEsims(config.esims);
+  store_.SetEsims(config.esims, config.inventory.enabled && config.inventory.discover);
   Poller::Settings settings;
-  settings.esims = config.esims;
+  settings.esims = store_.MonitoredEsims();
   settings.interval = config.poll.interval;
   settings.limits = config.api.rate_limit;
   settings.max_concurrency = config.api.max_concurrency;
+  settings.priority = LivePriority(config, settings.esims.size());
   poller_.Reconfigure(settings,
                       [client](const EsimConfig& esim) { return client->FetchStatus(esim); });
+  inventory_.Reconfigure({config.inventory, config.balance, config.poll.stale_after}, client);
+  if (settings.priority.enabled) {
+    LogInfo(
+        "inventory sweeps cover usage, status and validity; live polls go to eSIMs without "
+        "data first, then to active ones",
+        {{"live_poll_spacing_seconds",
+          std::to_string(std::chrono::duration<double>(settings.priority.live_spacing).count())},
+         {"esims", std::to_string(settings.esims.size())}});
+  }
 
   std::lock_guard<std::mutex> lock(mutex_);
+  config_ = config;
+  status_.inventory_enabled = config.inventory.enabled;
   status_.poll_interval = poller_.interval();
   status_.stale_after = config.poll.stale_after;
   status_.export_imei = config.metrics.export_imei;
 }
 
 std::string ExporterApp::Reload() {
+  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
   try {
     Config config = LoadShardedConfig(config_path_, shard_);
     LogConfigFindings(config);

@@ -10,6 +10,7 @@
 #include "api_metrics.h"
 #include "collector.h"
 #include "config.h"
+#include "inventory.h"
 #include "poller.h"
 #include "rate_budget.h"
 #include "shard.h"
@@ -24,14 +25,19 @@ class ExporterApp {
   ExporterApp(Config config, bool once, Shard shard = {});
   ~ExporterApp();
 
-  void Start();  // starts polling in the background
-  void Stop();   // waits for requests in flight
+  void Start();  // starts polling and the inventory sweeps in the background
+  // One inventory sweep and balance read on the calling thread (for --once; before Start).
+  void RunInventoryOnce() { inventory_.RunOnce(); }
+  void Stop();  // waits for requests in flight
 
   // Re-reads the config file; a config that does not validate is refused and the running one
   // stays. Returns an empty string on success, else the error.
   std::string Reload();
 
-  void WaitUntilAllPolledOnce() { poller_.WaitUntilDone(); }
+  // False when `timeout` passed first.
+  bool WaitUntilAllPolledOnce(std::chrono::seconds timeout) {
+    return poller_.WaitUntilDone(timeout);
+  }
 
   std::string MetricsText(const RenderOptions& options = {}) const;
   std::string LandingPage(const std::string& telemetry_path) const;
@@ -41,16 +47,23 @@ class ExporterApp {
 
  private:
   void Apply(const Config& config);  // throws std::exception when the API client cannot be built
+  // Discovery changed the monitored eSIMs: hand them to the poller.
+  void OnEsimsChanged();
+  PollSchedule::Priority LivePriority(const Config& config, size_t esim_count) const;
 
   const std::string config_path_;
   const Shard shard_;
+  const bool once_;
+  std::mutex reload_mutex_;  // one reload (SIGHUP, POST, discovery) at a time
   StateStore store_;
   RateBudget budget_;
   ApiMetrics api_metrics_;
   Poller poller_;
+  Inventory inventory_;  // after poller_: its callback uses the poller
 
   mutable std::mutex mutex_;
   ExporterStatus status_;  // guarded by mutex_
+  Config config_;          // guarded by mutex_; the config in force
 };
 
 // Logs a config's warnings and, when the budget stretches the interval, says so with numbers.

@@ -73,8 +73,8 @@ std::string RenderLandingPage(const StateSnapshot& snapshot, const std::string& 
     const EsimStatus* status = record->status ? &*record->status : nullptr;
     html +=
         "<tr><td>" + HtmlEscape(record->config.name) + "</td><td>" + HtmlEscape(record->Iccid()) +
-        "</td><td>" + (record->config.esim_id ? std::to_string(*record->config.esim_id) : "") +
-        "</td><td>" + (status ? HtmlEscape(status->status) : "") + "</td><td>" +
+        "</td><td>" + (record->EsimId() ? std::to_string(*record->EsimId()) : "") + "</td><td>" +
+        (status ? HtmlEscape(status->status) : "") + "</td><td>" +
         (status ? GiB(status->used_bytes) : "") + "</td><td>" +
         (status ? (status->total_bytes ? GiB(*status->total_bytes) : "unlimited") : "") +
         "</td><td>" + (record->polled ? Ago(now - record->last_poll_time) : "not yet") + "</td>";

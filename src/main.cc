@@ -23,10 +23,12 @@ namespace {
 
 using esim::LogError;
 using esim::LogInfo;
+using esim::LogWarn;
 
 constexpr int kExitOk = 0;
 constexpr int kExitInvalid = 1;
 constexpr int kExitCannotStart = 2;
+constexpr std::chrono::seconds kOnceDeadline{600};
 
 struct Flags {
   std::string config_file = "/etc/esim_exporter/config.yml";
@@ -178,8 +180,14 @@ int CheckConfig(const Flags& flags) {
 
 int RunOnce(const Flags& flags, esim::Config config) {
   esim::ExporterApp app(std::move(config), /*once=*/true, flags.shard);
+  app.RunInventoryOnce();
   app.Start();
-  app.WaitUntilAllPolledOnce();
+  // A persistent rate limit must not keep a cron job running for hours: after the deadline the
+  // eSIMs not polled yet are printed with esim_poll_success 0.
+  if (!app.WaitUntilAllPolledOnce(kOnceDeadline)) {
+    LogWarn("--once: not every eSIM could be polled within the deadline",
+            {{"deadline_seconds", std::to_string(kOnceDeadline.count())}});
+  }
   app.Stop();
   const std::string text = app.MetricsText();
   std::fwrite(text.data(), 1, text.size(), stdout);
@@ -246,7 +254,11 @@ int Serve(const Flags& flags, esim::Config config) {
       return;
     }
   });
-  server.Serve();
+  if (!server.Serve()) {
+    LogError("the HTTP server stopped accepting connections; exiting");
+    std::fflush(stderr);
+    _exit(kExitCannotStart);
+  }
   signal_thread.join();
   notifier.StopWatchdog();
 

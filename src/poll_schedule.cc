@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace esim {
@@ -74,9 +75,29 @@ std::string DescribeStretch(milliseconds configured, size_t esim_count,
   return out.str();
 }
 
+std::optional<milliseconds> LiveSpacing(const RateLimitConfig& limits, double bulk_per_second) {
+  double live_per_second = std::numeric_limits<double>::infinity();
+  const std::pair<int, double> windows[] = {
+      {limits.per_minute, 60.0}, {limits.per_hour, 3600.0}, {limits.per_day, 86400.0}};
+  for (const auto& [limit, seconds] : windows) {
+    live_per_second = std::min(live_per_second, limit * kPlannedShare / seconds - bulk_per_second);
+  }
+  if (live_per_second <= 0) return std::nullopt;
+  return milliseconds(static_cast<int64_t>(std::ceil(1000.0 / live_per_second)));
+}
+
 void PollSchedule::Update(const std::vector<EsimConfig>& esims, milliseconds configured_interval,
-                          const RateLimitConfig& limits, TimePoint now) {
-  interval_ = EffectiveInterval(configured_interval, esims.size(), limits);
+                          const RateLimitConfig& limits, TimePoint now, Priority priority) {
+  priority_ = priority;
+  configured_ = std::max(configured_interval, kMinimumPerEsim);
+  if (priority.enabled) {
+    // Every eSIM once per interval if the live budget allows, else as often as it allows.
+    const auto cycle = std::chrono::duration_cast<milliseconds>(priority.live_spacing *
+                                                                static_cast<int64_t>(esims.size()));
+    interval_ = std::max(configured_, cycle);
+  } else {
+    interval_ = EffectiveInterval(configured_interval, esims.size(), limits);
+  }
   std::map<std::string, Entry> updated;
   for (size_t slot = 0; slot < esims.size(); ++slot) {
     const std::string key = esims[slot].Key();
@@ -111,8 +132,10 @@ void PollSchedule::Update(const std::vector<EsimConfig>& esims, milliseconds con
 PollSchedule::TimePoint PollSchedule::NextSlotAtOrAfter(const Entry& entry,
                                                         TimePoint earliest) const {
   const Duration interval = std::chrono::duration_cast<Duration>(interval_);
-  const Duration offset = interval * static_cast<int64_t>(entry.slot) /
-                          static_cast<int64_t>(std::max<size_t>(entries_.size(), 1));
+  // In milliseconds: interval x slot overflows nanoseconds for large fleets on small budgets.
+  const Duration offset = std::chrono::duration_cast<Duration>(
+      milliseconds(interval_.count() * static_cast<int64_t>(entry.slot) /
+                   static_cast<int64_t>(std::max<size_t>(entries_.size(), 1))));
   const TimePoint first = anchor_ + offset;
   if (earliest <= first) return first;
   const auto periods = (earliest - first + interval - Duration(1)) / interval;
@@ -120,6 +143,7 @@ PollSchedule::TimePoint PollSchedule::NextSlotAtOrAfter(const Entry& entry,
 }
 
 PollSchedule::TimePoint PollSchedule::RegularDue(const Entry& entry) const {
+  if (priority_.enabled) return *entry.last_start + configured_;
   // The next own slot at least half an interval after the last poll: steady polling at the
   // interval, and a re-spread after reloads without a burst.
   const TimePoint last = *entry.last_start;
@@ -135,10 +159,43 @@ void PollSchedule::Dequeue(const Entry& entry) {
   queue_.erase(QueueKey(entry.due, entry.slot, entry.esim.Key()));
 }
 
-std::optional<PollSchedule::Due> PollSchedule::Next() const {
+std::optional<PollSchedule::Due> PollSchedule::Next(TimePoint now) const {
+  if (priority_.enabled) return NextByPriority(now);
   if (queue_.empty()) return std::nullopt;
   const auto& [due, slot, key] = *queue_.begin();
   return Due{entries_.at(key).esim, due};
+}
+
+std::optional<PollSchedule::Due> PollSchedule::NextByPriority(TimePoint now) const {
+  if (queue_.empty()) return std::nullopt;
+  // Of the eSIMs due now: those without any data first, then active ones, then the least
+  // recently polled (never-polled ones count as least recent), then config order. None due: the
+  // one due first.
+  const Entry* best = nullptr;
+  auto better = [](const Entry& a, const Entry& b) {
+    if (a.rank != b.rank) return a.rank > b.rank;
+    const TimePoint a_last = a.last_start.value_or(TimePoint::min());
+    const TimePoint b_last = b.last_start.value_or(TimePoint::min());
+    if (a_last != b_last) return a_last < b_last;
+    return a.slot < b.slot;
+  };
+  for (const auto& [due, slot, key] : queue_) {
+    if (due > now) break;
+    const Entry& entry = entries_.at(key);
+    if (best == nullptr || better(entry, *best)) best = &entry;
+  }
+  TimePoint at = now;
+  if (best == nullptr) {
+    best = &entries_.at(std::get<2>(*queue_.begin()));
+    at = best->due;
+  }
+  if (last_start_) at = std::max(at, *last_start_ + priority_.live_spacing);
+  return Due{best->esim, at};
+}
+
+void PollSchedule::SetRank(const std::string& key, int rank) {
+  const auto it = entries_.find(key);
+  if (it != entries_.end()) it->second.rank = rank;
 }
 
 void PollSchedule::Started(const std::string& key, TimePoint now) {
@@ -147,6 +204,7 @@ void PollSchedule::Started(const std::string& key, TimePoint now) {
   Dequeue(it->second);
   it->second.in_flight = true;
   it->second.last_start = now;
+  last_start_ = now;
   ++in_flight_;
 }
 

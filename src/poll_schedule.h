@@ -28,6 +28,20 @@ std::chrono::milliseconds EffectiveInterval(std::chrono::milliseconds configured
 std::string DescribeStretch(std::chrono::milliseconds configured, size_t esim_count,
                             const RateLimitConfig& limits);
 
+// With inventory sweeps on: the spacing between live polls that keeps, in every window of
+// `limits`, within the planned 90 % once the bulk reads (sweep pages and balance reads,
+// `bulk_per_second` on average) have taken theirs. nullopt when the bulk reads take it all.
+std::optional<std::chrono::milliseconds> LiveSpacing(const RateLimitConfig& limits,
+                                                     double bulk_per_second);
+
+// With inventory sweeps covering usage and status for everyone, the live polls left over go
+// where they matter most instead of to fixed slots: one every `live_spacing` at most, to the
+// due eSIM that is active first, least recently polled next.
+struct PollPriority {
+  bool enabled = false;
+  std::chrono::steady_clock::duration live_spacing{};
+};
+
 class PollSchedule {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
@@ -40,16 +54,22 @@ class PollSchedule {
     TimePoint at;
   };
 
+  using Priority = PollPriority;
+
   // `once`: every eSIM is polled once (rate-limited attempts are retried), then never again.
   explicit PollSchedule(TimePoint anchor, bool once = false) : anchor_(anchor), once_(once) {}
 
   // Sets the monitored eSIMs (in config order) and the interval settings. Known eSIMs keep
   // their history and are re-spread over the new slots; new ones are due at `now`.
   void Update(const std::vector<EsimConfig>& esims, std::chrono::milliseconds configured_interval,
-              const RateLimitConfig& limits, TimePoint now);
+              const RateLimitConfig& limits, TimePoint now, Priority priority = {});
 
-  // The waiting eSIM that is due first; nullopt when all are in flight or done.
-  std::optional<Due> Next() const;
+  // The eSIM to poll next and when; nullopt when all are in flight or done.
+  std::optional<Due> Next(TimePoint now) const;
+
+  // Priority mode polls higher ranks first: kNoData (nothing known yet), then kActive.
+  static constexpr int kNoData = 2, kActive = 1, kOther = 0;
+  void SetRank(const std::string& key, int rank);
 
   void Started(const std::string& key, TimePoint now);
   // `jitter` in [0, 1) spreads retries of many failing eSIMs apart.
@@ -69,8 +89,10 @@ class PollSchedule {
     std::optional<TimePoint> last_start;
     bool in_flight = false;
     bool done = false;
+    int rank = kNoData;
     int failures = 0;
   };
+  std::optional<Due> NextByPriority(TimePoint now) const;
   using QueueKey = std::tuple<TimePoint, size_t, std::string>;
 
   TimePoint NextSlotAtOrAfter(const Entry& entry, TimePoint earliest) const;
@@ -81,6 +103,9 @@ class PollSchedule {
   TimePoint anchor_;
   bool once_;
   std::chrono::milliseconds interval_{std::chrono::minutes(15)};
+  std::chrono::milliseconds configured_{std::chrono::minutes(15)};
+  Priority priority_;
+  std::optional<TimePoint> last_start_;  // of any eSIM: priority mode paces from it
   std::map<std::string, Entry> entries_;
   std::set<QueueKey> queue_;  // waiting entries by due time, then config order
   size_t in_flight_ = 0;

@@ -1,23 +1,15 @@
 #include "poller.h"
 
 #include <chrono>
+#include <set>
 
+#include "api_feedback.h"
 #include "log.h"
 
 namespace esim {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-double WallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-SteadyClock::time_point SteadyFromWall(double wall_time, double wall_now,
-                                       SteadyClock::time_point steady_now) {
-  return steady_now + std::chrono::duration_cast<SteadyClock::duration>(
-                          std::chrono::duration<double>(wall_time - wall_now));
-}
 
 // One line that says what to check, for outcomes an operator has to fix.
 const char* HintFor(const std::string& code) {
@@ -46,15 +38,26 @@ Poller::~Poller() { Stop(); }
 
 void Poller::Reconfigure(const Settings& settings, StatusFetcher fetcher) {
   std::lock_guard<std::mutex> lock(mutex_);
-  schedule_.Update(settings.esims, settings.interval, settings.limits, SteadyClock::now());
+  settings_ = settings;
+  schedule_.Update(settings.esims, settings.interval, settings.limits, SteadyClock::now(),
+                   settings.priority);
   fetcher_ = std::move(fetcher);
   max_concurrency_ = std::max(settings.max_concurrency, 1);
-  for (auto it = last_logged_code_.begin(); it != last_logged_code_.end();) {
-    const bool kept = std::any_of(settings.esims.begin(), settings.esims.end(),
-                                  [&](const EsimConfig& e) { return e.Key() == it->first; });
-    it = kept ? std::next(it) : last_logged_code_.erase(it);
-  }
+  std::set<std::string> kept;
+  for (const EsimConfig& esim : settings.esims) kept.insert(esim.Key());
+  std::erase_if(last_logged_code_, [&](const auto& entry) { return !kept.contains(entry.first); });
   if (started_) SpawnWorkersLocked();
+  wake_.notify_all();
+}
+
+void Poller::UpdateEsims(const std::vector<EsimConfig>& esims, PollSchedule::Priority priority,
+                         const std::function<int(const std::string&)>& rank_of) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  settings_.esims = esims;
+  settings_.priority = priority;
+  schedule_.Update(esims, settings_.interval, settings_.limits, SteadyClock::now(),
+                   settings_.priority);
+  for (const EsimConfig& esim : esims) schedule_.SetRank(esim.Key(), rank_of(esim.Key()));
   wake_.notify_all();
 }
 
@@ -83,9 +86,9 @@ void Poller::Stop() {
   workers_.clear();
 }
 
-void Poller::WaitUntilDone() {
+bool Poller::WaitUntilDone(std::chrono::seconds timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
-  wake_.wait(lock, [this] { return stopping_ || schedule_.AllDone(); });
+  return wake_.wait_for(lock, timeout, [this] { return stopping_ || schedule_.AllDone(); });
 }
 
 std::chrono::milliseconds Poller::interval() const {
@@ -100,12 +103,12 @@ void Poller::WorkerLoop() {
       wake_.wait(lock);
       continue;
     }
-    const auto next = schedule_.Next();
+    const auto now = SteadyClock::now();
+    const auto next = schedule_.Next(now);
     if (!next) {
       wake_.wait(lock);
       continue;
     }
-    const auto now = SteadyClock::now();
     const auto ready_at = std::max(next->at, budget_.NextAllowed(now));
     if (ready_at > now) {
       wake_.wait_until(lock, ready_at);
@@ -134,30 +137,10 @@ void Poller::WorkerLoop() {
 void Poller::HandleResult(const std::string& key, const ApiResult& result,
                           SteadyClock::time_point started) {
   const double wall_now = WallNow();
-  const auto steady_now = SteadyClock::now();
-  metrics_.Observe(result.code, result.duration_seconds);
-  store_.RecordApiAnswer(result, wall_now);
+  RecordApiOutcome(result, budget_, store_, metrics_);
   store_.RecordPoll(key, result, wall_now);
-
-  // The API's own word on the key's budget slows every poll down, not just this eSIM's.
-  const bool rate_limited = result.code == "RATE_LIMIT_EXCEEDED";
-  if (rate_limited) {
-    if (result.retry_after_time) {
-      budget_.PauseUntil(steady_now,
-                         SteadyFromWall(*result.retry_after_time, wall_now, steady_now));
-    } else if (result.rate_limit.reset_time) {
-      budget_.PauseUntil(steady_now,
-                         SteadyFromWall(*result.rate_limit.reset_time, wall_now, steady_now));
-    } else {
-      budget_.PauseWithBackoff(steady_now);
-    }
-  } else {
-    if (result.api_up) budget_.ResetBackoff();
-    if (result.rate_limit.remaining && *result.rate_limit.remaining <= 0) {
-      const double until = result.rate_limit.reset_time.value_or(wall_now + 60);
-      budget_.PauseUntil(steady_now, SteadyFromWall(until, wall_now, steady_now));
-    }
-  }
+  schedule_.SetRank(key, store_.LiveRank(key));
+  const bool rate_limited = result.code == "RATE_LIMIT_EXCEEDED" || result.http_status == 429;
 
   const auto outcome = result.ok()    ? PollSchedule::Outcome::kSuccess
                        : rate_limited ? PollSchedule::Outcome::kRateLimited

@@ -32,6 +32,7 @@ class Poller {
     std::chrono::milliseconds interval{std::chrono::minutes(15)};
     RateLimitConfig limits;
     int max_concurrency = 4;
+    PollSchedule::Priority priority;  // on when inventory sweeps cover the basics
   };
 
   // `once`: poll every eSIM once, then idle (see WaitUntilDone).
@@ -41,11 +42,16 @@ class Poller {
   // Applies new settings and a new fetcher (the API client of the new config). eSIMs kept by
   // the reload keep their schedule; new ones are polled as soon as the budget allows.
   void Reconfigure(const Settings& settings, StatusFetcher fetcher);
+  // A new set of eSIMs (discovery found or lost some) under the same settings; `rank_of`
+  // gives each one's PollSchedule rank for priority mode.
+  void UpdateEsims(const std::vector<EsimConfig>& esims, PollSchedule::Priority priority,
+                   const std::function<int(const std::string&)>& rank_of);
   void Start();
   void Stop();  // returns once every worker has finished its request in flight
 
-  // In once mode: blocks until every eSIM has been polled once (or Stop).
-  void WaitUntilDone();
+  // In once mode: blocks until every eSIM has been polled once (or Stop, or `timeout`);
+  // false on timeout.
+  bool WaitUntilDone(std::chrono::seconds timeout);
 
   std::chrono::milliseconds interval() const;
 
@@ -62,6 +68,7 @@ class Poller {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   PollSchedule schedule_;                                // guarded by mutex_
+  Settings settings_;                                    // guarded by mutex_
   StatusFetcher fetcher_;                                // guarded by mutex_
   int max_concurrency_ = 1;                              // guarded by mutex_
   bool started_ = false;                                 // guarded by mutex_

@@ -30,7 +30,7 @@ double BootTime() {
   return 0;
 }
 
-ProcStat ReadProcStat() {
+ProcStat ReadProcStatOrThrow() {
   ProcStat stat;
   std::ifstream in("/proc/self/stat");
   std::string line;
@@ -59,6 +59,15 @@ ProcStat ReadProcStat() {
   stat.start_time = BootTime() + starttime / ticks;
   stat.ok = true;
   return stat;
+}
+
+// A malformed /proc entry costs these metrics, never the whole scrape.
+ProcStat ReadProcStat() {
+  try {
+    return ReadProcStatOrThrow();
+  } catch (const std::exception&) {
+    return ProcStat{};
+  }
 }
 
 double OpenFds() {

@@ -71,6 +71,8 @@ void RateBudget::PauseUntil(TimePoint now, TimePoint until) {
 
 void RateBudget::PauseWithBackoff(TimePoint now) {
   std::lock_guard<std::mutex> lock(mutex_);
+  // Several requests in flight refused together are one event: double once.
+  if (paused_until_ > now) return;
   backoff_ = backoff_ == Clock::duration{}
                  ? std::chrono::duration_cast<Clock::duration>(seconds(30))
                  : std::min<Clock::duration>(backoff_ * 2, minutes(15));

@@ -33,6 +33,14 @@ void ApplyShard(const Shard& shard, Config& config) {
            static_cast<uint64_t>(shard.index);
   });
   RateLimitConfig& limits = config.api.rate_limit;
+  const int smallest = std::min({limits.per_minute, limits.per_hour, limits.per_day});
+  if (shard.total > smallest) {
+    // 1 request per window and shard would already be more than the whole budget.
+    throw ConfigError(config.path + ": api.rate_limit allows " + std::to_string(smallest) +
+                      " requests in its tightest window, too few to split over " +
+                      std::to_string(shard.total) +
+                      " shards; raise the rate limit or run fewer shards");
+  }
   limits.per_minute = std::max(1, limits.per_minute / shard.total);
   limits.per_hour = std::max(1, limits.per_hour / shard.total);
   limits.per_day = std::max(1, limits.per_day / shard.total);

@@ -23,7 +23,8 @@ uint64_t StableHash(const std::string& text);
 // as esim-exporter-2). nullopt when neither, or not below `total`.
 std::optional<int> ParseShardIndex(const std::string& text, int total);
 
-// Keeps the shard's eSIMs and divides the rate limits by the shard count (at least 1 each).
+// Keeps the shard's eSIMs and divides the rate limits by the shard count. Throws ConfigError
+// when a limit is smaller than the shard count (the shards together would exceed it).
 void ApplyShard(const Shard& shard, Config& config);
 
 }  // namespace esim

@@ -1,44 +1,194 @@
 #include "state_store.h"
 
-namespace esim {
+#include <algorithm>
 
-void StateStore::SetEsims(const std::vector<EsimConfig>& esims) {
+namespace esim {
+namespace {
+
+// Live answers carry every field; they are newer than anything seen before them.
+void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
+  if (!record.status) record.status = EsimStatus{};
+  EsimStatus& merged = *record.status;
+  merged.iccid = live.iccid;
+  merged.esim_status = live.esim_status;
+  merged.smdp_status = live.smdp_status;
+  merged.profile = live.profile;
+  merged.last_network = live.last_network;
+  merged.device = live.device;
+  merged.last_usage_time = live.last_usage_time;
+  if (now >= record.usage_time) {
+    merged.used_bytes = live.used_bytes;
+    merged.total_bytes = live.total_bytes;
+    merged.unlimited = live.unlimited;
+    record.usage_time = now;
+  }
+  if (now >= record.lifecycle_time) {
+    merged.status = live.status;
+    record.lifecycle_time = now;
+  }
+  if (now >= record.validity_time) {
+    merged.activation_time = live.activation_time;
+    merged.expiry_time = live.expiry_time;
+    record.validity_time = now;
+  }
+  if (!live.iccid.empty()) record.learned_iccid = live.iccid;
+}
+
+// Listed values replace only what no newer observation set; live-only fields stay.
+void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
+  if (!record.status) record.status = EsimStatus{};
+  EsimStatus& merged = *record.status;
+  if (merged.iccid.empty()) merged.iccid = listed.iccid;
+  if (now >= record.usage_time) {
+    merged.used_bytes = listed.used_bytes;
+    merged.total_bytes = listed.total_bytes;
+    merged.unlimited = listed.unlimited;
+    record.usage_time = now;
+  }
+  if (now >= record.lifecycle_time) {
+    merged.status = listed.status;
+    record.lifecycle_time = now;
+  }
+  if (now >= record.validity_time) {
+    merged.activation_time = listed.activation_time;
+    merged.expiry_time = listed.expiry_time;
+    record.validity_time = now;
+  }
+  record.learned_iccid = listed.iccid;
+  record.listed_id = listed.id;
+  std::string countries;
+  for (const std::string& country : listed.countries) {
+    if (!countries.empty()) countries += ',';
+    countries += country;
+  }
+  record.package = PackageInfo{listed.package_code, listed.package_name, countries};
+  record.last_listed_time = now;
+}
+
+}  // namespace
+
+void StateStore::RebuildIndexLocked() {
+  by_key_.clear();
+  by_iccid_.clear();
+  by_id_.clear();
+  for (size_t i = 0; i < esims_.size(); ++i) {
+    const EsimRecord& record = *esims_[i];
+    by_key_.emplace(record.config.Key(), i);
+    if (!record.Iccid().empty()) by_iccid_.emplace(record.Iccid(), i);
+    if (const auto id = record.EsimId()) by_id_.emplace(*id, i);
+  }
+}
+
+void StateStore::SetEsims(const std::vector<EsimConfig>& esims, bool keep_discovered) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::shared_ptr<const EsimRecord>> updated;
-  std::map<std::string, size_t> index;
-  size_t unpolled = 0;
+  std::vector<bool> taken(esims_.size(), false);
   for (const EsimConfig& esim : esims) {
     auto record = std::make_shared<EsimRecord>();
-    const auto old = index_.find(esim.Key());
-    if (old != index_.end()) *record = *esims_[old->second];
+    std::optional<size_t> old;
+    if (const auto it = by_key_.find(esim.Key()); it != by_key_.end()) old = it->second;
+    // A discovered eSIM that the config now names keeps what was learned about it.
+    if (!old && !esim.iccid.empty()) {
+      if (const auto it = by_iccid_.find(esim.iccid); it != by_iccid_.end()) old = it->second;
+    }
+    if (!old && esim.esim_id) {
+      if (const auto it = by_id_.find(*esim.esim_id); it != by_id_.end()) old = it->second;
+    }
+    if (old && !taken[*old]) {
+      *record = *esims_[*old];
+      taken[*old] = true;
+    }
     record->config = esim;
-    if (!record->polled) ++unpolled;
-    index.emplace(esim.Key(), updated.size());
+    record->discovered = false;
     updated.push_back(std::move(record));
   }
+  if (keep_discovered) {
+    for (size_t i = 0; i < esims_.size(); ++i) {
+      if (!taken[i] && esims_[i]->discovered) updated.push_back(esims_[i]);
+    }
+  }
   esims_ = std::move(updated);
-  index_ = std::move(index);
-  unpolled_ = unpolled;
+  RebuildIndexLocked();
 }
 
 void StateStore::RecordPoll(const std::string& key, const ApiResult& result, double now) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const auto it = index_.find(key);
-  if (it == index_.end()) return;
+  const auto it = by_key_.find(key);
+  if (it == by_key_.end()) return;
   auto record = std::make_shared<EsimRecord>(*esims_[it->second]);
-  if (!record->polled) --unpolled_;
+  const std::string old_iccid = record->Iccid();
   record->polled = true;
   record->last_poll_time = now;
   record->last_code = result.code;
   record->last_poll_ok = result.ok();
   if (result.ok() && result.status) {
-    record->status = result.status;
+    MergeLive(*record, *result.status, now);
     record->last_success_time = now;
     record->last_message.clear();
   } else {
     record->last_message = result.message;
   }
+  const bool learned = record->Iccid() != old_iccid;
   esims_[it->second] = std::move(record);
+  if (learned) RebuildIndexLocked();
+}
+
+std::shared_ptr<EsimRecord> StateStore::FindListedLocked(const ListedEsim& listed) {
+  std::optional<size_t> index;
+  if (const auto it = by_iccid_.find(listed.iccid); it != by_iccid_.end()) index = it->second;
+  if (!index) {
+    if (const auto it = by_id_.find(listed.id); it != by_id_.end()) index = it->second;
+  }
+  if (!index) return nullptr;
+  return std::make_shared<EsimRecord>(*esims_[*index]);
+}
+
+size_t StateStore::RecordListed(const std::vector<ListedEsim>& listed, double now, bool discover) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t added = 0;
+  bool index_changed = false;
+  for (const ListedEsim& item : listed) {
+    std::shared_ptr<EsimRecord> record = FindListedLocked(item);
+    std::optional<size_t> position;
+    if (record) {
+      position = by_key_.at(record->config.Key());
+    } else if (discover && !item.iccid.empty()) {
+      record = std::make_shared<EsimRecord>();
+      record->config.iccid = item.iccid;
+      record->discovered = true;
+      ++added;
+    } else {
+      continue;  // listed, but not monitored
+    }
+    const bool knew_ids = record->listed_id.has_value() && !record->Iccid().empty();
+    MergeListed(*record, item, now);
+    record->polled = true;
+    record->last_poll_ok = true;
+    record->last_code = "OK";
+    record->last_message.clear();
+    record->last_poll_time = std::max(record->last_poll_time, now);
+    record->last_success_time = std::max(record->last_success_time, now);
+    if (position) {
+      esims_[*position] = std::move(record);
+      index_changed = index_changed || !knew_ids;
+    } else {
+      esims_.push_back(std::move(record));
+      index_changed = true;
+    }
+  }
+  if (index_changed) RebuildIndexLocked();
+  return added;
+}
+
+size_t StateStore::DropVanished(double now, double stale_after) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const size_t before = esims_.size();
+  std::erase_if(esims_, [&](const std::shared_ptr<const EsimRecord>& record) {
+    return record->discovered && now - record->last_listed_time > stale_after;
+  });
+  const size_t removed = before - esims_.size();
+  if (removed > 0) RebuildIndexLocked();
+  return removed;
 }
 
 void StateStore::RecordApiAnswer(const ApiResult& result, double now) {
@@ -50,17 +200,47 @@ void StateStore::RecordApiAnswer(const ApiResult& result, double now) {
   if (result.server_time) api_.server_time_offset = *result.server_time - now;
 }
 
+void StateStore::RecordSweep(const std::map<std::string, int64_t>& esims_by_status, double now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  account_.esims_by_status = esims_by_status;
+  account_.inventory_last_success_time = now;
+}
+
+void StateStore::RecordBalance(const AccountBalance& balance) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  account_.balance = balance;
+}
+
 std::shared_ptr<const StateSnapshot> StateStore::Snapshot() const {
   auto snapshot = std::make_shared<StateSnapshot>();
   std::lock_guard<std::mutex> lock(mutex_);
   snapshot->esims = esims_;
   snapshot->api = api_;
+  snapshot->account = account_;
   return snapshot;
+}
+
+std::vector<EsimConfig> StateStore::MonitoredEsims() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<EsimConfig> esims;
+  esims.reserve(esims_.size());
+  for (const auto& record : esims_) esims.push_back(record->config);
+  return esims;
+}
+
+int StateStore::LiveRank(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = by_key_.find(key);
+  if (it == by_key_.end()) return 0;
+  const auto& status = esims_[it->second]->status;
+  if (!status) return 2;
+  return status->status == "ACTIVE" ? 1 : 0;
 }
 
 bool StateStore::AllPolled() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return unpolled_ == 0;
+  return std::all_of(esims_.begin(), esims_.end(),
+                     [](const auto& record) { return record->polled; });
 }
 
 }  // namespace esim

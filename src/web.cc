@@ -38,9 +38,11 @@ WebServer::WebServer(WebOptions options, WebHandlers handlers)
       server_(std::make_unique<httplib::Server>()) {
   const int threads = options_.worker_threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_->set_read_timeout(10, 0);
+  server_->set_read_timeout(5, 0);
   server_->set_write_timeout(10, 0);
-  server_->set_keep_alive_timeout(30);
+  // Idle keep-alive connections hold a worker thread each: keep that short so scrapers' idle
+  // connections neither starve a real scrape nor delay a stop.
+  server_->set_keep_alive_timeout(2);
   server_->set_payload_max_length(64 * 1024);
   // cpp-httplib's default SO_REUSEPORT would let a second exporter share the port silently;
   // SO_REUSEADDR alone still allows a quick restart.
@@ -128,10 +130,11 @@ bool WebServer::Bind(std::string& error) {
   return true;
 }
 
-void WebServer::Serve() {
+bool WebServer::Serve() {
   serving_ = true;
   if (!stop_requested_) server_->listen_after_bind();
   serving_ = false;
+  return stop_requested_;
 }
 
 void WebServer::Stop() {

@@ -25,7 +25,7 @@ struct WebHandlers {
 struct WebOptions {
   std::string listen_address = ":10417";  // [HOST]:PORT
   std::string telemetry_path = "/metrics";
-  int worker_threads = 8;
+  int worker_threads = 16;
 };
 
 // Splits "[HOST]:PORT" ("::10417", "[::1]:10417", "127.0.0.1:10417") into host and port.
@@ -40,8 +40,9 @@ class WebServer {
   // Binds the listening socket; false with `error` set when it cannot (exit code 2).
   bool Bind(std::string& error);
   int port() const { return port_; }
-  // Serves until Stop(); call after a successful Bind.
-  void Serve();
+  // Serves until Stop(); call after a successful Bind. Returns false when the server ended on
+  // its own (an accept error), not because of Stop.
+  bool Serve();
   // Safe from any thread at any time, also before Serve has started listening (a SIGTERM right
   // at startup must still stop the server).
   void Stop();

@@ -326,3 +326,120 @@ TEST(ApiClientTest, NeverLetsAnExceptionEscape) {
 
 }  // namespace
 }  // namespace esim
+
+namespace esim {
+namespace {
+
+// The inventory spec's example item, with an unlimited one and the installation secrets.
+constexpr char kListExample[] = R"({"success": true,
+ "data": {
+   "esims": [{
+     "id": 12345, "iccid": "8910300001234567890",
+     "package_name": "Sweden 1GB - 7 Days", "package_code": "sweden-7days-1gb",
+     "countries": ["Sweden"], "status": "ACTIVE",
+     "data": {"total_mb": 1024, "used_mb": 256, "remaining_mb": 768,
+              "usage_percentage": 25, "is_unlimited": false},
+     "validity": {"days": 7, "activated_at": "2024-01-29T10:30:00Z",
+                  "expires_at": "2024-02-05T10:30:00Z", "is_expired": false},
+     "created_at": "2024-01-29T10:30:00Z", "is_pending": false, "phone_number": null,
+     "qr_code": "LPA:1$smdp$SECRET-QR", "manual_installation": {"activation_code": "SECRET-AC"},
+     "flag_url": "/images/flags/se.png"
+   }, {
+     "id": 12346, "iccid": "8948010010036785060", "package_name": "World Unlimited",
+     "package_code": "world-unl", "countries": ["France", "Spain"], "status": "NEW",
+     "data": {"total_mb": 0, "used_mb": 0, "remaining_mb": 0, "usage_percentage": 0,
+              "is_unlimited": true},
+     "validity": {"days": 30, "activated_at": null, "expires_at": null, "is_expired": false}
+   }],
+   "pagination": {"page": 1, "limit": 100, "total": 2, "total_pages": 1}}})";
+
+TEST(InterpretListResponseTest, ReadsItemsInBytesAndNeverTheSecrets) {
+  const ApiResult result = InterpretListResponse(Answer(200, kListExample), kNow);
+  ASSERT_TRUE(result.ok()) << result.message;
+  ASSERT_TRUE(result.list);
+  ASSERT_EQ(result.list->esims.size(), 2u);
+  const ListedEsim& sweden = result.list->esims[0];
+  EXPECT_EQ(sweden.id, 12345);
+  EXPECT_EQ(sweden.iccid, "8910300001234567890");
+  EXPECT_EQ(sweden.package_code, "sweden-7days-1gb");
+  EXPECT_EQ(sweden.countries, std::vector<std::string>{"Sweden"});
+  EXPECT_EQ(sweden.used_bytes, 256.0 * 1024 * 1024);
+  EXPECT_EQ(sweden.total_bytes, 1024.0 * 1024 * 1024);  // 1 GB plan: same bytes as live 1 GB
+  EXPECT_EQ(sweden.activation_time, 1706524200.0);
+  EXPECT_EQ(sweden.expiry_time, 1707129000.0);
+  const ListedEsim& unlimited = result.list->esims[1];
+  EXPECT_TRUE(unlimited.unlimited);
+  EXPECT_FALSE(unlimited.total_bytes.has_value()) << "total_mb 0 of an unlimited plan";
+  EXPECT_FALSE(unlimited.activation_time);
+  EXPECT_EQ(result.list->total, 2);
+  EXPECT_EQ(result.list->total_pages, 1);
+}
+
+TEST(InterpretListResponseTest, WrongShapesAreInvalidResponses) {
+  for (const char* body : {R"({"success":true,"data":{"esims":{}}})",
+                           R"({"success":true,"data":{"esims":[],"pagination":{"page":1}}})",
+                           R"({"success":true,"data":{"esims":[{"id":"x"}],
+                              "pagination":{"page":1,"total":1,"total_pages":1}}})",
+                           R"({"success":true,"data":{"esims":[],
+                              "pagination":{"page":1,"total":-1,"total_pages":1}}})"}) {
+    const ApiResult result = InterpretListResponse(Answer(200, body), kNow);
+    EXPECT_EQ(result.code, "INVALID_RESPONSE") << body;
+    EXPECT_FALSE(result.list.has_value());
+  }
+}
+
+TEST(InterpretBalanceResponseTest, ReadsAmountAndCurrency) {
+  const ApiResult result = InterpretBalanceResponse(
+      Answer(200, R"({"success":true,"data":{"balance":1500.00,"currency":"USD"}})"), kNow);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.balance->amount, 1500.0);
+  EXPECT_EQ(result.balance->currency, "USD");
+  EXPECT_EQ(
+      InterpretBalanceResponse(Answer(200, R"({"success":true,"data":{"balance":"1"}})"), kNow)
+          .code,
+      "INVALID_RESPONSE");
+}
+
+TEST(ApiClientTest, SignsGetRequestsOverTheEmptyBody) {
+  auto transport = std::make_shared<RecordingTransport>();
+  ApiClient client("esf_code", Secret("sk_secret"), transport, [] { return 1767225600.0; });
+  client.FetchListPage("ACTIVE", 2);
+  ASSERT_EQ(transport->requests.size(), 1u);
+  const HttpRequest& sent = transport->requests[0];
+  EXPECT_EQ(sent.method, "GET");
+  EXPECT_EQ(sent.path, "/api/v1/business/esims?page=2&limit=100&status=ACTIVE");
+  EXPECT_EQ(sent.body, "");
+  std::map<std::string, std::string> headers(sent.headers.begin(), sent.headers.end());
+  EXPECT_EQ(headers["RT-Signature"], ComputeSignature("sk_secret", "1767225600000",
+                                                      headers["RT-RequestID"], "esf_code", ""));
+}
+
+}  // namespace
+}  // namespace esim
+
+namespace esim {
+namespace {
+
+TEST(InterpretStatusResponseTest, LongTextIsCutAtACharacterBoundary) {
+  std::string operator_name;
+  for (int i = 0; i < 100; ++i) operator_name += "\xe6\x97\xa5";  // 300 bytes of U+65E5
+  const ApiResult result = InterpretStatusResponse(
+      Answer(200, R"({"success":true,"data":{"status":"ACTIVE","last_network":{"operator":")" +
+                      operator_name + R"("},"data_usage":{"used_gb":1}}})"),
+      kNow);
+  ASSERT_TRUE(result.ok()) << result.message;
+  const std::string& kept = *result.status->last_network.operator_name;
+  EXPECT_EQ(kept.size(), 255u);  // 85 whole characters, not 256 bytes with a broken one
+  EXPECT_EQ(kept, operator_name.substr(0, 255));
+}
+
+TEST(InterpretStatusResponseTest, AbsurdUsageIsAnInvalidResponse) {
+  EXPECT_EQ(InterpretStatusResponse(Answer(200, R"({"success":true,"data":{"status":"ACTIVE",
+                           "data_usage":{"used_gb":1e300}}})"),
+                                    kNow)
+                .code,
+            "INVALID_RESPONSE");
+}
+
+}  // namespace
+}  // namespace esim

@@ -108,6 +108,12 @@ StateSnapshot GoldenSnapshot() {
   for (const auto& record : {example, unlimited, fresh, suspended, failing, stale, pending}) {
     snapshot.esims.push_back(record);
   }
+  // Seen by an inventory sweep: package and vendor id known.
+  example->package = PackageInfo{"au-1gb-30d", "Australia 1GB - 30 Days", "Australia"};
+  example->listed_id = 1001;
+  snapshot.account.esims_by_status = {{"ACTIVE", 250}, {"NEW", 30}};
+  snapshot.account.balance = AccountBalance{1500.5, "USD"};
+  snapshot.account.inventory_last_success_time = 1782499000;
   snapshot.api.up = true;
   snapshot.api.rate_limit = {100.0, 42.0, 1782500060.0};
   snapshot.api.server_time_offset = -1.5;
@@ -120,6 +126,7 @@ ExporterStatus GoldenStatus() {
   status.stale_after = std::chrono::hours(6);
   status.last_reload_ok = true;
   status.last_reload_success_time = 1782490000.0;
+  status.inventory_enabled = true;
   return status;
 }
 

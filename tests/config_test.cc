@@ -109,6 +109,12 @@ TEST(LoadConfigTest, FullConfigParsesEveryField) {
   EXPECT_EQ(config.poll.interval, minutes(90));
   EXPECT_EQ(config.poll.stale_after, hours(48));
   EXPECT_TRUE(config.metrics.export_imei);
+  EXPECT_TRUE(config.inventory.enabled);
+  EXPECT_EQ(config.inventory.interval, minutes(30));
+  EXPECT_EQ(config.inventory.statuses,
+            (std::vector<std::string>{"ACTIVE", "CANCELLED", "DELETED"}));
+  EXPECT_TRUE(config.inventory.discover);
+  EXPECT_EQ(config.balance.interval, hours(6));
   EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
 
   ASSERT_EQ(config.esims.size(), 4u);
@@ -140,6 +146,12 @@ TEST(LoadConfigTest, MinimalConfigGetsTheContractDefaults) {
   EXPECT_EQ(config.poll.interval, minutes(15));
   EXPECT_EQ(config.poll.stale_after, hours(6));
   EXPECT_FALSE(config.metrics.export_imei);
+  EXPECT_FALSE(config.inventory.enabled);
+  EXPECT_EQ(config.inventory.interval, minutes(10));
+  EXPECT_EQ(config.inventory.statuses,
+            (std::vector<std::string>{"NEW", "ACTIVE", "DEPLETED", "EXPIRED"}));
+  EXPECT_FALSE(config.inventory.discover);
+  EXPECT_EQ(config.balance.interval, hours(1));
   EXPECT_TRUE(config.warnings.empty());
   ASSERT_EQ(config.esims.size(), 1u);
   EXPECT_EQ(config.esims[0].name, "");
@@ -159,6 +171,11 @@ TEST(LoadConfigTest, ExampleConfigIsValidAndShowsTheDefaults) {
   EXPECT_EQ(config.poll.interval, defaults.poll.interval);
   EXPECT_EQ(config.poll.stale_after, defaults.poll.stale_after);
   EXPECT_EQ(config.metrics.export_imei, defaults.metrics.export_imei);
+  EXPECT_EQ(config.inventory.enabled, defaults.inventory.enabled);
+  EXPECT_EQ(config.inventory.interval, defaults.inventory.interval);
+  EXPECT_EQ(config.inventory.statuses, defaults.inventory.statuses);
+  EXPECT_EQ(config.inventory.discover, defaults.inventory.discover);
+  EXPECT_EQ(config.balance.interval, defaults.balance.interval);
   EXPECT_TRUE(config.warnings.empty());
   ASSERT_EQ(config.esims.size(), 2u);
   EXPECT_EQ(config.esims[0].Key(), "iccid:8948010010036785060");
@@ -167,11 +184,14 @@ TEST(LoadConfigTest, ExampleConfigIsValidAndShowsTheDefaults) {
 
 TEST(LoadConfigTest, EmptySectionsKeepDefaults) {
   TempDir dir;
-  const std::string path =
-      dir.Write("c.yml", std::string("api:\npoll:\nmetrics:\n") + kOneEsim + "---\n");
+  const std::string path = dir.Write(
+      "c.yml", std::string("api:\npoll:\nmetrics:\ninventory:\nbalance:\n") + kOneEsim + "---\n");
   const Config config = LoadConfig(path, CredentialsEnv());
   EXPECT_EQ(config.api.url, "https://esimfly.net");
   EXPECT_EQ(config.poll.interval, minutes(15));
+  EXPECT_FALSE(config.inventory.enabled);
+  EXPECT_EQ(config.inventory.statuses.size(), 4u);
+  EXPECT_EQ(config.balance.interval, hours(1));
   EXPECT_EQ(config.esims.size(), 1u);
 }
 
@@ -184,6 +204,10 @@ TEST(LoadConfigTest, BoundaryValuesAreAccepted) {
 poll:
   interval: 60s
   stale_after: 1m
+inventory:
+  interval: 60s
+balance:
+  interval: 1m
 )") + kOneEsim);
   const Config config = LoadConfig(path, CredentialsEnv());
   EXPECT_EQ(config.api.timeout, minutes(5));
@@ -191,11 +215,102 @@ poll:
   EXPECT_EQ(config.api.rate_limit, (RateLimitConfig{1, 1, 1}));
   EXPECT_EQ(config.poll.interval, seconds(60));
   EXPECT_EQ(config.poll.stale_after, seconds(60));
+  EXPECT_EQ(config.inventory.interval, seconds(60));
+  EXPECT_EQ(config.balance.interval, seconds(60));
+}
+
+// --- inventory, balance -------------------------------------------------------------------------
+
+TEST(InventoryConfigTest, DiscoveryNeedsNoEsimsList) {
+  const Config config = LoadConfig(kConfigDir + "/valid/discovery.yml", CredentialsEnv());
+  EXPECT_TRUE(config.inventory.enabled);
+  EXPECT_TRUE(config.inventory.discover);
+  EXPECT_TRUE(config.esims.empty());
+  EXPECT_TRUE(config.warnings.empty());
+}
+
+TEST(InventoryConfigTest, DiscoveryAcceptsAnEmptyEsimsList) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", "inventory:\n  enabled: true\n  discover: true\nesims: []\n");
+  EXPECT_TRUE(LoadConfig(path, CredentialsEnv()).esims.empty());
+}
+
+// "esims:" with nothing after it is an empty list: fine with discovery, an error without.
+TEST(InventoryConfigTest, NullEsimsIsEmptyWithDiscovery) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", "esims:\ninventory:\n  enabled: true\n  discover: true\n");
+  const Config config = LoadConfig(path, CredentialsEnv());
+  EXPECT_TRUE(config.esims.empty());
+  EXPECT_TRUE(config.inventory.discover);
+}
+
+TEST(InventoryConfigTest, NullEsimsIsAnErrorWithoutDiscovery) {
+  TempDir dir;
+  for (const std::string inventory :
+       {"", "inventory:\n  enabled: true\n", "inventory:\n  enabled: true\n  discover: false\n"}) {
+    const std::string path = dir.Write("c.yml", "esims:\n" + inventory);
+    EXPECT_EQ(ErrorOf(path, CredentialsEnv()),
+              path +
+                  ":1:1: nothing to monitor: esims lists no eSIM; add at least one entry with an "
+                  "iccid or esim_id, or set inventory.enabled and inventory.discover to true to "
+                  "monitor every eSIM on the account")
+        << inventory;
+  }
+}
+
+TEST(InventoryConfigTest, DiscoveryKeepsTheListedEsimsForNamesAndLabels) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", std::string("inventory: {enabled: true, discover: true}\n") +
+                             "esims:\n  - iccid: \"8948010010036785060\"\n    name: router\n");
+  const Config config = LoadConfig(path, CredentialsEnv());
+  ASSERT_EQ(config.esims.size(), 1u);
+  EXPECT_EQ(config.esims[0].name, "router");
+}
+
+TEST(InventoryConfigTest, StatusesAcceptEveryApiStatusAndAllAlone) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"[all]", {"all"}},
+      {"[ACTIVE]", {"ACTIVE"}},
+      {"[\"DEPLETED\"]", {"DEPLETED"}},  // quoted text is still the status
+      {"[NEW, ACTIVE, EXPIRED, CANCELLED, DEPLETED, DELETED]",
+       {"NEW", "ACTIVE", "EXPIRED", "CANCELLED", "DEPLETED", "DELETED"}},
+      {"\n    - EXPIRED\n    - NEW", {"EXPIRED", "NEW"}},  // order kept as written
+  };
+  TempDir dir;
+  for (const auto& [statuses, expected] : cases) {
+    const std::string path = dir.Write(
+        "c.yml", "inventory:\n  enabled: true\n  statuses: " + statuses + "\n" + kOneEsim);
+    EXPECT_EQ(LoadConfig(path, CredentialsEnv()).inventory.statuses, expected) << statuses;
+  }
+}
+
+TEST(InventoryConfigTest, SettingsAreKeptWhileDisabled) {
+  TempDir dir;
+  const std::string path = dir.Write(
+      "c.yml",
+      std::string("inventory:\n  enabled: false\n  interval: 1h\n  statuses: [all]\n") + kOneEsim);
+  const Config config = LoadConfig(path, CredentialsEnv());
+  EXPECT_FALSE(config.inventory.enabled);
+  EXPECT_EQ(config.inventory.interval, hours(1));
+  EXPECT_EQ(config.inventory.statuses, std::vector<std::string>{"all"});
+}
+
+TEST(BalanceConfigTest, ZeroDisables) {
+  TempDir dir;
+  for (const std::string zero : {"0", "0s", "0m"}) {
+    const std::string path =
+        dir.Write("c.yml", "balance:\n  interval: " + zero + "\n" + std::string(kOneEsim));
+    EXPECT_EQ(LoadConfig(path, CredentialsEnv()).balance.interval, milliseconds(0)) << zero;
+  }
 }
 
 TEST(LoadConfigTest, UnnamedEsimsDoNotCountAsDuplicateNames) {
   TempDir dir;
-  const std::string path = dir.Write("c.yml", "esims:\n  - esim_id: 1\n  - esim_id: 2\n");
+  const std::string path = dir.Write(
+      "c.yml", "esims:\n  - iccid: \"8948010010036785060\"\n  - iccid: \"8948010010036785078\"\n");
   EXPECT_EQ(LoadConfig(path, CredentialsEnv()).esims.size(), 2u);
 }
 
@@ -404,12 +519,13 @@ TEST(LoadConfigErrorTest, ZeroByteFile) {
 
 TEST(LoadConfigTest, WindowsLineEndingsAreFine) {
   TempDir dir;
-  const std::string path =
-      dir.Write("c.yml", "poll:\r\n  interval: 20m\r\nesims:\r\n  - esim_id: 3\r\n");
+  const std::string path = dir.Write(
+      "c.yml", "poll:\r\n  interval: 20m\r\nesims:\r\n  - esim_id: 3\r\n    name: router\r\n");
   const Config config = LoadConfig(path, CredentialsEnv());
   EXPECT_EQ(config.poll.interval, minutes(20));
   ASSERT_EQ(config.esims.size(), 1u);
   EXPECT_EQ(config.esims[0].esim_id, 3);
+  EXPECT_EQ(config.esims[0].name, "router");
 }
 
 enum class Env { kCredentials, kNone };
@@ -445,17 +561,18 @@ const InvalidCase kInvalidCases[] = {
     {"empty.yml",
      "1:1: the config file is empty; write at least an esims: list (see the example config)"},
     {"not_a_map.yml",
-     "1:1: the config must be a map of sections (api, poll, metrics, esims), got a list; start "
-     "each section with \"name:\" at column 1"},
+     "1:1: the config must be a map of sections (api, poll, metrics, esims, inventory, balance), "
+     "got a list; start each section with \"name:\" at column 1"},
     {"multiple_documents.yml",
-     "4:1: a second YAML document starts here; keep only one document in the file (remove the "
+     "5:1: a second YAML document starts here; keep only one document in the file (remove the "
      "\"---\" line above and merge the two)"},
     {"non_text_key.yml",
      "1:3: a key at the top level is a list; keys must be plain names like \"url\""},
     {"duplicate_key.yml", "4:3: duplicate key \"timeout\" in api (first at line 2); keep only one"},
     // Unknown keys and wrong types.
     {"unknown_top_level_key.yml",
-     "3:1: unknown key \"inventory\" at the top level; allowed keys: api, poll, metrics, esims"},
+     "4:1: unknown key \"alerting\" at the top level; allowed keys: api, poll, metrics, esims, "
+     "inventory, balance"},
     {"unknown_key_typo.yml",
      "2:3: unknown key \"interva\" in poll; did you mean \"interval\"? allowed keys: interval, "
      "stale_after"},
@@ -556,13 +673,16 @@ const InvalidCase kInvalidCases[] = {
     // The eSIM list.
     {"esims_empty.yml",
      "1:8: nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
-     "esim_id"},
+     "esim_id, or set inventory.enabled and inventory.discover to true to monitor every eSIM on "
+     "the account"},
     {"esims_missing.yml",
      "2:1: nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
-     "esim_id"},
+     "esim_id, or set inventory.enabled and inventory.discover to true to monitor every eSIM on "
+     "the account"},
     {"esims_null.yml",
      "1:1: nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
-     "esim_id"},
+     "esim_id, or set inventory.enabled and inventory.discover to true to monitor every eSIM on "
+     "the account"},
     {"esims_not_list.yml",
      "2:3: esims must be a list, got a map; write one \"- iccid: ...\" or \"- esim_id: ...\" "
      "entry per eSIM"},
@@ -571,7 +691,7 @@ const InvalidCase kInvalidCases[] = {
      "iccid: \"8948010010036785060\""},
     {"esim_both_ids.yml", "3:5: esims[0] has both iccid and esim_id; keep only one of them"},
     {"esim_no_id.yml",
-     "3:5: esims[1] has neither iccid nor esim_id; add one of them to say which eSIM to "
+     "4:5: esims[1] has neither iccid nor esim_id; add one of them to say which eSIM to "
      "monitor"},
     {"iccid_luhn.yml",
      "2:12: esims[0].iccid \"8948010010036785061\" fails the Luhn check: after the digits before "
@@ -589,14 +709,17 @@ const InvalidCase kInvalidCases[] = {
      "2:14: esims[0].esim_id must be a whole number, got \"abc\"; write digits only, e.g. "
      "12345"},
     {"duplicate_iccid.yml",  // the same ICCID, once quoted and once not
-     "5:12: esims[2]: the eSIM with iccid 8948010010036785060 is already listed at line 2; "
+     "6:12: esims[2]: the eSIM with iccid 8948010010036785060 is already listed at line 2; "
      "remove one of the two entries"},
     {"duplicate_esim_id.yml",
-     "4:14: esims[2]: the eSIM with esim_id 7 is already listed at line 2; remove one of the "
+     "5:14: esims[2]: the eSIM with esim_id 7 is already listed at line 2; remove one of the "
      "two entries"},
     {"duplicate_name.yml",
      "5:11: esims[1].name \"router\" is already used by the eSIM at line 3; give each eSIM its "
      "own name"},
+    {"esim_id_without_name.yml",  // the name is optional only for an eSIM given by iccid
+     "3:14: esims[1] is identified by esim_id and has no name; add a name: the ICCID label stays "
+     "empty until the API has answered for it"},
     {"name_too_long.yml", "3:11: esims[0].name is 129 characters long; use at most 128"},
     {"name_not_utf8.yml", "3:11: esims[0].name is not valid UTF-8; save the file as UTF-8"},
     {"labels_not_map.yml",
@@ -616,6 +739,77 @@ const InvalidCase kInvalidCases[] = {
      "\"site:\""},
     {"label_value_not_utf8.yml",
      "4:13: esims[0].labels.site is not valid UTF-8; save the file as UTF-8"},
+    // inventory
+    {"inventory_not_map.yml",
+     "1:12: inventory must be a map, got a single value; write indented \"key: value\" lines "
+     "under \"inventory:\""},
+    {"inventory_unknown_key.yml",
+     "3:3: unknown key \"sweep_interval\" in inventory; allowed keys: enabled, interval, "
+     "statuses, discover"},
+    {"inventory_unknown_key_typo.yml",
+     "2:3: unknown key \"enable\" in inventory; did you mean \"enabled\"? allowed keys: enabled, "
+     "interval, statuses, discover"},
+    {"inventory_enabled_not_bool.yml",
+     "2:12: inventory.enabled must be true or false, got \"yes\"; write true or false unquoted"},
+    {"inventory_discover_not_bool.yml",
+     "3:13: inventory.discover must be true or false, got \"true\"; write true or false "
+     "unquoted"},
+    {"inventory_interval_too_short.yml",
+     "3:13: inventory.interval is 30s, shorter than the 60s minimum; use at least 60s (every "
+     "sweep spends pages of the rate_limit budget), e.g. 10m"},
+    {"inventory_interval_zero.yml",
+     "3:13: inventory.interval is 0s; give at least 60s, e.g. 10m (to turn the sweeps off, set "
+     "inventory.enabled: false)"},
+    {"inventory_interval_no_unit.yml",
+     "2:13: inventory.interval \"10\" has no unit; add one, e.g. \"10s\" or \"10m\" (units: ms, "
+     "s, m, h, d)"},
+    {"inventory_statuses_empty.yml",
+     "3:13: inventory.statuses is empty, which would list no eSIM; name at least one status, "
+     "e.g. [NEW, ACTIVE, DEPLETED, EXPIRED], or [all], or remove the key for the default"},
+    {"inventory_statuses_null.yml",
+     "3:3: inventory.statuses has no value; write a list after \"statuses:\", e.g. [NEW, "
+     "ACTIVE, DEPLETED, EXPIRED], or [all], or remove the line"},
+    {"inventory_statuses_not_list.yml",
+     "3:13: inventory.statuses must be a list, got a single value; write e.g. [NEW, ACTIVE, "
+     "DEPLETED, EXPIRED], or [all]"},
+    {"inventory_status_unknown.yml",
+     "3:19: inventory.statuses[1] \"PENDING\" is not a status; use NEW, ACTIVE, EXPIRED, "
+     "CANCELLED, DEPLETED, DELETED, or [all] alone"},
+    {"inventory_status_lowercase.yml",
+     "3:19: inventory.statuses[1] \"active\" is not a status; statuses are in capitals, write "
+     "ACTIVE"},
+    {"inventory_status_not_scalar.yml",
+     "5:7: inventory.statuses[1] must be a status name, got a map; use NEW, ACTIVE, EXPIRED, "
+     "CANCELLED, DEPLETED, DELETED, or [all] alone"},
+    {"inventory_status_duplicate.yml",
+     "3:27: inventory.statuses[2] \"ACTIVE\" is already listed as inventory.statuses[0]; remove "
+     "one (each entry costs its own paged listing)"},
+    {"inventory_status_all_mixed.yml",
+     "3:22: inventory.statuses: \"all\" already lists every status in one paged listing and "
+     "cannot be mixed with others; write [all] alone, or remove it and keep the list"},
+    {"inventory_discover_without_enabled.yml",
+     "2:13: inventory.discover is true but inventory.enabled is not; discovery monitors the "
+     "eSIMs that the inventory sweep finds, so set inventory.enabled: true, or remove "
+     "inventory.discover"},
+    {"inventory_discover_disabled_empty_esims.yml",  // the cause, not the empty list
+     "4:13: inventory.discover is true but inventory.enabled is not; discovery monitors the "
+     "eSIMs that the inventory sweep finds, so set inventory.enabled: true, or remove "
+     "inventory.discover"},
+    {"inventory_enabled_esims_null.yml",  // sweeps alone do not make an empty list valid
+     "4:1: nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
+     "esim_id, or set inventory.enabled and inventory.discover to true to monitor every eSIM on "
+     "the account"},
+    // balance
+    {"balance_not_map.yml",
+     "1:10: balance must be a map, got a list; write indented \"key: value\" lines under "
+     "\"balance:\""},
+    {"balance_unknown_key.yml", "3:3: unknown key \"currency\" in balance; allowed keys: interval"},
+    {"balance_interval_too_short.yml",
+     "2:13: balance.interval is 30s, shorter than the 60s minimum; use at least 60s (every read "
+     "spends a request of the rate_limit budget), e.g. 1h, or 0 to turn balance reads off"},
+    {"balance_interval_bad_duration.yml",
+     "2:13: balance.interval \"1h30\" is not a valid duration; write whole numbers with units, "
+     "largest first, e.g. \"90s\", \"15m\" or \"1h30m\" (units: ms, s, m, h, d)"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, InvalidConfigTest, testing::ValuesIn(kInvalidCases),

@@ -56,7 +56,7 @@ std::map<std::string, std::vector<TimePoint>> Simulate(PollSchedule& schedule, R
   std::map<std::string, std::vector<TimePoint>> polls;
   TimePoint now = start;
   while (now < end) {
-    const auto next = schedule.Next();
+    const auto next = schedule.Next(start);
     if (!next) break;
     const TimePoint ready = std::max(next->at, budget.NextAllowed(now));
     if (ready > now) {
@@ -139,12 +139,12 @@ TEST(PollScheduleTest, FailuresBackOffExponentiallyUpToTheInterval) {
   TimePoint now = start;
   std::vector<RateBudget::Clock::duration> delays;
   for (int i = 0; i < 8; ++i) {
-    const auto next = schedule.Next();
+    const auto next = schedule.Next(start);
     ASSERT_TRUE(next);
     now = std::max(now, next->at);
     schedule.Started(next->esim.Key(), now);
     schedule.Finished(next->esim.Key(), PollSchedule::Outcome::kFailure, now, 0.5);
-    delays.push_back(schedule.Next()->at - now);
+    delays.push_back(schedule.Next(start)->at - now);
   }
   EXPECT_EQ(delays[0], seconds(60));
   EXPECT_EQ(delays[1], seconds(120));
@@ -158,10 +158,10 @@ TEST(PollScheduleTest, RateLimitedPollsRetryAfterSixtySecondsWithoutBackoff) {
   const TimePoint start{hours(1)};
   PollSchedule schedule(start);
   schedule.Update(Fleet(1), minutes(15), limits, start);
-  const std::string key = schedule.Next()->esim.Key();
+  const std::string key = schedule.Next(start)->esim.Key();
   schedule.Started(key, start);
   schedule.Finished(key, PollSchedule::Outcome::kRateLimited, start, 0.5);
-  EXPECT_EQ(schedule.Next()->at, start + seconds(60));
+  EXPECT_EQ(schedule.Next(start)->at, start + seconds(60));
 }
 
 TEST(PollScheduleTest, ReloadKeepsKnownEsimsAndPollsNewOnesAtOnce) {
@@ -170,7 +170,7 @@ TEST(PollScheduleTest, ReloadKeepsKnownEsimsAndPollsNewOnesAtOnce) {
   PollSchedule schedule(start);
   schedule.Update(Fleet(3), minutes(15), limits, start);
   for (int i = 0; i < 3; ++i) {
-    const auto next = schedule.Next();
+    const auto next = schedule.Next(start);
     schedule.Started(next->esim.Key(), start + seconds(i));
     schedule.Finished(next->esim.Key(), PollSchedule::Outcome::kSuccess, start + seconds(i), 0.5);
   }
@@ -178,7 +178,7 @@ TEST(PollScheduleTest, ReloadKeepsKnownEsimsAndPollsNewOnesAtOnce) {
   const TimePoint reload = start + minutes(2);
   schedule.Update(Fleet(3, 1), minutes(15), limits, reload);
   EXPECT_EQ(schedule.size(), 3u);
-  const auto next = schedule.Next();
+  const auto next = schedule.Next(start);
   EXPECT_EQ(next->esim.Key(), "esim_id:4");
   EXPECT_EQ(next->at, reload);
   // An answer for the removed eSIM arriving after the reload is ignored.
@@ -193,7 +193,7 @@ TEST(PollScheduleTest, OnceModePollsEveryEsimExactlyOnce) {
   schedule.Update(Fleet(5), minutes(15), limits, start);
   int polls = 0;
   bool retried = false;
-  while (const auto next = schedule.Next()) {
+  while (const auto next = schedule.Next(start)) {
     schedule.Started(next->esim.Key(), next->at);
     // The first answer is rate limited: it must be retried, not counted as done.
     const auto outcome =
@@ -205,6 +205,70 @@ TEST(PollScheduleTest, OnceModePollsEveryEsimExactlyOnce) {
   }
   EXPECT_EQ(polls, 6);
   EXPECT_TRUE(schedule.AllDone());
+}
+
+}  // namespace
+}  // namespace esim
+
+namespace esim {
+namespace {
+
+TEST(LiveSpacingTest, LeavesTheBulkReadsTheirShare) {
+  // 30/min planned at 27/min; sweeps take 6 pages every 10 min (0.01/s): 0.44/s remain.
+  const auto spacing = LiveSpacing(RateLimitConfig{30, 100000, 1000000}, 6.0 / 600);
+  ASSERT_TRUE(spacing);
+  EXPECT_EQ(*spacing, milliseconds(2273));
+  EXPECT_FALSE(LiveSpacing(RateLimitConfig{1, 10, 100}, 1.0).has_value());
+}
+
+TEST(PollSchedulePriorityTest, ActiveAndLeastRecentlyPolledFirstPacedByTheLiveSpacing) {
+  const RateLimitConfig limits{50, 500, 5000};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(4), minutes(15), limits, start, {true, seconds(10)});
+  EXPECT_EQ(schedule.interval(), minutes(15));
+  for (const char* key : {"esim_id:1", "esim_id:2", "esim_id:4"}) {
+    schedule.SetRank(key, PollSchedule::kOther);
+  }
+  schedule.SetRank("esim_id:3", PollSchedule::kActive);
+  auto next = schedule.Next(start);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->esim.Key(), "esim_id:3");  // active first
+  EXPECT_EQ(next->at, start);
+  schedule.Started("esim_id:3", start);
+  schedule.Finished("esim_id:3", PollSchedule::Outcome::kSuccess, start, 0.5);
+  next = schedule.Next(start);
+  EXPECT_EQ(next->esim.Key(), "esim_id:1");  // then config order among the never polled
+  EXPECT_EQ(next->at, start + seconds(10));  // paced
+  // The active one is not polled again before its interval.
+  TimePoint now = start;
+  for (int i = 0; i < 3; ++i) {
+    now = schedule.Next(now)->at;
+    const std::string key = schedule.Next(now)->esim.Key();
+    EXPECT_NE(key, "esim_id:3");
+    schedule.Started(key, now);
+    schedule.Finished(key, PollSchedule::Outcome::kSuccess, now, 0.5);
+  }
+  next = schedule.Next(now);
+  EXPECT_EQ(next->esim.Key(), "esim_id:3");
+  EXPECT_EQ(next->at, start + minutes(15));
+}
+
+TEST(PollSchedulePriorityTest, EsimsWithoutAnyDataComeFirst) {
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(3), minutes(15), RateLimitConfig{50, 500, 5000}, start, {true, seconds(1)});
+  schedule.SetRank("esim_id:1", PollSchedule::kActive);
+  schedule.SetRank("esim_id:2", PollSchedule::kActive);  // esim_id:3 keeps kNoData
+  EXPECT_EQ(schedule.Next(start)->esim.Key(), "esim_id:3");
+}
+
+TEST(PollSchedulePriorityTest, TheIntervalShowsWhatTheLiveBudgetAllows) {
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(300), minutes(15), RateLimitConfig{30, 1000, 10000}, start,
+                  {true, seconds(6)});
+  EXPECT_EQ(schedule.interval(), seconds(1800));  // 300 eSIMs x 6 s
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ TEST(PollerTest, OnceModePollsEveryEsimOnceWithBoundedConcurrency) {
     return OkFor(esim);
   });
   poller.Start();
-  poller.WaitUntilDone();
+  ASSERT_TRUE(poller.WaitUntilDone(std::chrono::seconds(30)));
   poller.Stop();
   EXPECT_EQ(calls.load(), 40);
   EXPECT_LE(max_in_flight.load(), 3);
@@ -103,7 +103,7 @@ TEST(PollerTest, ExceptionsFromTheFetcherBecomeFailedPolls) {
   poller.Reconfigure(
       settings, [](const EsimConfig&) -> ApiResult { throw std::runtime_error("fetcher bug"); });
   poller.Start();
-  poller.WaitUntilDone();
+  ASSERT_TRUE(poller.WaitUntilDone(std::chrono::seconds(30)));
   poller.Stop();
   const auto snapshot = store.Snapshot();
   for (const auto& record : snapshot->esims) {

@@ -55,12 +55,14 @@ TEST(ShardTest, OneShardChangesNothing) {
   EXPECT_EQ(config.api.rate_limit.per_minute, 50);
 }
 
-TEST(ShardTest, RateLimitsNeverDropToZero) {
+TEST(ShardTest, RefusesMoreShardsThanTheBudgetCanSplit) {
   Config config;
-  config.api.rate_limit = {2, 2, 2};
-  ApplyShard(Shard{0, 5}, config);
+  config.path = "config.yml";
+  config.api.rate_limit = {4, 100, 1000};
+  EXPECT_THROW(ApplyShard(Shard{0, 5}, config), ConfigError);
+  ApplyShard(Shard{0, 4}, config);
   EXPECT_EQ(config.api.rate_limit.per_minute, 1);
-  EXPECT_EQ(config.api.rate_limit.per_day, 1);
+  EXPECT_EQ(config.api.rate_limit.per_hour, 25);
 }
 
 }  // namespace

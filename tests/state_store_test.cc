@@ -104,3 +104,135 @@ TEST(StateStoreTest, ApiStateFollowsTheLatestAnswer) {
 
 }  // namespace
 }  // namespace esim
+
+namespace esim {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+ListedEsim Listed(const std::string& iccid, int64_t id, double used_mb, const std::string& status) {
+  ListedEsim listed;
+  listed.id = id;
+  listed.iccid = iccid;
+  listed.status = status;
+  listed.used_bytes = used_mb * kMiB;
+  listed.total_bytes = 1024 * kMiB;
+  listed.package_code = "se-1gb";
+  listed.package_name = "Sweden 1GB";
+  listed.countries = {"Sweden", "Norway"};
+  return listed;
+}
+
+ApiResult LiveUsage(const std::string& iccid, double used_bytes) {
+  ApiResult result = Ok(iccid);
+  result.status->used_bytes = used_bytes;
+  result.status->total_bytes = 1024 * kMiB;
+  result.status->esim_status = "Active";
+  result.status->last_network.operator_name = "Telia";
+  return result;
+}
+
+TEST(StateStoreMergeTest, EachFieldComesFromTheNewestObservation) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060")});
+  const std::string key = "iccid:8948010010036785060";
+  store.RecordPoll(key, LiveUsage("8948010010036785060", 300 * kMiB), 100);
+  // An older listing (seen earlier than the live answer) must not win... it cannot be older
+  // in time order here, so list later: the listing is newer and replaces usage and status.
+  store.RecordListed({Listed("8948010010036785060", 7, 400, "DEPLETED")}, 200, false);
+  auto record = store.Snapshot()->esims[0];
+  EXPECT_EQ(record->status->used_bytes, 400 * kMiB);
+  EXPECT_EQ(record->status->status, "DEPLETED");
+  // Live-only fields stay from the live answer.
+  EXPECT_EQ(record->status->esim_status, "Active");
+  EXPECT_EQ(record->status->last_network.operator_name, "Telia");
+  EXPECT_EQ(record->EsimId(), 7);
+  ASSERT_TRUE(record->package);
+  EXPECT_EQ(record->package->countries, "Sweden,Norway");
+  // A newer live answer wins again.
+  store.RecordPoll(key, LiveUsage("8948010010036785060", 500 * kMiB), 300);
+  record = store.Snapshot()->esims[0];
+  EXPECT_EQ(record->status->used_bytes, 500 * kMiB);
+  EXPECT_EQ(record->status->status, "ACTIVE");
+  EXPECT_EQ(record->last_success_time, 300);
+}
+
+TEST(StateStoreMergeTest, AListingSeenBeforeALiveAnswerDoesNotOverwriteIt) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060")});
+  store.RecordPoll("iccid:8948010010036785060", LiveUsage("8948010010036785060", 500 * kMiB), 300);
+  store.RecordListed({Listed("8948010010036785060", 7, 400, "ACTIVE")}, 250, false);
+  EXPECT_EQ(store.Snapshot()->esims[0]->status->used_bytes, 500 * kMiB);
+}
+
+TEST(StateStoreMergeTest, ListedOnlyEsimIsVisibleAndMatchedById) {
+  StateStore store;
+  EsimConfig by_id;
+  by_id.esim_id = 7;
+  by_id.name = "spare";
+  store.SetEsims({Esim("8948010010036785060"), by_id});
+  EXPECT_FALSE(store.AllPolled());
+  EXPECT_EQ(store.LiveRank("esim_id:7"), 2);  // nothing known yet
+  const size_t added = store.RecordListed(
+      {Listed("8948010010036785060", 6, 10, "ACTIVE"), Listed("8944500102198304826", 7, 20, "NEW"),
+       Listed("8934000012345678905", 8, 30, "ACTIVE")},
+      100, /*discover=*/false);
+  EXPECT_EQ(added, 0u);
+  EXPECT_TRUE(store.AllPolled());
+  EXPECT_EQ(store.LiveRank("esim_id:7"), 0);  // NEW
+  const auto snapshot = store.Snapshot();
+  ASSERT_EQ(snapshot->esims.size(), 2u);  // the third is on the account but not monitored
+  EXPECT_EQ(snapshot->esims[1]->Iccid(), "8944500102198304826");
+  EXPECT_EQ(snapshot->esims[1]->status->used_bytes, 20 * kMiB);
+  EXPECT_TRUE(snapshot->esims[1]->last_poll_ok);
+}
+
+TEST(StateStoreDiscoveryTest, AddsListedEsimsAndDropsThemWhenGoneForStaleAfter) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060", "named")}, /*keep_discovered=*/true);
+  EXPECT_EQ(store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE"),
+                                Listed("8944500102198304826", 7, 20, "ACTIVE")},
+                               100, /*discover=*/true),
+            1u);
+  auto monitored = store.MonitoredEsims();
+  ASSERT_EQ(monitored.size(), 2u);
+  EXPECT_EQ(monitored[1].Key(), "iccid:8944500102198304826");
+  EXPECT_EQ(store.LiveRank("iccid:8944500102198304826"), 1);  // ACTIVE
+  // Listed again at 1000, the discovered one is not: gone for longer than stale_after 500.
+  store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE")}, 1000, true);
+  EXPECT_EQ(store.DropVanished(1000, 1000), 0u);
+  EXPECT_EQ(store.DropVanished(1000, 500), 1u);
+  monitored = store.MonitoredEsims();
+  ASSERT_EQ(monitored.size(), 1u);  // configured eSIMs are never dropped
+  EXPECT_EQ(monitored[0].Key(), "iccid:8948010010036785060");
+}
+
+TEST(StateStoreDiscoveryTest, ReloadKeepsDiscoveredEsimsAndLetsTheConfigNameThem) {
+  StateStore store;
+  store.SetEsims({}, true);
+  store.RecordListed({Listed("8944500102198304826", 7, 20, "ACTIVE")}, 100, true);
+  store.SetEsims({Esim("8944500102198304826", "now-named")}, true);
+  auto snapshot = store.Snapshot();
+  ASSERT_EQ(snapshot->esims.size(), 1u);
+  EXPECT_FALSE(snapshot->esims[0]->discovered);
+  EXPECT_EQ(snapshot->esims[0]->config.name, "now-named");
+  EXPECT_EQ(snapshot->esims[0]->status->used_bytes, 20 * kMiB);  // what was learned stays
+  // Discovery switched off: discovered eSIMs go.
+  store.RecordListed({Listed("8934000012345678905", 8, 30, "ACTIVE")}, 200, true);
+  EXPECT_EQ(store.Snapshot()->esims.size(), 2u);
+  store.SetEsims({Esim("8944500102198304826", "now-named")}, false);
+  EXPECT_EQ(store.Snapshot()->esims.size(), 1u);
+}
+
+TEST(StateStoreAccountTest, KeepsSweepTotalsAndBalance) {
+  StateStore store;
+  store.RecordSweep({{"ACTIVE", 250}, {"NEW", 30}}, 500);
+  store.RecordBalance({1500, "USD"});
+  const auto snapshot = store.Snapshot();
+  EXPECT_EQ(snapshot->account.esims_by_status.at("ACTIVE"), 250);
+  EXPECT_EQ(snapshot->account.inventory_last_success_time, 500);
+  EXPECT_EQ(snapshot->account.balance->currency, "USD");
+}
+
+}  // namespace
+}  // namespace esim

@@ -7,7 +7,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <regex>
+#include <tuple>
 #include <utility>
 
 namespace fake_esimfly {
@@ -82,7 +86,268 @@ std::string MessageForEsimError(const std::string& code) {
   return "eSIM status unavailable";
 }
 
+// The raw query string of a request (after '?'), as received.
+std::string QueryOf(const httplib::Request& req) {
+  const size_t q = req.target.find('?');
+  return q == std::string::npos ? std::string() : req.target.substr(q + 1);
+}
+
+RequestRecord NewRecord(const httplib::Request& req) {
+  RequestRecord record;
+  record.method = req.method;
+  record.path = req.path;
+  record.query = QueryOf(req);
+  record.at = steady_clock::now();
+  record.access_code = req.get_header_value("RT-AccessCode");
+  return record;
+}
+
+// --- The list item ------------------------------------------------------------------------------
+
+// obj[key] when obj is an object holding key, else nullptr.
+const Json* Member(const Json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  const auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+std::string StringMember(const Json& obj, const char* key, const std::string& fallback) {
+  const Json* v = Member(obj, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : fallback;
+}
+
+double NumberMember(const Json& obj, const char* key) {
+  const Json* v = Member(obj, key);
+  return v != nullptr && v->is_number() ? v->get<double>() : 0.0;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// "YYYY-MM-DDTHH:MM:SS[.fff]Z" (fraction ignored); nullopt for anything else.
+std::optional<system_clock::time_point> ParseIso8601(const Json* v) {
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  const std::string s = v->get<std::string>();
+  std::tm tm{};
+  char t = 0;
+  int consumed = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &t,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 7 ||
+      (t != 'T' && t != 't') || consumed != 19) {
+    return std::nullopt;
+  }
+  size_t rest = 19;
+  if (rest < s.size() && s[rest] == '.') {
+    ++rest;
+    while (rest < s.size() && std::isdigit(static_cast<unsigned char>(s[rest]))) ++rest;
+  }
+  if (rest + 1 != s.size() || (s[rest] != 'Z' && s[rest] != 'z')) return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return system_clock::from_time_t(timegm(&tm));
+}
+
+// data_usage.<key> when it is a number, else 0.
+double UsageGb(const Json& status_data, const char* key) {
+  const Json* usage = Member(status_data, "data_usage");
+  return usage == nullptr ? 0.0 : NumberMember(*usage, key);
+}
+
+// unlimited true, data_usage.unlimited true, or no numeric data_usage.total_gb.
+bool IsUnlimitedPlan(const Json& status_data) {
+  const Json* usage = Member(status_data, "data_usage");
+  const Json* flag = Member(status_data, "unlimited");
+  const Json* usage_flag = usage == nullptr ? nullptr : Member(*usage, "unlimited");
+  const Json* total = usage == nullptr ? nullptr : Member(*usage, "total_gb");
+  return (flag != nullptr && *flag == true) || (usage_flag != nullptr && *usage_flag == true) ||
+         total == nullptr || !total->is_number();
+}
+
+// "5", "0.5": a GB allowance as a package name writes it.
+std::string GbText(double gb) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", gb);
+  return buf;
+}
+
+// A listed_overrides member that is a string, else `derived`.
+std::string OverriddenString(const FakeEsim& esim, const char* key, const std::string& derived) {
+  return StringMember(esim.listed_overrides, key, derived);
+}
+
+std::string ListedStatus(const FakeEsim& esim) {
+  return OverriddenString(esim, "status", StringMember(esim.status_data, "status", "NEW"));
+}
+
+int DaysFromDates(const Json& status_data) {
+  const auto activated = ParseIso8601(Member(status_data, "activation_date"));
+  const auto expires = ParseIso8601(Member(status_data, "expiry_date"));
+  if (!activated || !expires) return -1;
+  const double days = std::chrono::duration<double>(*expires - *activated).count() / 86400.0;
+  return static_cast<int>(std::max<long long>(0, std::llround(days)));
+}
+
+std::string PackageName(const FakeEsim& esim) {
+  std::string derived = esim.package_name;
+  if (derived.empty()) {
+    const int days = std::max(DaysFromDates(esim.status_data), 0);
+    const std::string plan = IsUnlimitedPlan(esim.status_data)
+                                 ? "Unlimited"
+                                 : GbText(UsageGb(esim.status_data, "total_gb")) + "GB";
+    derived = "Data " + plan + " - " + std::to_string(days == 0 ? 30 : days) + " Days";
+  }
+  return OverriddenString(esim, "package_name", derived);
+}
+
+std::string PackageCode(const FakeEsim& esim) {
+  std::string derived = esim.package_code;
+  if (derived.empty()) {
+    const int days = std::max(DaysFromDates(esim.status_data), 0);
+    const std::string plan = IsUnlimitedPlan(esim.status_data)
+                                 ? "unlimited"
+                                 : GbText(UsageGb(esim.status_data, "total_gb")) + "gb";
+    derived = "data-" + std::to_string(days == 0 ? 30 : days) + "days-" + plan;
+  }
+  return OverriddenString(esim, "package_code", derived);
+}
+
+bool ContainsIgnoringCase(const std::string& haystack, const std::string& lower_needle) {
+  return Lower(haystack).find(lower_needle) != std::string::npos;
+}
+
+// Objects merge key by key, recursively; any other value replaces.
+void DeepMerge(Json& target, const Json& patch) {
+  if (!patch.is_object() || !target.is_object()) {
+    target = patch;
+    return;
+  }
+  for (const auto& [key, value] : patch.items()) {
+    auto it = target.find(key);
+    if (it != target.end() && it->is_object() && value.is_object()) {
+      DeepMerge(*it, value);
+    } else {
+      target[key] = value;
+    }
+  }
+}
+
+std::string FlagUrl(const std::vector<std::string>& countries, const Json& status_data) {
+  static const std::map<std::string, std::string> kIso2 = {
+      {"Australia", "au"},      {"France", "fr"},        {"Germany", "de"},  {"Italy", "it"},
+      {"Japan", "jp"},          {"Malaysia", "my"},      {"Portugal", "pt"}, {"Singapore", "sg"},
+      {"South Korea", "kr"},    {"Spain", "es"},         {"Sweden", "se"},   {"Thailand", "th"},
+      {"United Kingdom", "gb"}, {"United States", "us"}, {"Vietnam", "vn"}};
+  std::string iso2;
+  if (!countries.empty()) {
+    if (auto it = kIso2.find(countries.front()); it != kIso2.end()) iso2 = it->second;
+  }
+  if (iso2.empty()) {
+    const Json* network = Member(status_data, "last_network");
+    iso2 = Lower(network == nullptr ? "" : StringMember(*network, "country_iso2", ""));
+  }
+  return "/images/flags/" + (iso2.empty() ? std::string("global") : iso2) + ".png";
+}
+
+constexpr const char* kListStatuses[] = {"all",       "NEW",      "ACTIVE", "EXPIRED",
+                                         "CANCELLED", "DEPLETED", "DELETED"};
+
+// A decimal integer in [min, max], nothing else.
+std::optional<int> ParseIntParam(const std::string& s, int min, int max) {
+  if (s.empty() || s.size() > 9) return std::nullopt;
+  int value = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  if (value < min || value > max) return std::nullopt;
+  return value;
+}
+
 }  // namespace
+
+bool IsListed(const FakeEsim& esim) {
+  return esim.error_code != "FORBIDDEN" && esim.error_code != "ESIM_NOT_FOUND";
+}
+
+Json ListItemJson(const FakeEsim& esim, system_clock::time_point now) {
+  const Json& sd = esim.status_data;
+  const bool unlimited = IsUnlimitedPlan(sd);
+  const int64_t used_mb = std::max<int64_t>(0, std::llround(UsageGb(sd, "used_gb") * 1024));
+  const int64_t total_mb =
+      unlimited ? 0 : std::max<int64_t>(0, std::llround(UsageGb(sd, "total_gb") * 1024));
+  const int64_t remaining_mb = unlimited ? 0 : std::max<int64_t>(0, total_mb - used_mb);
+  const int64_t usage_percentage =
+      unlimited || total_mb == 0
+          ? 0
+          : std::min<int64_t>(100, std::llround(100.0 * static_cast<double>(used_mb) /
+                                                static_cast<double>(total_mb)));
+
+  const std::string package_name = PackageName(esim);
+  const std::string package_code = PackageCode(esim);
+  int days = DaysFromDates(sd);
+  if (days < 0) {
+    static const std::regex kDays(R"((\d+)\s*days)", std::regex::icase);
+    std::smatch m;
+    if (std::regex_search(package_code, m, kDays) || std::regex_search(package_name, m, kDays)) {
+      days = std::stoi(m[1].str());
+    } else {
+      days = 30;
+    }
+  }
+  const Json* activation = Member(sd, "activation_date");
+  const Json* expiry = Member(sd, "expiry_date");
+  const auto expires = ParseIso8601(expiry);
+  const bool is_expired = expires ? *expires < now : StringMember(sd, "status", "") == "EXPIRED";
+
+  std::vector<std::string> countries = esim.countries;
+  if (countries.empty()) {
+    const Json* network = Member(sd, "last_network");
+    const std::string country = network ? StringMember(*network, "country", "") : "";
+    if (!country.empty()) countries.push_back(country);
+  }
+  std::string created_at = esim.created_at;
+  if (created_at.empty()) created_at = StringMember(sd, "activation_date", "");
+  if (created_at.empty()) created_at = "2026-01-01T00:00:00.000Z";
+
+  const std::string activation_code = "SECRET-ACT-" + esim.iccid;
+  Json item = {
+      {"id", esim.id},
+      {"iccid", esim.iccid},
+      {"package_name", package_name},
+      {"package_code", package_code},
+      {"countries", countries},
+      {"status", StringMember(sd, "status", "NEW")},
+      {"data",
+       {{"total_mb", total_mb},
+        {"used_mb", used_mb},
+        {"remaining_mb", remaining_mb},
+        {"usage_percentage", usage_percentage},
+        {"is_unlimited", unlimited}}},
+      {"validity",
+       {{"days", days},
+        {"activated_at", activation != nullptr && activation->is_string() ? *activation : Json()},
+        {"expires_at", expiry != nullptr && expiry->is_string() ? *expiry : Json()},
+        {"is_expired", is_expired}}},
+      {"created_at", created_at},
+      {"is_pending", false},
+      {"phone_number", nullptr},
+      {"qr_code", "LPA:1$smdp.example$" + activation_code},
+      {"manual_installation",
+       {{"smdp_address", "smdp.example"},
+        {"activation_code", activation_code},
+        {"install_url", "https://example.invalid/install/SECRET-" + esim.iccid}}},
+      {"flag_url", FlagUrl(countries, sd)},
+  };
+  if (const Json* esim_status = Member(sd, "esim_status");
+      esim_status && esim_status->is_string()) {
+    item["esim_status"] = *esim_status;
+  }
+  if (esim.listed_overrides.is_object()) DeepMerge(item, esim.listed_overrides);
+  return item;
+}
 
 std::string ComputeSignature(const std::string& secret_key, const std::string& timestamp,
                              const std::string& request_id, const std::string& access_code,
@@ -119,7 +384,11 @@ bool IsUuidV4(const std::string& s) {
 }
 
 FakeEsimflyApi::FakeEsimflyApi(Options options, std::vector<FakeEsim> fleet)
-    : options_(std::move(options)), latency_(options_.latency) {
+    : options_(std::move(options)),
+      latency_(options_.latency),
+      balance_(options_.balance),
+      currency_(options_.currency),
+      list_fail_page_(options_.list_fail_page) {
   rate_.limit = options_.rate_limit_per_minute;
   for (FakeEsim& esim : fleet) UpsertEsim(std::move(esim));
 }
@@ -170,8 +439,14 @@ int FakeEsimflyApi::Start(const std::string& host, int port) {
   server->Post(kStatusPath, [this](const httplib::Request& req, httplib::Response& res) {
     HandleStatus(req, res);
   });
+  server->Get(kListPath, [this](const httplib::Request& req, httplib::Response& res) {
+    HandleList(req, res);
+  });
+  server->Get(kBalancePath, [this](const httplib::Request& req, httplib::Response& res) {
+    HandleBalance(req, res);
+  });
   auto unknown = [this](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == kStatusPath) {
+    if (req.path == kStatusPath || req.path == kListPath || req.path == kBalancePath) {
       HandleUnknown(req, res, 405, "METHOD_NOT_ALLOWED", "Method not allowed");
     } else {
       HandleUnknown(req, res, 404, "NOT_FOUND", "Endpoint not found");
@@ -279,6 +554,17 @@ void FakeEsimflyApi::SetLatency(milliseconds latency) {
   latency_ = latency;
 }
 
+void FakeEsimflyApi::SetBalance(double balance, std::string currency) {
+  std::lock_guard<std::mutex> lock(knobs_mu_);
+  balance_ = balance;
+  currency_ = std::move(currency);
+}
+
+void FakeEsimflyApi::SetListFailPage(int page) {
+  std::lock_guard<std::mutex> lock(knobs_mu_);
+  list_fail_page_ = page;
+}
+
 std::vector<RequestRecord> FakeEsimflyApi::Requests() const {
   std::lock_guard<std::mutex> lock(records_mu_);
   return {records_.begin(), records_.end()};
@@ -303,11 +589,7 @@ size_t FakeEsimflyApi::SeenRequestIdCount() const {
 }
 
 void FakeEsimflyApi::HandleStatus(const httplib::Request& req, httplib::Response& res) {
-  RequestRecord record;
-  record.method = req.method;
-  record.path = req.path;
-  record.at = steady_clock::now();
-  record.access_code = req.get_header_value("RT-AccessCode");
+  RequestRecord record = NewRecord(req);
   // The identifier as sent, for the record, whatever the outcome.
   const Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_object()) {
@@ -343,14 +625,45 @@ void FakeEsimflyApi::HandleStatus(const httplib::Request& req, httplib::Response
   Finish(res, answer, std::move(record));
 }
 
+void FakeEsimflyApi::HandleList(const httplib::Request& req, httplib::Response& res) {
+  RequestRecord record = NewRecord(req);
+  Answer answer;
+  try {
+    if (auto rejection = Authenticate(req, "", /*require_json_content_type=*/false)) {
+      answer = std::move(*rejection);
+    } else {
+      answer = List(req);
+    }
+  } catch (const std::exception& e) {
+    answer = {500,
+              "INTERNAL_ERROR",
+              {{"success", false}, {"message", e.what()}, {"code", "INTERNAL_ERROR"}},
+              {}};
+  }
+  WaitLatency();
+  Finish(res, answer, std::move(record));
+}
+
+void FakeEsimflyApi::HandleBalance(const httplib::Request& req, httplib::Response& res) {
+  RequestRecord record = NewRecord(req);
+  Answer answer;
+  if (auto rejection = Authenticate(req, "", /*require_json_content_type=*/false)) {
+    answer = std::move(*rejection);
+  } else {
+    std::lock_guard<std::mutex> lock(knobs_mu_);
+    answer = {200,
+              "",
+              {{"success", true}, {"data", {{"balance", balance_}, {"currency", currency_}}}},
+              {}};
+  }
+  WaitLatency();
+  Finish(res, answer, std::move(record));
+}
+
 void FakeEsimflyApi::HandleUnknown(const httplib::Request& req, httplib::Response& res,
                                    int http_status, const std::string& code,
                                    const std::string& message) {
-  RequestRecord record;
-  record.method = req.method;
-  record.path = req.path;
-  record.at = steady_clock::now();
-  record.access_code = req.get_header_value("RT-AccessCode");
+  RequestRecord record = NewRecord(req);
   WaitLatency();
   Finish(res, {http_status, code, {{"success", false}, {"message", message}, {"code", code}}, {}},
          std::move(record));
@@ -491,6 +804,80 @@ FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body) const {
                  {"message", "Live eSIM status retrieved"},
                  {"data", std::move(found->status_data)}},
                 {}};
+}
+
+FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req) const {
+  auto error = [](int http_status, const std::string& code, const std::string& message) {
+    return Answer{
+        http_status, code, {{"success", false}, {"message", message}, {"code", code}}, {}};
+  };
+  auto invalid = [&](const std::string& message) {
+    return error(400, "INVALID_PARAMETER", message);
+  };
+  int page = 1;
+  if (req.has_param("page")) {
+    const auto value = ParseIntParam(req.get_param_value("page"), 1, 1000000000);
+    if (!value) return invalid("page must be an integer of at least 1");
+    page = *value;
+  }
+  int limit = 20;
+  if (req.has_param("limit")) {
+    const auto value = ParseIntParam(req.get_param_value("limit"), 1, 100);
+    if (!value) return invalid("limit must be an integer from 1 to 100");
+    limit = *value;
+  }
+  std::string status = "all";
+  if (req.has_param("status")) {
+    status = req.get_param_value("status");
+    if (std::find(std::begin(kListStatuses), std::end(kListStatuses), status) ==
+        std::end(kListStatuses)) {
+      return invalid(
+          "status must be one of all, NEW, ACTIVE, EXPIRED, CANCELLED, DEPLETED, DELETED");
+    }
+  }
+  const std::string search = Lower(req.has_param("search") ? req.get_param_value("search") : "");
+  {
+    std::lock_guard<std::mutex> lock(knobs_mu_);
+    if (list_fail_page_ > 0 && page == list_fail_page_) {
+      return error(502, "PROVIDER_ERROR", "Failed to retrieve eSIMs from provider");
+    }
+  }
+
+  const auto now = system_clock::now();
+  Json esims = Json::array();
+  size_t total = 0;
+  {
+    std::lock_guard<std::mutex> lock(fleet_mu_);
+    std::vector<std::tuple<int64_t, const std::string*, const FakeEsim*>> matching;
+    for (const auto& [iccid, esim] : esims_by_iccid_) {
+      if (!IsListed(esim)) continue;
+      if (status != "all" && ListedStatus(esim) != status) continue;
+      if (!search.empty() && !ContainsIgnoringCase(iccid, search) &&
+          !ContainsIgnoringCase(PackageName(esim), search) &&
+          !ContainsIgnoringCase(PackageCode(esim), search)) {
+        continue;
+      }
+      matching.emplace_back(esim.id, &iccid, &esim);
+    }
+    std::sort(matching.begin(), matching.end(), [](const auto& a, const auto& b) {
+      return std::tie(std::get<0>(a), *std::get<1>(a)) < std::tie(std::get<0>(b), *std::get<1>(b));
+    });
+    total = matching.size();
+    const size_t first = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
+    for (size_t i = first; i < total && i < first + static_cast<size_t>(limit); ++i) {
+      esims.push_back(ListItemJson(*std::get<2>(matching[i]), now));
+    }
+  }
+  const size_t total_pages = (total + static_cast<size_t>(limit) - 1) / static_cast<size_t>(limit);
+  return Answer{
+      200,
+      "",
+      {{"success", true},
+       {"data",
+        {{"esims", std::move(esims)},
+         {"pagination",
+          {{"page", page}, {"limit", limit}, {"total", total}, {"total_pages", total_pages}}}}}},
+      {}};
 }
 
 void FakeEsimflyApi::Finish(httplib::Response& res, const Answer& answer, RequestRecord record) {

@@ -40,8 +40,29 @@
 // When a rate limit is configured every response (errors included) carries X-RateLimit-Limit,
 // X-RateLimit-Remaining and X-RateLimit-Reset. Only requests that pass checks 1-7 consume the
 // budget; a request answered 429 does not.
-// Any other path answers 404 NOT_FOUND (405 METHOD_NOT_ALLOWED for another method on the status
+// Any other path answers 404 NOT_FOUND (405 METHOD_NOT_ALLOWED for another method on a known
 // path). Every request is recorded, rejected ones included.
+//
+// The bulk reads of /work/shared/spec/esimfly-inventory-api.md, authenticated by the same checks
+// 1-6 and 8 (the signed body of a GET is the empty string, the query string is not signed; no
+// Content-Type is required), sharing the one rate limit with the status endpoint:
+//
+// GET /api/v1/business/esims: the account's stored eSIMs, ordered by id (then iccid). Every eSIM
+//   is listed except those whose error_code is FORBIDDEN (another account's) or ESIM_NOT_FOUND;
+//   PROVIDER_ERROR ones are listed. Query parameters, each validated after authentication:
+//     page    integer >= 1, default 1                              else 400 INVALID_PARAMETER
+//     limit   integer 1..100, default 20                           else 400 INVALID_PARAMETER
+//     status  all (default), NEW, ACTIVE, EXPIRED, CANCELLED, DEPLETED, DELETED (exact case),
+//             matched against the listed status (after listed_overrides)
+//                                                                  else 400 INVALID_PARAMETER
+//     search  case-insensitive substring of the ICCID, package name or package code
+//     include_base64 and any other parameter: ignored
+//   Then, when list_fail_page > 0 and page == list_fail_page:     502 PROVIDER_ERROR
+//   Else 200 {"success":true,"data":{"esims":[<ListItemJson>...],
+//             "pagination":{"page","limit","total","total_pages"}}}; a page past the end is empty.
+//   total_pages = ceil(total / limit) (0 for an empty listing).
+// GET /api/v1/business/balance: 200 {"success":true,"data":{"balance":<balance>,
+//   "currency":<currency>}}.
 //
 // Thread safety: every public member function is thread safe, except that BaseUrl() must not race
 // Start(). The server answers on its own worker threads between Start() and Stop().
@@ -77,6 +98,8 @@ struct Response;
 namespace fake_esimfly {
 
 inline constexpr char kStatusPath[] = "/api/v1/business/esims/status";
+inline constexpr char kListPath[] = "/api/v1/business/esims";
+inline constexpr char kBalancePath[] = "/api/v1/business/balance";
 
 struct RequestRecord {
   std::string method, path;
@@ -86,6 +109,7 @@ struct RequestRecord {
   std::string code;  // the error code answered; empty on success
   std::chrono::steady_clock::time_point at;
   std::string access_code;  // RT-AccessCode as received (may be wrong or empty)
+  std::string query;        // the raw query string after '?' (empty without one), as received
 };
 
 struct Options {
@@ -108,6 +132,13 @@ struct Options {
   // Called with each request's record once its answer is composed (on a server thread, so it must
   // be thread safe); for request logs.
   std::function<void(const RequestRecord&)> on_request;
+
+  // The balance endpoint's answer.
+  double balance = 1500.0;
+  std::string currency = "USD";
+  // Fault knob: when > 0, that page of every listing answers 502 PROVIDER_ERROR (partial sweep
+  // failures).
+  int list_fail_page = 0;
 };
 
 // Thrown by Start() when the address cannot be bound (the binary exits 2 on it).
@@ -144,6 +175,8 @@ class FakeEsimflyApi {
   // Runtime knobs for tests.
   void SetRateLimitPerMinute(int limit);  // also starts a fresh window
   void SetLatency(std::chrono::milliseconds latency);
+  void SetBalance(double balance, std::string currency);
+  void SetListFailPage(int page);  // 0 = none
 
   std::vector<RequestRecord> Requests() const;  // every request seen (bounded, see Options)
   size_t RequestCount() const;                  // every request seen since start or Clear
@@ -167,6 +200,8 @@ class FakeEsimflyApi {
   };
 
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
+  void HandleList(const httplib::Request& req, httplib::Response& res);
+  void HandleBalance(const httplib::Request& req, httplib::Response& res);
   void HandleUnknown(const httplib::Request& req, httplib::Response& res, int http_status,
                      const std::string& code, const std::string& message);
   // Runs checks 1-8 for any signed endpoint; `signed_body` is the body bytes to verify (the empty
@@ -176,6 +211,7 @@ class FakeEsimflyApi {
                                      bool require_json_content_type);
   std::optional<Answer> CheckRateLimit();  // requires auth_mu_
   Answer LookUp(const nlohmann::json& body) const;
+  Answer List(const httplib::Request& req) const;
   void Finish(httplib::Response& res, const Answer& answer, RequestRecord record);
   void WaitLatency();
 
@@ -193,6 +229,11 @@ class FakeEsimflyApi {
   std::multimap<std::chrono::system_clock::time_point, std::string> seen_ids_by_expiry_;
   RateLimitState rate_;                // guarded by auth_mu_
   std::chrono::milliseconds latency_;  // guarded by auth_mu_
+
+  mutable std::mutex knobs_mu_;
+  double balance_;        // guarded by knobs_mu_
+  std::string currency_;  // guarded by knobs_mu_
+  int list_fail_page_;    // guarded by knobs_mu_
 
   mutable std::mutex records_mu_;
   std::deque<RequestRecord> records_;  // guarded by records_mu_
@@ -216,6 +257,29 @@ std::string ComputeSignature(const std::string& secret_key, const std::string& t
 
 // True when `s` is a UUID v4 as the fake accepts it.
 bool IsUuidV4(const std::string& s);
+
+// True when the list endpoint lists this eSIM (its error_code is not FORBIDDEN or ESIM_NOT_FOUND).
+bool IsListed(const FakeEsim& esim);
+
+// The list endpoint's item for an eSIM, derived from its status_data, with listed_overrides
+// merged over it last:
+//   id, iccid, package_name, package_code, countries (the eSIM's, else derived; see fleet.h),
+//   status (status_data.status), esim_status (status_data.esim_status),
+//   data {total_mb, used_mb, remaining_mb, usage_percentage, is_unlimited}: integers, MB with
+//     1 GB = 1024 MB, used_mb = round(used_gb * 1024), remaining_mb = max(0, total - used),
+//     usage_percentage = round(100 * used_mb / total_mb) capped at 100; unlimited plans (unlimited
+//     true or total_gb null): total_mb 0, remaining_mb 0, usage_percentage 0, is_unlimited true,
+//   validity {days, activated_at, expires_at, is_expired}: the status data's activation_date and
+//     expiry_date as they are (null before activation), days between them (rounded; without
+//     both, the "<N>days" of the package code or name, else 30), is_expired when expiry_date is
+//     before `now` (without one: status EXPIRED),
+//   created_at, is_pending false, phone_number null, flag_url "/images/flags/<iso2>.png",
+//   and the installation secrets, each containing "SECRET-":
+//     qr_code "LPA:1$smdp.example$SECRET-ACT-<iccid>",
+//     manual_installation {smdp_address "smdp.example", activation_code "SECRET-ACT-<iccid>",
+//                          install_url "https://example.invalid/install/SECRET-<iccid>"}.
+nlohmann::json ListItemJson(const FakeEsim& esim, std::chrono::system_clock::time_point now =
+                                                      std::chrono::system_clock::now());
 
 }  // namespace fake_esimfly
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -121,6 +123,47 @@ class FakeApiTest : public ::testing::Test {
     Call call;
     call.body = BodyFor(iccid).dump();
     return Send(call);
+  }
+
+  // A signed GET of `path_and_query` (sent as written: the test encodes the query itself). The
+  // signature covers `call.signed_body`, the empty string unless a test breaks it; `call.body`
+  // and `call.content_type` are not used.
+  httplib::Result SendGet(const std::string& path_and_query, Call call = {},
+                          httplib::Client* client = nullptr) {
+    if (call.timestamp.empty()) call.timestamp = NowMillis();
+    if (call.request_id.empty()) call.request_id = NewUuidV4();
+    if (call.signature.empty()) {
+      call.signature = TestSign(call.secret, call.timestamp, call.request_id, call.access_code,
+                                call.signed_body);
+    }
+    httplib::Headers headers = {{"RT-AccessCode", call.access_code},
+                                {"RT-RequestID", call.request_id},
+                                {"RT-Timestamp", call.timestamp},
+                                {"RT-Signature", call.signature}};
+    if (!call.omit_header.empty()) headers.erase(call.omit_header);
+    httplib::Client* c = client ? client : client_.get();
+    c->set_url_encode(false);
+    return c->Get(path_and_query.c_str(), headers);
+  }
+
+  httplib::Result SendList(const std::string& query) {
+    return SendGet(std::string(kListPath) + (query.empty() ? "" : "?" + query));
+  }
+
+  // A listing that must succeed: its parsed body, checked for the documented envelope.
+  Json List(const std::string& query) {
+    auto res = SendList(query);
+    if (!res) {
+      ADD_FAILURE() << query << ": " << httplib::to_string(res.error());
+      return Json::object();
+    }
+    EXPECT_EQ(res->status, 200) << query << ": " << res->body;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    Json body = Json::parse(res->body);
+    EXPECT_EQ(body["success"], true);
+    EXPECT_TRUE(body["data"]["esims"].is_array()) << res->body;
+    EXPECT_TRUE(body["data"]["pagination"].is_object()) << res->body;
+    return body;
   }
 
   std::unique_ptr<FakeEsimflyApi> api_;
@@ -730,6 +773,506 @@ TEST(FakeApiTlsTest, MissingCertificateFailsToStart) {
   EXPECT_THROW(half.Start(), std::runtime_error);
 }
 
+// --- List and balance endpoints ----------------------------------------------------------------
+
+// The listed item of `iccid` in `body` (a parsed listing), or null.
+Json ItemOf(const Json& body, const std::string& iccid) {
+  for (const Json& item : body["data"]["esims"]) {
+    if (item["iccid"] == iccid) return item;
+  }
+  return nullptr;
+}
+
+TEST_F(FakeApiTest, ListSignedGetWorksAndIsRecorded) {
+  const auto now = std::chrono::system_clock::now();
+  const auto fleet = DefaultFleet(now);
+  StartServer(DefaultOptions(), fleet);
+  const Json body = List("");
+  // Every default-fleet eSIM but the FORBIDDEN one (another account's), ordered by id.
+  const Json& esims = body["data"]["esims"];
+  ASSERT_EQ(esims.size(), 9u) << body.dump(2);
+  EXPECT_EQ(body["data"]["pagination"],
+            (Json{{"page", 1}, {"limit", 20}, {"total", 9}, {"total_pages", 1}}));
+  for (size_t i = 1; i < esims.size(); ++i) {
+    EXPECT_LT(esims[i - 1]["id"].get<int64_t>(), esims[i]["id"].get<int64_t>());
+  }
+  EXPECT_EQ(esims.front()["iccid"], kSpecExampleIccid);
+  EXPECT_EQ(esims.back()["id"], kByIdEsimId);
+
+  // The spec example's shape, key by key.
+  const Json item = ItemOf(body, kSpecExampleIccid);
+  const Json& sd = fleet[0].status_data;
+  EXPECT_EQ(item["id"], 1001);
+  EXPECT_EQ(item["package_name"], "Australia 1GB - 30 Days");
+  EXPECT_EQ(item["package_code"], "australia-30days-1gb");
+  EXPECT_EQ(item["countries"], Json::array({"Australia"}));
+  EXPECT_EQ(item["status"], "ACTIVE");
+  EXPECT_EQ(item["data"], (Json{{"total_mb", 1024},
+                                {"used_mb", 0},
+                                {"remaining_mb", 1024},
+                                {"usage_percentage", 0},
+                                {"is_unlimited", false}}));
+  EXPECT_EQ(item["validity"], (Json{{"days", 30},
+                                    {"activated_at", sd["activation_date"]},
+                                    {"expires_at", sd["expiry_date"]},
+                                    {"is_expired", false}}));
+  EXPECT_EQ(item["created_at"], sd["activation_date"]);
+  EXPECT_EQ(item["is_pending"], false);
+  EXPECT_TRUE(item.contains("phone_number"));
+  EXPECT_TRUE(item["phone_number"].is_null());
+  EXPECT_EQ(item["flag_url"], "/images/flags/au.png");
+  EXPECT_TRUE(item["qr_code"].is_string());
+  EXPECT_TRUE(item["manual_installation"].is_object());
+  EXPECT_EQ(item, ListItemJson(fleet[0], now));
+
+  const auto records = api_->Requests();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].method, "GET");
+  EXPECT_EQ(records[0].path, kListPath);
+  EXPECT_EQ(records[0].query, "");
+  EXPECT_EQ(records[0].http_status, 200);
+  EXPECT_EQ(records[0].code, "");
+  EXPECT_EQ(records[0].access_code, kAccess);
+
+  // The query string is recorded as sent, and it is not signed.
+  List("page=1&limit=5&status=ACTIVE&include_base64=false");
+  EXPECT_EQ(api_->Requests().back().query, "page=1&limit=5&status=ACTIVE&include_base64=false");
+  EXPECT_EQ(api_->Requests().back().path, kListPath);
+}
+
+TEST_F(FakeApiTest, GetSignaturesCoverTheEmptyBodyOnly) {
+  StartServer();
+  for (const std::string& path : {std::string(kListPath) + "?page=1", std::string(kBalancePath)}) {
+    SCOPED_TRACE(path);
+    Call over_query;
+    over_query.signed_body = "page=1";  // the query string is not part of the signed message
+    ExpectAuthError(SendGet(path, over_query), 401, "INVALID_SIGNATURE");
+    Call over_json;
+    over_json.signed_body = "{}";
+    ExpectAuthError(SendGet(path, over_json), 401, "INVALID_SIGNATURE");
+    auto res = SendGet(path);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+  }
+}
+
+// Every authentication failure of the POST endpoint, with the same status and code, on both GETs.
+TEST_F(FakeApiTest, GetEndpointsRejectLikeThePostOne) {
+  StartServer();
+  for (const std::string& path : {std::string(kListPath), std::string(kBalancePath)}) {
+    SCOPED_TRACE(path);
+    const auto before = api_->RequestCount();
+    for (const char* header : {"RT-AccessCode", "RT-RequestID", "RT-Timestamp", "RT-Signature"}) {
+      Call call;
+      call.omit_header = header;
+      ExpectAuthError(SendGet(path, call), 401, "HMAC_REQUIRED");
+    }
+    auto no_headers = client_->Get(path.c_str());
+    ExpectAuthError(no_headers, 401, "HMAC_REQUIRED");
+    Call key;
+    key.access_code = "esf_someone_else";
+    ExpectAuthError(SendGet(path, key), 401, "INVALID_API_KEY");
+    Call old;
+    old.timestamp = NowMillis(-std::chrono::minutes(6));
+    ExpectAuthError(SendGet(path, old), 401, "INVALID_TIMESTAMP");
+    Call seconds_ts;
+    seconds_ts.timestamp = std::to_string(
+        std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    ExpectAuthError(SendGet(path, seconds_ts), 401, "INVALID_TIMESTAMP");
+    Call id;
+    id.request_id = "3b241101-e2bb-1255-8caf-4136c566a962";
+    ExpectAuthError(SendGet(path, id), 401, "INVALID_REQUEST_ID");
+    Call secret;
+    secret.secret = "sk_wrong";
+    ExpectAuthError(SendGet(path, secret), 401, "INVALID_SIGNATURE");
+    Call replay;
+    replay.timestamp = NowMillis();
+    replay.request_id = NewUuidV4();
+    auto first = SendGet(path, replay);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->status, 200) << first->body;
+    ExpectAuthError(SendGet(path, replay), 409, "DUPLICATE_REQUEST");
+    // A request id is shared with the POST endpoint's replay memory.
+    Call post;
+    post.body = BodyFor(kSpecExampleIccid).dump();
+    post.request_id = replay.request_id;
+    ExpectAuthError(Send(post), 409, "DUPLICATE_REQUEST");
+    EXPECT_EQ(api_->RequestCount() - before, 13u);
+    EXPECT_EQ(api_->Requests().back().code, "DUPLICATE_REQUEST");
+  }
+}
+
+TEST_F(FakeApiTest, ListPagesThroughAGeneratedFleet) {
+  const auto fleet = GenerateFleet(250);
+  StartServer(DefaultOptions(), fleet);
+  std::set<std::string> seen;
+  std::vector<int64_t> ids;
+  for (int page = 1; page <= 3; ++page) {
+    SCOPED_TRACE(page);
+    const Json body = List("page=" + std::to_string(page) + "&limit=100");
+    EXPECT_EQ(body["data"]["pagination"],
+              (Json{{"page", page}, {"limit", 100}, {"total", 250}, {"total_pages", 3}}));
+    EXPECT_EQ(body["data"]["esims"].size(), page < 3 ? 100u : 50u);
+    for (const Json& item : body["data"]["esims"]) {
+      EXPECT_TRUE(seen.insert(item["iccid"].get<std::string>()).second)
+          << "listed twice: " << item["iccid"];
+      ids.push_back(item["id"].get<int64_t>());
+    }
+  }
+  EXPECT_EQ(seen.size(), 250u);
+  for (const FakeEsim& e : fleet) EXPECT_EQ(seen.count(e.iccid), 1u) << e.iccid;
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+
+  // Past the end: an empty page, the same totals.
+  const Json past = List("page=4&limit=100");
+  EXPECT_TRUE(past["data"]["esims"].empty());
+  EXPECT_EQ(past["data"]["pagination"]["total"], 250);
+  EXPECT_EQ(past["data"]["pagination"]["total_pages"], 3);
+  // Default limit 20; limit 100 is allowed, as is 1.
+  const Json defaults = List("");
+  EXPECT_EQ(defaults["data"]["esims"].size(), 20u);
+  EXPECT_EQ(defaults["data"]["pagination"],
+            (Json{{"page", 1}, {"limit", 20}, {"total", 250}, {"total_pages", 13}}));
+  const Json one = List("limit=1&page=250");
+  ASSERT_EQ(one["data"]["esims"].size(), 1u);
+  EXPECT_EQ(one["data"]["esims"][0]["id"], ids.back());
+  EXPECT_EQ(one["data"]["pagination"]["total_pages"], 250);
+}
+
+TEST_F(FakeApiTest, ListFiltersByStatus) {
+  const auto fleet = GenerateFleet(250);
+  std::map<std::string, size_t> expected;
+  for (const FakeEsim& e : fleet) expected[e.status_data["status"].get<std::string>()]++;
+  ASSERT_EQ(expected.size(), 4u);
+  StartServer(DefaultOptions(), fleet);
+  for (const char* status : {"NEW", "ACTIVE", "EXPIRED", "DEPLETED", "CANCELLED", "DELETED"}) {
+    SCOPED_TRACE(status);
+    size_t listed = 0;
+    for (int page = 1;; ++page) {
+      const Json body =
+          List("status=" + std::string(status) + "&limit=100&page=" + std::to_string(page));
+      EXPECT_EQ(body["data"]["pagination"]["total"], expected[status]);
+      for (const Json& item : body["data"]["esims"]) {
+        EXPECT_EQ(item["status"], status);
+        ++listed;
+      }
+      if (page >= body["data"]["pagination"]["total_pages"].get<int>()) break;
+    }
+    EXPECT_EQ(listed, expected[status]);
+  }
+  EXPECT_EQ(List("status=all")["data"]["pagination"]["total"], 250);
+  const Json none = List("status=CANCELLED");
+  EXPECT_EQ(none["data"]["pagination"],
+            (Json{{"page", 1}, {"limit", 20}, {"total", 0}, {"total_pages", 0}}));
+}
+
+TEST_F(FakeApiTest, ListSearchesIccidPackageNameAndCode) {
+  StartServer();
+  auto iccids_for = [&](const std::string& query) {
+    std::set<std::string> out;
+    const Json body = List(query);
+    for (const Json& item : body["data"]["esims"]) out.insert(item["iccid"]);
+    return out;
+  };
+  EXPECT_EQ(iccids_for(std::string("search=") + kAlertingIccid),
+            std::set<std::string>{kAlertingIccid});
+  EXPECT_EQ(iccids_for("search=0000000000"),  // part of three ICCIDs
+            (std::set<std::string>{kAlertingIccid, kHealthy5gIccid, kProviderErrorIccid}));
+  EXPECT_EQ(iccids_for("search=sWeDeN"), std::set<std::string>{kByIdIccid});  // name, any case
+  EXPECT_EQ(iccids_for("search=Asia%2010GB"), std::set<std::string>{kAlertingIccid});
+  EXPECT_EQ(iccids_for("search=europe-30days"), std::set<std::string>{kDepletedIccid});  // code
+  EXPECT_EQ(iccids_for("search=unlimited"), std::set<std::string>{kUnlimitedIccid});
+  EXPECT_EQ(iccids_for("search=Germany"), std::set<std::string>{});  // FORBIDDEN: not listed
+  EXPECT_EQ(iccids_for("search=nowhere"), std::set<std::string>{});
+  // Search and status together.
+  EXPECT_EQ(iccids_for("search=30days&status=ACTIVE"),
+            (std::set<std::string>{kSpecExampleIccid, kUnlimitedIccid, kAlertingIccid}));
+  EXPECT_EQ(List("search=nowhere")["data"]["pagination"]["total"], 0);
+}
+
+TEST_F(FakeApiTest, ListRefusesBadParameters) {
+  StartServer();
+  for (const char* query :
+       {"limit=101", "limit=0", "limit=-1", "limit=abc", "limit=", "limit=1e2", "page=0", "page=-1",
+        "page=x", "page=", "status=active", "status=BOGUS", "status=", "status=ALL"}) {
+    SCOPED_TRACE(query);
+    ExpectApiError(SendList(query), 400, "INVALID_PARAMETER");
+    EXPECT_EQ(api_->Requests().back().code, "INVALID_PARAMETER");
+    EXPECT_EQ(api_->Requests().back().query, query);
+  }
+  EXPECT_EQ(List("limit=100&include_base64=true&unknown=1")["data"]["esims"].size(), 9u);
+}
+
+TEST_F(FakeApiTest, ListReportsUsageInWholeMegabytes) {
+  StartServer();
+  const Json body = List("");
+  auto data_of = [&](const char* iccid) { return ItemOf(body, iccid)["data"]; };
+  // 1 GB plan, nothing used.
+  EXPECT_EQ(data_of(kSpecExampleIccid)["total_mb"], 1024);
+  // 0.5 of 2 GB: 512 of 2048 MB.
+  EXPECT_EQ(data_of(kByIdIccid), (Json{{"total_mb", 2048},
+                                       {"used_mb", 512},
+                                       {"remaining_mb", 1536},
+                                       {"usage_percentage", 25},
+                                       {"is_unlimited", false}}));
+  // 8.5 of 10 GB.
+  EXPECT_EQ(data_of(kAlertingIccid), (Json{{"total_mb", 10240},
+                                           {"used_mb", 8704},
+                                           {"remaining_mb", 1536},
+                                           {"usage_percentage", 85},
+                                           {"is_unlimited", false}}));
+  // Depleted: 3 of 3 GB.
+  EXPECT_EQ(data_of(kDepletedIccid), (Json{{"total_mb", 3072},
+                                           {"used_mb", 3072},
+                                           {"remaining_mb", 0},
+                                           {"usage_percentage", 100},
+                                           {"is_unlimited", false}}));
+  // 1.2 of 5 GB: 1228.8 rounds to 1229.
+  EXPECT_EQ(data_of(kExpiredIccid)["used_mb"], 1229);
+  EXPECT_EQ(data_of(kExpiredIccid)["remaining_mb"], 5120 - 1229);
+  // Every figure an integer.
+  for (const Json& item : body["data"]["esims"]) {
+    for (const char* key : {"total_mb", "used_mb", "remaining_mb", "usage_percentage"}) {
+      EXPECT_TRUE(item["data"][key].is_number_integer()) << item["iccid"] << " " << key;
+    }
+  }
+}
+
+TEST_F(FakeApiTest, ListShowsUnlimitedPlansAsZerosWithTheFlag) {
+  const auto fleet = GenerateFleet(40);
+  StartServer(DefaultOptions(), fleet);
+  const Json body = List("limit=100");
+  const Json unlimited = ItemOf(body, kUnlimitedIccid);
+  EXPECT_TRUE(unlimited.is_null());  // not in the generated fleet
+  size_t count = 0;
+  for (const FakeEsim& e : fleet) {
+    if (e.status_data["unlimited"] != true) continue;
+    ++count;
+    const Json item = ItemOf(body, e.iccid);
+    SCOPED_TRACE(e.iccid);
+    EXPECT_EQ(item["data"]["total_mb"], 0);
+    EXPECT_EQ(item["data"]["remaining_mb"], 0);
+    EXPECT_EQ(item["data"]["usage_percentage"], 0);
+    EXPECT_EQ(item["data"]["is_unlimited"], true);
+    EXPECT_EQ(item["data"]["used_mb"],
+              std::llround(e.status_data["data_usage"]["used_gb"].get<double>() * 1024));
+    EXPECT_NE(item["package_code"].get<std::string>().find("unlimited"), std::string::npos);
+  }
+  EXPECT_EQ(count, 4u);
+
+  // The default fleet's unlimited plan: 12.37 GB used = 12666.88 MB.
+  api_->UpsertEsim(DefaultFleet()[1]);
+  const Json item = ItemOf(List("search=" + std::string(kUnlimitedIccid)), kUnlimitedIccid);
+  EXPECT_EQ(item["data"], (Json{{"total_mb", 0},
+                                {"used_mb", 12667},
+                                {"remaining_mb", 0},
+                                {"usage_percentage", 0},
+                                {"is_unlimited", true}}));
+}
+
+TEST_F(FakeApiTest, ListValidityFollowsTheStatusDates) {
+  const auto now = std::chrono::system_clock::now();
+  const auto fleet = DefaultFleet(now);
+  StartServer(DefaultOptions(), fleet);
+  const Json body = List("");
+  std::map<std::string, const FakeEsim*> by_iccid;
+  for (const FakeEsim& e : fleet) by_iccid[e.iccid] = &e;
+
+  const Json expired = ItemOf(body, kExpiredIccid)["validity"];
+  EXPECT_EQ(expired["is_expired"], true);
+  EXPECT_EQ(expired["expires_at"], by_iccid[kExpiredIccid]->status_data["expiry_date"]);
+  EXPECT_EQ(ItemOf(body, kExpiredIccid)["status"], "EXPIRED");
+
+  const Json fresh = ItemOf(body, kNewIccid);
+  EXPECT_TRUE(fresh["validity"]["activated_at"].is_null());
+  EXPECT_TRUE(fresh["validity"]["expires_at"].is_null());
+  EXPECT_EQ(fresh["validity"]["is_expired"], false);
+  EXPECT_EQ(fresh["validity"]["days"], 30);
+  EXPECT_EQ(fresh["created_at"],
+            FormatIso8601Millis(std::chrono::floor<milliseconds>(now) - std::chrono::days(2)));
+  EXPECT_EQ(fresh["status"], "NEW");
+  EXPECT_EQ(fresh["data"]["total_mb"], 5120);
+
+  EXPECT_EQ(ItemOf(body, kByIdIccid)["validity"]["days"], 7);
+  EXPECT_EQ(ItemOf(body, kProviderErrorIccid)["validity"]["days"], 14);
+  EXPECT_EQ(ItemOf(body, kHealthy5gIccid)["validity"]["days"], 90);
+  EXPECT_EQ(ItemOf(body, kAlertingIccid)["validity"]["is_expired"], false);
+}
+
+TEST_F(FakeApiTest, ListCarriesTheInstallationSecrets) {
+  StartServer();
+  auto res = SendList("limit=100");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const Json body = Json::parse(res->body);
+  for (const Json& item : body["data"]["esims"]) {
+    const std::string iccid = item["iccid"];
+    SCOPED_TRACE(iccid);
+    EXPECT_EQ(item["qr_code"], "LPA:1$smdp.example$SECRET-ACT-" + iccid);
+    EXPECT_EQ(item["manual_installation"]["activation_code"], "SECRET-ACT-" + iccid);
+    EXPECT_EQ(item["manual_installation"]["smdp_address"], "smdp.example");
+    EXPECT_EQ(item["manual_installation"]["install_url"],
+              "https://example.invalid/install/SECRET-" + iccid);
+    EXPECT_NE(res->body.find("SECRET-ACT-" + iccid), std::string::npos);
+  }
+  // The live status never carries them.
+  auto live = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->body.find("SECRET-"), std::string::npos);
+}
+
+TEST_F(FakeApiTest, ListOmitsForbiddenButKeepsProviderErrorEsims) {
+  StartServer();
+  const Json body = List("limit=100");
+  EXPECT_TRUE(ItemOf(body, kForbiddenIccid).is_null());
+  const Json provider = ItemOf(body, kProviderErrorIccid);
+  ASSERT_FALSE(provider.is_null());
+  EXPECT_EQ(provider["status"], "ACTIVE");
+  EXPECT_EQ(provider["data"]["used_mb"], 768);
+  EXPECT_EQ(provider["package_code"], "france-14days-3gb");
+  ExpectApiError(SendFor(kProviderErrorIccid), 502, "PROVIDER_ERROR");  // live status still fails
+
+  FakeEsim gone = DefaultFleet()[0];
+  gone.error_code = "ESIM_NOT_FOUND";
+  api_->UpsertEsim(gone);
+  EXPECT_TRUE(ItemOf(List("limit=100"), kSpecExampleIccid).is_null());
+  FakeEsim denied = DefaultFleet()[0];
+  denied.error_code = "ESIM_ACCESS_DENIED";
+  api_->UpsertEsim(denied);
+  EXPECT_FALSE(ItemOf(List("limit=100"), kSpecExampleIccid).is_null());
+  EXPECT_FALSE(IsListed(DefaultFleet()[6]));
+  EXPECT_EQ(DefaultFleet()[6].iccid, kForbiddenIccid);
+}
+
+TEST_F(FakeApiTest, ListedOverridesDifferFromTheLiveValues) {
+  StartServer();
+  FakeEsim esim = DefaultFleet()[8];  // the alerting one: 8.5 of 10 GB live
+  ASSERT_EQ(esim.iccid, kAlertingIccid);
+  esim.listed_overrides = {{"data", {{"used_mb", 7168}, {"usage_percentage", 70}}}};
+  api_->UpsertEsim(esim);
+  Json item = ItemOf(List(""), kAlertingIccid);
+  EXPECT_EQ(item["data"], (Json{{"total_mb", 10240},
+                                {"used_mb", 7168},
+                                {"remaining_mb", 1536},  // only what was overridden changes
+                                {"usage_percentage", 70},
+                                {"is_unlimited", false}}));
+  EXPECT_EQ(item["status"], "ACTIVE");
+  auto live = SendFor(kAlertingIccid);
+  ASSERT_TRUE(live);
+  ASSERT_EQ(live->status, 200);
+  EXPECT_DOUBLE_EQ(Json::parse(live->body)["data"]["data_usage"]["used_gb"].get<double>(), 8.5);
+
+  // A status override changes the status filter's answer too; null replaces.
+  esim.listed_overrides = {{"status", "CANCELLED"}, {"validity", {{"expires_at", nullptr}}}};
+  api_->UpsertEsim(esim);
+  const Json cancelled = List("status=CANCELLED");
+  ASSERT_EQ(cancelled["data"]["esims"].size(), 1u);
+  item = cancelled["data"]["esims"][0];
+  EXPECT_EQ(item["iccid"], kAlertingIccid);
+  EXPECT_EQ(item["status"], "CANCELLED");
+  EXPECT_TRUE(item["validity"].contains("expires_at"));
+  EXPECT_TRUE(item["validity"]["expires_at"].is_null());
+  EXPECT_EQ(item["validity"]["days"], 30);
+  EXPECT_TRUE(ItemOf(List("status=ACTIVE"), kAlertingIccid).is_null());
+  EXPECT_EQ(Json::parse(SendFor(kAlertingIccid)->body)["data"]["status"], "ACTIVE");
+}
+
+TEST_F(FakeApiTest, ListFailPageFailsExactlyThatPage) {
+  Options o = DefaultOptions();
+  o.list_fail_page = 2;
+  StartServer(o, GenerateFleet(250));
+  EXPECT_EQ(List("limit=100&page=1")["data"]["esims"].size(), 100u);
+  ExpectApiError(SendList("limit=100&page=2"), 502, "PROVIDER_ERROR");
+  EXPECT_EQ(api_->Requests().back().http_status, 502);
+  EXPECT_EQ(api_->Requests().back().query, "limit=100&page=2");
+  EXPECT_EQ(List("limit=100&page=3")["data"]["esims"].size(), 50u);
+  // Every listing: another status, another limit.
+  ExpectApiError(SendList("status=ACTIVE&page=2"), 502, "PROVIDER_ERROR");
+  EXPECT_EQ(List("status=ACTIVE&page=1")["data"]["esims"].size(), 20u);
+
+  api_->SetListFailPage(0);
+  EXPECT_EQ(List("limit=100&page=2")["data"]["esims"].size(), 100u);
+  api_->SetListFailPage(3);
+  ExpectApiError(SendList("limit=100&page=3"), 502, "PROVIDER_ERROR");
+  EXPECT_EQ(List("limit=100&page=2")["data"]["esims"].size(), 100u);
+  // The balance is unaffected.
+  auto balance = SendGet(kBalancePath);
+  ASSERT_TRUE(balance);
+  EXPECT_EQ(balance->status, 200);
+}
+
+TEST_F(FakeApiTest, BalanceEndpoint) {
+  StartServer();
+  auto res = SendGet(kBalancePath);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(Json::parse(res->body),
+            (Json{{"success", true}, {"data", {{"balance", 1500.0}, {"currency", "USD"}}}}));
+  EXPECT_EQ(api_->Requests().back().path, kBalancePath);
+  EXPECT_EQ(api_->Requests().back().method, "GET");
+
+  api_->SetBalance(0, "EUR");
+  res = SendGet(kBalancePath);
+  ASSERT_TRUE(res);
+  const Json body = Json::parse(res->body);
+  EXPECT_EQ(body["data"]["balance"], 0.0);
+  EXPECT_EQ(body["data"]["currency"], "EUR");
+
+  Options o = DefaultOptions();
+  o.balance = 12.5;
+  o.currency = "IQD";
+  FakeEsimflyApi other(o);
+  httplib::Client client("127.0.0.1", other.Start());
+  res = SendGet(kBalancePath, {}, &client);
+  ASSERT_TRUE(res);
+  EXPECT_DOUBLE_EQ(Json::parse(res->body)["data"]["balance"].get<double>(), 12.5);
+  EXPECT_EQ(Json::parse(res->body)["data"]["currency"], "IQD");
+}
+
+TEST_F(FakeApiTest, RateLimitIsSharedAcrossEndpoints) {
+  Options o = DefaultOptions();
+  o.rate_limit_per_minute = 3;
+  StartServer(o);
+  auto status = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->status, 200);
+  EXPECT_EQ(status->get_header_value("X-RateLimit-Remaining"), "2");
+  auto list = SendList("limit=100");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->status, 200);
+  EXPECT_EQ(list->get_header_value("X-RateLimit-Limit"), "3");
+  EXPECT_EQ(list->get_header_value("X-RateLimit-Remaining"), "1");
+  EXPECT_EQ(list->get_header_value("X-RateLimit-Reset"),
+            status->get_header_value("X-RateLimit-Reset"));
+  auto balance = SendGet(kBalancePath);
+  ASSERT_TRUE(balance);
+  EXPECT_EQ(balance->status, 200);
+  EXPECT_EQ(balance->get_header_value("X-RateLimit-Remaining"), "0");
+
+  auto limited = SendList("");
+  ExpectApiError(limited, 429, "RATE_LIMIT_EXCEEDED");
+  EXPECT_GE(std::stoi(limited->get_header_value("Retry-After")), 1);
+  ExpectApiError(SendGet(kBalancePath), 429, "RATE_LIMIT_EXCEEDED");
+  ExpectApiError(SendFor(kSpecExampleIccid), 429, "RATE_LIMIT_EXCEEDED");
+  // A rejected parameter still costs a request, like a 404 on the status endpoint.
+  api_->SetRateLimitPerMinute(1);
+  ExpectApiError(SendList("limit=101"), 400, "INVALID_PARAMETER");
+  ExpectApiError(SendList(""), 429, "RATE_LIMIT_EXCEEDED");
+}
+
+TEST_F(FakeApiTest, WrongMethodsOnTheNewPathsAre405) {
+  StartServer();
+  ExpectApiError(client_->Post(kListPath, "{}", "application/json"), 405, "METHOD_NOT_ALLOWED");
+  ExpectApiError(client_->Post(kBalancePath, "{}", "application/json"), 405, "METHOD_NOT_ALLOWED");
+  ExpectApiError(client_->Get("/api/v1/business/esims/"), 404, "NOT_FOUND");
+  ExpectApiError(client_->Get("/api/v1/business/balances"), 404, "NOT_FOUND");
+  auto unknown = client_->Get("/api/v1/business/nothing?x=1");
+  ExpectApiError(unknown, 404, "NOT_FOUND");
+  EXPECT_EQ(api_->Requests().back().query, "x=1");
+}
+
 // --- Fleets --------------------------------------------------------------------------------------
 
 TEST(FleetTest, Luhn) {
@@ -814,6 +1357,71 @@ TEST(FleetTest, DefaultFleetCoversEveryShape) {
   EXPECT_GT(healthy["expiry_date"].get<std::string>(), now_iso);
 }
 
+TEST(FleetTest, DefaultFleetHasPackages) {
+  for (const FakeEsim& e : DefaultFleet()) {
+    SCOPED_TRACE(e.iccid);
+    EXPECT_FALSE(e.package_name.empty());
+    EXPECT_FALSE(e.package_code.empty());
+    EXPECT_FALSE(e.countries.empty());
+    EXPECT_TRUE(e.listed_overrides.is_null());
+    // The code names the plan: "<N>gb" or "unlimited".
+    const bool unlimited = e.status_data["unlimited"] == true;
+    const std::string plan =
+        unlimited ? "unlimited"
+                  : std::to_string(e.status_data["data_usage"]["total_gb"].get<int>()) + "gb";
+    EXPECT_EQ(e.package_code.substr(e.package_code.size() - plan.size()), plan);
+  }
+}
+
+TEST(FleetTest, GeneratedFleetHasPackagesNamedAfterTheNetwork) {
+  for (const FakeEsim& e : GenerateFleet(60)) {
+    SCOPED_TRACE(e.iccid);
+    ASSERT_EQ(e.countries.size(), 1u);
+    EXPECT_EQ(e.package_name.rfind(e.countries[0] + " ", 0), 0u) << e.package_name;
+    EXPECT_NE(e.package_name.find(" - 30 Days"), std::string::npos) << e.package_name;
+    EXPECT_NE(e.package_code.find("-30days-"), std::string::npos) << e.package_code;
+    if (e.status_data["status"] != "NEW") {
+      EXPECT_EQ(e.status_data["last_network"]["country"], e.countries[0]);
+    }
+    EXPECT_EQ(e.created_at.empty(), e.status_data["status"] != "NEW");
+  }
+}
+
+TEST(FleetTest, ListItemDerivesDefaultsWithoutAPackage) {
+  FakeEsim bare{"8900000000000000018", 7,
+                Json{{"status", "ACTIVE"},
+                     {"unlimited", false},
+                     {"activation_date", "2026-01-01T00:00:00Z"},
+                     {"expiry_date", "2026-01-08T00:00:00.000Z"},
+                     {"last_network", {{"country", "Spain"}, {"country_iso2", "ES"}}},
+                     {"data_usage", {{"used_gb", 0.25}, {"total_gb", 0.5}}}},
+                ""};
+  // 2026-01-10, two days after the expiry.
+  const auto now =
+      std::chrono::system_clock::time_point(milliseconds(1767225600000)) + std::chrono::days(9);
+  const Json item = ListItemJson(bare, now);
+  EXPECT_EQ(item["package_name"], "Data 0.5GB - 7 Days");
+  EXPECT_EQ(item["package_code"], "data-7days-0.5gb");
+  EXPECT_EQ(item["countries"], Json::array({"Spain"}));
+  EXPECT_EQ(item["flag_url"], "/images/flags/es.png");
+  EXPECT_EQ(item["validity"]["days"], 7);
+  EXPECT_EQ(item["validity"]["is_expired"], true);
+  EXPECT_EQ(ListItemJson(bare, now - std::chrono::days(3))["validity"]["is_expired"], false);
+  EXPECT_EQ(item["created_at"], "2026-01-01T00:00:00Z");
+  EXPECT_EQ(item["data"], (Json{{"total_mb", 512},
+                                {"used_mb", 256},
+                                {"remaining_mb", 256},
+                                {"usage_percentage", 50},
+                                {"is_unlimited", false}}));
+  // Nothing at all: no crash, an unlimited-looking plan with no dates.
+  const Json empty = ListItemJson(FakeEsim{"8900000000000000026", 8, Json::object(), ""}, now);
+  EXPECT_EQ(empty["status"], "NEW");
+  EXPECT_EQ(empty["data"]["is_unlimited"], true);
+  EXPECT_EQ(empty["validity"]["days"], 30);
+  EXPECT_EQ(empty["countries"], Json::array());
+  EXPECT_EQ(empty["flag_url"], "/images/flags/global.png");
+}
+
 TEST(FleetTest, Iso8601Format) {
   const auto t = std::chrono::system_clock::time_point(milliseconds(1767225600123));
   EXPECT_EQ(FormatIso8601Millis(t), "2026-01-01T00:00:00.123Z");
@@ -867,7 +1475,23 @@ TEST(FleetTest, FleetFileRoundTripAndErrors) {
     EXPECT_EQ(loaded[i].id, fleet[i].id);
     EXPECT_EQ(loaded[i].status_data, fleet[i].status_data);
     EXPECT_EQ(loaded[i].error_code, fleet[i].error_code);
+    EXPECT_EQ(loaded[i].package_name, fleet[i].package_name);
+    EXPECT_EQ(loaded[i].package_code, fleet[i].package_code);
+    EXPECT_EQ(loaded[i].countries, fleet[i].countries);
+    EXPECT_EQ(loaded[i].created_at, fleet[i].created_at);
+    EXPECT_EQ(loaded[i].listed_overrides, fleet[i].listed_overrides);
   }
+  // listed_overrides round-trips; the optional keys may be left out.
+  std::vector<FakeEsim> overridden = {fleet[0]};
+  overridden[0].listed_overrides = {{"data", {{"used_mb", 5}}}};
+  const Json overridden_json = FleetToJson(overridden);
+  EXPECT_EQ(FleetFromJson(overridden_json)[0].listed_overrides, overridden[0].listed_overrides);
+  const FakeEsim minimal =
+      FleetFromJson(Json::parse(R"([{"iccid":"1","id":1,"status_data":{}}])"))[0];
+  EXPECT_TRUE(minimal.package_name.empty());
+  EXPECT_TRUE(minimal.countries.empty());
+  EXPECT_TRUE(minimal.listed_overrides.is_null());
+  EXPECT_FALSE(FleetToJson({minimal})[0].contains("package_name"));
 
   auto expect_load_error = [&](const std::string& content, const std::string& fragment) {
     const std::string path = (dir / "bad.json").string();
@@ -887,6 +1511,12 @@ TEST(FleetTest, FleetFileRoundTripAndErrors) {
       R"([{"iccid":"1","id":1,"status_data":{}},{"iccid":"1","id":2,"status_data":{}}])",
       "duplicate iccid");
   expect_load_error(R"([{"iccid":"1","id":1,"status_data":{},"extra":1}])", "unknown key");
+  expect_load_error(R"([{"iccid":"1","id":1,"status_data":{},"package_name":1}])",
+                    "\"package_name\" must be a string");
+  expect_load_error(R"([{"iccid":"1","id":1,"status_data":{},"countries":"Spain"}])",
+                    "\"countries\" must be an array of strings");
+  expect_load_error(R"([{"iccid":"1","id":1,"status_data":{},"listed_overrides":[1]}])",
+                    "\"listed_overrides\" must be an object");
   EXPECT_THROW(LoadFleetFile((dir / "missing.json").string()), std::runtime_error);
   std::filesystem::remove_all(dir);
 }

@@ -1,6 +1,7 @@
 #include "fleet.h"
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -206,6 +207,46 @@ std::vector<FakeEsim> DefaultFleet(TimePoint now) {
               Date(now - minutes(2)), Date(now + days(60)), 2, 20),
        ""});
 
+  // Packages for the list endpoint: realistic names and codes (two regional plans, Europe and
+  // Asia), validity days as the dates above give them.
+  struct Package {
+    const char* iccid;
+    const char* name;
+    const char* code;
+    std::vector<std::string> countries;
+  };
+  const std::vector<Package> packages = {
+      {kSpecExampleIccid, "Australia 1GB - 30 Days", "australia-30days-1gb", {"Australia"}},
+      {kUnlimitedIccid,
+       "United Kingdom Unlimited - 30 Days",
+       "united-kingdom-30days-unlimited",
+       {"United Kingdom"}},
+      {kDepletedIccid,
+       "Europe 3GB - 30 Days",
+       "europe-30days-3gb",
+       {"Spain", "France", "Germany", "Italy", "Portugal"}},
+      {kExpiredIccid, "United States 5GB - 30 Days", "united-states-30days-5gb", {"United States"}},
+      {kNewIccid, "Japan 5GB - 30 Days", "japan-30days-5gb", {"Japan"}},
+      {kByIdIccid, "Sweden 2GB - 7 Days", "sweden-7days-2gb", {"Sweden"}},
+      {kForbiddenIccid, "Germany 10GB - 30 Days", "germany-30days-10gb", {"Germany"}},
+      {kProviderErrorIccid, "France 3GB - 14 Days", "france-14days-3gb", {"France"}},
+      {kAlertingIccid,
+       "Asia 10GB - 30 Days",
+       "asia-30days-10gb",
+       {"Thailand", "Malaysia", "Singapore", "Vietnam"}},
+      {kHealthy5gIccid, "South Korea 20GB - 90 Days", "south-korea-90days-20gb", {"South Korea"}},
+  };
+  for (FakeEsim& esim : fleet) {
+    for (const Package& p : packages) {
+      if (esim.iccid != p.iccid) continue;
+      esim.package_name = p.name;
+      esim.package_code = p.code;
+      esim.countries = p.countries;
+    }
+    // The NEW eSIM was ordered two days ago (the others' created_at is their activation date).
+    if (esim.iccid == kNewIccid) esim.created_at = FormatIso8601Millis(now - days(2));
+  }
+
   return fleet;
 }
 
@@ -255,7 +296,19 @@ std::vector<FakeEsim> GenerateFleet(size_t count, TimePoint now) {
                     DeviceJson("iPhone14,5", imei.c_str()), Date(activated), Date(last_used),
                     Date(activated + days(30)), used, total);
     }
-    fleet.push_back({iccid, id, std::move(data), ""});
+    FakeEsim esim{iccid, id, std::move(data), ""};
+    std::string slug;
+    for (const char* c = network->country; *c != '\0'; ++c) {
+      slug += *c == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+    }
+    const bool unlimited = esim.status_data["unlimited"] == true;
+    const std::string plan = unlimited ? "Unlimited" : std::to_string(total) + "GB";
+    esim.package_name = std::string(network->country) + " " + plan + " - 30 Days";
+    esim.package_code =
+        slug + "-30days-" + (unlimited ? "unlimited" : std::to_string(total) + "gb");
+    esim.countries = {network->country};
+    if (bucket == 0) esim.created_at = FormatIso8601Millis(activated);  // ordered, not activated
+    fleet.push_back(std::move(esim));
   }
   return fleet;
 }
@@ -270,7 +323,9 @@ std::vector<FakeEsim> FleetFromJson(const Json& json) {
     const std::string where = "fleet entry " + std::to_string(i);
     if (!e.is_object()) throw std::runtime_error(where + ": not an object");
     for (const auto& [key, value] : e.items()) {
-      if (key != "iccid" && key != "id" && key != "status_data" && key != "error_code") {
+      if (key != "iccid" && key != "id" && key != "status_data" && key != "error_code" &&
+          key != "package_name" && key != "package_code" && key != "countries" &&
+          key != "created_at" && key != "listed_overrides") {
         throw std::runtime_error(where + ": unknown key \"" + key + "\"");
       }
     }
@@ -292,6 +347,33 @@ std::vector<FakeEsim> FleetFromJson(const Json& json) {
         throw std::runtime_error(where + " (" + esim.iccid + "): \"error_code\" must be a string");
       }
       esim.error_code = e["error_code"].get<std::string>();
+    }
+    for (const char* key : {"package_name", "package_code", "created_at"}) {
+      if (!e.contains(key) || e[key].is_null()) continue;
+      if (!e[key].is_string()) {
+        throw std::runtime_error(where + " (" + esim.iccid + "): \"" + key + "\" must be a string");
+      }
+      const std::string value = e[key].get<std::string>();
+      if (std::string(key) == "package_name") esim.package_name = value;
+      if (std::string(key) == "package_code") esim.package_code = value;
+      if (std::string(key) == "created_at") esim.created_at = value;
+    }
+    if (e.contains("countries") && !e["countries"].is_null()) {
+      const Json& countries = e["countries"];
+      bool ok = countries.is_array();
+      for (size_t c = 0; ok && c < countries.size(); ++c) ok = countries[c].is_string();
+      if (!ok) {
+        throw std::runtime_error(where + " (" + esim.iccid +
+                                 "): \"countries\" must be an array of strings");
+      }
+      esim.countries = countries.get<std::vector<std::string>>();
+    }
+    if (e.contains("listed_overrides") && !e["listed_overrides"].is_null()) {
+      if (!e["listed_overrides"].is_object()) {
+        throw std::runtime_error(where + " (" + esim.iccid +
+                                 "): \"listed_overrides\" must be an object");
+      }
+      esim.listed_overrides = e["listed_overrides"];
     }
     if (!iccids.insert(esim.iccid).second) {
       throw std::runtime_error(where + ": duplicate iccid " + esim.iccid);
@@ -325,10 +407,16 @@ std::vector<FakeEsim> LoadFleetFile(const std::string& path) {
 Json FleetToJson(const std::vector<FakeEsim>& fleet) {
   Json out = Json::array();
   for (const FakeEsim& e : fleet) {
-    out.push_back({{"iccid", e.iccid},
-                   {"id", e.id},
-                   {"status_data", e.status_data},
-                   {"error_code", e.error_code}});
+    Json entry = {{"iccid", e.iccid},
+                  {"id", e.id},
+                  {"status_data", e.status_data},
+                  {"error_code", e.error_code}};
+    if (!e.package_name.empty()) entry["package_name"] = e.package_name;
+    if (!e.package_code.empty()) entry["package_code"] = e.package_code;
+    if (!e.countries.empty()) entry["countries"] = e.countries;
+    if (!e.created_at.empty()) entry["created_at"] = e.created_at;
+    if (!e.listed_overrides.is_null()) entry["listed_overrides"] = e.listed_overrides;
+    out.push_back(std::move(entry));
   }
   return out;
 }

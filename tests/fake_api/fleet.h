@@ -21,6 +21,18 @@ struct FakeEsim {
   // Non-empty: this eSIM always answers that documented error (FORBIDDEN, PROVIDER_ERROR,
   // ESIM_ACCESS_DENIED...).
   std::string error_code;
+
+  // For the list endpoint (GET /api/v1/business/esims); all optional. Every member has a default
+  // member initializer, so the older four-member aggregate initialisation still compiles warning
+  // free.
+  std::string package_name{};            // empty: "Data <N>GB - <D> Days" (or "Unlimited")
+  std::string package_code{};            // empty: "data-<D>days-<N>gb" (or "-unlimited")
+  std::vector<std::string> countries{};  // empty: last_network.country when known, else []
+  std::string created_at{};              // empty: activation_date, else a fixed date
+  // Merged over the derived list item (see ListItemJson): objects merge key by key, recursively;
+  // any other value (null included) replaces. Lets tests make the stored, listed values differ
+  // from the live ones, e.g. {"data": {"used_mb": 100}} or {"status": "CANCELLED"}. Null: none.
+  nlohmann::json listed_overrides{};
 };
 
 // The ICCIDs and ids of DefaultFleet(), for tests and the demo configuration.
@@ -36,18 +48,24 @@ inline constexpr char kProviderErrorIccid[] = "8933000000000005029";  // id 1008
 inline constexpr char kAlertingIccid[] = "8910000000000000853";       // id 1009
 inline constexpr char kHealthy5gIccid[] = "8982000000000000100";      // id 1010
 
-// Ten eSIMs, one per shape (see fleet.cc), dates relative to `now`.
+// Ten eSIMs, one per shape (see fleet.cc), dates relative to `now`, each with a package (name,
+// code, countries) for the list endpoint.
 std::vector<FakeEsim> DefaultFleet(
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // `count` varied, mostly healthy eSIMs for load tests: Luhn-valid 19-digit ICCIDs
 // 8988303XXXXXXXXXXXC (X = index), ids 100000 + index, no error codes. Deterministic for a given
-// `now`: 85 % ACTIVE (2 in 17 of them unlimited), 5 % NEW, 5 % DEPLETED, 5 % EXPIRED.
+// `now`: 85 % ACTIVE (2 in 17 of them unlimited), 5 % NEW, 5 % DEPLETED, 5 % EXPIRED. Each has a
+// 30-day package named after its network's country and plan: "Japan 5GB - 30 Days" /
+// "japan-30days-5gb", "Spain Unlimited - 30 Days" / "spain-30days-unlimited".
 std::vector<FakeEsim> GenerateFleet(
     size_t count, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // A fleet file is a JSON array of {"iccid": string, "id": integer, "status_data": object,
-// "error_code": string (optional)}. Throws std::runtime_error naming the file and the entry.
+// "error_code": string (optional), "package_name": string (optional), "package_code": string
+// (optional), "countries": array of strings (optional), "created_at": string (optional),
+// "listed_overrides": object (optional)}. Throws std::runtime_error naming the file and the entry.
+// FleetToJson writes the optional keys only when set.
 std::vector<FakeEsim> FleetFromJson(const nlohmann::json& json);
 std::vector<FakeEsim> LoadFleetFile(const std::string& path);
 nlohmann::json FleetToJson(const std::vector<FakeEsim>& fleet);

@@ -4,7 +4,11 @@
 // Exit codes: 0 after SIGTERM/SIGINT, 1 on bad flags or unreadable files, 2 when it cannot bind.
 #include <pthread.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -24,8 +28,10 @@ namespace {
 constexpr char kUsage[] =
     R"usage(Usage: fake_esimfly_api [flags]
 
-A fake eSIMfly business API (POST /api/v1/business/esims/status) that checks HMAC request
-signing exactly as the vendor documents it. For tests and demos only.
+A fake eSIMfly business API that checks HMAC request signing exactly as the vendor documents
+it, serving POST /api/v1/business/esims/status (live status), GET /api/v1/business/esims (the
+paged eSIM list, usage in MB; its installation secrets are fake but contain "SECRET-") and
+GET /api/v1/business/balance. For tests and demos only.
 
 Flags:
   --listen=HOST:PORT          address to serve on (default 127.0.0.1:18080; [::1]:PORT for IPv6,
@@ -40,9 +46,13 @@ Flags:
   --tls-cert=PATH             serve HTTPS with this certificate (PEM) ...
   --tls-key=PATH              ... and this private key (PEM); both or neither
   --fleet=FILE.json           eSIMs to serve: a JSON array of
-                              {"iccid", "id", "status_data", "error_code"}
+                              {"iccid", "id", "status_data", "error_code"}, optionally with
+                              "package_name", "package_code", "countries", "created_at" and
+                              "listed_overrides" for the list endpoint
   --fleet-size=N              serve N generated eSIMs instead of the default fleet of 10
   --reset-iso8601             send X-RateLimit-Reset as ISO 8601 instead of Unix seconds
+  --balance=AMOUNT            the account balance the balance endpoint reports (default 1500)
+  --currency=CODE             its currency, three capital letters: USD, EUR or IQD (default USD)
   --log-requests              log one line per request to stderr
   --help                      show this help
 
@@ -157,6 +167,26 @@ Flags ParseFlags(int argc, char** argv) {
       flags.fleet_file = required();
     } else if (name == "fleet-size") {
       flags.fleet_size = ParseNumber<size_t>(name, required(), 0, 10000000);
+    } else if (name == "balance") {
+      const std::string text = required();
+      char* end = nullptr;
+      errno = 0;
+      const double amount = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size() || errno != 0 ||
+          !std::isfinite(amount) || amount < 0 ||
+          std::isspace(static_cast<unsigned char>(text[0]))) {
+        throw UsageError("--balance: expected a non-negative amount such as 1500 or 12.50, got \"" +
+                         text + "\"");
+      }
+      flags.options.balance = amount;
+    } else if (name == "currency") {
+      const std::string code = required();
+      if (code.size() != 3 ||
+          !std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+        throw UsageError("--currency: expected three capital letters such as USD, got \"" + code +
+                         "\"");
+      }
+      flags.options.currency = code;
     } else if (name == "reset-iso8601") {
       boolean();
       flags.options.reset_header_iso8601 = true;
@@ -211,6 +241,7 @@ int main(int argc, char** argv) {
   if (flags.log_requests) {
     flags.options.on_request = [](const fake_esimfly::RequestRecord& r) {
       std::string line = r.method + " " + r.path;
+      if (!r.query.empty()) line += "?" + r.query;
       if (!r.iccid.empty()) line += " iccid=" + r.iccid;
       if (r.esim_id != 0) line += " esimId=" + std::to_string(r.esim_id);
       line += " -> " + std::to_string(r.http_status);

@@ -472,7 +472,10 @@ TEST(ExporterIntegrationTest, OncePrintsTheExpositionAndExits) {
   const Samples m = ParseExposition(once.output);
   EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "router-sydney-01")), 1);
   EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kForbiddenIccid, "forbidden")), 0);
-  EXPECT_EQ(api.RequestCount(), 11u) << "exactly one poll per eSIM";
+  size_t status_requests = 0;
+  for (const auto& record : api.Requests())
+    status_requests += record.path == fake_esimfly::kStatusPath;
+  EXPECT_EQ(status_requests, 11u) << "exactly one live poll per eSIM";
 }
 
 TEST(ExporterIntegrationTest, StartupFailuresHaveTheirExitCodes) {
@@ -527,6 +530,7 @@ TEST(ExporterIntegrationTest, ShardsSplitTheFleetWithNoEsimPolledTwice) {
   // Every eSIM was asked for exactly once over both replicas.
   std::map<std::string, int> asked;
   for (const auto& record : api.Requests()) {
+    if (record.path != fake_esimfly::kStatusPath) continue;  // the balance reads
     ++asked[record.iccid.empty() ? std::to_string(record.esim_id) : record.iccid];
   }
   EXPECT_EQ(asked.size(), 11u);
@@ -598,6 +602,37 @@ TEST(ExporterIntegrationTest, TellsSystemdWhenReadyReloadingStoppingAndFeedsTheW
       [&] { return notify.Drain().find("RELOADING=1") != std::string::npos; }, seconds(10)));
   EXPECT_EQ(exporter.Terminate(), 0);
   EXPECT_NE(notify.Drain().find("STOPPING=1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace esim_test
+
+namespace esim_test {
+namespace {
+
+TEST(ExporterIntegrationTest, IdleKeepAliveScrapersNeitherDelayAStopNorStarveAScrape) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(
+      dir, {.url = api.BaseUrl(),
+            .esims = std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n"});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  // Scrapers that keep their connection open between scrapes, more than the server's threads.
+  std::vector<std::unique_ptr<httplib::Client>> idle;
+  for (int i = 0; i < 24; ++i) {
+    idle.push_back(std::make_unique<httplib::Client>("127.0.0.1", exporter.port()));
+    idle.back()->set_keep_alive(true);
+    const auto res = idle.back()->Get("/metrics");
+    ASSERT_TRUE(res) << i;
+  }
+  const auto scrape_started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(exporter.ScrapeText().empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - scrape_started, seconds(5));
+  const auto stop_started = std::chrono::steady_clock::now();
+  EXPECT_EQ(exporter.Terminate(seconds(10)), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, seconds(5));
 }
 
 }  // namespace

@@ -1,0 +1,72 @@
+// The cheap bulk reads: every inventory.interval a sweep of the eSIM list (one paged listing per
+// configured status, 100 eSIMs a request) merged into the StateStore, with discovery of eSIMs
+// the config does not name; and every balance.interval the account balance. Every request takes
+// from the same RateBudget as the live polls. A sweep that fails midway keeps what it merged,
+// keeps the previous values of the rest, and is retried on its next turn.
+// Thread safe: Reconfigure and Stop may be called from any thread while the sweeper runs.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "api_client.h"
+#include "api_metrics.h"
+#include "config.h"
+#include "rate_budget.h"
+#include "state_store.h"
+
+namespace esim {
+
+class Inventory {
+ public:
+  struct Settings {
+    InventoryConfig inventory;
+    BalanceConfig balance;
+    std::chrono::milliseconds stale_after{std::chrono::hours(6)};
+  };
+
+  // `on_esims_changed` runs (on the sweeper thread) after every listed page and when discovery
+  // dropped eSIMs: the monitored set or what is known about its eSIMs changed.
+  Inventory(StateStore& store, RateBudget& budget, ApiMetrics& metrics,
+            std::function<void()> on_esims_changed);
+  ~Inventory();
+
+  void Reconfigure(const Settings& settings, std::shared_ptr<const ApiClient> client);
+  void Start();
+  void Stop();
+
+  // One sweep and one balance read now, on the calling thread (for --once).
+  void RunOnce();
+
+  // Requests the latest complete sweep took; nullopt before the first.
+  std::optional<size_t> last_sweep_pages() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void Loop();
+  bool Sweep(const Settings& settings, const ApiClient& client);  // true when complete
+  bool ReadBalance(const ApiClient& client);
+  // Waits for one request of the budget; false when stopping.
+  bool AcquireBudget();
+
+  StateStore& store_;
+  RateBudget& budget_;
+  ApiMetrics& metrics_;
+  std::function<void()> on_esims_changed_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  Settings settings_;                                           // guarded by mutex_
+  std::shared_ptr<const ApiClient> client_;                     // guarded by mutex_
+  std::optional<Clock::time_point> next_sweep_, next_balance_;  // guarded by mutex_
+  std::optional<size_t> last_sweep_pages_;                      // guarded by mutex_
+  bool stopping_ = false;                                       // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace esim

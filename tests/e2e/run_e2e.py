@@ -1,0 +1,844 @@
+#!/usr/bin/env python3
+"""End-to-end test: fake eSIMfly API -> esim_exporter -> Prometheus (shipped rules) -> Alertmanager.
+
+Starts, all on 127.0.0.1 and on free ports, with their files in a temporary directory:
+  - the fake eSIMfly API (default fleet of 10 eSIMs, rate-limit headers on),
+  - esim_exporter with config/demo.yml pointed at that fake API,
+  - a tiny webhook receiver (in this process) standing in for the receivers of
+    deploy/prometheus/alertmanager.yml,
+  - the real prometheus-alertmanager with deploy/prometheus/alertmanager.yml (webhook URLs
+    rewritten to that receiver, nothing else changed),
+  - the real prometheus scraping the exporter every second with
+    deploy/prometheus/rules/esim_exporter.rules.yml loaded as it is.
+Then it checks that
+  1. the exporter becomes ready and Prometheus scrapes it (up == 1);
+  2. the shipped alerts are pending (or firing) for exactly the eSIMs of the fake fleet they are
+     about (depleted, expired, 85 %/3 days...), for no healthy eSIM and never a usage alert for
+     the unlimited plan;
+  3. alerts reach Alertmanager (its /api/v2/alerts) and are delivered, through the shipped
+     routing, to the receiver's webhook;
+  4. every query of the shipped Grafana dashboard evaluates without error against this
+     Prometheus and returns data (except a short, explicit allowlist).
+Every wait polls with a timeout; every process started is stopped at the end, and its log is
+printed when something failed. The last line is "N passed, M failed".
+
+Usage: run_e2e.py --build-dir BUILD_DIR --source-dir SOURCE_DIR [--timeout SECONDS]
+                  [--exporter PATH] [--fake-api PATH] [--keep-tmp] [--verbose]
+Standard library only. Needs /usr/bin/prometheus and prometheus-alertmanager (Debian:
+apt-get install prometheus prometheus-alertmanager, or scripts/install-deps.sh --test).
+"""
+
+import argparse
+import calendar
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+# ------------------------------------------------------------------------------------------------
+# What the fake API's default fleet (tests/fake_api/fleet.cc) must produce.
+# ------------------------------------------------------------------------------------------------
+SPEC_EXAMPLE = "8948010010036785060"  # ACTIVE, 0 of 1 GB, last used 10 days ago, expires in 20 d
+UNLIMITED = "8944500102198304826"     # ACTIVE, unlimited, expires in 15 d
+DEPLETED = "8934000012345678905"      # DEPLETED, 3 of 3 GB
+EXPIRED = "8910300001234567896"       # EXPIRED 5 days ago, 1.2 of 5 GB
+NEW = "8985230000000001236"           # NEW, never connected, 0 of 5 GB
+BY_ID = "8946000000000123451"         # ACTIVE, 0.5 of 2 GB, expires in 5 days (!)
+FORBIDDEN = "8949012340000007779"     # another account's eSIM: every poll fails
+PROVIDER_ERROR = "8933000000000005029"  # carrier unreachable: every poll fails
+ALERTING = "8910000000000000853"      # ACTIVE, 85 % used, expires in 3 days
+HEALTHY_5G = "8982000000000000100"    # ACTIVE, 10 % used, expires in 60 days
+UNKNOWN = "8948010010036785078"       # in demo.yml only: ESIM_NOT_FOUND
+FAILING = {FORBIDDEN, PROVIDER_ERROR, UNKNOWN}
+HEALTHY = {HEALTHY_5G, SPEC_EXAMPLE, BY_ID}
+
+USAGE_ALERTS = ("EsimDataUsageHigh", "EsimDataAlmostDepleted", "EsimDataDepletionPredicted",
+                "EsimDepleted")
+
+# Every per-eSIM alert of the shipped rules that must be pending or firing, and for which eSIMs;
+# an alert name missing here must not be active for any eSIM (apart from OPTIONAL below).
+EXPECTED_ALERTS = {
+    "EsimDepleted": {DEPLETED},
+    "EsimExpired": {EXPIRED},
+    # Usage >= 80 %: the 85 % eSIM, and the depleted one (100 %; Alertmanager's inhibit rules
+    # mute it there in favour of EsimDepleted).
+    "EsimDataUsageHigh": {ALERTING, DEPLETED},
+    "EsimDataAlmostDepleted": {DEPLETED},
+    # Expires within 7 days: the 3-day eSIM and the one looked up by id (5 days, by fleet.cc).
+    "EsimExpiringSoon": {ALERTING, BY_ID},
+    # Active, last usage 10 days ago (the spec's example record).
+    "EsimActiveButUnused": {SPEC_EXAMPLE},
+}
+# Alerts that may or may not be active yet, depending on how long the run takes, but only for
+# these eSIMs: polls of the failing eSIMs count as failing once the exporter has run for one poll
+# interval (60 s), and as stale after three.
+OPTIONAL_ALERTS = {
+    "EsimPollsFailing": FAILING,
+    "EsimDataStale": FAILING,
+}
+
+# Dashboard panels (by title) that cannot return data against the fake API in a short run.
+# Every other query must return data; a listed one must still evaluate without error, and the
+# test fails when a listed one does return data (then it no longer belongs here).
+NO_DATA_ALLOWED = {
+    # deriv(...[6h]) > 0 needs usage that grows; the fake API's usage is constant.
+    "Hours until depletion (6 h trend)": "needs growing usage; the fake API's usage is constant",
+}
+
+# The shipped alerts copied with `for: 0s` to prove delivery (see add_delivery_rules).
+DELIVERY_ALERTS = {"EsimDepleted": DEPLETED, "EsimExpired": EXPIRED}
+DELIVERY_LABEL = "e2e"  # label (value "delivery") that sets the copies apart
+
+POLL = 0.25  # seconds between two polls of a condition
+
+
+# ------------------------------------------------------------------------------------------------
+# Small helpers
+# ------------------------------------------------------------------------------------------------
+class Fatal(Exception):
+    """A failure after which the remaining checks cannot run."""
+
+
+class Deadline:
+    def __init__(self, seconds):
+        self.end = time.monotonic() + seconds
+
+    def remaining(self):
+        return self.end - time.monotonic()
+
+    def cap(self, seconds):
+        return max(0.0, min(seconds, self.remaining()))
+
+
+class Results:
+    def __init__(self):
+        self.passed = []
+        self.failed = []
+
+    def check(self, name, ok, detail=""):
+        (self.passed if ok else self.failed).append(name)
+        line = f"{'PASS' if ok else 'FAIL'}: {name}"
+        if detail and (not ok or VERBOSE):
+            line += "\n      " + detail.replace("\n", "\n      ")
+        with PRINT_LOCK:
+            print(line, flush=True)
+        return ok
+
+
+VERBOSE = False
+T0 = time.monotonic()
+
+
+PRINT_LOCK = threading.Lock()
+
+
+def log(msg):
+    with PRINT_LOCK:
+        print(f"[{time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+
+
+def free_port():
+    """A loopback port free right now (bound to port 0, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=3.0):
+    """(status, body bytes); status 0 when the connection failed."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+def get_json(url, timeout=3.0):
+    status, body = http_get(url, timeout)
+    if status == 0:
+        raise Fatal(f"GET {url}: connection failed")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise Fatal(f"GET {url}: HTTP {status}, not JSON: {body[:300]!r}")
+
+
+def wait_for(what, predicate, deadline, timeout, procs=None):
+    """Polls predicate() (a truthy result ends the wait) until timeout; returns its last result."""
+    end = time.monotonic() + deadline.cap(timeout)
+    result = None
+    while True:
+        if procs:
+            procs.assert_running()
+        result = predicate()
+        if result or time.monotonic() >= end:
+            return result
+        time.sleep(POLL)
+
+
+def parse_rfc3339(text):
+    """Unix seconds (float) of Prometheus' RFC 3339 timestamps (UTC, up to nanoseconds)."""
+    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?Z", text)
+    if not m:
+        raise ValueError(f"unexpected timestamp {text!r}")
+    base = calendar.timegm(tuple(int(m.group(i)) for i in range(1, 7)))
+    return base + (float(m.group(7)) if m.group(7) else 0.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Processes
+# ------------------------------------------------------------------------------------------------
+try:  # looked up once here: the child of a fork should only make the call
+    import ctypes
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (ImportError, OSError, AttributeError):  # not Linux: the finally block stops everything
+    _PRCTL = None
+
+
+def _die_with_parent():
+    """In the child: get SIGKILL when this test process dies, even if it is killed itself
+    (say by ctest on a timeout), so that no server outlives the test."""
+    if _PRCTL is not None:
+        PR_SET_PDEATHSIG = 1
+        _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+class Processes:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = []  # (name, Popen, log path)
+
+    def start(self, name, argv, env=None):
+        path = os.path.join(self.tmp, f"{name}.log")
+        logf = open(path, "wb")
+        log(f"starting {name}: {' '.join(argv)}")
+        try:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
+                                 stderr=subprocess.STDOUT, env=env, cwd=self.tmp,
+                                 preexec_fn=_die_with_parent)
+        except OSError as e:
+            raise Fatal(f"cannot start {name} ({argv[0]}): {e}")
+        finally:
+            logf.close()
+        self.procs.append((name, p, path))
+        return p
+
+    def log_text(self, name):
+        for n, _p, path in self.procs:
+            if n == name:
+                with open(path, "rb") as f:
+                    return f.read().decode("utf-8", "replace")
+        return ""
+
+    def assert_running(self):
+        for name, p, _path in self.procs:
+            if p.poll() is not None:
+                raise Fatal(f"{name} exited early with status {p.returncode}")
+
+    def wait_log(self, name, pattern, deadline, timeout):
+        """Waits until the process' log matches pattern; returns the match."""
+        regex = re.compile(pattern)
+        m = wait_for(f"{name} log", lambda: regex.search(self.log_text(name)), deadline, timeout,
+                     self)
+        if not m:
+            raise Fatal(f"{name} did not log /{pattern}/ within {timeout:.0f} s")
+        return m
+
+    def stop_all(self):
+        for name, p, _path in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        for name, p, _path in reversed(self.procs):
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                log(f"{name} ignored SIGTERM for 5 s: killing it")
+                p.kill()
+                p.wait(timeout=5)
+
+    def dump_logs(self, tail=150):
+        for name, _p, path in self.procs:
+            with open(path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            print(f"\n----- log of {name} ({path}), last {min(tail, len(lines))} of "
+                  f"{len(lines)} lines -----")
+            for line in lines[-tail:]:
+                print("  " + line)
+
+
+class WebhookReceiver:
+    """Records the Alertmanager webhook notifications it receives."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.notifications = []  # (path, payload)
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                try:
+                    payload = json.loads(body)
+                except ValueError:
+                    payload = {"unparsable": body.decode("utf-8", "replace")}
+                with receiver.lock:
+                    receiver.notifications.append((self.path, payload))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, fmt, *args):
+                log("webhook: " + fmt % args)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def received(self):
+        with self.lock:
+            return list(self.notifications)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Config files
+# ------------------------------------------------------------------------------------------------
+def exporter_config(source_dir, fake_url, secret_path):
+    """config/demo.yml with api.url -> the fake API and the secret file's absolute path."""
+    path = os.path.join(source_dir, "config", "demo.yml")
+    with open(path) as f:
+        text = f.read()
+    text, n_url = re.subn(r"(?m)^(\s+url:\s*)\S+", lambda m: m.group(1) + fake_url, text, count=1)
+    text, n_key = re.subn(r"(?m)^(\s+secret_key_file:\s*)\S+",
+                          lambda m: m.group(1) + secret_path, text, count=1)
+    if n_url != 1 or n_key != 1:
+        raise Fatal(f"{path}: no api.url or api.secret_key_file line to rewrite")
+    m = re.search(r"(?m)^\s+access_code:\s*(\S+)", text)
+    if not m:
+        raise Fatal(f"{path}: no api.access_code")
+    return text, m.group(1)
+
+
+def alertmanager_config(source_dir, hook_port):
+    """deploy/prometheus/alertmanager.yml with its webhook receivers sent to our receiver."""
+    path = os.path.join(source_dir, "deploy", "prometheus", "alertmanager.yml")
+    with open(path) as f:
+        text = f.read()
+    text, n = re.subn(r"http://localhost:5001/", f"http://127.0.0.1:{hook_port}/", text)
+    if n == 0:
+        raise Fatal(f"{path}: no webhook URL http://localhost:5001/... to point at the test's "
+                    f"receiver")
+    m = re.search(r"(?m)^\s+group_wait:\s*(\d+)s\s*$", text)
+    group_wait = int(m.group(1)) if m else 30
+    return text, group_wait
+
+
+def prometheus_config(rules_file, delivery_rules_file, exporter_port, am_port):
+    return f"""# Generated by tests/e2e/run_e2e.py
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - {json.dumps(rules_file)}
+  - {json.dumps(delivery_rules_file)}
+alerting:
+  alertmanagers:
+    - api_version: v2
+      static_configs:
+        - targets: ["127.0.0.1:{am_port}"]
+scrape_configs:
+  - job_name: esim_exporter
+    static_configs:
+      - targets: ["127.0.0.1:{exporter_port}"]
+"""
+
+
+# ------------------------------------------------------------------------------------------------
+# The test
+# ------------------------------------------------------------------------------------------------
+class E2E:
+    def __init__(self, args, tmp, results):
+        self.args = args
+        self.tmp = tmp
+        self.r = results
+        self.deadline = Deadline(args.timeout)
+        self.procs = Processes(tmp)
+        self.hook = None
+        self.prom = None  # base URL
+        self.am = None
+        self.group_wait = 30
+        self.prom_started = None
+
+    # -- start -----------------------------------------------------------------------------------
+    def start(self):
+        a = self.args
+        exporter = a.exporter or os.path.join(a.build_dir, "esim_exporter")
+        fake_api = a.fake_api or os.path.join(a.build_dir, "tests", "fake_esimfly_api")
+        prometheus = shutil.which("prometheus")
+        alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+        missing = [f"{what} ({hint})" for what, path, hint in [
+            ("esim_exporter", exporter if os.access(exporter, os.X_OK) else None,
+             f"not at {exporter}: build it"),
+            ("fake_esimfly_api", fake_api if os.access(fake_api, os.X_OK) else None,
+             f"not at {fake_api}: build it"),
+            ("prometheus", prometheus, "Debian: apt-get install prometheus"),
+            ("prometheus-alertmanager", alertmanager,
+             "Debian: apt-get install prometheus-alertmanager"),
+        ] if not path]
+        if missing:
+            raise Fatal("missing: " + "; ".join(missing))
+
+        src = a.source_dir
+        rules = os.path.join(src, "deploy", "prometheus", "rules", "esim_exporter.rules.yml")
+
+        # The secret: a private copy of the demo secret, shared by the fake API and the exporter.
+        secret = os.path.join(self.tmp, "secret_key")
+        shutil.copyfile(os.path.join(src, "config", "demo-secret-key"), secret)
+        os.chmod(secret, 0o600)
+
+        self.hook = WebhookReceiver()
+        log(f"webhook receiver on 127.0.0.1:{self.hook.port}")
+
+        # Fake API first: the exporter's config needs its port (port 0: it picks and prints one).
+        # Its access code is the one the demo config sends.
+        _, access_code = exporter_config(src, "http://127.0.0.1:0", secret)
+        self.procs.start("fake_api", [fake_api, "--listen=127.0.0.1:0",
+                                      f"--access-code={access_code}",
+                                      f"--secret-key-file={secret}",
+                                      "--rate-limit-per-minute=1000"])
+        m = self.procs.wait_log("fake_api", r"listening on (http://127\.0\.0\.1:(\d+)) \((\d+) eSIMs\)",
+                                self.deadline, 15)
+        fake_url = m.group(1)
+        log(f"fake API at {fake_url} with {m.group(3)} eSIMs")
+
+        exporter_text, _ = exporter_config(src, fake_url, secret)
+        exporter_cfg = os.path.join(self.tmp, "esim_exporter.yml")
+        with open(exporter_cfg, "w") as f:
+            f.write(exporter_text)
+        self.procs.start("esim_exporter", [exporter, f"--config.file={exporter_cfg}",
+                                           "--web.listen-address=127.0.0.1:0"])
+        m = self.procs.wait_log("esim_exporter", r"esim_exporter started.* port=(\d+)",
+                                self.deadline, 15)
+        self.exporter_port = int(m.group(1))
+        self.exporter = f"http://127.0.0.1:{self.exporter_port}"
+        log(f"exporter at {self.exporter}")
+
+        am_text, self.group_wait = alertmanager_config(src, self.hook.port)
+        am_cfg = os.path.join(self.tmp, "alertmanager.yml")
+        with open(am_cfg, "w") as f:
+            f.write(am_text)
+        am_port = free_port()
+        self.am = f"http://127.0.0.1:{am_port}"
+        self.procs.start("alertmanager", [alertmanager, f"--config.file={am_cfg}",
+                                          f"--storage.path={os.path.join(self.tmp, 'am-data')}",
+                                          f"--web.listen-address=127.0.0.1:{am_port}",
+                                          "--cluster.listen-address="])
+
+        self.delivery_rules = os.path.join(self.tmp, "e2e_delivery.rules.yml")
+        with open(self.delivery_rules, "w") as f:
+            f.write("groups: []\n")
+        prom_cfg = os.path.join(self.tmp, "prometheus.yml")
+        with open(prom_cfg, "w") as f:
+            f.write(prometheus_config(rules, self.delivery_rules, self.exporter_port, am_port))
+        prom_port = free_port()
+        self.prom = f"http://127.0.0.1:{prom_port}"
+        self.prom_proc = self.procs.start(
+            "prometheus", [prometheus, f"--config.file={prom_cfg}",
+                           f"--storage.tsdb.path={os.path.join(self.tmp, 'prom-data')}",
+                           f"--web.listen-address=127.0.0.1:{prom_port}"])
+        self.prom_started = time.time()
+
+        for name, url in (("alertmanager", self.am), ("prometheus", self.prom)):
+            ok = wait_for(f"{name} ready", lambda: http_get(url + "/-/ready")[0] == 200,
+                          self.deadline, 30, self.procs)
+            if not ok:
+                raise Fatal(f"{name} not ready at {url} within 30 s")
+            log(f"{name} ready at {url}")
+
+        rules_loaded = self.rules()
+        shipped = [r for g in rules_loaded for r in g["rules"] if g["file"] == rules]
+        self.r.check(f"Prometheus loaded the shipped rules file as is ({len(shipped)} rules)",
+                     len(shipped) > 0, f"groups: {[g['file'] for g in rules_loaded]}")
+        self.rules_file = rules
+        self.durations = {r["name"]: r["duration"] for r in shipped if r["type"] == "alerting"}
+
+    def rules(self):
+        data = get_json(self.prom + "/api/v1/rules")
+        if data.get("status") != "success":
+            raise Fatal(f"/api/v1/rules: {data}")
+        return data["data"]["groups"]
+
+    def query(self, expr, **extra):
+        """(data or None, error or None) of an instant query (or a range query with start=...)."""
+        endpoint = "query_range" if "start" in extra else "query"
+        params = urllib.parse.urlencode(dict(query=expr, **extra))
+        status, body = http_get(f"{self.prom}/api/v1/{endpoint}?{params}", timeout=10)
+        if status == 0:
+            return None, "connection failed"
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None, f"HTTP {status}, not JSON: {body[:200]!r}"
+        if data.get("status") != "success":
+            return None, f"{data.get('errorType')}: {data.get('error')}"
+        if data.get("warnings"):
+            return data["data"], "warnings: " + "; ".join(data["warnings"])
+        return data["data"], None
+
+    # -- delivery rules --------------------------------------------------------------------------
+    def add_delivery_rules(self):
+        """Loads copies of EsimDepleted and EsimExpired with `for: 0s`.
+
+        Every shipped alert has a `for:` of 5 minutes or more (deploy/prometheus/README.md), so in
+        a run of well under two minutes none fires, and Prometheus only sends firing alerts to
+        Alertmanager. Rather than a made-up alert, the test takes the two shipped alerts as
+        Prometheus loaded them (expression, labels, annotations, from /api/v1/rules), adds the
+        label e2e="delivery" and drops the `for:`, in a separate rules file loaded with a config
+        reload (SIGHUP). The shipped rules file itself stays loaded as it is, and the pending
+        checks use only its alerts. The copies then exercise the real path: their templated
+        annotations, Prometheus -> Alertmanager, the shipped routing by severity (critical ->
+        "pager") and the webhook notification, whose group_wait (30 s) is also kept as shipped.
+        """
+        rules = {r["name"]: r for g in self.rules() if g["file"] == self.rules_file
+                 for r in g["rules"] if r["type"] == "alerting"}
+        copies = []
+        for name in DELIVERY_ALERTS:
+            if name not in rules:
+                raise Fatal(f"the shipped rules have no alert {name}")
+            r = rules[name]
+            copies.append({"alert": name, "expr": r["query"], "for": "0s",
+                           "labels": dict(r.get("labels") or {}, **{DELIVERY_LABEL: "delivery"}),
+                           "annotations": r.get("annotations") or {}})
+        with open(self.delivery_rules, "w") as f:
+            json.dump({"groups": [{"name": "e2e.delivery", "rules": copies}]}, f, indent=2)
+        self.prom_proc.send_signal(signal.SIGHUP)
+        ok = wait_for("delivery rules loaded",
+                      lambda: any(g["file"] == self.delivery_rules and g["rules"]
+                                  for g in self.rules()), self.deadline, 15, self.procs)
+        self.r.check("Prometheus reloaded with the e2e delivery copies of "
+                     + " and ".join(DELIVERY_ALERTS) + " (for: 0s)", bool(ok),
+                     self.procs.log_text("prometheus")[-2000:])
+
+    # -- 1. scrapes ------------------------------------------------------------------------------
+    def wait_scraped(self):
+        ok = wait_for("exporter ready", lambda: http_get(self.exporter + "/-/ready")[0] == 200,
+                      self.deadline, 45, self.procs)
+        self.r.check("exporter ready (every eSIM polled once)", bool(ok),
+                     f"{self.exporter}/-/ready not 200 within 45 s")
+        if not ok:
+            raise Fatal("the exporter never became ready")
+
+        def up():
+            data, err = self.query('up{job="esim_exporter"}')
+            return bool(data and data["result"] and data["result"][0]["value"][1] == "1")
+        ok = wait_for("up == 1", up, self.deadline, 20, self.procs)
+        self.r.check('Prometheus scrapes the exporter: up{job="esim_exporter"} == 1', bool(ok),
+                     "no up == 1 within 20 s; targets: "
+                     + str(get_json(self.prom + "/api/v1/targets")["data"]["activeTargets"]))
+        if not ok:
+            raise Fatal("Prometheus never scraped the exporter")
+        # Data the alerts need, and the latest successful poll of every eSIM in Prometheus.
+        want_ok = {SPEC_EXAMPLE, UNLIMITED, DEPLETED, EXPIRED, NEW, BY_ID, ALERTING, HEALTHY_5G}
+        polls = {}
+
+        def polled():
+            data, _err = self.query('esim_poll_success{job="esim_exporter"}')
+            polls.clear()
+            for s in (data or {}).get("result", []):
+                polls[s["metric"].get("iccid")] = s["value"][1]
+            return {i for i, v in polls.items() if v == "1"} == want_ok
+        ok = wait_for("eSIM series", polled, self.deadline, 20, self.procs)
+        self.r.check(f"Prometheus sees the {len(want_ok)} eSIMs the fake API answers for polled "
+                     f"successfully, the {len(FAILING)} others failing",
+                     bool(ok) and {i for i, v in polls.items() if v == "0"} == FAILING,
+                     f"esim_poll_success by iccid: {polls}")
+
+    # -- 2. alerts -------------------------------------------------------------------------------
+    def shipped_alerts(self):
+        data = get_json(self.prom + "/api/v1/alerts")
+        return [a for a in data["data"]["alerts"]
+                if DELIVERY_LABEL not in a["labels"]]
+
+    @staticmethod
+    def by_name(alerts):
+        out = {}
+        for a in alerts:
+            out.setdefault(a["labels"]["alertname"], set()).add(a["labels"].get("iccid", "-"))
+        return out
+
+    def alert_problems(self, alerts):
+        got = self.by_name(alerts)
+        problems = []
+        for name in sorted(set(got) | set(EXPECTED_ALERTS)):
+            have = got.get(name, set())
+            if name in OPTIONAL_ALERTS:
+                extra = have - OPTIONAL_ALERTS[name]
+                if extra:
+                    problems.append(f"{name}: active for {sorted(extra)}, allowed only for "
+                                    f"{sorted(OPTIONAL_ALERTS[name])}")
+                continue
+            want = EXPECTED_ALERTS.get(name, set())
+            if have != want:
+                problems.append(f"{name}: active for {sorted(have)}, expected {sorted(want)}")
+        return problems
+
+    def check_alerts(self):
+        # Alerts built on recording rules lag them by an evaluation: wait for the state to settle.
+        alerts = []
+
+        def settled():
+            nonlocal alerts
+            alerts = self.shipped_alerts()
+            return not self.alert_problems(alerts)
+        wait_for("alerts", settled, self.deadline, 40, self.procs)
+        now = time.time()
+        got = self.by_name(alerts)
+        summary = "\n".join(f"{a['labels']['alertname']} {a['labels'].get('iccid', '-')} "
+                            f"{a['labels'].get('name', '')}: {a['state']}"
+                            for a in sorted(alerts, key=lambda a: (a['labels']['alertname'],
+                                                                   a['labels'].get('iccid', ''))))
+        log("alerts of the shipped rules in Prometheus:\n    " + summary.replace("\n", "\n    "))
+
+        self.r.check(f"EsimDepleted active for exactly the depleted eSIM {DEPLETED}",
+                     got.get("EsimDepleted", set()) == {DEPLETED},
+                     f"active for {sorted(got.get('EsimDepleted', []))}")
+        self.r.check(f"EsimExpired active for exactly the expired eSIM {EXPIRED}",
+                     got.get("EsimExpired", set()) == {EXPIRED},
+                     f"active for {sorted(got.get('EsimExpired', []))}")
+        for name in ("EsimExpiringSoon", "EsimDataUsageHigh"):
+            self.r.check(f"{name} active for the 85 %/3-day eSIM {ALERTING}",
+                         ALERTING in got.get(name, set()),
+                         f"active for {sorted(got.get(name, []))}")
+        usage_unlimited = [n for n in USAGE_ALERTS if UNLIMITED in got.get(n, set())]
+        self.r.check(f"no usage alert for the unlimited eSIM {UNLIMITED}", not usage_unlimited,
+                     f"active: {usage_unlimited}")
+        healthy_hit = [f"{n} {i}" for n in ("EsimDepleted", "EsimExpired") + USAGE_ALERTS
+                       for i in sorted(got.get(n, set()) & HEALTHY)]
+        self.r.check(f"no depletion, expiry or usage alert for the healthy eSIMs "
+                     f"{', '.join(sorted(HEALTHY))}", not healthy_hit, f"active: {healthy_hit}")
+        any_5g = sorted(n for n, s in got.items() if HEALTHY_5G in s)
+        self.r.check(f"no alert at all for the healthy 5G eSIM {HEALTHY_5G}", not any_5g,
+                     f"active: {any_5g}")
+        problems = self.alert_problems(alerts)
+        self.r.check("the set of active alerts of the shipped rules is exactly the expected one",
+                     not problems, "\n".join(problems) + "\nall active:\n" + summary)
+
+        # Pending or firing as the rule's `for:` says, given when each alert became active.
+        wrong_state = []
+        for a in alerts:
+            name = a["labels"]["alertname"]
+            hold = self.durations.get(name, 0)
+            active_for = now - parse_rfc3339(a["activeAt"])
+            if active_for < hold - 2 and a["state"] != "pending":
+                wrong_state.append(f"{name} {a['labels'].get('iccid')}: {a['state']} after "
+                                   f"{active_for:.0f} s, for: {hold:.0f} s")
+            if active_for > hold + 5 and a["state"] != "firing":
+                wrong_state.append(f"{name} {a['labels'].get('iccid')}: {a['state']} after "
+                                   f"{active_for:.0f} s, for: {hold:.0f} s")
+        holds = sorted({f"{n} {int(self.durations.get(n, 0))}s" for n in got})
+        self.r.check("each alert pending or firing as its for: says (" + ", ".join(holds) + ")",
+                     not wrong_state, "\n".join(wrong_state))
+
+        # The annotations name the eSIM.
+        unnamed = [f"{a['labels']['alertname']} {a['labels'].get('iccid')}: "
+                   f"{a['annotations'].get('summary')!r}"
+                   for a in alerts if a["labels"].get("name")
+                   and (a["labels"]["name"] not in a["annotations"].get("summary", "")
+                        or a["labels"]["iccid"] not in a["annotations"].get("description", ""))]
+        self.r.check("each alert's summary names the eSIM and its description the ICCID",
+                     not unnamed, "\n".join(unnamed))
+
+    # -- 3. Alertmanager -------------------------------------------------------------------------
+    def check_alertmanager(self):
+        want = {(n, i) for n, i in DELIVERY_ALERTS.items()}
+        seen = {}
+
+        def arrived():
+            seen.clear()
+            for a in get_json(self.am + "/api/v2/alerts"):
+                key = (a["labels"].get("alertname"), a["labels"].get("iccid"))
+                seen[key] = a
+            return want <= set(seen)
+        ok = wait_for("alerts in Alertmanager", arrived, self.deadline, 30, self.procs)
+        self.r.check("the firing alerts reached Alertmanager (/api/v2/alerts): "
+                     + ", ".join(f"{n} {i}" for n, i in sorted(want)), bool(ok),
+                     f"Alertmanager has: {sorted(seen)}")
+        if ok:
+            bad = [f"{k}: receivers {[r['name'] for r in seen[k]['receivers']]}, "
+                   f"state {seen[k]['status']['state']}" for k in sorted(want)
+                   if [r["name"] for r in seen[k]["receivers"]] != ["pager"]
+                   or seen[k]["status"]["state"] != "active"]
+            self.r.check("Alertmanager routes them (severity critical) to the receiver pager, "
+                         "active", not bad, "\n".join(bad))
+        arrival = time.monotonic()
+
+        # The webhook notification, after the route's group_wait.
+        def delivered():
+            got = set()
+            for path, payload in self.hook.received():
+                for a in payload.get("alerts", []):
+                    key = (a["labels"].get("alertname"), a["labels"].get("iccid"))
+                    if (path == "/pager" and a.get("status") == "firing" and key in want
+                            and a["labels"]["name"] in a["annotations"].get("summary", "")):
+                        got.add(key)
+            return want <= got
+        ok = wait_for("webhook notification", delivered, self.deadline, self.group_wait + 20,
+                      self.procs)
+        log(f"webhook notifications received: "
+            f"{[(p, [a['labels'].get('alertname') for a in n.get('alerts', [])]) for p, n in self.hook.received()]}")
+        self.r.check(f"Alertmanager notified the pager webhook of both, with their summaries "
+                     f"(group_wait {self.group_wait} s as shipped; waited "
+                     f"{time.monotonic() - arrival:.0f} s)", bool(ok),
+                     f"received: {json.dumps(self.hook.received())[:3000]}")
+
+    # -- 4. dashboard ----------------------------------------------------------------------------
+    def dashboard_queries(self):
+        script = os.path.join(self.args.source_dir, "tests", "deploy", "dashboard_queries.py")
+        res = subprocess.run([sys.executable, script, "--job", "esim_exporter"],
+                             capture_output=True, text=True, timeout=60)
+        if res.returncode != 0:
+            raise Fatal(f"{script} failed: {res.stderr}")
+        return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+
+    def check_dashboard(self):
+        queries = self.dashboard_queries()
+        titles = {q["panel"] for q in queries}
+        print(f"\nDashboard: {len(queries)} queries; allowed to return no data in this run:")
+        for title, why in sorted(NO_DATA_ALLOWED.items()):
+            print(f"  - {title!r}: {why}")
+        stale = sorted(set(NO_DATA_ALLOWED) - titles)
+        self.r.check("every allowlisted panel exists in the dashboard", not stale,
+                     f"no such panel: {stale}")
+
+        def evaluate(q):
+            """(error, has data) over an instant query and a range query of the last minute."""
+            end = time.time()
+            inst, err = self.query(q["expr"], time=f"{end:.3f}")
+            if err:
+                return f"instant query: {err}", False
+            rng, err = self.query(q["expr"], start=f"{end - 60:.3f}", end=f"{end:.3f}", step="5")
+            if err:
+                return f"range query: {err}", False
+            has = bool(inst["result"]) if inst["resultType"] in ("vector", "matrix") else True
+            return None, has
+
+        pending = list(queries)
+        outcome = {}
+        # Rates and predict_linear need a few scrapes; give data a few seconds to show up.
+        end = time.monotonic() + self.deadline.cap(15)
+        while pending:
+            still = []
+            for q in pending:
+                err, has = evaluate(q)
+                outcome[id(q)] = (err, has)
+                if not err and not has and q["panel"] not in NO_DATA_ALLOWED:
+                    still.append(q)
+            pending = still
+            if not pending or time.monotonic() >= end:
+                break
+            time.sleep(1)
+
+        for q in queries:
+            err, has = outcome[id(q)]
+            label = f"dashboard {q['panel']!r} {q['refId']}"
+            if err:
+                self.r.check(f"{label} evaluates", False, f"{q['expr']}\n{err}")
+            elif q["panel"] in NO_DATA_ALLOWED:
+                self.r.check(f"{label} evaluates (no data allowed: allowlisted)", not has,
+                             f"it returns data now: remove {q['panel']!r} from NO_DATA_ALLOWED "
+                             f"in {__file__}")
+            else:
+                self.r.check(f"{label} evaluates and returns data", has,
+                             f"{q['expr']}\nno data (instant query)")
+
+    # -- all -------------------------------------------------------------------------------------
+    def run(self):
+        self.start()
+        self.add_delivery_rules()
+        self.wait_scraped()
+        self.check_alerts()
+        self.check_dashboard()
+        self.check_alertmanager()
+        self.procs.assert_running()
+        self.r.check("every process still running at the end", True)
+
+    def stop(self):
+        self.procs.stop_all()
+        if self.hook:
+            self.hook.stop()
+
+
+def main():
+    global VERBOSE
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build-dir", required=True, help="the CMake build directory")
+    ap.add_argument("--source-dir", required=True, help="the repository root")
+    ap.add_argument("--exporter", help="esim_exporter binary (default BUILD_DIR/esim_exporter)")
+    ap.add_argument("--fake-api",
+                    help="fake API binary (default BUILD_DIR/tests/fake_esimfly_api)")
+    ap.add_argument("--timeout", type=float, default=150,
+                    help="overall time budget in seconds (default 150)")
+    ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--verbose", action="store_true", help="print details of passed checks too")
+    args = ap.parse_args()
+    VERBOSE = args.verbose
+    args.build_dir = os.path.abspath(args.build_dir)
+    args.source_dir = os.path.abspath(args.source_dir)
+
+    # ctest (on timeout) and Ctrl-C: still stop everything.
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+
+    results = Results()
+    tmp = tempfile.mkdtemp(prefix="esim_e2e_")
+    test = E2E(args, tmp, results)
+    start = time.monotonic()
+    try:
+        test.run()
+    except Fatal as e:
+        results.check("end-to-end run", False, str(e))
+    except KeyboardInterrupt as e:
+        results.check("end-to-end run", False, f"interrupted ({e})")
+    except Exception as e:  # a bug in the test or an unexpected answer: report, clean up
+        import traceback
+        results.check("end-to-end run", False, "unexpected error:\n" + traceback.format_exc())
+    finally:
+        test.stop()
+        if results.failed:
+            test.procs.dump_logs()
+        if args.keep_tmp or results.failed and os.environ.get("E2E_KEEP_TMP"):
+            print(f"\ntemporary files kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\ne2e: {time.monotonic() - start:.1f} s")
+    if results.failed:
+        print("failed checks:")
+        for name in results.failed:
+            print(f"  - {name}")
+    print(f"{len(results.passed)} passed, {len(results.failed)} failed")
+    return 1 if results.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+#include "inventory.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+namespace esim {
+namespace {
+
+using nlohmann::json;
+
+// Serves GET /esims from an in-memory account, 100 a page, optionally failing one page.
+class AccountTransport : public HttpTransport {
+ public:
+  explicit AccountTransport(int active, int fresh) {
+    for (int i = 0; i < active + fresh; ++i) {
+      json item = {{"id", 1000 + i},
+                   {"iccid", "89000000000000" + std::to_string(10000 + i)},
+                   {"package_name", "Plan"},
+                   {"package_code", "plan"},
+                   {"countries", {"Sweden"}},
+                   {"status", i < active ? "ACTIVE" : "NEW"},
+                   {"data",
+                    {{"total_mb", 1024},
+                     {"used_mb", i},
+                     {"remaining_mb", 1024 - i},
+                     {"usage_percentage", 0},
+                     {"is_unlimited", false}}},
+                   {"validity", {{"activated_at", nullptr}, {"expires_at", nullptr}}},
+                   {"qr_code", "SECRET-QR"}};
+      by_status_[i < active ? "ACTIVE" : "NEW"].push_back(item);
+    }
+  }
+  HttpResponse Send(const HttpRequest& request) override {
+    ++requests;
+    HttpResponse response;
+    response.status = 200;
+    if (request.path == "/api/v1/business/balance") {
+      response.body = R"({"success":true,"data":{"balance":12.5,"currency":"EUR"}})";
+      return response;
+    }
+    // /api/v1/business/esims?page=P&limit=100&status=S
+    const auto query = request.path.substr(request.path.find('?') + 1);
+    const int page = std::stoi(query.substr(query.find("page=") + 5));
+    const std::string status = query.substr(query.find("status=") + 7);
+    if (page == fail_page) {
+      response.status = 502;
+      response.body = R"({"success":false,"message":"down","code":"PROVIDER_ERROR"})";
+      return response;
+    }
+    const auto& all = by_status_[status];
+    json esims = json::array();
+    for (size_t i = static_cast<size_t>(page - 1) * 100; i < all.size() && i < page * 100u; ++i) {
+      esims.push_back(all[i]);
+    }
+    const int64_t total = static_cast<int64_t>(all.size());
+    response.body = json{{"success", true},
+                         {"data",
+                          {{"esims", esims},
+                           {"pagination",
+                            {{"page", page},
+                             {"limit", 100},
+                             {"total", total},
+                             {"total_pages", std::max<int64_t>(1, (total + 99) / 100)}}}}}}
+                        .dump();
+    return response;
+  }
+  std::atomic<int> requests{0};
+  std::atomic<int> fail_page{0};
+
+ private:
+  std::map<std::string, std::vector<json>> by_status_;
+};
+
+struct Fixture {
+  explicit Fixture(int active, int fresh)
+      : transport(std::make_shared<AccountTransport>(active, fresh)),
+        client(std::make_shared<ApiClient>("esf", Secret("sk"), transport,
+                                           [] { return 1782500000.0; })),
+        budget(RateLimitConfig{100000, 1000000, 10000000}),
+        inventory(store, budget, metrics, [this] { ++changes; }) {}
+  void Configure(bool discover) {
+    Inventory::Settings settings;
+    settings.inventory.enabled = true;
+    settings.inventory.discover = discover;
+    settings.inventory.statuses = {"NEW", "ACTIVE"};
+    inventory.Reconfigure(settings, client);
+  }
+  std::shared_ptr<AccountTransport> transport;
+  std::shared_ptr<ApiClient> client;
+  StateStore store;
+  RateBudget budget;
+  ApiMetrics metrics;
+  std::atomic<int> changes{0};
+  Inventory inventory;
+};
+
+TEST(InventoryTest, SweepsEveryPageOfEveryStatusAndDiscovers) {
+  Fixture f(250, 30);
+  f.store.SetEsims({}, true);
+  f.Configure(/*discover=*/true);
+  f.inventory.RunOnce();
+  // NEW: 1 page, ACTIVE: 3 pages, balance: 1.
+  EXPECT_EQ(f.transport->requests.load(), 5);
+  EXPECT_EQ(f.inventory.last_sweep_pages(), 4u);
+  const auto snapshot = f.store.Snapshot();
+  EXPECT_EQ(snapshot->esims.size(), 280u);
+  EXPECT_EQ(snapshot->account.esims_by_status.at("ACTIVE"), 250);
+  EXPECT_EQ(snapshot->account.esims_by_status.at("NEW"), 30);
+  EXPECT_GT(snapshot->account.inventory_last_success_time, 0);
+  EXPECT_EQ(snapshot->account.balance->currency, "EUR");
+  EXPECT_GE(f.changes.load(), 1);
+  for (const auto& record : snapshot->esims) {
+    ASSERT_TRUE(record->status);
+    EXPECT_TRUE(record->discovered);
+  }
+}
+
+TEST(InventoryTest, APartialSweepKeepsWhatItMergedAndReportsNoSuccess) {
+  Fixture f(250, 0);
+  f.store.SetEsims({}, true);
+  f.Configure(/*discover=*/true);
+  f.transport->fail_page = 2;
+  f.inventory.RunOnce();
+  auto snapshot = f.store.Snapshot();
+  EXPECT_EQ(snapshot->esims.size(), 100u);  // page 1 of ACTIVE only (NEW is empty: 1 page ok)
+  EXPECT_EQ(snapshot->account.inventory_last_success_time, 0);
+  EXPECT_FALSE(f.inventory.last_sweep_pages().has_value());
+  // The next turn, with the API healthy again, completes and keeps the earlier values.
+  f.transport->fail_page = 0;
+  f.inventory.RunOnce();
+  snapshot = f.store.Snapshot();
+  EXPECT_EQ(snapshot->esims.size(), 250u);
+  EXPECT_GT(snapshot->account.inventory_last_success_time, 0);
+}
+
+TEST(InventoryTest, WithoutDiscoveryOnlyConfiguredEsimsAreUpdated) {
+  Fixture f(120, 0);
+  EsimConfig configured;
+  configured.iccid = "8900000000000010005";
+  f.store.SetEsims({configured});
+  f.Configure(/*discover=*/false);
+  f.inventory.RunOnce();
+  const auto snapshot = f.store.Snapshot();
+  ASSERT_EQ(snapshot->esims.size(), 1u);
+  ASSERT_TRUE(snapshot->esims[0]->status);
+  EXPECT_EQ(snapshot->esims[0]->status->used_bytes, 5 * 1024.0 * 1024.0);
+  EXPECT_EQ(snapshot->esims[0]->EsimId(), 1005);
+  EXPECT_EQ(f.changes.load(), 2) << "one per listed page: the poller re-ranks";
+}
+
+TEST(InventoryTest, EveryRequestTakesFromTheSharedBudget) {
+  Fixture f(250, 30);
+  f.store.SetEsims({}, true);
+  RateBudget day_of_five(RateLimitConfig{1000, 1000, 5});
+  Inventory inventory(f.store, day_of_five, f.metrics, [] {});
+  Inventory::Settings settings;
+  settings.inventory.enabled = true;
+  settings.inventory.discover = true;
+  settings.inventory.statuses = {"NEW", "ACTIVE"};
+  inventory.Reconfigure(settings, f.client);
+  inventory.RunOnce();
+  EXPECT_EQ(f.transport->requests.load(), 5);  // 4 pages and the balance
+  EXPECT_FALSE(day_of_five.TryAcquire(std::chrono::steady_clock::now()));
+}
+
+}  // namespace
+}  // namespace esim
