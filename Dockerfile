@@ -42,6 +42,7 @@ RUN apt-get update \
       zlib1g-dev \
       libbrotli-dev \
       libsystemd-dev \
+      libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore lets in only what the build needs (sources, tests, config, and .git so that
@@ -80,6 +81,7 @@ RUN apt-get update \
       zlib1g \
       libbrotli1 \
       libsystemd0 \
+      libcrypt1 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 esim_exporter \

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages esim_exporter needs, only when some are missing.
 #   scripts/install-deps.sh          build + demo
-#   scripts/install-deps.sh --test   also everything the test suite uses (promtool, ...)
+#   scripts/install-deps.sh --test   also everything the test suite, the sanitizer and the fuzz
+#                                    runs use (promtool, clang, ...)
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config ccache git curl ca-certificates openssl
   libcpp-httplib-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
-  zlib1g-dev libbrotli-dev libsystemd-dev libgtest-dev libgmock-dev)
+  zlib1g-dev libbrotli-dev libsystemd-dev libcrypt-dev libgtest-dev libgmock-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(prometheus prometheus-alertmanager python3 python3-yaml systemd clang-format)
+  # scripts/fuzz.sh: clang with libFuzzer and its sanitizer runtimes, llvm-symbolizer for
+  # readable reports (scripts/sanitizers.sh uses GCC's, which build-essential brings).
+  packages+=(clang libclang-rt-14-dev llvm)
 fi
 
 missing=()

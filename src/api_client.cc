@@ -244,13 +244,6 @@ std::optional<double> ParseRetryAfter(const std::string& text, double now) {
   return ParseHttpDate(text);
 }
 
-// Codes that mean the API refused our credentials (esim_up 0).
-bool IsCredentialRefusal(std::string_view code) {
-  return code == "HMAC_REQUIRED" || code == "INVALID_API_KEY" || code == "INVALID_SIGNATURE" ||
-         code == "INVALID_TIMESTAMP" || code == "INVALID_REQUEST_ID" ||
-         code == "DUPLICATE_REQUEST" || code == "INVALID_USER";
-}
-
 std::string TransportCode(TransportError error) {
   switch (error) {
     case TransportError::kTimeout:
@@ -267,6 +260,12 @@ std::string TransportCode(TransportError error) {
 }
 
 }  // namespace
+
+bool IsCredentialRefusal(std::string_view code) {
+  return code == "HMAC_REQUIRED" || code == "INVALID_API_KEY" || code == "INVALID_SIGNATURE" ||
+         code == "INVALID_TIMESTAMP" || code == "INVALID_REQUEST_ID" ||
+         code == "DUPLICATE_REQUEST" || code == "INVALID_USER";
+}
 
 std::string StatusRequestBody(const EsimConfig& esim) {
   if (!esim.iccid.empty()) return json{{"iccid", esim.iccid}}.dump();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config.h"
 #include "esim_status.h"
@@ -43,6 +44,10 @@ ApiResult InterpretStatusResponse(const HttpResponse& response, double now);
 
 ApiResult InterpretListResponse(const HttpResponse& response, double now);
 ApiResult InterpretBalanceResponse(const HttpResponse& response, double now);
+
+// True for the codes that mean the API refused our credentials or the request's signing
+// (esim_up 0): HMAC_REQUIRED, INVALID_API_KEY, INVALID_SIGNATURE, INVALID_TIMESTAMP, ...
+bool IsCredentialRefusal(std::string_view code);
 
 // The JSON request body for one eSIM: {"iccid":"..."} or {"esimId":n}.
 std::string StatusRequestBody(const EsimConfig& esim);

@@ -1,8 +1,11 @@
 #include "api_feedback.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+
+#include "log.h"
 
 namespace esim {
 namespace {
@@ -24,9 +27,27 @@ double WallNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The API refuses timestamps more than 5 minutes off; warn well before, once per episode.
+static void WarnAboutClockSkew(const ApiResult& result, double wall_now) {
+  static std::atomic<bool> warned{false};
+  if (!result.server_time) return;
+  const double skew = *result.server_time - wall_now;
+  if (std::fabs(skew) > 30) {
+    if (!warned.exchange(true)) {
+      LogWarn(
+          "the host clock is off from the API's by more than 30 s; at 5 minutes every "
+          "request is refused with INVALID_TIMESTAMP: check NTP",
+          {{"skew_seconds", std::to_string(skew)}});
+    }
+  } else if (std::fabs(skew) < 10) {
+    warned = false;
+  }
+}
+
 void RecordApiOutcome(const ApiResult& result, RateBudget& budget, StateStore& store,
                       ApiMetrics& metrics) {
   const double wall_now = WallNow();
+  WarnAboutClockSkew(result, wall_now);
   const auto steady_now = SteadyClock::now();
   metrics.Observe(result.code, result.duration_seconds);
   store.RecordApiAnswer(result, wall_now);

@@ -320,7 +320,7 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
 std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
                           const ApiMetrics* api_metrics, double now, const RenderOptions& options) {
   std::string text;
-  text.reserve(1024 + snapshot.esims.size() * 1400);
+  text.reserve(4096 + snapshot.esims.size() * 1800);  // a full eSIM takes ~1,600 bytes
   ExpositionWriter out(text);
   const std::vector<Row> rows = BuildRows(snapshot, status, now);
   WriteEsimFamilies(out, rows, status, now);

@@ -551,6 +551,16 @@ class Loader {
                }
                api.max_concurrency = static_cast<int>(n);
              }},
+            {"max_response_kib",
+             [&](const Node& k, const Node& v) {
+               const int64_t n = Integer(k, v, "api.max_response_kib", "1024");
+               if (n < 64 || n > 65536) {
+                 Fail(v.Mark(), "api.max_response_kib is " + std::to_string(n) +
+                                    "; use a number from 64 to 65536 (KiB; the default 1024 "
+                                    "holds a 100-eSIM list page many times over)");
+               }
+               api.max_response_bytes = static_cast<size_t>(n) * 1024;
+             }},
             {"rate_limit", [&](const Node& k, const Node& v) { ParseRateLimit(k, v); }},
             {"ca_file", [&](const Node& k, const Node& v) { api.ca_file = ParseCaFile(k, v); }},
         });

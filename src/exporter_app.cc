@@ -91,6 +91,7 @@ void ExporterApp::Apply(const Config& config) {
   transport_options.ca_file = config.api.ca_file;
   transport_options.timeout = config.api.timeout;
   transport_options.max_connections = static_cast<size_t>(config.api.max_concurrency);
+  transport_options.max_body_bytes = config.api.max_response_bytes;
   auto client = std::make_shared<ApiClient>(config.api.access_code, config.api.secret_key,
                                             std::make_shared<HttplibTransport>(transport_options),
                                             [] { return WallNow(); });

@@ -47,6 +47,11 @@ void ExpositionWriter::Family(std::string_view name, std::string_view help, std:
 }
 
 void ExpositionWriter::AppendLabelValue(std::string_view value) {
+  // Most values need no escaping: append them whole.
+  if (value.find_first_of("\\\"\n") == std::string_view::npos) {
+    out_ += value;
+    return;
+  }
   for (char c : value) {
     switch (c) {
       case '\\':

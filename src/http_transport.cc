@@ -59,6 +59,9 @@ std::unique_ptr<httplib::Client> HttplibTransport::NewClient() const {
   auto client = std::make_unique<httplib::Client>(scheme_host_port_);
   if (!client->is_valid()) throw std::invalid_argument("unusable API URL: " + options_.base_url);
   client->set_keep_alive(true);
+  // Small requests on kept-alive connections: without TCP_NODELAY, Nagle and delayed ACKs add
+  // tens of milliseconds to each one.
+  client->set_tcp_nodelay(true);
   client->set_follow_location(false);
   client->set_connection_timeout(options_.timeout);
   client->set_read_timeout(options_.timeout);
@@ -112,9 +115,18 @@ HttpResponse HttplibTransport::Send(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers) req.headers.emplace(name, value);
   req.body = request.body;
   bool cut_off = false;
+  bool too_slow = false;
+  const auto started = std::chrono::steady_clock::now();
+  // api.timeout bounds the whole answer, not each read: a server dribbling a byte every few
+  // seconds must not hold a request slot for ever.
+  const auto deadline = started + options_.timeout;
   req.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
     if (result.body.size() + size > options_.max_body_bytes) {
       cut_off = true;
+      return false;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      too_slow = true;
       return false;
     }
     result.body.append(data, size);
@@ -123,11 +135,11 @@ HttpResponse HttplibTransport::Send(const HttpRequest& request) {
 
   httplib::Response res;
   httplib::Error error = httplib::Error::Success;
-  const auto started = std::chrono::steady_clock::now();
   const bool ok = client->send(req, res, error);
   const auto took = std::chrono::steady_clock::now() - started;
   if (!ok) {
-    result.error = Classify(error, cut_off, took, options_.timeout);
+    result.error =
+        too_slow ? TransportError::kTimeout : Classify(error, cut_off, took, options_.timeout);
     result.error_detail = httplib::to_string(error);
     result.body.clear();
     client.reset();  // the connection state is unknown: never reuse it

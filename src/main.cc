@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "shard.h"
 #include "version.h"
 #include "web.h"
+#include "web_config.h"
 
 namespace {
 
@@ -35,6 +37,7 @@ struct Flags {
   bool config_check = false;
   std::string listen_address = ":10417";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;  // empty: plain HTTP, no authentication
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool once = false;
@@ -52,9 +55,12 @@ constexpr char kUsage[] =
     "and serves the latest state of every configured eSIM on /metrics.\n"
     "\n"
     "  --config.file=PATH            config file (default /etc/esim_exporter/config.yml)\n"
-    "  --config.check                validate the config, print what is wrong, exit 0 or 1\n"
+    "  --config.check                validate the config (and any --web.config.file), print\n"
+    "                                what is wrong, exit 0 or 1\n"
     "  --web.listen-address=[HOST]:PORT  where to serve (default :10417)\n"
     "  --web.telemetry-path=PATH     path of the metrics (default /metrics)\n"
+    "  --web.config.file=PATH        TLS, mTLS, basic auth and headers for the endpoints, in the\n"
+    "                                exporter-toolkit web config format; read at startup\n"
     "  --log.level=debug|info|warn|error  (default info)\n"
     "  --log.format=logfmt|json      one event per line on stderr (default logfmt)\n"
     "  --once                        poll every eSIM once, print the metrics on stdout, exit\n"
@@ -107,6 +113,8 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       error = take_value(flags.listen_address);
     else if (arg == "--web.telemetry-path")
       error = take_value(flags.telemetry_path);
+    else if (arg == "--web.config.file")
+      error = take_value(flags.web_config_file);
     else if (arg == "--log.level")
       error = take_value(flags.log_level);
     else if (arg == "--log.format")
@@ -171,6 +179,18 @@ int CheckConfig(const Flags& flags) {
     std::cout << flags.config_file << ": valid; " << config.esims.size()
               << " eSIMs, each polled every "
               << std::chrono::duration_cast<std::chrono::seconds>(effective).count() << " s\n";
+    if (!flags.web_config_file.empty()) {
+      const esim::WebConfig web_config = esim::LoadWebConfig(flags.web_config_file);
+      for (const std::string& warning : web_config.warnings) {
+        std::cout << "warning: " << warning << "\n";
+      }
+      std::cout << flags.web_config_file << ": valid; "
+                << (web_config.tls ? "HTTPS only" : "plain HTTP") << ", "
+                << (web_config.basic_auth_users.empty()
+                        ? std::string("no basic auth")
+                        : std::to_string(web_config.basic_auth_users.size()) + " basic auth users")
+                << "\n";
+    }
     return kExitOk;
   } catch (const std::exception& e) {
     std::cout << e.what() << "\n";
@@ -194,7 +214,7 @@ int RunOnce(const Flags& flags, esim::Config config) {
   return std::fflush(stdout) == 0 ? kExitOk : kExitCannotStart;
 }
 
-int Serve(const Flags& flags, esim::Config config) {
+int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig> web_config) {
   // Signals are taken by one thread with sigwait; every other thread inherits the block.
   sigset_t signals;
   sigemptyset(&signals);
@@ -209,6 +229,9 @@ int Serve(const Flags& flags, esim::Config config) {
   esim::WebOptions web_options;
   web_options.listen_address = flags.listen_address;
   web_options.telemetry_path = flags.telemetry_path;
+  const bool tls = web_config && web_config->tls;
+  const bool basic_auth = web_config && !web_config->basic_auth_users.empty();
+  web_options.web_config = std::move(web_config);
   esim::WebHandlers handlers;
   handlers.metrics = [&app] { return app.MetricsText(); };
   handlers.landing_page = [&app, path = flags.telemetry_path] { return app.LandingPage(path); };
@@ -230,6 +253,8 @@ int Serve(const Flags& flags, esim::Config config) {
           {{"version", esim::kVersion},
            {"listen_address", flags.listen_address},
            {"port", std::to_string(server.port())},
+           {"tls", tls ? "true" : "false"},
+           {"basic_auth", basic_auth ? "true" : "false"},
            {"shard", flags.shard.total > 1 ? std::to_string(flags.shard.index) + "/" +
                                                  std::to_string(flags.shard.total)
                                            : ""}});
@@ -299,8 +324,22 @@ int main(int argc, char** argv) {
     return kExitInvalid;
   }
   esim::LogConfigFindings(config);
+  // Read once, before binding: a bad web config must not leave the endpoints open or down.
+  std::optional<esim::WebConfig> web_config;
+  if (!flags.once && !flags.web_config_file.empty()) {
+    try {
+      web_config = esim::LoadWebConfig(flags.web_config_file);
+    } catch (const std::exception& e) {
+      LogError("invalid web config", {{"error", e.what()}});
+      return kExitInvalid;
+    }
+    for (const std::string& warning : web_config->warnings) {
+      LogWarn("web config", {{"warning", warning}});
+    }
+  }
   try {
-    return flags.once ? RunOnce(flags, std::move(config)) : Serve(flags, std::move(config));
+    return flags.once ? RunOnce(flags, std::move(config))
+                      : Serve(flags, std::move(config), std::move(web_config));
   } catch (const std::exception& e) {
     // The API client could not be built from the config (e.g. an unreadable ca_file).
     LogError("cannot start", {{"error", e.what()}});

@@ -16,6 +16,9 @@ const char* HintFor(const std::string& code) {
   if (code == "INVALID_SIGNATURE") return "check api.secret_key: the API rejected the signature";
   if (code == "INVALID_API_KEY") return "check api.access_code: the API does not know it";
   if (code == "INVALID_TIMESTAMP") return "check the host clock (NTP): it is off by minutes";
+  if (code == "HMAC_REQUIRED" || code == "INVALID_REQUEST_ID" || code == "DUPLICATE_REQUEST") {
+    return "a proxy between the exporter and the API alters requests: check it";
+  }
   if (code == "INVALID_USER") return "the API account has a problem: contact eSIMfly";
   if (code == "FORBIDDEN" || code == "ESIM_ACCESS_DENIED") {
     return "this eSIM belongs to another account: remove it from esims:";
@@ -147,6 +150,23 @@ void Poller::HandleResult(const std::string& key, const ApiResult& result,
                                       : PollSchedule::Outcome::kFailure;
   schedule_.Finished(key, outcome, started,
                      std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+
+  // Refused credentials concern every request, not one eSIM: one line for the whole poller
+  // when it starts and one when it ends, not one per eSIM or request.
+  if (IsCredentialRefusal(result.code)) {
+    if (credential_refusal_ != result.code) {
+      LogError(
+          "the API refuses the exporter's requests",
+          {{"code", result.code}, {"message", result.message}, {"hint", HintFor(result.code)}});
+      credential_refusal_ = result.code;
+    }
+    last_logged_code_[key] = result.code;
+    return;
+  }
+  if (result.api_up && !credential_refusal_.empty()) {
+    LogInfo("the API accepts the exporter's requests again");
+    credential_refusal_.clear();
+  }
 
   // Log once per change of outcome, not once per request.
   std::string& last = last_logged_code_[key];

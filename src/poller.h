@@ -74,7 +74,8 @@ class Poller {
   bool started_ = false;                                 // guarded by mutex_
   bool stopping_ = false;                                // guarded by mutex_
   std::map<std::string, std::string> last_logged_code_;  // guarded by mutex_; log once per change
-  std::mt19937_64 random_;                               // guarded by mutex_
+  std::string credential_refusal_;  // guarded by mutex_; the code while the API refuses us
+  std::mt19937_64 random_;          // guarded by mutex_
   std::vector<std::thread> workers_;
 };
 

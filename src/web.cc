@@ -1,14 +1,22 @@
 #include "web.h"
 
+#include <crypt.h>
 #include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <string_view>
 #include <thread>
 
+#include "connection_queue.h"
 #include "exposition.h"
 #include "log.h"
 
@@ -32,17 +40,152 @@ bool ParseListenAddress(const std::string& address, std::string& host, int& port
   return true;
 }
 
+namespace {
+
+// bcrypt uses only the first 72 bytes of a password; longer ones are refused rather than
+// accepted on a prefix.
+constexpr size_t kMaxPasswordLength = 72;
+// A hash of a password nobody has: unknown users cost one bcrypt too, so timing does not tell
+// which user names exist. Cost 10, the usual one.
+constexpr char kDummyHash[] = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+// Strict standard base64 with optional padding; nullopt when malformed.
+std::optional<std::string> DecodeBase64(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (const char c : text) {
+    const int value = Base64Value(c);
+    if (value < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<uint32_t>(value);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out.push_back(static_cast<char>((bits >> count) & 0xff));
+    }
+  }
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users,
+                                   size_t max_cached_logins)
+    : users_(std::move(users)),
+      max_cached_logins_(max_cached_logins),
+      crypt_data_(std::make_unique<crypt_data>()) {
+  std::memset(crypt_data_.get(), 0, sizeof(crypt_data));
+  cache_salt_.resize(32);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(cache_salt_.data()),
+                 static_cast<int>(cache_salt_.size())) != 1) {
+    throw std::runtime_error("cannot get random bytes for the login cache");
+  }
+}
+
+BasicAuthChecker::~BasicAuthChecker() = default;
+
+std::string BasicAuthChecker::CacheKey(const std::string& user, const std::string& password) const {
+  std::string input = cache_salt_;
+  input += user;
+  input.push_back('\0');
+  input += password;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  OPENSSL_cleanse(input.data(), input.size());
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+bool BasicAuthChecker::Verify(const std::string& hash, const std::string& password) {
+  std::lock_guard lock(bcrypt_mutex_);
+  ++bcrypt_runs_;
+  const char* result = crypt_r(password.c_str(), hash.c_str(), crypt_data_.get());
+  // On failure libcrypt returns NULL or a string starting with '*', never equal to a hash.
+  const bool ok = result != nullptr && std::strlen(result) == hash.size() &&
+                  CRYPTO_memcmp(result, hash.data(), hash.size()) == 0;
+  OPENSSL_cleanse(crypt_data_.get(), sizeof(crypt_data));
+  return ok;
+}
+
+bool BasicAuthChecker::Check(const std::string& authorization) {
+  const size_t space = authorization.find(' ');
+  if (space == std::string::npos ||
+      !EqualsIgnoreCase(std::string_view(authorization).substr(0, space), "Basic")) {
+    return false;
+  }
+  std::string_view encoded = std::string_view(authorization).substr(space + 1);
+  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
+  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
+  std::optional<std::string> decoded = DecodeBase64(encoded);
+  if (!decoded) return false;
+  const size_t colon = decoded->find(':');
+  if (colon == std::string::npos) return false;
+  const std::string user = decoded->substr(0, colon);
+  std::string password = decoded->substr(colon + 1);
+  OPENSSL_cleanse(decoded->data(), decoded->size());
+  if (password.size() > kMaxPasswordLength || password.find('\0') != std::string::npos) {
+    return false;
+  }
+  const std::string key = CacheKey(user, password);
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (cache_.count(key) > 0) return true;
+  }
+  const auto it = users_.find(user);
+  const bool ok =
+      Verify(it != users_.end() ? it->second : kDummyHash, password) && it != users_.end();
+  OPENSSL_cleanse(password.data(), password.size());
+  if (ok) {
+    std::lock_guard lock(cache_mutex_);
+    if (cache_.size() >= max_cached_logins_) cache_.clear();  // bounded; refilled on next logins
+    cache_.insert(key);
+  }
+  return ok;
+}
+
 WebServer::WebServer(WebOptions options, WebHandlers handlers)
-    : options_(std::move(options)),
-      handlers_(std::move(handlers)),
-      server_(std::make_unique<httplib::Server>()) {
-  const int threads = options_.worker_threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    : options_(std::move(options)), handlers_(std::move(handlers)) {
+  if (options_.web_config && options_.web_config->tls) {
+    const TlsServerConfig tls = *options_.web_config->tls;
+    server_ = std::make_unique<httplib::SSLServer>(
+        [this, tls](SSL_CTX& ctx) { return ConfigureSslContext(ctx, tls, tls_error_); });
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  // A thread per connection up to a cap: clients that connect and never send a request must
+  // not keep a real scrape waiting (see connection_queue.h).
+  const size_t threads = static_cast<size_t>(options_.max_connections);
+  server_->new_task_queue = [threads] { return new ConnectionQueue(threads); };
   server_->set_read_timeout(5, 0);
   server_->set_write_timeout(10, 0);
   // Idle keep-alive connections hold a worker thread each: keep that short so scrapers' idle
   // connections neither starve a real scrape nor delay a stop.
   server_->set_keep_alive_timeout(2);
+  server_->set_tcp_nodelay(true);  // no Nagle delay on the last segment of an answer
   server_->set_payload_max_length(64 * 1024);
   // cpp-httplib's default SO_REUSEPORT would let a second exporter share the port silently;
   // SO_REUSEADDR alone still allows a quick restart.
@@ -51,9 +194,38 @@ WebServer::WebServer(WebOptions options, WebHandlers handlers)
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   Route();
+  Secure();
 }
 
 WebServer::~WebServer() { Stop(); }
+
+void WebServer::Secure() {
+  if (!options_.web_config) return;
+  const WebConfig& config = *options_.web_config;
+  if (!config.headers.empty()) {
+    // Every response starts with these, also 401, 404 and 400 answers.
+    server_->set_default_headers(httplib::Headers(config.headers.begin(), config.headers.end()));
+  }
+  if (config.basic_auth_users.empty()) return;
+  auth_ = std::make_unique<BasicAuthChecker>(config.basic_auth_users);
+  // Before routing: every path is protected, including unknown ones and /-/healthy, as in
+  // exporter-toolkit.
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    try {
+      if (auth_->Check(req.get_header_value("Authorization"))) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Basic realm=\"esim_exporter\"");
+      res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
+    } catch (const std::exception& e) {
+      LogError("basic auth check failed", {{"path", req.path}, {"error", e.what()}});
+      res.status = 500;
+      res.set_content("internal error\n", "text/plain; charset=utf-8");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
+}
 
 void WebServer::Route() {
   // Wraps a handler so an exception becomes a 500 for this request only.
@@ -113,6 +285,12 @@ void WebServer::Route() {
 bool WebServer::Bind(std::string& error) {
   std::string host;
   int port = 0;
+  if (!server_->is_valid()) {
+    error = "cannot set up TLS" +
+            (options_.web_config ? " from " + options_.web_config->path : std::string()) + ": " +
+            tls_error_;
+    return false;
+  }
   if (!ParseListenAddress(options_.listen_address, host, port)) {
     error = "invalid --web.listen-address '" + options_.listen_address + "': want [HOST]:PORT";
     return false;

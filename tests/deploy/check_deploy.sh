@@ -129,10 +129,11 @@ bad = []
 count = 0
 for dirpath, dirnames, filenames in os.walk(root):
     rel = os.path.relpath(dirpath, root)
-    # build trees are not ours; tests/testdata holds deliberately broken files.
+    # build trees are not ours; tests/testdata and the fuzz corpus hold deliberately broken
+    # files.
     dirnames[:] = [d for d in dirnames
                    if d not in skip_dirs and not (rel == "." and d.startswith("build"))
-                   and not (rel == "tests" and d == "testdata")]
+                   and not (rel == "tests" and d in ("testdata", "fuzz"))]
     for f in filenames:
         p = os.path.join(dirpath, f)
         r = os.path.relpath(p, root)

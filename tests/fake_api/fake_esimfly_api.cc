@@ -1,14 +1,18 @@
 #include "fake_esimfly_api.h"
 
+#include <dirent.h>
 #include <httplib.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <regex>
 #include <tuple>
@@ -266,6 +270,85 @@ std::optional<int> ParseIntParam(const std::string& s, int min, int max) {
   return value;
 }
 
+// Resets the TCP connection a request came on, without closing its descriptor (httplib owns it
+// and closes it after the handler): the descriptor is found by its addresses, and connect() with
+// AF_UNSPEC disconnects it, which on Linux sends an RST. Falls back to SO_LINGER 0 plus shutdown.
+// Returns false when the connection was not found.
+bool ResetConnection(const httplib::Request& req) {
+  auto numeric = [](const sockaddr_storage& addr, socklen_t len, std::string& host, int& port) {
+    char buf[NI_MAXHOST];
+    char serv[NI_MAXSERV];
+    if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, buf, sizeof buf, serv,
+                    sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+      return false;
+    }
+    host = buf;
+    port = std::atoi(serv);
+    return true;
+  };
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return false;
+  int found = -1;
+  while (dirent* entry = readdir(dir)) {
+    if (!std::isdigit(static_cast<unsigned char>(entry->d_name[0]))) continue;
+    const int fd = std::atoi(entry->d_name);
+    if (fd == dirfd(dir)) continue;
+    sockaddr_storage local{}, peer{};
+    socklen_t local_len = sizeof local, peer_len = sizeof peer;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+      continue;
+    }
+    std::string local_host, peer_host;
+    int local_port = 0, peer_port = 0;
+    if (!numeric(local, local_len, local_host, local_port) ||
+        !numeric(peer, peer_len, peer_host, peer_port)) {
+      continue;
+    }
+    if (local_port == req.local_port && peer_port == req.remote_port &&
+        peer_host == req.remote_addr) {
+      found = fd;
+      break;
+    }
+  }
+  closedir(dir);
+  if (found < 0) return false;
+  sockaddr unspec{};
+  unspec.sa_family = AF_UNSPEC;
+  if (connect(found, &unspec, sizeof unspec) != 0) {
+    linger abort{1, 0};
+    setsockopt(found, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    shutdown(found, SHUT_RDWR);
+  }
+  return true;
+}
+
+// An HTTPS server's write to a reset connection goes through write(2), not send(MSG_NOSIGNAL).
+void IgnoreSigpipeIfDefault() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
+
+// used_gb (and total_gb when a number) as strings, e.g. "0.5".
+Json WithWrongTypes(Json data) {
+  if (!data.is_object()) data = Json::object();
+  Json& usage = data["data_usage"];
+  if (!usage.is_object()) usage = Json::object();
+  for (const char* key : {"used_gb", "total_gb"}) {
+    if (usage.contains(key) && usage[key].is_number()) {
+      std::string text = usage[key].dump();
+      usage[key] = text;
+    }
+  }
+  if (!usage.contains("used_gb") || !usage["used_gb"].is_string()) usage["used_gb"] = "0.5";
+  return data;
+}
+
 }  // namespace
 
 bool IsListed(const FakeEsim& esim) {
@@ -427,6 +510,7 @@ int FakeEsimflyApi::Start(const std::string& host, int port) {
   auto counter = connections_;
   server->new_task_queue = [threads, counter] { return new CountingThreadPool(threads, counter); };
   server->set_keep_alive_max_count(std::max<size_t>(options_.keep_alive_max_count, 1));
+  server->set_tcp_nodelay(true);  // like a real API: no Nagle delay on small answers
   server->set_keep_alive_timeout(options_.keep_alive_timeout.count());
   server->set_payload_max_length(1 << 20);
   // httplib's default also sets SO_REUSEPORT, which would let a second server bind a port that is
@@ -622,6 +706,10 @@ void FakeEsimflyApi::HandleStatus(const httplib::Request& req, httplib::Response
               {}};
   }
   WaitLatency();
+  if (answer.fault != Fault::kNone) {
+    InjectFault(req, res, body, answer, std::move(record));
+    return;
+  }
   Finish(res, answer, std::move(record));
 }
 
@@ -794,16 +882,17 @@ FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body) const {
     }
   }
   if (!found) return error(404, "ESIM_NOT_FOUND", "eSIM not found");
-  if (!found->error_code.empty()) {
-    return error(HttpStatusForEsimError(found->error_code), found->error_code,
-                 MessageForEsimError(found->error_code));
-  }
-  return Answer{200,
-                "",
-                {{"success", true},
-                 {"message", "Live eSIM status retrieved"},
-                 {"data", std::move(found->status_data)}},
-                {}};
+  Answer answer = found->error_code.empty()
+                      ? Answer{200,
+                               "",
+                               {{"success", true},
+                                {"message", "Live eSIM status retrieved"},
+                                {"data", std::move(found->status_data)}},
+                               {}}
+                      : error(HttpStatusForEsimError(found->error_code), found->error_code,
+                              MessageForEsimError(found->error_code));
+  answer.fault = found->fault;
+  return answer;
 }
 
 FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req) const {
@@ -881,6 +970,13 @@ FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req) const {
 }
 
 void FakeEsimflyApi::Finish(httplib::Response& res, const Answer& answer, RequestRecord record) {
+  Compose(res, answer);
+  record.http_status = answer.http_status;
+  record.code = answer.code;
+  Record(std::move(record));
+}
+
+void FakeEsimflyApi::Compose(httplib::Response& res, const Answer& answer) {
   res.status = answer.http_status;
   for (const auto& [name, value] : answer.headers) res.set_header(name, value);
   {
@@ -902,9 +998,9 @@ void FakeEsimflyApi::Finish(httplib::Response& res, const Answer& answer, Reques
     }
   }
   res.set_content(answer.body.dump(), "application/json");
+}
 
-  record.http_status = answer.http_status;
-  record.code = answer.code;
+void FakeEsimflyApi::Record(RequestRecord record) {
   {
     std::lock_guard<std::mutex> lock(records_mu_);
     ++request_count_;
@@ -925,6 +1021,162 @@ void FakeEsimflyApi::WaitLatency() {
   if (latency <= milliseconds(0)) return;
   std::unique_lock<std::mutex> lock(stop_mu_);
   stop_cv_.wait_for(lock, latency, [this] { return stopping_; });
+}
+
+bool FakeEsimflyApi::SetFault(const std::string& iccid, Fault fault) {
+  {
+    std::lock_guard<std::mutex> lock(fleet_mu_);
+    auto it = esims_by_iccid_.find(iccid);
+    if (it == esims_by_iccid_.end()) return false;
+    it->second.fault = fault;
+  }
+  // Under stop_mu_, so that a hanging handler cannot miss the change between its check and its
+  // wait.
+  { std::lock_guard<std::mutex> lock(stop_mu_); }
+  stop_cv_.notify_all();
+  return true;
+}
+
+size_t FakeEsimflyApi::HangingCount() const {
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  return hanging_;
+}
+
+Fault FakeEsimflyApi::CurrentFault(const std::string& iccid) const {
+  std::lock_guard<std::mutex> lock(fleet_mu_);
+  auto it = esims_by_iccid_.find(iccid);
+  return it == esims_by_iccid_.end() ? Fault::kNone : it->second.fault;
+}
+
+void FakeEsimflyApi::InjectFault(const httplib::Request& req, httplib::Response& res,
+                                 const Json& body, const Answer& looked_up, RequestRecord record) {
+  record.fault = looked_up.fault;
+  switch (looked_up.fault) {
+    case Fault::kNone:
+      Finish(res, looked_up, std::move(record));
+      return;
+
+    case Fault::kHang: {
+      // The eSIM is known, so the identifier is in the record (esimId lookups: by id only).
+      const std::string iccid = record.iccid;
+      const int64_t esim_id = record.esim_id;
+      Record(record);
+      bool released = false;
+      {
+        std::unique_lock<std::mutex> lock(stop_mu_);
+        ++hanging_;
+        // Lock order: stop_mu_, then fleet_mu_ (CurrentFault); nothing takes them the other way.
+        auto still_hanging = [&] {
+          if (!iccid.empty()) return CurrentFault(iccid) == Fault::kHang;
+          std::lock_guard<std::mutex> fleet_lock(fleet_mu_);
+          auto by_id = iccid_by_id_.find(esim_id);
+          if (by_id == iccid_by_id_.end()) return false;
+          auto it = esims_by_iccid_.find(by_id->second);
+          return it != esims_by_iccid_.end() && it->second.fault == Fault::kHang;
+        };
+        stop_cv_.wait(lock, [&] { return stopping_ || !still_hanging(); });
+        released = !stopping_;
+        --hanging_;
+      }
+      if (released) {
+        Answer answer = LookUp(body);
+        answer.fault = Fault::kNone;
+        Compose(res, answer);
+      } else {
+        // Stopping: drop the connection rather than answer late.
+        ResetConnection(req);
+        res.status = 503;
+      }
+      return;
+    }
+
+    case Fault::kHugeBody: {
+      Json tail = {{"success", true}, {"message", "Live eSIM status retrieved"}};
+      if (looked_up.body.contains("data")) tail["data"] = looked_up.body["data"];
+      const std::string prefix = "{\"padding\":\"";
+      std::string suffix = tail.dump();
+      suffix[0] = ',';  // "{..." -> ",...": the rest of the object after the padding
+      suffix.insert(0, "\"");
+      const size_t total = std::max(options_.huge_body_bytes, prefix.size() + suffix.size());
+      res.status = 200;
+      res.set_content_provider(
+          total, "application/json",
+          [prefix, suffix, total](size_t offset, size_t length, httplib::DataSink& sink) {
+            constexpr size_t kPiece = 64 * 1024;
+            std::string piece;
+            piece.reserve(std::min(length, kPiece));
+            for (size_t at = offset; at < offset + length && piece.size() < kPiece; ++at) {
+              if (at < prefix.size()) {
+                piece.push_back(prefix[at]);
+              } else if (at >= total - suffix.size()) {
+                piece.push_back(suffix[at - (total - suffix.size())]);
+              } else {
+                piece.push_back('x');
+              }
+            }
+            return sink.write(piece.data(), piece.size());
+          });
+      record.http_status = 200;
+      Record(std::move(record));
+      return;
+    }
+
+    case Fault::kRateLimitedRetryAfter: {
+      const std::string retry_after = std::to_string(options_.fault_retry_after.count());
+      Finish(res,
+             {429,
+              "RATE_LIMIT_EXCEEDED",
+              {{"success", false},
+               {"message", "Rate limit exceeded. Try again in " + retry_after + " seconds."},
+               {"code", "RATE_LIMIT_EXCEEDED"}},
+              {{"Retry-After", retry_after}}},
+             std::move(record));
+      return;
+    }
+
+    case Fault::kRateLimitedBare:
+      res.status = 429;
+      res.set_content("Too Many Requests", "text/plain");
+      record.http_status = 429;
+      Record(std::move(record));
+      return;
+
+    case Fault::kServerError:
+      res.status = 500;
+      res.set_content(
+          "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n"
+          "<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n"
+          "</body>\r\n</html>\r\n",
+          "text/html");
+      record.http_status = 500;
+      Record(std::move(record));
+      return;
+
+    case Fault::kConnectionReset:
+      if (tls()) IgnoreSigpipeIfDefault();
+      Record(record);
+      ResetConnection(req);
+      // httplib's answer goes to a dead socket and fails; the connection is then closed.
+      res.status = 500;
+      return;
+
+    case Fault::kGarbage:
+      res.status = 200;
+      res.set_content(
+          "<!DOCTYPE html><html><body>Service temporarily unavailable</body></html>"
+          "{\"success\":tru\x01\xff",
+          "application/json");
+      record.http_status = 200;
+      Record(std::move(record));
+      return;
+
+    case Fault::kWrongTypes: {
+      Answer answer = looked_up;
+      if (answer.http_status == 200) answer.body["data"] = WithWrongTypes(answer.body["data"]);
+      Finish(res, answer, std::move(record));
+      return;
+    }
+  }
 }
 
 }  // namespace fake_esimfly

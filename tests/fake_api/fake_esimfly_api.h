@@ -29,9 +29,9 @@
 //  10. it has "iccid" (non-empty string) or, only when iccid is absent, "esimId" (integer)
 //                                                                   400 MISSING_IDENTIFIER
 //  11. the eSIM exists                                              404 ESIM_NOT_FOUND
-//  12. the eSIM's error_code, when set: PROVIDER_ERROR 502, ESIM_NOT_FOUND 404,
-//      RATE_LIMIT_EXCEEDED 429, anything else (FORBIDDEN, ESIM_ACCESS_DENIED, INVALID_USER,
-//      UNSUPPORTED_PROVIDER, NOT_SUPPORTED...) 403
+//  12. the eSIM's fault when set (see "Fault injection" below), else its error_code when set:
+//      PROVIDER_ERROR 502, ESIM_NOT_FOUND 404, RATE_LIMIT_EXCEEDED 429, anything else
+//      (FORBIDDEN, ESIM_ACCESS_DENIED, INVALID_USER, UNSUPPORTED_PROVIDER, NOT_SUPPORTED...) 403
 //  13. 200 {"success":true,"message":"Live eSIM status retrieved","data":<status_data>}
 //
 // Error bodies: checks 1-6 (the vendor's HMAC middleware) use
@@ -63,6 +63,28 @@
 //   total_pages = ceil(total / limit) (0 for an empty listing).
 // GET /api/v1/business/balance: 200 {"success":true,"data":{"balance":<balance>,
 //   "currency":<currency>}}.
+//
+// Fault injection (status endpoint only, after checks 1-11, so the request is authenticated,
+// remembered, counted against the rate limit and recorded whatever the fault):
+//   kHang                  reads the request and answers nothing until SetFault switches the
+//                          fault off (then it answers as step 13 would) or Stop() (then the
+//                          connection is dropped); Stop() returns promptly either way
+//   kHugeBody              200 application/json, Content-Length huge_body_bytes (default 64 MiB):
+//                          {"padding":"xxx...","success":true,"message":...,"data":<status>},
+//                          valid JSON, streamed in 64 KiB pieces (the fake holds none of it)
+//   kRateLimitedRetryAfter 429 {"success":false,"message":...,"code":"RATE_LIMIT_EXCEEDED"},
+//                          Retry-After: fault_retry_after seconds (plus X-RateLimit-* when a
+//                          rate limit is configured)
+//   kRateLimitedBare       429 text/plain "Too Many Requests", no other header
+//   kServerError           500 text/html, an nginx-style error page
+//   kConnectionReset       the TCP connection is reset (RST) without a byte of answer
+//   kGarbage               200 application/json with a body that is not JSON
+//   kWrongTypes            200 success JSON whose data.data_usage.used_gb (and total_gb, when a
+//                          number) are strings, e.g. "0.5"
+// Its record has `fault` set; http_status is what was sent (0 for kHang until released, and for
+// kConnectionReset), code the JSON code sent (RATE_LIMIT_EXCEEDED for kRateLimitedRetryAfter),
+// else empty. A reset on an HTTPS server may raise SIGPIPE on the server's next write: the fake
+// then ignores SIGPIPE in the process (only when its disposition was the default).
 //
 // Thread safety: every public member function is thread safe, except that BaseUrl() must not race
 // Start(). The server answers on its own worker threads between Start() and Stop().
@@ -108,8 +130,9 @@ struct RequestRecord {
   int http_status = 0;
   std::string code;  // the error code answered; empty on success
   std::chrono::steady_clock::time_point at;
-  std::string access_code;  // RT-AccessCode as received (may be wrong or empty)
-  std::string query;        // the raw query string after '?' (empty without one), as received
+  std::string access_code;     // RT-AccessCode as received (may be wrong or empty)
+  std::string query;           // the raw query string after '?' (empty without one), as received
+  Fault fault = Fault::kNone;  // the fault injected into the answer, if any
 };
 
 struct Options {
@@ -139,6 +162,10 @@ struct Options {
   // Fault knob: when > 0, that page of every listing answers 502 PROVIDER_ERROR (partial sweep
   // failures).
   int list_fail_page = 0;
+  // Fault injection (see FakeEsim::fault): kRateLimitedRetryAfter's Retry-After and kHugeBody's
+  // body size.
+  std::chrono::seconds fault_retry_after{1};
+  size_t huge_body_bytes = size_t{64} << 20;
 };
 
 // Thrown by Start() when the address cannot be bound (the binary exits 2 on it).
@@ -177,6 +204,10 @@ class FakeEsimflyApi {
   void SetLatency(std::chrono::milliseconds latency);
   void SetBalance(double balance, std::string currency);
   void SetListFailPage(int page);  // 0 = none
+  // Switches an eSIM's fault on or off (Fault::kNone); releases requests hanging on it when the
+  // new fault is not kHang. Returns false (and changes nothing) for an unknown ICCID.
+  bool SetFault(const std::string& iccid, Fault fault);
+  size_t HangingCount() const;  // status requests currently held by kHang
 
   std::vector<RequestRecord> Requests() const;  // every request seen (bounded, see Options)
   size_t RequestCount() const;                  // every request seen since start or Clear
@@ -190,6 +221,7 @@ class FakeEsimflyApi {
     std::string code;  // empty on success
     nlohmann::json body;
     std::map<std::string, std::string> headers;  // extra headers (Retry-After)
+    Fault fault = Fault::kNone;                  // the looked-up eSIM's, for step 12
   };
   struct RateLimitState {
     int limit = 0;
@@ -213,6 +245,13 @@ class FakeEsimflyApi {
   Answer LookUp(const nlohmann::json& body) const;
   Answer List(const httplib::Request& req) const;
   void Finish(httplib::Response& res, const Answer& answer, RequestRecord record);
+  // Writes status, the rate limit headers (when configured), extra headers and the JSON body.
+  void Compose(httplib::Response& res, const Answer& answer);
+  void Record(RequestRecord record);
+  // Step 12 for an eSIM with a fault: answers (or does not) as the fault says.
+  void InjectFault(const httplib::Request& req, httplib::Response& res, const nlohmann::json& body,
+                   const Answer& looked_up, RequestRecord record);
+  Fault CurrentFault(const std::string& iccid) const;
   void WaitLatency();
 
   Options options_;
@@ -241,9 +280,10 @@ class FakeEsimflyApi {
 
   std::shared_ptr<std::atomic<size_t>> connections_ = std::make_shared<std::atomic<size_t>>(0);
 
-  std::mutex stop_mu_;
+  mutable std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;  // guarded by stop_mu_
+  size_t hanging_ = 0;     // guarded by stop_mu_
 
   std::mutex lifecycle_mu_;  // serialises Start/Stop
   std::unique_ptr<httplib::Server> server_;

@@ -18,6 +18,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "fleet.h"
 
@@ -773,6 +774,231 @@ TEST(FakeApiTlsTest, MissingCertificateFailsToStart) {
   EXPECT_THROW(half.Start(), std::runtime_error);
 }
 
+// --- Fault injection ---------------------------------------------------------------------------
+
+TEST_F(FakeApiTest, FaultsAnswerAsDocumentedAndSwitchOff) {
+  Options o = DefaultOptions();
+  o.fault_retry_after = seconds(7);
+  StartServer(o);
+  EXPECT_FALSE(api_->SetFault("8900000000000000000", Fault::kServerError));
+
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kRateLimitedRetryAfter));
+  auto res = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(res);
+  ExpectError(res, 429, "RATE_LIMIT_EXCEEDED", "message");
+  EXPECT_EQ(res->get_header_value("Retry-After"), "7");
+
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kRateLimitedBare));
+  res = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+  EXPECT_FALSE(res->has_header("Retry-After"));
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain");
+  EXPECT_FALSE(Json::accept(res->body)) << res->body;
+
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kServerError));
+  res = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/html");
+  EXPECT_NE(res->body.find("<h1>500 Internal Server Error</h1>"), std::string::npos);
+
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kGarbage));
+  res = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  EXPECT_FALSE(Json::accept(res->body)) << res->body;
+
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kWrongTypes));
+  res = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  Json body = Json::parse(res->body);
+  EXPECT_EQ(body["success"], true);
+  EXPECT_TRUE(body["data"]["data_usage"]["used_gb"].is_string()) << res->body;
+  EXPECT_TRUE(body["data"]["data_usage"]["total_gb"].is_string()) << res->body;
+  EXPECT_EQ(body["data"]["iccid"], kSpecExampleIccid);
+
+  // Other eSIMs are unaffected all along; switched off, the eSIM answers normally again.
+  res = SendFor(kHealthy5gIccid);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kNone));
+  res = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_TRUE(Json::parse(res->body)["data"]["data_usage"]["used_gb"].is_number());
+
+  const auto records = api_->Requests();
+  ASSERT_EQ(records.size(), 7u);
+  const std::vector<std::pair<Fault, int>> expected = {{Fault::kRateLimitedRetryAfter, 429},
+                                                       {Fault::kRateLimitedBare, 429},
+                                                       {Fault::kServerError, 500},
+                                                       {Fault::kGarbage, 200},
+                                                       {Fault::kWrongTypes, 200},
+                                                       {Fault::kNone, 200},
+                                                       {Fault::kNone, 200}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(records[i].fault, expected[i].first) << i;
+    EXPECT_EQ(records[i].http_status, expected[i].second) << i;
+  }
+  EXPECT_EQ(records[0].code, "RATE_LIMIT_EXCEEDED");
+}
+
+TEST_F(FakeApiTest, FaultsStillRequireAuthentication) {
+  StartServer();
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kHang));
+  Call call;
+  call.body = BodyFor(kSpecExampleIccid).dump();
+  call.secret = "sk_wrong";
+  ExpectError(Send(call), 401, "INVALID_SIGNATURE", "error");
+  EXPECT_EQ(api_->HangingCount(), 0u);
+}
+
+TEST_F(FakeApiTest, HugeBodyIsStreamedValidJsonOfTheConfiguredSize) {
+  EXPECT_EQ(Options{}.huge_body_bytes, size_t{64} << 20);
+  Options o = DefaultOptions();
+  o.huge_body_bytes = size_t{3} << 20;
+  StartServer(o);
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kHugeBody));
+  auto res = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body.size(), size_t{3} << 20);
+  EXPECT_EQ(res->get_header_value("Content-Length"), std::to_string(size_t{3} << 20));
+  const Json body = Json::parse(res->body);
+  EXPECT_EQ(body["success"], true);
+  EXPECT_EQ(body["data"]["iccid"], kSpecExampleIccid);
+
+  // A client that gives up after 1 MiB (as the exporter does) just loses the connection; the
+  // server goes on serving.
+  size_t received = 0;
+  httplib::Client capped("127.0.0.1", port_);
+  Call call;
+  call.body = BodyFor(kSpecExampleIccid).dump();
+  call.timestamp = NowMillis();
+  call.request_id = NewUuidV4();
+  call.signature = TestSign(kSecret, call.timestamp, call.request_id, kAccess, call.body);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = kStatusPath;
+  req.headers = {{"RT-AccessCode", kAccess},
+                 {"RT-RequestID", call.request_id},
+                 {"RT-Timestamp", call.timestamp},
+                 {"RT-Signature", call.signature},
+                 {"Content-Type", "application/json"}};
+  req.body = call.body;
+  req.content_receiver = [&](const char*, size_t size, uint64_t, uint64_t) {
+    received += size;
+    return received < (size_t{1} << 20);
+  };
+  httplib::Response cut;
+  httplib::Error error = httplib::Error::Success;
+  EXPECT_FALSE(capped.send(req, cut, error));
+  EXPECT_LT(received, size_t{2} << 20);
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kNone));
+  res = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST_F(FakeApiTest, ConnectionResetAnswersNothing) {
+  StartServer();
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kConnectionReset));
+  // On a kept-alive connection that already carried an answer, too.
+  ASSERT_EQ(SendFor(kHealthy5gIccid)->status, 200);
+  auto res = SendFor(kSpecExampleIccid);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error(), httplib::Error::Read) << httplib::to_string(res.error());
+  const auto records = api_->Requests();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].fault, Fault::kConnectionReset);
+  EXPECT_EQ(records[1].http_status, 0);
+  // The server is fine, and the eSIM answers again once the fault is off.
+  ASSERT_EQ(SendFor(kHealthy5gIccid)->status, 200);
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kNone));
+  ASSERT_EQ(SendFor(kSpecExampleIccid)->status, 200);
+}
+
+TEST_F(FakeApiTest, ConnectionResetOverHttps) {
+  const CertFiles certs = TestCertificates();
+  Options o = DefaultOptions();
+  o.tls_cert_file = certs.cert;
+  o.tls_key_file = certs.key;
+  StartServer(o);
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kConnectionReset));
+  httplib::Client tls("https://127.0.0.1:" + std::to_string(port_));
+  tls.set_ca_cert_path(certs.ca.c_str());
+  tls.enable_server_certificate_verification(true);
+  Call call;
+  call.body = BodyFor(kSpecExampleIccid).dump();
+  EXPECT_FALSE(Send(call, &tls));
+  call.body = BodyFor(kHealthy5gIccid).dump();
+  auto res = Send(call, &tls);
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST_F(FakeApiTest, HangHoldsTheRequestUntilTheFaultIsSwitchedOff) {
+  StartServer();
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kHang));
+  // A client with a short read timeout gives up.
+  client_->set_read_timeout(1, 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto res = SendFor(kSpecExampleIccid);
+  EXPECT_FALSE(res);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(900));
+  EXPECT_EQ(api_->HangingCount(), 1u);  // still held on the server side
+  EXPECT_EQ(api_->RequestCount(), 1u);  // recorded on arrival
+
+  // A patient client gets the normal answer once the fault is switched off.
+  httplib::Client patient("127.0.0.1", port_);
+  patient.set_read_timeout(30, 0);
+  std::optional<httplib::Result> late;
+  std::thread waiter([&] {
+    Call call;
+    call.body = BodyFor(kSpecExampleIccid).dump();
+    late.emplace(Send(call, &patient));
+  });
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (api_->HangingCount() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(api_->HangingCount(), 2u);
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kNone));
+  waiter.join();
+  ASSERT_TRUE(late && *late) << httplib::to_string(late->error());
+  EXPECT_EQ((*late)->status, 200);
+  EXPECT_EQ(Json::parse((*late)->body)["data"]["iccid"], kSpecExampleIccid);
+  // The first request, whose client gave up, is released too (its answer goes nowhere).
+  const auto released_by = std::chrono::steady_clock::now() + seconds(5);
+  while (api_->HangingCount() > 0 && std::chrono::steady_clock::now() < released_by) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(api_->HangingCount(), 0u);
+  EXPECT_EQ(api_->Requests()[0].fault, Fault::kHang);
+}
+
+TEST_F(FakeApiTest, HangDoesNotDelayStop) {
+  StartServer();
+  ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kHang));
+  client_->set_read_timeout(60, 0);
+  bool answered = true;
+  std::thread hanging([&] { answered = static_cast<bool>(SendFor(kSpecExampleIccid)); });
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (api_->HangingCount() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(api_->HangingCount(), 1u);
+  const auto started = std::chrono::steady_clock::now();
+  api_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(3));
+  hanging.join();
+  EXPECT_FALSE(answered);  // dropped, not answered
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(3));
+}
+
 // --- List and balance endpoints ----------------------------------------------------------------
 
 // The listed item of `iccid` in `body` (a parsed listing), or null.
@@ -1459,6 +1685,28 @@ TEST(FleetTest, GeneratedFleetIsValidVariedAndDeterministic) {
   EXPECT_EQ(statuses["ACTIVE"], 1700);
   EXPECT_EQ(unlimited, 200);
   EXPECT_EQ(FleetToJson(GenerateFleet(50, now)), FleetToJson(GenerateFleet(50, now)));
+}
+
+TEST(FleetTest, FaultNamesAndFleetFiles) {
+  for (Fault fault : {Fault::kNone, Fault::kHang, Fault::kHugeBody, Fault::kRateLimitedRetryAfter,
+                      Fault::kRateLimitedBare, Fault::kServerError, Fault::kConnectionReset,
+                      Fault::kGarbage, Fault::kWrongTypes}) {
+    EXPECT_EQ(ParseFault(FaultName(fault)), fault) << FaultName(fault);
+  }
+  EXPECT_THROW(ParseFault("slow"), std::invalid_argument);
+  std::vector<FakeEsim> fleet = {DefaultFleet()[0]};
+  EXPECT_FALSE(FleetToJson(fleet)[0].contains("fault"));
+  fleet[0].fault = Fault::kGarbage;
+  const Json json = FleetToJson(fleet);
+  EXPECT_EQ(json[0]["fault"], "garbage");
+  EXPECT_EQ(FleetFromJson(json)[0].fault, Fault::kGarbage);
+  try {
+    FleetFromJson(Json::parse(R"([{"iccid":"1","id":1,"status_data":{},"fault":"slow"}])"));
+    ADD_FAILURE() << "an unknown fault must be refused";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"fault\" must be one of"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(FleetTest, FleetFileRoundTripAndErrors) {

@@ -313,6 +313,39 @@ std::vector<FakeEsim> GenerateFleet(size_t count, TimePoint now) {
   return fleet;
 }
 
+const char* FaultName(Fault fault) {
+  switch (fault) {
+    case Fault::kNone:
+      return "none";
+    case Fault::kHang:
+      return "hang";
+    case Fault::kHugeBody:
+      return "huge_body";
+    case Fault::kRateLimitedRetryAfter:
+      return "429_retry_after";
+    case Fault::kRateLimitedBare:
+      return "429_bare";
+    case Fault::kServerError:
+      return "500";
+    case Fault::kConnectionReset:
+      return "connection_reset";
+    case Fault::kGarbage:
+      return "garbage";
+    case Fault::kWrongTypes:
+      return "wrong_types";
+  }
+  return "none";
+}
+
+Fault ParseFault(const std::string& name) {
+  for (Fault fault : {Fault::kNone, Fault::kHang, Fault::kHugeBody, Fault::kRateLimitedRetryAfter,
+                      Fault::kRateLimitedBare, Fault::kServerError, Fault::kConnectionReset,
+                      Fault::kGarbage, Fault::kWrongTypes}) {
+    if (name == FaultName(fault)) return fault;
+  }
+  throw std::invalid_argument("unknown fault: " + name);
+}
+
 std::vector<FakeEsim> FleetFromJson(const Json& json) {
   if (!json.is_array()) throw std::runtime_error("a fleet must be a JSON array of eSIMs");
   std::vector<FakeEsim> fleet;
@@ -325,7 +358,7 @@ std::vector<FakeEsim> FleetFromJson(const Json& json) {
     for (const auto& [key, value] : e.items()) {
       if (key != "iccid" && key != "id" && key != "status_data" && key != "error_code" &&
           key != "package_name" && key != "package_code" && key != "countries" &&
-          key != "created_at" && key != "listed_overrides") {
+          key != "created_at" && key != "listed_overrides" && key != "fault") {
         throw std::runtime_error(where + ": unknown key \"" + key + "\"");
       }
     }
@@ -375,6 +408,17 @@ std::vector<FakeEsim> FleetFromJson(const Json& json) {
       }
       esim.listed_overrides = e["listed_overrides"];
     }
+    if (e.contains("fault") && !e["fault"].is_null()) {
+      try {
+        if (!e["fault"].is_string()) throw std::invalid_argument("not a string");
+        esim.fault = ParseFault(e["fault"].get<std::string>());
+      } catch (const std::invalid_argument&) {
+        throw std::runtime_error(where + " (" + esim.iccid +
+                                 "): \"fault\" must be one of none, hang, huge_body, "
+                                 "429_retry_after, 429_bare, 500, connection_reset, garbage, "
+                                 "wrong_types");
+      }
+    }
     if (!iccids.insert(esim.iccid).second) {
       throw std::runtime_error(where + ": duplicate iccid " + esim.iccid);
     }
@@ -416,6 +460,7 @@ Json FleetToJson(const std::vector<FakeEsim>& fleet) {
     if (!e.countries.empty()) entry["countries"] = e.countries;
     if (!e.created_at.empty()) entry["created_at"] = e.created_at;
     if (!e.listed_overrides.is_null()) entry["listed_overrides"] = e.listed_overrides;
+    if (e.fault != Fault::kNone) entry["fault"] = FaultName(e.fault);
     out.push_back(std::move(entry));
   }
   return out;

@@ -14,6 +14,29 @@
 
 namespace fake_esimfly {
 
+// Misbehaviour of the status endpoint for one eSIM, injected after a request passed
+// authentication (so signing is still verified and the rate limit is still consumed). Faults
+// concern POST /esims/status only; the list and balance endpoints ignore them.
+enum class Fault {
+  kNone,
+  kHang,                   // read the request, never answer: the handler waits until the fault
+                           // is switched off (then answers normally) or the server stops
+  kHugeBody,               // 200 with a valid JSON body of Options::huge_body_bytes (64 MiB),
+                           // streamed: the fake never holds it in memory
+  kRateLimitedRetryAfter,  // 429 RATE_LIMIT_EXCEEDED JSON + Retry-After: Options::fault_retry_after
+  kRateLimitedBare,        // 429, text/plain "Too Many Requests", no Retry-After, no JSON
+  kServerError,            // 500 with an HTML body (a proxy's error page)
+  kConnectionReset,        // close the connection without a byte of answer (RST)
+  kGarbage,                // 200, Content-Type application/json, a body that is not JSON
+  kWrongTypes,             // 200 success JSON with data_usage.used_gb (and total_gb) as strings
+};
+
+// "none", "hang", "huge_body", "429_retry_after", "429_bare", "500", "connection_reset",
+// "garbage", "wrong_types".
+const char* FaultName(Fault fault);
+// The inverse of FaultName; throws std::invalid_argument on anything else.
+Fault ParseFault(const std::string& name);
+
 struct FakeEsim {
   std::string iccid;
   int64_t id = 0;              // the vendor's esimId
@@ -33,6 +56,9 @@ struct FakeEsim {
   // any other value (null included) replaces. Lets tests make the stored, listed values differ
   // from the live ones, e.g. {"data": {"used_mb": 100}} or {"status": "CANCELLED"}. Null: none.
   nlohmann::json listed_overrides{};
+  // The status endpoint misbehaves this way for this eSIM (see Fault); kNone: it does not.
+  // Takes precedence over error_code. Switch at run time with FakeEsimflyApi::SetFault.
+  Fault fault{Fault::kNone};
 };
 
 // The ICCIDs and ids of DefaultFleet(), for tests and the demo configuration.
@@ -64,8 +90,8 @@ std::vector<FakeEsim> GenerateFleet(
 // A fleet file is a JSON array of {"iccid": string, "id": integer, "status_data": object,
 // "error_code": string (optional), "package_name": string (optional), "package_code": string
 // (optional), "countries": array of strings (optional), "created_at": string (optional),
-// "listed_overrides": object (optional)}. Throws std::runtime_error naming the file and the entry.
-// FleetToJson writes the optional keys only when set.
+// "listed_overrides": object (optional), "fault": FaultName (optional)}. Throws std::runtime_error
+// naming the file and the entry. FleetToJson writes the optional keys only when set.
 std::vector<FakeEsim> FleetFromJson(const nlohmann::json& json);
 std::vector<FakeEsim> LoadFleetFile(const std::string& path);
 nlohmann::json FleetToJson(const std::vector<FakeEsim>& fleet);

@@ -48,7 +48,9 @@ Flags:
   --fleet=FILE.json           eSIMs to serve: a JSON array of
                               {"iccid", "id", "status_data", "error_code"}, optionally with
                               "package_name", "package_code", "countries", "created_at" and
-                              "listed_overrides" for the list endpoint
+                              "listed_overrides" for the list endpoint, and "fault" (hang,
+                              huge_body, 429_retry_after, 429_bare, 500, connection_reset,
+                              garbage, wrong_types) for the status endpoint
   --fleet-size=N              serve N generated eSIMs instead of the default fleet of 10
   --reset-iso8601             send X-RateLimit-Reset as ISO 8601 instead of Unix seconds
   --balance=AMOUNT            the account balance the balance endpoint reports (default 1500)

@@ -256,7 +256,8 @@ TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused
     const std::string config = WriteConfig(
         dir, {.url = api.BaseUrl(),
               .esims = esims,
-              .extra_api = "  ca_file: " + std::string(ESIM_TEST_CERT_DIR) + "/other_ca.pem\n"});
+              .extra_api = "  ca_file: " + std::string(ESIM_TEST_CERT_DIR) + "/other_ca.pem\n",
+              .extra = "balance:\n  interval: 0s\n"});  // count the live poll only
     ExporterProcess exporter({"--config.file=" + config});
     ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
     const Samples m = exporter.Scrape();

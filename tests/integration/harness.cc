@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -164,6 +165,25 @@ std::optional<ExporterProcess::HttpAnswer> ExporterProcess::Post(const std::stri
   auto res = client.Post(path);
   if (!res) return std::nullopt;
   return HttpAnswer{res->status, res->body, {}};
+}
+
+std::optional<ExporterProcess::HttpAnswer> ExporterProcess::HttpsGet(
+    const std::string& path, const HttpsRequest& request) const {
+  std::unique_ptr<httplib::SSLClient> client =
+      request.cert_file.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", port_)
+                                : std::make_unique<httplib::SSLClient>(
+                                      "127.0.0.1", port_, request.cert_file, request.key_file);
+  client->set_ca_cert_path(request.ca_file.c_str());
+  client->enable_server_certificate_verification(true);
+  client->set_decompress(false);
+  client->set_connection_timeout(5, 0);
+  client->set_read_timeout(10, 0);
+  if (!request.user.empty()) client->set_basic_auth(request.user.c_str(), request.password.c_str());
+  auto res = client->Get(path.c_str());
+  if (!res) return std::nullopt;
+  HttpAnswer answer{res->status, res->body, {}};
+  for (const auto& [name, value] : res->headers) answer.headers[name] = value;
+  return answer;
 }
 
 std::string ExporterProcess::ScrapeText() const {

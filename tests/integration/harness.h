@@ -40,6 +40,8 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_text = "",
                          std::chrono::seconds timeout = std::chrono::seconds(60));
 
+struct HttpsRequest;
+
 class ExporterProcess {
  public:
   // Starts ESIM_EXPORTER_BINARY with `args` (plus --web.listen-address=127.0.0.1:0 unless given)
@@ -62,6 +64,8 @@ class ExporterProcess {
   std::optional<HttpAnswer> Post(const std::string& path) const;
   Samples Scrape() const;
   std::string ScrapeText() const;
+  // GET over HTTPS (for a --web.config.file with tls_server_config); see HttpsRequest.
+  std::optional<HttpAnswer> HttpsGet(const std::string& path, const HttpsRequest& request) const;
 
   // Polls until `condition` holds or `timeout` passes; returns whether it held.
   template <typename Condition>
@@ -80,6 +84,16 @@ class ExporterProcess {
   std::string stderr_path_;
   bool exited_ = false;
   int exit_code_ = -1;
+};
+
+// How HttpsGet connects: the server certificate is verified against ca_file (and must name
+// 127.0.0.1); a client certificate is sent when cert_file is set; basic auth when user is set.
+struct HttpsRequest {
+  std::string ca_file;
+  std::string cert_file = {};
+  std::string key_file = {};
+  std::string user = {};
+  std::string password = {};
 };
 
 template <typename Condition>

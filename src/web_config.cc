@@ -1,0 +1,700 @@
+#include "web_config.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+
+namespace esim {
+
+using YAML::Mark;
+using YAML::Node;
+
+namespace {
+
+constexpr size_t kMaxWebConfigSize = 1 << 20;
+constexpr char kSessionIdContext[] = "esim_exporter";
+
+// The headers exporter-toolkit lets a web config add, with their allowed values (empty: any).
+// Kept the same on purpose: a web config must mean the same for every exporter.
+struct AllowedHeader {
+  std::string_view name;
+  std::vector<std::string_view> values;
+};
+const std::array<AllowedHeader, 5>& AllowedHeaders() {
+  static const std::array<AllowedHeader, 5> headers = {{
+      {"Strict-Transport-Security", {}},
+      {"X-Content-Type-Options", {"nosniff"}},
+      {"X-Frame-Options", {"deny", "sameorigin"}},
+      {"X-XSS-Protection", {}},
+      {"Content-Security-Policy", {}},
+  }};
+  return headers;
+}
+
+struct NamedVersion {
+  std::string_view name;
+  TlsVersion version;
+  int openssl;
+};
+constexpr std::array<NamedVersion, 4> kTlsVersions = {{
+    {"TLS10", TlsVersion::kTls10, TLS1_VERSION},
+    {"TLS11", TlsVersion::kTls11, TLS1_1_VERSION},
+    {"TLS12", TlsVersion::kTls12, TLS1_2_VERSION},
+    {"TLS13", TlsVersion::kTls13, TLS1_3_VERSION},
+}};
+
+struct NamedClientAuth {
+  std::string_view name;
+  ClientAuth auth;
+};
+constexpr std::array<NamedClientAuth, 6> kClientAuths = {{
+    {"NoClientCert", ClientAuth::kNoClientCert},
+    {"RequestClientCert", ClientAuth::kRequestClientCert},
+    {"RequireAnyClientCert", ClientAuth::kRequireAnyClientCert},
+    {"VerifyClientCertIfGiven", ClientAuth::kVerifyClientCertIfGiven},
+    {"RequireAndVerifyClientCert", ClientAuth::kRequireAndVerifyClientCert},
+    // exporter-toolkit keeps the old name for backwards compatibility; so do we (not listed).
+    {"RequireClientCert", ClientAuth::kRequireAnyClientCert},
+}};
+
+std::string_view VersionName(TlsVersion version) {
+  for (const auto& named : kTlsVersions) {
+    if (named.version == version) return named.name;
+  }
+  return "?";
+}
+
+int OpenSslVersion(TlsVersion version) {
+  for (const auto& named : kTlsVersions) {
+    if (named.version == version) return named.openssl;
+  }
+  return 0;
+}
+
+std::string_view ClientAuthName(ClientAuth auth) {
+  for (const auto& named : kClientAuths) {
+    if (named.auth == auth) return named.name;
+  }
+  return "?";
+}
+
+bool NeedsClientCa(ClientAuth auth) {
+  return auth == ClientAuth::kVerifyClientCertIfGiven ||
+         auth == ClientAuth::kRequireAndVerifyClientCert;
+}
+
+std::string ErrnoText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
+std::string KindOf(const Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a single value";
+    default:
+      return "no value";
+  }
+}
+
+std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string ToLower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The first OpenSSL error's reason (the cause; later ones only add context), for messages;
+// clears the error queue.
+std::string OpenSslReason() {
+  const unsigned long code = ERR_peek_error();
+  std::string reason;
+  if (code != 0) {
+    const char* text = ERR_reason_error_string(code);
+    reason = text != nullptr ? text : "error " + std::to_string(ERR_GET_REASON(code));
+  }
+  ERR_clear_error();
+  return reason.empty() ? "unknown error" : reason;
+}
+
+// Whether the pending OpenSSL errors say that a key does not match its certificate.
+bool KeyMismatchPending() {
+  const unsigned long code = ERR_peek_error();
+  return ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH;
+}
+
+// Never prompts on the terminal for a key passphrase: an encrypted key is an error instead.
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
+// RequestClientCert and RequireAnyClientCert: a certificate is asked for but not verified.
+int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
+
+enum class SslStep { kOk, kCertFile, kKeyFile, kKeyMismatch, kClientCaFile, kVersions };
+
+// Checks that `path` can be opened, for an errno-based message OpenSSL would not give.
+bool Readable(const std::string& path, std::string& error) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    error = "cannot read: " + ErrnoText(errno);
+    return false;
+  }
+  std::fclose(file);
+  return true;
+}
+
+SslStep SetUpSsl(SSL_CTX& ctx, const TlsServerConfig& tls, std::string& error) {
+  SSL_CTX_set_default_passwd_cb(&ctx, NoPassphrase);
+  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
+                                SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (!Readable(tls.cert_file, error)) return SslStep::kCertFile;
+  if (SSL_CTX_use_certificate_chain_file(&ctx, tls.cert_file.c_str()) != 1) {
+    ERR_clear_error();  // OpenSSL 3's reasons here ("unsupported", "PEM lib") mislead
+    error =
+        "no usable PEM certificate in it; give the server certificate, followed by any "
+        "intermediates, in PEM format";
+    return SslStep::kCertFile;
+  }
+  if (!Readable(tls.key_file, error)) return SslStep::kKeyFile;
+  const bool key_loaded =
+      SSL_CTX_use_PrivateKey_file(&ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) == 1;
+  if (!key_loaded && !KeyMismatchPending()) {
+    ERR_clear_error();
+    error =
+        "not an unencrypted PEM private key; give the certificate's key in PEM format "
+        "without a passphrase";
+    return SslStep::kKeyFile;
+  }
+  if (!key_loaded || SSL_CTX_check_private_key(&ctx) != 1) {
+    ERR_clear_error();
+    error =
+        "the key does not belong to the certificate in cert_file; give the key the "
+        "certificate was issued for";
+    return SslStep::kKeyMismatch;
+  }
+  if (SSL_CTX_set_min_proto_version(&ctx, OpenSslVersion(tls.min_version)) != 1 ||
+      SSL_CTX_set_max_proto_version(&ctx, OpenSslVersion(tls.max_version)) != 1) {
+    error = "OpenSSL refuses the TLS versions " + std::string(VersionName(tls.min_version)) +
+            " to " + std::string(VersionName(tls.max_version)) + " (" + OpenSslReason() + ")";
+    return SslStep::kVersions;
+  }
+  if (!tls.client_ca_file.empty()) {
+    if (!Readable(tls.client_ca_file, error)) return SslStep::kClientCaFile;
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
+    if (names == nullptr ||
+        SSL_CTX_load_verify_locations(&ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+      if (names != nullptr) sk_X509_NAME_pop_free(names, X509_NAME_free);
+      ERR_clear_error();
+      error =
+          "no usable PEM CA certificate in it; give the CA certificates that sign the "
+          "client certificates, in PEM format";
+      return SslStep::kClientCaFile;
+    }
+    SSL_CTX_set_client_CA_list(&ctx, names);  // takes ownership
+  }
+  int mode = SSL_VERIFY_NONE;
+  SSL_verify_cb callback = nullptr;
+  switch (tls.client_auth) {
+    case ClientAuth::kNoClientCert:
+      break;
+    case ClientAuth::kRequestClientCert:
+      mode = SSL_VERIFY_PEER;
+      callback = AcceptAnyCertificate;
+      break;
+    case ClientAuth::kRequireAnyClientCert:
+      mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      callback = AcceptAnyCertificate;
+      break;
+    case ClientAuth::kVerifyClientCertIfGiven:
+      mode = SSL_VERIFY_PEER;
+      break;
+    case ClientAuth::kRequireAndVerifyClientCert:
+      mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      break;
+  }
+  SSL_CTX_set_verify(&ctx, mode, callback);
+  // Without a session id context, OpenSSL fails resumed sessions when client certificates are
+  // verified.
+  SSL_CTX_set_session_id_context(&ctx, reinterpret_cast<const unsigned char*>(kSessionIdContext),
+                                 sizeof kSessionIdContext - 1);
+  return SslStep::kOk;
+}
+
+class Loader {
+ public:
+  explicit Loader(std::string path) : path_(std::move(path)) {
+    config_.path = path_;
+    base_dir_ = std::filesystem::path(path_).parent_path();
+  }
+
+  WebConfig Load() {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) {
+      throw WebConfigError(path_ + ": cannot read: " + ErrnoText(errno) +
+                           "; check the path given to --web.config.file");
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    const std::string text = buffer.str();
+    if (text.size() > kMaxWebConfigSize) {
+      throw WebConfigError(path_ + ": larger than " + std::to_string(kMaxWebConfigSize) +
+                           " bytes; is this really the web config?");
+    }
+    try {
+      ParseDocument(text);
+    } catch (const YAML::Exception& e) {
+      Fail(e.mark, "YAML syntax error: " + e.msg +
+                       "; check the indentation (spaces, not tabs), colons and quotes here or "
+                       "just above");
+    }
+    return std::move(config_);
+  }
+
+ private:
+  using Handler = std::function<void(const Node& key, const Node& value)>;
+  struct Field {
+    std::string_view name;
+    Handler parse;
+  };
+
+  std::string At(const Mark& mark) const {
+    if (mark.is_null()) return path_;
+    return path_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  }
+
+  [[noreturn]] void Fail(const Mark& mark, const std::string& message) const {
+    throw WebConfigError(At(mark) + ": " + message);
+  }
+
+  void Warn(const Mark& mark, const std::string& message) {
+    config_.warnings.push_back(At(mark) + ": " + message);
+  }
+
+  std::string ResolvePath(const std::string& path) const {
+    if (path.empty() || path.front() == '/' || base_dir_.empty()) return path;
+    return (base_dir_ / path).string();
+  }
+
+  void ParseDocument(const std::string& text) {
+    const std::vector<Node> documents = YAML::LoadAll(text);
+    const Node* root = nullptr;
+    for (const Node& document : documents) {
+      if (document.IsNull()) continue;
+      if (root != nullptr) {
+        Fail(document.Mark(),
+             "a second YAML document starts here; keep only one document in the file (remove the "
+             "\"---\" line above and merge the two)");
+      }
+      root = &document;
+    }
+    if (root == nullptr) {
+      Warn(Mark(),
+           "the web config is empty: plain HTTP without authentication, as without "
+           "--web.config.file");
+      return;
+    }
+    if (!root->IsMap()) {
+      Fail(root->Mark(),
+           "the web config must be a map with tls_server_config, http_server_config and/or "
+           "basic_auth_users, got " +
+               KindOf(*root) + "; start each section with \"name:\" at column 1");
+    }
+    ForEachField(
+        *root, "",
+        {
+            {"tls_server_config", [this](const Node& k, const Node& v) { ParseTls(k, v); }},
+            {"http_server_config", [this](const Node& k, const Node& v) { ParseHttp(k, v); }},
+            {"basic_auth_users", [this](const Node& k, const Node& v) { ParseUsers(k, v); }},
+        },
+        {{"rate_limit", "remove it"}});
+    if (!config_.basic_auth_users.empty() && !config_.tls) {
+      Warn(users_mark_,
+           "basic_auth_users without tls_server_config: passwords travel in clear text; add a "
+           "tls_server_config");
+    }
+  }
+
+  // --- generic helpers -------------------------------------------------------------------------
+
+  static std::string Within(const std::string& path) {
+    return path.empty() ? "at the top level" : "in " + path;
+  }
+  static std::string Join(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+
+  bool ExpectMap(const Node& key, const Node& value, const std::string& path) {
+    if (value.IsNull()) return false;
+    if (!value.IsMap()) {
+      Fail(value.Mark(), path + " must be a map, got " + KindOf(value) +
+                             "; write indented \"key: value\" lines under \"" + key.Scalar() +
+                             ":\"");
+    }
+    return true;
+  }
+
+  void ForEachEntry(
+      const Node& map, const std::string& path,
+      const std::function<void(const std::string&, const Node&, const Node&)>& visit) {
+    std::map<std::string, int> first_line;
+    for (const auto& entry : map) {
+      const Node& key = entry.first;
+      const Node& value = entry.second;
+      if (!key.IsScalar()) {
+        Fail(key.Mark(),
+             "a key " + Within(path) + " is " + KindOf(key) + "; keys must be plain names");
+      }
+      const std::string& name = key.Scalar();
+      const auto [it, inserted] = first_line.emplace(name, key.Mark().line + 1);
+      if (!inserted) {
+        Fail(key.Mark(), "duplicate key " + Quoted(name) + " " + Within(path) + " (first at line " +
+                             std::to_string(it->second) + "); keep only one");
+      }
+      visit(name, key, value);
+    }
+  }
+
+  // `unsupported`: exporter-toolkit keys this exporter does not implement, with what to do.
+  void ForEachField(const Node& map, const std::string& path, const std::vector<Field>& fields,
+                    const std::map<std::string, std::string>& unsupported = {}) {
+    ForEachEntry(map, path, [&](const std::string& name, const Node& key, const Node& value) {
+      const auto field = std::find_if(fields.begin(), fields.end(),
+                                      [&](const Field& f) { return f.name == name; });
+      if (field != fields.end()) {
+        field->parse(key, value);
+        return;
+      }
+      if (const auto it = unsupported.find(name); it != unsupported.end()) {
+        Fail(key.Mark(), Join(path, name) +
+                             " is an exporter-toolkit option esim_exporter does not support; " +
+                             it->second);
+      }
+      Fail(key.Mark(), UnknownKeyMessage(name, path, fields));
+    });
+  }
+
+  static std::string UnknownKeyMessage(const std::string& name, const std::string& path,
+                                       const std::vector<Field>& fields) {
+    std::string allowed;
+    std::string_view suggestion;
+    size_t best = 3;
+    for (const Field& field : fields) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += field.name;
+      const size_t distance = EditDistance(ToLower(name), field.name);
+      if (distance < best && distance <= field.name.size() / 2) {
+        best = distance;
+        suggestion = field.name;
+      }
+    }
+    std::string message = "unknown key " + Quoted(name) + " " + Within(path) + "; ";
+    if (!suggestion.empty()) message += "did you mean " + Quoted(suggestion) + "? ";
+    return message + "allowed keys: " + allowed;
+  }
+
+  const std::string& Text(const Node& key, const Node& value, const std::string& path) {
+    if (value.IsNull()) {
+      Fail(key.Mark(),
+           path + " has no value; write one after \"" + key.Scalar() + ":\" or remove the line");
+    }
+    if (!value.IsScalar()) {
+      Fail(value.Mark(), path + " must be a single value, got " + KindOf(value) +
+                             "; write one value after \"" + key.Scalar() + ":\"");
+    }
+    return value.Scalar();
+  }
+
+  std::string PathValue(const Node& key, const Node& value, const std::string& path) {
+    const std::string& text = Text(key, value, path);
+    if (text.empty()) Fail(value.Mark(), path + " is empty; give a file path or remove the key");
+    return ResolvePath(text);
+  }
+
+  // --- tls_server_config -----------------------------------------------------------------------
+
+  void ParseTls(const Node& key, const Node& value) {
+    const std::string section = "tls_server_config";
+    if (!ExpectMap(key, value, section)) return;  // empty: no TLS, as in exporter-toolkit
+    TlsServerConfig tls;
+    Mark cert_mark, key_mark, ca_mark, max_mark, auth_mark = key.Mark();
+    const std::string file_hint = "put the PEM text in a file and use ";
+    ForEachField(
+        value, section,
+        {
+            {"cert_file",
+             [&](const Node& k, const Node& v) {
+               tls.cert_file = PathValue(k, v, section + ".cert_file");
+               cert_mark = v.Mark();
+             }},
+            {"key_file",
+             [&](const Node& k, const Node& v) {
+               tls.key_file = PathValue(k, v, section + ".key_file");
+               key_mark = v.Mark();
+             }},
+            {"client_ca_file",
+             [&](const Node& k, const Node& v) {
+               tls.client_ca_file = PathValue(k, v, section + ".client_ca_file");
+               ca_mark = k.Mark();
+             }},
+            {"client_auth_type",
+             [&](const Node& k, const Node& v) {
+               tls.client_auth = ParseClientAuth(k, v, section + ".client_auth_type");
+               auth_mark = v.Mark();
+             }},
+            {"min_version",
+             [&](const Node& k, const Node& v) {
+               tls.min_version = ParseVersion(k, v, section + ".min_version");
+             }},
+            {"max_version",
+             [&](const Node& k, const Node& v) {
+               tls.max_version = ParseVersion(k, v, section + ".max_version");
+               max_mark = v.Mark();
+             }},
+        },
+        {
+            {"cert", file_hint + "cert_file"},
+            {"key", file_hint + "key_file"},
+            {"client_ca", file_hint + "client_ca_file"},
+            {"cipher_suites", "remove it (OpenSSL's defaults for the TLS versions apply)"},
+            {"curve_preferences", "remove it (OpenSSL's defaults apply)"},
+            {"prefer_server_cipher_suites", "remove it (the server's preference always applies)"},
+            {"client_allowed_sans",
+             "remove it and give each client a certificate from a CA of its own"},
+        });
+    if (tls.cert_file.empty() || tls.key_file.empty()) {
+      Fail(key.Mark(), section + " has no " + (tls.cert_file.empty() ? "cert_file" : "key_file") +
+                           "; give both cert_file (the server certificate, PEM) and key_file "
+                           "(its private key), or remove tls_server_config for plain HTTP");
+    }
+    if (tls.max_version < tls.min_version) {
+      Fail(max_mark, section + ".max_version " + std::string(VersionName(tls.max_version)) +
+                         " is below min_version " + std::string(VersionName(tls.min_version)) +
+                         "; raise max_version or lower min_version");
+    }
+    if (!tls.client_ca_file.empty() && tls.client_auth == ClientAuth::kNoClientCert) {
+      Fail(ca_mark, section +
+                        ".client_ca_file is set but client_auth_type is NoClientCert, so client "
+                        "certificates are never checked; set client_auth_type: "
+                        "RequireAndVerifyClientCert for mutual TLS, or remove client_ca_file");
+    }
+    if (tls.client_ca_file.empty() && NeedsClientCa(tls.client_auth)) {
+      Fail(auth_mark, section + ".client_auth_type " +
+                          std::string(ClientAuthName(tls.client_auth)) +
+                          " needs client_ca_file: the CA certificates (PEM) that sign the client "
+                          "certificates");
+    }
+    // Load everything once now, so that a bad file stops the exporter before it binds.
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
+                                                          &SSL_CTX_free);
+    if (!ctx) Fail(key.Mark(), "cannot create a TLS context: " + OpenSslReason());
+    std::string error;
+    switch (SetUpSsl(*ctx, tls, error)) {
+      case SslStep::kOk:
+        break;
+      case SslStep::kCertFile:
+        Fail(cert_mark, section + ".cert_file " + Quoted(tls.cert_file) + ": " + error);
+      case SslStep::kKeyFile:
+        Fail(key_mark, section + ".key_file " + Quoted(tls.key_file) + ": " + error);
+      case SslStep::kKeyMismatch:
+        Fail(key_mark, section + ".key_file " + Quoted(tls.key_file) + ": " + error);
+      case SslStep::kClientCaFile:
+        Fail(ca_mark, section + ".client_ca_file " + Quoted(tls.client_ca_file) + ": " + error);
+      case SslStep::kVersions:
+        Fail(key.Mark(), section + ": " + error + "; choose other min_version/max_version");
+    }
+    config_.tls = std::move(tls);
+  }
+
+  TlsVersion ParseVersion(const Node& key, const Node& value, const std::string& path) {
+    const std::string& text = Text(key, value, path);
+    for (const auto& named : kTlsVersions) {
+      if (named.name == text) return named.version;
+    }
+    Fail(value.Mark(), path + " " + Quoted(text) +
+                           " is not a TLS version; use one of TLS10, TLS11, TLS12, TLS13");
+  }
+
+  ClientAuth ParseClientAuth(const Node& key, const Node& value, const std::string& path) {
+    const std::string& text = Text(key, value, path);
+    for (const auto& named : kClientAuths) {
+      if (named.name == text) return named.auth;
+    }
+    Fail(value.Mark(), path + " " + Quoted(text) +
+                           " is not valid; use one of NoClientCert, RequestClientCert, "
+                           "RequireAnyClientCert, VerifyClientCertIfGiven, "
+                           "RequireAndVerifyClientCert");
+  }
+
+  // --- http_server_config ----------------------------------------------------------------------
+
+  void ParseHttp(const Node& key, const Node& value) {
+    const std::string section = "http_server_config";
+    if (!ExpectMap(key, value, section)) return;
+    ForEachField(value, section,
+                 {
+                     {"headers", [&](const Node& k, const Node& v) { ParseHeaders(k, v); }},
+                     // HTTP/2 is never offered; accepted so that a shared web config still loads.
+                     {"http2",
+                      [&](const Node& k, const Node& v) {
+                        const std::string& text = Text(k, v, section + ".http2");
+                        if (text != "true" && text != "false") {
+                          Fail(v.Mark(),
+                               section + ".http2 must be true or false, got " + Quoted(text));
+                        }
+                      }},
+                 });
+  }
+
+  void ParseHeaders(const Node& key, const Node& value) {
+    const std::string path = "http_server_config.headers";
+    if (!ExpectMap(key, value, path)) return;
+    ForEachEntry(value, path, [&](const std::string& name, const Node& k, const Node& v) {
+      const auto& allowed = AllowedHeaders();
+      const auto header = std::find_if(allowed.begin(), allowed.end(), [&](const auto& h) {
+        return ToLower(h.name) == ToLower(name);
+      });
+      if (header == allowed.end()) {
+        std::string names;
+        for (const auto& h : allowed) names += (names.empty() ? "" : ", ") + std::string(h.name);
+        Fail(k.Mark(), path + ": the header " + Quoted(name) +
+                           " can not be configured; allowed headers: " + names);
+      }
+      const std::string field = path + "." + std::string(header->name);
+      const std::string& text = Text(k, v, field);
+      if (std::any_of(text.begin(), text.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        Fail(v.Mark(), field +
+                           " contains a control character (a line break?); write the value "
+                           "on one line");
+      }
+      if (!header->values.empty() &&
+          std::find(header->values.begin(), header->values.end(), text) == header->values.end()) {
+        std::string values;
+        for (const auto& allowed_value : header->values) {
+          values += (values.empty() ? "" : ", ") + std::string(allowed_value);
+        }
+        Fail(v.Mark(), field + " " + Quoted(text) + " is not allowed; use one of " + values);
+      }
+      if (text.empty()) Fail(v.Mark(), field + " is empty; give a value or remove the line");
+      config_.headers.emplace_back(std::string(header->name), text);
+    });
+    // Two spellings of one name ("x-frame-options" and "X-Frame-Options") would both be sent.
+    for (size_t i = 0; i < config_.headers.size(); ++i) {
+      for (size_t j = i + 1; j < config_.headers.size(); ++j) {
+        if (config_.headers[i].first == config_.headers[j].first) {
+          Fail(value.Mark(), path + " names " + config_.headers[i].first +
+                                 " twice (in different letter case); keep only one");
+        }
+      }
+    }
+  }
+
+  // --- basic_auth_users ------------------------------------------------------------------------
+
+  void ParseUsers(const Node& key, const Node& value) {
+    const std::string section = "basic_auth_users";
+    users_mark_ = key.Mark();
+    if (!ExpectMap(key, value, section)) return;
+    ForEachEntry(value, section, [&](const std::string& user, const Node& k, const Node& v) {
+      if (user.empty()) Fail(k.Mark(), section + " has an empty user name; give each user a name");
+      if (user.find(':') != std::string::npos) {
+        Fail(k.Mark(), section + ": the user name " + Quoted(user) +
+                           " contains \":\", which basic auth cannot carry; choose another name");
+      }
+      if (std::any_of(user.begin(), user.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        Fail(k.Mark(), section + ": a user name contains a control character; remove it");
+      }
+      const std::string field = section + "." + user;
+      const std::string& hash = Text(k, v, field);
+      if (!IsBcryptHash(hash)) {
+        // The value is never echoed: it may be a password typed in by mistake.
+        Fail(v.Mark(), field +
+                           " is not a bcrypt hash; store the hash, not the password: generate "
+                           "one with \"htpasswd -nBC 10 '' | tr -d ':\\n'\" (apache2-utils) and "
+                           "put it in quotes");
+      }
+      config_.basic_auth_users.emplace(user, hash);
+    });
+  }
+
+  std::string path_;
+  std::filesystem::path base_dir_;
+  WebConfig config_;
+  Mark users_mark_;
+};
+
+}  // namespace
+
+bool IsBcryptHash(const std::string& hash) {
+  // $2a$ / $2b$ / $2y$, a two-digit cost from 04 to 31, then 22 salt and 31 hash characters.
+  if (hash.size() != 60 || hash[0] != '$' || hash[1] != '2' || hash[3] != '$' || hash[6] != '$') {
+    return false;
+  }
+  if (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') return false;
+  if (hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9') return false;
+  const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+  if (cost < 4 || cost > 31) return false;
+  return std::all_of(hash.begin() + 7, hash.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '/';
+  });
+}
+
+WebConfig LoadWebConfig(const std::string& path) { return Loader(path).Load(); }
+
+bool ConfigureSslContext(ssl_ctx_st& ctx, const TlsServerConfig& tls, std::string& error) {
+  switch (SetUpSsl(ctx, tls, error)) {
+    case SslStep::kOk:
+      return true;
+    case SslStep::kCertFile:
+      error = "cert_file " + Quoted(tls.cert_file) + ": " + error;
+      return false;
+    case SslStep::kKeyFile:
+    case SslStep::kKeyMismatch:
+      error = "key_file " + Quoted(tls.key_file) + ": " + error;
+      return false;
+    case SslStep::kClientCaFile:
+      error = "client_ca_file " + Quoted(tls.client_ca_file) + ": " + error;
+      return false;
+    case SslStep::kVersions:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace esim

@@ -1,0 +1,13 @@
+# bench.smoke: runs micro_bench (small sizes, minimal time) and load_bench once on a small fleet.
+# Fails only when either program fails to run; benchmark numbers are not checked.
+execute_process(COMMAND ${MICRO_BENCH} --benchmark_min_time=0.01
+                        "--benchmark_filter=Signature|SignRequest|Interpret|RenderMetrics/1000$"
+                RESULT_VARIABLE micro_rc)
+if(NOT micro_rc EQUAL 0)
+  message(FATAL_ERROR "micro_bench failed: ${micro_rc}")
+endif()
+execute_process(COMMAND ${LOAD_BENCH} --exporter=${EXPORTER} --esims=200 --scrapes=5 --no-busy
+                RESULT_VARIABLE load_rc)
+if(NOT load_rc EQUAL 0)
+  message(FATAL_ERROR "load_bench failed: ${load_rc}")
+endif()
