@@ -12,12 +12,13 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <functional>
+#include <exception>
 #include <limits>
 #include <string_view>
 #include <system_error>
 #include <utility>
+
+#include "yaml_reader.h"
 
 namespace esim {
 
@@ -111,14 +112,6 @@ bool AllDigits(std::string_view text) {
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::string ToLower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower;
-}
-
 std::string ToUpper(std::string_view text) {
   std::string upper(text);
   for (char& c : upper) {
@@ -197,21 +190,6 @@ bool IsValidLabelName(std::string_view name) {
   return true;
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 // "90m" reads back as "1h30m": used to show durations in messages, including defaults.
 std::string FormatDuration(milliseconds duration) {
   static constexpr std::pair<int64_t, const char*> kUnits[] = {
@@ -228,60 +206,30 @@ std::string FormatDuration(milliseconds duration) {
   return text;
 }
 
-std::string KindOf(const Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "a single value";
-    default:
-      return "no value";
-  }
-}
-
-std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-// Where a key sits, for the messages: "in api", "at the top level".
-std::string Within(const std::string& path) {
-  return path.empty() ? "at the top level" : "in " + path;
-}
-
-std::string Join(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
 // One config parse. Throws ConfigError at the first problem; errors come in document order,
 // then the checks that need the whole file (credentials, an empty eSIM list).
-class Loader {
+class Loader : public YamlReader {
  public:
-  Loader(std::string path, const EnvLookup& env) : path_(std::move(path)), env_(env) {
-    config_.path = path_;
-    base_dir_ = std::filesystem::path(path_).parent_path();
+  Loader(std::string path, const EnvLookup& env) : YamlReader(std::move(path), "url"), env_(env) {
+    config_.path = this->path();
   }
 
   Config Load() {
     std::string error;
-    const std::optional<std::string> text = ReadFile(path_, kMaxConfigSize, &error);
-    if (!text) throw ConfigError(path_ + ": cannot read: " + error);
-    try {
-      ParseDocument(*text);
-    } catch (const YAML::Exception& e) {
-      // Parse errors; also a safety net for anything else yaml-cpp may throw.
-      Fail(e.mark, "YAML syntax error: " + e.msg +
-                       "; check the indentation (spaces, not tabs), colons and quotes here or "
-                       "just above");
-    }
+    const std::optional<std::string> text = ReadFile(path(), kMaxConfigSize, &error);
+    if (!text) throw ConfigError(path() + ": cannot read: " + error);
+    ParseYaml(*text, [this](const Node& root) {
+      if (root.IsNull()) {
+        Fail(Mark(),
+             "the config file is empty; write at least an esims: list (see the example config)");
+      }
+      ParseRoot(root);
+    });
+    config_.warnings = TakeWarnings();
     return std::move(config_);
   }
 
  private:
-  using Handler = std::function<void(const Node& key, const Node& value)>;
-  struct Field {
-    std::string_view name;
-    Handler parse;
-  };
   // A value given in the file, remembered for checks that run after parsing.
   struct Given {
     bool present = false;
@@ -290,47 +238,13 @@ class Loader {
     std::string text;
   };
 
-  std::string At(const Mark& mark) const {
-    if (mark.is_null()) return path_;
-    return path_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-  }
-
-  [[noreturn]] void Fail(const Mark& mark, const std::string& message) const {
-    throw ConfigError(At(mark) + ": " + message);
-  }
-
-  void Warn(const Mark& mark, const std::string& message) {
-    config_.warnings.push_back(At(mark) + ": " + message);
+  std::exception_ptr MakeError(const std::string& message) const override {
+    return std::make_exception_ptr(ConfigError(message));
   }
 
   // A null value has no useful position of its own (yaml-cpp points past it): use the key's.
   static Mark Where(const Node& key, const Node& value) {
     return value.IsNull() ? key.Mark() : value.Mark();
-  }
-
-  // Relative paths in the config are relative to the config file, as in Prometheus.
-  std::string ResolvePath(const std::string& path) const {
-    if (path.empty() || path.front() == '/' || base_dir_.empty()) return path;
-    return (base_dir_ / path).string();
-  }
-
-  void ParseDocument(const std::string& text) {
-    const std::vector<Node> documents = YAML::LoadAll(text);
-    const Node* root = nullptr;
-    for (const Node& document : documents) {
-      if (document.IsNull()) continue;  // a stray "---" is harmless
-      if (root != nullptr) {
-        Fail(document.Mark(),
-             "a second YAML document starts here; keep only one document in the file (remove the "
-             "\"---\" line above and merge the two)");
-      }
-      root = &document;
-    }
-    if (root == nullptr) {
-      Fail(Mark(),
-           "the config file is empty; write at least an esims: list (see the example config)");
-    }
-    ParseRoot(*root);
   }
 
   void ParseRoot(const Node& root) {
@@ -367,87 +281,6 @@ class Loader {
   }
 
   // --- generic helpers -------------------------------------------------------------------------
-
-  // False for an empty (null) section, which keeps every default.
-  bool ExpectMap(const Node& key, const Node& value, const std::string& path) {
-    if (value.IsNull()) return false;
-    if (!value.IsMap()) {
-      Fail(value.Mark(), path + " must be a map, got " + KindOf(value) + "; write indented " +
-                             "\"key: value\" lines under \"" + key.Scalar() + ":\"");
-    }
-    return true;
-  }
-
-  // Calls `visit` for each key of `map`, rejecting non-text and duplicate keys (yaml-cpp would
-  // silently keep both).
-  void ForEachEntry(
-      const Node& map, const std::string& path,
-      const std::function<void(const std::string&, const Node&, const Node&)>& visit) {
-    std::map<std::string, int> first_line;
-    for (const auto& entry : map) {
-      const Node& key = entry.first;
-      const Node& value = entry.second;
-      if (!key.IsScalar()) {
-        Fail(key.Mark(), "a key " + Within(path) + " is " + KindOf(key) +
-                             "; keys must be plain names like \"url\"");
-      }
-      const std::string& name = key.Scalar();
-      const auto [it, inserted] = first_line.emplace(name, key.Mark().line + 1);
-      if (!inserted) {
-        Fail(key.Mark(), "duplicate key " + Quoted(name) + " " + Within(path) + " (first at line " +
-                             std::to_string(it->second) + "); keep only one");
-      }
-      visit(name, key, value);
-    }
-  }
-
-  void ForEachField(const Node& map, const std::string& path, const std::vector<Field>& fields) {
-    ForEachEntry(map, path, [&](const std::string& name, const Node& key, const Node& value) {
-      const auto field = std::find_if(fields.begin(), fields.end(),
-                                      [&](const Field& f) { return f.name == name; });
-      if (field == fields.end()) Fail(key.Mark(), UnknownKeyMessage(name, path, fields));
-      field->parse(key, value);
-    });
-  }
-
-  static std::string UnknownKeyMessage(const std::string& name, const std::string& path,
-                                       const std::vector<Field>& fields) {
-    std::string allowed;
-    std::string_view suggestion;
-    size_t best = 3;  // suggest only close matches: a typo, not a different word
-    for (const Field& field : fields) {
-      if (!allowed.empty()) allowed += ", ";
-      allowed += field.name;
-      const size_t distance = EditDistance(ToLower(name), field.name);
-      if (distance < best && distance <= field.name.size() / 2) {
-        best = distance;
-        suggestion = field.name;
-      }
-    }
-    std::string message = "unknown key " + Quoted(name) + " " + Within(path) + "; ";
-    if (!suggestion.empty()) message += "did you mean " + Quoted(suggestion) + "? ";
-    return message + "allowed keys: " + allowed;
-  }
-
-  // The text of a single value. Never echoes the value: it may be a secret.
-  const std::string& Text(const Node& key, const Node& value, const std::string& path) {
-    if (value.IsNull()) {
-      Fail(key.Mark(),
-           path + " has no value; write one after \"" + key.Scalar() + ":\" or remove the line");
-    }
-    if (!value.IsScalar()) {
-      Fail(value.Mark(), path + " must be a single value, got " + KindOf(value) +
-                             "; write one value after \"" + key.Scalar() + ":\"");
-    }
-    return value.Scalar();
-  }
-
-  // A file path: non-empty, resolved against the config file's directory.
-  std::string PathValue(const Node& key, const Node& value, const std::string& path) {
-    const std::string& text = Text(key, value, path);
-    if (text.empty()) Fail(value.Mark(), path + " is empty; give a file path or remove the key");
-    return ResolvePath(text);
-  }
 
   int64_t Integer(const Node& key, const Node& value, const std::string& path,
                   std::string_view example) {
@@ -1136,9 +969,7 @@ class Loader {
     return labels;
   }
 
-  const std::string path_;
   const EnvLookup& env_;
-  std::filesystem::path base_dir_;
   Config config_;
 
   Mark root_mark_;

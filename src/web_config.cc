@@ -9,13 +9,14 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <filesystem>
+#include <exception>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <sstream>
 #include <string_view>
 #include <system_error>
+
+#include "yaml_reader.h"
 
 namespace esim {
 
@@ -98,44 +99,6 @@ bool NeedsClientCa(ClientAuth auth) {
 
 std::string ErrnoText(int error) {
   return std::error_code(error, std::generic_category()).message();
-}
-
-std::string KindOf(const Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "a single value";
-    default:
-      return "no value";
-  }
-}
-
-std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-std::string ToLower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower;
-}
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 // The first OpenSSL error's reason (the cause; later ones only add context), for messages;
@@ -254,194 +217,66 @@ SslStep SetUpSsl(SSL_CTX& ctx, const TlsServerConfig& tls, std::string& error) {
   return SslStep::kOk;
 }
 
-class Loader {
+// The message for an exporter-toolkit key this exporter does not implement.
+std::string NotSupported(const std::string& what_to_do) {
+  return "is an exporter-toolkit option esim_exporter does not support; " + what_to_do;
+}
+
+class Loader : public YamlReader {
  public:
-  explicit Loader(std::string path) : path_(std::move(path)) {
-    config_.path = path_;
-    base_dir_ = std::filesystem::path(path_).parent_path();
+  explicit Loader(std::string path) : YamlReader(std::move(path), "") {
+    config_.path = this->path();
   }
 
   WebConfig Load() {
-    std::ifstream in(path_, std::ios::binary);
+    std::ifstream in(path(), std::ios::binary);
     if (!in) {
-      throw WebConfigError(path_ + ": cannot read: " + ErrnoText(errno) +
+      throw WebConfigError(path() + ": cannot read: " + ErrnoText(errno) +
                            "; check the path given to --web.config.file");
     }
     std::stringstream buffer;
     buffer << in.rdbuf();
     const std::string text = buffer.str();
     if (text.size() > kMaxWebConfigSize) {
-      throw WebConfigError(path_ + ": larger than " + std::to_string(kMaxWebConfigSize) +
+      throw WebConfigError(path() + ": larger than " + std::to_string(kMaxWebConfigSize) +
                            " bytes; is this really the web config?");
     }
-    try {
-      ParseDocument(text);
-    } catch (const YAML::Exception& e) {
-      Fail(e.mark, "YAML syntax error: " + e.msg +
-                       "; check the indentation (spaces, not tabs), colons and quotes here or "
-                       "just above");
-    }
+    ParseYaml(text, [this](const Node& root) { ParseRoot(root); });
+    config_.warnings = TakeWarnings();
     return std::move(config_);
   }
 
  private:
-  using Handler = std::function<void(const Node& key, const Node& value)>;
-  struct Field {
-    std::string_view name;
-    Handler parse;
-  };
-
-  std::string At(const Mark& mark) const {
-    if (mark.is_null()) return path_;
-    return path_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  std::exception_ptr MakeError(const std::string& message) const override {
+    return std::make_exception_ptr(WebConfigError(message));
   }
 
-  [[noreturn]] void Fail(const Mark& mark, const std::string& message) const {
-    throw WebConfigError(At(mark) + ": " + message);
-  }
-
-  void Warn(const Mark& mark, const std::string& message) {
-    config_.warnings.push_back(At(mark) + ": " + message);
-  }
-
-  std::string ResolvePath(const std::string& path) const {
-    if (path.empty() || path.front() == '/' || base_dir_.empty()) return path;
-    return (base_dir_ / path).string();
-  }
-
-  void ParseDocument(const std::string& text) {
-    const std::vector<Node> documents = YAML::LoadAll(text);
-    const Node* root = nullptr;
-    for (const Node& document : documents) {
-      if (document.IsNull()) continue;
-      if (root != nullptr) {
-        Fail(document.Mark(),
-             "a second YAML document starts here; keep only one document in the file (remove the "
-             "\"---\" line above and merge the two)");
-      }
-      root = &document;
-    }
-    if (root == nullptr) {
+  void ParseRoot(const Node& root) {
+    if (root.IsNull()) {
       Warn(Mark(),
            "the web config is empty: plain HTTP without authentication, as without "
            "--web.config.file");
       return;
     }
-    if (!root->IsMap()) {
-      Fail(root->Mark(),
+    if (!root.IsMap()) {
+      Fail(root.Mark(),
            "the web config must be a map with tls_server_config, http_server_config and/or "
            "basic_auth_users, got " +
-               KindOf(*root) + "; start each section with \"name:\" at column 1");
+               KindOf(root) + "; start each section with \"name:\" at column 1");
     }
     ForEachField(
-        *root, "",
+        root, "",
         {
             {"tls_server_config", [this](const Node& k, const Node& v) { ParseTls(k, v); }},
             {"http_server_config", [this](const Node& k, const Node& v) { ParseHttp(k, v); }},
             {"basic_auth_users", [this](const Node& k, const Node& v) { ParseUsers(k, v); }},
         },
-        {{"rate_limit", "remove it"}});
+        {{"rate_limit", NotSupported("remove it")}});
     if (!config_.basic_auth_users.empty() && !config_.tls) {
       Warn(users_mark_,
            "basic_auth_users without tls_server_config: passwords travel in clear text; add a "
            "tls_server_config");
     }
-  }
-
-  // --- generic helpers -------------------------------------------------------------------------
-
-  static std::string Within(const std::string& path) {
-    return path.empty() ? "at the top level" : "in " + path;
-  }
-  static std::string Join(const std::string& path, std::string_view key) {
-    return path.empty() ? std::string(key) : path + "." + std::string(key);
-  }
-
-  bool ExpectMap(const Node& key, const Node& value, const std::string& path) {
-    if (value.IsNull()) return false;
-    if (!value.IsMap()) {
-      Fail(value.Mark(), path + " must be a map, got " + KindOf(value) +
-                             "; write indented \"key: value\" lines under \"" + key.Scalar() +
-                             ":\"");
-    }
-    return true;
-  }
-
-  void ForEachEntry(
-      const Node& map, const std::string& path,
-      const std::function<void(const std::string&, const Node&, const Node&)>& visit) {
-    std::map<std::string, int> first_line;
-    for (const auto& entry : map) {
-      const Node& key = entry.first;
-      const Node& value = entry.second;
-      if (!key.IsScalar()) {
-        Fail(key.Mark(),
-             "a key " + Within(path) + " is " + KindOf(key) + "; keys must be plain names");
-      }
-      const std::string& name = key.Scalar();
-      const auto [it, inserted] = first_line.emplace(name, key.Mark().line + 1);
-      if (!inserted) {
-        Fail(key.Mark(), "duplicate key " + Quoted(name) + " " + Within(path) + " (first at line " +
-                             std::to_string(it->second) + "); keep only one");
-      }
-      visit(name, key, value);
-    }
-  }
-
-  // `unsupported`: exporter-toolkit keys this exporter does not implement, with what to do.
-  void ForEachField(const Node& map, const std::string& path, const std::vector<Field>& fields,
-                    const std::map<std::string, std::string>& unsupported = {}) {
-    ForEachEntry(map, path, [&](const std::string& name, const Node& key, const Node& value) {
-      const auto field = std::find_if(fields.begin(), fields.end(),
-                                      [&](const Field& f) { return f.name == name; });
-      if (field != fields.end()) {
-        field->parse(key, value);
-        return;
-      }
-      if (const auto it = unsupported.find(name); it != unsupported.end()) {
-        Fail(key.Mark(), Join(path, name) +
-                             " is an exporter-toolkit option esim_exporter does not support; " +
-                             it->second);
-      }
-      Fail(key.Mark(), UnknownKeyMessage(name, path, fields));
-    });
-  }
-
-  static std::string UnknownKeyMessage(const std::string& name, const std::string& path,
-                                       const std::vector<Field>& fields) {
-    std::string allowed;
-    std::string_view suggestion;
-    size_t best = 3;
-    for (const Field& field : fields) {
-      if (!allowed.empty()) allowed += ", ";
-      allowed += field.name;
-      const size_t distance = EditDistance(ToLower(name), field.name);
-      if (distance < best && distance <= field.name.size() / 2) {
-        best = distance;
-        suggestion = field.name;
-      }
-    }
-    std::string message = "unknown key " + Quoted(name) + " " + Within(path) + "; ";
-    if (!suggestion.empty()) message += "did you mean " + Quoted(suggestion) + "? ";
-    return message + "allowed keys: " + allowed;
-  }
-
-  const std::string& Text(const Node& key, const Node& value, const std::string& path) {
-    if (value.IsNull()) {
-      Fail(key.Mark(),
-           path + " has no value; write one after \"" + key.Scalar() + ":\" or remove the line");
-    }
-    if (!value.IsScalar()) {
-      Fail(value.Mark(), path + " must be a single value, got " + KindOf(value) +
-                             "; write one value after \"" + key.Scalar() + ":\"");
-    }
-    return value.Scalar();
-  }
-
-  std::string PathValue(const Node& key, const Node& value, const std::string& path) {
-    const std::string& text = Text(key, value, path);
-    if (text.empty()) Fail(value.Mark(), path + " is empty; give a file path or remove the key");
-    return ResolvePath(text);
   }
 
   // --- tls_server_config -----------------------------------------------------------------------
@@ -486,14 +321,16 @@ class Loader {
              }},
         },
         {
-            {"cert", file_hint + "cert_file"},
-            {"key", file_hint + "key_file"},
-            {"client_ca", file_hint + "client_ca_file"},
-            {"cipher_suites", "remove it (OpenSSL's defaults for the TLS versions apply)"},
-            {"curve_preferences", "remove it (OpenSSL's defaults apply)"},
-            {"prefer_server_cipher_suites", "remove it (the server's preference always applies)"},
+            {"cert", NotSupported(file_hint + "cert_file")},
+            {"key", NotSupported(file_hint + "key_file")},
+            {"client_ca", NotSupported(file_hint + "client_ca_file")},
+            {"cipher_suites",
+             NotSupported("remove it (OpenSSL's defaults for the TLS versions apply)")},
+            {"curve_preferences", NotSupported("remove it (OpenSSL's defaults apply)")},
+            {"prefer_server_cipher_suites",
+             NotSupported("remove it (the server's preference always applies)")},
             {"client_allowed_sans",
-             "remove it and give each client a certificate from a CA of its own"},
+             NotSupported("remove it and give each client a certificate from a CA of its own")},
         });
     if (tls.cert_file.empty() || tls.key_file.empty()) {
       Fail(key.Mark(), section + " has no " + (tls.cert_file.empty() ? "cert_file" : "key_file") +
@@ -652,8 +489,6 @@ class Loader {
     });
   }
 
-  std::string path_;
-  std::filesystem::path base_dir_;
   WebConfig config_;
   Mark users_mark_;
 };

@@ -1,0 +1,189 @@
+#include "yaml_reader.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace esim {
+
+using YAML::Mark;
+using YAML::Node;
+
+std::string KindOf(const Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a single value";
+    default:
+      return "no value";
+  }
+}
+
+std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string ToLower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string Within(const std::string& path) {
+  return path.empty() ? "at the top level" : "in " + path;
+}
+
+std::string Join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string UnknownKeyMessage(const std::string& name, const std::string& path,
+                              const std::vector<std::string_view>& allowed) {
+  std::string names;
+  std::string_view suggestion;
+  size_t best = 3;  // suggest only close matches: a typo, not a different word
+  for (const std::string_view candidate : allowed) {
+    if (!names.empty()) names += ", ";
+    names += candidate;
+    const size_t distance = EditDistance(ToLower(name), candidate);
+    if (distance < best && distance <= candidate.size() / 2) {
+      best = distance;
+      suggestion = candidate;
+    }
+  }
+  std::string message = "unknown key " + Quoted(name) + " " + Within(path) + "; ";
+  if (!suggestion.empty()) message += "did you mean " + Quoted(suggestion) + "? ";
+  return message + "allowed keys: " + names;
+}
+
+YamlReader::YamlReader(std::string path, std::string key_example)
+    : path_(std::move(path)),
+      base_dir_(std::filesystem::path(path_).parent_path()),
+      key_example_(std::move(key_example)) {}
+
+std::string YamlReader::At(const Mark& mark) const {
+  if (mark.is_null()) return path_;
+  return path_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+std::string YamlReader::ResolvePath(const std::string& path) const {
+  if (path.empty() || path.front() == '/' || base_dir_.empty()) return path;
+  return (base_dir_ / path).string();
+}
+
+void YamlReader::Fail(const Mark& mark, const std::string& message) const {
+  std::rethrow_exception(MakeError(At(mark) + ": " + message));
+}
+
+void YamlReader::Warn(const Mark& mark, const std::string& message) {
+  warnings_.push_back(At(mark) + ": " + message);
+}
+
+void YamlReader::ParseYaml(const std::string& text, const std::function<void(const Node&)>& parse) {
+  try {
+    const std::vector<Node> documents = YAML::LoadAll(text);
+    const Node* root = nullptr;
+    for (const Node& document : documents) {
+      if (document.IsNull()) continue;  // a stray "---" is harmless
+      if (root != nullptr) {
+        Fail(document.Mark(),
+             "a second YAML document starts here; keep only one document in the file (remove the "
+             "\"---\" line above and merge the two)");
+      }
+      root = &document;
+    }
+    parse(root != nullptr ? *root : Node());
+  } catch (const YAML::Exception& e) {
+    // Parse errors; also a safety net for anything else yaml-cpp may throw.
+    Fail(e.mark, "YAML syntax error: " + e.msg +
+                     "; check the indentation (spaces, not tabs), colons and quotes here or "
+                     "just above");
+  }
+}
+
+bool YamlReader::ExpectMap(const Node& key, const Node& value, const std::string& path) {
+  if (value.IsNull()) return false;
+  if (!value.IsMap()) {
+    Fail(value.Mark(), path + " must be a map, got " + KindOf(value) +
+                           "; write indented \"key: value\" lines under \"" + key.Scalar() + ":\"");
+  }
+  return true;
+}
+
+void YamlReader::ForEachEntry(
+    const Node& map, const std::string& path,
+    const std::function<void(const std::string&, const Node&, const Node&)>& visit) {
+  std::map<std::string, int> first_line;
+  for (const auto& entry : map) {
+    const Node& key = entry.first;
+    const Node& value = entry.second;
+    if (!key.IsScalar()) {
+      Fail(key.Mark(), "a key " + Within(path) + " is " + KindOf(key) +
+                           "; keys must be plain names" +
+                           (key_example_.empty() ? "" : " like " + Quoted(key_example_)));
+    }
+    const std::string& name = key.Scalar();
+    const auto [it, inserted] = first_line.emplace(name, key.Mark().line + 1);
+    if (!inserted) {
+      Fail(key.Mark(), "duplicate key " + Quoted(name) + " " + Within(path) + " (first at line " +
+                           std::to_string(it->second) + "); keep only one");
+    }
+    visit(name, key, value);
+  }
+}
+
+void YamlReader::ForEachField(const Node& map, const std::string& path,
+                              const std::vector<Field>& fields,
+                              const std::map<std::string, std::string>& refused) {
+  ForEachEntry(map, path, [&](const std::string& name, const Node& key, const Node& value) {
+    const auto field =
+        std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name; });
+    if (field != fields.end()) {
+      field->parse(key, value);
+      return;
+    }
+    if (const auto it = refused.find(name); it != refused.end()) {
+      Fail(key.Mark(), Join(path, name) + " " + it->second);
+    }
+    std::vector<std::string_view> allowed;
+    for (const Field& f : fields) allowed.push_back(f.name);
+    Fail(key.Mark(), UnknownKeyMessage(name, path, allowed));
+  });
+}
+
+const std::string& YamlReader::Text(const Node& key, const Node& value, const std::string& path) {
+  if (value.IsNull()) {
+    Fail(key.Mark(),
+         path + " has no value; write one after \"" + key.Scalar() + ":\" or remove the line");
+  }
+  if (!value.IsScalar()) {
+    Fail(value.Mark(), path + " must be a single value, got " + KindOf(value) +
+                           "; write one value after \"" + key.Scalar() + ":\"");
+  }
+  return value.Scalar();
+}
+
+std::string YamlReader::PathValue(const Node& key, const Node& value, const std::string& path) {
+  const std::string& text = Text(key, value, path);
+  if (text.empty()) Fail(value.Mark(), path + " is empty; give a file path or remove the key");
+  return ResolvePath(text);
+}
+
+}  // namespace esim

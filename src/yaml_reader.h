@@ -1,0 +1,108 @@
+// Reading one of the exporter's YAML files (the config, the web config) with errors that point at
+// FILE:LINE:COL: the helpers, key checks and value readers both files share.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstddef>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace esim {
+
+// What a node is, for messages: "a map", "a list", "a single value" or "no value".
+std::string KindOf(const YAML::Node& node);
+
+// `text` in double quotes.
+std::string Quoted(std::string_view text);
+
+// `text` with ASCII letters in lower case.
+std::string ToLower(std::string_view text);
+
+// The Levenshtein distance between `a` and `b`.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// Where a key sits, for the messages: "in api", "at the top level".
+std::string Within(const std::string& path);
+
+// The path of `key` under `path`: "api.url", or "api" at the top level.
+std::string Join(const std::string& path, std::string_view key);
+
+// "unknown key "X" in PATH; did you mean "Y"? allowed keys: A, B": the suggestion only for a
+// close match of `name` (a typo, not a different word).
+std::string UnknownKeyMessage(const std::string& name, const std::string& path,
+                              const std::vector<std::string_view>& allowed);
+
+// The base of a one-file reader. A subclass picks the exception type (MakeError) and parses the
+// root node with ForEachField and the value readers; every error names FILE:LINE:COL.
+class YamlReader {
+ public:
+  virtual ~YamlReader() = default;
+
+  const std::string& path() const { return path_; }
+
+  // "FILE:LINE:COL" (1-based), or just "FILE" for a null mark.
+  std::string At(const YAML::Mark& mark) const;
+
+  // Relative paths in the file are relative to the file's directory, as in Prometheus.
+  std::string ResolvePath(const std::string& path) const;
+
+ protected:
+  using Handler = std::function<void(const YAML::Node& key, const YAML::Node& value)>;
+  struct Field {
+    std::string_view name;
+    Handler parse;
+  };
+
+  // `key_example`: a key the message about a non-text key shows as an example ("" for none).
+  YamlReader(std::string path, std::string key_example);
+
+  // The reader's exception, of its own type, with `message` as what().
+  virtual std::exception_ptr MakeError(const std::string& message) const = 0;
+
+  // Throws MakeError("FILE:LINE:COL: message").
+  [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& message) const;
+
+  // Records "FILE:LINE:COL: message" for TakeWarnings.
+  void Warn(const YAML::Mark& mark, const std::string& message);
+  std::vector<std::string> TakeWarnings() { return std::move(warnings_); }
+
+  // Parses `text` as one YAML document and calls `parse` with its root (a null node when the
+  // file is empty). yaml-cpp's errors, also those thrown in `parse`, fail as syntax errors.
+  void ParseYaml(const std::string& text, const std::function<void(const YAML::Node&)>& parse);
+
+  // False for an empty (null) section, which keeps every default; fails unless a map.
+  bool ExpectMap(const YAML::Node& key, const YAML::Node& value, const std::string& path);
+
+  // Calls `visit` for each key of `map`, rejecting non-text and duplicate keys (yaml-cpp would
+  // silently keep both).
+  void ForEachEntry(
+      const YAML::Node& map, const std::string& path,
+      const std::function<void(const std::string&, const YAML::Node&, const YAML::Node&)>& visit);
+
+  // Hands each key of `map` to its field; fails on unknown keys. `refused`: keys that fail with
+  // Join(path, key) + " " + their message instead (not listed as allowed).
+  void ForEachField(const YAML::Node& map, const std::string& path,
+                    const std::vector<Field>& fields,
+                    const std::map<std::string, std::string>& refused = {});
+
+  // The text of a single value. Never echoes the value: it may be a secret.
+  const std::string& Text(const YAML::Node& key, const YAML::Node& value, const std::string& path);
+
+  // A file path: non-empty, resolved against the file's directory.
+  std::string PathValue(const YAML::Node& key, const YAML::Node& value, const std::string& path);
+
+ private:
+  std::string path_;
+  std::filesystem::path base_dir_;
+  std::string key_example_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace esim
