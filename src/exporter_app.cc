@@ -144,6 +144,16 @@ std::string ExporterApp::Reload() {
   }
 }
 
+bool ExporterApp::Ready() const {
+  bool discovery = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    discovery = config_.inventory.enabled && config_.inventory.discover;
+  }
+  if (discovery && store_.Snapshot()->account.inventory_last_success_time <= 0) return false;
+  return store_.AllPolled();
+}
+
 bool ExporterApp::Alive() const {
   store_.Snapshot();
   poller_.interval();

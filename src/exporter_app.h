@@ -41,7 +41,9 @@ class ExporterApp {
 
   std::string MetricsText(const RenderOptions& options = {}) const;
   std::string LandingPage(const std::string& telemetry_path) const;
-  bool Ready() const { return store_.AllPolled(); }
+  // Every monitored eSIM observed once; with discovery, also the first complete sweep (before
+  // it the set of eSIMs is not known yet).
+  bool Ready() const;
   // True when the state and the poller answer (their locks are not stuck): for the watchdog.
   bool Alive() const;
 
