@@ -5,7 +5,30 @@
 namespace esim {
 namespace {
 
-// Live answers carry every field; they are newer than anything seen before them.
+// The field groups both sources report (usage, lifecycle status, validity), each replaced only
+// by an observation at least as new as the one behind it. `Observation` is EsimStatus (live) or
+// ListedEsim (listed): both name these fields alike.
+template <typename Observation>
+void MergeSharedGroups(EsimRecord& record, const Observation& seen, double now) {
+  EsimStatus& merged = *record.status;
+  if (now >= record.usage_time) {
+    merged.used_bytes = seen.used_bytes;
+    merged.total_bytes = seen.total_bytes;
+    merged.unlimited = seen.unlimited;
+    record.usage_time = now;
+  }
+  if (now >= record.lifecycle_time) {
+    merged.status = seen.status;
+    record.lifecycle_time = now;
+  }
+  if (now >= record.validity_time) {
+    merged.activation_time = seen.activation_time;
+    merged.expiry_time = seen.expiry_time;
+    record.validity_time = now;
+  }
+}
+
+// Live answers also carry what only they know (network, device, installation state).
 void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
   if (!record.status) record.status = EsimStatus{};
   EsimStatus& merged = *record.status;
@@ -16,44 +39,15 @@ void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
   merged.last_network = live.last_network;
   merged.device = live.device;
   merged.last_usage_time = live.last_usage_time;
-  if (now >= record.usage_time) {
-    merged.used_bytes = live.used_bytes;
-    merged.total_bytes = live.total_bytes;
-    merged.unlimited = live.unlimited;
-    record.usage_time = now;
-  }
-  if (now >= record.lifecycle_time) {
-    merged.status = live.status;
-    record.lifecycle_time = now;
-  }
-  if (now >= record.validity_time) {
-    merged.activation_time = live.activation_time;
-    merged.expiry_time = live.expiry_time;
-    record.validity_time = now;
-  }
+  MergeSharedGroups(record, live, now);
   if (!live.iccid.empty()) record.learned_iccid = live.iccid;
 }
 
 // Listed values replace only what no newer observation set; live-only fields stay.
 void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
   if (!record.status) record.status = EsimStatus{};
-  EsimStatus& merged = *record.status;
-  if (merged.iccid.empty()) merged.iccid = listed.iccid;
-  if (now >= record.usage_time) {
-    merged.used_bytes = listed.used_bytes;
-    merged.total_bytes = listed.total_bytes;
-    merged.unlimited = listed.unlimited;
-    record.usage_time = now;
-  }
-  if (now >= record.lifecycle_time) {
-    merged.status = listed.status;
-    record.lifecycle_time = now;
-  }
-  if (now >= record.validity_time) {
-    merged.activation_time = listed.activation_time;
-    merged.expiry_time = listed.expiry_time;
-    record.validity_time = now;
-  }
+  if (record.status->iccid.empty()) record.status->iccid = listed.iccid;
+  MergeSharedGroups(record, listed, now);
   record.learned_iccid = listed.iccid;
   record.listed_id = listed.id;
   std::string countries;
