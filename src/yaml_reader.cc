@@ -1,6 +1,7 @@
 #include "yaml_reader.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 namespace esim {
@@ -96,7 +97,44 @@ void YamlReader::Warn(const Mark& mark, const std::string& message) {
   warnings_.push_back(At(mark) + ": " + message);
 }
 
+namespace {
+
+// The offset of the first byte that is not part of valid UTF-8, or npos.
+size_t FirstInvalidUtf8(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = byte < 0x80           ? 1
+                    : (byte >> 5) == 0x6  ? 2
+                    : (byte >> 4) == 0xE  ? 3
+                    : (byte >> 3) == 0x1E ? 4
+                                          : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
+    }
+    i += length;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
 void YamlReader::ParseYaml(const std::string& text, const std::function<void(const Node&)>& parse) {
+  // YAML is UTF-8; yaml-cpp 0.7 can allocate without bound on some invalid byte sequences
+  // (found by tests/fuzz/fuzz_config.cc), so such files never reach it.
+  if (const size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
+    Mark mark;
+    mark.line = static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
+    const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    mark.column =
+        static_cast<int>(bad - (line_start == std::string::npos || bad == 0 ? 0 : line_start + 1));
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X",
+                  static_cast<unsigned>(static_cast<unsigned char>(text[bad])));
+    Fail(mark,
+         std::string("the file is not valid UTF-8 (byte ") + hex + "); save it as UTF-8 text");
+  }
   try {
     const std::vector<Node> documents = YAML::LoadAll(text);
     const Node* root = nullptr;

@@ -276,7 +276,8 @@ TEST(ExporterIntegrationTest, WrongSecretIsCountedAndSaysWhatToCheck) {
   TempDir dir;
   const std::string config = WriteConfig(
       dir, {.url = api.BaseUrl(),
-            .esims = std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n"});
+            .esims = std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n",
+            .extra = "balance:\n  interval: 0s\n"});  // count the live poll only
   ExporterProcess exporter({"--config.file=" + config});
   ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
   const Samples m = exporter.Scrape();
