@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace esim {
@@ -46,11 +47,33 @@ TransportError Classify(httplib::Error error, bool cut_off,
   }
 }
 
+// The directory lookup X509_STORE_set_default_paths adds: $SSL_CERT_DIR, else OpenSSL's default.
+const std::string& DefaultCaDirectory() {
+  static const std::string directory = [] {
+    const char* from_environment = std::getenv(X509_get_default_cert_dir_env());
+    return std::string(from_environment != nullptr ? from_environment
+                                                   : X509_get_default_cert_dir());
+  }();
+  return directory;
+}
+
+// The system CAs plus ca_file, parsed once.
+std::shared_ptr<X509_STORE> LoadCaStore(const std::string& ca_file) {
+  std::shared_ptr<X509_STORE> store(X509_STORE_new(), X509_STORE_free);
+  if (!store) throw std::runtime_error("cannot allocate an X509 store");
+  X509_STORE_set_default_paths(store.get());
+  if (!ca_file.empty() && X509_STORE_load_file(store.get(), ca_file.c_str()) != 1) {
+    throw std::invalid_argument("cannot load CA file " + ca_file);
+  }
+  return store;
+}
+
 }  // namespace
 
 HttplibTransport::HttplibTransport(HttpTransportOptions options) : options_(std::move(options)) {
   std::tie(scheme_host_port_, path_prefix_) = SplitBaseUrl(options_.base_url);
-  NewClient();  // fail early on an unusable URL or CA file
+  if (scheme_host_port_.rfind("https://", 0) == 0) ca_store_ = LoadCaStore(options_.ca_file);
+  NewClient();  // fail early on an unusable URL
 }
 
 HttplibTransport::~HttplibTransport() = default;
@@ -67,16 +90,13 @@ std::unique_ptr<httplib::Client> HttplibTransport::NewClient() const {
   client->set_read_timeout(options_.timeout);
   client->set_write_timeout(options_.timeout);
   client->enable_server_certificate_verification(true);
-  if (scheme_host_port_.rfind("https://", 0) == 0) {
-    // The store holds the system CAs plus ca_file; the client's SSL context takes ownership.
-    X509_STORE* store = X509_STORE_new();
-    if (store == nullptr) throw std::runtime_error("cannot allocate an X509 store");
-    X509_STORE_set_default_paths(store);
-    if (!options_.ca_file.empty() && X509_STORE_load_file(store, options_.ca_file.c_str()) != 1) {
-      X509_STORE_free(store);
-      throw std::invalid_argument("cannot load CA file " + options_.ca_file);
-    }
-    client->set_ca_cert_store(store);
+  if (ca_store_) {
+    // The client's SSL context takes one reference to the shared store.
+    X509_STORE_up_ref(ca_store_.get());
+    client->set_ca_cert_store(ca_store_.get());
+    // With no CA path, cpp-httplib loads the system bundle into the store again on the first
+    // connection; naming the default directory, already in the store, makes that a no-op.
+    client->set_ca_cert_path("", DefaultCaDirectory());
   }
   return client;
 }

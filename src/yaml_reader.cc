@@ -1,7 +1,12 @@
 #include "yaml_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <sstream>
 #include <utility>
 
 namespace esim {
@@ -118,6 +123,39 @@ size_t FirstInvalidUtf8(const std::string& text) {
   return std::string::npos;
 }
 
+// Records where each document starts and nothing else (a first pass over the events).
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  Mark start;
+  void OnDocumentStart(const Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const Mark&, YAML::anchor_t) override {}
+  void OnAlias(const Mark&, YAML::anchor_t) override {}
+  void OnScalar(const Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7's LoadAll never ends on some invalid input (a stray "," at the start of a line,
+// upstream issue #1040): the parser reports the same empty document again and again without
+// consuming the token, and LoadAll collects them until memory runs out. Returns the mark of
+// such a token, found without building any node, so LoadAll only sees text on which it ends.
+std::optional<Mark> FindStuckDocument(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStarts starts;
+  std::optional<int> previous_start;
+  while (parser.HandleNextDocument(starts)) {
+    if (previous_start && starts.start.pos <= *previous_start) return starts.start;
+    previous_start = starts.start.pos;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void YamlReader::ParseYaml(const std::string& text, const std::function<void(const Node&)>& parse) {
@@ -136,6 +174,11 @@ void YamlReader::ParseYaml(const std::string& text, const std::function<void(con
          std::string("the file is not valid UTF-8 (byte ") + hex + "); save it as UTF-8 text");
   }
   try {
+    if (const std::optional<Mark> stuck = FindStuckDocument(text)) {
+      Fail(*stuck,
+           "YAML syntax error: unexpected character; a \",\" or other flow character outside "
+           "[...] or {...}? Quote the value if it is text");
+    }
     const std::vector<Node> documents = YAML::LoadAll(text);
     const Node* root = nullptr;
     for (const Node& document : documents) {

@@ -726,6 +726,14 @@ const InvalidCase kInvalidCases[] = {
     // (13 GB in 30 s); invalid UTF-8 is now refused before yaml-cpp sees it.
     {"fuzz_invalid_utf8_runaway.yml",
      "6:1: the file is not valid UTF-8 (byte 0xDB); save it as UTF-8 text"},
+    // Found by tests/fuzz/fuzz_config.cc: yaml-cpp 0.7's LoadAll loops for ever, allocating, on a
+    // "," at the start of a line outside a flow collection (upstream issue #1040).
+    {"stray_comma_hang.yml",
+     "2:1: YAML syntax error: unexpected character; a \",\" or other flow character outside "
+     "[...] or {...}? Quote the value if it is text"},
+    {"fuzz_stray_comma_hang.yml",
+     "12:1: YAML syntax error: unexpected character; a \",\" or other flow character outside "
+     "[...] or {...}? Quote the value if it is text"},
     {"labels_not_map.yml",
      "3:13: esims[0].labels must be a map, got a list; write indented \"key: value\" lines "
      "under \"labels:\""},

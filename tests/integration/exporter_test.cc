@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "fake_esimfly_api.h"
@@ -265,6 +267,44 @@ TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused
     EXPECT_EQ(m.at("esim_api_requests_total{code=\"TLS_ERROR\"}"), 1);
     EXPECT_EQ(m.at("esim_up"), 0);
     EXPECT_NE(exporter.Stderr().find("code=TLS_ERROR"), std::string::npos);
+  }
+}
+
+// Without api.ca_file the system trust store decides, loaded once and shared by every pooled
+// connection. OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR stand in for the system bundle and the
+// hashed directory here; AllShapes() with max_concurrency 2 and a slow API opens two
+// connections.
+TEST(ExporterIntegrationTest, HttpsTrustsTheSystemStoreOnEveryPooledConnection) {
+  fake_esimfly::Options options = FakeOptions();
+  options.tls_cert_file = std::string(ESIM_TEST_CERT_DIR) + "/server.pem";
+  options.tls_key_file = std::string(ESIM_TEST_CERT_DIR) + "/server.key";
+  options.latency = milliseconds(200);  // so that two requests overlap
+  FakeEsimflyApi api(options);
+  api.Start();
+  TempDir hashed;  // what update-ca-certificates makes: <subject hash>.0 per CA
+  const CommandResult hash = RunCommand(
+      {"openssl", "x509", "-hash", "-noout", "-in", std::string(ESIM_TEST_CERT_DIR) + "/ca.pem"});
+  ASSERT_EQ(hash.exit_code, 0) << hash.output;
+  std::ifstream ca_pem(std::string(ESIM_TEST_CERT_DIR) + "/ca.pem");
+  hashed.Write(hash.output.substr(0, hash.output.find('\n')) + ".0",
+               std::string(std::istreambuf_iterator<char>(ca_pem), {}));
+  const std::vector<std::vector<std::string>> trust_stores = {
+      {"SSL_CERT_FILE=" + std::string(ESIM_TEST_CERT_DIR) + "/ca.pem",
+       "SSL_CERT_DIR=" + hashed.path() + "/none"},
+      {"SSL_CERT_FILE=" + hashed.path() + "/none", "SSL_CERT_DIR=" + hashed.path()}};
+  for (const auto& environment : trust_stores) {
+    SCOPED_TRACE(environment[0] + " " + environment[1]);
+    const size_t connections_before = api.ConnectionCount();
+    TempDir dir;
+    const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = AllShapes()});
+    ExporterProcess exporter({"--config.file=" + config}, environment);
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+    const Samples m = exporter.Scrape();
+    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "router-sydney-01")),
+              1);
+    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kHealthy5gIccid, "healthy")), 1);
+    EXPECT_FALSE(Has(m, "esim_api_requests_total{code=\"TLS_ERROR\"}"));
+    EXPECT_GE(api.ConnectionCount() - connections_before, 2u) << "more than one pooled client";
   }
 }
 
