@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <string_view>
 #include <vector>
 
@@ -16,15 +17,16 @@ constexpr std::array<std::string_view, 4> kDocumentedStatuses = {"NEW", "ACTIVE"
                                                                  "DEPLETED"};
 constexpr char kFromPoll[] = ", from the last background poll.";
 
-// One eSIM as the renderer needs it: its identifying labels and, when fresh, its data.
+// One eSIM as the renderer needs it: its label sets and, when fresh, its data.
 struct Row {
   const EsimRecord* record;
-  std::string_view iccid, name;
+  const RenderedLabels* labels;
   const EsimStatus* data;  // null before the first success and once stale
 };
 
-std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& status,
-                           double now) {
+// `rendered_here` keeps the label sets of records the store did not render (built by hand).
+std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& status, double now,
+                           std::deque<RenderedLabels>& rendered_here) {
   // A budget-stretched interval may exceed stale_after: never drop data between two polls.
   const double stale_after =
       std::max(std::chrono::duration<double>(status.stale_after).count(),
@@ -33,8 +35,9 @@ std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& 
   rows.reserve(snapshot.esims.size());
   for (const auto& record : snapshot.esims) {
     const bool fresh = record->status && now - record->last_success_time <= stale_after;
-    rows.push_back(Row{record.get(), record->Iccid(), record->config.name,
-                       fresh ? &*record->status : nullptr});
+    const RenderedLabels* labels = record->labels ? &*record->labels : nullptr;
+    if (labels == nullptr) labels = &rendered_here.emplace_back(RenderLabels(*record));
+    rows.push_back(Row{record.get(), labels, fresh ? &*record->status : nullptr});
   }
   return rows;
 }
@@ -51,12 +54,8 @@ void DataGauge(ExpositionWriter& out, const std::vector<Row>& rows, std::string_
       out.Family(name, help, "gauge");
       family_written = true;
     }
-    out.Sample(name, {{"iccid", row.iccid}, {"name", row.name}}, *value);
+    out.SampleWithLabelText(name, {row.labels->identity}, *value);
   }
-}
-
-std::string_view Text(const std::optional<std::string>& value) {
-  return value ? std::string_view(*value) : std::string_view();
 }
 
 void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
@@ -87,12 +86,14 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
       for (std::string_view state : kDocumentedStatuses) {
         const bool current = row.data->status == state;
         documented = documented || current;
-        out.Sample("esim_status", {{"iccid", row.iccid}, {"name", row.name}, {"status", state}},
-                   current ? 1 : 0);
+        out.SampleWithLabelText("esim_status", {row.labels->identity, ",status=\"", state, "\""},
+                                current ? 1 : 0);
       }
       if (!documented) {
-        out.Sample("esim_status",
-                   {{"iccid", row.iccid}, {"name", row.name}, {"status", row.data->status}}, 1);
+        std::string escaped;
+        AppendEscapedLabelValue(escaped, row.data->status);
+        out.SampleWithLabelText("esim_status", {row.labels->identity, ",status=\"", escaped, "\""},
+                                1);
       }
     }
   }
@@ -123,22 +124,8 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                    help_suffix,
                "gauge");
   }
-  std::vector<Label> labels;
   for (const Row& row : rows) {
-    const EsimRecord& record = *row.record;
-    const EsimStatus* known = record.status ? &*record.status : nullptr;
-    const auto known_id = record.EsimId();
-    const std::string esim_id = known_id ? std::to_string(*known_id) : std::string();
-    labels.assign({{"iccid", row.iccid},
-                   {"name", row.name},
-                   {"esim_status", known ? Text(known->esim_status) : ""},
-                   {"smdp_status", known ? Text(known->smdp_status) : ""},
-                   {"profile", known ? Text(known->profile) : ""},
-                   {"esim_id", esim_id}});
-    for (const auto& [label_name, label_value] : record.config.labels) {
-      labels.emplace_back(label_name, label_value);
-    }
-    out.Sample("esim_info", labels, 1);
+    out.SampleWithLabelText("esim_info", {row.labels->identity, row.labels->info}, 1);
   }
 
   const bool any_network = std::any_of(rows.begin(), rows.end(), [](const Row& r) {
@@ -152,17 +139,7 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                "gauge");
     for (const Row& row : rows) {
       if (row.data == nullptr || !row.data->last_network.HasAny()) continue;
-      const NetworkInfo& n = row.data->last_network;
-      out.Sample("esim_network_info",
-                 {{"iccid", row.iccid},
-                  {"name", row.name},
-                  {"operator", Text(n.operator_name)},
-                  {"mcc", Text(n.mcc)},
-                  {"mnc", Text(n.mnc)},
-                  {"country", Text(n.country)},
-                  {"country_iso2", Text(n.country_iso2)},
-                  {"connection_type", Text(n.connection_type)}},
-                 1);
+      out.SampleWithLabelText("esim_network_info", {row.labels->identity, row.labels->network}, 1);
     }
   }
   const bool any_device = std::any_of(
@@ -174,18 +151,12 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                "gauge");
     for (const Row& row : rows) {
       if (row.data == nullptr || !row.data->device.HasAny()) continue;
-      const DeviceInfo& d = row.data->device;
-      if (status.export_imei) {
-        out.Sample("esim_device_info",
-                   {{"iccid", row.iccid},
-                    {"name", row.name},
-                    {"model", Text(d.model)},
-                    {"imei", Text(d.imei)}},
-                   1);
-      } else {
-        out.Sample("esim_device_info",
-                   {{"iccid", row.iccid}, {"name", row.name}, {"model", Text(d.model)}}, 1);
-      }
+      const RenderedLabels& labels = *row.labels;
+      out.SampleWithLabelText(
+          "esim_device_info",
+          {labels.identity, labels.device_model,
+           status.export_imei ? std::string_view(labels.device_imei) : std::string_view()},
+          1);
     }
   }
 
@@ -197,14 +168,7 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                "gauge");
     for (const Row& row : rows) {
       if (row.data == nullptr || !row.record->package) continue;
-      const PackageInfo& p = *row.record->package;
-      out.Sample("esim_package_info",
-                 {{"iccid", row.iccid},
-                  {"name", row.name},
-                  {"package_code", p.code},
-                  {"package_name", p.name},
-                  {"countries", p.countries}},
-                 1);
+      out.SampleWithLabelText("esim_package_info", {row.labels->identity, row.labels->package}, 1);
     }
   }
 
@@ -215,8 +179,8 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                "gauge");
   }
   for (const Row& row : rows) {
-    out.Sample("esim_poll_success", {{"iccid", row.iccid}, {"name", row.name}},
-               row.record->last_poll_ok ? 1 : 0);
+    out.SampleWithLabelText("esim_poll_success", {row.labels->identity},
+                            row.record->last_poll_ok ? 1 : 0);
   }
   const bool any_success = std::any_of(
       rows.begin(), rows.end(), [](const Row& r) { return r.record->last_success_time > 0; });
@@ -225,8 +189,8 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                "Unix time of the latest successful background poll of the eSIM.", "gauge");
     for (const Row& row : rows) {
       if (row.record->last_success_time <= 0) continue;
-      out.Sample("esim_last_poll_success_timestamp_seconds",
-                 {{"iccid", row.iccid}, {"name", row.name}}, row.record->last_success_time);
+      out.SampleWithLabelText("esim_last_poll_success_timestamp_seconds", {row.labels->identity},
+                              row.record->last_success_time);
     }
   }
 }
@@ -322,7 +286,8 @@ std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& s
   std::string text;
   text.reserve(4096 + snapshot.esims.size() * 1800);  // a full eSIM takes ~1,600 bytes
   ExpositionWriter out(text);
-  const std::vector<Row> rows = BuildRows(snapshot, status, now);
+  std::deque<RenderedLabels> rendered_here;
+  const std::vector<Row> rows = BuildRows(snapshot, status, now, rendered_here);
   WriteEsimFamilies(out, rows, status, now);
   WriteExporterFamilies(out, snapshot, status, api_metrics);
   if (options.process_metrics) WriteProcessMetrics(out);

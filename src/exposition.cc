@@ -46,25 +46,25 @@ void ExpositionWriter::Family(std::string_view name, std::string_view help, std:
   out_ += '\n';
 }
 
-void ExpositionWriter::AppendLabelValue(std::string_view value) {
+void AppendEscapedLabelValue(std::string& out, std::string_view value) {
   // Most values need no escaping: append them whole.
   if (value.find_first_of("\\\"\n") == std::string_view::npos) {
-    out_ += value;
+    out += value;
     return;
   }
   for (char c : value) {
     switch (c) {
       case '\\':
-        out_ += "\\\\";
+        out += "\\\\";
         break;
       case '"':
-        out_ += "\\\"";
+        out += "\\\"";
         break;
       case '\n':
-        out_ += "\\n";
+        out += "\\n";
         break;
       default:
-        out_ += c;
+        out += c;
     }
   }
 }
@@ -82,7 +82,7 @@ void ExpositionWriter::WriteSample(std::string_view name, const Labels& labels,
     first = false;
     out_ += label_name;
     out_ += "=\"";
-    AppendLabelValue(label_value);
+    AppendEscapedLabelValue(out_, label_value);
     out_ += '"';
   };
   for (const auto& [label_name, label_value] : labels) append_label(label_name, label_value);
@@ -101,6 +101,17 @@ void ExpositionWriter::Sample(std::string_view name, std::initializer_list<Label
 void ExpositionWriter::Sample(std::string_view name, const std::vector<Label>& labels,
                               double value) {
   WriteSample(name, labels, {}, {}, value);
+}
+
+void ExpositionWriter::SampleWithLabelText(std::string_view name,
+                                           std::initializer_list<std::string_view> pieces,
+                                           double value) {
+  out_ += name;
+  out_ += '{';
+  for (std::string_view piece : pieces) out_ += piece;
+  out_ += "} ";
+  AppendValue(value);
+  out_ += '\n';
 }
 
 void ExpositionWriter::Families(const std::vector<prometheus::MetricFamily>& families) {

@@ -24,6 +24,10 @@ class ExpositionWriter {
 
   void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
   void Sample(std::string_view name, const std::vector<Label>& labels, double value);
+  // A sample whose labels are already escaped and joined (`a="x",b="y"`), given in pieces that
+  // are written one after another between the braces. At least one piece must be non-empty.
+  void SampleWithLabelText(std::string_view name, std::initializer_list<std::string_view> pieces,
+                           double value);
 
   // Families collected from a prometheus-cpp registry (the exporter's own instrumentation).
   void Families(const std::vector<prometheus::MetricFamily>& families);
@@ -32,11 +36,13 @@ class ExpositionWriter {
   template <typename Labels>
   void WriteSample(std::string_view name, const Labels& labels, std::string_view extra_name,
                    std::string_view extra_value, double value);
-  void AppendLabelValue(std::string_view value);
   void AppendValue(double value);
 
   std::string& out_;
 };
+
+// Appends a label value escaped as the text format wants it (backslash, double quote, newline).
+void AppendEscapedLabelValue(std::string& out, std::string_view value);
 
 // Formats a sample value as the text format wants it: integers without a fraction, others in
 // the shortest form that reads back exactly, NaN, +Inf, -Inf.

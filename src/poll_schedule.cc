@@ -152,42 +152,50 @@ PollSchedule::TimePoint PollSchedule::RegularDue(const Entry& entry) const {
 
 void PollSchedule::Enqueue(Entry& entry, TimePoint due) {
   entry.due = due;
+  entry.ready = false;
   queue_.emplace(due, entry.slot, entry.esim.Key());
 }
 
-void PollSchedule::Dequeue(const Entry& entry) {
-  queue_.erase(QueueKey(entry.due, entry.slot, entry.esim.Key()));
+void PollSchedule::Dequeue(Entry& entry) {
+  if (entry.ready) {
+    ready_.erase(ReadyKeyOf(entry));
+    entry.ready = false;
+  } else {
+    queue_.erase(QueueKey(entry.due, entry.slot, entry.esim.Key()));
+  }
 }
 
-std::optional<PollSchedule::Due> PollSchedule::Next(TimePoint now) const {
+std::optional<PollSchedule::Due> PollSchedule::Next(TimePoint now) {
   if (priority_.enabled) return NextByPriority(now);
   if (queue_.empty()) return std::nullopt;
   const auto& [due, slot, key] = *queue_.begin();
   return Due{entries_.at(key).esim, due};
 }
 
-std::optional<PollSchedule::Due> PollSchedule::NextByPriority(TimePoint now) const {
-  if (queue_.empty()) return std::nullopt;
+PollSchedule::ReadyKey PollSchedule::ReadyKeyOf(const Entry& entry) {
+  return ReadyKey(-entry.rank, entry.last_start.value_or(TimePoint::min()), entry.slot,
+                  entry.esim.Key());
+}
+
+std::optional<PollSchedule::Due> PollSchedule::NextByPriority(TimePoint now) {
   // Of the eSIMs due now: those without any data first, then active ones, then the least
   // recently polled (never-polled ones count as least recent), then config order. None due: the
   // one due first.
-  const Entry* best = nullptr;
-  auto better = [](const Entry& a, const Entry& b) {
-    if (a.rank != b.rank) return a.rank > b.rank;
-    const TimePoint a_last = a.last_start.value_or(TimePoint::min());
-    const TimePoint b_last = b.last_start.value_or(TimePoint::min());
-    if (a_last != b_last) return a_last < b_last;
-    return a.slot < b.slot;
-  };
-  for (const auto& [due, slot, key] : queue_) {
-    if (due > now) break;
-    const Entry& entry = entries_.at(key);
-    if (best == nullptr || better(entry, *best)) best = &entry;
+  while (!queue_.empty() && std::get<0>(*queue_.begin()) <= now) {
+    Entry& entry = entries_.at(std::get<2>(*queue_.begin()));
+    queue_.erase(queue_.begin());
+    entry.ready = true;
+    ready_.insert(ReadyKeyOf(entry));
   }
+  const Entry* best = nullptr;
   TimePoint at = now;
-  if (best == nullptr) {
+  if (!ready_.empty()) {
+    best = &entries_.at(std::get<3>(*ready_.begin()));
+  } else if (!queue_.empty()) {
     best = &entries_.at(std::get<2>(*queue_.begin()));
     at = best->due;
+  } else {
+    return std::nullopt;
   }
   if (last_start_) at = std::max(at, *last_start_ + priority_.live_spacing);
   return Due{best->esim, at};
@@ -195,7 +203,11 @@ std::optional<PollSchedule::Due> PollSchedule::NextByPriority(TimePoint now) con
 
 void PollSchedule::SetRank(const std::string& key, int rank) {
   const auto it = entries_.find(key);
-  if (it != entries_.end()) it->second.rank = rank;
+  if (it == entries_.end()) return;
+  Entry& entry = it->second;
+  if (entry.ready) ready_.erase(ReadyKeyOf(entry));
+  entry.rank = rank;
+  if (entry.ready) ready_.insert(ReadyKeyOf(entry));
 }
 
 void PollSchedule::Started(const std::string& key, TimePoint now) {

@@ -64,8 +64,9 @@ class PollSchedule {
   void Update(const std::vector<EsimConfig>& esims, std::chrono::milliseconds configured_interval,
               const RateLimitConfig& limits, TimePoint now, Priority priority = {});
 
-  // The eSIM to poll next and when; nullopt when all are in flight or done.
-  std::optional<Due> Next(TimePoint now) const;
+  // The eSIM to poll next and when; nullopt when all are in flight or done. `now` must not go
+  // back in time from one call to the next (priority mode remembers which eSIMs fell due).
+  std::optional<Due> Next(TimePoint now);
 
   // Priority mode polls higher ranks first: kNoData (nothing known yet), then kActive.
   static constexpr int kNoData = 2, kActive = 1, kOther = 0;
@@ -79,7 +80,7 @@ class PollSchedule {
   size_t size() const { return entries_.size(); }
   size_t in_flight() const { return in_flight_; }
   // In once mode: every eSIM has had its one poll.
-  bool AllDone() const { return once_ && queue_.empty() && in_flight_ == 0; }
+  bool AllDone() const { return once_ && queue_.empty() && ready_.empty() && in_flight_ == 0; }
 
  private:
   struct Entry {
@@ -89,16 +90,20 @@ class PollSchedule {
     std::optional<TimePoint> last_start;
     bool in_flight = false;
     bool done = false;
+    bool ready = false;  // priority mode: due, waiting in ready_ rather than queue_
     int rank = kNoData;
     int failures = 0;
   };
-  std::optional<Due> NextByPriority(TimePoint now) const;
+  std::optional<Due> NextByPriority(TimePoint now);
   using QueueKey = std::tuple<TimePoint, size_t, std::string>;
+  // Priority order: higher rank, then least recently started (never first), then config order.
+  using ReadyKey = std::tuple<int, TimePoint, size_t, std::string>;
+  static ReadyKey ReadyKeyOf(const Entry& entry);
 
   TimePoint NextSlotAtOrAfter(const Entry& entry, TimePoint earliest) const;
   TimePoint RegularDue(const Entry& entry) const;
   void Enqueue(Entry& entry, TimePoint due);
-  void Dequeue(const Entry& entry);
+  void Dequeue(Entry& entry);
 
   TimePoint anchor_;
   bool once_;
@@ -108,6 +113,9 @@ class PollSchedule {
   std::optional<TimePoint> last_start_;  // of any eSIM: priority mode paces from it
   std::map<std::string, Entry> entries_;
   std::set<QueueKey> queue_;  // waiting entries by due time, then config order
+  // Priority mode: entries already due, best first, so that choosing one costs O(log n) rather
+  // than a scan of every due eSIM (a large fleet behind a small budget is due all the time).
+  std::set<ReadyKey> ready_;
   size_t in_flight_ = 0;
 };
 

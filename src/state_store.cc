@@ -94,6 +94,7 @@ void StateStore::SetEsims(const std::vector<EsimConfig>& esims, bool keep_discov
     }
     record->config = esim;
     record->discovered = false;
+    record->labels = RenderLabels(*record);
     updated.push_back(std::move(record));
   }
   if (keep_discovered) {
@@ -123,6 +124,7 @@ void StateStore::RecordPoll(const std::string& key, const ApiResult& result, dou
     record->last_message = result.message;
   }
   const bool learned = record->Iccid() != old_iccid;
+  record->labels = RenderLabels(*record);
   esims_[it->second] = std::move(record);
   if (learned) RebuildIndexLocked();
 }
@@ -162,6 +164,7 @@ size_t StateStore::RecordListed(const std::vector<ListedEsim>& listed, double no
     record->last_message.clear();
     record->last_poll_time = std::max(record->last_poll_time, now);
     record->last_success_time = std::max(record->last_success_time, now);
+    record->labels = RenderLabels(*record);
     if (position) {
       esims_[*position] = std::move(record);
       index_changed = index_changed || !knew_ids;

@@ -16,6 +16,7 @@
 #include "api_client.h"
 #include "config.h"
 #include "esim_status.h"
+#include "record_labels.h"
 
 namespace esim {
 
@@ -40,6 +41,9 @@ struct EsimRecord {
   double last_poll_time = 0;     // Unix seconds
   double last_success_time = 0;  // Unix seconds of the newest successful observation; 0: none
   double last_listed_time = 0;   // Unix seconds when a sweep last listed it; 0: never
+  // The label sets of its series, rendered by the store whenever the record changes; a record
+  // built by hand (tests) may leave it empty and the renderer renders the labels itself.
+  std::optional<RenderedLabels> labels;
 
   // The ICCID to label series with: configured, else learned from the API.
   const std::string& Iccid() const { return config.iccid.empty() ? learned_iccid : config.iccid; }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <thread>
 
+#include "body_response.h"
 #include "connection_queue.h"
 #include "exposition.h"
 #include "log.h"
@@ -242,8 +243,9 @@ void WebServer::Route() {
   };
 
   server_->Get(options_.telemetry_path,
-               guarded([this](const httplib::Request&, httplib::Response& res) {
-                 res.set_content(handlers_.metrics(), kExpositionContentType);
+               guarded([this](const httplib::Request& req, httplib::Response& res) {
+                 ServeBody(std::make_shared<const std::string>(handlers_.metrics()),
+                           kExpositionContentType, req, res);
                }));
   server_->Get("/", guarded([this](const httplib::Request&, httplib::Response& res) {
                  res.set_content(handlers_.landing_page(), "text/html; charset=utf-8");

@@ -155,6 +155,28 @@ TEST(CollectorTest, MatchesTheGoldenFile) {
       << "run with UPDATE_GOLDEN=1 to rewrite, then review the diff";
 }
 
+// The store renders each record's label sets once per change; the renderer falls back to
+// rendering them itself for records built by hand. Both paths write the same bytes.
+TEST(CollectorTest, StoreRenderedLabelsGiveTheSameText) {
+  for (const bool export_imei : {false, true}) {
+    SCOPED_TRACE(export_imei ? "with IMEI" : "without IMEI");
+    ExporterStatus status = GoldenStatus();
+    status.export_imei = export_imei;
+    const StateSnapshot by_hand = GoldenSnapshot();
+    StateSnapshot prerendered = by_hand;
+    for (auto& record : prerendered.esims) {
+      auto copy = std::make_shared<EsimRecord>(*record);
+      copy->labels = RenderLabels(*copy);
+      record = copy;
+    }
+    const std::string expected =
+        RenderMetrics(by_hand, status, nullptr, kNow, {.process_metrics = false});
+    EXPECT_EQ(RenderMetrics(prerendered, status, nullptr, kNow, {.process_metrics = false}),
+              expected);
+    EXPECT_EQ(expected.find("imei=") != std::string::npos, export_imei);
+  }
+}
+
 TEST(CollectorTest, UnlimitedPlanHasNoTotal) {
   const std::string text =
       RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});

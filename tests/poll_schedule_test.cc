@@ -263,6 +263,48 @@ TEST(PollSchedulePriorityTest, EsimsWithoutAnyDataComeFirst) {
   EXPECT_EQ(schedule.Next(start)->esim.Key(), "esim_id:3");
 }
 
+// Due eSIMs wait in priority order; a rank that changes while an eSIM waits moves it, and a
+// reload or leaving priority mode puts every waiting eSIM back where it belongs.
+TEST(PollSchedulePriorityTest, RankChangesOfWaitingEsimsAndReloadsKeepThePriorityOrder) {
+  const RateLimitConfig limits{50, 500, 5000};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(3), minutes(15), limits, start, {true, seconds(1)});
+  for (const char* key : {"esim_id:1", "esim_id:2", "esim_id:3"}) {
+    schedule.SetRank(key, PollSchedule::kOther);
+  }
+  EXPECT_EQ(schedule.Next(start)->esim.Key(), "esim_id:1");  // all due: config order
+  schedule.SetRank("esim_id:3", PollSchedule::kActive);      // while waiting
+  EXPECT_EQ(schedule.Next(start)->esim.Key(), "esim_id:3");
+  schedule.SetRank("esim_id:3", PollSchedule::kOther);
+  schedule.SetRank("esim_id:2", PollSchedule::kNoData);
+  EXPECT_EQ(schedule.Next(start)->esim.Key(), "esim_id:2");
+
+  // A reload that drops esim_id:2 and adds esim_id:4 (kNoData, due at once).
+  std::vector<EsimConfig> reloaded = {Fleet(1)[0], Fleet(2, 2)[0], Fleet(2, 2)[1]};
+  schedule.Update(reloaded, minutes(15), limits, start, {true, seconds(1)});
+  EXPECT_EQ(schedule.Next(start)->esim.Key(), "esim_id:4");
+  schedule.Started("esim_id:4", start);
+  schedule.Finished("esim_id:4", PollSchedule::Outcome::kSuccess, start, 0.5);
+  schedule.SetRank("esim_id:4", PollSchedule::kActive);  // polled: not due for 15 min
+  EXPECT_EQ(schedule.Next(start)->esim.Key(), "esim_id:1");
+
+  // Out of priority mode: plain due-time order, every eSIM still there exactly once.
+  schedule.Update(reloaded, minutes(15), limits, start, {});
+  std::vector<std::string> order;
+  TimePoint now = start;
+  while (order.size() < 3) {
+    const auto next = schedule.Next(now);
+    ASSERT_TRUE(next);
+    now = std::max(now, next->at);
+    order.push_back(next->esim.Key());
+    schedule.Started(order.back(), now);
+  }
+  std::sort(order.begin(), order.end());
+  EXPECT_EQ(order, (std::vector<std::string>{"esim_id:1", "esim_id:3", "esim_id:4"}));
+  EXPECT_FALSE(schedule.Next(now));  // all in flight
+}
+
 TEST(PollSchedulePriorityTest, TheIntervalShowsWhatTheLiveBudgetAllows) {
   const TimePoint start{hours(1)};
   PollSchedule schedule(start);

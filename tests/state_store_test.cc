@@ -224,6 +224,44 @@ TEST(StateStoreDiscoveryTest, ReloadKeepsDiscoveredEsimsAndLetsTheConfigNameThem
   EXPECT_EQ(store.Snapshot()->esims.size(), 1u);
 }
 
+// The renderer trusts the label sets the store keeps with each record: every change that can
+// alter a label must render them again.
+TEST(StateStoreLabelsTest, LabelSetsFollowEveryChangeOfTheRecord) {
+  StateStore store;
+  const std::string iccid = "8948010010036785060";
+  auto labels_now = [&] {
+    const auto snapshot = store.Snapshot();
+    const EsimRecord& record = *snapshot->esims.at(0);
+    EXPECT_TRUE(record.labels.has_value());
+    EXPECT_EQ(*record.labels, RenderLabels(record));
+    return record.labels.value_or(RenderedLabels{});
+  };
+  store.SetEsims({Esim(iccid, "router \"a\"")});
+  EXPECT_EQ(labels_now().identity, "iccid=\"" + iccid + "\",name=\"router \\\"a\\\"\"");
+  EXPECT_EQ(labels_now().network, "");
+
+  store.RecordPoll("iccid:" + iccid, LiveUsage(iccid, 0), 100);
+  EXPECT_EQ(labels_now().network,
+            ",operator=\"Telia\",mcc=\"\",mnc=\"\",country=\"\",country_iso2=\"\","
+            "connection_type=\"\"");
+  EXPECT_EQ(labels_now().info,
+            ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"\"");
+
+  store.RecordListed({Listed(iccid, 1001, 10, "ACTIVE")}, 200, false);
+  EXPECT_EQ(labels_now().package,
+            ",package_code=\"se-1gb\",package_name=\"Sweden 1GB\",countries=\"Sweden,Norway\"");
+  EXPECT_EQ(labels_now().info,
+            ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"1001\"");
+
+  EsimConfig renamed = Esim(iccid, "router-b");
+  renamed.labels = {{"site", "syd"}};
+  store.SetEsims({renamed});
+  EXPECT_EQ(labels_now().identity, "iccid=\"" + iccid + "\",name=\"router-b\"");
+  EXPECT_EQ(labels_now().info,
+            ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"1001\","
+            "site=\"syd\"");
+}
+
 TEST(StateStoreAccountTest, KeepsSweepTotalsAndBalance) {
   StateStore store;
   store.RecordSweep({{"ACTIVE", 250}, {"NEW", 30}}, 500);

@@ -203,6 +203,7 @@ std::shared_ptr<esim::StateSnapshot> SyntheticSnapshot(size_t count, double now)
     record->last_poll_ok = true;
     record->last_code = "OK";
     record->last_poll_time = record->last_success_time = now - 30;
+    record->labels = esim::RenderLabels(*record);  // as the state store does on every change
     snapshot->esims.push_back(std::move(record));
   }
   snapshot->api.up = true;

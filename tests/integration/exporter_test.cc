@@ -11,6 +11,8 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "fake_esimfly_api.h"
@@ -229,7 +231,33 @@ TEST(ExporterIntegrationTest, GzipWhenTheScraperAsks) {
   ASSERT_TRUE(gzipped);
   EXPECT_EQ(gzipped->headers["Content-Encoding"], "gzip");
   EXPECT_EQ(static_cast<unsigned char>(gzipped->body[0]), 0x1f);  // gzip magic
-  EXPECT_LT(gzipped->body.size(), exporter.ScrapeText().size() / 3);
+  EXPECT_EQ(gzipped->headers["Content-Length"], std::to_string(gzipped->body.size()));
+  EXPECT_EQ(gzipped->headers["Vary"], "Accept-Encoding");
+  const std::string plain = exporter.ScrapeText();
+  EXPECT_LT(gzipped->body.size(), plain.size() / 3);
+
+  // gzip(1) reads it back to a page that promtool accepts, with the same series as a plain
+  // scrape (values of the exporter's own metrics move between the two scrapes).
+  const CommandResult inflated = RunCommand({"gzip", "-dc"}, gzipped->body);
+  ASSERT_EQ(inflated.exit_code, 0) << inflated.output;
+  const CommandResult lint = RunCommand({"promtool", "check", "metrics"}, inflated.output);
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  auto series_names = [](const std::string& text) {
+    std::set<std::string> names;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty() && line[0] != '#') names.insert(line.substr(0, line.find_first_of("{ ")));
+    }
+    return names;
+  };
+  EXPECT_EQ(series_names(inflated.output), series_names(plain));
+  EXPECT_NE(inflated.output.find("esim_up 1\n"), std::string::npos);
+
+  // A scraper that refuses gzip gets the plain page.
+  auto refused = exporter.Get("/metrics", {{"Accept-Encoding", "gzip;q=0, identity"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->headers.count("Content-Encoding"), 0u);
+  EXPECT_NE(refused->body.find("esim_up 1\n"), std::string::npos);
 }
 
 TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused) {

@@ -1,0 +1,93 @@
+#include "gzip.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+namespace esim {
+namespace {
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+// The weight of one "coding;q=0.5" element; 1 without a q parameter, 0 when q is malformed.
+double Weight(std::string_view parameters) {
+  while (!parameters.empty()) {
+    const size_t end = std::min(parameters.find(';'), parameters.size());
+    const std::string_view parameter = Trim(parameters.substr(0, end));
+    parameters.remove_prefix(std::min(end + 1, parameters.size()));
+    if (parameter.size() < 2 || (parameter[0] | 0x20) != 'q' || parameter[1] != '=') continue;
+    const std::string_view value = Trim(parameter.substr(2));
+    double q = 0;
+    const auto [end_of_number, error] =
+        std::from_chars(value.data(), value.data() + value.size(), q);
+    if (error != std::errc() || end_of_number != value.data() + value.size()) return 0;
+    return q;
+  }
+  return 1;
+}
+
+}  // namespace
+
+bool AcceptsGzip(std::string_view accept_encoding) {
+  std::optional<double> gzip, any;
+  while (!accept_encoding.empty()) {
+    const size_t end = std::min(accept_encoding.find(','), accept_encoding.size());
+    const std::string_view element = accept_encoding.substr(0, end);
+    accept_encoding.remove_prefix(std::min(end + 1, accept_encoding.size()));
+    const size_t semicolon = std::min(element.find(';'), element.size());
+    const std::string_view coding = Trim(element.substr(0, semicolon));
+    const double weight = Weight(element.substr(std::min(semicolon + 1, element.size())));
+    if (EqualsIgnoringCase(coding, "gzip") || EqualsIgnoringCase(coding, "x-gzip")) {
+      gzip = weight;
+    } else if (coding == "*") {
+      any = weight;
+    }
+  }
+  if (gzip) return *gzip > 0;
+  return any && *any > 0;
+}
+
+std::string GzipCompress(std::string_view data, int level) {
+  if (data.size() > std::numeric_limits<uInt>::max()) {
+    throw std::runtime_error("zlib: input too large to compress in one call");
+  }
+  z_stream stream{};
+  // windowBits 15 + 16: a gzip header and trailer around the deflate data.
+  if (deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("zlib: deflateInit2 failed");
+  }
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  // Through a small chunk rather than a deflateBound-sized buffer: the output is a fraction of
+  // the input, and a scrape should not hold a second body-sized buffer.
+  std::string out;
+  out.reserve(data.size() / 8);
+  std::vector<Bytef> chunk(128 * 1024);
+  int result = Z_OK;
+  while (result == Z_OK) {
+    stream.next_out = chunk.data();
+    stream.avail_out = static_cast<uInt>(chunk.size());
+    result = deflate(&stream, Z_FINISH);
+    out.append(reinterpret_cast<const char*>(chunk.data()), chunk.size() - stream.avail_out);
+  }
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) throw std::runtime_error("zlib: deflate failed");
+  return out;
+}
+
+}  // namespace esim

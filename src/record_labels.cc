@@ -1,0 +1,64 @@
+#include "record_labels.h"
+
+#include <initializer_list>
+#include <string_view>
+
+#include "exposition.h"
+#include "state_store.h"
+
+namespace esim {
+namespace {
+
+std::string_view Text(const std::optional<std::string>& value) {
+  return value ? std::string_view(*value) : std::string_view();
+}
+
+// Appends ,name="value" for each pair (the leading comma joins it to what comes before).
+void AppendPairs(std::string& out, std::initializer_list<Label> labels) {
+  for (const auto& [name, value] : labels) {
+    out += ',';
+    out += name;
+    out += "=\"";
+    AppendEscapedLabelValue(out, value);
+    out += '"';
+  }
+}
+
+}  // namespace
+
+RenderedLabels RenderLabels(const EsimRecord& record) {
+  RenderedLabels labels;
+  AppendPairs(labels.identity, {{"iccid", record.Iccid()}, {"name", record.config.name}});
+  labels.identity.erase(0, 1);  // the first pair needs no comma
+
+  const EsimStatus* known = record.status ? &*record.status : nullptr;
+  const auto esim_id = record.EsimId();
+  const std::string esim_id_text = esim_id ? std::to_string(*esim_id) : std::string();
+  AppendPairs(labels.info, {{"esim_status", known ? Text(known->esim_status) : ""},
+                            {"smdp_status", known ? Text(known->smdp_status) : ""},
+                            {"profile", known ? Text(known->profile) : ""},
+                            {"esim_id", esim_id_text}});
+  for (const auto& [name, value] : record.config.labels) AppendPairs(labels.info, {{name, value}});
+
+  if (known != nullptr && known->last_network.HasAny()) {
+    const NetworkInfo& n = known->last_network;
+    AppendPairs(labels.network, {{"operator", Text(n.operator_name)},
+                                 {"mcc", Text(n.mcc)},
+                                 {"mnc", Text(n.mnc)},
+                                 {"country", Text(n.country)},
+                                 {"country_iso2", Text(n.country_iso2)},
+                                 {"connection_type", Text(n.connection_type)}});
+  }
+  if (known != nullptr && known->device.HasAny()) {
+    AppendPairs(labels.device_model, {{"model", Text(known->device.model)}});
+    AppendPairs(labels.device_imei, {{"imei", Text(known->device.imei)}});
+  }
+  if (record.package) {
+    const PackageInfo& p = *record.package;
+    AppendPairs(labels.package,
+                {{"package_code", p.code}, {"package_name", p.name}, {"countries", p.countries}});
+  }
+  return labels;
+}
+
+}  // namespace esim
