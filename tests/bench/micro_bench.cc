@@ -21,6 +21,7 @@
 #include "collector.h"
 #include "fake_esimfly_api.h"
 #include "fleet.h"
+#include "gzip.h"
 #include "signer.h"
 #include "state_store.h"
 
@@ -252,6 +253,29 @@ void BM_RenderMetrics(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
 }
 BENCHMARK(BM_RenderMetrics)->Arg(1000)->Arg(10000)->Arg(50000)->Unit(benchmark::kMillisecond);
+
+// gzip of the 10k-eSIM page at zlib level `range(0)`: 1 is what /metrics uses, 6 is zlib's
+// default (what cpp-httplib would use), side by side.
+void BM_GzipMetrics(benchmark::State& state) {
+  const double now = WallNow();
+  const auto snapshot = SyntheticSnapshot(10000, now);
+  esim::ExporterStatus status;
+  status.poll_interval = std::chrono::minutes(15);
+  esim::RenderOptions options;
+  options.process_metrics = false;
+  const std::string text = esim::RenderMetrics(*snapshot, status, nullptr, now, options);
+  const int level = static_cast<int>(state.range(0));
+  size_t compressed = 0;
+  for (auto _ : state) {
+    const std::string gzipped = esim::GzipCompress(text, level);
+    compressed = gzipped.size();
+    benchmark::DoNotOptimize(gzipped);
+  }
+  state.counters["bytes_in"] = static_cast<double>(text.size());
+  state.counters["bytes_out"] = static_cast<double>(compressed);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
+}
+BENCHMARK(BM_GzipMetrics)->Arg(1)->Arg(6)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
