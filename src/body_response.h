@@ -1,10 +1,11 @@
-// Answers a request with a large body (the /metrics page): gzip when the client accepts it,
-// and the bytes handed to cpp-httplib without a copy (a content provider of known length, which
-// cpp-httplib neither copies nor compresses again).
+// Answers a request with a large page (/metrics) streamed as it is rendered: chunked transfer
+// encoding, gzip by the exporter when the client accepts it (zlib's fastest level), so neither
+// the page nor its compressed form is ever held whole.
 #pragma once
 
-#include <memory>
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace httplib {
 struct Request;
@@ -13,7 +14,10 @@ struct Response;
 
 namespace esim {
 
-void ServeBody(std::shared_ptr<const std::string> body, const std::string& content_type,
-               const httplib::Request& req, httplib::Response& res);
+// Writes a page through `write`, piece by piece.
+using PageWriter = std::function<void(const std::function<void(std::string_view)>& write)>;
+
+void ServeStream(PageWriter page, const std::string& content_type, const httplib::Request& req,
+                 httplib::Response& res);
 
 }  // namespace esim

@@ -279,6 +279,16 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
   out.Sample("esim_exporter_build_info", {{"version", kVersion}, {"revision", kRevision}}, 1);
 }
 
+void WriteMetrics(ExpositionWriter& out, const StateSnapshot& snapshot,
+                  const ExporterStatus& status, const ApiMetrics* api_metrics, double now,
+                  const RenderOptions& options) {
+  std::deque<RenderedLabels> rendered_here;
+  const std::vector<Row> rows = BuildRows(snapshot, status, now, rendered_here);
+  WriteEsimFamilies(out, rows, status, now);
+  WriteExporterFamilies(out, snapshot, status, api_metrics);
+  if (options.process_metrics) WriteProcessMetrics(out);
+}
+
 }  // namespace
 
 std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
@@ -286,12 +296,18 @@ std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& s
   std::string text;
   text.reserve(4096 + snapshot.esims.size() * 1800);  // a full eSIM takes ~1,600 bytes
   ExpositionWriter out(text);
-  std::deque<RenderedLabels> rendered_here;
-  const std::vector<Row> rows = BuildRows(snapshot, status, now, rendered_here);
-  WriteEsimFamilies(out, rows, status, now);
-  WriteExporterFamilies(out, snapshot, status, api_metrics);
-  if (options.process_metrics) WriteProcessMetrics(out);
+  WriteMetrics(out, snapshot, status, api_metrics, now, options);
   return text;
+}
+
+void StreamMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
+                   const ApiMetrics* api_metrics, double now, const RenderOptions& options,
+                   const TextSink& sink, size_t piece_bytes) {
+  std::string piece;
+  piece.reserve(piece_bytes + 4096);
+  ExpositionWriter out(piece, sink, piece_bytes);
+  WriteMetrics(out, snapshot, status, api_metrics, now, options);
+  out.Flush();
 }
 
 }  // namespace esim

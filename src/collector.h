@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api_metrics.h"
+#include "exposition.h"
 #include "state_store.h"
 
 namespace esim {
@@ -28,5 +29,11 @@ struct RenderOptions {
 std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
                           const ApiMetrics* api_metrics, double now,
                           const RenderOptions& options = {});
+
+// The same text, handed to `sink` in pieces of about `piece_bytes` while it is rendered: a
+// scrape then holds a piece, not the page, and sending overlaps rendering.
+void StreamMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
+                   const ApiMetrics* api_metrics, double now, const RenderOptions& options,
+                   const TextSink& sink, size_t piece_bytes = 256 * 1024);
 
 }  // namespace esim

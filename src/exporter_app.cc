@@ -160,13 +160,17 @@ bool ExporterApp::Alive() const {
   return true;
 }
 
+ExporterStatus ExporterApp::Status() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return status_;
+}
+
 std::string ExporterApp::MetricsText(const RenderOptions& options) const {
-  ExporterStatus status;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    status = status_;
-  }
-  return RenderMetrics(*store_.Snapshot(), status, &api_metrics_, WallNow(), options);
+  return RenderMetrics(*store_.Snapshot(), Status(), &api_metrics_, WallNow(), options);
+}
+
+void ExporterApp::StreamMetricsText(const TextSink& sink) const {
+  StreamMetrics(*store_.Snapshot(), Status(), &api_metrics_, WallNow(), RenderOptions{}, sink);
 }
 
 std::string ExporterApp::LandingPage(const std::string& telemetry_path) const {

@@ -40,6 +40,8 @@ class ExporterApp {
   }
 
   std::string MetricsText(const RenderOptions& options = {}) const;
+  // The same text, handed to `sink` in pieces while it is rendered (a scrape).
+  void StreamMetricsText(const TextSink& sink) const;
   std::string LandingPage(const std::string& telemetry_path) const;
   // Every monitored eSIM observed once; with discovery, also the first complete sweep (before
   // it the set of eSIMs is not known yet).
@@ -52,6 +54,7 @@ class ExporterApp {
   // Discovery changed the monitored eSIMs: hand them to the poller.
   void OnEsimsChanged();
   PollSchedule::Priority LivePriority(const Config& config, size_t esim_count) const;
+  ExporterStatus Status() const;  // a copy taken under mutex_
 
   const std::string config_path_;
   const Shard shard_;

@@ -91,6 +91,13 @@ void ExpositionWriter::WriteSample(std::string_view name, const Labels& labels,
   out_ += ' ';
   AppendValue(value);
   out_ += '\n';
+  MaybeFlush();
+}
+
+void ExpositionWriter::Flush() {
+  if (!flush_ || out_.empty()) return;
+  flush_(out_);
+  out_.clear();
 }
 
 void ExpositionWriter::Sample(std::string_view name, std::initializer_list<Label> labels,
@@ -112,6 +119,7 @@ void ExpositionWriter::SampleWithLabelText(std::string_view name,
   out_ += "} ";
   AppendValue(value);
   out_ += '\n';
+  MaybeFlush();
 }
 
 void ExpositionWriter::Families(const std::vector<prometheus::MetricFamily>& families) {

@@ -4,6 +4,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,9 +16,17 @@ using Label = std::pair<std::string_view, std::string_view>;
 
 inline constexpr char kExpositionContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
+// Receives the text in pieces while it is written (a streamed /metrics answer).
+using TextSink = std::function<void(std::string_view piece)>;
+
 class ExpositionWriter {
  public:
   explicit ExpositionWriter(std::string& out) : out_(out) {}
+  // Hands `out` to `flush` and empties it whenever it holds `flush_at` bytes or more after a
+  // sample, so a large page never has to be held whole. Call Flush() once at the end.
+  ExpositionWriter(std::string& out, TextSink flush, size_t flush_at)
+      : out_(out), flush_(std::move(flush)), flush_at_(flush_at) {}
+  void Flush();
 
   // "# HELP" and "# TYPE" lines; type is "gauge", "counter", "histogram", ...
   void Family(std::string_view name, std::string_view help, std::string_view type);
@@ -38,7 +47,13 @@ class ExpositionWriter {
                    std::string_view extra_value, double value);
   void AppendValue(double value);
 
+  void MaybeFlush() {
+    if (flush_ && out_.size() >= flush_at_) Flush();
+  }
+
   std::string& out_;
+  TextSink flush_;
+  size_t flush_at_ = 0;
 };
 
 // Appends a label value escaped as the text format wants it (backslash, double quote, newline).

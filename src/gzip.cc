@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -62,31 +61,54 @@ bool AcceptsGzip(std::string_view accept_encoding) {
   return any && *any > 0;
 }
 
-std::string GzipCompress(std::string_view data, int level) {
-  if (data.size() > std::numeric_limits<uInt>::max()) {
-    throw std::runtime_error("zlib: input too large to compress in one call");
-  }
+struct GzipStream::State {
   z_stream stream{};
+  std::vector<Bytef> chunk = std::vector<Bytef>(128 * 1024);
+  bool finished = false;
+};
+
+GzipStream::GzipStream(int level) : state_(std::make_unique<State>()) {
   // windowBits 15 + 16: a gzip header and trailer around the deflate data.
-  if (deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&state_->stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("zlib: deflateInit2 failed");
   }
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  // Through a small chunk rather than a deflateBound-sized buffer: the output is a fraction of
-  // the input, and a scrape should not hold a second body-sized buffer.
+}
+
+GzipStream::~GzipStream() { deflateEnd(&state_->stream); }
+
+void GzipStream::Compress(std::string_view data, bool finish, std::string& out) {
+  if (state_->finished) throw std::logic_error("gzip stream already finished");
+  z_stream& stream = state_->stream;
+  // zlib counts in 32 bits: feed large inputs in slices.
+  constexpr size_t kSlice = 1u << 30;
+  do {
+    const size_t slice = std::min(data.size(), kSlice);
+    const bool last_slice = slice == data.size();
+    const int flush = finish && last_slice ? Z_FINISH : Z_NO_FLUSH;
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    stream.avail_in = static_cast<uInt>(slice);
+    // Through a small chunk rather than a body-sized buffer: the output is a fraction of the
+    // input, and a scrape should not hold a second body-sized buffer.
+    int result = Z_OK;
+    do {
+      stream.next_out = state_->chunk.data();
+      stream.avail_out = static_cast<uInt>(state_->chunk.size());
+      result = deflate(&stream, flush);
+      if (result == Z_STREAM_ERROR) throw std::runtime_error("zlib: deflate failed");
+      out.append(reinterpret_cast<const char*>(state_->chunk.data()),
+                 state_->chunk.size() - stream.avail_out);
+    } while (stream.avail_out == 0 || (flush == Z_FINISH && result != Z_STREAM_END));
+    data.remove_prefix(slice);
+    if (last_slice) break;
+  } while (true);
+  state_->finished = finish;
+}
+
+std::string GzipCompress(std::string_view data, int level) {
+  GzipStream stream(level);
   std::string out;
   out.reserve(data.size() / 8);
-  std::vector<Bytef> chunk(128 * 1024);
-  int result = Z_OK;
-  while (result == Z_OK) {
-    stream.next_out = chunk.data();
-    stream.avail_out = static_cast<uInt>(chunk.size());
-    result = deflate(&stream, Z_FINISH);
-    out.append(reinterpret_cast<const char*>(chunk.data()), chunk.size() - stream.avail_out);
-  }
-  deflateEnd(&stream);
-  if (result != Z_STREAM_END) throw std::runtime_error("zlib: deflate failed");
+  stream.Compress(data, /*finish=*/true, out);
   return out;
 }
 

@@ -3,6 +3,7 @@
 // uncompressed body.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,24 @@ namespace esim {
 // with a non-zero q, or "*" with a non-zero q when gzip is not named.
 bool AcceptsGzip(std::string_view accept_encoding);
 
-// A complete gzip member (RFC 1952) holding `data`. Throws std::runtime_error when zlib fails.
+// One gzip member (RFC 1952) written piece by piece. Throws std::runtime_error when zlib fails.
+class GzipStream {
+ public:
+  explicit GzipStream(int level = 1);
+  ~GzipStream();
+  GzipStream(const GzipStream&) = delete;
+  GzipStream& operator=(const GzipStream&) = delete;
+
+  // Appends to `out` what compressing `data` yields so far; `finish` ends the member (header,
+  // data and trailer are then all out). Nothing may follow a finishing call.
+  void Compress(std::string_view data, bool finish, std::string& out);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// A complete gzip member holding `data`.
 std::string GzipCompress(std::string_view data, int level = 1);
 
 }  // namespace esim

@@ -233,7 +233,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
   const bool basic_auth = web_config && !web_config->basic_auth_users.empty();
   web_options.web_config = std::move(web_config);
   esim::WebHandlers handlers;
-  handlers.metrics = [&app] { return app.MetricsText(); };
+  handlers.metrics = [&app](const esim::TextSink& write) { app.StreamMetricsText(write); };
   handlers.landing_page = [&app, path = flags.telemetry_path] { return app.LandingPage(path); };
   handlers.ready = [&app] { return app.Ready(); };
   handlers.reload = [&app, &notifier] {

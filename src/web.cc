@@ -244,8 +244,7 @@ void WebServer::Route() {
 
   server_->Get(options_.telemetry_path,
                guarded([this](const httplib::Request& req, httplib::Response& res) {
-                 ServeBody(std::make_shared<const std::string>(handlers_.metrics()),
-                           kExpositionContentType, req, res);
+                 ServeStream(handlers_.metrics, kExpositionContentType, req, res);
                }));
   server_->Get("/", guarded([this](const httplib::Request&, httplib::Response& res) {
                  res.set_content(handlers_.landing_page(), "text/html; charset=utf-8");

@@ -15,6 +15,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "body_response.h"
 #include "web_config.h"
 
 struct crypt_data;
@@ -26,7 +27,7 @@ class Server;
 namespace esim {
 
 struct WebHandlers {
-  std::function<std::string()> metrics;       // exposition text
+  PageWriter metrics;                         // exposition text, written piece by piece
   std::function<std::string()> landing_page;  // HTML
   std::function<bool()> ready;
   // Reloads the config; returns an empty string on success, else the error.

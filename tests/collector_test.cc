@@ -177,6 +177,37 @@ TEST(CollectorTest, StoreRenderedLabelsGiveTheSameText) {
   }
 }
 
+// A scrape streams the page in pieces; joined, they are the page, byte for byte.
+TEST(CollectorTest, StreamedPiecesJoinToTheWholePage) {
+  ApiMetrics api_metrics;
+  api_metrics.Observe("OK", 0.2);
+  const RenderOptions options{.process_metrics = false};
+  const std::string whole =
+      RenderMetrics(GoldenSnapshot(), GoldenStatus(), &api_metrics, kNow, options);
+  for (const size_t piece_bytes : {size_t{1}, size_t{100}, size_t{4096}, size_t{1} << 20}) {
+    std::string joined;
+    size_t pieces = 0, largest = 0;
+    StreamMetrics(
+        GoldenSnapshot(), GoldenStatus(), &api_metrics, kNow, options,
+        [&](std::string_view piece) {
+          EXPECT_FALSE(piece.empty());
+          joined += piece;
+          ++pieces;
+          largest = std::max(largest, piece.size());
+        },
+        piece_bytes);
+    EXPECT_EQ(joined, whole) << "pieces of " << piece_bytes;
+    // A piece ends after the sample that reached the size: at most one sample (and the family
+    // headers before it) longer.
+    EXPECT_LE(largest, piece_bytes + 600);
+    if (piece_bytes < whole.size()) {
+      EXPECT_GT(pieces, whole.size() / (piece_bytes + 600));
+    } else {
+      EXPECT_EQ(pieces, 1u);
+    }
+  }
+}
+
 TEST(CollectorTest, UnlimitedPlanHasNoTotal) {
   const std::string text =
       RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});

@@ -48,6 +48,19 @@ TEST(GzipTest, RoundTripsEmptySmallAndMultiChunkInputs) {
   EXPECT_LT(GzipCompress(large).size(), large.size() / 2);
 }
 
+TEST(GzipTest, AStreamOfPiecesIsOneMemberOfTheirConcatenation) {
+  std::string input, compressed;
+  GzipStream stream;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string piece = "esim_poll_success{iccid=\"" + std::to_string(i) + "\"} 1\n";
+    input += piece;
+    stream.Compress(piece, /*finish=*/false, compressed);
+  }
+  stream.Compress("", /*finish=*/true, compressed);
+  EXPECT_EQ(Gunzip(compressed), input);
+  EXPECT_THROW(stream.Compress("more", false, compressed), std::logic_error);
+}
+
 TEST(GzipTest, AcceptEncodingFollowsTheCodingsAndTheirWeights) {
   EXPECT_TRUE(AcceptsGzip("gzip"));
   EXPECT_TRUE(AcceptsGzip("GZIP"));

@@ -373,7 +373,7 @@ class WebServerSecuredTest : public testing::Test {
  protected:
   void Start(WebConfig config) {
     WebHandlers handlers;
-    handlers.metrics = [] { return std::string("up 1\n"); };
+    handlers.metrics = [](const auto& write) { write("up 1\n"); };
     handlers.landing_page = [] { return std::string("<html></html>"); };
     handlers.ready = [] { return true; };
     handlers.reload = [] { return std::string(); };

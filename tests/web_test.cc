@@ -28,7 +28,7 @@ class WebServerTest : public testing::Test {
  protected:
   void SetUp() override {
     WebHandlers handlers;
-    handlers.metrics = [] { return std::string(20000, 'm') + "\n"; };
+    handlers.metrics = [](const auto& write) { write(std::string(20000, 'm') + "\n"); };
     handlers.landing_page = [] { return std::string("<html>landing</html>"); };
     handlers.ready = [this] { return ready_.load(); };
     handlers.reload = [this] {
