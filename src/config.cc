@@ -544,17 +544,6 @@ class Loader : public YamlReader {
     return value;
   }
 
-  void CheckSecretFileMode(const std::string& path, const std::string& what, const Mark& mark) {
-    struct stat info;
-    if (::stat(path.c_str(), &info) != 0) return;
-    if ((info.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-      char mode[8];
-      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-      Warn(mark, what + " " + Quoted(path) + " is readable by group or others (mode " + mode +
-                     "); restrict it with chmod 600");
-    }
-  }
-
   std::optional<std::string> NonEmptyEnv(const std::string& name) const {
     std::optional<std::string> value = env_(name);
     if (value && value->empty()) return std::nullopt;
@@ -598,7 +587,7 @@ class Loader : public YamlReader {
       api.secret_key =
           Secret(ReadCredentialFile(path, "api.secret_key_file", secret_key_file_.value));
       api.secret_key_file = path;
-      CheckSecretFileMode(path, "api.secret_key_file", secret_key_file_.value);
+      WarnIfReadableByOthers(path, "api.secret_key_file", secret_key_file_.value);
       return;
     }
     if (std::optional<std::string> from_env = NonEmptyEnv(kSecretKeyEnv)) {
@@ -613,7 +602,7 @@ class Loader : public YamlReader {
         const std::string what = std::string("the systemd credential ") + kSecretCredentialName;
         api.secret_key = Secret(ReadCredentialFile(path, what, api_mark_));
         api.secret_key_file = path;
-        CheckSecretFileMode(path, what, api_mark_);
+        WarnIfReadableByOthers(path, what, api_mark_);
         return;
       }
     }

@@ -108,17 +108,26 @@ void PollSchedule::Update(const std::vector<EsimConfig>& esims, milliseconds con
       Dequeue(entry);
     } else {
       entry.due = now;
+      // Removed by an earlier reload while its request was in flight, and back: that request
+      // still counts, so the eSIM is not polled a second time at once.
+      if (const auto orphan = orphans_in_flight_.find(key); orphan != orphans_in_flight_.end()) {
+        entry.in_flight = true;
+        entry.last_start = orphan->second;
+        orphans_in_flight_.erase(orphan);
+      }
     }
     entry.esim = esims[slot];
     entry.slot = slot;
     updated.emplace(key, std::move(entry));
   }
   for (auto& [key, entry] : entries_) {
-    if (!updated.contains(key)) Dequeue(entry);
+    if (updated.contains(key)) continue;
+    Dequeue(entry);
+    // A removed eSIM's answer still arrives; Finished drops it.
+    if (entry.in_flight) orphans_in_flight_.emplace(key, entry.last_start.value_or(now));
   }
-  // Removed eSIMs still in flight are forgotten; their answers are dropped in Finished.
   entries_ = std::move(updated);
-  in_flight_ = 0;
+  in_flight_ = orphans_in_flight_.size();
   for (auto& [key, entry] : entries_) {
     if (entry.in_flight) {
       ++in_flight_;
@@ -222,7 +231,11 @@ void PollSchedule::Started(const std::string& key, TimePoint now) {
 
 void PollSchedule::Finished(const std::string& key, Outcome outcome, TimePoint now, double jitter) {
   auto it = entries_.find(key);
-  if (it == entries_.end() || !it->second.in_flight) return;  // removed by a reload meanwhile
+  if (it == entries_.end()) {
+    if (orphans_in_flight_.erase(key) > 0) --in_flight_;  // removed by a reload meanwhile
+    return;
+  }
+  if (!it->second.in_flight) return;
   Entry& entry = it->second;
   entry.in_flight = false;
   --in_flight_;

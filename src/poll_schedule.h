@@ -116,6 +116,9 @@ class PollSchedule {
   // Priority mode: entries already due, best first, so that choosing one costs O(log n) rather
   // than a scan of every due eSIM (a large fleet behind a small budget is due all the time).
   std::set<ReadyKey> ready_;
+  // eSIMs removed by a reload while their request was in flight (still counted), with the
+  // time that request started.
+  std::map<std::string, TimePoint> orphans_in_flight_;
   size_t in_flight_ = 0;
 };
 

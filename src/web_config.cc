@@ -373,6 +373,7 @@ class Loader : public YamlReader {
       case SslStep::kVersions:
         Fail(key.Mark(), section + ": " + error + "; choose other min_version/max_version");
     }
+    WarnIfReadableByOthers(tls.key_file, section + ".key_file", key_mark);
     config_.tls = std::move(tls);
   }
 

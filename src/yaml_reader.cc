@@ -1,5 +1,6 @@
 #include "yaml_reader.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
@@ -196,6 +197,18 @@ void YamlReader::ParseYaml(const std::string& text, const std::function<void(con
     Fail(e.mark, "YAML syntax error: " + e.msg +
                      "; check the indentation (spaces, not tabs), colons and quotes here or "
                      "just above");
+  }
+}
+
+void YamlReader::WarnIfReadableByOthers(const std::string& path, const std::string& what,
+                                        const Mark& mark) {
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) return;
+  if ((info.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    Warn(mark, what + " " + Quoted(path) + " is readable by group or others (mode " + mode +
+                   "); restrict it with chmod 600");
   }
 }
 

@@ -73,6 +73,11 @@ class YamlReader {
   void Warn(const YAML::Mark& mark, const std::string& message);
   std::vector<std::string> TakeWarnings() { return std::move(warnings_); }
 
+  // Warns when the file holding a secret (API key, TLS private key) is readable by group or
+  // others; `what` names the key that gives the path.
+  void WarnIfReadableByOthers(const std::string& path, const std::string& what,
+                              const YAML::Mark& mark);
+
   // Parses `text` as one YAML document and calls `parse` with its root (a null node when the
   // file is empty). yaml-cpp's errors, also those thrown in `parse`, fail as syntax errors.
   void ParseYaml(const std::string& text, const std::function<void(const YAML::Node&)>& parse);

@@ -186,6 +186,43 @@ TEST(PollScheduleTest, ReloadKeepsKnownEsimsAndPollsNewOnesAtOnce) {
   EXPECT_EQ(schedule.size(), 3u);
 }
 
+// An eSIM removed by a reload while its request is in flight and added back before the answer
+// arrives must not be polled again at once: that request still counts, and its answer
+// schedules the next poll as usual.
+TEST(PollScheduleTest, EsimReaddedWhileInFlightIsNotPolledTwice) {
+  const RateLimitConfig limits{600, 100000, 1000000};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(2), minutes(1), limits, start);
+  ASSERT_EQ(schedule.Next(start)->esim.Key(), "esim_id:1");
+  schedule.Started("esim_id:1", start);
+  schedule.Update(Fleet(1, 1), minutes(1), limits, start + seconds(1));  // esim_id:1 removed
+  EXPECT_EQ(schedule.in_flight(), 1u);                                   // its request is still out
+  schedule.Update(Fleet(2), minutes(1), limits, start + seconds(2));     // and back
+  EXPECT_EQ(schedule.in_flight(), 1u);
+  for (TimePoint now = start + seconds(2); now < start + seconds(30); now += seconds(1)) {
+    const auto next = schedule.Next(now);
+    ASSERT_TRUE(next);
+    EXPECT_NE(next->esim.Key(), "esim_id:1");
+    if (next->at <= now && next->esim.Key() == "esim_id:2") {
+      schedule.Started("esim_id:2", now);
+      schedule.Finished("esim_id:2", PollSchedule::Outcome::kSuccess, now, 0.5);
+    }
+  }
+  schedule.Finished("esim_id:1", PollSchedule::Outcome::kSuccess, start + seconds(30), 0.5);
+  EXPECT_EQ(schedule.in_flight(), 0u);
+  const auto next = schedule.Next(start + seconds(30));
+  ASSERT_TRUE(next);
+  EXPECT_GE(next->at, start + seconds(30));  // due again later, like any answered eSIM
+
+  // Removed for good: its late answer is dropped and frees the slot.
+  schedule.Started("esim_id:1", next->at);
+  schedule.Update(Fleet(1, 1), minutes(1), limits, next->at);
+  EXPECT_EQ(schedule.in_flight(), 1u);
+  schedule.Finished("esim_id:1", PollSchedule::Outcome::kSuccess, next->at, 0.5);
+  EXPECT_EQ(schedule.in_flight(), 0u);
+}
+
 TEST(PollScheduleTest, OnceModePollsEveryEsimExactlyOnce) {
   const RateLimitConfig limits{50, 500, 5000};
   const TimePoint start{hours(1)};

@@ -123,6 +123,18 @@ TEST_F(WebConfigTest, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
   EXPECT_TRUE(config.warnings.empty());
 }
 
+TEST_F(WebConfigTest, WarnsWhenTheTlsKeyIsReadableByOthers) {
+  const std::string text = "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n";
+  std::filesystem::permissions(dir_ + "/server.key", std::filesystem::perms(0640));
+  const WebConfig readable = LoadWebConfig(Write(text));
+  ASSERT_EQ(readable.warnings.size(), 1u);
+  EXPECT_EQ(readable.warnings[0], dir_ + "/web.yml:3:13: tls_server_config.key_file \"" + dir_ +
+                                      "/server.key\" is readable by group or others (mode 0640); "
+                                      "restrict it with chmod 600");
+  std::filesystem::permissions(dir_ + "/server.key", std::filesystem::perms(0600));
+  EXPECT_TRUE(LoadWebConfig(Write(text)).warnings.empty());
+}
+
 TEST_F(WebConfigTest, DefaultsAndWarnings) {
   const WebConfig tls_only =
       LoadWebConfig(Write("tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n"));
