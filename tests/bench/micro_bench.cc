@@ -227,27 +227,36 @@ size_t CountSeries(const std::string& text) {
   return series;
 }
 
+// What the renderer is given for a page of `count` synthetic eSIMs.
+struct PageInputs {
+  explicit PageInputs(size_t count) : now(WallNow()), snapshot(SyntheticSnapshot(count, now)) {
+    status.poll_interval = std::chrono::minutes(15);
+    status.last_reload_success_time = now - 3600;
+    api_metrics.Observe("OK", 0.12);
+    api_metrics.Observe("PROVIDER_ERROR", 1.5);
+    options.process_metrics = false;
+  }
+  std::string Render() const {
+    return esim::RenderMetrics(*snapshot, status, &api_metrics, now, options);
+  }
+  double now;
+  std::shared_ptr<esim::StateSnapshot> snapshot;
+  esim::ExporterStatus status;
+  esim::ApiMetrics api_metrics;
+  esim::RenderOptions options;
+};
+
 void BM_RenderMetrics(benchmark::State& state) {
   const size_t count = static_cast<size_t>(state.range(0));
-  const double now = WallNow();
-  const auto snapshot = SyntheticSnapshot(count, now);
-  esim::ExporterStatus status;
-  status.poll_interval = std::chrono::minutes(15);
-  status.last_reload_success_time = now - 3600;
-  esim::ApiMetrics api_metrics;
-  api_metrics.Observe("OK", 0.12);
-  api_metrics.Observe("PROVIDER_ERROR", 1.5);
-  esim::RenderOptions options;
-  options.process_metrics = false;
+  const PageInputs page(count);
   size_t bytes = 0;
   for (auto _ : state) {
-    std::string text = esim::RenderMetrics(*snapshot, status, &api_metrics, now, options);
+    std::string text = page.Render();
     bytes = text.size();
     benchmark::DoNotOptimize(text);
   }
-  const std::string text = esim::RenderMetrics(*snapshot, status, &api_metrics, now, options);
   state.counters["bytes"] = static_cast<double>(bytes);
-  state.counters["series"] = static_cast<double>(CountSeries(text));
+  state.counters["series"] = static_cast<double>(CountSeries(page.Render()));
   state.counters["esims"] = static_cast<double>(count);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(count));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
@@ -258,19 +267,11 @@ BENCHMARK(BM_RenderMetrics)->Arg(1000)->Arg(10000)->Arg(50000)->Unit(benchmark::
 // one reused buffer, each handed to a sink (here one that only counts).
 void BM_StreamMetrics(benchmark::State& state) {
   const size_t count = static_cast<size_t>(state.range(0));
-  const double now = WallNow();
-  const auto snapshot = SyntheticSnapshot(count, now);
-  esim::ExporterStatus status;
-  status.poll_interval = std::chrono::minutes(15);
-  status.last_reload_success_time = now - 3600;
-  esim::ApiMetrics api_metrics;
-  api_metrics.Observe("OK", 0.12);
-  esim::RenderOptions options;
-  options.process_metrics = false;
+  const PageInputs page(count);
   size_t bytes = 0;
   for (auto _ : state) {
     bytes = 0;
-    esim::StreamMetrics(*snapshot, status, &api_metrics, now, options,
+    esim::StreamMetrics(*page.snapshot, page.status, &page.api_metrics, page.now, page.options,
                         [&bytes](std::string_view piece) { bytes += piece.size(); });
     benchmark::DoNotOptimize(bytes);
   }
@@ -284,13 +285,7 @@ BENCHMARK(BM_StreamMetrics)->Arg(1000)->Arg(10000)->Arg(50000)->Unit(benchmark::
 // gzip of the 10k-eSIM page at zlib level `range(0)`: 1 is what /metrics uses, 6 is zlib's
 // default (what cpp-httplib would use), side by side.
 void BM_GzipMetrics(benchmark::State& state) {
-  const double now = WallNow();
-  const auto snapshot = SyntheticSnapshot(10000, now);
-  esim::ExporterStatus status;
-  status.poll_interval = std::chrono::minutes(15);
-  esim::RenderOptions options;
-  options.process_metrics = false;
-  const std::string text = esim::RenderMetrics(*snapshot, status, nullptr, now, options);
+  const std::string text = PageInputs(10000).Render();
   const int level = static_cast<int>(state.range(0));
   size_t compressed = 0;
   for (auto _ : state) {
