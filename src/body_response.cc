@@ -49,7 +49,7 @@ void ServeStream(PageWriter page, const std::string& content_type, const httplib
         } catch (const std::exception& e) {
           // Headers are out: all that is left is to cut the answer short, which the client
           // sees as an incomplete chunked body rather than a page missing some series.
-          LogError("streaming a page failed", {{"path", "metrics"}, {"error", e.what()}});
+          LogError("streaming a page failed", {{"error", e.what()}});
           return false;
         }
         sink.done();
