@@ -37,6 +37,11 @@ chmod 600 config/demo-secret-key  # the exporter warns about secret files others
 FAKE_ESIMFLY_SECRET_KEY=$(cat config/demo-secret-key) \
   build/dev/tests/fake_esimfly_api --listen=$fake_address 2>"$logs/fake_api.log" &
 pids+=($!)
+# The exporter's first inventory sweep goes out at once: the fake API must be listening by then.
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://$fake_address/" && break
+  sleep 0.1
+done
 build/dev/esim_exporter --config.file=config/demo.yml --web.listen-address=$exporter_address \
   2>"$logs/exporter.log" &
 pids+=($!)
