@@ -93,10 +93,17 @@ void Inventory::Loop() {
     const bool sweep_due = next_sweep_ && *next_sweep_ <= now;
     lock.unlock();
     if (sweep_due) {
-      Sweep(settings, *client);
+      const bool ok = Sweep(settings, *client);
       lock.lock();
-      // The next turn counts from this one's start, failed or not.
-      if (next_sweep_) next_sweep_ = now + settings_.inventory.interval;
+      // The next turn counts from this one's start. A failed one is retried sooner, backing off
+      // from sweep_retry: one request per attempt, never a tight loop.
+      failed_sweeps_ = ok ? 0 : std::min(failed_sweeps_ + 1, 20);
+      Clock::duration wait = settings_.inventory.interval;
+      if (!ok) {
+        wait = std::min(
+            wait, Clock::duration(settings_.sweep_retry) * (int64_t{1} << (failed_sweeps_ - 1)));
+      }
+      if (next_sweep_) next_sweep_ = now + wait;
     } else {
       const bool ok = ReadBalance(*client);
       lock.lock();

@@ -28,6 +28,9 @@ class Inventory {
     InventoryConfig inventory;
     BalanceConfig balance;
     std::chrono::milliseconds stale_after{std::chrono::hours(6)};
+    // After a failed sweep the next comes this much later, doubling with each further failure
+    // up to inventory.interval: a fleet found by discovery is unknown until one succeeds.
+    std::chrono::milliseconds sweep_retry{std::chrono::minutes(1)};
   };
 
   // `on_esims_changed` runs (on the sweeper thread) after every listed page and when discovery
@@ -64,6 +67,7 @@ class Inventory {
   Settings settings_;                                           // guarded by mutex_
   std::shared_ptr<const ApiClient> client_;                     // guarded by mutex_
   std::optional<Clock::time_point> next_sweep_, next_balance_;  // guarded by mutex_
+  int failed_sweeps_ = 0;                                       // in a row; guarded by mutex_
   std::optional<size_t> last_sweep_pages_;                      // guarded by mutex_
   bool stopping_ = false;                                       // guarded by mutex_
   std::thread thread_;

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace esim {
 namespace {
@@ -150,6 +151,42 @@ TEST(InventoryTest, WithoutDiscoveryOnlyConfiguredEsimsAreUpdated) {
   EXPECT_EQ(snapshot->esims[0]->status->used_bytes, 5 * 1024.0 * 1024.0);
   EXPECT_EQ(snapshot->esims[0]->EsimId(), 1005);
   EXPECT_EQ(f.changes.load(), 2) << "one per listed page: the poller re-ranks";
+}
+
+// With the API failing at startup, a fleet found by discovery would stay unknown for a whole
+// sweep interval; failed sweeps are retried sooner, backing off, and the first success ends it.
+TEST(InventoryTest, AFailedSweepIsRetriedSoonerWithBackoff) {
+  Fixture f(30, 0);
+  f.store.SetEsims({}, true);
+  Inventory::Settings settings;
+  settings.inventory.enabled = true;
+  settings.inventory.discover = true;
+  settings.inventory.statuses = {"ACTIVE"};
+  settings.inventory.interval = std::chrono::minutes(10);
+  settings.balance.interval = std::chrono::milliseconds(0);
+  settings.sweep_retry = std::chrono::milliseconds(200);
+  f.transport->fail_page = 1;
+  f.inventory.Reconfigure(settings, f.client);
+  f.inventory.Start();
+  // Attempts at about 0, 0.2, 0.6 and 1.4 s: four in 1.2 s at most, not a tight loop.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const int failing_attempts = f.transport->requests.load();
+  EXPECT_GE(failing_attempts, 2);
+  EXPECT_LE(failing_attempts, 4);
+  EXPECT_TRUE(f.store.Snapshot()->esims.empty());
+  f.transport->fail_page = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (f.store.Snapshot()->account.inventory_last_success_time == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GT(f.store.Snapshot()->account.inventory_last_success_time, 0);
+  EXPECT_EQ(f.store.Snapshot()->esims.size(), 30u);
+  // Healthy again: the next sweep is a whole interval away.
+  const int after_success = f.transport->requests.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(f.transport->requests.load(), after_success);
+  f.inventory.Stop();
 }
 
 TEST(InventoryTest, EveryRequestTakesFromTheSharedBudget) {
