@@ -105,11 +105,6 @@ void ExpositionWriter::Sample(std::string_view name, std::initializer_list<Label
   WriteSample(name, labels, {}, {}, value);
 }
 
-void ExpositionWriter::Sample(std::string_view name, const std::vector<Label>& labels,
-                              double value) {
-  WriteSample(name, labels, {}, {}, value);
-}
-
 void ExpositionWriter::SampleWithLabelText(std::string_view name,
                                            std::initializer_list<std::string_view> pieces,
                                            double value) {

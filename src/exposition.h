@@ -32,7 +32,6 @@ class ExpositionWriter {
   void Family(std::string_view name, std::string_view help, std::string_view type);
 
   void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
-  void Sample(std::string_view name, const std::vector<Label>& labels, double value);
   // A sample whose labels are already escaped and joined (`a="x",b="y"`), given in pieces that
   // are written one after another between the braces. At least one piece must be non-empty.
   void SampleWithLabelText(std::string_view name, std::initializer_list<std::string_view> pieces,

@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "count_series.h"
 #include "fake_esimfly_api.h"
 #include "fleet.h"
 
@@ -232,18 +233,6 @@ struct ScrapeStats {
     return sorted[std::min(rank, sorted.size()) - 1];
   }
 };
-
-size_t CountSeries(const std::string& text) {
-  size_t series = 0;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start && text[start] != '#') ++series;
-    start = end + 1;
-  }
-  return series;
-}
 
 // One kept-alive HTTP/1.1 connection that reads like Prometheus' Go client does: large reads,
 // no decompression. cpp-httplib's client reads 4 KiB per call with a poll before each, which on

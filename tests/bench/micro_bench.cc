@@ -12,13 +12,17 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "api_client.h"
 #include "collector.h"
+#include "count_series.h"
 #include "fake_esimfly_api.h"
 #include "fleet.h"
 #include "gzip.h"
@@ -31,26 +35,15 @@ constexpr char kSecret[] = "sk_bench_secret_key_0123456789abcdef";
 constexpr char kAccessCode[] = "esf_bench_access_code";
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
-// The spec's example answer (esimfly-status-api.md, "Success: 200"), byte for byte.
-constexpr char kSpecExampleAnswer[] = R"({
-  "success": true,
-  "message": "Live eSIM status retrieved",
-  "data": {
-    "iccid": "8948010010036785060",
-    "status": "ACTIVE",
-    "esim_status": "Active",
-    "smdp_status": "AFFECTED",
-    "profile": "Enabled",
-    "unlimited": false,
-    "last_network": {"operator": "Optus", "mcc": "505", "mnc": "2", "country": "Australia",
-                     "country_iso2": "AU", "connection_type": "4G - LTE"},
-    "device": {"model": "GTF7P", "imei": "350000000000000"},
-    "activation_date": "2026-06-26T14:34:40.000Z",
-    "last_usage_date": "2026-06-26T14:35:21.000Z",
-    "expiry_date": "2026-07-26T14:34:40.000Z",
-    "data_usage": {"used_gb": 0, "total_gb": 1, "unlimited": false}
-  }
-})";
+// The spec's example answer (esimfly-status-api.md, "Success: 200"), byte for byte: the status
+// fuzzer's seed file holds it.
+std::string SpecExampleAnswer() {
+  const std::string path =
+      std::string(ESIM_SOURCE_DIR) + "/tests/fuzz/corpus/status/spec_example.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 double WallNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -102,7 +95,7 @@ BENCHMARK(BM_SignRequest);
 // Response parsers
 
 void BM_InterpretStatusResponse(benchmark::State& state) {
-  const esim::HttpResponse response = JsonResponse(kSpecExampleAnswer);
+  const esim::HttpResponse response = JsonResponse(SpecExampleAnswer());
   const double now = WallNow();
   for (auto _ : state) {
     esim::ApiResult result = esim::InterpretStatusResponse(response, now);
@@ -213,18 +206,6 @@ std::shared_ptr<esim::StateSnapshot> SyntheticSnapshot(size_t count, double now)
   snapshot->api.rate_limit.reset_time = now + 60;
   snapshot->api.server_time_offset = 0.25;
   return snapshot;
-}
-
-size_t CountSeries(const std::string& text) {
-  size_t series = 0;
-  size_t line_start = 0;
-  while (line_start < text.size()) {
-    size_t line_end = text.find('\n', line_start);
-    if (line_end == std::string::npos) line_end = text.size();
-    if (line_end > line_start && text[line_start] != '#') ++series;
-    line_start = line_end + 1;
-  }
-  return series;
 }
 
 // What the renderer is given for a page of `count` synthetic eSIMs.
