@@ -162,25 +162,62 @@ ListedEsim ParseListedEsim(const json& item) {
   return esim;
 }
 
+// An order still being provisioned (docs/esimfly-api.md, "Pending entries"):
+// is_pending true, or no ICCID or usage data yet. Not an error, and not an eSIM to
+// monitor yet: a later sweep lists it complete. A null validity alone is not pending: the eSIM
+// is complete, only its dates are unknown.
+bool IsPendingEntry(const json& item) {
+  if (!item.is_object()) return false;
+  const auto pending = item.find("is_pending");
+  if (pending != item.end() && pending->is_boolean() && pending->get<bool>()) return true;
+  const auto iccid = item.find("iccid");
+  if (iccid != item.end() && (iccid->is_null() || (iccid->is_string() && iccid->empty()))) {
+    return true;
+  }
+  const auto data = item.find("data");
+  return data != item.end() && data->is_null();
+}
+
 EsimListPage ParseListData(const json& data) {
   if (!data.is_object()) throw WrongShape{"data is not an object"};
   const auto esims = data.find("esims");
   if (esims == data.end() || !esims->is_array()) throw WrongShape{"data.esims is not a list"};
   EsimListPage page;
   page.esims.reserve(esims->size());
-  for (const json& item : *esims) page.esims.push_back(ParseListedEsim(item));
+  // One odd entry never costs the page: it is skipped and counted, the others are merged.
+  for (const json& item : *esims) {
+    if (IsPendingEntry(item)) {
+      ++page.skipped.pending;
+      continue;
+    }
+    try {
+      page.esims.push_back(ParseListedEsim(item));
+    } catch (const WrongShape& wrong) {
+      if (page.skipped.malformed++ == 0) page.skipped.first_malformed = wrong.what;
+    }
+  }
   const json* pagination = OptionalObject(data, "pagination");
   if (pagination == nullptr) throw WrongShape{"data.pagination is missing"};
-  auto whole = [&](const char* key) {
+  auto count = [&](const char* key) -> std::optional<int64_t> {
     const auto value = OptionalNumber(*pagination, key);
-    if (!value || *value < 0 || *value > 1e9 || *value != std::floor(*value)) {
+    if (!value) return std::nullopt;
+    if (*value < 0 || *value > 1e9 || *value != std::floor(*value)) {
       throw WrongShape{std::string("pagination.") + key + " is not a count"};
     }
     return static_cast<int64_t>(*value);
   };
-  page.page = whole("page");
-  page.total = whole("total");
-  page.total_pages = whole("total_pages");
+  page.page = count("page").value_or(1);
+  const auto total = count("total");
+  if (!total) throw WrongShape{"pagination.total is missing"};
+  page.total = *total;
+  // The list page spells it total_pages, a general page of the vendor's docs totalPages.
+  page.total_pages = count("total_pages");
+  if (!page.total_pages) page.total_pages = count("totalPages");
+  if (!page.total_pages) {
+    if (const auto limit = count("limit"); limit && *limit > 0) {
+      page.total_pages = (page.total + *limit - 1) / *limit;
+    }
+  }
   return page;
 }
 

@@ -13,8 +13,6 @@
 namespace esim {
 namespace {
 
-constexpr std::array<std::string_view, 4> kDocumentedStatuses = {"NEW", "ACTIVE", "EXPIRED",
-                                                                 "DEPLETED"};
 constexpr char kFromPoll[] = ", from the last background poll.";
 
 // What the renderer reads of one eSIM, copied into one contiguous array: a large fleet's records
@@ -25,12 +23,13 @@ struct Row {
   const RenderedLabels* labels;  // the same
   std::string_view identity;     // iccid="…",name="…", in the page's own contiguous copy
   bool fresh = false;            // has data that is not stale: the data families are written
-  bool last_poll_ok = false;
+  bool live_polled = false, last_live_ok = false;  // esim_poll_success{source="live"}
+  bool listed = false, last_list_ok = false;       // esim_poll_success{source="list"}
   bool unlimited = false;
   bool active = false;
   bool has_network = false, has_device = false, has_package = false;
-  int status_index = -1;  // in kDocumentedStatuses; -1 for an undocumented status
-  double last_success_time = 0;
+  int status_index = -1;  // in kLifecycleStatuses; -1 for an undocumented status
+  double last_live_success_time = 0, last_listed_time = 0;
   double used_bytes = 0;
   std::optional<double> total_bytes, activation_time, expiry_time, last_usage_time;
 };
@@ -55,8 +54,12 @@ std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& 
     if (row.labels == nullptr) row.labels = &rendered_here.emplace_back(RenderLabels(*record));
     identities += row.labels->identity;
     identity_ends.push_back(identities.size());
-    row.last_poll_ok = record->last_poll_ok;
-    row.last_success_time = record->last_success_time;
+    row.live_polled = record->live_polled;
+    row.last_live_ok = record->last_live_ok;
+    row.listed = record->last_listed_time > 0;
+    row.last_list_ok = record->last_list_ok;
+    row.last_live_success_time = record->last_live_success_time;
+    row.last_listed_time = record->last_listed_time;
     row.fresh = record->status && now - record->last_success_time <= stale_after;
     if (row.fresh) {
       const EsimStatus& data = *record->status;
@@ -65,10 +68,10 @@ std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& 
       row.unlimited = data.unlimited;
       row.active = data.status == "ACTIVE";
       const auto documented =
-          std::find(kDocumentedStatuses.begin(), kDocumentedStatuses.end(), data.status);
-      row.status_index = documented == kDocumentedStatuses.end()
+          std::find(kLifecycleStatuses.begin(), kLifecycleStatuses.end(), data.status);
+      row.status_index = documented == kLifecycleStatuses.end()
                              ? -1
-                             : static_cast<int>(documented - kDocumentedStatuses.begin());
+                             : static_cast<int>(documented - kLifecycleStatuses.begin());
       row.activation_time = data.activation_time;
       row.expiry_time = data.expiry_time;
       row.last_usage_time = data.last_usage_time;
@@ -120,15 +123,16 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
   bool any_data = std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.fresh; });
   if (any_data) {
     out.Family("esim_status",
-               "Lifecycle status of the eSIM as a state set: 1 for the current status, 0 for the "
-               "others" +
+               "Lifecycle status of the eSIM as a state set over NEW, ACTIVE, EXPIRED, DEPLETED, "
+               "CANCELLED and DELETED: 1 for the current status, 0 for the others; an "
+               "undocumented status gets its own series with 1" +
                    help_suffix,
                "gauge");
     for (const Row& row : rows) {
       if (!row.fresh) continue;
-      for (size_t i = 0; i < kDocumentedStatuses.size(); ++i) {
+      for (size_t i = 0; i < kLifecycleStatuses.size(); ++i) {
         out.SampleWithLabelText("esim_status",
-                                {row.identity, ",status=\"", kDocumentedStatuses[i], "\""},
+                                {row.identity, ",status=\"", kLifecycleStatuses[i], "\""},
                                 static_cast<int>(i) == row.status_index ? 1 : 0);
       }
       if (row.status_index < 0) {
@@ -212,30 +216,152 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
     }
   }
 
-  if (!rows.empty()) {
+  // Split by source: a sweep listing the eSIM must not hide a live poll that keeps failing.
+  const bool any_polled =
+      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.live_polled || r.listed; });
+  if (any_polled) {
     out.Family("esim_poll_success",
-               "1 when the latest background observation of the eSIM (live-status poll or "
-               "inventory sweep) succeeded, else 0.",
+               "1 when the eSIM's latest observation from this source succeeded, else 0. "
+               "source=\"live\": the latest live-status poll (present once one finished); "
+               "source=\"list\": the latest complete inventory sweep listed the eSIM (present "
+               "once a sweep listed it).",
                "gauge");
+    for (const Row& row : rows) {
+      if (row.live_polled) {
+        out.SampleWithLabelText("esim_poll_success", {row.identity, ",source=\"live\""},
+                                row.last_live_ok ? 1 : 0);
+      }
+      if (row.listed) {
+        out.SampleWithLabelText("esim_poll_success", {row.identity, ",source=\"list\""},
+                                row.last_list_ok ? 1 : 0);
+      }
+    }
   }
-  for (const Row& row : rows) {
-    out.SampleWithLabelText("esim_poll_success", {row.identity}, row.last_poll_ok ? 1 : 0);
-  }
-  const bool any_success =
-      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.last_success_time > 0; });
+  const bool any_success = std::any_of(rows.begin(), rows.end(), [](const Row& r) {
+    return r.last_live_success_time > 0 || r.last_listed_time > 0;
+  });
   if (any_success) {
     out.Family("esim_last_poll_success_timestamp_seconds",
-               "Unix time of the latest successful background poll of the eSIM.", "gauge");
+               "Unix time of the eSIM's latest successful observation from this source: "
+               "source=\"live\" a live-status poll, source=\"list\" an inventory sweep that "
+               "listed it.",
+               "gauge");
     for (const Row& row : rows) {
-      if (row.last_success_time <= 0) continue;
-      out.SampleWithLabelText("esim_last_poll_success_timestamp_seconds", {row.identity},
-                              row.last_success_time);
+      if (row.last_live_success_time > 0) {
+        out.SampleWithLabelText("esim_last_poll_success_timestamp_seconds",
+                                {row.identity, ",source=\"live\""}, row.last_live_success_time);
+      }
+      if (row.last_listed_time > 0) {
+        out.SampleWithLabelText("esim_last_poll_success_timestamp_seconds",
+                                {row.identity, ",source=\"list\""}, row.last_listed_time);
+      }
     }
   }
 }
 
+// The account's figures (on the replica that reads them) and what the inventory sweeps saw.
+void WriteAccountFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
+                          const ExporterStatus& status) {
+  const AccountState& account = snapshot.account;
+  if (!account.esims_by_status.empty()) {
+    out.Family("esim_account_esims",
+               "eSIMs on the whole API account per status, from the latest complete inventory "
+               "sweep (the listings' pagination totals); with --shard.total above 1, replica 0 "
+               "alone exports it.",
+               "gauge");
+    for (const auto& [account_status, count] : account.esims_by_status) {
+      out.Sample("esim_account_esims", {{"status", account_status}}, static_cast<double>(count));
+    }
+  }
+  if (account.balance) {
+    out.Family("esim_account_balance",
+               "The API account's balance, from the last balance read; with --shard.total above "
+               "1, replica 0 alone reads and exports it.",
+               "gauge");
+    out.Sample("esim_account_balance", {{"currency", account.balance->currency}},
+               account.balance->amount);
+  }
+  if (!status.inventory_enabled) return;
+  out.Family("esim_inventory_last_success_timestamp_seconds",
+             "Unix time when the latest complete inventory sweep ended; 0 before the first.",
+             "gauge");
+  out.Sample("esim_inventory_last_success_timestamp_seconds", {},
+             account.inventory_last_success_time);
+  const SweepState& sweeps = snapshot.inventory;
+  out.Family("esim_inventory_skipped_entries_total",
+             "List entries the inventory sweeps skipped, by reason: pending (orders still being "
+             "provisioned, without ICCID or usage yet) or malformed (entries that do not parse).",
+             "counter");
+  out.Sample("esim_inventory_skipped_entries_total", {{"reason", "pending"}},
+             static_cast<double>(sweeps.skipped_pending));
+  out.Sample("esim_inventory_skipped_entries_total", {{"reason", "malformed"}},
+             static_cast<double>(sweeps.skipped_malformed));
+  if (sweeps.discovery_limit) {
+    out.Family("esim_discovery_limit",
+               "The most eSIMs discovery adds on this replica (inventory.max_discovered).",
+               "gauge");
+    out.Sample("esim_discovery_limit", {}, static_cast<double>(*sweeps.discovery_limit));
+    out.Family("esim_discovery_over_limit_esims",
+               "eSIMs the latest inventory sweep listed for this replica but that are not "
+               "monitored because discovery's limit (esim_discovery_limit) is reached; 0 normally.",
+               "gauge");
+    out.Sample("esim_discovery_over_limit_esims", {},
+               static_cast<double>(sweeps.discovery_over_limit));
+  }
+}
+
+// The thresholds the shipped alert rules use: the defaults always, and per eSIM only those
+// that its own or its group's alerts: override (rules take "override, else default").
+void WriteThresholdFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
+                            const ExporterStatus& status) {
+  const auto seconds = [](std::chrono::milliseconds duration) {
+    return std::chrono::duration<double>(duration).count();
+  };
+  bool family_written = false;
+  for (const Row& row : rows) {
+    const AlertOverrides& set = row.record->config.alerts;
+    if (set.empty()) continue;
+    if (!family_written) {
+      out.Family("esim_alert_threshold",
+                 "Alert thresholds that the config sets for this eSIM (its own alerts: or its "
+                 "group's): usage ratios of the plan's data, expiry in seconds before it; the "
+                 "others are esim_alert_threshold_default.",
+                 "gauge");
+      family_written = true;
+    }
+    const auto sample = [&](std::string_view threshold, double value) {
+      out.SampleWithLabelText("esim_alert_threshold",
+                              {row.identity, ",threshold=\"", threshold, "\""}, value);
+    };
+    if (set.data_usage_warning_ratio) {
+      sample("data_usage_warning_ratio", *set.data_usage_warning_ratio);
+    }
+    if (set.data_usage_critical_ratio) {
+      sample("data_usage_critical_ratio", *set.data_usage_critical_ratio);
+    }
+    if (set.expiry_warning) sample("expiry_warning_seconds", seconds(*set.expiry_warning));
+    if (set.expiry_critical) sample("expiry_critical_seconds", seconds(*set.expiry_critical));
+  }
+  const AlertThresholds& defaults = status.alert_defaults;
+  out.Family("esim_alert_threshold_default",
+             "Alert thresholds of the config's alerts: section, for eSIMs without an override: "
+             "usage ratios of the plan's data, expiry in seconds before it, and balance_low in "
+             "the account's currency (0: no low-balance alert).",
+             "gauge");
+  out.Sample("esim_alert_threshold_default", {{"threshold", "data_usage_warning_ratio"}},
+             defaults.data_usage_warning_ratio);
+  out.Sample("esim_alert_threshold_default", {{"threshold", "data_usage_critical_ratio"}},
+             defaults.data_usage_critical_ratio);
+  out.Sample("esim_alert_threshold_default", {{"threshold", "expiry_warning_seconds"}},
+             seconds(defaults.expiry_warning));
+  out.Sample("esim_alert_threshold_default", {{"threshold", "expiry_critical_seconds"}},
+             seconds(defaults.expiry_critical));
+  out.Sample("esim_alert_threshold_default", {{"threshold", "balance_low"}}, status.balance_low);
+}
+
 void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
-                           const ExporterStatus& status, const ApiMetrics* api_metrics) {
+                           const ExporterStatus& status, const ApiMetrics* api_metrics,
+                           double now) {
   const ApiState& api = snapshot.api;
   if (api.up) {
     out.Family("esim_up",
@@ -243,6 +369,11 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
                "response, 0 when it was unreachable, refused the credentials or answered garbage.",
                "gauge");
     out.Sample("esim_up", {}, *api.up ? 1 : 0);
+    out.Family("esim_api_credentials_refused",
+               "1 while the API's latest answer refused the credentials (INVALID_API_KEY, "
+               "INVALID_SIGNATURE, INVALID_TIMESTAMP, HMAC_REQUIRED, INVALID_USER), else 0.",
+               "gauge");
+    out.Sample("esim_api_credentials_refused", {}, api.credentials_refused ? 1 : 0);
   }
   if (api_metrics != nullptr) api_metrics->Write(out);
   out.Family("esim_poll_interval_seconds",
@@ -251,6 +382,18 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
              "gauge");
   out.Sample("esim_poll_interval_seconds", {},
              std::chrono::duration<double>(status.poll_interval).count());
+  out.Family("esim_poll_interval_configured_seconds",
+             "The per-eSIM live-status poll interval set by poll.interval in the config; "
+             "esim_poll_interval_seconds is the one in force.",
+             "gauge");
+  out.Sample("esim_poll_interval_configured_seconds", {},
+             std::chrono::duration<double>(status.configured_poll_interval).count());
+  out.Family("esim_api_paused_until_timestamp_seconds",
+             "Unix time until which a pause the API imposed (RATE_LIMIT_EXCEEDED, Retry-After, "
+             "X-RateLimit-Remaining: 0) holds every request back; 0 when none holds.",
+             "gauge");
+  out.Sample("esim_api_paused_until_timestamp_seconds", {},
+             api.paused_until && *api.paused_until > now ? *api.paused_until : 0);
   if (api.rate_limit.limit) {
     out.Family("esim_api_rate_limit_limit",
                "Request limit of the API key's current window, from the latest X-RateLimit-Limit "
@@ -279,29 +422,7 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
                "gauge");
     out.Sample("esim_api_clock_skew_seconds", {}, *api.server_time_offset);
   }
-  const AccountState& account = snapshot.account;
-  if (!account.esims_by_status.empty()) {
-    out.Family("esim_account_esims",
-               "eSIMs on the whole API account per status, from the latest complete inventory "
-               "sweep (the listings' pagination totals).",
-               "gauge");
-    for (const auto& [account_status, count] : account.esims_by_status) {
-      out.Sample("esim_account_esims", {{"status", account_status}}, static_cast<double>(count));
-    }
-  }
-  if (account.balance) {
-    out.Family("esim_account_balance", "The API account's balance, from the last balance read.",
-               "gauge");
-    out.Sample("esim_account_balance", {{"currency", account.balance->currency}},
-               account.balance->amount);
-  }
-  if (status.inventory_enabled) {
-    out.Family("esim_inventory_last_success_timestamp_seconds",
-               "Unix time when the latest complete inventory sweep ended; 0 before the first.",
-               "gauge");
-    out.Sample("esim_inventory_last_success_timestamp_seconds", {},
-               account.inventory_last_success_time);
-  }
+  WriteAccountFamilies(out, snapshot, status);
   out.Family("esim_monitored_esims",
              "eSIMs monitored: those in the running config, plus those found by discovery.",
              "gauge");
@@ -325,7 +446,8 @@ void WriteMetrics(ExpositionWriter& out, const StateSnapshot& snapshot,
   std::string identities;
   const std::vector<Row> rows = BuildRows(snapshot, status, now, rendered_here, identities);
   WriteEsimFamilies(out, rows, status, now);
-  WriteExporterFamilies(out, snapshot, status, api_metrics);
+  WriteThresholdFamilies(out, rows, status);
+  WriteExporterFamilies(out, snapshot, status, api_metrics, now);
   if (options.process_metrics) WriteProcessMetrics(out);
 }
 

@@ -1,4 +1,4 @@
-// Builds the /metrics page from one StateSnapshot at scrape time (contract.md, "Metrics").
+// Builds the /metrics page from one StateSnapshot at scrape time (docs/contract.md, "Metrics").
 // Pure apart from the process metrics; never calls the API.
 #pragma once
 
@@ -13,12 +13,15 @@ namespace esim {
 
 // What the running exporter knows about itself, for its own gauges.
 struct ExporterStatus {
-  std::chrono::milliseconds poll_interval{0};  // the effective per-eSIM interval
+  std::chrono::milliseconds poll_interval{0};             // the effective per-eSIM interval
+  std::chrono::milliseconds configured_poll_interval{0};  // poll.interval
   std::chrono::milliseconds stale_after{std::chrono::hours(6)};
   bool export_imei = false;
   bool inventory_enabled = false;  // esim_inventory_last_success_timestamp_seconds is exported
   bool last_reload_ok = true;
   double last_reload_success_time = 0;  // Unix seconds
+  AlertThresholds alert_defaults;       // alerts: (esim_alert_threshold_default)
+  double balance_low = 50;              // alerts.balance_low
 };
 
 struct RenderOptions {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -37,6 +38,7 @@ constexpr char kSecretCredentialName[] = "esimfly_secret_key";
 constexpr milliseconds kMinPollInterval = std::chrono::seconds(60);  // messages say "60s"
 // Sweeps and balance reads spend the same budget as live polls; messages say "60s" too.
 constexpr milliseconds kMinInventoryInterval = std::chrono::seconds(60);
+constexpr int64_t kMaxDiscovered = 10000000;
 constexpr milliseconds kMinBalanceInterval = std::chrono::seconds(60);
 constexpr milliseconds kMaxTimeout = std::chrono::minutes(5);
 constexpr int kMaxConcurrency = 64;
@@ -47,11 +49,21 @@ constexpr size_t kMaxConfigSize = 16 << 20;
 constexpr size_t kMaxSecretFileSize = 64 << 10;
 constexpr size_t kMaxCaFileSize = 16 << 20;
 
-// Labels the exporter itself puts on esim_info; a config label must not shadow them.
-constexpr std::array<std::string_view, 6> kReservedLabels = {
-    "iccid", "name", "esim_status", "smdp_status", "profile", "esim_id"};
+// Labels the exporter puts on its series, and those Prometheus adds (instance, job): config
+// labels go on every per-eSIM series, so a clash would overwrite or duplicate one of them.
+constexpr std::array<std::string_view, 31> kReservedLabels = {
+    "iccid",        "name",         "status",      "source",      "threshold",    "code",
+    "operator",     "mcc",          "mnc",         "country",     "country_iso2", "connection_type",
+    "model",        "imei",         "esim_status", "smdp_status", "profile",      "esim_id",
+    "package_code", "package_name", "countries",   "currency",    "account",      "version",
+    "revision",     "le",           "reason",      "event",       "outcome",      "instance",
+    "job"};
 
-// The `status` values of the eSIM list endpoint (esimfly-inventory-api.md), in the vendor's order.
+// The thresholds a group or an eSIM may set (alerts: also takes balance_low and groups).
+constexpr std::array<std::string_view, 4> kThresholdKeys = {
+    "data_usage_warning_ratio", "data_usage_critical_ratio", "expiry_warning", "expiry_critical"};
+
+// The `status` values of the eSIM list endpoint (docs/esimfly-api.md), in the vendor's order.
 constexpr std::array<std::string_view, 6> kInventoryStatuses = {"NEW",       "ACTIVE",   "EXPIRED",
                                                                 "CANCELLED", "DEPLETED", "DELETED"};
 // The list endpoint's own value for "every status": one paged listing instead of one per status.
@@ -249,7 +261,7 @@ class Loader : public YamlReader {
 
   void ParseRoot(const Node& root) {
     if (!root.IsMap()) {
-      const std::string sections = "api, poll, metrics, esims, inventory, balance";
+      const std::string sections = "api, poll, metrics, esims, inventory, balance, alerts";
       Fail(root.Mark(), "the config must be a map of sections (" + sections + "), got " +
                             KindOf(root) + "; start each section with \"name:\" at column 1");
     }
@@ -265,11 +277,13 @@ class Loader : public YamlReader {
                      {"esims", [this](const Node& k, const Node& v) { ParseEsims(k, v); }},
                      {"inventory", [this](const Node& k, const Node& v) { ParseInventory(k, v); }},
                      {"balance", [this](const Node& k, const Node& v) { ParseBalance(k, v); }},
+                     {"alerts", [this](const Node& k, const Node& v) { ParseAlerts(k, v); }},
                  });
     ResolveAccessCode();
     ResolveSecretKey();
     CheckPollTimes();
     CheckDiscovery();
+    ResolveAlerts();
     // With discovery, the sweep finds the eSIMs; esims entries then only add names and labels.
     const InventoryConfig& inventory = config_.inventory;
     if (config_.esims.empty() && !(inventory.enabled && inventory.discover)) {
@@ -300,6 +314,24 @@ class Loader : public YamlReader {
     const auto result = std::from_chars(text.data(), text.data() + text.size(), number);
     if (result.ec != std::errc() || result.ptr != text.data() + text.size()) {
       Fail(value.Mark(), path + " " + text + " is out of range; write a smaller number, e.g. " +
+                             std::string(example));
+    }
+    return number;
+  }
+
+  // A finite decimal number such as 0.8, 50 or 1e-3.
+  double Number(const Node& key, const Node& value, const std::string& path,
+                std::string_view example) {
+    const std::string& text = Text(key, value, path);
+    if (value.Tag() == "!") {
+      Fail(value.Mark(),
+           path + " must be a number, got the quoted text " + Quoted(text) + "; remove the quotes");
+    }
+    double number = 0;
+    const auto result = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (result.ec != std::errc() || result.ptr != text.data() + text.size() ||
+        !std::isfinite(number)) {
+      Fail(value.Mark(), path + " must be a number, got " + Quoted(text) + "; write e.g. " +
                              std::string(example));
     }
     return number;
@@ -704,6 +736,16 @@ class Loader : public YamlReader {
                inventory.discover = Bool(k, v, "inventory.discover");
                discover_mark_ = v.Mark();
              }},
+            {"max_discovered",
+             [&](const Node& k, const Node& v) {
+               const int64_t n = Integer(k, v, "inventory.max_discovered", "50000");
+               if (n < 1 || n > kMaxDiscovered) {
+                 Fail(v.Mark(), "inventory.max_discovered is " + std::to_string(n) +
+                                    "; use a number from 1 to " + std::to_string(kMaxDiscovered) +
+                                    " (eSIMs discovery may add; the default is 50000)");
+               }
+               inventory.max_discovered = n;
+             }},
         });
   }
 
@@ -826,6 +868,7 @@ class Loader : public YamlReader {
                             "; write e.g. - iccid: \"8948010010036785060\"");
     }
     EsimConfig esim;
+    AlertLevel alerts{Join(path, "alerts")};
     std::optional<Mark> id_mark;
     Mark name_mark;
     const auto only_one_id = [&](const Node& k) {
@@ -875,6 +918,10 @@ class Loader : public YamlReader {
                       [&](const Node& k, const Node& v) {
                         esim.labels = ParseLabels(k, v, Join(path, "labels"));
                       }},
+                     {"alerts",
+                      [&](const Node& k, const Node& v) {
+                        ParseThresholdMap(k, v, Join(path, "alerts"), alerts);
+                      }},
                  });
     if (!id_mark) {
       Fail(item.Mark(),
@@ -904,6 +951,7 @@ class Loader : public YamlReader {
       }
     }
     config_.esims.push_back(std::move(esim));
+    esim_alerts_.push_back(std::move(alerts));  // resolved by ResolveAlerts
   }
 
   std::string ParseIccid(const Node& key, const Node& value, const std::string& path) {
@@ -933,20 +981,11 @@ class Loader : public YamlReader {
     std::map<std::string, std::string> labels;
     if (!ExpectMap(key, value, path)) return labels;
     ForEachEntry(value, path, [&](const std::string& name, const Node& k, const Node& v) {
-      if (!IsValidLabelName(name)) {
+      CheckLabelName(k, path, name);
+      if (IsReservedLabel(name)) {
         Fail(k.Mark(), path + ": " + Quoted(name) +
-                           " is not a valid label name; use letters, digits and underscores, not "
-                           "starting with a digit");
-      }
-      if (name.starts_with("__")) {
-        Fail(k.Mark(), path + ": " + Quoted(name) +
-                           " starts with \"__\", which Prometheus reserves for internal use; "
-                           "rename it");
-      }
-      if (std::find(kReservedLabels.begin(), kReservedLabels.end(), name) !=
-          kReservedLabels.end()) {
-        Fail(k.Mark(), path + ": " + Quoted(name) +
-                           " is a label the exporter sets itself on esim_info; rename it");
+                           " is a label name the exporter or Prometheus sets itself, and config "
+                           "labels go on every series of the eSIM; rename it");
       }
       const std::string field = Join(path, name);
       const std::string& label_value = Text(k, v, field);
@@ -958,8 +997,267 @@ class Loader : public YamlReader {
     return labels;
   }
 
+  void CheckLabelName(const Node& key, const std::string& path, const std::string& name) {
+    if (!IsValidLabelName(name)) {
+      Fail(key.Mark(), path + ": " + Quoted(name) +
+                           " is not a valid label name; use letters, digits and underscores, not "
+                           "starting with a digit");
+    }
+    if (name.starts_with("__")) {
+      Fail(key.Mark(), path + ": " + Quoted(name) +
+                           " starts with \"__\", which Prometheus reserves for internal use; "
+                           "rename it");
+    }
+  }
+
+  static bool IsReservedLabel(std::string_view name) {
+    return std::find(kReservedLabels.begin(), kReservedLabels.end(), name) != kReservedLabels.end();
+  }
+
+  // --- alerts ----------------------------------------------------------------------------------
+
+  // The thresholds one level of the config sets (alerts:, a group, an eSIM), with where.
+  struct AlertLevel {
+    explicit AlertLevel(std::string level_path) : path(std::move(level_path)) {}
+    std::string path;  // "alerts", "alerts.groups[0]", "esims[3].alerts"
+    AlertOverrides values;
+    std::map<std::string, Mark, std::less<>> marks;  // threshold key -> its value's position
+    Mark at;                                         // the level itself
+  };
+
+  // The thresholds in force at one level, and the key that set each (absent: built in).
+  struct ResolvedAlerts {
+    AlertThresholds values;
+    std::map<std::string, std::string, std::less<>> origin;
+  };
+
+  static std::string FormatNumber(double number) {
+    char text[32];
+    const auto result = std::to_chars(text, text + sizeof text, number);
+    return std::string(text, result.ptr);
+  }
+
+  // The fields of kThresholdKeys, parsed into `level`.
+  std::vector<Field> ThresholdFields(AlertLevel& level) {
+    const auto ratio = [this, &level](std::string_view name, std::optional<double>* target) {
+      return Field{name, [this, &level, name, target](const Node& k, const Node& v) {
+                     const std::string path = Join(level.path, name);
+                     const double share = Number(k, v, path, "0.8");
+                     if (!(share > 0 && share <= 1)) {
+                       Fail(v.Mark(), path + " is " + FormatNumber(share) +
+                                          "; give a share of the plan's data above 0 and at most "
+                                          "1, e.g. 0.8 for 80 %");
+                     }
+                     *target = share;
+                     level.marks[std::string(name)] = v.Mark();
+                   }};
+    };
+    const auto before_expiry = [this, &level](std::string_view name,
+                                              std::optional<milliseconds>* target) {
+      return Field{name, [this, &level, name, target](const Node& k, const Node& v) {
+                     const std::string path = Join(level.path, name);
+                     const milliseconds duration = Duration(k, v, path);
+                     if (duration <= milliseconds(0)) {
+                       Fail(v.Mark(), path + " is " + FormatDuration(duration) +
+                                          "; give a positive time before expiry, e.g. 7d");
+                     }
+                     *target = duration;
+                     level.marks[std::string(name)] = v.Mark();
+                   }};
+    };
+    AlertOverrides& values = level.values;
+    return {ratio(kThresholdKeys[0], &values.data_usage_warning_ratio),
+            ratio(kThresholdKeys[1], &values.data_usage_critical_ratio),
+            before_expiry(kThresholdKeys[2], &values.expiry_warning),
+            before_expiry(kThresholdKeys[3], &values.expiry_critical)};
+  }
+
+  // An eSIM's `alerts:` (thresholds only: balance_low is one value for the account).
+  void ParseThresholdMap(const Node& key, const Node& value, const std::string& path,
+                         AlertLevel& level) {
+    level.at = Where(key, value);
+    if (!ExpectMap(key, value, path)) return;
+    ForEachField(value, path, ThresholdFields(level), kAccountWideOnly);
+  }
+
+  void ParseAlerts(const Node& key, const Node& value) {
+    default_alerts_.at = Where(key, value);
+    if (!ExpectMap(key, value, "alerts")) return;
+    std::vector<Field> fields = ThresholdFields(default_alerts_);
+    fields.push_back({"balance_low", [this](const Node& k, const Node& v) {
+                        const double low = Number(k, v, "alerts.balance_low", "50");
+                        if (low < 0) {
+                          Fail(v.Mark(), "alerts.balance_low is " + FormatNumber(low) +
+                                             "; give 0 or more, in the account's currency (0 "
+                                             "turns the low-balance alert off)");
+                        }
+                        config_.alerts.balance_low = low;
+                      }});
+    fields.push_back({"groups", [this](const Node& k, const Node& v) { ParseAlertGroups(k, v); }});
+    ForEachField(value, "alerts", fields);
+  }
+
+  void ParseAlertGroups(const Node& /*key*/, const Node& value) {
+    const std::string example = "\"- match: {fleet: trackers}\" with thresholds under it";
+    if (value.IsNull()) return;
+    if (!value.IsSequence()) {
+      Fail(value.Mark(), "alerts.groups must be a list, got " + KindOf(value) + "; write one " +
+                             example + " per group");
+    }
+    size_t index = 0;
+    for (const auto& item : value) {
+      const std::string path = "alerts.groups[" + std::to_string(index++) + "]";
+      if (!item.IsMap()) {
+        Fail(item.IsNull() ? value.Mark() : item.Mark(),
+             path + " must be a map, got " + KindOf(item) + "; write " + example);
+      }
+      AlertLevel level{path};
+      level.at = item.Mark();
+      AlertGroup group;
+      std::optional<Mark> match_mark;
+      std::vector<Field> fields = {{"match", [&](const Node& k, const Node& v) {
+                                      match_mark = Where(k, v);
+                                      group.match = ParseMatch(k, v, Join(path, "match"));
+                                    }}};
+      for (Field& field : ThresholdFields(level)) fields.push_back(std::move(field));
+      ForEachField(item, path, fields, kAccountWideOnly);
+      if (!match_mark) {
+        Fail(item.Mark(), path +
+                              " has no match; add e.g. \"match: {fleet: trackers}\" to say which "
+                              "eSIMs (by their labels:) it applies to");
+      }
+      group.thresholds = level.values;
+      config_.alerts.groups.push_back(std::move(group));
+      group_alerts_.push_back(std::move(level));
+    }
+  }
+
+  std::map<std::string, std::string> ParseMatch(const Node& key, const Node& value,
+                                                const std::string& path) {
+    std::map<std::string, std::string> match;
+    if (value.IsNull() || (value.IsMap() && value.size() == 0)) {
+      Fail(Where(key, value), path +
+                                  " is empty, which would match every eSIM; name labels, e.g. "
+                                  "{fleet: trackers}, or set the thresholds for all eSIMs "
+                                  "directly under alerts:");
+    }
+    ExpectMap(key, value, path);
+    ForEachEntry(value, path, [&](const std::string& name, const Node& k, const Node& v) {
+      CheckLabelName(k, path, name);
+      if (IsReservedLabel(name)) {
+        Fail(k.Mark(), path + ": " + Quoted(name) +
+                           " is set by the exporter, not by esims[].labels, so it matches no "
+                           "eSIM; match on the eSIMs' config labels");
+      }
+      const std::string field = Join(path, name);
+      const std::string& label_value = Text(k, v, field);
+      if (!Utf8Length(label_value)) {
+        Fail(v.Mark(), field + " is not valid UTF-8; save the file as UTF-8");
+      }
+      match.emplace(name, label_value);
+    });
+    return match;
+  }
+
+  static ResolvedAlerts Resolve(const ResolvedAlerts& below, const AlertLevel& level) {
+    ResolvedAlerts resolved = below;
+    resolved.values = level.values.Over(below.values);
+    for (const auto& [name, mark] : level.marks) resolved.origin[name] = Join(level.path, name);
+    return resolved;
+  }
+
+  // A warning must come before the critical alert, for data and for expiry alike.
+  void CheckAlertOrder(const ResolvedAlerts& resolved, const AlertLevel& level) {
+    const AlertThresholds& t = resolved.values;
+    if (t.data_usage_warning_ratio > t.data_usage_critical_ratio) {
+      FailAlertOrder(resolved, level, {"data_usage_warning_ratio", "above"},
+                     FormatNumber(t.data_usage_warning_ratio),
+                     {"data_usage_critical_ratio", "below"},
+                     FormatNumber(t.data_usage_critical_ratio),
+                     "the warning must not come after the critical alert: lower "
+                     "data_usage_warning_ratio or raise data_usage_critical_ratio");
+    }
+    if (t.expiry_critical > t.expiry_warning) {
+      FailAlertOrder(resolved, level, {"expiry_critical", "longer than"},
+                     FormatDuration(t.expiry_critical), {"expiry_warning", "shorter than"},
+                     FormatDuration(t.expiry_warning),
+                     "the critical alert must come closer to expiry than the warning: shorten "
+                     "expiry_critical or lengthen expiry_warning");
+    }
+  }
+
+  struct OrderedKey {
+    std::string_view name;
+    std::string_view relation;  // how its value relates to the other key's, when it is wrong
+  };
+
+  // Blames a key the level sets itself: the other one may come from a group or the defaults.
+  [[noreturn]] void FailAlertOrder(const ResolvedAlerts& resolved, const AlertLevel& level,
+                                   OrderedKey first, const std::string& first_value,
+                                   OrderedKey second, const std::string& second_value,
+                                   const std::string& fix) {
+    const auto describe = [&](std::string_view name, const std::string& value) {
+      const auto origin = resolved.origin.find(name);
+      if (origin == resolved.origin.end()) {
+        return "the default " + std::string(name) + " (" + value + ")";
+      }
+      return origin->second + " (" + value + ")";
+    };
+    const bool blame_first = level.marks.contains(first.name) || !level.marks.contains(second.name);
+    const OrderedKey& blamed = blame_first ? first : second;
+    const auto mark = level.marks.find(blamed.name);
+    Fail(mark == level.marks.end() ? level.at : mark->second,
+         describe(blamed.name, blame_first ? first_value : second_value) + " is " +
+             std::string(blamed.relation) + " " +
+             (blame_first ? describe(second.name, second_value)
+                          : describe(first.name, first_value)) +
+             "; " + fix);
+  }
+
+  // Each eSIM's thresholds: its own over the first group matching its labels over the defaults.
+  void ResolveAlerts() {
+    const ResolvedAlerts defaults = Resolve({}, default_alerts_);
+    CheckAlertOrder(defaults, default_alerts_);
+    config_.alerts.defaults = defaults.values;
+    std::vector<ResolvedAlerts> groups;
+    for (const AlertLevel& level : group_alerts_) {
+      groups.push_back(Resolve(defaults, level));
+      CheckAlertOrder(groups.back(), level);
+    }
+    std::vector<bool> group_used(groups.size(), false);
+    for (size_t i = 0; i < config_.esims.size(); ++i) {
+      EsimConfig& esim = config_.esims[i];
+      const AlertLevel& own = esim_alerts_[i];
+      const std::vector<AlertGroup>& all = config_.alerts.groups;
+      const auto group = std::find_if(all.begin(), all.end(),
+                                      [&](const AlertGroup& g) { return g.Matches(esim.labels); });
+      const size_t group_index = static_cast<size_t>(group - all.begin());
+      if (group != all.end()) group_used[group_index] = true;
+      if (!own.marks.empty()) {
+        CheckAlertOrder(Resolve(group != all.end() ? groups[group_index] : defaults, own), own);
+      }
+      esim.alerts = own.values.Over(group != all.end() ? group->thresholds : AlertOverrides{});
+    }
+    for (size_t i = 0; i < group_used.size(); ++i) {
+      if (group_used[i]) continue;
+      Warn(group_alerts_[i].at,
+           group_alerts_[i].path +
+               " matches none of the eSIMs under esims: (groups match their labels:; eSIMs found "
+               "by discovery have none); check the match labels");
+    }
+  }
+
+  // balance_low is one figure for the whole account, so groups and eSIMs do not take it.
+  inline static const std::map<std::string, std::string> kAccountWideOnly = {
+      {"balance_low",
+       "is for the whole account (the balance is one figure); set it once directly under "
+       "alerts:"}};
+
   const EnvLookup& env_;
   Config config_;
+  AlertLevel default_alerts_{"alerts"};
+  std::vector<AlertLevel> group_alerts_;  // in alerts.groups order
+  std::vector<AlertLevel> esim_alerts_;   // in config_.esims order
 
   Mark root_mark_;
   Mark api_mark_;    // the api key, or the document start: where a missing credential points
@@ -976,6 +1274,34 @@ class Loader : public YamlReader {
 };
 
 }  // namespace
+
+AlertOverrides AlertOverrides::Over(const AlertOverrides& below) const {
+  AlertOverrides merged = below;
+  if (data_usage_warning_ratio) merged.data_usage_warning_ratio = data_usage_warning_ratio;
+  if (data_usage_critical_ratio) merged.data_usage_critical_ratio = data_usage_critical_ratio;
+  if (expiry_warning) merged.expiry_warning = expiry_warning;
+  if (expiry_critical) merged.expiry_critical = expiry_critical;
+  return merged;
+}
+
+AlertThresholds AlertOverrides::Over(const AlertThresholds& defaults) const {
+  AlertThresholds merged;
+  merged.data_usage_warning_ratio =
+      data_usage_warning_ratio.value_or(defaults.data_usage_warning_ratio);
+  merged.data_usage_critical_ratio =
+      data_usage_critical_ratio.value_or(defaults.data_usage_critical_ratio);
+  merged.expiry_warning = expiry_warning.value_or(defaults.expiry_warning);
+  merged.expiry_critical = expiry_critical.value_or(defaults.expiry_critical);
+  return merged;
+}
+
+bool AlertGroup::Matches(const std::map<std::string, std::string>& labels) const {
+  if (match.empty()) return false;
+  return std::all_of(match.begin(), match.end(), [&](const auto& pair) {
+    const auto label = labels.find(pair.first);
+    return label != labels.end() && label->second == pair.second;
+  });
+}
 
 std::string EsimConfig::Key() const {
   if (esim_id) return "esim_id:" + std::to_string(*esim_id);

@@ -1,4 +1,4 @@
-// The validated, immutable configuration of the exporter (contract.md, "Config file").
+// The validated, immutable configuration of the exporter (docs/contract.md, "Config file").
 // LoadConfig is the only way to build one from a file; it never touches the network.
 #pragma once
 
@@ -27,8 +27,10 @@ class Secret {
   std::string value_;
 };
 
+// This exporter's share of the API key's limits. The vendor's current per-key limits are
+// 60/min, 1,000/h and 10,000/day, and the key is often shared: the defaults take half.
 struct RateLimitConfig {
-  int per_minute = 50;
+  int per_minute = 30;
   int per_hour = 500;
   int per_day = 5000;
   bool operator==(const RateLimitConfig&) const = default;
@@ -56,7 +58,7 @@ struct MetricsConfig {
   bool export_imei = false;  // IMEI is personal data: exported only when opted in
 };
 
-// Bulk reads (contract.md, "inventory:"): paged GET /esims listings, 100 eSIMs per request.
+// Bulk reads (docs/contract.md, "Config file"): paged GET /esims listings, 100 eSIMs per request.
 struct InventoryConfig {
   bool enabled = false;
   std::chrono::milliseconds interval{std::chrono::minutes(10)};
@@ -66,17 +68,64 @@ struct InventoryConfig {
   // Monitor every eSIM the sweep finds; only valid with `enabled`. esims entries then only add
   // names and labels, and the esims list may be empty.
   bool discover = false;
+  // Discovery adds at most this many eSIMs (per replica); past it, it warns and counts the rest.
+  int64_t max_discovered = 50000;
 };
 
 struct BalanceConfig {
   std::chrono::milliseconds interval{std::chrono::hours(1)};  // 0 disables
 };
 
+// The thresholds the shipped alert rules compare per-eSIM series with (config `alerts:`).
+struct AlertThresholds {
+  double data_usage_warning_ratio = 0.8;
+  double data_usage_critical_ratio = 0.95;
+  std::chrono::milliseconds expiry_warning{std::chrono::hours(7 * 24)};
+  std::chrono::milliseconds expiry_critical{std::chrono::hours(24)};
+  bool operator==(const AlertThresholds&) const = default;
+};
+
+// Thresholds set for some eSIMs only (a group's or an eSIM's `alerts:`); unset ones come from
+// the next level up.
+struct AlertOverrides {
+  std::optional<double> data_usage_warning_ratio;
+  std::optional<double> data_usage_critical_ratio;
+  std::optional<std::chrono::milliseconds> expiry_warning;
+  std::optional<std::chrono::milliseconds> expiry_critical;
+  bool operator==(const AlertOverrides&) const = default;
+  bool empty() const { return *this == AlertOverrides{}; }
+  // These overrides over `below`: a set value wins.
+  AlertOverrides Over(const AlertOverrides& below) const;
+  AlertThresholds Over(const AlertThresholds& defaults) const;
+};
+
+// alerts.groups[]: eSIMs whose config labels include every `match` pair.
+struct AlertGroup {
+  std::map<std::string, std::string> match;  // never empty
+  AlertOverrides thresholds;
+  bool Matches(const std::map<std::string, std::string>& labels) const;
+};
+
+struct AlertsConfig {
+  AlertThresholds defaults;
+  double balance_low = 50;         // in the account's own currency; 0: no low-balance alert
+  std::vector<AlertGroup> groups;  // the first matching group applies
+};
+
 struct EsimConfig {
-  std::string iccid;                          // empty when identified by esim_id
-  std::optional<int64_t> esim_id;             // set when identified by esim_id
-  std::string name;                           // optional, label `name`
-  std::map<std::string, std::string> labels;  // optional, only on esim_info; sorted by name
+  std::string iccid;               // empty when identified by esim_id
+  std::optional<int64_t> esim_id;  // set when identified by esim_id
+  std::string name;                // optional, label `name`
+  // Optional; on every per-eSIM series after iccid and name; sorted by name.
+  std::map<std::string, std::string> labels;
+  // The thresholds set by the eSIM's own `alerts:` over those of the first group matching its
+  // labels; unset ones take AlertsConfig::defaults (see EffectiveAlerts). An eSIM found by
+  // discovery has none.
+  AlertOverrides alerts;
+  // Its thresholds in force: `alerts` over `defaults`.
+  AlertThresholds EffectiveAlerts(const AlertThresholds& defaults) const {
+    return alerts.Over(defaults);
+  }
   // A stable key for the eSIM within one config: "iccid:<digits>" or "esim_id:<n>".
   std::string Key() const;
 };
@@ -87,8 +136,12 @@ struct Config {
   PollConfig poll;
   MetricsConfig metrics;
   std::vector<EsimConfig> esims;
+  // Set by ApplyShard: the esim_ids of other replicas' eSIMs that the config names by esim_id
+  // only. Their ICCID, hence their discovery hash, is not known here: discovery leaves them be.
+  std::vector<int64_t> other_shards_esim_ids;
   InventoryConfig inventory;
   BalanceConfig balance;
+  AlertsConfig alerts;
   // Non-fatal findings (http:// URL, world-readable secret file, ...), for the log.
   std::vector<std::string> warnings;
 };

@@ -1,13 +1,20 @@
-// One eSIM's live status as the API reported it (esimfly-status-api.md, "Success: 200").
+// One eSIM's live status as the API reported it (docs/esimfly-api.md, "Live status").
 // Plain value type; optionals where the API sends null or may omit a field.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace esim {
+
+// The documented lifecycle statuses (docs/esimfly-api.md, "Statuses"), in the order
+// esim_status{status} lists them.
+inline constexpr std::array<std::string_view, 6> kLifecycleStatuses = {
+    "NEW", "ACTIVE", "EXPIRED", "DEPLETED", "CANCELLED", "DELETED"};
 
 struct NetworkInfo {
   std::optional<std::string> operator_name, mcc, mnc, country, country_iso2, connection_type;
@@ -26,7 +33,7 @@ struct DeviceInfo {
 
 struct EsimStatus {
   std::string iccid;
-  std::string status;  // lifecycle: NEW, ACTIVE, EXPIRED, DEPLETED, or undocumented ones
+  std::string status;  // lifecycle: one of kLifecycleStatuses, or an undocumented one
   std::optional<std::string> esim_status, smdp_status, profile;
   bool unlimited = false;
   NetworkInfo last_network;
@@ -38,9 +45,9 @@ struct EsimStatus {
   bool operator==(const EsimStatus&) const = default;
 };
 
-// One eSIM of the bulk list (esimfly-inventory-api.md): stored data, fresh as of the vendor's last
-// sync. The installation secrets of the listing (QR code, activation code, install URLs) are
-// never read into it.
+// One eSIM of the bulk list (docs/esimfly-api.md, "eSIM list"): stored data, fresh as of the
+// vendor's last sync. The installation secrets of the listing (QR code, activation code,
+// install URLs) are never read into it.
 struct ListedEsim {
   int64_t id = 0;
   std::string iccid;
@@ -54,9 +61,20 @@ struct ListedEsim {
   bool operator==(const ListedEsim&) const = default;
 };
 
+// Why a list entry was left out of a page (esim_inventory_skipped_entries_total{reason}).
+struct SkippedEntries {
+  int64_t pending = 0;    // orders still being provisioned: is_pending, or no ICCID or data yet
+  int64_t malformed = 0;  // entries that do not parse
+  std::string first_malformed;  // what was wrong with the first malformed one (a field, no value)
+};
+
 struct EsimListPage {
-  std::vector<ListedEsim> esims;
-  int64_t page = 1, total_pages = 1, total = 0;
+  std::vector<ListedEsim> esims;  // the complete entries; the others are counted in `skipped`
+  SkippedEntries skipped;
+  int64_t page = 1, total = 0;
+  // pagination.total_pages (or totalPages), else derived from total and pagination.limit;
+  // nullopt when the page says neither (the caller derives it from the limit it asked for).
+  std::optional<int64_t> total_pages;
 };
 
 struct AccountBalance {

@@ -58,7 +58,7 @@ PollSchedule::Priority ExporterApp::LivePriority(const Config& config, size_t es
       config.inventory.statuses.size() * std::max<size_t>(1, (esim_count + 99) / 100);
   const double pages = static_cast<double>(inventory_.last_sweep_pages().value_or(estimated_pages));
   double bulk_per_second = pages / std::chrono::duration<double>(config.inventory.interval).count();
-  if (config.balance.interval.count() > 0) {
+  if (config.balance.interval.count() > 0 && shard_.ReadsAccount()) {
     bulk_per_second += 1.0 / std::chrono::duration<double>(config.balance.interval).count();
   }
   const auto spacing = LiveSpacing(config.api.rate_limit, bulk_per_second);
@@ -106,7 +106,13 @@ void ExporterApp::Apply(const Config& config) {
   settings.priority = LivePriority(config, settings.esims.size());
   poller_.Reconfigure(settings,
                       [client](const EsimConfig& esim) { return client->FetchStatus(esim); });
-  inventory_.Reconfigure({config.inventory, config.balance, config.poll.stale_after}, client);
+  Inventory::Settings inventory_settings;
+  inventory_settings.inventory = config.inventory;
+  inventory_settings.balance = config.balance;
+  inventory_settings.stale_after = config.poll.stale_after;
+  inventory_settings.shard = shard_;
+  inventory_settings.other_shards_esim_ids = config.other_shards_esim_ids;
+  inventory_.Reconfigure(inventory_settings, client);
   if (settings.priority.enabled) {
     LogInfo(
         "inventory sweeps cover usage, status and validity; live polls go to eSIMs without "
@@ -120,6 +126,9 @@ void ExporterApp::Apply(const Config& config) {
   config_ = config;
   status_.inventory_enabled = config.inventory.enabled;
   status_.poll_interval = poller_.interval();
+  status_.configured_poll_interval = config.poll.interval;
+  status_.alert_defaults = config.alerts.defaults;
+  status_.balance_low = config.alerts.balance_low;
   status_.stale_after = config.poll.stale_after;
   status_.export_imei = config.metrics.export_imei;
 }
@@ -173,8 +182,19 @@ void ExporterApp::StreamMetricsText(const TextSink& sink) const {
   StreamMetrics(*store_.Snapshot(), Status(), &api_metrics_, WallNow(), RenderOptions{}, sink);
 }
 
-std::string ExporterApp::LandingPage(const std::string& telemetry_path) const {
-  return RenderLandingPage(*store_.Snapshot(), telemetry_path, WallNow());
+std::string ExporterApp::LandingPage(const std::string& telemetry_path,
+                                     const QueryParams& query) const {
+  LandingContext context;
+  context.telemetry_path = telemetry_path;
+  context.now = WallNow();
+  context.budget = budget_.UsageAt(RateBudget::Clock::now());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    context.poll_interval = status_.poll_interval;
+    context.configured_poll_interval = config_.poll.interval;
+    context.inventory_enabled = config_.inventory.enabled;
+  }
+  return RenderLandingPage(*store_.Snapshot(), context, ParseLandingQuery(query));
 }
 
 }  // namespace esim

@@ -11,6 +11,7 @@
 #include "collector.h"
 #include "config.h"
 #include "inventory.h"
+#include "landing_query.h"
 #include "poller.h"
 #include "rate_budget.h"
 #include "shard.h"
@@ -42,7 +43,8 @@ class ExporterApp {
   std::string MetricsText(const RenderOptions& options = {}) const;
   // The same text, handed to `sink` in pieces while it is rendered (a scrape).
   void StreamMetricsText(const TextSink& sink) const;
-  std::string LandingPage(const std::string& telemetry_path) const;
+  // The landing page for the request's query parameters (landing_query.h).
+  std::string LandingPage(const std::string& telemetry_path, const QueryParams& query) const;
   // Every monitored eSIM observed once; with discovery, also the first complete sweep (before
   // it the set of eSIMs is not known yet).
   bool Ready() const;

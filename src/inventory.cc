@@ -11,6 +11,8 @@ namespace {
 
 // A hostile pagination.total_pages must not keep a sweep going forever.
 constexpr int64_t kMaxPagesPerStatus = 10000;
+// eSIMs asked for per list request: the endpoint's maximum.
+constexpr int kPageSize = 100;
 
 }  // namespace
 
@@ -32,10 +34,18 @@ void Inventory::Reconfigure(const Settings& settings, std::shared_ptr<const ApiC
   } else if (!next_sweep_ || !settings_.inventory.enabled) {
     next_sweep_ = now;
   }
-  if (settings.balance.interval.count() == 0) {
+  // The balance is the account's: one replica reads it.
+  if (settings.balance.interval.count() == 0 || !settings.shard.ReadsAccount()) {
     next_balance_.reset();
   } else if (!next_balance_) {
     next_balance_ = now;
+  }
+  const bool discovery = settings.inventory.enabled && settings.inventory.discover;
+  store_.SetDiscoveryLimit(discovery ? std::optional(settings.inventory.max_discovered)
+                                     : std::nullopt);
+  if (!discovery || settings.inventory.max_discovered != settings_.inventory.max_discovered) {
+    over_limit_logged_ = false;
+    over_limit_published_ = 0;
   }
   settings_ = settings;
   client_ = std::move(client);
@@ -70,7 +80,9 @@ void Inventory::RunOnce() {
   lock.unlock();
   if (!client) return;
   if (settings.inventory.enabled) Sweep(settings, *client);
-  if (settings.balance.interval.count() > 0) ReadBalance(*client);
+  if (settings.balance.interval.count() > 0 && settings.shard.ReadsAccount()) {
+    ReadBalance(*client);
+  }
 }
 
 void Inventory::Loop() {
@@ -128,13 +140,22 @@ bool Inventory::AcquireBudget() {
 }
 
 bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
+  const double started = WallNow();
+  DiscoveryRules discovery;
+  discovery.enabled = settings.inventory.discover;
+  discovery.shard = settings.shard;
+  discovery.other_shards_esim_ids = {settings.other_shards_esim_ids.begin(),
+                                     settings.other_shards_esim_ids.end()};
+  discovery.max_discovered = settings.inventory.max_discovered;
   std::map<std::string, int64_t> totals;
+  SkippedEntries skipped;
+  int64_t over_limit = 0;
   size_t pages = 0;
   for (const std::string& status : settings.inventory.statuses) {
     int64_t total_pages = 1;
     for (int64_t page = 1; page <= total_pages; ++page) {
       if (!AcquireBudget()) return false;
-      const ApiResult result = client.FetchListPage(status, page);
+      const ApiResult result = client.FetchListPage(status, page, kPageSize);
       RecordApiOutcome(result, budget_, store_, metrics_);
       ++pages;
       if (!result.ok() || !result.list) {
@@ -143,21 +164,34 @@ bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
                  {"page", std::to_string(page)},
                  {"code", result.code},
                  {"message", result.message}});
+        ReportSkipped(skipped, /*sweep_complete=*/false);
         return false;
       }
-      const size_t added =
-          store_.RecordListed(result.list->esims, WallNow(), settings.inventory.discover);
-      if (added > 0) {
-        LogInfo("discovery: new eSIMs on the account", {{"count", std::to_string(added)}});
+      const EsimListPage& list = *result.list;
+      const StateStore::ListedOutcome outcome =
+          store_.RecordListed(list.esims, WallNow(), discovery);
+      if (outcome.added > 0) {
+        LogInfo("discovery: new eSIMs on the account", {{"count", std::to_string(outcome.added)}});
       }
+      over_limit += static_cast<int64_t>(outcome.over_limit);
+      if (outcome.over_limit > 0) ReportOverLimit(settings, over_limit, /*sweep_complete=*/false);
+      store_.RecordSkipped(list.skipped);
+      skipped.pending += list.skipped.pending;
+      if (skipped.malformed == 0) skipped.first_malformed = list.skipped.first_malformed;
+      skipped.malformed += list.skipped.malformed;
       // New eSIMs to poll, or eSIMs that now have data: the live poller re-ranks them.
-      if (!result.list->esims.empty()) on_esims_changed_();
-      totals[status] = result.list->total;
-      total_pages = std::min(result.list->total_pages, kMaxPagesPerStatus);
+      if (!list.esims.empty()) on_esims_changed_();
+      totals[status] = list.total;
+      total_pages = std::min(list.total_pages.value_or((list.total + kPageSize - 1) / kPageSize),
+                             kMaxPagesPerStatus);
     }
   }
   const double now = WallNow();
-  store_.RecordSweep(totals, now);
+  // Every replica sweeps (for its own eSIMs); one reports the account's counts.
+  store_.RecordSweep(settings.shard.ReadsAccount() ? std::optional(totals) : std::nullopt, started,
+                     now);
+  if (settings.inventory.discover) ReportOverLimit(settings, over_limit, /*sweep_complete=*/true);
+  ReportSkipped(skipped, /*sweep_complete=*/true);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     last_sweep_pages_ = pages;
@@ -173,6 +207,42 @@ bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
   }
   LogDebug("inventory sweep complete", {{"requests", std::to_string(pages)}});
   return true;
+}
+
+void Inventory::ReportOverLimit(const Settings& settings, int64_t over_limit, bool sweep_complete) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // While a sweep runs the gauge only rises (a long hostile listing shows at once); a complete
+  // sweep sets it to what it counted.
+  if (sweep_complete || over_limit > over_limit_published_) {
+    store_.RecordDiscoveryOverLimit(over_limit);
+    over_limit_published_ = over_limit;
+  }
+  if (over_limit > 0 && !over_limit_logged_) {
+    LogWarn(
+        "discovery limit reached: the account lists more eSIMs than inventory.max_discovered; "
+        "the others are not monitored (raise inventory.max_discovered, or split the fleet over "
+        "replicas with --shard.total)",
+        {{"max_discovered", std::to_string(settings.inventory.max_discovered)}});
+    over_limit_logged_ = true;
+  } else if (sweep_complete && over_limit == 0 && over_limit_logged_) {
+    LogInfo("discovery: every listed eSIM is monitored again, below inventory.max_discovered",
+            {{"max_discovered", std::to_string(settings.inventory.max_discovered)}});
+    over_limit_logged_ = false;
+  }
+}
+
+void Inventory::ReportSkipped(const SkippedEntries& skipped, bool sweep_complete) {
+  if (skipped.pending > 0) {
+    LogDebug("inventory: list entries still being provisioned skipped",
+             {{"count", std::to_string(skipped.pending)}});
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Warn when the number of malformed entries changes, not on every sweep of the same ones.
+  if (skipped.malformed > 0 && skipped.malformed != last_malformed_) {
+    LogWarn("inventory: list entries that do not parse were skipped; the rest of the page counts",
+            {{"count", std::to_string(skipped.malformed)}, {"first", skipped.first_malformed}});
+  }
+  if (sweep_complete || skipped.malformed > last_malformed_) last_malformed_ = skipped.malformed;
 }
 
 bool Inventory::ReadBalance(const ApiClient& client) {

@@ -1,8 +1,11 @@
 // The cheap bulk reads: every inventory.interval a sweep of the eSIM list (one paged listing per
 // configured status, 100 eSIMs a request) merged into the StateStore, with discovery of eSIMs
-// the config does not name; and every balance.interval the account balance. Every request takes
-// from the same RateBudget as the live polls. A sweep that fails midway keeps what it merged,
-// keeps the previous values of the rest, and is retried on its next turn.
+// the config does not name (this replica's only, at most inventory.max_discovered); and every
+// balance.interval the account balance (on the replica that reads the account). Every request
+// takes from the same RateBudget as the live polls. List entries that are not complete eSIMs
+// (pending orders, malformed entries) are skipped and counted, never failing a page. A sweep
+// that fails midway keeps what it merged, keeps the previous values of the rest, and is retried
+// on its next turn.
 // Thread safe: Reconfigure and Stop may be called from any thread while the sweeper runs.
 #pragma once
 
@@ -18,6 +21,7 @@
 #include "api_metrics.h"
 #include "config.h"
 #include "rate_budget.h"
+#include "shard.h"
 #include "state_store.h"
 
 namespace esim {
@@ -31,6 +35,9 @@ class Inventory {
     // After a failed sweep the next comes this much later, doubling with each further failure
     // up to inventory.interval: a fleet found by discovery is unknown until one succeeds.
     std::chrono::milliseconds sweep_retry{std::chrono::minutes(1)};
+    // This replica: discovery adds its eSIMs only, and only replica 0 reads account figures.
+    Shard shard;
+    std::vector<int64_t> other_shards_esim_ids;  // Config::other_shards_esim_ids
   };
 
   // `on_esims_changed` runs (on the sweeper thread) after every listed page and when discovery
@@ -53,6 +60,9 @@ class Inventory {
   using Clock = std::chrono::steady_clock;
   void Loop();
   bool Sweep(const Settings& settings, const ApiClient& client);  // true when complete
+  // Publishes the sweep's count of eSIMs over discovery's limit, and logs each crossing once.
+  void ReportOverLimit(const Settings& settings, int64_t over_limit, bool sweep_complete);
+  void ReportSkipped(const SkippedEntries& skipped, bool sweep_complete);
   bool ReadBalance(const ApiClient& client);
   // Waits for one request of the budget; false when stopping.
   bool AcquireBudget();
@@ -70,6 +80,11 @@ class Inventory {
   int failed_sweeps_ = 0;                                       // in a row; guarded by mutex_
   std::optional<size_t> last_sweep_pages_;                      // guarded by mutex_
   bool stopping_ = false;                                       // guarded by mutex_
+  // Discovery's limit: whether the crossing was logged, and the over-limit count published
+  // during the running sweep. Guarded by mutex_.
+  bool over_limit_logged_ = false;
+  int64_t over_limit_published_ = 0;
+  int64_t last_malformed_ = 0;  // malformed entries of the previous sweep; guarded by mutex_
   std::thread thread_;
 };
 

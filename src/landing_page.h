@@ -1,17 +1,36 @@
-// The human-readable page at "/": name, version, a link to /metrics, and a table of the
-// monitored eSIMs with their last poll result.
+// The human-readable page at "/": the summary (landing_summary.h) above a filter form, one page
+// of the eSIM table and the pager, the rows chosen by the query (landing_query.h,
+// landing_rows.h). Only the page's rows are rendered, so the page stays small and cheap for
+// fleets of 10,000 eSIMs.
+// The eSIM's lifecycle (status colour: ACTIVE green, DEPLETED and EXPIRED red and amber,
+// CANCELLED and DELETED grey) is kept apart from the outcome of its latest live poll, which is
+// never green: a depleted eSIM that answers its poll is not "OK".
+// Every text from the config or the API is HTML-escaped. Pure functions: thread safe.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "landing_html.h"  // HtmlEscape
+#include "landing_query.h"
+#include "rate_budget.h"
 #include "state_store.h"
 
 namespace esim {
 
-std::string RenderLandingPage(const StateSnapshot& snapshot, const std::string& telemetry_path,
-                              double now);
+// What the page shows beyond the snapshot.
+struct LandingContext {
+  std::string telemetry_path = "/metrics";
+  double now = 0;                                         // Unix seconds
+  std::optional<RateBudget::Usage> budget;                // requests sent in the sliding windows
+  std::chrono::milliseconds poll_interval{0};             // per-eSIM live interval in force
+  std::chrono::milliseconds configured_poll_interval{0};  // poll.interval in the config
+  bool inventory_enabled = false;
+};
 
-// Escapes &, <, >, " and ' for HTML text and attribute values.
-std::string HtmlEscape(std::string_view text);
+std::string RenderLandingPage(const StateSnapshot& snapshot, const LandingContext& context,
+                              const LandingQuery& query = {});
 
 }  // namespace esim

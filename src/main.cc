@@ -1,4 +1,4 @@
-// esim_exporter: flags, wiring, signals and exit codes (contract.md, "Command line").
+// esim_exporter: flags, wiring, signals and exit codes (docs/contract.md, "Command line").
 #include <signal.h>
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "exporter_app.h"
+#include "fleet_cost.h"
 #include "log.h"
 #include "poll_schedule.h"
 #include "service_notify.h"
@@ -56,7 +57,8 @@ constexpr char kUsage[] =
     "\n"
     "  --config.file=PATH            config file (default /etc/esim_exporter/config.yml)\n"
     "  --config.check                validate the config (and any --web.config.file), print\n"
-    "                                what is wrong, exit 0 or 1\n"
+    "                                what is wrong and what the fleet costs the API key per\n"
+    "                                day, exit 0 or 1\n"
     "  --web.listen-address=[HOST]:PORT  where to serve (default :10417)\n"
     "  --web.telemetry-path=PATH     path of the metrics (default /metrics)\n"
     "  --web.config.file=PATH        TLS, mTLS, basic auth and headers for the endpoints, in the\n"
@@ -69,7 +71,7 @@ constexpr char kUsage[] =
     "                                a name ending in -I such as a StatefulSet pod name; each\n"
     "                                replica polls its eSIMs with 1/N of api.rate_limit\n"
     "  --version                     print the version and exit\n"
-    "  --help                        print this help and exit\n"
+    "  -h, --help                    print this help and exit\n"
     "\n"
     "Exit codes: 0 clean stop, 1 invalid config or flags, 2 cannot bind or start.\n"
     "SIGHUP and POST /-/reload re-read the config.\n";
@@ -85,6 +87,7 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       arg = arg.substr(0, eq);
       has_value = true;
     }
+    if (arg == "-h") arg = "--help";  // the one short flag (checked before the next line)
     if (arg.rfind("--", 0) != 0 && arg.rfind("-", 0) == 0) arg = "-" + arg;  // -flag as --flag
     auto take_value = [&](std::string& target) -> std::string {
       if (!has_value) {
@@ -127,7 +130,7 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       error = take_value(flags.shard_index);
     else if (arg == "--version")
       error = boolean(flags.version);
-    else if (arg == "--help" || arg == "-h")
+    else if (arg == "--help")
       error = boolean(flags.help);
     else
       error = "unknown flag " + arg + " (see --help)";
@@ -168,17 +171,26 @@ int CheckConfig(const Flags& flags) {
     for (const std::string& warning : config.warnings) {
       std::cout << "warning: " << warning << "\n";
     }
-    const auto effective =
-        esim::EffectiveInterval(config.poll.interval, config.esims.size(), config.api.rate_limit);
+    // With inventory sweeps, live polls take what the sweeps leave (the cost lines say how).
     const std::string stretch =
-        esim::DescribeStretch(config.poll.interval, config.esims.size(), config.api.rate_limit);
+        config.inventory.enabled ? ""
+                                 : esim::DescribeStretch(config.poll.interval, config.esims.size(),
+                                                         config.api.rate_limit);
     if (!stretch.empty()) std::cout << "warning: " << stretch << "\n";
+    const esim::DailyCost cost = esim::EstimateDailyCost(config, flags.shard);
     if (flags.shard.total > 1) {
       std::cout << "shard " << flags.shard.index << " of " << flags.shard.total << ": ";
     }
     std::cout << flags.config_file << ": valid; " << config.esims.size()
-              << " eSIMs, each polled every "
-              << std::chrono::duration_cast<std::chrono::seconds>(effective).count() << " s\n";
+              << (config.esims.size() == 1 ? " eSIM" : " eSIMs");
+    if (config.inventory.enabled && config.inventory.discover) {
+      std::cout << " plus those discovery finds";
+    } else {
+      std::cout << ", each polled every "
+                << std::chrono::duration_cast<std::chrono::seconds>(cost.live_interval).count()
+                << " s";
+    }
+    std::cout << "\n" << esim::DescribeDailyCost(cost, config, flags.shard);
     if (!flags.web_config_file.empty()) {
       const esim::WebConfig web_config = esim::LoadWebConfig(flags.web_config_file);
       for (const std::string& warning : web_config.warnings) {
@@ -234,7 +246,9 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
   web_options.web_config = std::move(web_config);
   esim::WebHandlers handlers;
   handlers.metrics = [&app](const esim::TextSink& write) { app.StreamMetricsText(write); };
-  handlers.landing_page = [&app, path = flags.telemetry_path] { return app.LandingPage(path); };
+  handlers.landing_page = [&app, path = flags.telemetry_path](const esim::QueryParams& query) {
+    return app.LandingPage(path, query);
+  };
   handlers.ready = [&app] { return app.Ready(); };
   handlers.reload = [&app, &notifier] {
     notifier.Reloading();

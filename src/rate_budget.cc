@@ -63,20 +63,23 @@ bool RateBudget::TryAcquire(TimePoint now) {
   return true;
 }
 
-void RateBudget::PauseUntil(TimePoint now, TimePoint until) {
+bool RateBudget::PauseUntil(TimePoint now, TimePoint until) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const auto limit = now + hours(24);
-  paused_until_ = std::max(paused_until_, std::min(until, limit));
+  const TimePoint previous = paused_until_;
+  paused_until_ = std::max(previous, std::min(until, now + kMaxPause));
+  if (previous <= now) return paused_until_ > now;
+  return paused_until_ > previous + kPauseSlack;
 }
 
-void RateBudget::PauseWithBackoff(TimePoint now) {
+bool RateBudget::PauseWithBackoff(TimePoint now) {
   std::lock_guard<std::mutex> lock(mutex_);
   // Several requests in flight refused together are one event: double once.
-  if (paused_until_ > now) return;
+  if (paused_until_ > now) return false;
   backoff_ = backoff_ == Clock::duration{}
                  ? std::chrono::duration_cast<Clock::duration>(seconds(30))
                  : std::min<Clock::duration>(backoff_ * 2, minutes(15));
   paused_until_ = std::max(paused_until_, now + backoff_);
+  return true;
 }
 
 void RateBudget::ResetBackoff() {
@@ -88,6 +91,18 @@ std::optional<RateBudget::TimePoint> RateBudget::paused_until(TimePoint now) con
   std::lock_guard<std::mutex> lock(mutex_);
   if (paused_until_ > now) return paused_until_;
   return std::nullopt;
+}
+
+RateBudget::Usage RateBudget::UsageAt(TimePoint now) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Usage usage;
+  usage.limits = limits_;
+  for (const TimePoint sent : sent_) {
+    if (sent + hours(24) > now) ++usage.day;
+    if (sent + hours(1) > now) ++usage.hour;
+    if (sent + minutes(1) > now) ++usage.minute;
+  }
+  return usage;
 }
 
 }  // namespace esim

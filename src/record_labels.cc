@@ -29,6 +29,11 @@ void AppendPairs(std::string& out, std::initializer_list<Label> labels) {
 RenderedLabels RenderLabels(const EsimRecord& record) {
   RenderedLabels labels;
   AppendPairs(labels.identity, {{"iccid", record.Iccid()}, {"name", record.config.name}});
+  // Config labels on every series: alerts built from any of them carry the labels that
+  // Alertmanager routes by (team, customer, site).
+  for (const auto& [name, value] : record.config.labels) {
+    AppendPairs(labels.identity, {{name, value}});
+  }
   labels.identity.erase(0, 1);  // the first pair needs no comma
 
   const EsimStatus* known = record.status ? &*record.status : nullptr;
@@ -38,7 +43,6 @@ RenderedLabels RenderLabels(const EsimRecord& record) {
                             {"smdp_status", known ? Text(known->smdp_status) : ""},
                             {"profile", known ? Text(known->profile) : ""},
                             {"esim_id", esim_id_text}});
-  for (const auto& [name, value] : record.config.labels) AppendPairs(labels.info, {{name, value}});
 
   if (known != nullptr && known->last_network.HasAny()) {
     const NetworkInfo& n = known->last_network;

@@ -9,8 +9,9 @@ namespace esim {
 struct EsimRecord;
 
 struct RenderedLabels {
-  std::string identity;  // iccid="…",name="…"  (every per-eSIM series starts with these)
-  std::string info;      // ,esim_status=…,smdp_status=…,profile=…,esim_id=…[,config labels]
+  // iccid="…",name="…"[,config labels sorted by name]: every per-eSIM series starts with these
+  std::string identity;
+  std::string info;  // ,esim_status=…,smdp_status=…,profile=…,esim_id=…
   std::string network;  // ,operator=…,mcc=…,mnc=…,country=…,country_iso2=…,connection_type=…
   std::string device_model;  // ,model=…
   std::string device_imei;   // ,imei=…  (exported only when the config opts in)

@@ -14,6 +14,11 @@ uint64_t StableHash(const std::string& text) {
   return hash;
 }
 
+bool Shard::Owns(const std::string& key) const {
+  if (total <= 1) return true;
+  return StableHash(key) % static_cast<uint64_t>(total) == static_cast<uint64_t>(index);
+}
+
 std::optional<int> ParseShardIndex(const std::string& text, int total) {
   const size_t dash = text.rfind('-');
   const std::string digits = dash == std::string::npos ? text : text.substr(dash + 1);
@@ -29,8 +34,9 @@ std::optional<int> ParseShardIndex(const std::string& text, int total) {
 void ApplyShard(const Shard& shard, Config& config) {
   if (shard.total <= 1) return;
   std::erase_if(config.esims, [&](const EsimConfig& esim) {
-    return StableHash(esim.Key()) % static_cast<uint64_t>(shard.total) !=
-           static_cast<uint64_t>(shard.index);
+    if (shard.Owns(esim.Key())) return false;
+    if (esim.iccid.empty() && esim.esim_id) config.other_shards_esim_ids.push_back(*esim.esim_id);
+    return true;
   });
   RateLimitConfig& limits = config.api.rate_limit;
   const int smallest = std::min({limits.per_minute, limits.per_hour, limits.per_day});

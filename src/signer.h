@@ -1,5 +1,5 @@
-// HMAC-SHA256 request signing of the eSIMfly business API (esimfly-status-api.md,
-// "Authentication"). Pure functions apart from the RNG; thread safe.
+// HMAC-SHA256 request signing of the eSIMfly business API (docs/esimfly-api.md,
+// "Signing"). Pure functions apart from the RNG; thread safe.
 #pragma once
 
 #include <cstdint>

@@ -2,71 +2,18 @@
 
 #include <algorithm>
 
+#include "observation_merge.h"
+
 namespace esim {
-namespace {
-
-// The field groups both sources report (usage, lifecycle status, validity), each replaced only
-// by an observation at least as new as the one behind it. `Observation` is EsimStatus (live) or
-// ListedEsim (listed): both name these fields alike.
-template <typename Observation>
-void MergeSharedGroups(EsimRecord& record, const Observation& seen, double now) {
-  EsimStatus& merged = *record.status;
-  if (now >= record.usage_time) {
-    merged.used_bytes = seen.used_bytes;
-    merged.total_bytes = seen.total_bytes;
-    merged.unlimited = seen.unlimited;
-    record.usage_time = now;
-  }
-  if (now >= record.lifecycle_time) {
-    merged.status = seen.status;
-    record.lifecycle_time = now;
-  }
-  if (now >= record.validity_time) {
-    merged.activation_time = seen.activation_time;
-    merged.expiry_time = seen.expiry_time;
-    record.validity_time = now;
-  }
-}
-
-// Live answers also carry what only they know (network, device, installation state).
-void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
-  if (!record.status) record.status = EsimStatus{};
-  EsimStatus& merged = *record.status;
-  merged.iccid = live.iccid;
-  merged.esim_status = live.esim_status;
-  merged.smdp_status = live.smdp_status;
-  merged.profile = live.profile;
-  merged.last_network = live.last_network;
-  merged.device = live.device;
-  merged.last_usage_time = live.last_usage_time;
-  MergeSharedGroups(record, live, now);
-  if (!live.iccid.empty()) record.learned_iccid = live.iccid;
-}
-
-// Listed values replace only what no newer observation set; live-only fields stay.
-void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
-  if (!record.status) record.status = EsimStatus{};
-  if (record.status->iccid.empty()) record.status->iccid = listed.iccid;
-  MergeSharedGroups(record, listed, now);
-  record.learned_iccid = listed.iccid;
-  record.listed_id = listed.id;
-  std::string countries;
-  for (const std::string& country : listed.countries) {
-    if (!countries.empty()) countries += ',';
-    countries += country;
-  }
-  record.package = PackageInfo{listed.package_code, listed.package_name, countries};
-  record.last_listed_time = now;
-}
-
-}  // namespace
 
 void StateStore::RebuildIndexLocked() {
   by_key_.clear();
   by_iccid_.clear();
   by_id_.clear();
+  discovered_count_ = 0;
   for (size_t i = 0; i < esims_.size(); ++i) {
     const EsimRecord& record = *esims_[i];
+    if (record.discovered) ++discovered_count_;
     by_key_.emplace(record.config.Key(), i);
     if (!record.Iccid().empty()) by_iccid_.emplace(record.Iccid(), i);
     if (const auto id = record.EsimId()) by_id_.emplace(*id, i);
@@ -112,13 +59,14 @@ void StateStore::RecordPoll(const std::string& key, const ApiResult& result, dou
   if (it == by_key_.end()) return;
   auto record = std::make_shared<EsimRecord>(*esims_[it->second]);
   const std::string old_iccid = record->Iccid();
-  record->polled = true;
-  record->last_poll_time = now;
+  record->polled = record->live_polled = true;
+  record->last_poll_time = std::max(record->last_poll_time, now);
   record->last_code = result.code;
-  record->last_poll_ok = result.ok();
+  record->last_poll_ok = record->last_live_ok = result.ok();
   if (result.ok() && result.status) {
     MergeLive(*record, *result.status, now);
-    record->last_success_time = now;
+    record->last_success_time = std::max(record->last_success_time, now);
+    record->last_live_success_time = now;
     record->last_message.clear();
   } else {
     record->last_message = result.message;
@@ -139,42 +87,62 @@ std::shared_ptr<EsimRecord> StateStore::FindListedLocked(const ListedEsim& liste
   return std::make_shared<EsimRecord>(*esims_[*index]);
 }
 
-size_t StateStore::RecordListed(const std::vector<ListedEsim>& listed, double now, bool discover) {
+StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>& listed,
+                                                   double now, const DiscoveryRules& discovery) {
   std::lock_guard<std::mutex> lock(mutex_);
-  size_t added = 0;
+  ListedOutcome outcome;
   bool index_changed = false;
   for (const ListedEsim& item : listed) {
     std::shared_ptr<EsimRecord> record = FindListedLocked(item);
     std::optional<size_t> position;
     if (record) {
       position = by_key_.at(record->config.Key());
-    } else if (discover && !item.iccid.empty()) {
-      record = std::make_shared<EsimRecord>();
-      record->config.iccid = item.iccid;
-      record->discovered = true;
-      ++added;
     } else {
-      continue;  // listed, but not monitored
+      EsimConfig found;
+      found.iccid = item.iccid;
+      // Another replica's (same hash as configured eSIMs), or not to be monitored at all.
+      if (!discovery.enabled || item.iccid.empty() || !discovery.shard.Owns(found.Key()) ||
+          discovery.other_shards_esim_ids.contains(item.id)) {
+        continue;
+      }
+      if (discovered_count_ >=
+          static_cast<size_t>(std::max<int64_t>(discovery.max_discovered, 0))) {
+        ++outcome.over_limit;
+        continue;
+      }
+      record = std::make_shared<EsimRecord>();
+      record->config = std::move(found);
+      record->discovered = true;
+      ++outcome.added;
+      ++discovered_count_;
     }
     const bool knew_ids = record->listed_id.has_value() && !record->Iccid().empty();
     MergeListed(*record, item, now);
+    record->last_list_ok = true;
     record->polled = true;
-    record->last_poll_ok = true;
-    record->last_code = "OK";
-    record->last_message.clear();
     record->last_poll_time = std::max(record->last_poll_time, now);
     record->last_success_time = std::max(record->last_success_time, now);
+    if (!record->live_polled) {
+      record->last_poll_ok = true;
+      record->last_code = "OK";
+      record->last_message.clear();
+    }
     record->labels = RenderLabels(*record);
     if (position) {
       esims_[*position] = std::move(record);
       index_changed = index_changed || !knew_ids;
     } else {
+      // Indexed at once: the same eSIM listed twice on one page is added once.
+      const size_t added_at = esims_.size();
+      by_key_.emplace(record->config.Key(), added_at);
+      by_iccid_.emplace(record->Iccid(), added_at);
+      by_id_.emplace(item.id, added_at);
       esims_.push_back(std::move(record));
       index_changed = true;
     }
   }
   if (index_changed) RebuildIndexLocked();
-  return added;
+  return outcome;
 }
 
 size_t StateStore::DropVanished(double now, double stale_after) {
@@ -197,10 +165,45 @@ void StateStore::RecordApiAnswer(const ApiResult& result, double now) {
   if (result.server_time) api_.server_time_offset = *result.server_time - now;
 }
 
-void StateStore::RecordSweep(const std::map<std::string, int64_t>& esims_by_status, double now) {
+void StateStore::SetApiPause(std::optional<double> until, std::string reason) {
   std::lock_guard<std::mutex> lock(mutex_);
-  account_.esims_by_status = esims_by_status;
+  api_.paused_until = until;
+  api_.pause_reason = until ? std::move(reason) : std::string();
+}
+
+void StateStore::SetCredentialsRefused(bool refused) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  api_.credentials_refused = refused;
+}
+
+void StateStore::RecordSweep(const std::optional<std::map<std::string, int64_t>>& esims_by_status,
+                             double started, double now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (esims_by_status) account_.esims_by_status = *esims_by_status;
   account_.inventory_last_success_time = now;
+  for (auto& record : esims_) {
+    if (!record->last_list_ok || record->last_listed_time >= started) continue;
+    auto unlisted = std::make_shared<EsimRecord>(*record);
+    unlisted->last_list_ok = false;
+    record = std::move(unlisted);
+  }
+}
+
+void StateStore::RecordSkipped(const SkippedEntries& skipped) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sweeps_.skipped_pending += skipped.pending;
+  sweeps_.skipped_malformed += skipped.malformed;
+}
+
+void StateStore::SetDiscoveryLimit(std::optional<int64_t> limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sweeps_.discovery_limit = limit;
+  if (!limit) sweeps_.discovery_over_limit = 0;
+}
+
+void StateStore::RecordDiscoveryOverLimit(int64_t over_limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sweeps_.discovery_over_limit = over_limit;
 }
 
 void StateStore::RecordBalance(const AccountBalance& balance) {
@@ -214,6 +217,7 @@ std::shared_ptr<const StateSnapshot> StateStore::Snapshot() const {
   snapshot->esims = esims_;
   snapshot->api = api_;
   snapshot->account = account_;
+  snapshot->inventory = sweeps_;
   return snapshot;
 }
 

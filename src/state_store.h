@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "esim_status.h"
 #include "record_labels.h"
+#include "shard.h"
 
 namespace esim {
 
@@ -31,16 +33,34 @@ struct EsimRecord {
   std::optional<EsimStatus> status;  // merged: each field group from its newest observation
   // Unix seconds of the observation behind each field group of `status`.
   double usage_time = 0, lifecycle_time = 0, validity_time = 0;
+  // status->used_bytes / total_bytes came from a live answer (GB with decimals): a listed value
+  // (whole MB) that agrees with it within the list's rounding does not replace it.
+  bool used_from_live = false, total_from_live = false;
   std::string learned_iccid;         // from a live answer or the listing
   std::optional<int64_t> listed_id;  // the vendor's eSIM id, from the listing
   std::optional<PackageInfo> package;
-  bool polled = false;  // at least one observation attempt finished, successful or not
-  bool last_poll_ok = false;
-  std::string last_code;         // outcome of the latest attempt ("OK", "ESIM_NOT_FOUND", ...)
-  std::string last_message;      // the API's text for the latest failure
-  double last_poll_time = 0;     // Unix seconds
+
+  // Any observation, live poll or sweep: readiness, staleness, the landing page's last poll.
+  bool polled = false;           // at least one observation attempt finished, successful or not
+  double last_poll_time = 0;     // Unix seconds of the latest observation attempt
   double last_success_time = 0;  // Unix seconds of the newest successful observation; 0: none
-  double last_listed_time = 0;   // Unix seconds when a sweep last listed it; 0: never
+  // The outcome to show: the latest live poll's once one finished (a sweep that lists the eSIM
+  // does not hide a failing live poll); before that, the listing's ("OK").
+  bool last_poll_ok = false;
+  std::string last_code;     // "OK", "ESIM_NOT_FOUND", ...
+  std::string last_message;  // the API's text for that failure
+
+  // Live-status polls alone (esim_poll_success{source="live"}); sweeps never change these.
+  bool live_polled = false;           // a live poll finished, successful or not
+  bool last_live_ok = false;          // the latest live poll succeeded
+  double last_live_success_time = 0;  // Unix seconds; 0: none
+
+  // Inventory sweeps alone (esim_poll_success{source="list"}).
+  double last_listed_time = 0;  // Unix seconds when a sweep last listed it; 0: never
+  // Listed by the latest complete sweep (or by the running one); false once a complete sweep
+  // since its last listing did not list it. Meaningful only when last_listed_time > 0.
+  bool last_list_ok = false;
+
   // The label sets of its series, rendered by the store whenever the record changes; a record
   // built by hand (tests) may leave it empty and the renderer renders the labels itself.
   std::optional<RenderedLabels> labels;
@@ -56,19 +76,47 @@ struct ApiState {
   std::optional<bool> up;  // esim_up; unknown before the first request
   RateLimitHeaders rate_limit;
   std::optional<double> server_time_offset;  // server Date minus our clock, seconds
+  // An API-imposed pause (RATE_LIMIT_EXCEEDED, X-RateLimit-Remaining: 0): Unix seconds until it
+  // holds, and what imposed it; nullopt while none holds.
+  std::optional<double> paused_until;
+  std::string pause_reason;
+  // The latest answer refused our credentials (INVALID_SIGNATURE, INVALID_API_KEY, ...).
+  bool credentials_refused = false;
 };
 
-// Account-wide figures from the inventory sweeps and the balance read.
+// Account-wide figures from the inventory sweeps and the balance read. With sharding, only the
+// replica that reads the account (Shard::ReadsAccount) has esims_by_status and balance.
 struct AccountState {
   std::map<std::string, int64_t> esims_by_status;  // from each listing's pagination.total
   std::optional<AccountBalance> balance;
   double inventory_last_success_time = 0;  // end of the latest complete sweep; 0: none yet
 };
 
+// What this replica's inventory sweeps saw, beyond the eSIMs themselves.
+struct SweepState {
+  // List entries skipped since the exporter started (esim_inventory_skipped_entries_total).
+  int64_t skipped_pending = 0, skipped_malformed = 0;
+  // inventory.max_discovered while discovery is on; nullopt while it is off.
+  std::optional<int64_t> discovery_limit;
+  // Listed eSIMs of this replica that are not monitored because the limit is reached.
+  int64_t discovery_over_limit = 0;
+};
+
 struct StateSnapshot {
   std::vector<std::shared_ptr<const EsimRecord>> esims;  // config order, then discovered ones
   ApiState api;
   AccountState account;
+  SweepState inventory;
+};
+
+// Which listed eSIMs that nobody monitors yet a sweep adds.
+struct DiscoveryRules {
+  bool enabled = false;
+  // Only this replica's: Shard::Owns("iccid:<digits>"), and not named by esim_id in the config
+  // of another replica.
+  Shard shard;
+  std::set<int64_t> other_shards_esim_ids;
+  int64_t max_discovered = 50000;  // discovered eSIMs monitored at most
 };
 
 class StateStore {
@@ -82,17 +130,35 @@ class StateStore {
   // eSIM removed by a reload while its poll was in flight).
   void RecordPoll(const std::string& key, const ApiResult& result, double now);
 
-  // Merges one page of a sweep seen at `now`. Listed eSIMs not monitored yet are added when
-  // `discover`; returns how many were added.
-  size_t RecordListed(const std::vector<ListedEsim>& listed, double now, bool discover);
+  // Merges one page of a sweep seen at `now`; listed eSIMs not monitored yet are added as
+  // `discovery` says. Returns how many were added, and how many would have been but for
+  // discovery.max_discovered.
+  struct ListedOutcome {
+    size_t added = 0;
+    size_t over_limit = 0;
+  };
+  ListedOutcome RecordListed(const std::vector<ListedEsim>& listed, double now,
+                             const DiscoveryRules& discovery = {});
 
   // Forgets discovered eSIMs that no sweep listed for `stale_after` seconds; returns how many.
   size_t DropVanished(double now, double stale_after);
 
   // Records what any API answer said about the API (esim_up, X-RateLimit-*).
   void RecordApiAnswer(const ApiResult& result, double now);
+  // An API-imposed pause: until when it holds (Unix seconds; nullopt: none holds) and why.
+  void SetApiPause(std::optional<double> until, std::string reason);
+  // Whether the latest answer refused our credentials (esim_api_credentials_refused).
+  void SetCredentialsRefused(bool refused);
 
-  void RecordSweep(const std::map<std::string, int64_t>& esims_by_status, double now);
+  // Ends a complete sweep that started at `started` and ended at `now`: monitored eSIMs it did
+  // not list are marked so (last_list_ok). `esims_by_status`: the account's counts, nullopt on
+  // a replica that does not read account figures.
+  void RecordSweep(const std::optional<std::map<std::string, int64_t>>& esims_by_status,
+                   double started, double now);
+  void RecordSkipped(const SkippedEntries& skipped);
+  // Discovery's limit while it is on (nullopt: off), and the eSIMs over it.
+  void SetDiscoveryLimit(std::optional<int64_t> limit);
+  void RecordDiscoveryOverLimit(int64_t over_limit);
   void RecordBalance(const AccountBalance& balance);
 
   std::shared_ptr<const StateSnapshot> Snapshot() const;
@@ -117,6 +183,8 @@ class StateStore {
   std::map<int64_t, size_t> by_id_;                       // configured or listed eSIM id
   ApiState api_;                                          // guarded by mutex_
   AccountState account_;                                  // guarded by mutex_
+  SweepState sweeps_;                                     // guarded by mutex_
+  size_t discovered_count_ = 0;  // records with `discovered`; guarded by mutex_
 };
 
 }  // namespace esim

@@ -246,8 +246,8 @@ void WebServer::Route() {
                guarded([this](const httplib::Request& req, httplib::Response& res) {
                  ServeStream(handlers_.metrics, kExpositionContentType, req, res);
                }));
-  server_->Get("/", guarded([this](const httplib::Request&, httplib::Response& res) {
-                 res.set_content(handlers_.landing_page(), "text/html; charset=utf-8");
+  server_->Get("/", guarded([this](const httplib::Request& req, httplib::Response& res) {
+                 res.set_content(handlers_.landing_page(req.params), "text/html; charset=utf-8");
                }));
   server_->Get("/-/healthy", guarded([](const httplib::Request&, httplib::Response& res) {
                  res.set_content("Healthy\n", "text/plain; charset=utf-8");
@@ -261,7 +261,26 @@ void WebServer::Route() {
                                    "text/plain; charset=utf-8");
                  }
                }));
-  server_->Post("/-/reload", guarded([this](const httplib::Request&, httplib::Response& res) {
+  // cpp-httplib 0.11 reads the body of every POST, PUT, PATCH and DELETE before routing, and
+  // without Content-Length it reads until the client closes: `curl -X POST` (no body, no
+  // Content-Length, connection kept open) would wait for the read timeout and get 400. A route
+  // with a content reader runs first; it reads a body only when the request announces one
+  // (HTTP/1.1: no Content-Length and no chunked encoding means no body).
+  auto without_waiting_for_a_body = [guarded](auto handler) {
+    return [handler = guarded(handler)](const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& content) {
+      const bool has_body = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+      // The body means nothing here, but it must leave the connection before the next request.
+      if (has_body && !content([](const char*, size_t) { return true; })) {
+        if (res.status < 400) res.status = 400;
+        res.set_header("Connection", "close");
+        return;
+      }
+      handler(req, res);
+    };
+  };
+  server_->Post("/-/reload",
+                without_waiting_for_a_body([this](const httplib::Request&, httplib::Response& res) {
                   const std::string error = handlers_.reload();
                   if (error.empty()) {
                     res.set_content("Config reloaded\n", "text/plain; charset=utf-8");
@@ -271,16 +290,16 @@ void WebServer::Route() {
                                     "text/plain; charset=utf-8");
                   }
                 }));
-  auto method_not_allowed = guarded([](const httplib::Request&, httplib::Response& res) {
+  auto method_not_allowed = [](const httplib::Request&, httplib::Response& res) {
     res.status = 405;
     res.set_header("Allow", "POST");
     res.set_content("Only POST reloads the config\n", "text/plain; charset=utf-8");
-  });
-  server_->Get("/-/reload", method_not_allowed);
-  server_->Put("/-/reload", method_not_allowed);
-  server_->Delete("/-/reload", method_not_allowed);
-  server_->Patch("/-/reload", method_not_allowed);
-  server_->Options("/-/reload", method_not_allowed);
+  };
+  server_->Get("/-/reload", guarded(method_not_allowed));
+  server_->Put("/-/reload", without_waiting_for_a_body(method_not_allowed));
+  server_->Delete("/-/reload", without_waiting_for_a_body(method_not_allowed));
+  server_->Patch("/-/reload", without_waiting_for_a_body(method_not_allowed));
+  server_->Options("/-/reload", guarded(method_not_allowed));
 }
 
 bool WebServer::Bind(std::string& error) {

@@ -27,8 +27,9 @@ class Server;
 namespace esim {
 
 struct WebHandlers {
-  PageWriter metrics;                         // exposition text, written piece by piece
-  std::function<std::string()> landing_page;  // HTML
+  PageWriter metrics;  // exposition text, written piece by piece
+  // HTML for the request's query parameters (percent-decoded; a name may repeat).
+  std::function<std::string(const std::multimap<std::string, std::string>& query)> landing_page;
   std::function<bool()> ready;
   // Reloads the config; returns an empty string on success, else the error.
   std::function<std::string()> reload;

@@ -378,14 +378,61 @@ TEST(InterpretListResponseTest, ReadsItemsInBytesAndNeverTheSecrets) {
 TEST(InterpretListResponseTest, WrongShapesAreInvalidResponses) {
   for (const char* body : {R"({"success":true,"data":{"esims":{}}})",
                            R"({"success":true,"data":{"esims":[],"pagination":{"page":1}}})",
-                           R"({"success":true,"data":{"esims":[{"id":"x"}],
-                              "pagination":{"page":1,"total":1,"total_pages":1}}})",
+                           R"({"success":true,"data":{"esims":[],
+                              "pagination":{"page":1,"total_pages":1}}})",
+                           R"({"success":true,"data":{"esims":[],
+                              "pagination":{"page":1,"total":1,"totalPages":"1"}}})",
                            R"({"success":true,"data":{"esims":[],
                               "pagination":{"page":1,"total":-1,"total_pages":1}}})"}) {
     const ApiResult result = InterpretListResponse(Answer(200, body), kNow);
     EXPECT_EQ(result.code, "INVALID_RESPONSE") << body;
     EXPECT_FALSE(result.list.has_value());
   }
+}
+
+// Orders still being provisioned (is_pending, iccid null, data and validity null) and single
+// broken entries are skipped and counted; the rest of the page is read.
+TEST(InterpretListResponseTest, SkipsPendingAndMalformedEntriesAndReadsTheRest) {
+  const char* body = R"({"success": true, "data": {"esims": [
+     {"id": 1, "iccid": null, "status": "NEW", "data": null, "validity": null, "is_pending": true},
+     {"id": 2, "iccid": null, "status": "NEW", "data": null, "validity": null},
+     {"id": 3, "iccid": "8910300001234567890", "status": "NEW", "is_pending": true,
+      "data": {"total_mb": 1024, "used_mb": 0, "is_unlimited": false}},
+     {"id": 4, "iccid": "", "status": "NEW", "data": null},
+     {"id": 5, "iccid": "8910300001234567891", "status": "ACTIVE", "data": null},
+     {"id": "six", "iccid": "8910300001234567892", "status": "ACTIVE",
+      "data": {"total_mb": 1024, "used_mb": 1, "is_unlimited": false}},
+     {"id": 7, "iccid": "8910300001234567893", "status": "ACTIVE",
+      "data": {"total_mb": 1024, "used_mb": "one", "is_unlimited": false}},
+     "not an object",
+     {"id": 9, "iccid": "8910300001234567894", "status": "ACTIVE",
+      "data": {"total_mb": 1024, "used_mb": 10, "is_unlimited": false}, "validity": null}],
+   "pagination": {"page": 1, "limit": 100, "total": 9, "total_pages": 1}}})";
+  const ApiResult result = InterpretListResponse(Answer(200, body), kNow);
+  ASSERT_TRUE(result.ok()) << result.message;
+  ASSERT_EQ(result.list->esims.size(), 1u);
+  EXPECT_EQ(result.list->esims[0].id, 9) << "a null validity alone is a complete eSIM";
+  EXPECT_FALSE(result.list->esims[0].expiry_time.has_value());
+  EXPECT_EQ(result.list->skipped.pending, 5);
+  EXPECT_EQ(result.list->skipped.malformed, 3);
+  EXPECT_EQ(result.list->skipped.first_malformed, "esims[].id is missing");
+  EXPECT_EQ(result.list->total, 9);
+}
+
+TEST(InterpretListResponseTest, ReadsThePageCountInEitherSpellingOrDerivesIt) {
+  auto pages = [](const std::string& pagination) {
+    const std::string body =
+        R"({"success":true,"data":{"esims":[],"pagination":)" + pagination + "}}";
+    const ApiResult result = InterpretListResponse(Answer(200, body), kNow);
+    EXPECT_TRUE(result.ok()) << pagination << ": " << result.message;
+    return result.list ? result.list->total_pages : std::optional<int64_t>(-1);
+  };
+  EXPECT_EQ(pages(R"({"page":1,"limit":20,"total":45,"total_pages":3})"), 3);
+  EXPECT_EQ(pages(R"({"page":1,"limit":20,"total":45,"totalPages":3})"), 3);
+  EXPECT_EQ(pages(R"({"page":1,"limit":20,"total":45})"), 3);
+  EXPECT_EQ(pages(R"({"page":1,"limit":20,"total":40})"), 2);
+  EXPECT_EQ(pages(R"({"page":1,"limit":100,"total":0})"), 0);
+  EXPECT_EQ(pages(R"({"total":45})"), std::nullopt) << "the caller knows the limit it asked for";
 }
 
 TEST(InterpretBalanceResponseTest, ReadsAmountAndCurrency) {

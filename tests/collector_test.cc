@@ -23,11 +23,11 @@ std::shared_ptr<EsimRecord> Record(const std::string& iccid, const std::string& 
 
 void Succeeded(EsimRecord& record, EsimStatus status, double when) {
   record.status = std::move(status);
-  record.polled = true;
-  record.last_poll_ok = true;
+  record.polled = record.live_polled = true;
+  record.last_poll_ok = record.last_live_ok = true;
   record.last_code = "OK";
   record.last_poll_time = when;
-  record.last_success_time = when;
+  record.last_success_time = record.last_live_success_time = when;
 }
 
 EsimStatus SpecExample() {
@@ -52,6 +52,8 @@ StateSnapshot GoldenSnapshot() {
   StateSnapshot snapshot;
   auto example = Record("8948010010036785060", "router-sydney-01");
   example->config.labels = {{"fleet", "routers"}, {"site", "syd"}};
+  example->config.alerts.expiry_warning = std::chrono::hours(3 * 24);
+  example->config.alerts.data_usage_warning_ratio = 0.9;
   Succeeded(*example, SpecExample(), kNow - 60);
 
   auto unlimited = Record("8948010010036785078", "tracker \"7\"");
@@ -87,7 +89,7 @@ StateSnapshot GoldenSnapshot() {
   f.used_bytes = 3 * kGiB;
   f.total_bytes = 3 * kGiB;
   Succeeded(*failing, f, kNow - 3600);
-  failing->last_poll_ok = false;
+  failing->last_poll_ok = failing->last_live_ok = false;
   failing->last_code = "PROVIDER_ERROR";
   failing->last_poll_time = kNow - 10;
 
@@ -97,7 +99,7 @@ StateSnapshot GoldenSnapshot() {
   st.iccid = stale->config.iccid;
   st.status = "ACTIVE";
   Succeeded(*stale, st, kNow - 7 * 3600);
-  stale->last_poll_ok = false;
+  stale->last_poll_ok = stale->last_live_ok = false;
   stale->last_code = "TIMEOUT";
 
   // Configured by eSIM id and never polled yet.
@@ -111,6 +113,14 @@ StateSnapshot GoldenSnapshot() {
   // Seen by an inventory sweep: package and vendor id known.
   example->package = PackageInfo{"au-1gb-30d", "Australia 1GB - 30 Days", "Australia"};
   example->listed_id = 1001;
+  example->last_listed_time = kNow - 300;
+  example->last_list_ok = true;
+  // Listed once, then not by the latest complete sweep; its live poll keeps failing.
+  failing->last_listed_time = kNow - 7200;
+  failing->last_list_ok = false;
+  snapshot.inventory.skipped_pending = 3;
+  snapshot.inventory.skipped_malformed = 1;
+  snapshot.inventory.discovery_limit = 50000;
   snapshot.account.esims_by_status = {{"ACTIVE", 250}, {"NEW", 30}};
   snapshot.account.balance = AccountBalance{1500.5, "USD"};
   snapshot.account.inventory_last_success_time = 1782499000;
@@ -123,6 +133,7 @@ StateSnapshot GoldenSnapshot() {
 ExporterStatus GoldenStatus() {
   ExporterStatus status;
   status.poll_interval = std::chrono::minutes(15);
+  status.configured_poll_interval = std::chrono::minutes(15);
   status.stale_after = std::chrono::hours(6);
   status.last_reload_ok = true;
   status.last_reload_success_time = 1782490000.0;
@@ -220,7 +231,8 @@ TEST(CollectorTest, StaleEsimKeepsOnlyItsPollSeries) {
   const std::string text =
       RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});
   EXPECT_EQ(text.find("esim_data_used_bytes{iccid=\"8948010010036785110\""), std::string::npos);
-  EXPECT_NE(text.find("esim_poll_success{iccid=\"8948010010036785110\",name=\"stale\"} 0"),
+  EXPECT_NE(text.find("esim_poll_success{iccid=\"8948010010036785110\",name=\"stale\","
+                      "source=\"live\"} 0"),
             std::string::npos);
   EXPECT_NE(text.find("esim_last_poll_success_timestamp_seconds{iccid=\"8948010010036785110\""),
             std::string::npos);
@@ -250,6 +262,82 @@ TEST(CollectorTest, EmptyFleetStillServesExporterMetrics) {
   EXPECT_EQ(text.find("esim_poll_success"), std::string::npos);
   EXPECT_NE(text.find("esim_monitored_esims 0\n"), std::string::npos);
   EXPECT_EQ(text.find("esim_up"), std::string::npos);  // no request made yet
+}
+
+// A sweep that lists the eSIM must not hide a live poll that keeps failing: each source has its
+// own series, and a source that never observed the eSIM has none.
+TEST(CollectorTest, PollSuccessIsSplitBySource) {
+  const std::string text =
+      RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});
+  const std::string failing = "{iccid=\"8948010010036785102\",name=\"failing\",";
+  EXPECT_NE(text.find("esim_poll_success" + failing + "source=\"live\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("esim_poll_success" + failing + "source=\"list\"} 0\n"), std::string::npos);
+  const std::string example =
+      "{iccid=\"8948010010036785060\",name=\"router-sydney-01\",fleet=\"routers\",site=\"syd\",";
+  EXPECT_NE(text.find("esim_poll_success" + example + "source=\"live\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("esim_poll_success" + example + "source=\"list\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("esim_last_poll_success_timestamp_seconds" + example +
+                      "source=\"list\"} 1782499700\n"),
+            std::string::npos);
+  // Live-polled only: no list series. Never observed: no poll series at all.
+  EXPECT_EQ(
+      text.find("esim_poll_success{iccid=\"8948010010036785110\",name=\"stale\",source=\"list\""),
+      std::string::npos);
+  EXPECT_EQ(text.find("esim_poll_success{iccid=\"\",name=\"spare\""), std::string::npos);
+  EXPECT_EQ(text.find("esim_poll_success{iccid=\"8948010010036785102\",name=\"failing\"}"),
+            std::string::npos)
+      << "no series without a source";
+}
+
+TEST(CollectorTest, StatusStateSetCoversEveryDocumentedStatus) {
+  StateSnapshot snapshot;
+  const char* statuses[] = {"NEW", "ACTIVE", "EXPIRED", "DEPLETED", "CANCELLED", "DELETED"};
+  for (const char* lifecycle : statuses) {
+    auto record = Record("89480100100367850" + std::to_string(snapshot.esims.size()), lifecycle);
+    EsimStatus data;
+    data.status = lifecycle;
+    Succeeded(*record, data, kNow - 10);
+    snapshot.esims.push_back(record);
+  }
+  const std::string text =
+      RenderMetrics(snapshot, GoldenStatus(), nullptr, kNow, {.process_metrics = false});
+  for (size_t i = 0; i < snapshot.esims.size(); ++i) {
+    const std::string identity = "esim_status{iccid=\"" + snapshot.esims[i]->config.iccid +
+                                 "\",name=\"" + statuses[i] + "\",";
+    for (const char* state : statuses) {
+      const std::string sample = identity + "status=\"" + state + "\"} " +
+                                 (std::string(state) == statuses[i] ? "1" : "0") + "\n";
+      EXPECT_NE(text.find(sample), std::string::npos) << sample;
+    }
+  }
+  size_t samples = 0;
+  for (size_t at = text.find("\nesim_status{"); at != std::string::npos;
+       at = text.find("\nesim_status{", at + 1)) {
+    ++samples;
+  }
+  EXPECT_EQ(samples, 36u) << "six documented states each, no extra series";
+}
+
+TEST(CollectorTest, InventoryFamiliesFollowWhatIsEnabled) {
+  ExporterStatus status = GoldenStatus();
+  StateSnapshot snapshot;
+  std::string text = RenderMetrics(snapshot, status, nullptr, kNow, {.process_metrics = false});
+  // From the start, both reasons at 0, so that rate() and increase() work at once.
+  EXPECT_NE(text.find("# TYPE esim_inventory_skipped_entries_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("esim_inventory_skipped_entries_total{reason=\"pending\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("esim_inventory_skipped_entries_total{reason=\"malformed\"} 0\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("esim_discovery_limit"), std::string::npos) << "discovery is off";
+  snapshot.inventory.discovery_limit = 300;
+  snapshot.inventory.discovery_over_limit = 12;
+  text = RenderMetrics(snapshot, status, nullptr, kNow, {.process_metrics = false});
+  EXPECT_NE(text.find("\nesim_discovery_limit 300\n"), std::string::npos);
+  EXPECT_NE(text.find("\nesim_discovery_over_limit_esims 12\n"), std::string::npos);
+  status.inventory_enabled = false;
+  text = RenderMetrics(snapshot, status, nullptr, kNow, {.process_metrics = false});
+  EXPECT_EQ(text.find("esim_inventory_"), std::string::npos);
+  EXPECT_EQ(text.find("esim_discovery_"), std::string::npos);
 }
 
 }  // namespace

@@ -141,7 +141,8 @@ TEST(LoadConfigTest, MinimalConfigGetsTheContractDefaults) {
   EXPECT_EQ(config.api.url, "https://esimfly.net");
   EXPECT_EQ(config.api.timeout, seconds(30));
   EXPECT_EQ(config.api.max_concurrency, 4);
-  EXPECT_EQ(config.api.rate_limit, (RateLimitConfig{50, 500, 5000}));
+  // Half of the vendor's current per-key limits (60/min, 1,000/h, 10,000/day).
+  EXPECT_EQ(config.api.rate_limit, (RateLimitConfig{30, 500, 5000}));
   EXPECT_EQ(config.api.ca_file, "");
   EXPECT_EQ(config.poll.interval, minutes(15));
   EXPECT_EQ(config.poll.stale_after, hours(6));
@@ -305,6 +306,137 @@ TEST(BalanceConfigTest, ZeroDisables) {
         dir.Write("c.yml", "balance:\n  interval: " + zero + "\n" + std::string(kOneEsim));
     EXPECT_EQ(LoadConfig(path, CredentialsEnv()).balance.interval, milliseconds(0)) << zero;
   }
+}
+
+// --- alerts -------------------------------------------------------------------------------------
+
+TEST(AlertsConfigTest, WithoutAnAlertsSectionEveryEsimHasTheDefaults) {
+  const Config config = LoadConfig(kConfigDir + "/valid/minimal.yml", CredentialsEnv());
+  EXPECT_EQ(config.alerts.defaults, AlertThresholds{});
+  EXPECT_EQ(config.alerts.defaults.data_usage_warning_ratio, 0.8);
+  EXPECT_EQ(config.alerts.defaults.data_usage_critical_ratio, 0.95);
+  EXPECT_EQ(config.alerts.defaults.expiry_warning, hours(7 * 24));
+  EXPECT_EQ(config.alerts.defaults.expiry_critical, hours(24));
+  EXPECT_EQ(config.alerts.balance_low, 50);
+  EXPECT_TRUE(config.alerts.groups.empty());
+  ASSERT_EQ(config.esims.size(), 1u);
+  EXPECT_TRUE(config.esims[0].alerts.empty());
+}
+
+TEST(AlertsConfigTest, AnEsimTakesItsOwnOverTheFirstMatchingGroupOverTheDefaults) {
+  const Config config = LoadConfig(kConfigDir + "/valid/alerts.yml", CredentialsEnv());
+  EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
+  const AlertThresholds& defaults = config.alerts.defaults;
+  EXPECT_EQ(defaults.data_usage_warning_ratio, 0.7);
+  EXPECT_EQ(defaults.data_usage_critical_ratio, 0.95);  // not set: built in
+  EXPECT_EQ(defaults.expiry_warning, hours(10 * 24));
+  EXPECT_EQ(defaults.expiry_critical, hours(24));
+  EXPECT_EQ(config.alerts.balance_low, 0);
+  ASSERT_EQ(config.alerts.groups.size(), 3u);
+  EXPECT_EQ(config.alerts.groups[0].match,
+            (std::map<std::string, std::string>{{"fleet", "trackers"}, {"site", "syd"}}));
+
+  ASSERT_EQ(config.esims.size(), 5u);
+  // Both trackers groups match; the first one listed wins.
+  AlertOverrides first_group;
+  first_group.data_usage_warning_ratio = 0.85;
+  EXPECT_EQ(config.esims[0].alerts, first_group);
+  EXPECT_EQ(config.esims[0].EffectiveAlerts(defaults).data_usage_warning_ratio, 0.85);
+  EXPECT_EQ(config.esims[0].EffectiveAlerts(defaults).expiry_warning, hours(10 * 24));
+  // The eSIM's own value wins over its group's; the group's others still apply.
+  AlertOverrides own_over_group;
+  own_over_group.data_usage_warning_ratio = 0.9;
+  own_over_group.expiry_warning = hours(3 * 24);
+  EXPECT_EQ(config.esims[1].alerts, own_over_group);
+  const AlertThresholds second = config.esims[1].EffectiveAlerts(defaults);
+  EXPECT_EQ(second.data_usage_warning_ratio, 0.9);
+  EXPECT_EQ(second.data_usage_critical_ratio, 0.95);
+  EXPECT_EQ(second.expiry_warning, hours(3 * 24));
+  EXPECT_EQ(second.expiry_critical, hours(24));
+  AlertOverrides routers;
+  routers.expiry_critical = hours(2 * 24);
+  EXPECT_EQ(config.esims[2].alerts, routers);
+  // No labels, so no group: only its own.
+  AlertOverrides own_only;
+  own_only.data_usage_critical_ratio = 0.99;
+  EXPECT_EQ(config.esims[3].alerts, own_only);
+  // Nothing set anywhere: nothing to export per eSIM.
+  EXPECT_TRUE(config.esims[4].alerts.empty());
+  EXPECT_EQ(config.esims[4].EffectiveAlerts(defaults), defaults);
+}
+
+TEST(AlertsConfigTest, EqualWarningAndCriticalAndTheEdgesOfARatioAreFine) {
+  TempDir dir;
+  const std::string path = dir.Write("c.yml", std::string(R"(alerts:
+  data_usage_warning_ratio: 1
+  data_usage_critical_ratio: 1.0
+  expiry_warning: 2d
+  expiry_critical: 48h
+  balance_low: 12.5
+)") + kOneEsim);
+  const Config config = LoadConfig(path, CredentialsEnv());
+  EXPECT_EQ(config.alerts.defaults.data_usage_warning_ratio, 1);
+  EXPECT_EQ(config.alerts.defaults.data_usage_critical_ratio, 1);
+  EXPECT_EQ(config.alerts.defaults.expiry_warning, config.alerts.defaults.expiry_critical);
+  EXPECT_EQ(config.alerts.balance_low, 12.5);
+}
+
+TEST(AlertsConfigTest, AnEmptyAlertsSectionOrGroupsListKeepsTheDefaults) {
+  TempDir dir;
+  for (const std::string alerts :
+       {"alerts:\n", "alerts:\n  groups:\n", "alerts:\n  groups: []\n"}) {
+    const std::string path = dir.Write("c.yml", alerts + kOneEsim);
+    const Config config = LoadConfig(path, CredentialsEnv());
+    EXPECT_EQ(config.alerts.defaults, AlertThresholds{}) << alerts;
+    EXPECT_TRUE(config.alerts.groups.empty()) << alerts;
+  }
+}
+
+// A typo in a label name or value would otherwise leave the group silently unused.
+TEST(AlertsConfigTest, AGroupThatMatchesNoEsimWarns) {
+  TempDir dir;
+  const std::string path = dir.Write("c.yml", R"(alerts:
+  groups:
+    - match: {fleet: routers}
+      expiry_warning: 14d
+    - match: {flet: routers}
+      expiry_warning: 10d
+esims:
+  - iccid: "8948010010036785060"
+    labels: {fleet: routers}
+)");
+  const Config config = LoadConfig(path, CredentialsEnv());
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_EQ(config.warnings[0],
+            path +
+                ":5:7: alerts.groups[1] matches none of the eSIMs under esims: (groups match "
+                "their labels:; eSIMs found by discovery have none); check the match labels");
+}
+
+TEST(AlertsConfigTest, GroupsMatchOnlyWhenEveryLabelIsEqual) {
+  AlertGroup group;
+  group.match = {{"fleet", "trackers"}, {"site", "syd"}};
+  EXPECT_TRUE(group.Matches({{"fleet", "trackers"}, {"site", "syd"}, {"team", "a"}}));
+  EXPECT_FALSE(group.Matches({{"fleet", "trackers"}}));
+  EXPECT_FALSE(group.Matches({{"fleet", "trackers"}, {"site", "per"}}));
+  EXPECT_FALSE(group.Matches({}));
+  EXPECT_FALSE(AlertGroup{}.Matches({{"fleet", "trackers"}}));  // never built by the loader
+}
+
+TEST(AlertsConfigTest, OverridesLayerOneSetValueAtATime) {
+  AlertOverrides below;
+  below.data_usage_warning_ratio = 0.9;
+  below.expiry_warning = hours(14 * 24);
+  AlertOverrides above;
+  above.expiry_warning = hours(3 * 24);
+  const AlertOverrides merged = above.Over(below);
+  EXPECT_EQ(merged.data_usage_warning_ratio, 0.9);
+  EXPECT_EQ(merged.expiry_warning, hours(3 * 24));
+  EXPECT_FALSE(merged.data_usage_critical_ratio.has_value());
+  const AlertThresholds effective = merged.Over(AlertThresholds{});
+  EXPECT_EQ(effective.data_usage_warning_ratio, 0.9);
+  EXPECT_EQ(effective.data_usage_critical_ratio, 0.95);
+  EXPECT_EQ(effective.expiry_warning, hours(3 * 24));
 }
 
 TEST(LoadConfigTest, UnnamedEsimsDoNotCountAsDuplicateNames) {
@@ -561,8 +693,8 @@ const InvalidCase kInvalidCases[] = {
     {"empty.yml",
      "1:1: the config file is empty; write at least an esims: list (see the example config)"},
     {"not_a_map.yml",
-     "1:1: the config must be a map of sections (api, poll, metrics, esims, inventory, balance), "
-     "got a list; start each section with \"name:\" at column 1"},
+     "1:1: the config must be a map of sections (api, poll, metrics, esims, inventory, balance, "
+     "alerts), got a list; start each section with \"name:\" at column 1"},
     {"multiple_documents.yml",
      "5:1: a second YAML document starts here; keep only one document in the file (remove the "
      "\"---\" line above and merge the two)"},
@@ -572,12 +704,12 @@ const InvalidCase kInvalidCases[] = {
     // Unknown keys and wrong types.
     {"unknown_top_level_key.yml",
      "4:1: unknown key \"alerting\" at the top level; allowed keys: api, poll, metrics, esims, "
-     "inventory, balance"},
+     "inventory, balance, alerts"},
     {"unknown_key_typo.yml",
      "2:3: unknown key \"interva\" in poll; did you mean \"interval\"? allowed keys: interval, "
      "stale_after"},
     {"unknown_esim_key.yml",
-     "3:5: unknown key \"id\" in esims[0]; allowed keys: iccid, esim_id, name, labels"},
+     "3:5: unknown key \"id\" in esims[0]; allowed keys: iccid, esim_id, name, labels, alerts"},
     {"section_not_map.yml",
      "1:6: api must be a map, got a list; write indented \"key: value\" lines under \"api:\""},
     {"value_not_scalar.yml",
@@ -626,7 +758,7 @@ const InvalidCase kInvalidCases[] = {
      "positive number, or remove the key to use the default (500)"},
     {"rate_limit_negative.yml",
      "3:17: api.rate_limit.per_minute is -5; give a positive number, or remove the key to use "
-     "the default (50)"},
+     "the default (30)"},
     {"rate_limit_fraction.yml",
      "3:14: api.rate_limit.per_day must be a whole number, got \"2.5\"; write digits only, e.g. "
      "5000"},
@@ -744,8 +876,14 @@ const InvalidCase kInvalidCases[] = {
      "4:7: esims[0].labels: \"__address__\" starts with \"__\", which Prometheus reserves for "
      "internal use; rename it"},
     {"label_reserved.yml",
-     "3:25: esims[0].labels: \"profile\" is a label the exporter sets itself on esim_info; "
-     "rename it"},
+     "3:25: esims[0].labels: \"profile\" is a label name the exporter or Prometheus sets itself, "
+     "and config labels go on every series of the eSIM; rename it"},
+    {"label_reserved_instance.yml",  // Prometheus' target label
+     "4:14: esims[0].labels: \"instance\" is a label name the exporter or Prometheus sets "
+     "itself, and config labels go on every series of the eSIM; rename it"},
+    {"label_reserved_threshold.yml",  // on esim_alert_threshold
+     "6:7: esims[0].labels: \"threshold\" is a label name the exporter or Prometheus sets "
+     "itself, and config labels go on every series of the eSIM; rename it"},
     {"label_value_not_scalar.yml",
      "4:13: esims[0].labels.site must be a single value, got a list; write one value after "
      "\"site:\""},
@@ -757,10 +895,10 @@ const InvalidCase kInvalidCases[] = {
      "under \"inventory:\""},
     {"inventory_unknown_key.yml",
      "3:3: unknown key \"sweep_interval\" in inventory; allowed keys: enabled, interval, "
-     "statuses, discover"},
+     "statuses, discover, max_discovered"},
     {"inventory_unknown_key_typo.yml",
      "2:3: unknown key \"enable\" in inventory; did you mean \"enabled\"? allowed keys: enabled, "
-     "interval, statuses, discover"},
+     "interval, statuses, discover, max_discovered"},
     {"inventory_enabled_not_bool.yml",
      "2:12: inventory.enabled must be true or false, got \"yes\"; write true or false unquoted"},
     {"inventory_discover_not_bool.yml",
@@ -775,6 +913,12 @@ const InvalidCase kInvalidCases[] = {
     {"inventory_interval_no_unit.yml",
      "2:13: inventory.interval \"10\" has no unit; add one, e.g. \"10s\" or \"10m\" (units: ms, "
      "s, m, h, d)"},
+    {"inventory_max_discovered_zero.yml",
+     "4:19: inventory.max_discovered is 0; use a number from 1 to 10000000 (eSIMs discovery may "
+     "add; the default is 50000)"},
+    {"inventory_max_discovered_not_whole.yml",
+     "4:19: inventory.max_discovered must be a whole number, got \"5e4\"; write digits only, "
+     "e.g. 50000"},
     {"inventory_statuses_empty.yml",
      "3:13: inventory.statuses is empty, which would list no eSIM; name at least one status, "
      "e.g. [NEW, ACTIVE, DEPLETED, EXPIRED], or [all], or remove the key for the default"},
@@ -822,6 +966,83 @@ const InvalidCase kInvalidCases[] = {
     {"balance_interval_bad_duration.yml",
      "2:13: balance.interval \"1h30\" is not a valid duration; write whole numbers with units, "
      "largest first, e.g. \"90s\", \"15m\" or \"1h30m\" (units: ms, s, m, h, d)"},
+    // alerts
+    {"alerts_not_map.yml",
+     "1:9: alerts must be a map, got a list; write indented \"key: value\" lines under "
+     "\"alerts:\""},
+    {"alerts_unknown_key_typo.yml",
+     "2:3: unknown key \"expiry_warnin\" in alerts; did you mean \"expiry_warning\"? allowed "
+     "keys: data_usage_warning_ratio, data_usage_critical_ratio, expiry_warning, "
+     "expiry_critical, balance_low, groups"},
+    {"alerts_ratio_above_one.yml",  // a percentage instead of a ratio
+     "2:29: alerts.data_usage_warning_ratio is 80; give a share of the plan's data above 0 and "
+     "at most 1, e.g. 0.8 for 80 %"},
+    {"alerts_ratio_zero.yml",
+     "2:30: alerts.data_usage_critical_ratio is 0; give a share of the plan's data above 0 and "
+     "at most 1, e.g. 0.8 for 80 %"},
+    {"alerts_ratio_not_number.yml",
+     "2:29: alerts.data_usage_warning_ratio must be a number, got \"high\"; write e.g. 0.8"},
+    {"alerts_ratio_quoted.yml",
+     "2:29: alerts.data_usage_warning_ratio must be a number, got the quoted text \"0.8\"; "
+     "remove the quotes"},
+    {"alerts_ratio_nan.yml",
+     "2:29: alerts.data_usage_warning_ratio must be a number, got \".nan\"; write e.g. 0.8"},
+    {"alerts_warning_above_default_critical.yml",  // the other value is the built-in default
+     "2:29: alerts.data_usage_warning_ratio (0.96) is above the default "
+     "data_usage_critical_ratio (0.95); the warning must not come after the critical alert: "
+     "lower data_usage_warning_ratio or raise data_usage_critical_ratio"},
+    {"alerts_warning_above_critical.yml",  // both set: the warning is blamed
+     "3:29: alerts.data_usage_warning_ratio (0.92) is above alerts.data_usage_critical_ratio "
+     "(0.9); the warning must not come after the critical alert: lower "
+     "data_usage_warning_ratio or raise data_usage_critical_ratio"},
+    {"alerts_expiry_critical_longer.yml",
+     "2:20: alerts.expiry_critical (14d) is longer than the default expiry_warning (7d); the "
+     "critical alert must come closer to expiry than the warning: shorten expiry_critical or "
+     "lengthen expiry_warning"},
+    {"alerts_expiry_zero.yml",
+     "2:19: alerts.expiry_warning is 0s; give a positive time before expiry, e.g. 7d"},
+    {"alerts_expiry_no_unit.yml",
+     "2:19: alerts.expiry_warning \"7\" has no unit; add one, e.g. \"7s\" or \"7m\" (units: ms, "
+     "s, m, h, d)"},
+    {"alerts_balance_low_negative.yml",
+     "2:16: alerts.balance_low is -5; give 0 or more, in the account's currency (0 turns the "
+     "low-balance alert off)"},
+    {"alerts_groups_not_list.yml",
+     "2:11: alerts.groups must be a list, got a map; write one \"- match: {fleet: trackers}\" "
+     "with thresholds under it per group"},
+    {"alerts_group_not_map.yml",
+     "3:7: alerts.groups[0] must be a map, got a single value; write \"- match: {fleet: "
+     "trackers}\" with thresholds under it"},
+    {"alerts_group_no_match.yml",
+     "3:7: alerts.groups[0] has no match; add e.g. \"match: {fleet: trackers}\" to say which "
+     "eSIMs (by their labels:) it applies to"},
+    {"alerts_group_match_empty.yml",
+     "3:14: alerts.groups[0].match is empty, which would match every eSIM; name labels, e.g. "
+     "{fleet: trackers}, or set the thresholds for all eSIMs directly under alerts:"},
+    {"alerts_group_match_reserved.yml",
+     "3:15: alerts.groups[0].match: \"name\" is set by the exporter, not by esims[].labels, so "
+     "it matches no eSIM; match on the eSIMs' config labels"},
+    {"alerts_group_balance_low.yml",
+     "4:7: alerts.groups[0].balance_low is for the whole account (the balance is one figure); "
+     "set it once directly under alerts:"},
+    {"alerts_group_critical_below_default_warning.yml",
+     "4:34: alerts.groups[0].data_usage_critical_ratio (0.7) is below the default "
+     "data_usage_warning_ratio (0.8); the warning must not come after the critical alert: "
+     "lower data_usage_warning_ratio or raise data_usage_critical_ratio"},
+    {"esim_alerts_order.yml",  // the eSIM's own value against its group's
+     "9:41: esims[0].alerts.data_usage_critical_ratio (0.85) is below "
+     "alerts.groups[0].data_usage_warning_ratio (0.9); the warning must not come after the "
+     "critical alert: lower data_usage_warning_ratio or raise data_usage_critical_ratio"},
+    {"esim_alerts_expiry_order.yml",
+     "5:23: esims[0].alerts.expiry_warning (12h) is shorter than the default expiry_critical "
+     "(1d); the critical alert must come closer to expiry than the warning: shorten "
+     "expiry_critical or lengthen expiry_warning"},
+    {"esim_alerts_balance_low.yml",
+     "4:14: esims[0].alerts.balance_low is for the whole account (the balance is one figure); "
+     "set it once directly under alerts:"},
+    {"esim_alerts_not_map.yml",
+     "4:13: esims[0].alerts must be a map, got a single value; write indented \"key: value\" "
+     "lines under \"alerts:\""},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, InvalidConfigTest, testing::ValuesIn(kInvalidCases),

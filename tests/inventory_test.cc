@@ -6,14 +6,22 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
+
+#include "log.h"
 
 namespace esim {
 namespace {
 
 using nlohmann::json;
 
-// Serves GET /esims from an in-memory account, 100 a page, optionally failing one page.
+// How a list page spells its page count: as the list endpoint does, as a general page of the
+// vendor's docs does, or not at all (derived from total and limit).
+enum class Pagination { kTotalPages, kCamelCase, kTotalOnly };
+
+// Serves GET /esims from an in-memory account, 100 a page, optionally failing one page, with
+// `odd_entries` added to the first page of every listing.
 class AccountTransport : public HttpTransport {
  public:
   explicit AccountTransport(int active, int fresh) {
@@ -54,26 +62,34 @@ class AccountTransport : public HttpTransport {
     }
     const auto& all = by_status_[status];
     json esims = json::array();
+    if (page == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const json& odd : odd_entries_) esims.push_back(odd);
+    }
     for (size_t i = static_cast<size_t>(page - 1) * 100; i < all.size() && i < page * 100u; ++i) {
       esims.push_back(all[i]);
     }
     const int64_t total = static_cast<int64_t>(all.size());
-    response.body = json{{"success", true},
-                         {"data",
-                          {{"esims", esims},
-                           {"pagination",
-                            {{"page", page},
-                             {"limit", 100},
-                             {"total", total},
-                             {"total_pages", std::max<int64_t>(1, (total + 99) / 100)}}}}}}
-                        .dump();
+    json pagination = {{"page", page}, {"limit", 100}, {"total", total}};
+    const int64_t pages = std::max<int64_t>(1, (total + 99) / 100);
+    if (pagination_ == Pagination::kTotalPages) pagination["total_pages"] = pages;
+    if (pagination_ == Pagination::kCamelCase) pagination["totalPages"] = pages;
+    response.body =
+        json{{"success", true}, {"data", {{"esims", esims}, {"pagination", pagination}}}}.dump();
     return response;
+  }
+  void AddOddEntries(std::vector<json> entries) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    odd_entries_ = std::move(entries);
   }
   std::atomic<int> requests{0};
   std::atomic<int> fail_page{0};
+  std::atomic<Pagination> pagination_{Pagination::kTotalPages};
 
  private:
   std::map<std::string, std::vector<json>> by_status_;
+  std::mutex mutex_;
+  std::vector<json> odd_entries_;  // guarded by mutex_
 };
 
 struct Fixture {
@@ -83,11 +99,12 @@ struct Fixture {
                                            [] { return 1782500000.0; })),
         budget(RateLimitConfig{100000, 1000000, 10000000}),
         inventory(store, budget, metrics, [this] { ++changes; }) {}
-  void Configure(bool discover) {
+  void Configure(bool discover, Shard shard = {}) {
     Inventory::Settings settings;
     settings.inventory.enabled = true;
     settings.inventory.discover = discover;
     settings.inventory.statuses = {"NEW", "ACTIVE"};
+    settings.shard = shard;
     inventory.Reconfigure(settings, client);
   }
   std::shared_ptr<AccountTransport> transport;
@@ -202,6 +219,151 @@ TEST(InventoryTest, EveryRequestTakesFromTheSharedBudget) {
   inventory.RunOnce();
   EXPECT_EQ(f.transport->requests.load(), 5);  // 4 pages and the balance
   EXPECT_FALSE(day_of_five.TryAcquire(std::chrono::steady_clock::now()));
+}
+
+// Two replicas (--shard.total=2) over one account: each monitors its half, together all of it,
+// and one alone reads the account's figures.
+TEST(InventoryTest, TwoShardsSplitTheDiscoveredFleetAndOneReadsTheAccount) {
+  std::set<std::string> seen;
+  for (int index = 0; index < 2; ++index) {
+    SCOPED_TRACE("shard " + std::to_string(index));
+    Fixture f(250, 30);
+    f.store.SetEsims({}, true);
+    f.Configure(/*discover=*/true, Shard{index, 2});
+    f.inventory.RunOnce();
+    const auto snapshot = f.store.Snapshot();
+    EXPECT_GT(snapshot->esims.size(), 100u);
+    EXPECT_LT(snapshot->esims.size(), 180u);
+    for (const auto& record : snapshot->esims) {
+      EXPECT_TRUE(seen.insert(record->config.Key()).second) << record->config.Key();
+    }
+    // Every replica sweeps every page (its eSIMs are spread over all of them).
+    EXPECT_EQ(f.inventory.last_sweep_pages(), 4u);
+    EXPECT_GT(snapshot->account.inventory_last_success_time, 0);
+    EXPECT_EQ(snapshot->account.esims_by_status.empty(), index != 0);
+    EXPECT_EQ(snapshot->account.balance.has_value(), index == 0);
+    EXPECT_EQ(f.transport->requests.load(), index == 0 ? 5 : 4) << "the balance read";
+  }
+  EXPECT_EQ(seen.size(), 280u);
+}
+
+json PendingOrder(int id) {
+  return {{"id", id},
+          {"iccid", nullptr},
+          {"status", "NEW"},
+          {"data", nullptr},
+          {"validity", nullptr},
+          {"is_pending", true},
+          {"package_name", "Plan"}};
+}
+
+// An order still being provisioned and a broken entry sit on the first page of each listing:
+// the pages still count, every real eSIM is merged, and the odd ones are counted by reason.
+TEST(InventoryTest, PendingAndMalformedEntriesAreSkippedNeverFailingAPage) {
+  Fixture f(150, 10);
+  f.store.SetEsims({}, true);
+  f.transport->AddOddEntries({PendingOrder(1),
+                              PendingOrder(2),
+                              {{"id", "not-a-number"}, {"iccid", "8900000000000099999"}}});
+  f.Configure(/*discover=*/true);
+  std::string log;
+  Logger::Get().CaptureInto(&log);
+  f.inventory.RunOnce();
+  f.inventory.RunOnce();
+  Logger::Get().CaptureInto(nullptr);
+  const auto snapshot = f.store.Snapshot();
+  EXPECT_EQ(snapshot->esims.size(), 160u);
+  EXPECT_GT(snapshot->account.inventory_last_success_time, 0);
+  // Two listings (NEW, ACTIVE) per sweep, two sweeps.
+  EXPECT_EQ(snapshot->inventory.skipped_pending, 8);
+  EXPECT_EQ(snapshot->inventory.skipped_malformed, 4);
+  // The same malformed entries again: one warning, not one per sweep.
+  size_t warnings = 0;
+  for (size_t at = log.find("do not parse"); at != std::string::npos;
+       at = log.find("do not parse", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << log;
+  EXPECT_NE(log.find("esims[].id is missing"), std::string::npos) << log;
+}
+
+TEST(InventoryTest, ReadsThePageCountInEverySpelling) {
+  for (const Pagination pagination :
+       {Pagination::kTotalPages, Pagination::kCamelCase, Pagination::kTotalOnly}) {
+    SCOPED_TRACE(static_cast<int>(pagination));
+    Fixture f(250, 30);
+    f.store.SetEsims({}, true);
+    f.transport->pagination_ = pagination;
+    f.Configure(/*discover=*/true);
+    f.inventory.RunOnce();
+    EXPECT_EQ(f.inventory.last_sweep_pages(), 4u);
+    EXPECT_EQ(f.store.Snapshot()->esims.size(), 280u);
+  }
+}
+
+// A buggy or hostile API that invents new ICCIDs on every page, and claims ever more pages.
+class InventingTransport : public HttpTransport {
+ public:
+  HttpResponse Send(const HttpRequest& request) override {
+    HttpResponse response;
+    response.status = 200;
+    const auto query = request.path.substr(request.path.find('?') + 1);
+    const int page = std::stoi(query.substr(query.find("page=") + 5));
+    json esims = json::array();
+    for (int i = 0; i < 100; ++i) {
+      const int64_t n = next_id++;
+      esims.push_back({{"id", n},
+                       {"iccid", "8999" + std::to_string(100000000000000 + n)},
+                       {"status", "ACTIVE"},
+                       {"data", {{"total_mb", 1024}, {"used_mb", 1}, {"is_unlimited", false}}},
+                       {"validity", {{"activated_at", nullptr}, {"expires_at", nullptr}}}});
+    }
+    response.body = json{{"success", true},
+                         {"data",
+                          {{"esims", esims},
+                           {"pagination", {{"page", page}, {"total", 3000}, {"total_pages", 30}}}}}}
+                        .dump();
+    return response;
+  }
+  std::atomic<int64_t> next_id{1};
+};
+
+TEST(InventoryTest, DiscoveryStopsAtItsLimitWhateverTheApiInvents) {
+  auto transport = std::make_shared<InventingTransport>();
+  auto client =
+      std::make_shared<ApiClient>("esf", Secret("sk"), transport, [] { return 1782500000.0; });
+  StateStore store;
+  store.SetEsims({}, true);
+  RateBudget budget(RateLimitConfig{100000, 1000000, 10000000});
+  ApiMetrics metrics;
+  Inventory inventory(store, budget, metrics, [] {});
+  Inventory::Settings settings;
+  settings.inventory.enabled = true;
+  settings.inventory.discover = true;
+  settings.inventory.statuses = {"ACTIVE"};
+  settings.inventory.max_discovered = 250;
+  settings.balance.interval = std::chrono::milliseconds(0);
+  inventory.Reconfigure(settings, client);
+  EXPECT_EQ(store.Snapshot()->inventory.discovery_limit, 250);
+  std::string log;
+  Logger::Get().CaptureInto(&log);
+  for (int sweep = 0; sweep < 3; ++sweep) {
+    inventory.RunOnce();
+    const auto snapshot = store.Snapshot();
+    EXPECT_EQ(snapshot->esims.size(), 250u);
+    // The first sweep added 250 of its 3,000; every later one adds none of its 3,000 new ones.
+    EXPECT_EQ(snapshot->inventory.discovery_over_limit, sweep == 0 ? 2750 : 3000);
+  }
+  Logger::Get().CaptureInto(nullptr);
+  EXPECT_EQ(transport->next_id.load(), 9001);
+  const size_t first = log.find("discovery limit reached");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find("discovery limit reached", first + 1), std::string::npos) << "warned once";
+  EXPECT_NE(log.find("max_discovered=250"), std::string::npos) << log;
+  // Discovery switched off: no limit to export.
+  settings.inventory.discover = false;
+  inventory.Reconfigure(settings, client);
+  EXPECT_FALSE(store.Snapshot()->inventory.discovery_limit.has_value());
 }
 
 }  // namespace

@@ -2,40 +2,369 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <regex>
+#include <string>
+
+#include "landing_rows.h"
+#include "landing_test_fleet.h"
+
 namespace esim {
 namespace {
 
-TEST(LandingPageTest, ListsEveryEsimWithItsLastPollAndEscapesText) {
-  StateSnapshot snapshot;
-  auto ok = std::make_shared<EsimRecord>();
-  ok->config.iccid = "8948010010036785060";
-  ok->config.name = "<script>alert(1)</script>";
-  ok->status = EsimStatus{};
-  ok->status->status = "ACTIVE";
-  ok->status->used_bytes = 512.0 * 1024 * 1024;
-  ok->polled = ok->last_poll_ok = true;
-  ok->last_poll_time = ok->last_success_time = 1000;
-  auto failed = std::make_shared<EsimRecord>();
-  failed->config.esim_id = 12345;
-  failed->polled = true;
-  failed->last_code = "PROVIDER_ERROR";
-  failed->last_message = "carrier <down>";
-  failed->last_poll_time = 990;
-  auto pending = std::make_shared<EsimRecord>();
-  pending->config.iccid = "8948010010036785078";
-  snapshot.esims = {ok, failed, pending};
+using testing::Fleet;
+using testing::FleetRecord;
+using testing::kFleetNow;
+using testing::kGiB;
 
-  const std::string html = RenderLandingPage(snapshot, "/metrics", 1030);
-  EXPECT_NE(html.find("<a href=\"/metrics\">"), std::string::npos);
-  EXPECT_NE(html.find("Monitored eSIMs (3)"), std::string::npos);
-  EXPECT_EQ(html.find("<script>"), std::string::npos);
-  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
-  EXPECT_NE(html.find("0.50 GiB"), std::string::npos);
-  EXPECT_NE(html.find("unlimited"), std::string::npos);  // no total_bytes
-  EXPECT_NE(html.find("30 s ago"), std::string::npos);
-  EXPECT_NE(html.find("PROVIDER_ERROR: carrier &lt;down&gt;"), std::string::npos);
-  EXPECT_NE(html.find("<td>12345</td>"), std::string::npos);
-  EXPECT_NE(html.find("<td>pending</td>"), std::string::npos);
+LandingContext Context() {
+  LandingContext context;
+  context.now = kFleetNow;
+  context.poll_interval = std::chrono::minutes(15);
+  context.configured_poll_interval = std::chrono::minutes(15);
+  return context;
+}
+
+std::string Render(const StateSnapshot& snapshot, const QueryParams& params = {},
+                   const LandingContext& context = Context()) {
+  return RenderLandingPage(snapshot, context, ParseLandingQuery(params));
+}
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+size_t Rows(const std::string& html) { return Count(html, " data-iccid=\""); }
+
+// The <tr> ... </tr> of the eSIM with this ICCID; empty when it is not on the page.
+std::string RowOf(const std::string& html, const std::string& iccid) {
+  const size_t at = html.find(" data-iccid=\"" + iccid + "\"");
+  if (at == std::string::npos) return "";
+  const size_t begin = html.rfind("<tr", at);
+  return html.substr(begin, html.find("</tr>", at) + 5 - begin);
+}
+
+std::shared_ptr<EsimRecord> Record(const std::string& iccid, const std::string& status) {
+  auto record = std::make_shared<EsimRecord>();
+  record->config.iccid = iccid;
+  record->config.name = "esim " + iccid;
+  record->status = EsimStatus{};
+  record->status->status = status;
+  record->status->total_bytes = 5 * kGiB;
+  record->status->used_bytes = 1 * kGiB;
+  record->status->last_usage_time = kFleetNow - 3600;
+  record->status->expiry_time = kFleetNow + 20 * 86400;
+  record->polled = record->live_polled = true;
+  record->last_poll_ok = record->last_live_ok = true;
+  record->last_code = "OK";
+  record->last_poll_time = record->last_success_time = record->last_live_success_time =
+      kFleetNow - 30;
+  return record;
+}
+
+TEST(LandingPageTest, ShowsOnlyTheRequestedPage) {
+  const StateSnapshot snapshot = Fleet(2500);
+  std::string html = Render(snapshot);
+  EXPECT_EQ(Rows(html), 100u);
+  EXPECT_NE(html.find("Showing 1–100 of 2,500 matching eSIMs (2,500 monitored)."),
+            std::string::npos);
+  EXPECT_NE(html.find("page 1 of 25"), std::string::npos);
+  EXPECT_NE(RowOf(html, "8988303000000000099"), "");
+  EXPECT_EQ(RowOf(html, "8988303000000000100"), "");
+
+  html = Render(snapshot, {{"page", "25"}, {"per_page", "60"}});
+  EXPECT_EQ(Rows(html), 60u);
+  html = Render(snapshot, {{"page", "42"}, {"per_page", "60"}});
+  EXPECT_EQ(Rows(html), 40u);
+  EXPECT_NE(html.find("Showing 2,461–2,500 of 2,500"), std::string::npos);
+
+  html = Render(snapshot, {{"per_page", "1000"}});
+  EXPECT_EQ(Rows(html), 1000u);
+}
+
+TEST(LandingPageTest, TenThousandEsimsRenderOnlyThePage) {
+  const StateSnapshot snapshot = Fleet(10000);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string html = Render(snapshot, {{"sort", "expiry"}, {"page", "50"}});
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(Rows(html), 100u);
+  EXPECT_LT(html.size(), 200u * 1024);  // about 1 KB a row and the summary
+  // Generous: a sort of 10,000 positions and 100 rows take a few milliseconds.
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
+}
+
+TEST(LandingPageTest, SummaryShowsApiBudgetPauseBalanceAndCounts) {
+  StateSnapshot snapshot = Fleet(2500);
+  snapshot.api.up = true;
+  snapshot.api.credentials_refused = true;
+  snapshot.api.paused_until = kFleetNow + 12 * 60;
+  snapshot.api.pause_reason = "X-RateLimit-Remaining: 0";
+  snapshot.account.balance = AccountBalance{1500, "USD"};
+  snapshot.account.inventory_last_success_time = kFleetNow - 180;
+  LandingContext context = Context();
+  context.budget = RateBudget::Usage{12, 300, 2000, RateLimitConfig{30, 500, 5000}};
+  context.inventory_enabled = true;
+  context.poll_interval = std::chrono::minutes(45);  // stretched
+  const std::string html = Render(snapshot, {}, context);
+
+  EXPECT_NE(html.find("data-up=\"1\">up<"), std::string::npos);
+  EXPECT_NE(html.find("id=\"credentials-refused\""), std::string::npos);
+  EXPECT_NE(html.find("Paused by the API until 2026-05-28 20:38:40 UTC (in 12 min): "
+                      "X-RateLimit-Remaining: 0"),
+            std::string::npos);
+  EXPECT_NE(html.find("12 / 30"), std::string::npos);
+  EXPECT_NE(html.find("18 left"), std::string::npos);
+  EXPECT_NE(html.find("300 / 500"), std::string::npos);
+  EXPECT_NE(html.find("2,000 / 5,000"), std::string::npos);
+  EXPECT_NE(html.find("3,000 left"), std::string::npos);
+  EXPECT_NE(html.find("1,500.00 USD"), std::string::npos);
+  EXPECT_NE(html.find("id=\"interval-in-force\">45 min<"), std::string::npos);
+  EXPECT_NE(html.find("configured 15 min"), std::string::npos);
+  EXPECT_NE(html.find("id=\"interval-stretched\""), std::string::npos);
+  EXPECT_NE(html.find("Last complete inventory sweep: "), std::string::npos);
+  EXPECT_NE(html.find(">3 min ago<"), std::string::npos);
+  EXPECT_NE(html.find("id=\"monitored\">2,500<"), std::string::npos);
+  const FleetCounts counts = CountFleet(snapshot);
+  EXPECT_NE(html.find("data-status=\"DEPLETED\"><span class=\"st st-depleted\">DEPLETED</span>"
+                      "</a> " +
+                      std::to_string(counts.by_status.at("DEPLETED")) + "<"),
+            std::string::npos);
+  EXPECT_NE(html.find("<a href=\"?status=DEPLETED\""), std::string::npos);
+  EXPECT_NE(html.find("<a href=\"?poll=failing\" id=\"failing-polls\" class=\"bad\">" +
+                      std::to_string(counts.live_failing) + " failing</a>"),
+            std::string::npos);
+}
+
+TEST(LandingPageTest, SummaryWithoutAnswersOrPauses) {
+  StateSnapshot snapshot;
+  snapshot.api.paused_until = kFleetNow - 1;  // over
+  const std::string html = Render(snapshot);
+  EXPECT_NE(html.find("data-up=\"unknown\">no answer yet<"), std::string::npos);
+  EXPECT_EQ(html.find("id=\"credentials-refused\""), std::string::npos);
+  EXPECT_EQ(html.find("id=\"api-paused\""), std::string::npos);
+  EXPECT_EQ(html.find("id=\"interval-stretched\""), std::string::npos);
+  EXPECT_NE(html.find("not read (yet)"), std::string::npos);
+  EXPECT_NE(html.find("No eSIM to show"), std::string::npos);
+  EXPECT_EQ(html.find("id=\"pager\""), std::string::npos);
+  snapshot.api.up = false;
+  EXPECT_NE(Render(snapshot).find("data-up=\"0\">down<"), std::string::npos);
+}
+
+TEST(LandingPageTest, LifecycleColoursAreApartFromThePollResult) {
+  StateSnapshot snapshot;
+  const char* statuses[] = {"ACTIVE",    "NEW",     "DEPLETED", "EXPIRED",
+                            "CANCELLED", "DELETED", "SUSPENDED"};
+  int n = 0;
+  for (const char* status : statuses) {
+    snapshot.esims.push_back(Record("890000000000000000" + std::to_string(n++), status));
+  }
+  const std::string html = Render(snapshot);
+  const std::string active = RowOf(html, "8900000000000000000");
+  EXPECT_NE(active.find("<span class=\"st st-active\">ACTIVE</span>"), std::string::npos);
+  const std::pair<const char*, const char*> expected[] = {
+      {"8900000000000000001", "st st-new"},     {"8900000000000000002", "st st-depleted"},
+      {"8900000000000000003", "st st-expired"}, {"8900000000000000004", "st st-cancelled"},
+      {"8900000000000000005", "st st-deleted"}, {"8900000000000000006", "st st-other"}};
+  for (const auto& [iccid, css] : expected) {
+    const std::string row = RowOf(html, iccid);
+    ASSERT_NE(row, "") << iccid;
+    EXPECT_NE(row.find(std::string("class=\"") + css + "\""), std::string::npos) << row;
+    // Nothing in a row but an ACTIVE status is green.
+    EXPECT_EQ(row.find("st-active"), std::string::npos) << row;
+    EXPECT_EQ(row.find("\"good\""), std::string::npos) << row;
+    EXPECT_EQ(row.find("class=\"ok\""), std::string::npos) << row;
+  }
+  // Each answered its live poll: the result says so, in the neutral poll-ok style.
+  EXPECT_NE(RowOf(html, "8900000000000000002").find("class=\"poll poll-ok\""), std::string::npos);
+  EXPECT_NE(html.find(".poll-ok{color:var(--muted)}"), std::string::npos);
+}
+
+TEST(LandingPageTest, FailingAndPendingLivePolls) {
+  StateSnapshot snapshot;
+  auto failing = Record("8900000000000000001", "ACTIVE");
+  failing->live_polled = true;
+  failing->last_live_ok = failing->last_poll_ok = false;
+  failing->last_code = "PROVIDER_ERROR";
+  failing->last_message = "carrier <down>";
+  failing->last_live_success_time = kFleetNow - 7200;
+  auto never = Record("8900000000000000002", "ACTIVE");
+  never->last_live_ok = never->last_poll_ok = false;
+  never->last_code = "ESIM_NOT_FOUND";
+  never->last_live_success_time = 0;
+  never->status.reset();
+  auto listed_only = Record("8900000000000000003", "NEW");
+  listed_only->live_polled = listed_only->last_live_ok = false;
+  listed_only->last_live_success_time = 0;
+  listed_only->last_listed_time = kFleetNow - 60;
+  listed_only->last_list_ok = false;  // not in the latest sweep
+  snapshot.esims = {failing, never, listed_only};
+  const std::string html = Render(snapshot);
+
+  const std::string failing_row = RowOf(html, "8900000000000000001");
+  EXPECT_NE(failing_row.find("class=\"poll poll-fail\"><span class=\"code\">PROVIDER_ERROR</span>"),
+            std::string::npos);
+  EXPECT_NE(failing_row.find("last OK <span class=\"nowrap\" title=\"2026-05-28 18:26:40 UTC\">"
+                             "2 h ago</span>"),
+            std::string::npos);
+  EXPECT_NE(failing_row.find("carrier &lt;down&gt;"), std::string::npos);
+  const std::string never_row = RowOf(html, "8900000000000000002");
+  EXPECT_NE(never_row.find("ESIM_NOT_FOUND"), std::string::npos);
+  EXPECT_NE(never_row.find("never OK"), std::string::npos);
+  EXPECT_NE(never_row.find("<span class=\"st st-unknown\">unknown</span>"), std::string::npos);
+  const std::string listed_row = RowOf(html, "8900000000000000003");
+  EXPECT_NE(listed_row.find("class=\"poll poll-pending\">not yet<"), std::string::npos);
+  EXPECT_NE(listed_row.find("not in the latest sweep"), std::string::npos);
+}
+
+TEST(LandingPageTest, UsageExpiryAndRetiredRows) {
+  StateSnapshot snapshot;
+  auto heavy = Record("8900000000000000001", "ACTIVE");
+  heavy->status->used_bytes = 0.85 * 5 * kGiB;
+  heavy->status->expiry_time = kFleetNow + 3 * 86400;
+  auto unlimited = Record("8900000000000000002", "ACTIVE");
+  unlimited->status->total_bytes.reset();
+  unlimited->status->unlimited = true;
+  auto old_expired = Record("8900000000000000003", "EXPIRED");
+  old_expired->status->expiry_time = kFleetNow - 30 * 86400;
+  auto recent_expired = Record("8900000000000000004", "EXPIRED");
+  recent_expired->status->expiry_time = kFleetNow - 2 * 86400;
+  snapshot.esims = {heavy, unlimited, old_expired, recent_expired};
+  const std::string html = Render(snapshot);
+
+  const std::string heavy_row = RowOf(html, "8900000000000000001");
+  EXPECT_NE(heavy_row.find("4.25 GiB"), std::string::npos);
+  EXPECT_NE(heavy_row.find("5.00 GiB"), std::string::npos);
+  EXPECT_NE(heavy_row.find("class=\"warn\" style=\"width:85%\""), std::string::npos);
+  EXPECT_NE(heavy_row.find("85 %"), std::string::npos);
+  EXPECT_NE(heavy_row.find("class=\"expiry exp-soon\""), std::string::npos);
+  EXPECT_NE(heavy_row.find("2026-05-31"), std::string::npos);
+  EXPECT_NE(heavy_row.find("in 3 d"), std::string::npos);
+  EXPECT_NE(RowOf(html, "8900000000000000002").find(">unlimited<"), std::string::npos);
+  const std::string old_row = RowOf(html, "8900000000000000003");
+  EXPECT_NE(old_row.find("<tr class=\"retired\""), std::string::npos);
+  EXPECT_NE(old_row.find("30 d ago"), std::string::npos);
+  const std::string recent_row = RowOf(html, "8900000000000000004");
+  EXPECT_EQ(recent_row.find("retired"), std::string::npos);
+  EXPECT_NE(recent_row.find("class=\"expiry exp-past\""), std::string::npos);
+}
+
+TEST(LandingPageTest, EscapesEveryTextFromTheConfigAndTheApi) {
+  StateSnapshot snapshot;
+  auto hostile = Record("<script>iccid</script>", "<b>ACTIVE</b>");
+  hostile->config.name = "<img src=x onerror=alert(1)>\"'&";
+  hostile->config.labels = {{"<k>", "\"><script>alert(2)</script>"}};
+  hostile->package = PackageInfo{"<i>code</i>", "<i>pkg</i>", ""};
+  hostile->live_polled = true;
+  hostile->last_live_ok = false;
+  hostile->last_code = "<svg onload=alert(3)>";
+  hostile->last_message = "<script>alert(4)</script>";
+  auto unnamed = Record("8900000000000000009", "ACTIVE");
+  unnamed->config.name = "";
+  unnamed->discovered = true;
+  unnamed->package = PackageInfo{"c", "<u>Japan 5GB</u>", ""};
+  snapshot.esims = {hostile, unnamed};
+  snapshot.api.pause_reason = "<script>alert(5)</script>";
+  snapshot.api.paused_until = kFleetNow + 60;
+  snapshot.account.balance = AccountBalance{1, "<b>$</b>"};
+  const std::string html =
+      Render(snapshot, {{"q", ""}, {"status", "<script>"}, {"sort", "\"><script>"}});
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<svg"), std::string::npos);
+  EXPECT_EQ(html.find("<i>"), std::string::npos);
+  EXPECT_EQ(html.find("<u>"), std::string::npos);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_EQ(html.find("<k>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;"), std::string::npos);
+  EXPECT_NE(html.find("&lt;k&gt;=&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"),
+            std::string::npos);
+  EXPECT_NE(html.find("&lt;u&gt;Japan 5GB&lt;/u&gt;"), std::string::npos);
+  EXPECT_NE(html.find("data-status=\"&lt;b&gt;ACTIVE&lt;/b&gt;\""), std::string::npos);
+
+  // The search text comes back in the form and in every link, escaped and encoded.
+  const std::string searched = Render(snapshot, {{"q", "\"><script>alert(6)</script>"}});
+  EXPECT_EQ(searched.find("<script"), std::string::npos);
+  EXPECT_NE(searched.find("value=\"&quot;&gt;&lt;script&gt;alert(6)&lt;/script&gt;\""),
+            std::string::npos);
+  EXPECT_NE(searched.find("q=%22%3E%3Cscript%3Ealert%286%29%3C%2Fscript%3E"), std::string::npos);
+}
+
+TEST(LandingPageTest, LongApiMessagesAreCut) {
+  StateSnapshot snapshot;
+  auto record = Record("8900000000000000001", "ACTIVE");
+  record->live_polled = true;
+  record->last_live_ok = false;
+  record->last_code = std::string(1000, 'C');
+  record->last_message = std::string(100000, 'm');
+  snapshot.esims = {record};
+  const std::string html = Render(snapshot);
+  EXPECT_LT(html.size(), 20000u);
+  EXPECT_NE(html.find(std::string(200, 'm') + "…"), std::string::npos);
+}
+
+TEST(LandingPageTest, LinksKeepTheOtherParameters) {
+  const StateSnapshot snapshot = Fleet(2500);
+  const std::string html = Render(snapshot, {{"sort", "expiry"},
+                                             {"status", "ACTIVE"},
+                                             {"q", "site=syd"},
+                                             {"per_page", "25"},
+                                             {"page", "2"}});
+  // Pages: the same sort and filters, another page.
+  EXPECT_NE(html.find("<a href=\"?sort=expiry&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
+                      "per_page=25&amp;page=3\" rel=\"next\""),
+            std::string::npos);
+  EXPECT_NE(html.find("<a href=\"?sort=expiry&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
+                      "per_page=25\" rel=\"prev\""),
+            std::string::npos);
+  // Sorting by expiry again flips the order; another column starts in its own order; both go
+  // back to the first page.
+  EXPECT_NE(html.find("<a href=\"?sort=expiry&amp;order=desc&amp;status=ACTIVE&amp;"
+                      "q=site%3Dsyd&amp;per_page=25\">Expires ▲</a>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<a href=\"?sort=used_pct&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
+                      "per_page=25\">Used %</a>"),
+            std::string::npos);
+  EXPECT_NE(html.find("aria-sort=\"ascending\""), std::string::npos);
+  // The form keeps the sort and the filters.
+  EXPECT_NE(html.find("<input type=\"hidden\" name=\"sort\" value=\"expiry\">"), std::string::npos);
+  EXPECT_NE(html.find("<option value=\"ACTIVE\" selected>"), std::string::npos);
+  EXPECT_NE(html.find("<option value=\"25\" selected>"), std::string::npos);
+  EXPECT_NE(html.find("value=\"site=syd\""), std::string::npos);
+}
+
+TEST(LandingPageTest, PagerStaysSmallForManyPages) {
+  const StateSnapshot snapshot = Fleet(10000);
+  const std::string html = Render(snapshot, {{"per_page", "1"}, {"page", "5000"}});
+  EXPECT_EQ(Rows(html), 1u);
+  const size_t pager = html.find("id=\"pager\"");
+  ASSERT_NE(pager, std::string::npos);
+  const std::string nav = html.substr(pager, html.find("</nav>", pager) - pager);
+  EXPECT_LE(Count(nav, "<a "), 11u);  // previous, 1, 4997..5003 but 5000, 10000, next
+  EXPECT_NE(nav.find("data-page=\"1\""), std::string::npos);
+  EXPECT_NE(nav.find("data-page=\"10000\""), std::string::npos);
+  EXPECT_NE(nav.find("aria-current=\"page\">5000<"), std::string::npos);
+  EXPECT_NE(nav.find("page 5,000 of 10,000"), std::string::npos);
+}
+
+TEST(LandingPageTest, GarbageParametersStillRenderTheFirstPage) {
+  const StateSnapshot snapshot = Fleet(300);
+  const std::string html = Render(snapshot, {{"page", "-3"},
+                                             {"per_page", "lots"},
+                                             {"sort", "'; DROP TABLE"},
+                                             {"order", "\x01"},
+                                             {"status", std::string(10000, 'A')},
+                                             {"poll", "%00"},
+                                             {"q", std::string(10000, '<')}});
+  // Nothing matches the (cut) search; the page still renders, the text comes back bounded.
+  EXPECT_NE(html.find("No eSIM matches"), std::string::npos);
+  EXPECT_LT(html.size(), 40000u);
+  const std::string plain = Render(snapshot, {{"page", "-3"}, {"per_page", "lots"}});
+  EXPECT_EQ(Rows(plain), 100u);
+  EXPECT_NE(plain.find("Showing 1–100 of 300"), std::string::npos);
 }
 
 TEST(HtmlEscapeTest, EscapesEverySpecialCharacter) {

@@ -100,6 +100,31 @@ TEST(RateBudgetTest, BackoffDoublesUpToFifteenMinutesAndResets) {
   EXPECT_EQ(budget.NextAllowed(now) - now, seconds(30));
 }
 
+// Each answer of one pause says so again: only the first (or one that moves the end by more than
+// the slack) is a pause to report.
+TEST(RateBudgetTest, PauseUntilSaysWhetherItIsANewPause) {
+  RateBudget budget(RateLimitConfig{30, 500, 5000});
+  const TimePoint now{hours(1)};
+  EXPECT_TRUE(budget.PauseUntil(now, now + minutes(10)));
+  EXPECT_FALSE(budget.PauseUntil(now + seconds(1), now + minutes(10)));
+  EXPECT_FALSE(budget.PauseUntil(now + seconds(2), now + minutes(10) + seconds(5)));  // jitter
+  EXPECT_FALSE(budget.PauseUntil(now, now + minutes(5)));  // inside the one in force
+  EXPECT_TRUE(budget.PauseUntil(now, now + minutes(30)));  // a longer one
+  EXPECT_EQ(budget.paused_until(now), now + minutes(30));
+  // A reset already past imposes nothing.
+  EXPECT_FALSE(budget.PauseUntil(now + hours(1), now + minutes(40)));
+  // After the pause ended, the next one is new again.
+  EXPECT_TRUE(budget.PauseUntil(now + hours(1), now + hours(1) + seconds(30)));
+}
+
+TEST(RateBudgetTest, RefusalsArrivingTogetherStartOneBackoffPause) {
+  RateBudget budget(RateLimitConfig{30, 500, 5000});
+  const TimePoint now{hours(1)};
+  EXPECT_TRUE(budget.PauseWithBackoff(now));
+  EXPECT_FALSE(budget.PauseWithBackoff(now + seconds(1)));
+  EXPECT_TRUE(budget.PauseWithBackoff(now + seconds(30)));  // the first one ended
+}
+
 TEST(RateBudgetTest, LoweredLimitsApplyToRequestsAlreadySent) {
   RateBudget budget(RateLimitConfig{1000, 1000, 1000});
   TimePoint now{};

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace esim {
@@ -63,6 +64,59 @@ TEST(ShardTest, RefusesMoreShardsThanTheBudgetCanSplit) {
   ApplyShard(Shard{0, 4}, config);
   EXPECT_EQ(config.api.rate_limit.per_minute, 1);
   EXPECT_EQ(config.api.rate_limit.per_hour, 25);
+}
+
+// Discovery splits by the same hash as the config: an eSIM configured by ICCID and the same eSIM
+// found by discovery land on the same replica.
+TEST(ShardTest, DiscoveryUsesTheConfiguredEsimsHash) {
+  Config config;
+  for (int i = 0; i < 300; ++i) {
+    EsimConfig esim;
+    esim.iccid = "89000000000000" + std::to_string(10000 + i);
+    config.esims.push_back(esim);
+  }
+  config.api.rate_limit = {50, 500, 5000};
+  for (int index = 0; index < 3; ++index) {
+    Config part = config;
+    const Shard shard{index, 3};
+    ApplyShard(shard, part);
+    for (const EsimConfig& esim : config.esims) {
+      const bool kept = std::any_of(part.esims.begin(), part.esims.end(),
+                                    [&](const EsimConfig& e) { return e.iccid == esim.iccid; });
+      EXPECT_EQ(shard.Owns("iccid:" + esim.iccid), kept) << esim.iccid;
+    }
+  }
+  EXPECT_TRUE(Shard{}.Owns("iccid:8900000000000010000"));
+  EXPECT_TRUE(Shard{}.ReadsAccount());
+  EXPECT_FALSE((Shard{1, 2}.ReadsAccount()));
+}
+
+// eSIMs named only by esim_id hash by that id; their ICCID is unknown, so the other replicas
+// learn to leave them to their replica.
+TEST(ShardTest, RecordsTheIdOnlyEsimsOfOtherReplicas) {
+  Config config;
+  for (int i = 0; i < 40; ++i) {
+    EsimConfig by_id;
+    by_id.esim_id = 5000 + i;
+    config.esims.push_back(by_id);
+    EsimConfig by_iccid;
+    by_iccid.iccid = "89000000000000" + std::to_string(20000 + i);
+    by_iccid.esim_id = 6000 + i;  // named by ICCID too: hashed by the ICCID like discovery
+    config.esims.push_back(by_iccid);
+  }
+  config.api.rate_limit = {50, 500, 5000};
+  std::set<int64_t> elsewhere_total;
+  for (int index = 0; index < 2; ++index) {
+    Config part = config;
+    ApplyShard(Shard{index, 2}, part);
+    for (const int64_t id : part.other_shards_esim_ids) {
+      EXPECT_GE(id, 5000);
+      EXPECT_LT(id, 5040) << "only eSIMs without an ICCID";
+      EXPECT_TRUE(elsewhere_total.insert(id).second);
+      for (const EsimConfig& esim : part.esims) EXPECT_NE(esim.esim_id, id);
+    }
+  }
+  EXPECT_EQ(elsewhere_total.size(), 40u);
 }
 
 }  // namespace

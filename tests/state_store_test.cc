@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace esim {
 namespace {
 
@@ -123,6 +125,12 @@ ListedEsim Listed(const std::string& iccid, int64_t id, double used_mb, const st
   return listed;
 }
 
+DiscoveryRules Discover() {
+  DiscoveryRules rules;
+  rules.enabled = true;
+  return rules;
+}
+
 ApiResult LiveUsage(const std::string& iccid, double used_bytes) {
   ApiResult result = Ok(iccid);
   result.status->used_bytes = used_bytes;
@@ -139,7 +147,7 @@ TEST(StateStoreMergeTest, EachFieldComesFromTheNewestObservation) {
   store.RecordPoll(key, LiveUsage("8948010010036785060", 300 * kMiB), 100);
   // An older listing (seen earlier than the live answer) must not win... it cannot be older
   // in time order here, so list later: the listing is newer and replaces usage and status.
-  store.RecordListed({Listed("8948010010036785060", 7, 400, "DEPLETED")}, 200, false);
+  store.RecordListed({Listed("8948010010036785060", 7, 400, "DEPLETED")}, 200);
   auto record = store.Snapshot()->esims[0];
   EXPECT_EQ(record->status->used_bytes, 400 * kMiB);
   EXPECT_EQ(record->status->status, "DEPLETED");
@@ -161,7 +169,7 @@ TEST(StateStoreMergeTest, AListingSeenBeforeALiveAnswerDoesNotOverwriteIt) {
   StateStore store;
   store.SetEsims({Esim("8948010010036785060")});
   store.RecordPoll("iccid:8948010010036785060", LiveUsage("8948010010036785060", 500 * kMiB), 300);
-  store.RecordListed({Listed("8948010010036785060", 7, 400, "ACTIVE")}, 250, false);
+  store.RecordListed({Listed("8948010010036785060", 7, 400, "ACTIVE")}, 250);
   EXPECT_EQ(store.Snapshot()->esims[0]->status->used_bytes, 500 * kMiB);
 }
 
@@ -173,10 +181,12 @@ TEST(StateStoreMergeTest, ListedOnlyEsimIsVisibleAndMatchedById) {
   store.SetEsims({Esim("8948010010036785060"), by_id});
   EXPECT_FALSE(store.AllPolled());
   EXPECT_EQ(store.LiveRank("esim_id:7"), 2);  // nothing known yet
-  const size_t added = store.RecordListed(
-      {Listed("8948010010036785060", 6, 10, "ACTIVE"), Listed("8944500102198304826", 7, 20, "NEW"),
-       Listed("8934000012345678905", 8, 30, "ACTIVE")},
-      100, /*discover=*/false);
+  const size_t added = store
+                           .RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE"),
+                                          Listed("8944500102198304826", 7, 20, "NEW"),
+                                          Listed("8934000012345678905", 8, 30, "ACTIVE")},
+                                         100)
+                           .added;
   EXPECT_EQ(added, 0u);
   EXPECT_TRUE(store.AllPolled());
   EXPECT_EQ(store.LiveRank("esim_id:7"), 0);  // NEW
@@ -190,16 +200,18 @@ TEST(StateStoreMergeTest, ListedOnlyEsimIsVisibleAndMatchedById) {
 TEST(StateStoreDiscoveryTest, AddsListedEsimsAndDropsThemWhenGoneForStaleAfter) {
   StateStore store;
   store.SetEsims({Esim("8948010010036785060", "named")}, /*keep_discovered=*/true);
-  EXPECT_EQ(store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE"),
-                                Listed("8944500102198304826", 7, 20, "ACTIVE")},
-                               100, /*discover=*/true),
+  EXPECT_EQ(store
+                .RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE"),
+                               Listed("8944500102198304826", 7, 20, "ACTIVE")},
+                              100, Discover())
+                .added,
             1u);
   auto monitored = store.MonitoredEsims();
   ASSERT_EQ(monitored.size(), 2u);
   EXPECT_EQ(monitored[1].Key(), "iccid:8944500102198304826");
   EXPECT_EQ(store.LiveRank("iccid:8944500102198304826"), 1);  // ACTIVE
   // Listed again at 1000, the discovered one is not: gone for longer than stale_after 500.
-  store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE")}, 1000, true);
+  store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE")}, 1000, Discover());
   EXPECT_EQ(store.DropVanished(1000, 1000), 0u);
   EXPECT_EQ(store.DropVanished(1000, 500), 1u);
   monitored = store.MonitoredEsims();
@@ -210,7 +222,7 @@ TEST(StateStoreDiscoveryTest, AddsListedEsimsAndDropsThemWhenGoneForStaleAfter) 
 TEST(StateStoreDiscoveryTest, ReloadKeepsDiscoveredEsimsAndLetsTheConfigNameThem) {
   StateStore store;
   store.SetEsims({}, true);
-  store.RecordListed({Listed("8944500102198304826", 7, 20, "ACTIVE")}, 100, true);
+  store.RecordListed({Listed("8944500102198304826", 7, 20, "ACTIVE")}, 100, Discover());
   store.SetEsims({Esim("8944500102198304826", "now-named")}, true);
   auto snapshot = store.Snapshot();
   ASSERT_EQ(snapshot->esims.size(), 1u);
@@ -218,10 +230,197 @@ TEST(StateStoreDiscoveryTest, ReloadKeepsDiscoveredEsimsAndLetsTheConfigNameThem
   EXPECT_EQ(snapshot->esims[0]->config.name, "now-named");
   EXPECT_EQ(snapshot->esims[0]->status->used_bytes, 20 * kMiB);  // what was learned stays
   // Discovery switched off: discovered eSIMs go.
-  store.RecordListed({Listed("8934000012345678905", 8, 30, "ACTIVE")}, 200, true);
+  store.RecordListed({Listed("8934000012345678905", 8, 30, "ACTIVE")}, 200, Discover());
   EXPECT_EQ(store.Snapshot()->esims.size(), 2u);
   store.SetEsims({Esim("8944500102198304826", "now-named")}, false);
   EXPECT_EQ(store.Snapshot()->esims.size(), 1u);
+}
+
+// Live status reports GB with decimals, the list whole MB: the same usage seen alternately
+// through both must keep one exported value, not flip between the two roundings.
+TEST(StateStoreMergeTest, AlternatingLiveAndListedRoundingsNeverFlipTheValue) {
+  StateStore store;
+  const std::string iccid = "8948010010036785060";
+  store.SetEsims({Esim(iccid)});
+  // 0.2504 GB live is 256.41 MiB; the list says 256 MB (rounded) or 257 (rounded up elsewhere).
+  const double live_used = 0.2504 * 1024 * kMiB;
+  ApiResult live = LiveUsage(iccid, live_used);
+  live.status->total_bytes = 2.3 * 1024 * kMiB;  // 2355.2 MiB; the list says 2355
+  ListedEsim listed = Listed(iccid, 7, 256, "ACTIVE");
+  listed.total_bytes = 2355 * kMiB;
+  ListedEsim listed_up = listed;
+  listed_up.used_bytes = 257 * kMiB;
+  store.RecordPoll("iccid:" + iccid, live, 100);
+  double now = 100;
+  for (int round = 0; round < 5; ++round) {
+    store.RecordListed({round % 2 == 0 ? listed : listed_up}, now += 10);
+    auto status = *store.Snapshot()->esims[0]->status;
+    EXPECT_EQ(status.used_bytes, live_used) << "after listing " << round;
+    EXPECT_EQ(status.total_bytes, 2.3 * 1024 * kMiB) << "after listing " << round;
+    store.RecordPoll("iccid:" + iccid, live, now += 10);
+    status = *store.Snapshot()->esims[0]->status;
+    EXPECT_EQ(status.used_bytes, live_used) << "after live " << round;
+    EXPECT_EQ(status.total_bytes, 2.3 * 1024 * kMiB) << "after live " << round;
+  }
+}
+
+TEST(StateStoreMergeTest, ARealChangeOrAListOnlyHistoryIsTaken) {
+  StateStore store;
+  const std::string iccid = "8948010010036785060";
+  store.SetEsims({Esim(iccid)});
+  store.RecordPoll("iccid:" + iccid, LiveUsage(iccid, 256.4 * kMiB), 100);
+  // 1 MiB or more away: the eSIM used data since the live poll.
+  store.RecordListed({Listed(iccid, 7, 258, "ACTIVE")}, 200);
+  EXPECT_EQ(store.Snapshot()->esims[0]->status->used_bytes, 258 * kMiB);
+  // The value now comes from the list: the next listing replaces it whatever it says.
+  store.RecordListed({Listed(iccid, 7, 258.5, "ACTIVE")}, 300);
+  EXPECT_EQ(store.Snapshot()->esims[0]->status->used_bytes, 258.5 * kMiB);
+  // A plan without an allowance on one side is a real change too.
+  ListedEsim unlimited = Listed(iccid, 7, 258.5, "ACTIVE");
+  unlimited.unlimited = true;
+  unlimited.total_bytes.reset();
+  store.RecordListed({unlimited}, 400);
+  EXPECT_FALSE(store.Snapshot()->esims[0]->status->total_bytes.has_value());
+  // A listing seen before the live answer still never overwrites it.
+  store.RecordPoll("iccid:" + iccid, LiveUsage(iccid, 300 * kMiB), 500);
+  store.RecordListed({Listed(iccid, 7, 100, "ACTIVE")}, 450);
+  EXPECT_EQ(store.Snapshot()->esims[0]->status->used_bytes, 300 * kMiB);
+}
+
+// Sweeps must not hide a live poll that keeps failing: each source keeps its own outcome.
+TEST(StateStoreSourceTest, ASweepNeverHidesAFailingLivePoll) {
+  StateStore store;
+  const std::string iccid = "8948010010036785060";
+  store.SetEsims({Esim(iccid)});
+  ApiResult failed;
+  failed.code = "PROVIDER_ERROR";
+  failed.message = "carrier unreachable";
+  for (double now = 100; now < 600; now += 100) {
+    store.RecordPoll("iccid:" + iccid, failed, now);
+    store.RecordListed({Listed(iccid, 7, 10, "ACTIVE")}, now + 50);
+    const auto record = store.Snapshot()->esims[0];
+    EXPECT_TRUE(record->live_polled);
+    EXPECT_FALSE(record->last_live_ok) << "at " << now;
+    EXPECT_EQ(record->last_live_success_time, 0);
+    EXPECT_TRUE(record->last_list_ok);
+    EXPECT_EQ(record->last_listed_time, now + 50);
+    // What the landing page shows stays the live failure.
+    EXPECT_FALSE(record->last_poll_ok);
+    EXPECT_EQ(record->last_code, "PROVIDER_ERROR");
+    // The data is fresh from the listing, and the eSIM counts as observed (/-/ready).
+    EXPECT_EQ(record->last_success_time, now + 50);
+    EXPECT_TRUE(record->polled);
+  }
+  store.RecordPoll("iccid:" + iccid, LiveUsage(iccid, 10 * kMiB), 700);
+  const auto record = store.Snapshot()->esims[0];
+  EXPECT_TRUE(record->last_live_ok);
+  EXPECT_EQ(record->last_live_success_time, 700);
+  EXPECT_EQ(record->last_listed_time, 550);
+}
+
+TEST(StateStoreSourceTest, ListedOnlyEsimShowsTheListingsOutcomeAndNoLivePoll) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060")});
+  store.RecordListed({Listed("8948010010036785060", 7, 10, "ACTIVE")}, 100);
+  const auto record = store.Snapshot()->esims[0];
+  EXPECT_FALSE(record->live_polled);
+  EXPECT_TRUE(record->last_list_ok);
+  EXPECT_TRUE(record->last_poll_ok);
+  EXPECT_EQ(record->last_code, "OK");
+}
+
+TEST(StateStoreSourceTest, ACompleteSweepThatDidNotListAnEsimMarksIt) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060"), Esim("8944500102198304826")});
+  store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE"),
+                      Listed("8944500102198304826", 7, 10, "ACTIVE")},
+                     110);
+  store.RecordSweep(std::nullopt, 100, 120);
+  // The next sweep lists only the first; until it completes both stay listed.
+  store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE")}, 210);
+  EXPECT_TRUE(store.Snapshot()->esims[1]->last_list_ok);
+  store.RecordSweep(std::nullopt, 200, 220);
+  const auto snapshot = store.Snapshot();
+  EXPECT_TRUE(snapshot->esims[0]->last_list_ok);
+  EXPECT_FALSE(snapshot->esims[1]->last_list_ok);
+  EXPECT_EQ(snapshot->esims[1]->last_listed_time, 110);
+  EXPECT_TRUE(snapshot->account.esims_by_status.empty()) << "not the account-reading replica";
+  EXPECT_EQ(snapshot->account.inventory_last_success_time, 220);
+}
+
+// Listings of many eSIMs, ids from 1000, Luhn-free ICCIDs: the store does not check them.
+std::vector<ListedEsim> ManyListed(int count, int first = 0) {
+  std::vector<ListedEsim> listed;
+  for (int i = first; i < first + count; ++i) {
+    listed.push_back(Listed("89000000000000" + std::to_string(10000 + i), 1000 + i, i, "ACTIVE"));
+  }
+  return listed;
+}
+
+TEST(StateStoreDiscoveryTest, TwoShardsSplitOneListingWithoutOverlap) {
+  const std::vector<ListedEsim> listing = ManyListed(1000);
+  std::set<std::string> seen;
+  for (int index = 0; index < 2; ++index) {
+    StateStore store;
+    store.SetEsims({}, true);
+    DiscoveryRules rules = Discover();
+    rules.shard = Shard{index, 2};
+    const size_t added = store.RecordListed(listing, 100, rules).added;
+    EXPECT_GT(added, 400u);
+    EXPECT_LT(added, 600u);
+    for (const EsimConfig& esim : store.MonitoredEsims()) {
+      EXPECT_TRUE(rules.shard.Owns(esim.Key())) << esim.Key();
+      EXPECT_TRUE(seen.insert(esim.Key()).second) << esim.Key() << " on both replicas";
+    }
+  }
+  EXPECT_EQ(seen.size(), listing.size());
+}
+
+// Another replica polls an eSIM its config names by esim_id only; its ICCID may hash to this
+// replica, which must not discover it a second time.
+TEST(StateStoreDiscoveryTest, LeavesEsimsOtherReplicasNameByIdAlone) {
+  const std::vector<ListedEsim> listing = ManyListed(50);
+  DiscoveryRules rules = Discover();
+  rules.shard = Shard{0, 2};
+  std::vector<ListedEsim> mine;
+  for (const ListedEsim& item : listing) {
+    if (rules.shard.Owns("iccid:" + item.iccid)) mine.push_back(item);
+  }
+  ASSERT_GE(mine.size(), 2u);
+  rules.other_shards_esim_ids = {mine[0].id};
+  StateStore store;
+  store.SetEsims({}, true);
+  EXPECT_EQ(store.RecordListed(listing, 100, rules).added, mine.size() - 1);
+  for (const EsimConfig& esim : store.MonitoredEsims()) EXPECT_NE(esim.iccid, mine[0].iccid);
+}
+
+TEST(StateStoreDiscoveryTest, AddsNoMoreThanTheLimitAndCountsTheRest) {
+  StateStore store;
+  store.SetEsims({Esim("8900000000000010000", "configured")}, true);
+  DiscoveryRules rules = Discover();
+  rules.max_discovered = 30;
+  auto outcome = store.RecordListed(ManyListed(25), 100, rules);
+  EXPECT_EQ(outcome.added, 24u);  // the first listed one is the configured eSIM
+  EXPECT_EQ(outcome.over_limit, 0u);
+  outcome = store.RecordListed(ManyListed(100, 25), 100, rules);
+  EXPECT_EQ(outcome.added, 6u);
+  EXPECT_EQ(outcome.over_limit, 94u);
+  EXPECT_EQ(store.MonitoredEsims().size(), 31u) << "configured eSIMs do not count";
+  // Monitored eSIMs are still merged at the limit.
+  store.RecordListed({Listed("8900000000000010003", 1003, 77, "DEPLETED")}, 200, rules);
+  EXPECT_EQ(store.Snapshot()->esims[3]->status->status, "DEPLETED");
+  // Gone from the account for stale_after: room again.
+  store.RecordListed(ManyListed(10), 1000, rules);
+  EXPECT_EQ(store.DropVanished(1000, 500), 21u);  // 30 discovered, 9 of them listed again
+  EXPECT_EQ(store.RecordListed(ManyListed(100, 25), 1000, rules).added, 21u);
+}
+
+TEST(StateStoreDiscoveryTest, AnEsimListedTwiceOnOnePageIsAddedOnce) {
+  StateStore store;
+  store.SetEsims({}, true);
+  const ListedEsim once = Listed("8944500102198304826", 7, 20, "ACTIVE");
+  EXPECT_EQ(store.RecordListed({once, once}, 100, Discover()).added, 1u);
+  EXPECT_EQ(store.MonitoredEsims().size(), 1u);
 }
 
 // The renderer trusts the label sets the store keeps with each record: every change that can
@@ -247,7 +446,7 @@ TEST(StateStoreLabelsTest, LabelSetsFollowEveryChangeOfTheRecord) {
   EXPECT_EQ(labels_now().info,
             ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"\"");
 
-  store.RecordListed({Listed(iccid, 1001, 10, "ACTIVE")}, 200, false);
+  store.RecordListed({Listed(iccid, 1001, 10, "ACTIVE")}, 200);
   EXPECT_EQ(labels_now().package,
             ",package_code=\"se-1gb\",package_name=\"Sweden 1GB\",countries=\"Sweden,Norway\"");
   EXPECT_EQ(labels_now().info,
@@ -256,20 +455,38 @@ TEST(StateStoreLabelsTest, LabelSetsFollowEveryChangeOfTheRecord) {
   EsimConfig renamed = Esim(iccid, "router-b");
   renamed.labels = {{"site", "syd"}};
   store.SetEsims({renamed});
-  EXPECT_EQ(labels_now().identity, "iccid=\"" + iccid + "\",name=\"router-b\"");
+  // Config labels go on every series, once: in the identity, not again in esim_info's own.
+  EXPECT_EQ(labels_now().identity, "iccid=\"" + iccid + "\",name=\"router-b\",site=\"syd\"");
   EXPECT_EQ(labels_now().info,
-            ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"1001\","
-            "site=\"syd\"");
+            ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"1001\"");
 }
 
 TEST(StateStoreAccountTest, KeepsSweepTotalsAndBalance) {
   StateStore store;
-  store.RecordSweep({{"ACTIVE", 250}, {"NEW", 30}}, 500);
+  store.RecordSweep(std::map<std::string, int64_t>{{"ACTIVE", 250}, {"NEW", 30}}, 400, 500);
   store.RecordBalance({1500, "USD"});
   const auto snapshot = store.Snapshot();
   EXPECT_EQ(snapshot->account.esims_by_status.at("ACTIVE"), 250);
   EXPECT_EQ(snapshot->account.inventory_last_success_time, 500);
   EXPECT_EQ(snapshot->account.balance->currency, "USD");
+}
+
+TEST(StateStoreAccountTest, CountsSkippedEntriesAndKeepsTheDiscoveryLimit) {
+  StateStore store;
+  EXPECT_FALSE(store.Snapshot()->inventory.discovery_limit.has_value());
+  store.RecordSkipped({2, 1, "esims[].id is missing"});
+  store.RecordSkipped({3, 0, ""});
+  store.SetDiscoveryLimit(500);
+  store.RecordDiscoveryOverLimit(42);
+  auto snapshot = store.Snapshot();
+  EXPECT_EQ(snapshot->inventory.skipped_pending, 5);
+  EXPECT_EQ(snapshot->inventory.skipped_malformed, 1);
+  EXPECT_EQ(snapshot->inventory.discovery_limit, 500);
+  EXPECT_EQ(snapshot->inventory.discovery_over_limit, 42);
+  store.SetDiscoveryLimit(std::nullopt);  // discovery switched off
+  snapshot = store.Snapshot();
+  EXPECT_FALSE(snapshot->inventory.discovery_limit.has_value());
+  EXPECT_EQ(snapshot->inventory.discovery_over_limit, 0);
 }
 
 }  // namespace

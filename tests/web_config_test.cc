@@ -386,7 +386,7 @@ class WebServerSecuredTest : public testing::Test {
   void Start(WebConfig config) {
     WebHandlers handlers;
     handlers.metrics = [](const auto& write) { write("up 1\n"); };
-    handlers.landing_page = [] { return std::string("<html></html>"); };
+    handlers.landing_page = [](const auto&) { return std::string("<html></html>"); };
     handlers.ready = [] { return true; };
     handlers.reload = [] { return std::string(); };
     WebOptions options;

@@ -29,7 +29,7 @@ class WebServerTest : public testing::Test {
   void SetUp() override {
     WebHandlers handlers;
     handlers.metrics = [](const auto& write) { write(std::string(20000, 'm') + "\n"); };
-    handlers.landing_page = [] { return std::string("<html>landing</html>"); };
+    handlers.landing_page = [](const auto&) { return std::string("<html>landing</html>"); };
     handlers.ready = [this] { return ready_.load(); };
     handlers.reload = [this] {
       ++reloads_;

@@ -35,7 +35,7 @@ constexpr char kSecret[] = "sk_bench_secret_key_0123456789abcdef";
 constexpr char kAccessCode[] = "esf_bench_access_code";
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
-// The spec's example answer (esimfly-status-api.md, "Success: 200"), byte for byte: the status
+// The vendor's example answer (docs/esimfly-api.md, "Live status"), byte for byte: the status
 // fuzzer's seed file holds it.
 std::string SpecExampleAnswer() {
   const std::string path =
@@ -197,6 +197,10 @@ std::shared_ptr<esim::StateSnapshot> SyntheticSnapshot(size_t count, double now)
     record->last_poll_ok = true;
     record->last_code = "OK";
     record->last_poll_time = record->last_success_time = now - 30;
+    // Polled live and listed by the sweeps, as a fleet with inventory sweeps is.
+    record->live_polled = record->last_live_ok = record->last_list_ok = true;
+    record->last_live_success_time = now - 30;
+    record->last_listed_time = now - 300;
     record->labels = esim::RenderLabels(*record);  // as the state store does on every change
     snapshot->esims.push_back(std::move(record));
   }

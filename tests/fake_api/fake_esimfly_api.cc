@@ -349,6 +349,19 @@ Json WithWrongTypes(Json data) {
   return data;
 }
 
+// A list item for the n-th eSIM a hostile list endpoint made up: ICCID 8999<15 digits><check>,
+// id 10,000,000 + n, an active 5 GB plan.
+Json InventedListItem(size_t n, system_clock::time_point now) {
+  static const FakeEsim kTemplate = GenerateFleet(4)[3];
+  char digits[32];
+  std::snprintf(digits, sizeof digits, "8999%014llu", static_cast<unsigned long long>(n));
+  FakeEsim esim = kTemplate;
+  esim.iccid = AppendLuhnCheckDigit(digits);
+  esim.id = 10000000 + static_cast<int64_t>(n);
+  esim.status_data["iccid"] = esim.iccid;
+  return ListItemJson(esim, now);
+}
+
 }  // namespace
 
 bool IsListed(const FakeEsim& esim) {
@@ -427,6 +440,16 @@ Json ListItemJson(const FakeEsim& esim, system_clock::time_point now) {
   if (const Json* esim_status = Member(sd, "esim_status");
       esim_status && esim_status->is_string()) {
     item["esim_status"] = *esim_status;
+  }
+  if (esim.pending) {
+    // Still being provisioned: nothing to install or use yet.
+    item["iccid"] = nullptr;
+    item["data"] = nullptr;
+    item["validity"] = nullptr;
+    item["is_pending"] = true;
+    item["qr_code"] = nullptr;
+    item["manual_installation"] = nullptr;
+    item.erase("esim_status");
   }
   if (esim.listed_overrides.is_object()) DeepMerge(item, esim.listed_overrides);
   return item;
@@ -881,7 +904,8 @@ FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body) const {
       return error(400, "MISSING_IDENTIFIER", "Either iccid or esimId is required");
     }
   }
-  if (!found) return error(404, "ESIM_NOT_FOUND", "eSIM not found");
+  // A pending order has no eSIM yet.
+  if (!found || found->pending) return error(404, "ESIM_NOT_FOUND", "eSIM not found");
   Answer answer = found->error_code.empty()
                       ? Answer{200,
                                "",
@@ -935,13 +959,16 @@ FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req) const {
   const auto now = system_clock::now();
   Json esims = Json::array();
   size_t total = 0;
-  {
+  if (options_.list_invents_esims) {
+    for (int i = 0; i < limit; ++i) esims.push_back(InventedListItem(invented_esims_++, now));
+    total = static_cast<size_t>(page + 1) * static_cast<size_t>(limit);
+  } else {
     std::lock_guard<std::mutex> lock(fleet_mu_);
     std::vector<std::tuple<int64_t, const std::string*, const FakeEsim*>> matching;
     for (const auto& [iccid, esim] : esims_by_iccid_) {
       if (!IsListed(esim)) continue;
       if (status != "all" && ListedStatus(esim) != status) continue;
-      if (!search.empty() && !ContainsIgnoringCase(iccid, search) &&
+      if (!search.empty() && (esim.pending || !ContainsIgnoringCase(iccid, search)) &&
           !ContainsIgnoringCase(PackageName(esim), search) &&
           !ContainsIgnoringCase(PackageCode(esim), search)) {
         continue;
@@ -958,15 +985,15 @@ FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req) const {
     }
   }
   const size_t total_pages = (total + static_cast<size_t>(limit) - 1) / static_cast<size_t>(limit);
-  return Answer{
-      200,
-      "",
-      {{"success", true},
-       {"data",
-        {{"esims", std::move(esims)},
-         {"pagination",
-          {{"page", page}, {"limit", limit}, {"total", total}, {"total_pages", total_pages}}}}}},
-      {}};
+  Json pagination = {{"page", page}, {"limit", limit}, {"total", total}};
+  if (!options_.list_total_pages_key.empty()) {
+    pagination[options_.list_total_pages_key] = total_pages;
+  }
+  return Answer{200,
+                "",
+                {{"success", true},
+                 {"data", {{"esims", std::move(esims)}, {"pagination", std::move(pagination)}}}},
+                {}};
 }
 
 void FakeEsimflyApi::Finish(httplib::Response& res, const Answer& answer, RequestRecord record) {

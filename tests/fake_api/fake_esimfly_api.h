@@ -1,5 +1,5 @@
 // A fake eSIMfly business API: a strict, independent implementation of
-// /work/shared/spec/esimfly-status-api.md, used in-process by the integration tests and as the
+// docs/esimfly-api.md (live status), used in-process by the integration tests and as the
 // `fake_esimfly_api` binary by the demo.
 //
 // It shares no code with src/ on purpose: it verifies the exporter's request signing against its
@@ -28,7 +28,7 @@
 //                                                                       choice, undocumented)
 //  10. it has "iccid" (non-empty string) or, only when iccid is absent, "esimId" (integer)
 //                                                                   400 MISSING_IDENTIFIER
-//  11. the eSIM exists                                              404 ESIM_NOT_FOUND
+//  11. the eSIM exists and is not a pending order                   404 ESIM_NOT_FOUND
 //  12. the eSIM's fault when set (see "Fault injection" below), else its error_code when set:
 //      PROVIDER_ERROR 502, ESIM_NOT_FOUND 404, RATE_LIMIT_EXCEEDED 429, anything else
 //      (FORBIDDEN, ESIM_ACCESS_DENIED, INVALID_USER, UNSUPPORTED_PROVIDER, NOT_SUPPORTED...) 403
@@ -43,24 +43,30 @@
 // Any other path answers 404 NOT_FOUND (405 METHOD_NOT_ALLOWED for another method on a known
 // path). Every request is recorded, rejected ones included.
 //
-// The bulk reads of /work/shared/spec/esimfly-inventory-api.md, authenticated by the same checks
+// The bulk reads of docs/esimfly-api.md (eSIM list, balance), authenticated by the same checks
 // 1-6 and 8 (the signed body of a GET is the empty string, the query string is not signed; no
 // Content-Type is required), sharing the one rate limit with the status endpoint:
 //
 // GET /api/v1/business/esims: the account's stored eSIMs, ordered by id (then iccid). Every eSIM
 //   is listed except those whose error_code is FORBIDDEN (another account's) or ESIM_NOT_FOUND;
-//   PROVIDER_ERROR ones are listed. Query parameters, each validated after authentication:
+//   PROVIDER_ERROR ones are listed, and pending orders (FakeEsim::pending) as the vendor lists
+//   them: is_pending true, iccid, data and validity null. Query parameters, each validated after
+//   authentication:
 //     page    integer >= 1, default 1                              else 400 INVALID_PARAMETER
 //     limit   integer 1..100, default 20                           else 400 INVALID_PARAMETER
 //     status  all (default), NEW, ACTIVE, EXPIRED, CANCELLED, DEPLETED, DELETED (exact case),
 //             matched against the listed status (after listed_overrides)
 //                                                                  else 400 INVALID_PARAMETER
-//     search  case-insensitive substring of the ICCID, package name or package code
+//     search  case-insensitive substring of the ICCID (not of a pending order's), package name
+//             or package code
 //     include_base64 and any other parameter: ignored
 //   Then, when list_fail_page > 0 and page == list_fail_page:     502 PROVIDER_ERROR
 //   Else 200 {"success":true,"data":{"esims":[<ListItemJson>...],
 //             "pagination":{"page","limit","total","total_pages"}}}; a page past the end is empty.
-//   total_pages = ceil(total / limit) (0 for an empty listing).
+//   total_pages = ceil(total / limit) (0 for an empty listing), under the key
+//   Options::list_total_pages_key ("totalPages", or left out, on demand).
+//   With Options::list_invents_esims, every page is `limit` made-up eSIMs never listed before,
+//   total = (page + 1) * limit.
 // GET /api/v1/business/balance: 200 {"success":true,"data":{"balance":<balance>,
 //   "currency":<currency>}}.
 //
@@ -162,6 +168,14 @@ struct Options {
   // Fault knob: when > 0, that page of every listing answers 502 PROVIDER_ERROR (partial sweep
   // failures).
   int list_fail_page = 0;
+  // The key of the list pages' page count: "total_pages" as the list endpoint documents,
+  // "totalPages" as a general page of the vendor's docs spells it, or empty for none (clients
+  // then derive it from total and limit).
+  std::string list_total_pages_key = "total_pages";
+  // A buggy or hostile list endpoint: every page answers `limit` eSIMs never listed before (new
+  // ICCIDs and ids, see ListItemJson; the fleet is ignored) and claims one page more than the
+  // one asked for, so a sweep never reaches the end by itself.
+  bool list_invents_esims = false;
   // Fault injection (see FakeEsim::fault): kRateLimitedRetryAfter's Retry-After and kHugeBody's
   // body size.
   std::chrono::seconds fault_retry_after{1};
@@ -270,9 +284,10 @@ class FakeEsimflyApi {
   std::chrono::milliseconds latency_;  // guarded by auth_mu_
 
   mutable std::mutex knobs_mu_;
-  double balance_;        // guarded by knobs_mu_
-  std::string currency_;  // guarded by knobs_mu_
-  int list_fail_page_;    // guarded by knobs_mu_
+  double balance_;                                 // guarded by knobs_mu_
+  std::string currency_;                           // guarded by knobs_mu_
+  int list_fail_page_;                             // guarded by knobs_mu_
+  mutable std::atomic<size_t> invented_esims_{0};  // eSIMs list_invents_esims made up so far
 
   mutable std::mutex records_mu_;
   std::deque<RequestRecord> records_;  // guarded by records_mu_
@@ -314,6 +329,8 @@ bool IsListed(const FakeEsim& esim);
 //     both, the "<N>days" of the package code or name, else 30), is_expired when expiry_date is
 //     before `now` (without one: status EXPIRED),
 //   created_at, is_pending false, phone_number null, flag_url "/images/flags/<iso2>.png",
+//   (a pending order: iccid, data, validity, qr_code and manual_installation null, is_pending
+//   true, no esim_status),
 //   and the installation secrets, each containing "SECRET-":
 //     qr_code "LPA:1$smdp.example$SECRET-ACT-<iccid>",
 //     manual_installation {smdp_address "smdp.example", activation_code "SECRET-ACT-<iccid>",

@@ -544,7 +544,7 @@ TEST_F(FakeApiTest, UpsertAndRemoveChangeAnswers) {
   res = Send(new_id);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(api_->FleetSize(), 10u);
+  EXPECT_EQ(api_->FleetSize(), kDefaultFleetSize);
 }
 
 // --- Rate limit ----------------------------------------------------------------------------------
@@ -1014,11 +1014,13 @@ TEST_F(FakeApiTest, ListSignedGetWorksAndIsRecorded) {
   const auto fleet = DefaultFleet(now);
   StartServer(DefaultOptions(), fleet);
   const Json body = List("");
-  // Every default-fleet eSIM but the FORBIDDEN one (another account's), ordered by id.
+  // Every default-fleet eSIM but the FORBIDDEN one (another account's), pending orders included,
+  // ordered by id.
   const Json& esims = body["data"]["esims"];
-  ASSERT_EQ(esims.size(), 9u) << body.dump(2);
-  EXPECT_EQ(body["data"]["pagination"],
-            (Json{{"page", 1}, {"limit", 20}, {"total", 9}, {"total_pages", 1}}));
+  ASSERT_EQ(esims.size(), kDefaultFleetSize - 1) << body.dump(2);
+  EXPECT_EQ(
+      body["data"]["pagination"],
+      (Json{{"page", 1}, {"limit", 20}, {"total", kDefaultFleetSize - 1}, {"total_pages", 1}}));
   for (size_t i = 1; i < esims.size(); ++i) {
     EXPECT_LT(esims[i - 1]["id"].get<int64_t>(), esims[i]["id"].get<int64_t>());
   }
@@ -1227,7 +1229,8 @@ TEST_F(FakeApiTest, ListRefusesBadParameters) {
     EXPECT_EQ(api_->Requests().back().code, "INVALID_PARAMETER");
     EXPECT_EQ(api_->Requests().back().query, query);
   }
-  EXPECT_EQ(List("limit=100&include_base64=true&unknown=1")["data"]["esims"].size(), 9u);
+  EXPECT_EQ(List("limit=100&include_base64=true&unknown=1")["data"]["esims"].size(),
+            kDefaultFleetSize - 1);
 }
 
 TEST_F(FakeApiTest, ListReportsUsageInWholeMegabytes) {
@@ -1257,8 +1260,9 @@ TEST_F(FakeApiTest, ListReportsUsageInWholeMegabytes) {
   // 1.2 of 5 GB: 1228.8 rounds to 1229.
   EXPECT_EQ(data_of(kExpiredIccid)["used_mb"], 1229);
   EXPECT_EQ(data_of(kExpiredIccid)["remaining_mb"], 5120 - 1229);
-  // Every figure an integer.
+  // Every figure an integer (pending orders have no figures yet).
   for (const Json& item : body["data"]["esims"]) {
+    if (item["is_pending"] == true) continue;
     for (const char* key : {"total_mb", "used_mb", "remaining_mb", "usage_percentage"}) {
       EXPECT_TRUE(item["data"][key].is_number_integer()) << item["iccid"] << " " << key;
     }
@@ -1333,6 +1337,7 @@ TEST_F(FakeApiTest, ListCarriesTheInstallationSecrets) {
   ASSERT_EQ(res->status, 200);
   const Json body = Json::parse(res->body);
   for (const Json& item : body["data"]["esims"]) {
+    if (item["is_pending"] == true) continue;  // nothing to install yet
     const std::string iccid = item["iccid"];
     SCOPED_TRACE(iccid);
     EXPECT_EQ(item["qr_code"], "LPA:1$smdp.example$SECRET-ACT-" + iccid);
@@ -1346,6 +1351,89 @@ TEST_F(FakeApiTest, ListCarriesTheInstallationSecrets) {
   auto live = SendFor(kSpecExampleIccid);
   ASSERT_TRUE(live);
   EXPECT_EQ(live->body.find("SECRET-"), std::string::npos);
+}
+
+// Orders still being provisioned, as the vendor lists them (docs/esimfly-api.md): no ICCID, data
+// or validity yet, and nothing for the status endpoint to answer about.
+TEST_F(FakeApiTest, ListShowsPendingOrdersWithoutIccidDataOrValidity) {
+  StartServer();
+  const Json body = List("limit=100");
+  std::vector<Json> pending;
+  for (const Json& item : body["data"]["esims"]) {
+    if (item["is_pending"] == true) pending.push_back(item);
+  }
+  ASSERT_EQ(pending.size(), 2u);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const Json& item = pending[i];
+    EXPECT_EQ(item["id"], kPendingIds[i]);
+    for (const char* key : {"iccid", "data", "validity", "qr_code", "manual_installation"}) {
+      EXPECT_TRUE(item.contains(key)) << key;
+      EXPECT_TRUE(item[key].is_null()) << key;
+    }
+    EXPECT_EQ(item["status"], "NEW");
+    EXPECT_FALSE(item["package_name"].get<std::string>().empty());
+    EXPECT_EQ(body.dump().find(kPendingIccids[i]), std::string::npos) << "the ICCID stays hidden";
+  }
+  // Counted under their status like any other eSIM; found by package, never by the hidden ICCID.
+  EXPECT_EQ(List("status=NEW")["data"]["pagination"]["total"], 3);
+  EXPECT_EQ(List(std::string("search=") + kPendingIccids[0])["data"]["pagination"]["total"], 0);
+  EXPECT_EQ(List("search=vietnam")["data"]["esims"][0]["id"], kPendingIds[0]);
+  ExpectApiError(SendFor(kPendingIccids[0]), 404, "ESIM_NOT_FOUND");
+  Call by_id;
+  by_id.body = R"({"esimId":1014})";
+  ExpectApiError(Send(by_id), 404, "ESIM_NOT_FOUND");
+}
+
+TEST_F(FakeApiTest, ListsEveryDocumentedStatus) {
+  StartServer();
+  for (const char* status : {"NEW", "ACTIVE", "EXPIRED", "DEPLETED", "CANCELLED", "DELETED"}) {
+    const Json body = List(std::string("status=") + status);
+    EXPECT_GE(body["data"]["pagination"]["total"].get<int>(), 1) << status;
+    for (const Json& item : body["data"]["esims"]) EXPECT_EQ(item["status"], status);
+  }
+  EXPECT_EQ(ItemOf(List("status=CANCELLED"), kCancelledIccid)["id"], 1011);
+  EXPECT_EQ(ItemOf(List("status=DELETED"), kDeletedIccid)["id"], 1012);
+  EXPECT_EQ(Json::parse(SendFor(kDeletedIccid)->body)["data"]["status"], "DELETED");
+}
+
+TEST_F(FakeApiTest, ListSpellsThePageCountOnDemand) {
+  for (const std::string key : {"total_pages", "totalPages", ""}) {
+    SCOPED_TRACE(key);
+    Options o = DefaultOptions();
+    o.list_total_pages_key = key;
+    StartServer(o, GenerateFleet(45));
+    const Json pagination = List("limit=20")["data"]["pagination"];
+    Json expected = {{"page", 1}, {"limit", 20}, {"total", 45}};
+    if (!key.empty()) expected[key] = 3;
+    EXPECT_EQ(pagination, expected);
+    api_->Stop();
+  }
+}
+
+TEST_F(FakeApiTest, ListInventsNewEsimsOnEveryPageOnDemand) {
+  Options o = DefaultOptions();
+  o.list_invents_esims = true;
+  StartServer(o);
+  std::set<std::string> iccids;
+  std::set<int64_t> ids;
+  for (int page = 1; page <= 3; ++page) {
+    for (int again = 0; again < 2; ++again) {
+      const Json body = List("limit=50&page=" + std::to_string(page));
+      EXPECT_EQ(body["data"]["pagination"], (Json{{"page", page},
+                                                  {"limit", 50},
+                                                  {"total", (page + 1) * 50},
+                                                  {"total_pages", page + 1}}));
+      ASSERT_EQ(body["data"]["esims"].size(), 50u);
+      for (const Json& item : body["data"]["esims"]) {
+        const std::string iccid = item["iccid"];
+        EXPECT_TRUE(IsLuhnValid(iccid)) << iccid;
+        EXPECT_TRUE(iccids.insert(iccid).second) << iccid << " listed twice";
+        EXPECT_TRUE(ids.insert(item["id"].get<int64_t>()).second);
+        EXPECT_EQ(item["status"], "ACTIVE");
+      }
+    }
+  }
+  EXPECT_EQ(iccids.size(), 300u);
 }
 
 TEST_F(FakeApiTest, ListOmitsForbiddenButKeepsProviderErrorEsims) {
@@ -1393,8 +1481,8 @@ TEST_F(FakeApiTest, ListedOverridesDifferFromTheLiveValues) {
   esim.listed_overrides = {{"status", "CANCELLED"}, {"validity", {{"expires_at", nullptr}}}};
   api_->UpsertEsim(esim);
   const Json cancelled = List("status=CANCELLED");
-  ASSERT_EQ(cancelled["data"]["esims"].size(), 1u);
-  item = cancelled["data"]["esims"][0];
+  ASSERT_EQ(cancelled["data"]["esims"].size(), 2u);  // the default fleet's cancelled one too
+  item = ItemOf(cancelled, kAlertingIccid);
   EXPECT_EQ(item["iccid"], kAlertingIccid);
   EXPECT_EQ(item["status"], "CANCELLED");
   EXPECT_TRUE(item["validity"].contains("expires_at"));
@@ -1515,7 +1603,7 @@ TEST(FleetTest, DefaultFleetCoversEveryShape) {
   const auto now = std::chrono::system_clock::now();
   const std::string now_iso = FormatIso8601Millis(now);
   const auto fleet = DefaultFleet(now);
-  ASSERT_EQ(fleet.size(), 10u);
+  ASSERT_EQ(fleet.size(), kDefaultFleetSize);
   std::set<std::string> iccids;
   std::set<int64_t> ids;
   std::map<std::string, const FakeEsim*> by_iccid;
@@ -1533,8 +1621,21 @@ TEST(FleetTest, DefaultFleetCoversEveryShape) {
       EXPECT_TRUE(e.status_data.contains(key)) << key;
     }
   }
-  EXPECT_EQ(iccids.size(), 10u);
-  EXPECT_EQ(ids.size(), 10u);
+  EXPECT_EQ(iccids.size(), kDefaultFleetSize);
+  EXPECT_EQ(ids.size(), kDefaultFleetSize);
+  // Every documented status, and pending orders.
+  std::set<std::string> statuses;
+  size_t pending = 0;
+  for (const FakeEsim& e : fleet) {
+    if (e.pending) {
+      ++pending;
+    } else {
+      statuses.insert(e.status_data["status"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(statuses, (std::set<std::string>{"NEW", "ACTIVE", "EXPIRED", "DEPLETED", "CANCELLED",
+                                             "DELETED"}));
+  EXPECT_EQ(pending, kDefaultFleetSize - kDefaultFleetEsims);
 
   const Json& spec = by_iccid.at(kSpecExampleIccid)->status_data;
   EXPECT_EQ(spec["device"]["model"], "GTF7P");
@@ -1728,6 +1829,7 @@ TEST(FleetTest, FleetFileRoundTripAndErrors) {
     EXPECT_EQ(loaded[i].countries, fleet[i].countries);
     EXPECT_EQ(loaded[i].created_at, fleet[i].created_at);
     EXPECT_EQ(loaded[i].listed_overrides, fleet[i].listed_overrides);
+    EXPECT_EQ(loaded[i].pending, fleet[i].pending);
   }
   // listed_overrides round-trips; the optional keys may be left out.
   std::vector<FakeEsim> overridden = {fleet[0]};
@@ -1765,6 +1867,8 @@ TEST(FleetTest, FleetFileRoundTripAndErrors) {
                     "\"countries\" must be an array of strings");
   expect_load_error(R"([{"iccid":"1","id":1,"status_data":{},"listed_overrides":[1]}])",
                     "\"listed_overrides\" must be an object");
+  expect_load_error(R"([{"iccid":"1","id":1,"status_data":{},"pending":"yes"}])",
+                    "\"pending\" must be a boolean");
   EXPECT_THROW(LoadFleetFile((dir / "missing.json").string()), std::runtime_error);
   std::filesystem::remove_all(dir);
 }

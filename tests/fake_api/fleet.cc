@@ -207,6 +207,41 @@ std::vector<FakeEsim> DefaultFleet(TimePoint now) {
               Date(now - minutes(2)), Date(now + days(60)), 2, 20),
        ""});
 
+  // Shape 11: CANCELLED before it was ever installed: no network, device or dates, 0 of 3 GB.
+  fleet.push_back(
+      {kCancelledIccid, 1011,
+       Status(kCancelledIccid, "CANCELLED", "Cancelled", "RELEASED", nullptr, false,
+              NetworkJson(nullptr), DeviceJson(nullptr, nullptr), nullptr, nullptr, nullptr, 0, 3),
+       ""});
+
+  // Shape 12: DELETED after its plan ran out: activated 100 days ago, expired 70 days ago.
+  fleet.push_back(
+      {kDeletedIccid, 1012,
+       Status(kDeletedIccid, "DELETED", "Deleted", "DELETED", "Deleted", false,
+              NetworkJson(&kTeliaSe), DeviceJson("Pixel 7", "358240051111110"),
+              Date(now - days(100)), Date(now - days(71)), Date(now - days(70)), 0.8, 1),
+       ""});
+
+  // Shape 13: retired long ago: EXPIRED 60 days ago (2 of 5 GB used), never used since.
+  fleet.push_back({kRetiredIccid, 1013,
+                   Status(kRetiredIccid, "EXPIRED", "Not Active", "DISABLED", "Disabled", false,
+                          NetworkJson(&kAisTh), DeviceJson("iPhone13,2", "353000000000017"),
+                          Date(now - days(90)), Date(now - days(61)), Date(now - days(60)), 2, 5),
+                   ""});
+
+  // Shapes 14 and 15: orders still being provisioned (pending): listed with is_pending true and
+  // no ICCID, data or validity; unknown to the status endpoint.
+  for (int i = 0; i < 2; ++i) {
+    FakeEsim order{
+        kPendingIccids[i], kPendingIds[i],
+        Status(kPendingIccids[i], "NEW", "New", "RELEASED", nullptr, false, NetworkJson(nullptr),
+               DeviceJson(nullptr, nullptr), nullptr, nullptr, nullptr, 0, i == 0 ? 3 : 1),
+        ""};
+    order.pending = true;
+    order.created_at = FormatIso8601Millis(now - minutes(5 + 10 * i));
+    fleet.push_back(std::move(order));
+  }
+
   // Packages for the list endpoint: realistic names and codes (two regional plans, Europe and
   // Asia), validity days as the dates above give them.
   struct Package {
@@ -235,6 +270,11 @@ std::vector<FakeEsim> DefaultFleet(TimePoint now) {
        "asia-30days-10gb",
        {"Thailand", "Malaysia", "Singapore", "Vietnam"}},
       {kHealthy5gIccid, "South Korea 20GB - 90 Days", "south-korea-90days-20gb", {"South Korea"}},
+      {kCancelledIccid, "Italy 3GB - 15 Days", "italy-15days-3gb", {"Italy"}},
+      {kDeletedIccid, "Portugal 1GB - 30 Days", "portugal-30days-1gb", {"Portugal"}},
+      {kRetiredIccid, "Thailand 5GB - 30 Days", "thailand-30days-5gb", {"Thailand"}},
+      {kPendingIccids[0], "Vietnam 3GB - 7 Days", "vietnam-7days-3gb", {"Vietnam"}},
+      {kPendingIccids[1], "Singapore 1GB - 7 Days", "singapore-7days-1gb", {"Singapore"}},
   };
   for (FakeEsim& esim : fleet) {
     for (const Package& p : packages) {
@@ -358,7 +398,7 @@ std::vector<FakeEsim> FleetFromJson(const Json& json) {
     for (const auto& [key, value] : e.items()) {
       if (key != "iccid" && key != "id" && key != "status_data" && key != "error_code" &&
           key != "package_name" && key != "package_code" && key != "countries" &&
-          key != "created_at" && key != "listed_overrides" && key != "fault") {
+          key != "created_at" && key != "listed_overrides" && key != "fault" && key != "pending") {
         throw std::runtime_error(where + ": unknown key \"" + key + "\"");
       }
     }
@@ -419,6 +459,12 @@ std::vector<FakeEsim> FleetFromJson(const Json& json) {
                                  "wrong_types");
       }
     }
+    if (e.contains("pending") && !e["pending"].is_null()) {
+      if (!e["pending"].is_boolean()) {
+        throw std::runtime_error(where + " (" + esim.iccid + "): \"pending\" must be a boolean");
+      }
+      esim.pending = e["pending"].get<bool>();
+    }
     if (!iccids.insert(esim.iccid).second) {
       throw std::runtime_error(where + ": duplicate iccid " + esim.iccid);
     }
@@ -461,6 +507,7 @@ Json FleetToJson(const std::vector<FakeEsim>& fleet) {
     if (!e.created_at.empty()) entry["created_at"] = e.created_at;
     if (!e.listed_overrides.is_null()) entry["listed_overrides"] = e.listed_overrides;
     if (e.fault != Fault::kNone) entry["fault"] = FaultName(e.fault);
+    if (e.pending) entry["pending"] = true;
     out.push_back(std::move(entry));
   }
   return out;

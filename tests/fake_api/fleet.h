@@ -59,6 +59,10 @@ struct FakeEsim {
   // The status endpoint misbehaves this way for this eSIM (see Fault); kNone: it does not.
   // Takes precedence over error_code. Switch at run time with FakeEsimflyApi::SetFault.
   Fault fault{Fault::kNone};
+  // An order still being provisioned: the list shows it with is_pending true and iccid, data and
+  // validity null (docs/esimfly-api.md, "Pending entries"), the
+  // status endpoint answers ESIM_NOT_FOUND, and search does not match its (hidden) ICCID.
+  bool pending{false};
 };
 
 // The ICCIDs and ids of DefaultFleet(), for tests and the demo configuration.
@@ -73,9 +77,19 @@ inline constexpr char kForbiddenIccid[] = "8949012340000007779";      // id 1007
 inline constexpr char kProviderErrorIccid[] = "8933000000000005029";  // id 1008
 inline constexpr char kAlertingIccid[] = "8910000000000000853";       // id 1009
 inline constexpr char kHealthy5gIccid[] = "8982000000000000100";      // id 1010
+inline constexpr char kCancelledIccid[] = "8939123456789012348";      // id 1011
+inline constexpr char kDeletedIccid[] = "8944071234567890124";        // id 1012
+inline constexpr char kRetiredIccid[] = "8981012345678123454";        // id 1013
+// Pending orders (FakeEsim::pending): ids 1014 and 1015, listed without an ICCID.
+inline constexpr char kPendingIccids[2][20] = {"8914009876543210981", "8914009876543210999"};
+inline constexpr int64_t kPendingIds[2] = {1014, 1015};
+// eSIMs of DefaultFleet(): complete ones, and all of them with the pending orders.
+inline constexpr size_t kDefaultFleetEsims = 13;
+inline constexpr size_t kDefaultFleetSize = 15;
 
-// Ten eSIMs, one per shape (see fleet.cc), dates relative to `now`, each with a package (name,
-// code, countries) for the list endpoint.
+// Thirteen eSIMs, one per shape (see fleet.cc; every documented status among them), and two
+// pending orders, dates relative to `now`, each with a package (name, code, countries) for the
+// list endpoint.
 std::vector<FakeEsim> DefaultFleet(
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
@@ -90,7 +104,8 @@ std::vector<FakeEsim> GenerateFleet(
 // A fleet file is a JSON array of {"iccid": string, "id": integer, "status_data": object,
 // "error_code": string (optional), "package_name": string (optional), "package_code": string
 // (optional), "countries": array of strings (optional), "created_at": string (optional),
-// "listed_overrides": object (optional), "fault": FaultName (optional)}. Throws std::runtime_error
+// "listed_overrides": object (optional), "fault": FaultName (optional), "pending": boolean
+// (optional)}. Throws std::runtime_error
 // naming the file and the entry. FleetToJson writes the optional keys only when set.
 std::vector<FakeEsim> FleetFromJson(const nlohmann::json& json);
 std::vector<FakeEsim> LoadFleetFile(const std::string& path);

@@ -48,10 +48,16 @@ Flags:
   --fleet=FILE.json           eSIMs to serve: a JSON array of
                               {"iccid", "id", "status_data", "error_code"}, optionally with
                               "package_name", "package_code", "countries", "created_at" and
-                              "listed_overrides" for the list endpoint, and "fault" (hang,
+                              "listed_overrides" for the list endpoint, "fault" (hang,
                               huge_body, 429_retry_after, 429_bare, 500, connection_reset,
-                              garbage, wrong_types) for the status endpoint
-  --fleet-size=N              serve N generated eSIMs instead of the default fleet of 10
+                              garbage, wrong_types) for the status endpoint, and "pending"
+                              (true: an order still being provisioned)
+  --fleet-size=N              serve N generated eSIMs instead of the default fleet (13 eSIMs,
+                              one per shape and every documented status, and 2 pending orders)
+  --list-pagination=KEY       how list pages name their page count: total_pages (default),
+                              totalPages, or none (clients derive it from total and limit)
+  --list-invents-esims        a hostile list endpoint: new made-up eSIMs on every page, and
+                              always one more page
   --reset-iso8601             send X-RateLimit-Reset as ISO 8601 instead of Unix seconds
   --balance=AMOUNT            the account balance the balance endpoint reports (default 1500)
   --currency=CODE             its currency, three capital letters: USD, EUR or IQD (default USD)
@@ -189,6 +195,16 @@ Flags ParseFlags(int argc, char** argv) {
                          "\"");
       }
       flags.options.currency = code;
+    } else if (name == "list-pagination") {
+      const std::string key = required();
+      if (key != "total_pages" && key != "totalPages" && key != "none") {
+        throw UsageError("--list-pagination: expected total_pages, totalPages or none, got \"" +
+                         key + "\"");
+      }
+      flags.options.list_total_pages_key = key == "none" ? "" : key;
+    } else if (name == "list-invents-esims") {
+      boolean();
+      flags.options.list_invents_esims = true;
     } else if (name == "reset-iso8601") {
       boolean();
       flags.options.reset_header_iso8601 = true;

@@ -1,7 +1,9 @@
 // The real esim_exporter binary against the fake eSIMfly API (an independent implementation of
 // the upstream spec) over loopback HTTP and HTTPS.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -72,6 +74,12 @@ std::string AllShapes() {
          "\"\n    name: healthy\n" + "  - iccid: \"" + kUnknownIccid + "\"\n    name: unknown\n";
 }
 
+// The config labels AllShapes gives the spec's example eSIM: they follow iccid and name on every
+// one of its series.
+// esim_poll_success of the live-status polls (the only source without inventory sweeps).
+constexpr char kLive[] = ",source=\"live\"";
+constexpr char kExampleLabels[] = ",fleet=\"routers\",site=\"syd\"";
+
 double FleetTime(const fake_esimfly::FakeEsim& esim, const char* field) {
   const std::string text = esim.status_data.at(field).get<std::string>();
   std::tm tm{};
@@ -115,29 +123,35 @@ TEST(ExporterIntegrationTest, EveryDocumentedShapeYieldsTheContractsMetrics) {
   // The spec's example record, field by field.
   const FakeEsim example = FleetEsim(api, kSpecExampleIccid);
   const std::string ex = kSpecExampleIccid;
-  EXPECT_EQ(m.at(Key("esim_data_used_bytes", ex, "router-sydney-01")), 0);
-  EXPECT_EQ(m.at(Key("esim_data_total_bytes", ex, "router-sydney-01")), 1 * kGiB);
-  EXPECT_EQ(m.at(Key("esim_unlimited", ex, "router-sydney-01")), 0);
-  EXPECT_EQ(m.at(Key("esim_status", ex, "router-sydney-01", ",status=\"ACTIVE\"")), 1);
-  EXPECT_EQ(m.at(Key("esim_status", ex, "router-sydney-01", ",status=\"DEPLETED\"")), 0);
-  EXPECT_EQ(m.at(Key("esim_active", ex, "router-sydney-01")), 1);
-  EXPECT_DOUBLE_EQ(m.at(Key("esim_expiry_timestamp_seconds", ex, "router-sydney-01")),
+  const std::string ex_labels = kExampleLabels;
+  EXPECT_EQ(m.at(Key("esim_data_used_bytes", ex, "router-sydney-01", ex_labels)), 0);
+  EXPECT_EQ(m.at(Key("esim_data_total_bytes", ex, "router-sydney-01", ex_labels)), 1 * kGiB);
+  EXPECT_EQ(m.at(Key("esim_unlimited", ex, "router-sydney-01", ex_labels)), 0);
+  EXPECT_EQ(m.at(Key("esim_status", ex, "router-sydney-01", ex_labels + ",status=\"ACTIVE\"")), 1);
+  EXPECT_EQ(m.at(Key("esim_status", ex, "router-sydney-01", ex_labels + ",status=\"DEPLETED\"")),
+            0);
+  EXPECT_EQ(m.at(Key("esim_active", ex, "router-sydney-01", ex_labels)), 1);
+  EXPECT_DOUBLE_EQ(m.at(Key("esim_expiry_timestamp_seconds", ex, "router-sydney-01", ex_labels)),
                    FleetTime(example, "expiry_date"));
-  EXPECT_DOUBLE_EQ(m.at(Key("esim_activation_timestamp_seconds", ex, "router-sydney-01")),
-                   FleetTime(example, "activation_date"));
-  EXPECT_DOUBLE_EQ(m.at(Key("esim_last_usage_timestamp_seconds", ex, "router-sydney-01")),
-                   FleetTime(example, "last_usage_date"));
-  EXPECT_GE(m.at(Key("esim_last_usage_age_seconds", ex, "router-sydney-01")), 0);
+  EXPECT_DOUBLE_EQ(
+      m.at(Key("esim_activation_timestamp_seconds", ex, "router-sydney-01", ex_labels)),
+      FleetTime(example, "activation_date"));
+  EXPECT_DOUBLE_EQ(
+      m.at(Key("esim_last_usage_timestamp_seconds", ex, "router-sydney-01", ex_labels)),
+      FleetTime(example, "last_usage_date"));
+  EXPECT_GE(m.at(Key("esim_last_usage_age_seconds", ex, "router-sydney-01", ex_labels)), 0);
   EXPECT_EQ(m.at(Key("esim_network_info", ex, "router-sydney-01",
-                     ",operator=\"Optus\",mcc=\"505\",mnc=\"2\",country=\"Australia\","
-                     "country_iso2=\"AU\",connection_type=\"4G - LTE\"")),
+                     ex_labels + ",operator=\"Optus\",mcc=\"505\",mnc=\"2\",country=\"Australia\","
+                                 "country_iso2=\"AU\",connection_type=\"4G - LTE\"")),
             1);
-  EXPECT_EQ(m.at(Key("esim_device_info", ex, "router-sydney-01", ",model=\"GTF7P\"")), 1);
-  EXPECT_EQ(m.at(Key("esim_info", ex, "router-sydney-01",
-                     ",esim_status=\"Active\",smdp_status=\"AFFECTED\",profile=\"Enabled\","
-                     "esim_id=\"\",fleet=\"routers\",site=\"syd\"")),
+  EXPECT_EQ(m.at(Key("esim_device_info", ex, "router-sydney-01", ex_labels + ",model=\"GTF7P\"")),
             1);
-  EXPECT_EQ(m.at(Key("esim_poll_success", ex, "router-sydney-01")), 1);
+  EXPECT_EQ(
+      m.at(Key("esim_info", ex, "router-sydney-01",
+               ex_labels + ",esim_status=\"Active\",smdp_status=\"AFFECTED\",profile=\"Enabled\","
+                           "esim_id=\"\"")),
+      1);
+  EXPECT_EQ(m.at(Key("esim_poll_success", ex, "router-sydney-01", ex_labels + kLive)), 1);
   // The IMEI is personal data: not exported without the opt-in.
   EXPECT_EQ(text.find(example.status_data["device"]["imei"].get<std::string>()), std::string::npos);
 
@@ -158,7 +172,7 @@ TEST(ExporterIntegrationTest, EveryDocumentedShapeYieldsTheContractsMetrics) {
             static_cast<double>(std::time(nullptr)));
 
   // Never connected: every nullable series is absent, the rest present.
-  EXPECT_EQ(m.at(Key("esim_poll_success", kNewIccid, "never-connected")), 1);
+  EXPECT_EQ(m.at(Key("esim_poll_success", kNewIccid, "never-connected", kLive)), 1);
   EXPECT_EQ(m.at(Key("esim_status", kNewIccid, "never-connected", ",status=\"NEW\"")), 1);
   EXPECT_EQ(m.at(Key("esim_data_total_bytes", kNewIccid, "never-connected")), 5 * kGiB);
   for (const char* absent : {"esim_network_info", "esim_device_info",
@@ -179,7 +193,7 @@ TEST(ExporterIntegrationTest, EveryDocumentedShapeYieldsTheContractsMetrics) {
        std::vector<std::pair<std::string, std::string>>{{kForbiddenIccid, "forbidden"},
                                                         {kProviderErrorIccid, "provider-error"},
                                                         {kUnknownIccid, "unknown"}}) {
-    EXPECT_EQ(m.at(Key("esim_poll_success", iccid, name)), 0) << name;
+    EXPECT_EQ(m.at(Key("esim_poll_success", iccid, name, kLive)), 0) << name;
     EXPECT_FALSE(Has(m, Key("esim_data_used_bytes", iccid, name))) << name;
   }
   EXPECT_GE(m.at("esim_api_requests_total{code=\"FORBIDDEN\"}"), 1);
@@ -278,7 +292,7 @@ TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused
     ExporterProcess exporter({"--config.file=" + config});
     ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
     const Samples m = exporter.Scrape();
-    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "tls")), 1);
+    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "tls", kLive)), 1);
     EXPECT_EQ(m.at("esim_up"), 1);
   }
   {
@@ -291,7 +305,7 @@ TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused
     ExporterProcess exporter({"--config.file=" + config});
     ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
     const Samples m = exporter.Scrape();
-    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "tls")), 0);
+    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "tls", kLive)), 0);
     EXPECT_EQ(m.at("esim_api_requests_total{code=\"TLS_ERROR\"}"), 1);
     EXPECT_EQ(m.at("esim_up"), 0);
     EXPECT_NE(exporter.Stderr().find("code=TLS_ERROR"), std::string::npos);
@@ -328,9 +342,10 @@ TEST(ExporterIntegrationTest, HttpsTrustsTheSystemStoreOnEveryPooledConnection) 
     ExporterProcess exporter({"--config.file=" + config}, environment);
     ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
     const Samples m = exporter.Scrape();
-    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "router-sydney-01")),
+    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "router-sydney-01",
+                       std::string(kExampleLabels) + kLive)),
               1);
-    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kHealthy5gIccid, "healthy")), 1);
+    EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kHealthy5gIccid, "healthy", kLive)), 1);
     EXPECT_FALSE(Has(m, "esim_api_requests_total{code=\"TLS_ERROR\"}"));
     EXPECT_GE(api.ConnectionCount() - connections_before, 2u) << "more than one pooled client";
   }
@@ -351,6 +366,7 @@ TEST(ExporterIntegrationTest, WrongSecretIsCountedAndSaysWhatToCheck) {
   const Samples m = exporter.Scrape();
   EXPECT_EQ(m.at("esim_api_requests_total{code=\"INVALID_SIGNATURE\"}"), 1);
   EXPECT_EQ(m.at("esim_up"), 0);
+  EXPECT_EQ(m.at("esim_api_credentials_refused"), 1);  // distinct from an API that is down
   EXPECT_NE(exporter.Stderr().find("check api.secret_key"), std::string::npos);
   EXPECT_EQ(exporter.Stderr().find(kSecret), std::string::npos);
 }
@@ -360,7 +376,11 @@ TEST(ExporterIntegrationTest, BudgetTooSmallStretchesTheIntervalInsteadOfExceedi
   api.Start();
   TempDir dir;
   std::string esims;
-  for (const auto& esim : api.Fleet()) esims += "  - iccid: \"" + esim.iccid + "\"\n";
+  size_t count = 0;
+  for (const auto& esim : api.Fleet()) {
+    if (count++ == 10) break;
+    esims += "  - iccid: \"" + esim.iccid + "\"\n";
+  }
   // 10 eSIMs every 60 s need 10 requests a minute; the budget allows 5.
   const std::string config =
       WriteConfig(dir, {.url = api.BaseUrl(),
@@ -472,7 +492,7 @@ TEST(ExporterIntegrationTest, ReloadAddsAndRemovesEsimsAndRefusesABadConfig) {
   const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims({a, b})});
   ExporterProcess exporter({"--config.file=" + config});
   ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
-  EXPECT_TRUE(Has(exporter.Scrape(), Key("esim_poll_success", b, "")));
+  EXPECT_TRUE(Has(exporter.Scrape(), Key("esim_poll_success", b, "", kLive)));
 
   // SIGHUP: b removed, c added and polled promptly.
   WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims({a, c})});
@@ -480,9 +500,9 @@ TEST(ExporterIntegrationTest, ReloadAddsAndRemovesEsimsAndRefusesABadConfig) {
   ASSERT_TRUE(exporter.WaitFor(
       [&] {
         const Samples m = exporter.Scrape();
-        return !Has(m, Key("esim_poll_success", b, "")) &&
-               m.count(Key("esim_poll_success", c, "")) &&
-               m.at(Key("esim_poll_success", c, "")) == 1;
+        return !Has(m, Key("esim_poll_success", b, "", kLive)) &&
+               m.count(Key("esim_poll_success", c, "", kLive)) &&
+               m.at(Key("esim_poll_success", c, "", kLive)) == 1;
       },
       seconds(20)))
       << exporter.ScrapeText();
@@ -497,8 +517,8 @@ TEST(ExporterIntegrationTest, ReloadAddsAndRemovesEsimsAndRefusesABadConfig) {
   EXPECT_NE(refused->body.find("config.yml:2:"), std::string::npos) << refused->body;
   Samples m = exporter.Scrape();
   EXPECT_EQ(m.at("esim_config_last_reload_successful"), 0);
-  EXPECT_EQ(m.at(Key("esim_poll_success", a, "")), 1);
-  EXPECT_EQ(m.at(Key("esim_poll_success", c, "")), 1);
+  EXPECT_EQ(m.at(Key("esim_poll_success", a, "", kLive)), 1);
+  EXPECT_EQ(m.at(Key("esim_poll_success", c, "", kLive)), 1);
 
   // Fixed again: POST /-/reload takes it, GET is refused.
   WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims({a})});
@@ -540,8 +560,10 @@ TEST(ExporterIntegrationTest, OncePrintsTheExpositionAndExits) {
       RunCommand({ESIM_EXPORTER_BINARY, "--once", "--log.level=error", "--config.file=" + config});
   ASSERT_EQ(once.exit_code, 0) << once.output;
   const Samples m = ParseExposition(once.output);
-  EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "router-sydney-01")), 1);
-  EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kForbiddenIccid, "forbidden")), 0);
+  EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "router-sydney-01",
+                     std::string(kExampleLabels) + kLive)),
+            1);
+  EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kForbiddenIccid, "forbidden", kLive)), 0);
   size_t status_requests = 0;
   for (const auto& record : api.Requests())
     status_requests += record.path == fake_esimfly::kStatusPath;
@@ -703,6 +725,226 @@ TEST(ExporterIntegrationTest, IdleKeepAliveScrapersNeitherDelayAStopNorStarveASc
   const auto stop_started = std::chrono::steady_clock::now();
   EXPECT_EQ(exporter.Terminate(seconds(10)), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - stop_started, seconds(5));
+}
+
+}  // namespace
+}  // namespace esim_test
+
+namespace esim_test {
+namespace {
+
+TEST(ExporterIntegrationTest, ShortHelpFlagIsTheLongOne) {
+  const CommandResult long_help = RunCommand({ESIM_EXPORTER_BINARY, "--help"});
+  const CommandResult short_help = RunCommand({ESIM_EXPORTER_BINARY, "-h"});
+  EXPECT_EQ(short_help.exit_code, 0) << short_help.output;
+  EXPECT_NE(short_help.output.find("usage: esim_exporter"), std::string::npos) << short_help.output;
+  EXPECT_EQ(short_help.output, long_help.output);
+  // Other single-dash flags still read as their long form; unknown ones are still refused.
+  EXPECT_EQ(RunCommand({ESIM_EXPORTER_BINARY, "-version"}).exit_code, 0);
+  EXPECT_EQ(RunCommand({ESIM_EXPORTER_BINARY, "-x"}).exit_code, 1);
+}
+
+// One HTTP/1.1 exchange per request on a single kept-alive connection, as curl sends it: no
+// Content-Length when there is no body. Returns each answer's head and body ("" when none came
+// within `timeout`).
+std::vector<std::string> RawExchange(int port, const std::vector<std::string>& requests,
+                                     std::chrono::milliseconds timeout) {
+  std::vector<std::string> answers;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return answers;
+  }
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string pending;
+  for (const std::string& request : requests) {
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) break;
+    std::string answer;
+    while (true) {
+      const size_t head_end = pending.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        size_t length = 0;
+        const size_t at = pending.substr(0, head_end).find("Content-Length: ");
+        if (at != std::string::npos) length = std::stoul(pending.substr(at + 16));
+        if (pending.size() >= head_end + 4 + length) {
+          answer = pending.substr(0, head_end + 4 + length);
+          pending.erase(0, answer.size());
+          break;
+        }
+      }
+      char buffer[4096];
+      const ssize_t got = recv(fd, buffer, sizeof buffer, 0);
+      if (got <= 0) break;
+      pending.append(buffer, static_cast<size_t>(got));
+    }
+    answers.push_back(answer);
+    if (answer.empty()) break;
+  }
+  close(fd);
+  return answers;
+}
+
+// The contract's `curl -X POST http://HOST:PORT/-/reload`: no body, no Content-Length, the
+// connection kept open. It reloads at once (not after a read timeout, not 400 or 411), and the
+// connection stays usable, also after a POST that does send a body.
+TEST(ExporterIntegrationTest, ABarePostReloadsAtOnceLikeCurlSendsIt) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(
+      dir, {.url = api.BaseUrl(),
+            .esims = std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n"});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(exporter.port()) + "\r\n";
+  const auto started = std::chrono::steady_clock::now();
+  const std::vector<std::string> answers = RawExchange(
+      exporter.port(),
+      {"POST /-/reload HTTP/1.1\r\n" + host + "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+       "POST /-/reload HTTP/1.1\r\n" + host + "Content-Length: 5\r\n\r\nhello",
+       "PUT /-/reload HTTP/1.1\r\n" + host + "\r\n", "GET /-/healthy HTTP/1.1\r\n" + host + "\r\n"},
+      seconds(3));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(3)) << "no read timeout";
+  ASSERT_EQ(answers.size(), 4u);
+  EXPECT_TRUE(answers[0].starts_with("HTTP/1.1 200")) << answers[0];
+  EXPECT_TRUE(answers[0].ends_with("Config reloaded\n")) << answers[0];
+  EXPECT_TRUE(answers[1].starts_with("HTTP/1.1 200")) << answers[1];
+  EXPECT_TRUE(answers[2].starts_with("HTTP/1.1 405")) << answers[2];
+  EXPECT_TRUE(answers[3].starts_with("HTTP/1.1 200")) << answers[3];
+  size_t reloads = 0;
+  for (size_t at = exporter.Stderr().find("config reloaded"); at != std::string::npos;
+       at = exporter.Stderr().find("config reloaded", at + 1)) {
+    ++reloads;
+  }
+  EXPECT_EQ(reloads, 2u) << exporter.Stderr();
+  EXPECT_EQ(exporter.Scrape().at("esim_config_last_reload_successful"), 1);
+}
+
+// The lines --config.check adds about the cost of the fleet, for 10 eSIMs.
+TEST(ExporterIntegrationTest, ConfigCheckPrintsWhatTheFleetCostsTheKeyADay) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  std::string esims;
+  for (size_t i = 0; i < 10; ++i) esims += "  - iccid: \"" + api.Fleet().at(i).iccid + "\"\n";
+  const std::string config =
+      WriteConfig(dir, {.url = api.BaseUrl(),
+                        .esims = esims,
+                        .rate_limit = "    per_minute: 30\n    per_hour: 500\n    per_day: 5000\n",
+                        .interval = "15m"});
+  const CommandResult check =
+      RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + config});
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(
+      check.output.find(config + ": valid; 10 eSIMs, each polled every 900 s\n"
+                                 "estimated API requests per day:\n"
+                                 "  live status polls        960  (10 eSIMs, each every 15m)\n"
+                                 "  inventory sweep pages      0  (inventory off)\n"
+                                 "  balance reads             24  (one every 1h)\n"
+                                 "  total                    984  (41 an hour, 0.68 a minute on "
+                                 "average)\n"
+                                 "  of the API key's vendor limits (10,000/day, 1,000/h, 60/min): "
+                                 "9.8 % a day, 4.1 % an hour, 1.1 % a minute\n"
+                                 "  of api.rate_limit (5,000/day, 500/h, 30/min): 19.7 % a day, "
+                                 "8.2 % an hour, 2.3 % a minute\n"),
+      std::string::npos)
+      << check.output;
+
+  // With discovery the account decides: the numbers are an estimate, and say so.
+  const std::string discovery =
+      WriteConfig(dir,
+                  {.url = api.BaseUrl(),
+                   .esims = "",
+                   .rate_limit = "    per_minute: 30\n    per_hour: 500\n    per_day: 5000\n",
+                   .interval = "15m",
+                   .extra = "inventory:\n  enabled: true\n  discover: true\n  statuses: [all]\n"},
+                  "discovery.yml");
+  const CommandResult estimate =
+      RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + discovery});
+  EXPECT_EQ(estimate.exit_code, 0) << estimate.output;
+  EXPECT_NE(estimate.output.find("  inventory sweep pages    144  (144 sweeps, one every 10m, of "
+                                 "about 1 page: 1 for the listing of all statuses, estimated from "
+                                 "the 0 eSIMs in the config at 100 a page; with discovery the "
+                                 "account's real size decides)\n"),
+            std::string::npos)
+      << estimate.output;
+  EXPECT_NE(estimate.output.find("(an estimate: with inventory.discover"), std::string::npos)
+      << estimate.output;
+  EXPECT_EQ(api.RequestCount(), 0u) << "--config.check must not touch the network";
+}
+
+// The bug report's silent pause: X-RateLimit-Remaining: 0 stops every request until the reset;
+// now it says so once in the log and in esim_api_paused_until_timestamp_seconds.
+TEST(ExporterIntegrationTest, AnApiImposedPauseIsLoggedOnceAndExported) {
+  fake_esimfly::Options options = FakeOptions();
+  options.rate_limit_per_minute = 3;
+  FakeEsimflyApi api(options);
+  api.Start();
+  TempDir dir;
+  std::string esims;
+  for (const auto& esim : api.Fleet()) esims += "  - iccid: \"" + esim.iccid + "\"\n";
+  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor([&] { return api.RequestCount() >= 3; }, seconds(10)));
+  std::this_thread::sleep_for(seconds(2));
+  const double now = static_cast<double>(std::time(nullptr));
+  const Samples m = exporter.Scrape();
+  EXPECT_GT(m.at("esim_api_paused_until_timestamp_seconds"), now);
+  EXPECT_LE(m.at("esim_api_paused_until_timestamp_seconds"), now + 61);
+  EXPECT_EQ(m.at("esim_api_paused_until_timestamp_seconds"),
+            m.at("esim_api_rate_limit_reset_timestamp_seconds"));
+  const std::string log = exporter.Stderr();
+  const size_t first = log.find("the API imposed a pause");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find("the API imposed a pause", first + 1), std::string::npos) << log;
+  const std::string line = log.substr(first, log.find('\n', first) - first);
+  EXPECT_NE(line.find("until=20"), std::string::npos) << line;
+  EXPECT_NE(line.find("X-RateLimit-Remaining: 0"), std::string::npos) << line;
+}
+
+// Thresholds from the config reach /metrics for the rules: the defaults always, per eSIM only
+// what its group or its own alerts: set, with the eSIM's config labels.
+TEST(ExporterIntegrationTest, AlertThresholdsAndConfigLabelsReachTheMetrics) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string tracker = fake_esimfly::kSpecExampleIccid;
+  const std::string router = fake_esimfly::kHealthy5gIccid;
+  const std::string config = WriteConfig(
+      dir, {.url = api.BaseUrl(),
+            .esims = "  - iccid: \"" + tracker +
+                     "\"\n    labels: {fleet: trackers, team: field}\n    alerts: "
+                     "{expiry_critical: 2d}\n  - iccid: \"" +
+                     router + "\"\n    labels: {fleet: routers}\n",
+            .extra = "alerts:\n  expiry_warning: 10d\n  balance_low: 25.5\n  groups:\n    - match: "
+                     "{fleet: trackers}\n      data_usage_warning_ratio: 0.9\n"});
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  const Samples m = exporter.Scrape();
+  const std::string tracker_labels =
+      "{iccid=\"" + tracker + "\",name=\"\",fleet=\"trackers\",team=\"field\"";
+  EXPECT_EQ(
+      m.at("esim_alert_threshold" + tracker_labels + ",threshold=\"data_usage_warning_ratio\"}"),
+      0.9);
+  EXPECT_EQ(
+      m.at("esim_alert_threshold" + tracker_labels + ",threshold=\"expiry_critical_seconds\"}"),
+      2 * 86400);
+  EXPECT_FALSE(AnyKeyStartsWith(m, "esim_alert_threshold{iccid=\"" + router + "\""));
+  EXPECT_EQ(m.at("esim_alert_threshold_default{threshold=\"data_usage_warning_ratio\"}"), 0.8);
+  EXPECT_EQ(m.at("esim_alert_threshold_default{threshold=\"expiry_warning_seconds\"}"), 10 * 86400);
+  EXPECT_EQ(m.at("esim_alert_threshold_default{threshold=\"balance_low\"}"), 25.5);
+  EXPECT_TRUE(Has(m, "esim_data_used_bytes{iccid=\"" + router + "\",name=\"\",fleet=\"routers\"}"));
+  EXPECT_TRUE(Has(m, "esim_active" + tracker_labels + "}"));
+  EXPECT_EQ(m.at("esim_poll_interval_configured_seconds"), 60);
+  EXPECT_EQ(m.at("esim_api_credentials_refused"), 0);
+  EXPECT_EQ(m.at("esim_api_paused_until_timestamp_seconds"), 0);
 }
 
 }  // namespace

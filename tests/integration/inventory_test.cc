@@ -1,11 +1,13 @@
 // Whole fleets through the bulk list: the real exporter binary against the fake API's list and
-// balance endpoints (esimfly-inventory-api.md), as a new user with a few hundred eSIMs would run
+// balance endpoints (docs/esimfly-api.md), as a new user with a few hundred eSIMs would run
 // it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "fake_esimfly_api.h"
 #include "harness.h"
@@ -157,6 +159,110 @@ TEST(InventoryIntegrationTest, ConfiguredEsimsGetNamesAndOthersAreNotMonitoredWi
     if (key.rfind("esim_account_esims{", 0) == 0) account_total += value;
   }
   EXPECT_GE(account_total, 8);
+}
+
+// The default fleet holds eSIMs in every documented status and two orders still being
+// provisioned (is_pending, no ICCID, data or validity), and this API spells the page count
+// totalPages: every complete eSIM is monitored, the orders are skipped and counted, and a live
+// poll that keeps failing stays visible beside the sweeps that list the eSIM.
+TEST(InventoryIntegrationTest, PendingOrdersAndEveryStatusThroughOneSweep) {
+  fake_esimfly::Options options;
+  options.access_code = kAccessCode;
+  options.secret_key = kSecret;
+  options.list_total_pages_key = "totalPages";
+  FakeEsimflyApi api(options);
+  api.Start();
+  TempDir dir;
+  const std::string config =
+      Config(dir, api.BaseUrl(), " []\n",
+             "inventory:\n  enabled: true\n  interval: 10m\n  discover: true\n"
+             "  statuses: [all]\n");
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  const std::string provider_error =
+      std::string("{iccid=\"") + fake_esimfly::kProviderErrorIccid + "\",name=\"\",";
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] {
+        const Samples m = exporter.Scrape();
+        return m.count("esim_inventory_last_success_timestamp_seconds") &&
+               m.at("esim_inventory_last_success_timestamp_seconds") > 0 &&
+               m.count("esim_poll_success" + provider_error + "source=\"live\"}");
+      },
+      seconds(60)))
+      << exporter.Stderr();
+  const std::string text = exporter.ScrapeText();
+  const Samples m = ParseExposition(text);
+  // 15 on the account: 13 eSIMs (one of another account, not listed) and 2 pending orders.
+  EXPECT_EQ(m.at("esim_monitored_esims"), 12);
+  EXPECT_EQ(m.at("esim_account_esims{status=\"all\"}"), 14);
+  EXPECT_GE(m.at("esim_inventory_skipped_entries_total{reason=\"pending\"}"), 2);
+  EXPECT_EQ(m.at("esim_inventory_skipped_entries_total{reason=\"malformed\"}"), 0);
+  EXPECT_EQ(text.find("esim_info{iccid=\"\""), std::string::npos) << "no series for an order";
+  for (const auto& [iccid, status] : std::vector<std::pair<std::string, std::string>>{
+           {fake_esimfly::kCancelledIccid, "CANCELLED"},
+           {fake_esimfly::kDeletedIccid, "DELETED"},
+           {fake_esimfly::kRetiredIccid, "EXPIRED"},
+           {fake_esimfly::kNewIccid, "NEW"},
+           {fake_esimfly::kDepletedIccid, "DEPLETED"},
+           {fake_esimfly::kHealthy5gIccid, "ACTIVE"}}) {
+    const std::string series = "esim_status{iccid=\"" + iccid + "\",name=\"\",status=\"";
+    EXPECT_EQ(m.count(series + status + "\"}") ? m.at(series + status + "\"}") : -1, 1) << iccid;
+    double states = 0;
+    for (const char* state : {"NEW", "ACTIVE", "EXPIRED", "DEPLETED", "CANCELLED", "DELETED"}) {
+      ASSERT_TRUE(m.count(series + state + "\"}")) << iccid << " " << state;
+      states += m.at(series + state + "\"}");
+    }
+    EXPECT_EQ(states, 1) << iccid;
+  }
+  // The sweeps list the PROVIDER_ERROR eSIM, its live polls fail: both are visible.
+  EXPECT_EQ(m.at("esim_poll_success" + provider_error + "source=\"live\"}"), 0);
+  EXPECT_EQ(m.at("esim_poll_success" + provider_error + "source=\"list\"}"), 1);
+  EXPECT_FALSE(
+      m.count("esim_last_poll_success_timestamp_seconds" + provider_error + "source=\"live\"}"));
+  EXPECT_GT(m.at("esim_last_poll_success_timestamp_seconds" + provider_error + "source=\"list\"}"),
+            0);
+  EXPECT_EQ(exporter.Terminate(), 0);
+  EXPECT_EQ(exporter.Stderr().find("SECRET"), std::string::npos);
+}
+
+// A buggy or hostile API that lists new eSIMs on every page, without end: discovery stops at
+// inventory.max_discovered, says so once, and exports how many it left out.
+TEST(InventoryIntegrationTest, DiscoveryStaysWithinItsLimitWhatEverTheApiInvents) {
+  fake_esimfly::Options options;
+  options.access_code = kAccessCode;
+  options.secret_key = kSecret;
+  options.list_invents_esims = true;
+  FakeEsimflyApi api(options);
+  api.Start();
+  TempDir dir;
+  dir.Write("secret_key", std::string(kSecret) + "\n");
+  const std::string config = dir.Write(
+      "config.yml", "api:\n  url: " + api.BaseUrl() + "\n  access_code: " + kAccessCode +
+                        "\n  secret_key_file: secret_key\n  timeout: 5s\n"
+                        "  rate_limit:\n    per_minute: 600\n    per_hour: 100000\n"
+                        "    per_day: 1000000\n"
+                        "inventory:\n  enabled: true\n  discover: true\n  statuses: [ACTIVE]\n"
+                        "  max_discovered: 150\nesims: []\n");
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  // Ten pages of 100 invented eSIMs, and more to come.
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] {
+        const Samples m = exporter.Scrape();
+        return m.count("esim_discovery_over_limit_esims") &&
+               m.at("esim_discovery_over_limit_esims") >= 850;
+      },
+      seconds(60)))
+      << exporter.Stderr();
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_monitored_esims"), 150);
+  EXPECT_EQ(m.at("esim_discovery_limit"), 150);
+  const std::string log = exporter.Stderr();
+  const size_t warned = log.find("discovery limit reached");
+  ASSERT_NE(warned, std::string::npos) << log;
+  EXPECT_EQ(log.find("discovery limit reached", warned + 1), std::string::npos) << "once";
+  EXPECT_NE(log.find("max_discovered=150"), std::string::npos) << log;
+  EXPECT_EQ(exporter.Terminate(), 0);
 }
 
 }  // namespace

@@ -1,0 +1,87 @@
+#include "observation_merge.h"
+
+#include <cmath>
+
+namespace esim {
+namespace {
+
+bool WithinListRounding(double live, double listed) {
+  return std::fabs(listed - live) < kListRoundingBytes;
+}
+
+// Lifecycle status and validity: both sources report them alike; the newest observation wins.
+template <typename Observation>
+void MergeStatusAndValidity(EsimRecord& record, const Observation& seen, double now) {
+  EsimStatus& merged = *record.status;
+  if (now >= record.lifecycle_time) {
+    merged.status = seen.status;
+    record.lifecycle_time = now;
+  }
+  if (now >= record.validity_time) {
+    merged.activation_time = seen.activation_time;
+    merged.expiry_time = seen.expiry_time;
+    record.validity_time = now;
+  }
+}
+
+}  // namespace
+
+void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
+  if (!record.status) record.status = EsimStatus{};
+  EsimStatus& merged = *record.status;
+  merged.iccid = live.iccid;
+  merged.esim_status = live.esim_status;
+  merged.smdp_status = live.smdp_status;
+  merged.profile = live.profile;
+  merged.last_network = live.last_network;
+  merged.device = live.device;
+  merged.last_usage_time = live.last_usage_time;
+  if (now >= record.usage_time) {
+    merged.used_bytes = live.used_bytes;
+    merged.total_bytes = live.total_bytes;
+    merged.unlimited = live.unlimited;
+    record.used_from_live = record.total_from_live = true;
+    record.usage_time = now;
+  }
+  MergeStatusAndValidity(record, live, now);
+  if (!live.iccid.empty()) record.learned_iccid = live.iccid;
+}
+
+void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
+  if (!record.status) record.status = EsimStatus{};
+  EsimStatus& merged = *record.status;
+  if (merged.iccid.empty()) merged.iccid = listed.iccid;
+  if (now >= record.usage_time) {
+    // A live value the listing only rounds stays: otherwise the exported value would flip
+    // between the two roundings with every sweep and live poll. A real change (1 MiB or more),
+    // or a value the list itself set, is taken.
+    const bool same_used =
+        record.used_from_live && WithinListRounding(merged.used_bytes, listed.used_bytes);
+    if (!same_used) {
+      merged.used_bytes = listed.used_bytes;
+      record.used_from_live = false;
+    }
+    const bool same_total =
+        record.total_from_live &&
+        merged.total_bytes.has_value() == listed.total_bytes.has_value() &&
+        (!listed.total_bytes || WithinListRounding(*merged.total_bytes, *listed.total_bytes));
+    if (!same_total) {
+      merged.total_bytes = listed.total_bytes;
+      record.total_from_live = false;
+    }
+    merged.unlimited = listed.unlimited;
+    record.usage_time = now;
+  }
+  MergeStatusAndValidity(record, listed, now);
+  record.learned_iccid = listed.iccid;
+  record.listed_id = listed.id;
+  std::string countries;
+  for (const std::string& country : listed.countries) {
+    if (!countries.empty()) countries += ',';
+    countries += country;
+  }
+  record.package = PackageInfo{listed.package_code, listed.package_name, countries};
+  record.last_listed_time = now;
+}
+
+}  // namespace esim

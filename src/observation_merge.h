@@ -1,0 +1,23 @@
+// How live answers and listed entries combine into one EsimRecord's `status`: each field group
+// (usage, lifecycle status, validity) holds its newest observation, live-only fields (network,
+// device, installation state) come from live answers alone, and a listed usage that is only the
+// list's rounding of a live value (whole MB against GB with decimals) does not replace it.
+// Thread safety: pure functions of their arguments.
+#pragma once
+
+#include "esim_status.h"
+#include "state_store.h"
+
+namespace esim {
+
+// The list's unit: listed values are whole MB, so a live value and its listed copy differ by
+// less than this.
+inline constexpr double kListRoundingBytes = 1024.0 * 1024.0;
+
+// Merges a successful live answer seen at `now` (Unix seconds).
+void MergeLive(EsimRecord& record, const EsimStatus& live, double now);
+
+// Merges a listed entry seen at `now`; also takes the listing's ids, package and listing time.
+void MergeListed(EsimRecord& record, const ListedEsim& listed, double now);
+
+}  // namespace esim

@@ -1,0 +1,95 @@
+#include "fleet_cost.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace esim {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+
+Config Fleet(size_t esims) {
+  Config config;
+  for (size_t i = 0; i < esims; ++i) {
+    EsimConfig esim;
+    esim.esim_id = static_cast<int64_t>(i + 1);
+    config.esims.push_back(esim);
+  }
+  return config;
+}
+
+TEST(DailyCostTest, LivePollsOnlyFollowTheStretchedInterval) {
+  Config config = Fleet(300);  // 300 every 15m: 1,200/h against 500/h, stretched
+  const DailyCost cost = EstimateDailyCost(config);
+  EXPECT_TRUE(cost.live_capped_by_budget);
+  EXPECT_GT(cost.live_interval, minutes(15));
+  // Planned on 90 % of the tightest window (the day): 4,500 a day.
+  EXPECT_NEAR(cost.live_polls, 4500, 1);
+  EXPECT_EQ(cost.sweep_pages, 0);
+  EXPECT_EQ(cost.balance_reads, 24);
+  EXPECT_NEAR(cost.total(), 4524, 1);
+}
+
+TEST(DailyCostTest, SweepsCountAPageForEveryHundredEsimsOfEachStatusAtLeastOne) {
+  Config config = Fleet(250);
+  config.inventory.enabled = true;
+  config.inventory.interval = minutes(30);
+  const DailyCost four_statuses = EstimateDailyCost(config);
+  EXPECT_EQ(four_statuses.pages_per_sweep, 4 * 3);
+  EXPECT_EQ(four_statuses.sweeps, 48);
+  EXPECT_EQ(four_statuses.sweep_pages, 48 * 12);
+  config.inventory.statuses = {"all"};
+  EXPECT_EQ(EstimateDailyCost(config).pages_per_sweep, 3);
+  config.esims.clear();
+  config.inventory.discover = true;
+  const DailyCost discovery = EstimateDailyCost(config);
+  EXPECT_EQ(discovery.pages_per_sweep, 1);
+  EXPECT_TRUE(discovery.discovery);
+  // Live polls take what is left of the planned 90 %: together exactly that share of the day.
+  EXPECT_NEAR(discovery.total(), 0.9 * config.api.rate_limit.per_day, 2);
+}
+
+TEST(DailyCostTest, OnlyReplicaZeroReadsTheBalance) {
+  Config config = Fleet(10);
+  EXPECT_EQ(EstimateDailyCost(config, Shard{0, 2}).balance_reads, 24);
+  EXPECT_EQ(EstimateDailyCost(config, Shard{1, 2}).balance_reads, 0);
+  config.balance.interval = std::chrono::milliseconds(0);
+  EXPECT_EQ(EstimateDailyCost(config).balance_reads, 0);
+}
+
+TEST(DailyCostTest, SharesOfTheVendorLimitsAndOfTheRateLimit) {
+  const Config config = Fleet(10);  // 960 live polls and 24 balance reads a day
+  const std::string text = DescribeDailyCost(EstimateDailyCost(config), config);
+  EXPECT_EQ(text,
+            "estimated API requests per day:\n"
+            "  live status polls        960  (10 eSIMs, each every 15m)\n"
+            "  inventory sweep pages      0  (inventory off)\n"
+            "  balance reads             24  (one every 1h)\n"
+            "  total                    984  (41 an hour, 0.68 a minute on average)\n"
+            "  of the API key's vendor limits (10,000/day, 1,000/h, 60/min): 9.8 % a day, 4.1 % "
+            "an hour, 1.1 % a minute\n"
+            "  of api.rate_limit (5,000/day, 500/h, 30/min): 19.7 % a day, 8.2 % an hour, 2.3 % "
+            "a minute\n");
+}
+
+TEST(DailyCostTest, ShardedReplicasSayTheirShareAndTheWhole) {
+  Config config = Fleet(10);
+  config.api.rate_limit = {15, 250, 2500};  // ApplyShard halved it
+  const std::string text = DescribeDailyCost(EstimateDailyCost(config, {1, 2}), config, {1, 2});
+  EXPECT_NE(text.find("estimated API requests per day of this replica (shard 1 of 2, with 1/2 of "
+                      "rate_limit):\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  balance reads              0  (replica 0 reads the balance)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  all 2 replicas together spend about 2 times this, about 19.2 % of the "
+                      "key's 10,000/day\n"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace esim
