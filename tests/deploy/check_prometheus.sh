@@ -2,9 +2,11 @@
 # Checks everything under deploy/prometheus/ with the tools that understand it:
 #   - promtool check rules / test rules (unit tests of every alert and recording rule)
 #   - a coverage check: every alert has a test where it fires and one where it stays quiet,
-#     every recording rule is checked by a promql_expr_test (needs python3 with PyYAML)
+#     every per-eSIM alert one where it fires with an eSIM's config label (customer), every
+#     recording rule is checked by a promql_expr_test (needs python3 with PyYAML)
 #   - promtool check config on the example Prometheus config
-#   - amtool check-config and routing tests on the example Alertmanager config
+#   - amtool check-config and routing tests (by config label, by severity) on the example
+#     Alertmanager config
 #   - the inhibit rules, against a real prometheus-alertmanager on a loopback port
 # The Alertmanager parts run when amtool / prometheus-alertmanager are installed
 # (Debian: apt-get install prometheus-alertmanager) and are skipped otherwise.
@@ -45,17 +47,22 @@ if command -v python3 >/dev/null && python3 -c 'import yaml' 2>/dev/null; then
 import sys, yaml
 n = int(sys.argv[1])
 rule_files, test_files = sys.argv[2:2 + n], sys.argv[2 + n:]
-alerts, records = set(), set()
+alerts, records, per_esim = set(), set(), set()
 for f in rule_files:
     for g in yaml.safe_load(open(f))["groups"]:
         for r in g["rules"]:
             (alerts.add(r["alert"]) if "alert" in r else records.add(r["record"]))
-fires, quiet, exprs, cases = set(), set(), [], 0
+            # Alerts about eSIMs (they use iccid) must keep the eSIMs' config labels.
+            if "alert" in r and "iccid" in r["expr"]:
+                per_esim.add(r["alert"])
+fires, quiet, exprs, cases, routable = set(), set(), [], 0, set()
 for f in test_files:
     for t in yaml.safe_load(open(f))["tests"]:
         for a in t.get("alert_rule_test") or []:
             cases += 1
             (fires if a.get("exp_alerts") else quiet).add(a["alertname"])
+            if any("customer" in (e.get("exp_labels") or {}) for e in a.get("exp_alerts") or []):
+                routable.add(a["alertname"])
         for p in t.get("promql_expr_test") or []:
             cases += 1
             exprs.append(p["expr"])
@@ -65,10 +72,14 @@ for a in sorted(alerts):
         bad.append("alert %s: no test case where it fires" % a)
     if a not in quiet:
         bad.append("alert %s: no test case where it stays quiet" % a)
+for a in sorted(per_esim - routable):
+    bad.append("per-eSIM alert %s: no test case where it fires with an eSIM's config label "
+               "(customer) among its labels" % a)
 for r in sorted(records):
     if not any(r in e for e in exprs):
         bad.append("recording rule %s: no promql_expr_test" % r)
-print("%d alerts, %d recording rules, %d test cases" % (len(alerts), len(records), cases))
+print("%d alerts (%d per eSIM, each tested with config labels), %d recording rules, %d test cases"
+      % (len(alerts), len(per_esim), len(records), cases))
 for b in bad:
     print("  " + b)
 sys.exit(1 if bad else 0)
@@ -84,7 +95,7 @@ if command -v amtool >/dev/null; then
   step "amtool check-config"
   run amtool check-config "$dir/alertmanager.yml"
 
-  step "amtool config routes test (routing by severity)"
+  step "amtool config routes test (routing by config label, then by severity)"
   route_test() {  # expected-receiver labels...
     local want="$1"; shift
     amtool config routes test --config.file="$dir/alertmanager.yml" --verify.receivers="$want" "$@" \
@@ -94,6 +105,13 @@ if command -v amtool >/dev/null; then
   route_test team alertname=EsimDataUsageHigh severity=warning iccid=8948010010036785060
   route_test low-priority alertname=EsimActiveButUnused severity=info iccid=8948010010036785060
   route_test team alertname=SomethingElse
+  # An eSIM's config labels (on every per-eSIM alert) route before the severity does.
+  route_test customer-acme alertname=EsimDataAlmostDepleted severity=critical iccid=8948010010036785060 site=syd customer=acme
+  route_test customer-acme alertname=EsimActiveButUnused severity=info iccid=8948010010036785060 customer=acme
+  route_test pager alertname=EsimDepleted severity=critical iccid=8934000012345678905 fleet=trackers customer=globex
+  route_test team alertname=EsimExpiringSoon severity=warning iccid=8910000000000000853 fleet=travellers
+  route_test pager alertname=EsimApiCredentialsRefused severity=critical instance=a
+  route_test low-priority alertname=EsimPollIntervalStretched severity=info instance=a
   echo "routes OK"
 else
   echo "SKIP: amtool not found (Debian: apt-get install prometheus-alertmanager)"
@@ -150,7 +168,14 @@ if command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null
     add case=t10 alertname=EsimPollsFailing severity=warning iccid=7 instance=a
     add case=t11 alertname=EsimDataStale severity=warning iccid=7 instance=a
     add case=k11 alertname=EsimPollsFailing severity=warning iccid=8 instance=b
-    want="t1 t10 t11 t2 t3 t4 t6 t7 t8"
+    add case=k12 alertname=EsimApiCredentialsRefused severity=critical instance=c
+    add case=t12 alertname=EsimPollsFailing severity=warning iccid=9 instance=c
+    add case=t13 alertname=EsimInventorySweepFailing severity=warning instance=c
+    add case=k13 alertname=EsimApiPaused severity=warning instance=d
+    add case=t14 alertname=EsimDataStale severity=warning iccid=10 instance=d
+    add case=t15 alertname=EsimApiRateLimitNearlyExhausted severity=warning instance=d
+    add case=k14 alertname=EsimPollsFailing severity=warning iccid=10 instance=d
+    want="t1 t10 t11 t12 t13 t14 t15 t2 t3 t4 t6 t7 t8"
     got=""
     # The inhibitor learns about new source alerts asynchronously: poll for up to 10 s.
     for _ in $(seq 100); do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds deploy/kubernetes/prometheusrule.yaml (a prometheus-operator PrometheusRule) from
+# Builds deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml (PrometheusRule) from
 # deploy/prometheus/rules/esim_exporter.rules.yml, the one source of the alerting and recording
 # rules. The rules are copied verbatim (comments included), indented under `spec:`.
 #
@@ -16,7 +16,7 @@ if [[ ${1:-} == --check ]]; then
 fi
 root=${1:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"}
 rules_rel=deploy/prometheus/rules/esim_exporter.rules.yml
-out_rel=deploy/kubernetes/prometheusrule.yaml
+out_rel=deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml
 rules="$root/$rules_rel"
 out="$root/$out_rel"
 

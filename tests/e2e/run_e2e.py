@@ -2,8 +2,8 @@
 """End-to-end test: fake eSIMfly API -> esim_exporter -> Prometheus (shipped rules) -> Alertmanager.
 
 Starts, all on 127.0.0.1 and on free ports, with their files in a temporary directory:
-  - the fake eSIMfly API (default fleet of 10 eSIMs, rate-limit headers on),
-  - esim_exporter with config/demo.yml pointed at that fake API,
+  - the fake eSIMfly API (its default fleet, rate-limit headers on),
+  - esim_exporter with config/demo.yml pointed at that fake API (plus the retired eSIMs below),
   - a tiny webhook receiver (in this process) standing in for the receivers of
     deploy/prometheus/alertmanager.yml,
   - the real prometheus-alertmanager with deploy/prometheus/alertmanager.yml (webhook URLs
@@ -13,10 +13,13 @@ Starts, all on 127.0.0.1 and on free ports, with their files in a temporary dire
 Then it checks that
   1. the exporter becomes ready and Prometheus scrapes it (up == 1);
   2. the shipped alerts are pending (or firing) for exactly the eSIMs of the fake fleet they are
-     about (depleted, expired, 85 %/3 days...), for no healthy eSIM and never a usage alert for
-     the unlimited plan;
+     about (depleted, expired, 85 %/3 days...), for no healthy eSIM, never a usage alert for
+     the unlimited plan and nothing at all, not even pending, for the retired eSIMs (CANCELLED,
+     DELETED, expired 60 days ago), which the test adds to the demo config; every alert about an
+     eSIM carries the eSIM's config labels;
   3. alerts reach Alertmanager (its /api/v2/alerts) and are delivered, through the shipped
-     routing, to the receiver's webhook;
+     routing (by a config label: the depleted eSIM gets `customer: acme`; else by severity), to
+     the receiver's webhook;
   4. every query of the shipped Grafana dashboard evaluates without error against this
      Prometheus and returns data (except a short, explicit allowlist).
 Every wait polls with a timeout; every process started is stopped at the end, and its log is
@@ -60,8 +63,22 @@ PROVIDER_ERROR = "8933000000000005029"  # carrier unreachable: every poll fails
 ALERTING = "8910000000000000853"      # ACTIVE, 85 % used, expires in 3 days
 HEALTHY_5G = "8982000000000000100"    # ACTIVE, 10 % used, expires in 60 days
 UNKNOWN = "8948010010036785078"       # in demo.yml only: ESIM_NOT_FOUND
+CANCELLED = "8939123456789012348"     # CANCELLED, never installed           (added by this test)
+DELETED = "8944071234567890124"       # DELETED, expired 70 days ago          (added by this test)
+RETIRED = "8981012345678123454"       # EXPIRED 60 days ago, unused since     (added by this test)
 FAILING = {FORBIDDEN, PROVIDER_ERROR, UNKNOWN}
 HEALTHY = {HEALTHY_5G, SPEC_EXAMPLE, BY_ID}
+RETIRED_ESIMS = {CANCELLED: "cancelled-01", DELETED: "deleted-01", RETIRED: "expired-60d"}
+
+# The exporter config is config/demo.yml plus the retired eSIMs above (labels fleet: retired)
+# and, on the depleted eSIM, the label customer: acme, which the shipped Alertmanager config
+# routes to its own receiver.
+ROUTED_ESIM = DEPLETED
+ROUTED_LABEL = ("customer", "acme")
+ROUTED_RECEIVER = "customer-acme"
+# Labels of esim_info that are not config labels (the rest of its labels are).
+INFO_LABELS = {"__name__", "job", "instance", "iccid", "name", "esim_status", "smdp_status",
+               "profile", "esim_id"}
 
 USAGE_ALERTS = ("EsimDataUsageHigh", "EsimDataAlmostDepleted", "EsimDataDepletionPredicted",
                 "EsimDepleted")
@@ -69,6 +86,8 @@ USAGE_ALERTS = ("EsimDataUsageHigh", "EsimDataAlmostDepleted", "EsimDataDepletio
 # Every per-eSIM alert of the shipped rules that must be pending or firing, and for which eSIMs;
 # an alert name missing here must not be active for any eSIM (apart from OPTIONAL below).
 EXPECTED_ALERTS = {
+    # Depleted 5 hours ago (its last usage, from a live poll; without one it would count as
+    # retired).
     "EsimDepleted": {DEPLETED},
     "EsimExpired": {EXPIRED},
     # Usage >= 80 %: the 85 % eSIM, and the depleted one (100 %; Alertmanager's inhibit rules
@@ -81,8 +100,8 @@ EXPECTED_ALERTS = {
     "EsimActiveButUnused": {SPEC_EXAMPLE},
 }
 # Alerts that may or may not be active yet, depending on how long the run takes, but only for
-# these eSIMs: polls of the failing eSIMs count as failing once the exporter has run for one poll
-# interval (60 s), and as stale after three.
+# these eSIMs: live polls of the failing eSIMs fail from their first one, and they count as stale
+# after three poll intervals.
 OPTIONAL_ALERTS = {
     "EsimPollsFailing": FAILING,
     "EsimDataStale": FAILING,
@@ -94,10 +113,15 @@ OPTIONAL_ALERTS = {
 NO_DATA_ALLOWED = {
     # deriv(...[6h]) > 0 needs usage that grows; the fake API's usage is constant.
     "Hours until depletion (6 h trend)": "needs growing usage; the fake API's usage is constant",
+    # esim_api_clock_skew_seconds comes from the API's Date header, which the fake API omits.
+    "API clock skew": "the fake API sends no Date header, so no esim_api_clock_skew_seconds",
 }
 
-# The shipped alerts copied with `for: 0s` to prove delivery (see add_delivery_rules).
+# The shipped alerts copied with `for: 5s` to prove delivery (see add_delivery_rules), and the
+# receiver the shipped routing must give each: EsimDepleted by the depleted eSIM's config label
+# customer=acme, EsimExpired by its severity.
 DELIVERY_ALERTS = {"EsimDepleted": DEPLETED, "EsimExpired": EXPIRED}
+DELIVERY_RECEIVERS = {"EsimDepleted": ROUTED_RECEIVER, "EsimExpired": "pager"}
 DELIVERY_LABEL = "e2e"  # label (value "delivery") that sets the copies apart
 
 POLL = 0.25  # seconds between two polls of a condition
@@ -322,7 +346,9 @@ class WebhookReceiver:
 # Config files
 # ------------------------------------------------------------------------------------------------
 def exporter_config(source_dir, fake_url, secret_path):
-    """config/demo.yml with api.url -> the fake API and the secret file's absolute path."""
+    """config/demo.yml with api.url -> the fake API and the secret file's absolute path, the
+    retired eSIMs of RETIRED_ESIMS added (those it does not list yet) and the routing label
+    ROUTED_LABEL on ROUTED_ESIM's labels."""
     path = os.path.join(source_dir, "config", "demo.yml")
     with open(path) as f:
         text = f.read()
@@ -334,7 +360,23 @@ def exporter_config(source_dir, fake_url, secret_path):
     m = re.search(r"(?m)^\s+access_code:\s*(\S+)", text)
     if not m:
         raise Fatal(f"{path}: no api.access_code")
-    return text, m.group(1)
+    access_code = m.group(1)
+
+    # The routing label, in the flow mapping of the eSIM's `labels: {...}` line.
+    key, value = ROUTED_LABEL
+    text, n_label = re.subn(
+        r'(?m)^(\s*- iccid: "%s".*\n(?:\s+(?!- ).*\n)*?\s+labels: \{)' % ROUTED_ESIM,
+        lambda m: f"{m.group(1)}{key}: {value}, ", text, count=1)
+    if n_label != 1:
+        raise Fatal(f"{path}: no `labels: {{...}}` line for eSIM {ROUTED_ESIM} to add "
+                    f"{key}: {value} to")
+    # The retired eSIMs, at the top of the esims: list.
+    added = "".join(f'  - iccid: "{iccid}"\n    name: {name}\n    labels: {{fleet: retired}}\n'
+                    for iccid, name in sorted(RETIRED_ESIMS.items()) if iccid not in text)
+    text, n_esims = re.subn(r"(?m)^esims:[ \t]*\n", lambda m: m.group(0) + added, text, count=1)
+    if n_esims != 1:
+        raise Fatal(f"{path}: no top-level `esims:` line to add the retired eSIMs under")
+    return text, access_code
 
 
 def alertmanager_config(source_dir, hook_port):
@@ -506,17 +548,24 @@ class E2E:
 
     # -- delivery rules --------------------------------------------------------------------------
     def add_delivery_rules(self):
-        """Loads copies of EsimDepleted and EsimExpired with `for: 0s`.
+        """Loads copies of EsimDepleted and EsimExpired with `for: 5s`.
 
-        Every shipped alert has a `for:` of 5 minutes or more (deploy/prometheus/README.md), so in
-        a run of well under two minutes none fires, and Prometheus only sends firing alerts to
-        Alertmanager. Rather than a made-up alert, the test takes the two shipped alerts as
-        Prometheus loaded them (expression, labels, annotations, from /api/v1/rules), adds the
-        label e2e="delivery" and drops the `for:`, in a separate rules file loaded with a config
-        reload (SIGHUP). The shipped rules file itself stays loaded as it is, and the pending
-        checks use only its alerts. The copies then exercise the real path: their templated
-        annotations, Prometheus -> Alertmanager, the shipped routing by severity (critical ->
-        "pager") and the webhook notification, whose group_wait (30 s) is also kept as shipped.
+        Every shipped alert about eSIMs has a `for:` of 5 minutes or more
+        (deploy/prometheus/README.md), so in a run of a few minutes none fires, and Prometheus only
+        sends firing alerts to Alertmanager. Rather than a made-up alert, the test takes the two
+        shipped alerts as Prometheus loaded them (expression, labels, annotations, from
+        /api/v1/rules), adds the label e2e="delivery" and shortens the `for:` to 5 s, in a separate
+        rules file loaded with a config reload (SIGHUP). The shipped rules file itself stays loaded
+        as it is, and the pending checks use only its alerts. The copies then exercise the real
+        path: their templated annotations, Prometheus -> Alertmanager, the shipped routing (by the
+        config label customer=acme -> "customer-acme", else by severity: critical -> "pager") and
+        the webhook notification, whose group_wait (30 s) is also kept as shipped.
+
+        Why 5 s and not 0: the copies' group sees the shipped group's esim:retired up to one
+        evaluation (1 s) late, so when an eSIM first shows up, a copy without `for:` can fire for
+        one evaluation before the eSIM is known as retired (the shipped alerts, in the same group
+        as esim:retired, never do). Such a blip opens an Alertmanager group that then holds the
+        real alert's notification for group_interval (5 m).
         """
         rules = {r["name"]: r for g in self.rules() if g["file"] == self.rules_file
                  for r in g["rules"] if r["type"] == "alerting"}
@@ -525,7 +574,7 @@ class E2E:
             if name not in rules:
                 raise Fatal(f"the shipped rules have no alert {name}")
             r = rules[name]
-            copies.append({"alert": name, "expr": r["query"], "for": "0s",
+            copies.append({"alert": name, "expr": r["query"], "for": "5s",
                            "labels": dict(r.get("labels") or {}, **{DELIVERY_LABEL: "delivery"}),
                            "annotations": r.get("annotations") or {}})
         with open(self.delivery_rules, "w") as f:
@@ -535,7 +584,7 @@ class E2E:
                       lambda: any(g["file"] == self.delivery_rules and g["rules"]
                                   for g in self.rules()), self.deadline, 15, self.procs)
         self.r.check("Prometheus reloaded with the e2e delivery copies of "
-                     + " and ".join(DELIVERY_ALERTS) + " (for: 0s)", bool(ok),
+                     + " and ".join(DELIVERY_ALERTS) + " (for: 5s)", bool(ok),
                      self.procs.log_text("prometheus")[-2000:])
 
     # -- 1. scrapes ------------------------------------------------------------------------------
@@ -556,24 +605,26 @@ class E2E:
                      + str(get_json(self.prom + "/api/v1/targets")["data"]["activeTargets"]))
         if not ok:
             raise Fatal("Prometheus never scraped the exporter")
-        # Data the alerts need, and the latest successful poll of every eSIM in Prometheus.
-        want_ok = {SPEC_EXAMPLE, UNLIMITED, DEPLETED, EXPIRED, NEW, BY_ID, ALERTING, HEALTHY_5G}
+        # Data the alerts need: a live poll of every eSIM (the last usage, which tells a
+        # recently depleted eSIM from a retired one, comes from live polls only).
+        want_ok = ({SPEC_EXAMPLE, UNLIMITED, DEPLETED, EXPIRED, NEW, BY_ID, ALERTING, HEALTHY_5G}
+                   | set(RETIRED_ESIMS))
         polls = {}
 
         def polled():
-            data, _err = self.query('esim_poll_success{job="esim_exporter"}')
+            data, _err = self.query('esim_poll_success{job="esim_exporter", source="live"}')
             polls.clear()
             for s in (data or {}).get("result", []):
                 polls[s["metric"].get("iccid")] = s["value"][1]
-            return {i for i, v in polls.items() if v == "1"} == want_ok
-        # The provider-error eSIM looks fine in the inventory listing until its own live poll
-        # fails, and live polls go one every ~5 s (the spacing this budget leaves the sweeps) over
-        # 11 eSIMs: a full round takes ~55 s, so the slot order decides when it shows as failed.
-        ok = wait_for("eSIM series", polled, self.deadline, 60, self.procs)
-        self.r.check(f"Prometheus sees the {len(want_ok)} eSIMs the fake API answers for polled "
-                     f"successfully, the {len(FAILING)} others failing",
-                     bool(ok) and {i for i, v in polls.items() if v == "0"} == FAILING,
-                     f"esim_poll_success by iccid: {polls}")
+            return ({i for i, v in polls.items() if v == "1"} == want_ok
+                    and {i for i, v in polls.items() if v == "0"} == FAILING)
+        # The provider-error eSIM looks fine in the inventory listing, but its own live polls
+        # fail; live polls go one every ~5 s (the spacing this budget leaves the sweeps) over
+        # 14 eSIMs: a full round takes ~70 s, so the slot order decides when each shows.
+        ok = wait_for("eSIM series", polled, self.deadline, 90, self.procs)
+        self.r.check(f"Prometheus sees the live polls of the {len(want_ok)} eSIMs the fake API "
+                     f"answers for succeed, those of the {len(FAILING)} others fail",
+                     bool(ok), f'esim_poll_success{{source="live"}} by iccid: {polls}')
 
     # -- 2. alerts -------------------------------------------------------------------------------
     def shipped_alerts(self):
@@ -588,10 +639,22 @@ class E2E:
             out.setdefault(a["labels"]["alertname"], set()).add(a["labels"].get("iccid", "-"))
         return out
 
+    def expected_alerts(self):
+        """EXPECTED_ALERTS, plus EsimPollIntervalStretched (no iccid) while the exporter reports
+        an interval in force longer than the configured one: whether the demo's budget stretches
+        it depends on the fleet's size, not on what this test is about."""
+        expected = dict(EXPECTED_ALERTS)
+        stretched, _err = self.query("esim_poll_interval_seconds > on(instance, job) "
+                                     "esim_poll_interval_configured_seconds")
+        if (stretched or {}).get("result"):
+            expected["EsimPollIntervalStretched"] = {"-"}
+        return expected
+
     def alert_problems(self, alerts):
         got = self.by_name(alerts)
+        expected = self.expected_alerts()
         problems = []
-        for name in sorted(set(got) | set(EXPECTED_ALERTS)):
+        for name in sorted(set(got) | set(expected)):
             have = got.get(name, set())
             if name in OPTIONAL_ALERTS:
                 extra = have - OPTIONAL_ALERTS[name]
@@ -599,7 +662,7 @@ class E2E:
                     problems.append(f"{name}: active for {sorted(extra)}, allowed only for "
                                     f"{sorted(OPTIONAL_ALERTS[name])}")
                 continue
-            want = EXPECTED_ALERTS.get(name, set())
+            want = expected.get(name, set())
             if have != want:
                 problems.append(f"{name}: active for {sorted(have)}, expected {sorted(want)}")
         return problems
@@ -641,6 +704,46 @@ class E2E:
         any_5g = sorted(n for n, s in got.items() if HEALTHY_5G in s)
         self.r.check(f"no alert at all for the healthy 5G eSIM {HEALTHY_5G}", not any_5g,
                      f"active: {any_5g}")
+
+        # Retired eSIMs: nothing now, and nothing at any evaluation so far, pending included.
+        retired_re = "|".join(sorted(RETIRED_ESIMS))
+        ever, err = self.query(f'count_over_time(ALERTS{{iccid=~"{retired_re}", '
+                               f'{DELIVERY_LABEL}=""}}[1h])')
+        ever_alerts = sorted(f"{s['metric'].get('alertname')} {s['metric'].get('iccid')} "
+                             f"{s['metric'].get('alertstate')}"
+                             for s in (ever or {}).get("result", []))
+        self.r.check(f"no alert at all, not even pending, ever, for the retired eSIMs "
+                     f"{', '.join(f'{i} ({n})' for i, n in sorted(RETIRED_ESIMS.items()))}",
+                     not err and not ever_alerts, err or f"ALERTS: {ever_alerts}")
+        retired_seen, err = self.query(f'esim:retired{{iccid=~"{retired_re}"}}')
+        retired_seen = {s["metric"].get("iccid") for s in (retired_seen or {}).get("result", [])}
+        self.r.check("esim:retired names exactly those three", retired_seen == set(RETIRED_ESIMS),
+                     err or f"esim:retired for {sorted(retired_seen)}")
+
+        # Every alert about an eSIM carries the eSIM's config labels (those of esim_info beyond
+        # its own), so that Alertmanager can route by them.
+        info, err = self.query('esim_info{job="esim_exporter"}')
+        config_labels = {}
+        for s in (info or {}).get("result", []):
+            config_labels[s["metric"].get("iccid")] = {
+                k: v for k, v in s["metric"].items() if k not in INFO_LABELS}
+        missing = [f"{a['labels']['alertname']} {a['labels']['iccid']}: lacks "
+                   f"{sorted(set(config_labels.get(a['labels']['iccid'], {}).items()) - set(a['labels'].items()))}"
+                   for a in alerts if "iccid" in a["labels"]
+                   and not set(config_labels.get(a["labels"]["iccid"], {}).items())
+                   <= set(a["labels"].items())]
+        labelled = sorted({a["labels"]["alertname"] for a in alerts
+                           if config_labels.get(a["labels"].get("iccid"))})
+        self.r.check("every alert about an eSIM carries the eSIM's config labels "
+                     f"(alerts with some: {', '.join(labelled)})",
+                     not err and not missing and bool(labelled),
+                     err or "\n".join(missing) or "no alert has a config label at all")
+        routed = [a for a in alerts if a["labels"].get("iccid") == ROUTED_ESIM]
+        self.r.check(f"the alerts of {ROUTED_ESIM} carry its routing label "
+                     f"{ROUTED_LABEL[0]}={ROUTED_LABEL[1]}",
+                     bool(routed) and all(a["labels"].get(ROUTED_LABEL[0]) == ROUTED_LABEL[1]
+                                          for a in routed),
+                     f"its alerts: {[a['labels'] for a in routed]}")
         problems = self.alert_problems(alerts)
         self.r.check("the set of active alerts of the shipped rules is exactly the expected one",
                      not problems, "\n".join(problems) + "\nall active:\n" + summary)
@@ -688,10 +791,12 @@ class E2E:
         if ok:
             bad = [f"{k}: receivers {[r['name'] for r in seen[k]['receivers']]}, "
                    f"state {seen[k]['status']['state']}" for k in sorted(want)
-                   if [r["name"] for r in seen[k]["receivers"]] != ["pager"]
+                   if [r["name"] for r in seen[k]["receivers"]] != [DELIVERY_RECEIVERS[k[0]]]
                    or seen[k]["status"]["state"] != "active"]
-            self.r.check("Alertmanager routes them (severity critical) to the receiver pager, "
-                         "active", not bad, "\n".join(bad))
+            self.r.check("Alertmanager routes them, active: "
+                         + ", ".join(f"{n} to {r}" for n, r in sorted(DELIVERY_RECEIVERS.items()))
+                         + f" (by the config label {ROUTED_LABEL[0]}={ROUTED_LABEL[1]}, else by "
+                         "severity critical)", not bad, "\n".join(bad))
         arrival = time.monotonic()
 
         # The webhook notification, after the route's group_wait.
@@ -700,7 +805,8 @@ class E2E:
             for path, payload in self.hook.received():
                 for a in payload.get("alerts", []):
                     key = (a["labels"].get("alertname"), a["labels"].get("iccid"))
-                    if (path == "/pager" and a.get("status") == "firing" and key in want
+                    if (key in want and path == "/" + DELIVERY_RECEIVERS[key[0]]
+                            and a.get("status") == "firing"
                             and a["labels"]["name"] in a["annotations"].get("summary", "")):
                         got.add(key)
             return want <= got
@@ -708,7 +814,7 @@ class E2E:
                       self.procs)
         log(f"webhook notifications received: "
             f"{[(p, [a['labels'].get('alertname') for a in n.get('alerts', [])]) for p, n in self.hook.received()]}")
-        self.r.check(f"Alertmanager notified the pager webhook of both, with their summaries "
+        self.r.check(f"Alertmanager notified each one's webhook, with their summaries "
                      f"(group_wait {self.group_wait} s as shipped; waited "
                      f"{time.monotonic() - arrival:.0f} s)", bool(ok),
                      f"received: {json.dumps(self.hook.received())[:3000]}")
@@ -798,8 +904,8 @@ def main():
     ap.add_argument("--exporter", help="esim_exporter binary (default BUILD_DIR/esim_exporter)")
     ap.add_argument("--fake-api",
                     help="fake API binary (default BUILD_DIR/tests/fake_esimfly_api)")
-    ap.add_argument("--timeout", type=float, default=150,
-                    help="overall time budget in seconds (default 150)")
+    ap.add_argument("--timeout", type=float, default=240,
+                    help="overall time budget in seconds (default 240)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory")
     ap.add_argument("--verbose", action="store_true", help="print details of passed checks too")
     args = ap.parse_args()
