@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checks the shipped Grafana files: the dashboard (structure, metric names, filters, and PromQL
-# syntax through promtool when it is installed) and the provisioning YAML files.
+# Checks the shipped Grafana files: the dashboard (structure, metric names, filters, variables,
+# drill-down links, and PromQL syntax through promtool when it is installed), the links into it
+# from the other shipped files (alert annotations, docs), and the provisioning YAML files.
 #
 # Usage: tests/deploy/check_grafana.sh [REPO_ROOT]   (default: this script's ../..)
 # Exit status 0 when everything passes, 1 otherwise.
@@ -32,6 +33,56 @@ if python3 "$here/dashboard_queries.py" --dashboard "$dashboard" --check; then
   echo "ok: $dashboard"
 else
   fail "$dashboard"
+fi
+
+# Links into the dashboards from the other shipped files (alert annotations, runbook, READMEs):
+# each must name a shipped dashboard's uid and only variables that dashboard has, e.g.
+# /d/esim-fleet/esim-fleet?var-esim={{ $labels.iccid }}.
+if python3 - "$root" <<'EOF'; then
+import glob
+import json
+import os
+import re
+import sys
+
+root = sys.argv[1]
+variables = {}  # uid -> variable names
+for path in glob.glob(os.path.join(root, "deploy", "grafana", "dashboards", "*.json")):
+    with open(path) as f:
+        dash = json.load(f)
+    variables[dash.get("uid")] = {v.get("name") for v in (dash.get("templating") or {}).get("list", [])}
+
+files = [os.path.join(root, "README.md")]
+for pattern in ("deploy/**/*.yml", "deploy/**/*.yaml", "deploy/**/*.md", "docs/**/*.md"):
+    files += glob.glob(os.path.join(root, pattern), recursive=True)
+# The query string may hold Go templates ({{ $labels.iccid }}), spaces included.
+link = re.compile(r"/d/([A-Za-z0-9_-]+)(?:/[A-Za-z0-9_-]*)?(\?(?:\{\{.*?\}\}|[^\s\"'<>)`])*)?")
+problems, links = [], 0
+for path in sorted(set(files)):
+    if not os.path.isfile(path):
+        continue
+    with open(path, errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            for m in link.finditer(line):
+                links += 1
+                uid, query = m.group(1), m.group(2) or ""
+                where = f"{os.path.relpath(path, root)}:{lineno}"
+                if uid not in variables:
+                    problems.append(f"{where}: /d/{uid} is not a shipped dashboard "
+                                    f"(uids: {', '.join(sorted(map(str, variables)))})")
+                    continue
+                for var in re.findall(r"var-([A-Za-z0-9_]+)=", query):
+                    if var not in variables[uid]:
+                        problems.append(f"{where}: dashboard {uid} has no variable {var!r}")
+for p in problems:
+    print(p, file=sys.stderr)
+print(f"ok: {links} link(s) into the dashboards from the other shipped files" if not problems
+      else "links into the dashboards: FAIL")
+sys.exit(1 if problems else 0)
+EOF
+  :
+else
+  fail "links into the dashboards"
 fi
 
 # The provisioning files: parsed with PyYAML when it is there, else a line-based sanity check.
