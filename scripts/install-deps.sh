@@ -10,6 +10,8 @@ packages=(build-essential cmake ninja-build pkg-config ccache git curl ca-certif
   zlib1g-dev libbrotli-dev libsystemd-dev libcrypt-dev libgtest-dev libgmock-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(prometheus prometheus-alertmanager python3 python3-yaml systemd clang-format)
+  # tests/browser: the landing page rendered by a real browser, headless.
+  packages+=(chromium)
   # scripts/fuzz.sh: clang with libFuzzer and its sanitizer runtimes, llvm-symbolizer for
   # readable reports (scripts/sanitizers.sh uses GCC's, which build-essential brings).
   packages+=(clang libclang-rt-14-dev llvm)

@@ -19,16 +19,25 @@
 #   compose        structure of compose.yml (services, profiles, mounts and secrets that exist,
 #                  build targets that exist), `promtool check config` on its Prometheus config
 #                  (with the rules mounted as in the container), `amtool check-config` on the
-#                  Alertmanager config it mounts,
-#                  the demo fleet equal to config/demo.yml's, `docker compose config` if available
+#                  Alertmanager config it mounts, as it is and with the stack's rewrite of its
+#                  webhooks to alert-log (every receiver must be such a webhook); alert-log, run
+#                  here, prints a notification; the demo fleet equal to config/demo.yml's,
+#                  `docker compose config` if available
 #   systemd        `systemd-analyze verify` (ExecStart pointed at a stand-in executable) prints
 #                  nothing; the required hardening directives are there; `systemd-analyze security
 #                  --offline` exposure at most 2.0
-#   kubernetes     `kubectl kustomize` renders the single-replica and the sharded variant; the
-#                  workloads' security context, probes, resources, selectors, ports, volumes, the
-#                  shard flags; the ServiceMonitor finds the Services
-#   prometheusrule deploy/kubernetes/prometheusrule.yaml is what tests/deploy/gen_prometheusrule.sh
-#                  makes of deploy/prometheus/rules/esim_exporter.rules.yml, and promtool accepts it
+#   kubernetes     `kubectl kustomize` (or, without kubectl, an emulation) renders the single-replica
+#                  and the sharded variant, each with and without the prometheus-operator component:
+#                  no Secret is ever rendered (the user creates it as README.md says, with the names
+#                  the pods mount); the config is one ConfigMap named with the hash of config.yml,
+#                  and editing config.yml changes that name in the pod template (pods roll); the
+#                  exporter reads 0400 copies of the Secret's files made by an init container in a
+#                  memory-backed volume; ServiceMonitor and PrometheusRule only with the component;
+#                  the workloads' security context, probes, resources, selectors, ports, the shard
+#                  flags; the ServiceMonitor finds the Services
+#   prometheusrule deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml is what
+#                  tests/deploy/gen_prometheusrule.sh makes of
+#                  deploy/prometheus/rules/esim_exporter.rules.yml, and promtool accepts it
 #
 #   tests/deploy/check_deploy.sh [REPO_ROOT]     (default: this script's ../..)
 #
@@ -96,15 +105,18 @@ fake_api_bin=$(find_binary "${FAKE_API_BINARY:-}" tests/fake_esimfly_api)
 
 # ---------------------------------------------------------------------------------------------
 # files
+kcomp=deploy/kubernetes/components/prometheus-operator
 mine=(Dockerfile .dockerignore deploy/compose/compose.yml deploy/compose/prometheus.yml
       deploy/compose/esim_exporter.yml deploy/compose/demo/esim_exporter.yml
-      deploy/compose/secrets/.gitignore
+      deploy/compose/secrets/.gitignore deploy/compose/alert-log/Dockerfile
+      deploy/compose/alert-log/alert_log.py
       systemd/esim_exporter.service
-      deploy/kubernetes/secret.yaml deploy/kubernetes/configmap.yaml
+      deploy/kubernetes/config.yml
       deploy/kubernetes/deployment.yaml deploy/kubernetes/service.yaml
-      deploy/kubernetes/servicemonitor.yaml deploy/kubernetes/prometheusrule.yaml
       deploy/kubernetes/statefulset-sharded.yaml deploy/kubernetes/kustomization.yaml
-      deploy/kubernetes/README.md tests/deploy/gen_prometheusrule.sh)
+      "$kcomp/kustomization.yaml" "$kcomp/servicemonitor.yaml" "$kcomp/prometheusrule.yaml"
+      deploy/kubernetes/README.md tests/deploy/gen_prometheusrule.sh docs/contract.md
+      docs/esimfly-api.md)
 theirs=(deploy/prometheus/rules/esim_exporter.rules.yml deploy/prometheus/alertmanager.yml
         deploy/grafana/provisioning deploy/grafana/dashboards config/example.yml config/demo.yml
         config/demo-secret-key)
@@ -444,8 +456,8 @@ for rel in ("config/example.yml", "config/demo.yml", "deploy/compose/esim_export
     p = os.path.join(root, rel)
     if os.path.exists(p):
         configs[rel] = yaml.safe_load(open(p, encoding="utf-8"))
-cm = yaml.safe_load(open(os.path.join(root, "deploy/kubernetes/configmap.yaml"), encoding="utf-8"))
-configs["deploy/kubernetes/configmap.yaml"] = yaml.safe_load(cm["data"]["config.yml"])
+configs["deploy/kubernetes/config.yml"] = yaml.safe_load(
+    open(os.path.join(root, "deploy/kubernetes/config.yml"), encoding="utf-8"))
 problems = []
 secret = os.path.join(tmp, "secret_key")
 with open(secret, "w") as f:
@@ -493,7 +505,7 @@ doc = yaml.safe_load(open(os.path.join(cdir, "compose.yml"), encoding="utf-8"))
 problems, pend = [], []
 services = doc.get("services", {})
 want = {"exporter": ["live"], "exporter-demo": ["demo"], "fake-api": ["demo"],
-        "prometheus": None, "alertmanager": None, "grafana": None}
+        "prometheus": None, "alertmanager": None, "alert-log": None, "grafana": None}
 for name, profiles in want.items():
     s = services.get(name)
     if s is None:
@@ -524,7 +536,7 @@ for name, s in services.items():
         if src not in (doc.get("secrets") or {}):
             problems.append(f"{name}: secret {src} is not declared")
 for k in ("read_only", "cap_drop"):
-    for name in ("exporter", "exporter-demo", "fake-api"):
+    for name in ("exporter", "exporter-demo", "fake-api", "alert-log"):
         if k not in services.get(name, {}):
             problems.append(f"{name}: no {k}")
 aliases = (((services.get("exporter-demo") or {}).get("networks") or {}).get("default") or {}).get("aliases", [])
@@ -585,13 +597,91 @@ elif promtool:
     if r.returncode != 0 or "0 rules found" in r.stdout:
         problems.append("promtool check config:\n" + r.stdout + r.stderr)
 
-# The Alertmanager config the stack mounts.
+# The Alertmanager config the stack mounts, with the stack's rewrite of the placeholder webhooks
+# to the alert-log service applied as the container applies it at start.
 amtool = shutil.which("amtool")
 am = os.path.join(root, "deploy/prometheus/alertmanager.yml")
-if amtool and os.path.exists(am):
-    r = subprocess.run([amtool, "check-config", am], capture_output=True, text=True)
-    if r.returncode != 0:
-        problems.append("amtool check-config deploy/prometheus/alertmanager.yml:\n" + r.stdout + r.stderr)
+am_cmd = " ".join(services.get("alertmanager", {}).get("command") or [])
+rewrite = re.search(r"sed '(s#([^#]+)#([^#]+)#g)' /etc/alertmanager/alertmanager\.yml > (\S+) &&"
+                    r" exec /bin/alertmanager --config\.file=(\S+)", am_cmd)
+if not rewrite or rewrite.group(4) != rewrite.group(5):
+    problems.append(f"alertmanager: command is not the webhook rewrite of the shipped config: {am_cmd!r}")
+elif os.path.exists(am):
+    placeholder, target = rewrite.group(2), rewrite.group(3)
+    if not target.startswith("http://alert-log:5001/"):
+        problems.append(f"alertmanager: webhooks are rewritten to {target}, not the alert-log service")
+    am_text = open(am, encoding="utf-8").read()
+    am_doc = yaml.safe_load(am_text)
+    urls = [w.get("url", "") for r in am_doc.get("receivers", []) for w in r.get("webhook_configs", [])]
+    others = [r["name"] for r in am_doc.get("receivers", [])
+              if any(k.endswith("_configs") and k != "webhook_configs" for k in r)]
+    if not urls:
+        problems.append("deploy/prometheus/alertmanager.yml has no webhook receiver for alert-log to show")
+    for u in urls:
+        if not u.startswith(placeholder):
+            problems.append(f"alertmanager.yml webhook {u} does not start with {placeholder}: the "
+                            "Compose stack would not show its notifications in alert-log")
+    if others:
+        problems.append(f"alertmanager.yml receivers {others} send elsewhere than webhooks: the "
+                        "Compose stack would not show their notifications in alert-log")
+    rewritten = os.path.join(tmp, "alertmanager.compose.yml")
+    with open(rewritten, "w", encoding="utf-8") as f:
+        f.write(am_text.replace(placeholder, target))
+    for path, what in ((am, "deploy/prometheus/alertmanager.yml"), (rewritten, "its Compose rewrite")):
+        if amtool:
+            r = subprocess.run([amtool, "check-config", path], capture_output=True, text=True)
+            if r.returncode != 0:
+                problems.append(f"amtool check-config {what}:\n" + r.stdout + r.stderr)
+
+# alert-log: built from Debian's python3, prints a notification (run here on a free port).
+al = services.get("alert-log", {})
+al_dir = os.path.normpath(os.path.join(cdir, (al.get("build") or {}).get("context", "?")))
+al_docker = os.path.join(al_dir, "Dockerfile")
+al_script = os.path.join(al_dir, "alert_log.py")
+if not os.path.isfile(al_docker) or not os.path.isfile(al_script):
+    problems.append(f"alert-log: no Dockerfile and alert_log.py in {al_dir}")
+else:
+    df = open(al_docker, encoding="utf-8").read()
+    if not re.search(r"^FROM debian:bookworm-slim\s*$", df, re.M) or "python3" not in df:
+        problems.append("alert-log/Dockerfile: not debian:bookworm-slim with Debian's python3")
+    if not re.search(r"^USER (?!0\b|root\b)\S+", df, re.M):
+        problems.append("alert-log/Dockerfile: runs as root")
+    import json, socket, time, urllib.request
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen([sys.executable, "-u", al_script, f"--listen=127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        note = {"version": "4", "status": "firing", "receiver": "pager",
+                "groupLabels": {"alertname": "EsimDepleted"},
+                "alerts": [{"status": "firing",
+                            "labels": {"alertname": "EsimDepleted", "severity": "critical",
+                                       "iccid": "8934000012345678905", "name": "tracker-depleted",
+                                       "site": "syd", "job": "esim_exporter"},
+                            "annotations": {"summary": "tracker-depleted has no data left"}}]}
+        for _ in range(50):
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/pager",
+                                             data=json.dumps(note).encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    code = resp.status
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            code = None
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    if code != 200:
+        problems.append(f"alert-log: answered {code} to a notification; output: {out[-300:]}")
+    elif not re.search(r"receiver=pager status=firing alerts=1.*\n\s+FIRING\s+alertname=EsimDepleted "
+                       r"severity=critical iccid=8934000012345678905 name=tracker-depleted site=syd"
+                       r" \| tracker-depleted has no data left", out):
+        problems.append(f"alert-log: did not print the notification as expected:\n{out}")
 
 # docker compose config, when a Compose client exists (it needs no engine).
 cli = None
@@ -669,47 +759,113 @@ EOF
 fi
 
 # ---------------------------------------------------------------------------------------------
-# kubernetes: render both variants, then check what the manifests promise.
+# kubernetes: render every variant, then check what the manifests promise.
+#   single         kustomization.yaml as shipped
+#   sharded        the StatefulSet instead of the Deployment and its Service
+#   single+operator, sharded+operator   with components/prometheus-operator enabled
+#   single+edited  config.yml changed: the ConfigMap's name (hash) and the pod template change
 kdir=deploy/kubernetes
+variant() {  # variant NAME SHARDED(0|1) OPERATOR(0|1) EDIT_CONFIG(0|1): a copy of $kdir, edited
+  local dir="$tmp/k8s-$1"
+  rm -rf "$dir"
+  cp -r "$kdir" "$dir"
+  if (($2)); then
+    sed -i -e '/^  - deployment.yaml .*# single$/d' -e '/^  - service.yaml .*# single$/d' \
+           -e 's/^  # - statefulset-sharded.yaml\(.*\)# sharded$/  - statefulset-sharded.yaml\1# sharded/' \
+           "$dir/kustomization.yaml"
+  fi
+  if (($3)); then
+    sed -i -e 's/^# components:$/components:/' \
+           -e 's/^#   - components\/prometheus-operator$/  - components\/prometheus-operator/' \
+           "$dir/kustomization.yaml"
+  fi
+  if (($4)); then
+    sed -i 's/^  interval: 15m$/  interval: 20m/' "$dir/config.yml"
+  fi
+  echo "$dir"
+}
+k8s_variants=("single 0 0 0" "sharded 1 0 0" "single+operator 0 1 0" "sharded+operator 1 1 0"
+              "single+edited 0 0 1")
 if command -v kubectl >/dev/null; then
   render_err=""
-  kubectl kustomize "$kdir" >"$tmp/single.yaml" 2>"$tmp/single.err" ||
-    render_err+=$'\n'"single: $(cat "$tmp/single.err")"
-  cp -r "$kdir" "$tmp/sharded"
-  sed -i -e '/^  - deployment.yaml .*# single$/d' -e '/^  - service.yaml .*# single$/d' \
-         -e 's/^  # - statefulset-sharded.yaml\(.*\)# sharded$/  - statefulset-sharded.yaml\1# sharded/' \
-         "$tmp/sharded/kustomization.yaml"
-  kubectl kustomize "$tmp/sharded" >"$tmp/sharded.yaml" 2>"$tmp/sharded.err" ||
-    render_err+=$'\n'"sharded: $(cat "$tmp/sharded.err")"
+  rendered=()
+  for v in "${k8s_variants[@]}"; do
+    read -r name sharded operator edited <<<"$v"
+    dir=$(variant "$name" "$sharded" "$operator" "$edited")
+    if kubectl kustomize "$dir" >"$tmp/$name.yaml" 2>"$tmp/$name.err"; then
+      rendered+=("$name=$tmp/$name.yaml")
+    else
+      render_err+=$'\n'"$name: $(cat "$tmp/$name.err")"
+    fi
+  done
   if [[ -n $render_err ]]; then
     fail kustomize "$render_err"
+    rendered=()
   else
     ok kustomize
   fi
-  rendered=("$tmp/single.yaml" "$tmp/sharded.yaml")
 else
-  skip kustomize "kubectl not installed; checking the manifest files directly"
+  skip kustomize "kubectl not installed; emulating kustomize for the checks below"
   rendered=()
+  for v in "${k8s_variants[@]}"; do
+    read -r name sharded operator edited <<<"$v"
+    rendered+=("$name=dir:$(variant "$name" "$sharded" "$operator" "$edited")")
+  done
 fi
+if ((${#rendered[@]})); then
 run_py kubernetes "${rendered[@]}" <<'PY'
-import os, sys, yaml
+import hashlib, os, re, shlex, sys, yaml
 root, tmp = sys.argv[1], sys.argv[2]
 kdir = os.path.join(root, "deploy/kubernetes")
 problems = []
+
 def load(path):
     return [d for d in yaml.safe_load_all(open(path, encoding="utf-8")) if d]
-if len(sys.argv) > 3:
-    variants = {"single": load(sys.argv[3]), "sharded": load(sys.argv[4])}
-else:
-    common = ["secret.yaml", "configmap.yaml", "servicemonitor.yaml", "prometheusrule.yaml"]
-    def files(names):
-        return [d for n in names for d in load(os.path.join(kdir, n))]
-    variants = {"single": files(common + ["deployment.yaml", "service.yaml"]),
-                "sharded": files(common + ["statefulset-sharded.yaml"])}
+
+def emulate(d):
+    """What `kubectl kustomize d` renders, as far as these manifests need (no kubectl here)."""
+    k = yaml.safe_load(open(os.path.join(d, "kustomization.yaml"), encoding="utf-8"))
+    docs = [x for r in k.get("resources") or [] for x in load(os.path.join(d, r))]
+    for c in k.get("components") or []:
+        ck = yaml.safe_load(open(os.path.join(d, c, "kustomization.yaml"), encoding="utf-8"))
+        docs += [x for r in ck.get("resources") or [] for x in load(os.path.join(d, c, r))]
+    renamed = {}
+    for g in k.get("configMapGenerator") or []:
+        data = {os.path.basename(f): open(os.path.join(d, f), encoding="utf-8").read()
+                for f in g.get("files", [])}
+        digest = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()[:10]
+        renamed[g["name"]] = f"{g['name']}-{digest}"
+        docs.append({"apiVersion": "v1", "kind": "ConfigMap", "data": data,
+                     "metadata": {"name": renamed[g["name"]],
+                                  "labels": (g.get("options") or {}).get("labels", {})}})
+    for x in docs:
+        for v in (((x.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes", []):
+            if "configMap" in v and v["configMap"]["name"] in renamed:
+                v["configMap"]["name"] = renamed[v["configMap"]["name"]]
+    return docs
+
+variants = {}
+for arg in sys.argv[3:]:
+    name, _, where = arg.partition("=")
+    variants[name] = emulate(where[4:]) if where.startswith("dir:") else load(where)
 
 def matches(selector, labels):
     return all(labels.get(k) == v for k, v in selector.items())
 
+# The Secret is created by the user (deploy/kubernetes/README.md): its name and keys there must be
+# what the workloads mount.
+readme = open(os.path.join(kdir, "README.md"), encoding="utf-8").read().replace("\\\n", " ")
+create = re.search(r"kubectl\b[^\n`]*?\bcreate secret generic (\S+)([^\n`]*)", readme)
+if not create:
+    problems.append("README.md: no `kubectl ... create secret generic NAME ...` step")
+    readme_secret, readme_keys = None, set()
+else:
+    readme_secret = create.group(1)
+    readme_keys = set(re.findall(r"--from-(?:literal|file)=([A-Za-z0-9_.-]+)=", create.group(2)))
+
+config_text = open(os.path.join(kdir, "config.yml"), encoding="utf-8").read()
+config_api = (yaml.safe_load(config_text) or {}).get("api", {})
+config_names = {}
 for vname, docs in variants.items():
     def err(msg):
         problems.append(f"{vname}: {msg}")
@@ -721,11 +877,28 @@ for vname, docs in variants.items():
     by_kind = {}
     for d in docs:
         by_kind.setdefault(d["kind"], []).append(d)
+    # Never a Secret: `kubectl apply -k` must not create or overwrite the user's credentials.
+    for sec in by_kind.get("Secret", []):
+        err(f"renders Secret {sec['metadata']['name']}: kubectl apply -k would overwrite the user's")
+    # The operator's objects only with the component.
+    want_operator = vname.endswith("+operator")
+    for kind in ("ServiceMonitor", "PrometheusRule"):
+        n = len(by_kind.get(kind, []))
+        if want_operator and n != 1:
+            err(f"{n} {kind} objects with components/prometheus-operator, want 1")
+        if not want_operator and n:
+            err(f"renders a {kind} without components/prometheus-operator (it needs the operator's CRDs)")
+    # The config: one generated ConfigMap, named with the hash of config.yml.
+    cms = by_kind.get("ConfigMap", [])
+    if len(cms) != 1 or not re.fullmatch(r"esim-exporter-config-[a-z0-9]{6,}", cms[0]["metadata"]["name"]):
+        err(f"ConfigMaps {[c['metadata']['name'] for c in cms]}, want one esim-exporter-config-<hash> "
+            "(configMapGenerator)")
+    elif "+edited" not in vname and cms[0]["data"].get("config.yml") != config_text:
+        err("the ConfigMap's config.yml is not deploy/kubernetes/config.yml")
     workloads = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
-    want_kind = "Deployment" if vname == "single" else "StatefulSet"
+    want_kind = "StatefulSet" if vname.startswith("sharded") else "Deployment"
     if [w["kind"] for w in workloads] != [want_kind]:
         err(f"workloads {[w['kind'] for w in workloads]}, want exactly one {want_kind}")
-    names = {(d["kind"], d["metadata"]["name"]) for d in docs}
     services = by_kind.get("Service", [])
     for w in workloads:
         wn = f"{w['kind']} {w['metadata']['name']}"
@@ -742,72 +915,103 @@ for vname, docs in variants.items():
             err(f"{wn}: seccompProfile is not RuntimeDefault")
         if pod.get("automountServiceAccountToken") is not False:
             err(f"{wn}: mounts a service account token it does not need")
-        cfg_text = None
-        for c in pod["containers"]:
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in pod.get("initContainers", []) + pod["containers"]:
+            cn = f"{wn}/{c['name']}"
             sc = c.get("securityContext", {})
             if sc.get("readOnlyRootFilesystem") is not True:
-                err(f"{wn}/{c['name']}: readOnlyRootFilesystem is not true")
+                err(f"{cn}: readOnlyRootFilesystem is not true")
             if sc.get("allowPrivilegeEscalation") is not False:
-                err(f"{wn}/{c['name']}: allowPrivilegeEscalation is not false")
+                err(f"{cn}: allowPrivilegeEscalation is not false")
             if sc.get("capabilities", {}).get("drop") != ["ALL"]:
-                err(f"{wn}/{c['name']}: capabilities do not drop ALL")
-            if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/-/healthy":
-                err(f"{wn}/{c['name']}: livenessProbe is not GET /-/healthy")
-            if c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/-/ready":
-                err(f"{wn}/{c['name']}: readinessProbe is not GET /-/ready")
+                err(f"{cn}: capabilities do not drop ALL")
             res = c.get("resources", {})
             if not res.get("requests") or not res.get("limits", {}).get("memory"):
-                err(f"{wn}/{c['name']}: no resource requests or memory limit")
-            ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
-            if ports.get("http-metrics") != 10417:
-                err(f"{wn}/{c['name']}: no port http-metrics 10417")
-            for pr in ("livenessProbe", "readinessProbe", "startupProbe"):
-                p = c.get(pr, {}).get("httpGet", {}).get("port")
-                if p is not None and p not in ports and p not in ports.values():
-                    err(f"{wn}/{c['name']}: {pr} port {p} is not a container port")
-            args = c.get("args", [])
-            if w["kind"] == "StatefulSet":
-                total = [a.split("=", 1)[1] for a in args if a.startswith("--shard.total=")]
-                if total != [str(spec["replicas"])]:
-                    err(f"{wn}: --shard.total {total} is not replicas {spec['replicas']}")
-                if "--shard.index=$(POD_NAME)" not in args:
-                    err(f"{wn}: no --shard.index=$(POD_NAME)")
-                env = {e["name"]: e for e in c.get("env", [])}
-                if env.get("POD_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "metadata.name":
-                    err(f"{wn}: POD_NAME is not the pod name")
-                hs = [s for s in services if s["metadata"]["name"] == spec.get("serviceName")]
-                if not hs or hs[0]["spec"].get("clusterIP") != "None":
-                    err(f"{wn}: serviceName {spec.get('serviceName')} is not a headless Service")
-            elif any(a.startswith("--shard.") for a in args):
-                err(f"{wn}: a single replica must not shard")
-            mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
-            for v in pod.get("volumes", []):
-                if "configMap" in v:
-                    cm_name = v["configMap"]["name"]
-                    cms = [d for d in by_kind.get("ConfigMap", []) if d["metadata"]["name"] == cm_name]
-                    if not cms:
-                        err(f"{wn}: ConfigMap {cm_name} is not part of the manifests")
-                    elif mounts.get(v["name"]) != "/etc/esim_exporter" or "config.yml" not in cms[0]["data"]:
-                        err(f"{wn}: config.yml is not mounted at /etc/esim_exporter/config.yml")
-                    else:
-                        cfg_text = cms[0]["data"]["config.yml"]
-                if "secret" in v:
-                    sname = v["secret"]["secretName"]
-                    secs = [d for d in by_kind.get("Secret", []) if d["metadata"]["name"] == sname]
-                    if not secs:
-                        err(f"{wn}: Secret {sname} is not part of the manifests")
-                        continue
-                    keys = set(secs[0].get("stringData", {})) | set(secs[0].get("data", {}))
-                    files = {}
-                    for it in v["secret"].get("items", []):
-                        if it["key"] not in keys:
-                            err(f"{wn}: secret item {it['key']} is not in Secret {sname}")
-                        files[os.path.join(mounts.get(v["name"], "?"), it["path"])] = it["key"]
-                    if cfg_text:
-                        api = yaml.safe_load(cfg_text).get("api", {})
-                        for k in ("secret_key_file", "access_code_file"):
-                            if k in api and api[k] not in files:
-                                err(f"{wn}: config api.{k} {api[k]} is not a mounted secret file")
+                err(f"{cn}: no resource requests or memory limit")
+        if len(pod["containers"]) != 1:
+            err(f"{wn}: {len(pod['containers'])} containers, want the exporter alone")
+            continue
+        c = pod["containers"][0]
+        if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/-/healthy":
+            err(f"{wn}: livenessProbe is not GET /-/healthy")
+        if c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/-/ready":
+            err(f"{wn}: readinessProbe is not GET /-/ready")
+        ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+        if ports.get("http-metrics") != 10417:
+            err(f"{wn}: no port http-metrics 10417")
+        for pr in ("livenessProbe", "readinessProbe", "startupProbe"):
+            p = c.get(pr, {}).get("httpGet", {}).get("port")
+            if p is not None and p not in ports and p not in ports.values():
+                err(f"{wn}: {pr} port {p} is not a container port")
+        args = c.get("args", [])
+        if w["kind"] == "StatefulSet":
+            total = [a.split("=", 1)[1] for a in args if a.startswith("--shard.total=")]
+            if total != [str(spec["replicas"])]:
+                err(f"{wn}: --shard.total {total} is not replicas {spec['replicas']}")
+            if "--shard.index=$(POD_NAME)" not in args:
+                err(f"{wn}: no --shard.index=$(POD_NAME)")
+            env = {e["name"]: e for e in c.get("env", [])}
+            if env.get("POD_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "metadata.name":
+                err(f"{wn}: POD_NAME is not the pod name")
+            hs = [s for s in services if s["metadata"]["name"] == spec.get("serviceName")]
+            if not hs or hs[0]["spec"].get("clusterIP") != "None":
+                err(f"{wn}: serviceName {spec.get('serviceName')} is not a headless Service")
+        elif any(a.startswith("--shard.") for a in args):
+            err(f"{wn}: a single replica must not shard")
+        mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+        # The config: the generated ConfigMap, mounted as /etc/esim_exporter/config.yml.
+        cm_vols = [v for v in volumes.values() if "configMap" in v]
+        if len(cm_vols) != 1 or mounts.get(cm_vols[0]["name"]) != "/etc/esim_exporter":
+            err(f"{wn}: config.yml is not mounted from one ConfigMap at /etc/esim_exporter")
+        elif cms and cm_vols[0]["configMap"]["name"] != cms[0]["metadata"]["name"]:
+            err(f"{wn}: mounts ConfigMap {cm_vols[0]['configMap']['name']}, not the generated "
+                f"{cms[0]['metadata']['name']}")
+        else:
+            config_names[vname] = cm_vols[0]["configMap"]["name"]
+        # The credentials: the user's Secret, read only by the init container, which copies each
+        # file with mode 0400 into a memory-backed volume; the exporter reads the copies (the
+        # kubelet makes a Secret's files 0440 under fsGroup, and the exporter warns about those).
+        sec_vols = [v for v in volumes.values() if "secret" in v]
+        if len(sec_vols) != 1:
+            err(f"{wn}: {len(sec_vols)} Secret volumes, want 1")
+            continue
+        sv = sec_vols[0]
+        if readme_secret and sv["secret"]["secretName"] != readme_secret:
+            err(f"{wn}: mounts Secret {sv['secret']['secretName']}, README.md creates {readme_secret}")
+        items = {it["key"]: it["path"] for it in sv["secret"].get("items", [])}
+        if readme_keys and set(items) != readme_keys:
+            err(f"{wn}: Secret keys {sorted(items)}, README.md's create step gives {sorted(readme_keys)}")
+        if sv["name"] in mounts:
+            err(f"{wn}: the exporter mounts the Secret itself (its files are group-readable)")
+        copied = {}
+        for ic in pod.get("initContainers", []):
+            imounts = {m["name"]: m["mountPath"] for m in ic.get("volumeMounts", [])}
+            if sv["name"] not in imounts:
+                continue
+            cmd = ic.get("command", []) + ic.get("args", [])
+            if not cmd or os.path.basename(cmd[0]) != "install" or "--mode=0400" not in cmd:
+                err(f"{wn}/{ic['name']}: does not copy the credentials with install --mode=0400")
+                continue
+            target = [a.split("=", 1)[1] for a in cmd if a.startswith("--target-directory=")]
+            dest = [n for n, p in imounts.items() if target and p == target[0]]
+            if not dest or "emptyDir" not in volumes.get(dest[0], {}):
+                err(f"{wn}/{ic['name']}: the target directory {target} is not an emptyDir volume")
+                continue
+            if volumes[dest[0]]["emptyDir"].get("medium") != "Memory":
+                err(f"{wn}: the credentials' copy is not memory-backed (emptyDir medium: Memory)")
+            for src in [a for a in cmd[1:] if not a.startswith("-")]:
+                if os.path.dirname(src) != imounts[sv["name"]] or os.path.basename(src) not in items.values():
+                    err(f"{wn}/{ic['name']}: copies {src}, not a file of the Secret volume")
+                if dest[0] in mounts:
+                    copied[os.path.join(mounts[dest[0]], os.path.basename(src))] = src
+        if not copied:
+            err(f"{wn}: no init container copies the Secret into a volume the exporter mounts")
+        if set(os.path.basename(p) for p in copied) != set(items.values()):
+            err(f"{wn}: copies {sorted(copied)}, the Secret volume has {sorted(items.values())}")
+        for k in ("secret_key_file", "access_code_file"):
+            if k in config_api and config_api[k] not in copied:
+                err(f"{wn}: config.yml api.{k} {config_api[k]} is not a copied credential "
+                    f"({sorted(copied)})")
         # A Service selecting this workload's pods, and no Service selecting two workloads.
         sel = [s for s in services if matches(s["spec"].get("selector", {}), tlabels)]
         if len(sel) != 1:
@@ -825,10 +1029,13 @@ for vname, docs in variants.items():
             for s in hit:
                 if ep["port"] not in [p.get("name") for p in s["spec"]["ports"]]:
                     err(f"ServiceMonitor port {ep['port']} is not a port of Service {s['metadata']['name']}")
-    if not by_kind.get("PrometheusRule"):
-        err("no PrometheusRule")
+# A config change must roll the pods: a new ConfigMap name in the pod template.
+if "single" in config_names and "single+edited" in config_names and \
+        config_names["single"] == config_names["single+edited"]:
+    problems.append("editing config.yml does not change the ConfigMap's name: the pods would not roll")
 print("\n".join(problems))
 PY
+fi
 
 # ---------------------------------------------------------------------------------------------
 # prometheusrule: generated from the rules file, in sync, accepted by promtool.
@@ -844,7 +1051,8 @@ else
   run_py prometheusrule <<'PY'
 import os, shutil, subprocess, sys, yaml
 root, tmp = sys.argv[1], sys.argv[2]
-pr = yaml.safe_load(open(os.path.join(root, "deploy/kubernetes/prometheusrule.yaml"), encoding="utf-8"))
+pr = yaml.safe_load(open(os.path.join(root, "deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml"),
+                       encoding="utf-8"))
 rules = yaml.safe_load(open(os.path.join(root, "deploy/prometheus/rules/esim_exporter.rules.yml"), encoding="utf-8"))
 if pr.get("kind") != "PrometheusRule" or pr.get("apiVersion") != "monitoring.coreos.com/v1":
     print("not a monitoring.coreos.com/v1 PrometheusRule"); sys.exit(0)
