@@ -224,11 +224,12 @@ void AppendLivePoll(std::string& out, const EsimRecord& record, double now) {
   out += "<td class=\"poll poll-fail\"><span class=\"code\">";
   AppendHtmlEscaped(out, TruncateUtf8(poll.code, 64));
   out += "</span> <small>";
+  AppendTimeAgo(out, poll.time, now, "");
   if (poll.last_success_time > 0) {
-    out += "last OK ";
+    out += ", last OK ";
     AppendTimeAgo(out, poll.last_success_time, now, "");
   } else {
-    out += "never OK";
+    out += ", never OK";
   }
   out += "</small>";
   if (!poll.message.empty()) {

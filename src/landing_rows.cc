@@ -151,9 +151,8 @@ void SortRows(const StateSnapshot& snapshot, std::vector<uint32_t>& rows, Landin
         return record.status ? Finite(record.status->expiry_time) : std::nullopt;
       });
     case LandingSort::kLivePoll:
-      // By the latest successful live poll: the oldest live data first.
-      return by_number(
-          [](const EsimRecord& record) { return Time(LivePollOf(record).last_success_time); });
+      // By the latest live poll, successful or not: the longest unpolled first.
+      return by_number([](const EsimRecord& record) { return Time(record.last_live_time); });
     case LandingSort::kListed:
       return by_number([](const EsimRecord& record) { return Time(record.last_listed_time); });
     case LandingSort::kLastSuccess:
@@ -167,6 +166,7 @@ LivePoll LivePollOf(const EsimRecord& record) {
   LivePoll poll;
   poll.done = record.live_polled;
   poll.ok = record.last_live_ok;
+  poll.time = record.last_live_time;
   poll.last_success_time = record.last_live_success_time;
   // Once a live poll finished, the record's outcome is the latest live poll's.
   if (poll.done) {

@@ -22,6 +22,7 @@ namespace esim {
 struct LivePoll {
   bool done = false;             // one has finished, successful or not
   bool ok = false;               // the latest one succeeded
+  double time = 0;               // Unix seconds of the latest one; 0: none
   double last_success_time = 0;  // Unix seconds of the latest successful one; 0: none
   std::string_view code;         // the latest one's outcome: "OK", or an error code
   std::string_view message;      // the API's text for a failure

@@ -60,6 +60,7 @@ void StateStore::RecordPoll(const std::string& key, const ApiResult& result, dou
   auto record = std::make_shared<EsimRecord>(*esims_[it->second]);
   const std::string old_iccid = record->Iccid();
   record->polled = record->live_polled = true;
+  record->last_live_time = now;
   record->last_poll_time = std::max(record->last_poll_time, now);
   record->last_code = result.code;
   record->last_poll_ok = record->last_live_ok = result.ok();

@@ -52,6 +52,7 @@ struct EsimRecord {
 
   // Live-status polls alone (esim_poll_success{source="live"}); sweeps never change these.
   bool live_polled = false;           // a live poll finished, successful or not
+  double last_live_time = 0;          // Unix seconds of the latest finished live poll; 0: none
   bool last_live_ok = false;          // the latest live poll succeeded
   double last_live_success_time = 0;  // Unix seconds; 0: none
 

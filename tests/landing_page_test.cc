@@ -191,6 +191,7 @@ TEST(LandingPageTest, FailingAndPendingLivePolls) {
   failing->last_code = "PROVIDER_ERROR";
   failing->last_message = "carrier <down>";
   failing->last_live_success_time = kFleetNow - 7200;
+  failing->last_live_time = kFleetNow - 120;
   auto never = Record("8900000000000000002", "ACTIVE");
   never->last_live_ok = never->last_poll_ok = false;
   never->last_code = "ESIM_NOT_FOUND";
@@ -207,8 +208,9 @@ TEST(LandingPageTest, FailingAndPendingLivePolls) {
   const std::string failing_row = RowOf(html, "8900000000000000001");
   EXPECT_NE(failing_row.find("class=\"poll poll-fail\"><span class=\"code\">PROVIDER_ERROR</span>"),
             std::string::npos);
-  EXPECT_NE(failing_row.find("last OK <span class=\"nowrap\" title=\"2026-05-28 18:26:40 UTC\">"
-                             "2 h ago</span>"),
+  // When the failing poll was, then when the last one succeeded.
+  EXPECT_NE(failing_row.find("2 min ago</span>, last OK <span class=\"nowrap\" "
+                             "title=\"2026-05-28 18:26:40 UTC\">2 h ago</span>"),
             std::string::npos);
   EXPECT_NE(failing_row.find("carrier &lt;down&gt;"), std::string::npos);
   const std::string never_row = RowOf(html, "8900000000000000002");
