@@ -3,7 +3,13 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
+#include <vector>
+
+#include "http_limits.h"
+#include "raw_http.h"
 
 namespace esim {
 namespace {
@@ -42,7 +48,6 @@ class WebServerTest : public testing::Test {
     ASSERT_TRUE(server_->Bind(error)) << error;
     thread_ = std::thread([this] { server_->Serve(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
-    client_->set_decompress(false);
   }
   void TearDown() override {
     server_->Stop();
@@ -66,7 +71,8 @@ TEST_F(WebServerTest, ServesMetricsWithTheExpositionContentType) {
 }
 
 TEST_F(WebServerTest, GzipsMetricsWhenAsked) {
-  auto res = client_->Get("/metrics", {{"Accept-Encoding", "gzip"}});
+  client_->set_decompress(false);
+  auto res = client_->Get("/metrics", httplib::Headers{{"Accept-Encoding", "gzip"}});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->get_header_value("Content-Encoding"), "gzip");
   EXPECT_LT(res->body.size(), 1000u);
@@ -91,6 +97,183 @@ TEST_F(WebServerTest, ReloadOnlyByPost) {
   auto res = client_->Post("/-/reload");
   EXPECT_EQ(res->status, 500);
   EXPECT_NE(res->body.find("config.yml:3:5: bad"), std::string::npos);
+}
+
+// --- Limits (http_limits.h, docs/http-hardening.md) ---------------------------------------------
+
+using esim_test::CountStatus;
+using esim_test::RawConnection;
+using esim_test::StatusOf;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+// "Range: bytes=0-,0-,..." with as many ranges as fit in one 8 KB header line.
+std::string ManyRanges() {
+  std::string value = "bytes=0-";
+  while (value.size() < 8000) value += ",0-";
+  return value;
+}
+
+TEST_F(WebServerTest, RangeRequestsGetTheWholeBodyNeverAPart) {
+  for (const char* path : {"/", "/metrics"}) {
+    for (const std::string& range : {ManyRanges(), std::string("bytes=0-3"),
+                                     std::string("bytes=0-3,5-9"), std::string("bytes=-5")}) {
+      auto res = client_->Get(path, httplib::Headers{{"Range", range}});
+      ASSERT_TRUE(res) << path << " " << range.substr(0, 20);
+      EXPECT_EQ(res->status, 200) << path << " " << range.substr(0, 20);
+      EXPECT_EQ(res->body.size(), std::string(path) == "/" ? 20u : 20001u) << path;
+      EXPECT_FALSE(res->has_header("Content-Range")) << path;
+    }
+  }
+}
+
+TEST_F(WebServerTest, AHeaderFloodIsRefusedWithoutReadingIt) {
+  RawConnection flood(server_->port());
+  ASSERT_TRUE(flood.connected());
+  // Up to 100 MB of 1 KB header lines (the flood): refused long before the end; the
+  // sender is reset, or stalls once the socket buffers are full.
+  std::atomic<size_t> sent{0};
+  std::thread sender([&] {
+    if (!flood.Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n")) return;
+    std::string block;
+    while (block.size() < (1 << 20)) block += "X-Flood: " + std::string(1000, 'a') + "\r\n";
+    for (int i = 0; i < 100; ++i) {
+      if (!flood.Send(block, seconds(2))) return;
+      sent += block.size();
+    }
+  });
+  const std::string answer = flood.ReadUntilClosed(seconds(15));
+  sender.join();
+  EXPECT_EQ(StatusOf(answer), 400) << answer.substr(0, 200);
+  EXPECT_LT(sent.load(), size_t{50} << 20) << "the server read on";
+
+  // Up to the count limit is fine; one more is refused.
+  auto with_headers = [&](size_t count) {
+    httplib::Headers headers;
+    for (size_t i = 0; i < count; ++i) headers.emplace("X-H" + std::to_string(i), "v");
+    auto res = client_->Get("/-/healthy", headers);
+    return res ? res->status : 0;
+  };
+  EXPECT_EQ(with_headers(http_limits::kMaxHeaderCount - 8), 200);
+  EXPECT_EQ(with_headers(http_limits::kMaxHeaderCount + 1), 400);
+}
+
+TEST_F(WebServerTest, OversizedBodiesToReloadAreRefused) {
+  // Chunked: 100 MB offered in 1 KiB chunks.
+  RawConnection chunked(server_->port());
+  ASSERT_TRUE(chunked.connected());
+  std::thread sender([&] {
+    chunked.Send("POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string chunk = "400\r\n" + std::string(1024, 'x') + "\r\n";
+    for (int i = 0; i < 100 * 1024; ++i) {
+      if (!chunked.Send(chunk, seconds(2))) return;
+    }
+  });
+  const std::string answer = chunked.ReadUntilClosed(seconds(10));
+  sender.join();
+  EXPECT_EQ(StatusOf(answer), 413) << answer.substr(0, 200);
+
+  // A declared length over the cap: refused before reading it.
+  RawConnection declared(server_->port());
+  ASSERT_TRUE(
+      declared.Send("POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\nxxxx"));
+  EXPECT_EQ(StatusOf(declared.ReadUntilClosed(seconds(10))), 413);
+
+  // Duplicate, differing Content-Length: the framing is ambiguous (request smuggling).
+  RawConnection duplicate(server_->port());
+  ASSERT_TRUE(duplicate.Send(
+      "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"));
+  EXPECT_EQ(StatusOf(duplicate.ReadUntilClosed(seconds(10))), 400);
+  EXPECT_EQ(reloads_.load(), 0);
+
+  // A small body (or none: no length, no chunking) is fine.
+  EXPECT_EQ(client_->Post("/-/reload", std::string(100, 'x'), "text/plain")->status, 200);
+  RawConnection no_length(server_->port());
+  ASSERT_TRUE(no_length.Send("POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(StatusOf(no_length.ReadUntilClosed(seconds(10))), 200);
+  EXPECT_EQ(reloads_.load(), 2);
+}
+
+TEST_F(WebServerTest, PipelinedRequestsAreAllAnswered) {
+  RawConnection connection(server_->port());
+  const std::string request = "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(connection.Send(request + request + request +
+                              "GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string answers = connection.ReadUntilClosed(seconds(10));
+  EXPECT_EQ(CountStatus(answers, 200), 4) << answers;
+}
+
+TEST_F(WebServerTest, ABurstOfTwoHundredConnectionsIsAllAnswered) {
+  std::vector<RawConnection> connections;
+  for (int i = 0; i < 200; ++i) {
+    connections.emplace_back(server_->port());
+    ASSERT_TRUE(connections.back().connected()) << i;
+    ASSERT_TRUE(
+        connections.back().Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  }
+  int answered = 0;
+  for (auto& connection : connections) {
+    answered += StatusOf(connection.ReadUntilClosed(seconds(20))) == 200;
+  }
+  EXPECT_EQ(answered, 200);
+}
+
+// One header line every 300 ms: each read is quick, the request never ends. Cut at the request
+// deadline, while other clients are served.
+TEST_F(WebServerTest, ASlowHeaderTrickleIsCutAtTheRequestDeadline) {
+  RawConnection trickle(server_->port());
+  ASSERT_TRUE(trickle.Send("GET /-/healthy HTTP/1.1\r\n"));
+  const auto started = Clock::now();
+  bool cut = false;
+  while (Clock::now() - started < http_limits::kRequestDeadline + seconds(10)) {
+    if (!trickle.Send("X-Slow: 1\r\n") || trickle.ClosedByServer(milliseconds(300))) {
+      cut = true;
+      break;
+    }
+    EXPECT_EQ(client_->Get("/-/healthy")->status, 200);
+  }
+  EXPECT_TRUE(cut);
+  EXPECT_GE(Clock::now() - started, http_limits::kRequestDeadline - seconds(1));
+}
+
+TEST(WebServerStopTest, StopEndsServeWhateverClientsDo) {
+  WebHandlers handlers;
+  // A page that never ends, for clients that never read it.
+  handlers.metrics = [](const auto& write) {
+    for (int i = 0; i < 100000; ++i) write(std::string(65536, 'm'));
+  };
+  handlers.landing_page = [] { return std::string("<html></html>"); };
+  handlers.ready = [] { return true; };
+  handlers.reload = [] { return std::string(); };
+  WebOptions options;
+  options.listen_address = "127.0.0.1:0";
+  WebServer server(options, handlers);
+  std::string error;
+  ASSERT_TRUE(server.Bind(error)) << error;
+  std::atomic<bool> served{false};
+  std::thread serving([&] {
+    server.Serve();
+    served = true;
+  });
+  std::vector<RawConnection> clients;
+  for (int i = 0; i < 20; ++i) {  // trickling headers
+    clients.emplace_back(server.port());
+    clients.back().Send("GET / HTTP/1.1\r\nHost: x\r\n");
+  }
+  for (int i = 0; i < 5; ++i) {  // asking for /metrics and never reading it
+    clients.emplace_back(server.port());
+    clients.back().Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  std::this_thread::sleep_for(milliseconds(500));
+  const auto stopping = Clock::now();
+  server.Stop();
+  while (!served && Clock::now() - stopping < seconds(10)) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(served.load());
+  EXPECT_LT(Clock::now() - stopping, seconds(3));
+  serving.join();
 }
 
 TEST(WebServerBindTest, ReportsAPortInUse) {
