@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "bcrypt_hash.h"
 #include "http_limits.h"
 #include "raw_http.h"
 
@@ -101,6 +102,7 @@ TEST_F(WebServerTest, ReloadOnlyByPost) {
 
 // --- Limits (http_limits.h, docs/http-hardening.md) ---------------------------------------------
 
+using esim_test::BcryptHash;
 using esim_test::CountStatus;
 using esim_test::RawConnection;
 using esim_test::StatusOf;
@@ -274,6 +276,123 @@ TEST(WebServerStopTest, StopEndsServeWhateverClientsDo) {
   EXPECT_TRUE(served.load());
   EXPECT_LT(Clock::now() - stopping, seconds(3));
   serving.join();
+}
+
+// --- With a web config: basic auth, headers, rate limit ------------------------------------
+
+class WebServerSecuredTest : public testing::Test {
+ protected:
+  void Start(WebConfig config) {
+    WebHandlers handlers;
+    handlers.metrics = [](const auto& write) { write("up 1\n"); };
+    handlers.landing_page = [] { return std::string("<html></html>"); };
+    handlers.ready = [] { return true; };
+    handlers.reload = [] { return std::string(); };
+    WebOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.web_config = std::move(config);
+    server_ = std::make_unique<WebServer>(options, handlers);
+    std::string error;
+    ASSERT_TRUE(server_->Bind(error)) << error;
+    thread_ = std::thread([this] { server_->Serve(); });
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::unique_ptr<WebServer> server_;
+  std::thread thread_;
+};
+
+TEST_F(WebServerSecuredTest, BasicAuthGuardsEveryPathAndHeadersGoOnEveryResponse) {
+  WebConfig config;
+  config.basic_auth_users = {{"alice", BcryptHash("s3cret")}};
+  config.headers = {{"X-Frame-Options", "deny"}, {"X-Content-Type-Options", "nosniff"}};
+  Start(std::move(config));
+  httplib::Client client("127.0.0.1", server_->port());
+  for (const char* path : {"/metrics", "/", "/-/healthy", "/-/ready", "/no-such-page"}) {
+    const auto res = client.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 401) << path;
+    EXPECT_EQ(res->get_header_value("WWW-Authenticate"), "Basic realm=\"esim_exporter\"");
+    EXPECT_EQ(res->get_header_value("X-Frame-Options"), "deny") << path;
+    EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+  }
+  EXPECT_EQ(client.Post("/-/reload")->status, 401);
+  client.set_basic_auth("alice", "s3cret");
+  const auto res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "up 1\n");
+  EXPECT_EQ(res->get_header_value("X-Frame-Options"), "deny");
+  EXPECT_EQ(res->get_header_value_count("X-Frame-Options"), 1u);
+  EXPECT_EQ(client.Get("/no-such-page")->status, 404);
+  EXPECT_EQ(client.Post("/-/reload")->status, 200);
+  client.set_basic_auth("alice", "wrong");
+  EXPECT_EQ(client.Get("/-/healthy")->status, 401);
+}
+
+TEST_F(WebServerSecuredTest, ABadTlsContextIsABindError) {
+  WebConfig config;
+  config.path = "web.yml";
+  config.tls = TlsServerConfig{};
+  config.tls->cert_file = "/nonexistent/server.pem";
+  config.tls->key_file = "/nonexistent/server.key";
+  WebHandlers handlers;
+  WebOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.web_config = std::move(config);
+  WebServer server(options, handlers);
+  std::string error;
+  EXPECT_FALSE(server.Bind(error));
+  EXPECT_EQ(error,
+            "cannot set up TLS from web.yml: cert_file \"/nonexistent/server.pem\": cannot read: "
+            "No such file or directory");
+}
+
+// The measurement: a flood of wrong passwords right after a start delayed the first
+// correct login by 4-10 s, each wrong attempt taking the one bcrypt slot again.
+TEST_F(WebServerSecuredTest, AWrongPasswordFloodDoesNotDelayTheRightLogin) {
+  WebConfig config;
+  // Cost 10, as in a real web config: ~50-100 ms a check.
+  config.basic_auth_users = {{"alice", BcryptHash("s3cret", /*cost=*/10)}};
+  Start(std::move(config));
+  std::atomic<bool> flooding{true};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 32; ++i) {
+    flood.emplace_back([&] {
+      httplib::Client client("127.0.0.1", server_->port());
+      client.set_basic_auth("alice", "guess");
+      while (flooding) {
+        auto res = client.Get("/metrics");
+        if (res && res->status == 401) ++refused;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  httplib::Client client("127.0.0.1", server_->port());
+  client.set_basic_auth("alice", "s3cret");
+  const auto started = std::chrono::steady_clock::now();
+  const auto res = client.Get("/metrics");
+  const auto took = std::chrono::steady_clock::now() - started;
+  flooding = false;
+  for (auto& thread : flood) thread.join();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_GT(refused.load(), 32);
+}
+
+TEST_F(WebServerSecuredTest, RateLimitAnswers429BeforeCheckingPasswords) {
+  WebConfig config;
+  config.rate_limit = RateLimit{std::chrono::hours(1), 3};
+  Start(std::move(config));
+  httplib::Client client("127.0.0.1", server_->port());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(client.Get("/-/healthy")->status, 200) << i;
+  const auto res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
 }
 
 TEST(WebServerBindTest, ReportsAPortInUse) {
