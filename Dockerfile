@@ -18,8 +18,9 @@
 # chmod 0444, which works but makes the exporter warn that the key is readable by others).
 #
 # Every package comes from Debian 12 (bookworm), the same ones a native build uses; nothing is
-# downloaded from anywhere else (cpp-httplib is vendored in third_party/, part of the build context). Versions are not pinned on purpose: bookworm's security updates
-# replace them, and a rebuild should pick those up.
+# downloaded from anywhere else (cpp-httplib is vendored in third_party/, part of the build
+# context). Versions are not pinned on purpose: bookworm's security updates replace them, and a
+# rebuild should pick those up.
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
