@@ -167,7 +167,7 @@ int NoPassphrase(char*, int, int, void*) { return 0; }
 // RequestClientCert and RequireAnyClientCert: a certificate is asked for but not verified.
 int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 
-enum class SslStep { kOk, kCertFile, kKeyFile, kKeyMismatch, kClientCaFile, kVersions };
+enum class SslStep { kOk, kCertFile, kKeyFile, kKeyMismatch, kClientCaFile, kCiphers, kVersions };
 
 // Checks that `path` can be opened, for an errno-based message OpenSSL would not give.
 bool Readable(const std::string& path, std::string& error) {
@@ -217,7 +217,7 @@ SslStep SetUpSsl(SSL_CTX& ctx, const TlsServerConfig& tls, std::string& error) {
     error = "OpenSSL refuses the TLS 1.2 cipher suites " +
             (ciphers.empty() ? std::string(kDefaultTls12Ciphers) : ciphers) + " (" +
             OpenSslReason() + ")";
-    return SslStep::kVersions;
+    return SslStep::kCiphers;
   }
   if (SSL_CTX_set_min_proto_version(&ctx, OpenSslVersion(tls.min_version)) != 1 ||
       SSL_CTX_set_max_proto_version(&ctx, OpenSslVersion(tls.max_version)) != 1) {
@@ -422,6 +422,8 @@ class Loader : public YamlReader {
         Fail(key_mark, section + ".key_file " + Quoted(tls.key_file) + ": " + error);
       case SslStep::kClientCaFile:
         Fail(ca_mark, section + ".client_ca_file " + Quoted(tls.client_ca_file) + ": " + error);
+      case SslStep::kCiphers:
+        Fail(key.Mark(), section + ": " + error + "; choose other cipher_suites");
       case SslStep::kVersions:
         Fail(key.Mark(), section + ": " + error + "; choose other min_version/max_version");
     }
@@ -686,6 +688,7 @@ bool ConfigureSslContext(ssl_ctx_st& ctx, const TlsServerConfig& tls, std::strin
     case SslStep::kClientCaFile:
       error = "client_ca_file " + Quoted(tls.client_ca_file) + ": " + error;
       return false;
+    case SslStep::kCiphers:
     case SslStep::kVersions:
       return false;
   }
