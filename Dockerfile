@@ -18,13 +18,15 @@
 # chmod 0444, which works but makes the exporter warn that the key is readable by others).
 #
 # Every package comes from Debian 12 (bookworm), the same ones a native build uses; nothing is
-# downloaded from anywhere else. Versions are not pinned on purpose: bookworm's security updates
-# replace them, and a rebuild should pick those up.
+# downloaded from anywhere else (cpp-httplib is vendored in third_party/, part of the build
+# context). Versions are not pinned on purpose: bookworm's security updates replace them, and a
+# rebuild should pick those up.
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
 # ---------------------------------------------------------------------------------------------
-# build-deps: the toolchain and the -dev packages (see README.md, "Building").
+# build-deps: the toolchain and the -dev packages (see README.md, "Building"). cpp-httplib is not
+# among them: the build uses the copy in third_party/cpp-httplib (header only, nothing at run time).
 FROM ${DEBIAN_IMAGE} AS build-deps
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
@@ -34,13 +36,11 @@ RUN apt-get update \
       ninja-build \
       pkg-config \
       git \
-      libcpp-httplib-dev \
       libssl-dev \
       libyaml-cpp-dev \
       nlohmann-json3-dev \
       prometheus-cpp-dev \
       zlib1g-dev \
-      libbrotli-dev \
       libsystemd-dev \
       libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -74,12 +74,10 @@ FROM ${DEBIAN_IMAGE} AS runtime-base
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libcpp-httplib0.11 \
       libyaml-cpp0.7 \
       libprometheus-cpp-core1.0 \
       libssl3 \
       zlib1g \
-      libbrotli1 \
       libsystemd0 \
       libcrypt1 \
       ca-certificates \

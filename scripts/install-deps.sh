@@ -5,9 +5,10 @@
 #                                    runs use (promtool, clang, ...)
 set -euo pipefail
 
+# cpp-httplib is vendored (third_party/cpp-httplib), not Debian's libcpp-httplib-dev (0.11.4).
 packages=(build-essential cmake ninja-build pkg-config ccache git curl ca-certificates openssl
-  libcpp-httplib-dev libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
-  zlib1g-dev libbrotli-dev libsystemd-dev libcrypt-dev libgtest-dev libgmock-dev)
+  libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
+  zlib1g-dev libsystemd-dev libcrypt-dev libgtest-dev libgmock-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(prometheus prometheus-alertmanager python3 python3-yaml systemd clang-format)
   # tests/browser: the landing page rendered by a real browser, headless.

@@ -1,23 +1,21 @@
-// Answers a request with a large page (/metrics) streamed as it is rendered: chunked transfer
-// encoding, gzip by the exporter when the client accepts it (zlib's fastest level), so neither
-// the page nor its compressed form is ever held whole.
+// A large page (/metrics) written as it is rendered, gzip-compressed by the exporter when the
+// client accepts it (zlib's fastest level), so neither the page nor its compressed form is ever
+// held whole. web.cc sends the pieces as a chunked HTTP answer; this file knows no HTTP library.
 #pragma once
 
 #include <functional>
-#include <string>
 #include <string_view>
-
-namespace httplib {
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace esim {
 
 // Writes a page through `write`, piece by piece.
 using PageWriter = std::function<void(const std::function<void(std::string_view)>& write)>;
 
-void ServeStream(PageWriter page, const std::string& content_type, const httplib::Request& req,
-                 httplib::Response& res);
+// Renders `page` into `send`, compressed when `gzip`. `send` returns false when the client has
+// gone: the rest of the page is then not rendered. Returns whether the whole page was sent; a
+// page that throws is logged and cut short (the client sees an incomplete chunked body rather
+// than a page missing some series).
+bool StreamPage(const PageWriter& page, bool gzip,
+                const std::function<bool(std::string_view)>& send);
 
 }  // namespace esim

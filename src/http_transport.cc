@@ -32,10 +32,12 @@ TransportError Classify(httplib::Error error, bool cut_off,
   if (cut_off) return TransportError::kBodyTooLarge;
   switch (error) {
     case httplib::Error::ConnectionTimeout:
+    case httplib::Error::Timeout:
       return TransportError::kTimeout;
     case httplib::Error::SSLConnection:
     case httplib::Error::SSLLoadingCerts:
     case httplib::Error::SSLServerVerification:
+    case httplib::Error::SSLServerHostnameVerification:  // its own code since 0.2x
       return TransportError::kTls;
     case httplib::Error::Read:
     case httplib::Error::Write:

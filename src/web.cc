@@ -1,13 +1,14 @@
 #include "web.h"
 
-#include <crypt.h>
 #include <httplib.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 
-#include <cctype>
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -15,10 +16,15 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <type_traits>
+#include <unordered_set>
+#include <utility>
 
 #include "body_response.h"
 #include "connection_queue.h"
 #include "exposition.h"
+#include "gzip.h"
+#include "http_limits.h"
 #include "log.h"
 
 namespace esim {
@@ -41,158 +47,373 @@ bool ParseListenAddress(const std::string& address, std::string& host, int& port
   return true;
 }
 
+// --- The hardened connection loop ---------------------------------------------------------------
+
 namespace {
 
-// bcrypt uses only the first 72 bytes of a password; longer ones are refused rather than
-// accepted on a prefix.
-constexpr size_t kMaxPasswordLength = 72;
-// A hash of a password nobody has: unknown users cost one bcrypt too, so timing does not tell
-// which user names exist. Cost 10, the usual one.
-constexpr char kDummyHash[] = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+using Clock = std::chrono::steady_clock;
+namespace limits = http_limits;
 
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
+static_assert(std::string_view(CPPHTTPLIB_VERSION) == "0.53.1",
+              "built against another cpp-httplib than third_party/cpp-httplib (0.53.1): the "
+              "connection loop below follows that version's Server::process_and_close_socket");
+static_assert(CPPHTTPLIB_LISTEN_BACKLOG == limits::kListenBacklog,
+              "CPPHTTPLIB_LISTEN_BACKLOG (CMakeLists.txt) and http_limits.h disagree");
+static_assert(CPPHTTPLIB_HEADER_MAX_COUNT == limits::kMaxHeaderCount,
+              "CPPHTTPLIB_HEADER_MAX_COUNT (CMakeLists.txt) and http_limits.h disagree");
+
+int Milliseconds(Clock::duration duration) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000));
 }
 
-// Strict standard base64 with optional padding; nullopt when malformed.
-std::optional<std::string> DecodeBase64(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (const char c : text) {
-    const int value = Base64Value(c);
-    if (value < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<uint32_t>(value);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out.push_back(static_cast<char>((bits >> count) & 0xff));
-    }
-  }
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
+// Waits for `events` on `sock`; true when they (or a hang-up or error, which the next read or
+// write reports) came before `timeout`.
+bool Poll(int sock, short events, Clock::duration timeout) {
+  pollfd pfd{sock, events, 0};
+  int result;
+  do {
+    result = ::poll(&pfd, 1, Milliseconds(timeout));
+  } while (result < 0 && errno == EINTR);
+  return result > 0;
 }
 
 }  // namespace
 
-BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users,
-                                   size_t max_cached_logins)
-    : users_(std::move(users)),
-      max_cached_logins_(max_cached_logins),
-      crypt_data_(std::make_unique<crypt_data>()) {
-  std::memset(crypt_data_.get(), 0, sizeof(crypt_data));
-  cache_salt_.resize(32);
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(cache_salt_.data()),
-                 static_cast<int>(cache_salt_.size())) != 1) {
-    throw std::runtime_error("cannot get random bytes for the login cache");
+// The sockets being served, so that Stop can cut them all at once: shutdown(2) wakes a worker
+// wherever it waits (poll, recv, send, a TLS handshake), whatever the client does.
+class ActiveConnections {
+ public:
+  // False when stopping: the caller closes the socket without serving it.
+  bool Add(int sock) {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    sockets_.insert(sock);
+    return true;
   }
-}
-
-BasicAuthChecker::~BasicAuthChecker() = default;
-
-std::string BasicAuthChecker::CacheKey(const std::string& user, const std::string& password) const {
-  std::string input = cache_salt_;
-  input += user;
-  input.push_back('\0');
-  input += password;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
+  // Before the socket is closed, so Stop never touches a reused descriptor.
+  void Remove(int sock) {
+    std::lock_guard lock(mutex_);
+    sockets_.erase(sock);
   }
-  OPENSSL_cleanse(input.data(), input.size());
-  return std::string(reinterpret_cast<const char*>(digest), length);
-}
+  // Every worker is busy and connections wait for one.
+  bool saturated() const {
+    const ConnectionQueue* queue = queue_.load();
+    return queue != nullptr && queue->waiting() > 0;
+  }
+  // The queue of the server's accept loop, while it runs.
+  void SetQueue(const ConnectionQueue* queue) { queue_.store(queue); }
+  void Stop() {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (const int sock : sockets_) ::shutdown(sock, SHUT_RDWR);
+  }
+  bool stopping() const { return stopping_.load(); }
 
-bool BasicAuthChecker::Verify(const std::string& hash, const std::string& password) {
-  std::lock_guard lock(bcrypt_mutex_);
-  ++bcrypt_runs_;
-  const char* result = crypt_r(password.c_str(), hash.c_str(), crypt_data_.get());
-  // On failure libcrypt returns NULL or a string starting with '*', never equal to a hash.
-  const bool ok = result != nullptr && std::strlen(result) == hash.size() &&
-                  CRYPTO_memcmp(result, hash.data(), hash.size()) == 0;
-  OPENSSL_cleanse(crypt_data_.get(), sizeof(crypt_data));
+ private:
+  std::mutex mutex_;
+  std::unordered_set<int> sockets_;  // guarded by mutex_
+  std::atomic<const ConnectionQueue*> queue_{nullptr};
+  std::atomic<bool> stopping_{false};
+};
+
+namespace {
+
+// The stream a request is read from: cpp-httplib's socket or TLS stream, plus what cpp-httplib
+// does not bound on the server side: an overall deadline for a request to arrive
+// (kRequestDeadline, from its first byte, whatever the pace) and its size on the wire
+// (kMaxRequestBytes). One per connection, not per request: bytes of a pipelined next request
+// already read stay buffered for it.
+class GuardedStream final : public httplib::Stream {
+ public:
+  GuardedStream(httplib::Stream& inner, int sock, const ActiveConnections& connections)
+      : inner_(inner), sock_(sock), connections_(connections) {}
+
+  // Waits up to `idle` for the first byte of the next request. A kept-alive connection
+  // (`kept_alive`) gives up its worker at once when every worker is busy.
+  bool WaitForRequest(Clock::duration idle, bool kept_alive) {
+    if (inner_.is_readable()) return true;
+    const auto until = Clock::now() + idle;
+    for (;;) {
+      if (connections_.stopping() || (kept_alive && connections_.saturated())) return false;
+      const auto left = until - Clock::now();
+      if (left <= Clock::duration::zero()) return false;
+      if (Poll(sock_, POLLIN, std::min<Clock::duration>(left, kSlice))) {
+        return !connections_.stopping();
+      }
+    }
+  }
+  void StartRequest() {
+    started_ = Clock::now();
+    deadline_ = started_ + limits::kRequestDeadline;
+    used_ = 0;
+    answered_ = false;
+    close_after_answer_ = false;
+  }
+  // Whether the answer to this request said "Connection: close". cpp-httplib says so after
+  // every error (a malformed request among them) but, in 0.53.1, reads on after some of them:
+  // a flood of bad header lines would get one 400 per line.
+  bool close_after_answer() const { return close_after_answer_; }
+
+  bool is_readable() const override { return inner_.is_readable(); }
+  // Data within kReadTimeout, before the request's deadline: kRequestDeadline, or
+  // kRequestDeadlineWhenBusy while every worker is busy (checked every kSlice).
+  bool wait_readable() const override {
+    if (inner_.is_readable()) return true;
+    const auto silence_limit = Clock::now() + limits::kReadTimeout;
+    for (;;) {
+      auto until = std::min(deadline_, silence_limit);
+      if (connections_.saturated()) {
+        until = std::min(until, started_ + limits::kRequestDeadlineWhenBusy);
+      }
+      const auto left = until - Clock::now();
+      if (left <= Clock::duration::zero() || connections_.stopping()) return false;
+      if (Poll(sock_, POLLIN, std::min<Clock::duration>(left, kSlice))) return true;
+    }
+  }
+  bool wait_writable() const override { return inner_.wait_writable(); }
+  bool is_peer_alive() const override { return inner_.is_peer_alive(); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (used_ >= limits::kMaxRequestBytes) {
+      error_ = httplib::Error::ExceedMaxPayloadSize;
+      return -1;
+    }
+    size = std::min(size, limits::kMaxRequestBytes - used_);
+    if (!wait_readable()) {
+      error_ = httplib::Error::Timeout;
+      return -1;
+    }
+    const ssize_t n = inner_.read(ptr, size);
+    if (n > 0) used_ += static_cast<size_t>(n);
+    return n;
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    // cpp-httplib writes each answer's status line and headers in one piece, first.
+    const std::string_view text(ptr, size);
+    if (!answered_ && text.rfind("HTTP/1.1 1", 0) != 0) {  // not a 100 Continue
+      answered_ = true;
+      const std::string_view head = text.substr(0, text.find("\r\n\r\n"));
+      close_after_answer_ = head.find("\r\nConnection: close") != std::string_view::npos;
+    }
+    return inner_.write(ptr, size);
+  }
+
+  const char* buffered_data(size_t& size) const override {
+    const char* data = inner_.buffered_data(size);
+    size = std::min(size, limits::kMaxRequestBytes - used_);
+    return size > 0 ? data : nullptr;
+  }
+  void consume_buffered(size_t size) override {
+    used_ += size;
+    inner_.consume_buffered(size);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    inner_.get_remote_ip_and_port(ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    inner_.get_local_ip_and_port(ip, port);
+  }
+  socket_t socket() const override { return inner_.socket(); }
+  time_t duration() const override { return inner_.duration(); }
+  void set_read_timeout(time_t sec, time_t usec) override { inner_.set_read_timeout(sec, usec); }
+
+ private:
+  // How often waits look at the server's state (busy, stopping).
+  static constexpr std::chrono::milliseconds kSlice{200};
+
+  httplib::Stream& inner_;
+  const int sock_;
+  const ActiveConnections& connections_;
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point deadline_ = started_ + limits::kRequestDeadline;
+  size_t used_ = 0;
+  bool answered_ = false;
+  bool close_after_answer_ = false;
+};
+
+// The TLS handshake under the request deadline (cpp-httplib's own waits kReadTimeout per step,
+// without an overall bound). The socket is non-blocking meanwhile.
+bool AcceptTls(SSL* ssl, int sock, const ActiveConnections& connections) {
+  const auto deadline = Clock::now() + limits::kRequestDeadline;
+  httplib::detail::set_nonblocking(sock, true);
+  BIO* bio = SSL_get_rbio(ssl);
+  if (bio != nullptr) BIO_set_nbio(bio, 1);
+  bool ok = false;
+  for (;;) {
+    const int result = SSL_accept(ssl);
+    if (result == 1) {
+      ok = true;
+      break;
+    }
+    const int error = SSL_get_error(ssl, result);
+    const short events = error == SSL_ERROR_WANT_READ    ? POLLIN
+                         : error == SSL_ERROR_WANT_WRITE ? POLLOUT
+                                                         : 0;
+    const auto remaining = deadline - Clock::now();
+    if (events == 0 || remaining <= Clock::duration::zero() || connections.stopping() ||
+        !Poll(sock, events, std::min<Clock::duration>(remaining, limits::kReadTimeout))) {
+      break;
+    }
+  }
+  ERR_clear_error();
+  if (bio != nullptr) BIO_set_nbio(bio, 0);
+  httplib::detail::set_nonblocking(sock, false);
   return ok;
 }
 
-bool BasicAuthChecker::Check(const std::string& authorization) {
-  const size_t space = authorization.find(' ');
-  if (space == std::string::npos ||
-      !EqualsIgnoreCase(std::string_view(authorization).substr(0, space), "Basic")) {
-    return false;
+// cpp-httplib's Server (or SSLServer) with its connection loop replaced: the same steps as
+// 0.53.1's process_and_close_socket (keep-alive, process_request, close), plus the guarded
+// stream, one stream per connection (pipelining), Range requests ignored, and registration in
+// ActiveConnections (stop). See third_party/cpp-httplib/README.md before upgrading.
+template <class Base>
+class HardenedServer final : public Base {
+ public:
+  template <class... Args>
+  explicit HardenedServer(ActiveConnections& connections, Args&&... args)
+      : Base(std::forward<Args>(args)...), connections_(connections) {}
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    if (!connections_.Add(sock)) {  // stopping: not served
+      httplib::detail::shutdown_socket(sock);
+      httplib::detail::close_socket(sock);
+      return false;
+    }
+    bool ok = false;
+    if constexpr (std::is_same_v<Base, httplib::SSLServer>) {
+      ok = ServeTls(sock);
+    } else {
+      httplib::detail::SocketStream stream(sock, this->read_timeout_sec_, this->read_timeout_usec_,
+                                           this->write_timeout_sec_, this->write_timeout_usec_);
+      ok = ServeRequests(sock, stream, {});
+    }
+    connections_.Remove(sock);
+    httplib::detail::drain_and_close_socket(sock);  // shutdown(SHUT_WR), brief drain, close
+    return ok;
   }
-  std::string_view encoded = std::string_view(authorization).substr(space + 1);
-  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
-  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  std::optional<std::string> decoded = DecodeBase64(encoded);
-  if (!decoded) return false;
-  const size_t colon = decoded->find(':');
-  if (colon == std::string::npos) return false;
-  const std::string user = decoded->substr(0, colon);
-  std::string password = decoded->substr(colon + 1);
-  OPENSSL_cleanse(decoded->data(), decoded->size());
-  if (password.size() > kMaxPasswordLength || password.find('\0') != std::string::npos) {
-    return false;
+
+  bool ServeTls(socket_t sock) {
+    httplib::tls::session_t session = httplib::tls::create_session(this->tls_context(), sock);
+    if (session == nullptr) return false;
+    bool ok = false;
+    if (AcceptTls(static_cast<SSL*>(session), sock, connections_)) {
+      {
+        httplib::detail::SSLSocketStream stream(sock, session, this->read_timeout_sec_,
+                                                this->read_timeout_usec_, this->write_timeout_sec_,
+                                                this->write_timeout_usec_);
+        ok = ServeRequests(sock, stream, [session](httplib::Request& req) { req.ssl = session; });
+      }
+      httplib::tls::shutdown(session, /*graceful=*/ok);
+    }
+    httplib::tls::free_session(session);
+    return ok;
   }
-  const std::string key = CacheKey(user, password);
-  {
-    std::lock_guard lock(cache_mutex_);
-    if (cache_.count(key) > 0) return true;
+
+  bool ServeRequests(socket_t sock, httplib::Stream& inner,
+                     const std::function<void(httplib::Request&)>& setup) {
+    std::string remote_addr, local_addr;
+    int remote_port = 0, local_port = 0;
+    httplib::detail::get_remote_ip_and_port(sock, remote_addr, remote_port);
+    httplib::detail::get_local_ip_and_port(sock, local_addr, local_port);
+    GuardedStream stream(inner, sock, connections_);
+    const auto setup_request = [&setup](httplib::Request& req) {
+      // Ranges are ignored: every answer is 200 with the whole body (http_limits.h).
+      req.ranges.clear();
+      if (setup) setup(req);
+    };
+    bool ok = false;
+    // The first request may take the whole read timeout to start; later ones the keep-alive one.
+    Clock::duration idle = limits::kReadTimeout;
+    for (size_t served = 0; served < this->keep_alive_max_count_; ++served) {
+      if (!stream.WaitForRequest(idle, /*kept_alive=*/served > 0)) break;
+      idle = limits::kKeepAliveTimeout;
+      stream.StartRequest();
+      const bool last = served + 1 == this->keep_alive_max_count_ || connections_.stopping();
+      bool connection_closed = false;
+      ok = this->process_request(stream, remote_addr, remote_port, local_addr, local_port, last,
+                                 connection_closed, setup_request);
+      if (!ok || connection_closed || last || stream.close_after_answer()) break;
+    }
+    return ok;
   }
-  const auto it = users_.find(user);
-  const bool ok =
-      Verify(it != users_.end() ? it->second : kDummyHash, password) && it != users_.end();
-  OPENSSL_cleanse(password.data(), password.size());
-  if (ok) {
-    std::lock_guard lock(cache_mutex_);
-    if (cache_.size() >= max_cached_logins_) cache_.clear();  // bounded; refilled on next logins
-    cache_.insert(key);
+
+  ActiveConnections& connections_;
+};
+
+// ConnectionQueue (independent of cpp-httplib, so tested alone) as cpp-httplib's task queue.
+class TaskQueueAdapter final : public httplib::TaskQueue {
+ public:
+  explicit TaskQueueAdapter(ActiveConnections& connections)
+      : connections_(connections), queue_(limits::kMaxWorkers, limits::kMaxWaiting) {
+    connections_.SetQueue(&queue_);
   }
-  return ok;
+  ~TaskQueueAdapter() override {
+    queue_.Shutdown();
+    connections_.SetQueue(nullptr);
+  }
+  bool enqueue(std::function<void()> connection) override {
+    return queue_.Enqueue(std::move(connection));  // false: cpp-httplib closes the socket
+  }
+  void shutdown() override { queue_.Shutdown(); }
+
+ private:
+  ActiveConnections& connections_;
+  ConnectionQueue queue_;
+};
+
+// Streams `page` as a chunked answer, gzip-compressed by the exporter when the client accepts it.
+void ServeStream(PageWriter page, const std::string& content_type, const httplib::Request& req,
+                 httplib::Response& res) {
+  const bool gzip = AcceptsGzip(req.get_header_value("Accept-Encoding"));
+  // cpp-httplib would gzip a chunked text/* answer itself, at zlib's default level and on top
+  // of ours; the request is this handler's own (a non-const object cpp-httplib passes as
+  // const), so hiding the header from it is safe.
+  const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+  res.set_header("Vary", "Accept-Encoding");
+  if (gzip) res.set_header("Content-Encoding", "gzip");
+  res.set_chunked_content_provider(
+      content_type, [page = std::move(page), gzip](size_t, httplib::DataSink& sink) {
+        const bool complete = StreamPage(page, gzip, [&sink](std::string_view bytes) {
+          return sink.write(bytes.data(), bytes.size());
+        });
+        if (!complete) return false;  // cpp-httplib closes the connection
+        sink.done();
+        return true;
+      });
 }
+
+}  // namespace
 
 WebServer::WebServer(WebOptions options, WebHandlers handlers)
-    : options_(std::move(options)), handlers_(std::move(handlers)) {
+    : options_(std::move(options)),
+      handlers_(std::move(handlers)),
+      connections_(std::make_unique<ActiveConnections>()) {
   if (options_.web_config && options_.web_config->tls) {
     const TlsServerConfig tls = *options_.web_config->tls;
-    server_ = std::make_unique<httplib::SSLServer>(
-        [this, tls](SSL_CTX& ctx) { return ConfigureSslContext(ctx, tls, tls_error_); });
+    server_ = std::make_unique<HardenedServer<httplib::SSLServer>>(
+        *connections_, [this, tls](httplib::tls::ctx_t ctx) {
+          return ConfigureSslContext(*static_cast<SSL_CTX*>(ctx), tls, tls_error_);
+        });
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    server_ = std::make_unique<HardenedServer<httplib::Server>>(*connections_);
   }
-  // A thread per connection up to a cap: clients that connect and never send a request must
-  // not keep a real scrape waiting (see connection_queue.h).
-  const size_t threads = static_cast<size_t>(options_.max_connections);
-  server_->new_task_queue = [threads] { return new ConnectionQueue(threads); };
-  server_->set_read_timeout(5, 0);
-  server_->set_write_timeout(10, 0);
-  // Idle keep-alive connections hold a worker thread each: keep that short so scrapers' idle
-  // connections neither starve a real scrape nor delay a stop.
-  server_->set_keep_alive_timeout(2);
+  // Every limit below is explained in http_limits.h.
+  server_->new_task_queue = [this] { return new TaskQueueAdapter(*connections_); };
+  server_->set_read_timeout(limits::kReadTimeout);
+  server_->set_write_timeout(limits::kWriteTimeout);
+  server_->set_keep_alive_timeout(limits::kKeepAliveTimeout);
+  server_->set_keep_alive_max_count(limits::kKeepAliveMaxRequests);
+  server_->set_payload_max_length(limits::kMaxBodyBytes);
   server_->set_tcp_nodelay(true);  // no Nagle delay on the last segment of an answer
-  server_->set_payload_max_length(64 * 1024);
-  // cpp-httplib's default SO_REUSEPORT would let a second exporter share the port silently;
-  // SO_REUSEADDR alone still allows a quick restart.
-  server_->set_socket_options([](int sock) {
+  server_->set_socket_options([](socket_t sock) {
+    // cpp-httplib's default SO_REUSEPORT would let a second exporter share the port silently;
+    // SO_REUSEADDR alone still allows a quick restart.
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    int defer = limits::kDeferAcceptSeconds;
+    setsockopt(sock, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
   });
   Route();
   Secure();
@@ -201,19 +422,37 @@ WebServer::WebServer(WebOptions options, WebHandlers handlers)
 WebServer::~WebServer() { Stop(); }
 
 void WebServer::Secure() {
-  if (!options_.web_config) return;
-  const WebConfig& config = *options_.web_config;
-  if (!config.headers.empty()) {
-    // Every response starts with these, also 401, 404 and 400 answers.
-    server_->set_default_headers(httplib::Headers(config.headers.begin(), config.headers.end()));
+  if (options_.web_config) {
+    const WebConfig& config = *options_.web_config;
+    if (!config.headers.empty()) {
+      // Every response starts with these, also 401, 404 and 400 answers.
+      server_->set_default_headers(httplib::Headers(config.headers.begin(), config.headers.end()));
+    }
+    if (config.rate_limit) {
+      rate_limiter_ = std::make_unique<RequestRateLimiter>(
+          config.rate_limit->interval, config.rate_limit->burst, RequestRateLimiter::Clock::now());
+    }
+    if (!config.basic_auth_users.empty()) {
+      auth_ = std::make_unique<BasicAuthChecker>(config.basic_auth_users);
+    }
   }
-  if (config.basic_auth_users.empty()) return;
-  auth_ = std::make_unique<BasicAuthChecker>(config.basic_auth_users);
-  // Before routing: every path is protected, including unknown ones and /-/healthy, as in
-  // exporter-toolkit.
+  // Before routing, for every path (unknown ones and /-/healthy included), in this order: the
+  // rate limit, so that refused requests cost nothing (as in exporter-toolkit); a declared body
+  // over the cap, refused before it is read; basic auth.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     try {
-      if (auth_->Check(req.get_header_value("Authorization"))) {
+      if (rate_limiter_ && !rate_limiter_->Allow(RequestRateLimiter::Clock::now())) {
+        res.status = 429;
+        res.set_content("Too Many Requests\n", "text/plain; charset=utf-8");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (req.get_header_value_u64("Content-Length") > limits::kMaxBodyBytes) {
+        res.status = 413;
+        res.set_header("Connection", "close");  // the body is not read
+        res.set_content("Payload Too Large\n", "text/plain; charset=utf-8");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!auth_ || auth_->Check(req.get_header_value("Authorization"))) {
         return httplib::Server::HandlerResponse::Unhandled;
       }
       res.status = 401;
@@ -247,7 +486,10 @@ void WebServer::Route() {
                  ServeStream(handlers_.metrics, kExpositionContentType, req, res);
                }));
   server_->Get("/", guarded([this](const httplib::Request& req, httplib::Response& res) {
-                 res.set_content(handlers_.landing_page(req.params), "text/html; charset=utf-8");
+                 // cpp-httplib keeps its own multimap type; the page takes a plain one.
+                 const std::multimap<std::string, std::string> query(req.params.begin(),
+                                                                     req.params.end());
+                 res.set_content(handlers_.landing_page(query), "text/html; charset=utf-8");
                }));
   server_->Get("/-/healthy", guarded([](const httplib::Request&, httplib::Response& res) {
                  res.set_content("Healthy\n", "text/plain; charset=utf-8");
@@ -341,6 +583,7 @@ void WebServer::Stop() {
   while (serving_ && !server_->is_running()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  connections_->Stop();
   server_->stop();
 }
 

@@ -1,24 +1,19 @@
 // The exporter's HTTP server (cpp-httplib): /metrics, the landing page, /-/healthy, /-/ready and
 // /-/reload. It only routes; what each page says comes from the handlers main.cc wires in.
 // Every handler's exceptions are caught: one bad request never affects another.
-// With a web config (--web.config.file) it serves HTTPS only, checks basic auth on every path and
-// adds the configured headers to every response.
+// With a web config (--web.config.file) it serves HTTPS only, checks basic auth on every path,
+// rate-limits requests and adds the configured headers to every response.
 #pragma once
 
 #include <atomic>
-#include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_set>
 
+#include "basic_auth.h"
 #include "body_response.h"
 #include "web_config.h"
-
-struct crypt_data;
 
 namespace httplib {
 class Server;
@@ -35,48 +30,18 @@ struct WebHandlers {
   std::function<std::string()> reload;
 };
 
+// The server's limits (connections, timeouts, request sizes) are constants in http_limits.h.
 struct WebOptions {
   std::string listen_address = ":10417";  // [HOST]:PORT
   std::string telemetry_path = "/metrics";
-  // Connections served at once (a thread each); more wait in line. Bounds memory.
-  int max_connections = 1024;
   std::optional<WebConfig> web_config;  // TLS, basic auth, headers; none: plain HTTP, open
-};
-
-// Checks "Authorization: Basic ..." values against bcrypt hashes with libcrypt's crypt_r.
-// bcrypt is slow on purpose (~50-100 ms at cost 10), so successful checks are remembered, keyed
-// by a salted SHA-256 of user and password: a scraper pays for bcrypt once, not per scrape.
-// Thread-safe; bcrypt runs one at a time so that password guessing cannot take every core.
-class BasicAuthChecker {
- public:
-  explicit BasicAuthChecker(std::map<std::string, std::string> users,
-                            size_t max_cached_logins = 1024);
-  ~BasicAuthChecker();
-  BasicAuthChecker(const BasicAuthChecker&) = delete;
-  BasicAuthChecker& operator=(const BasicAuthChecker&) = delete;
-
-  // `authorization`: the Authorization header's value (empty when absent).
-  bool Check(const std::string& authorization);
-  // How many times bcrypt ran (for tests of the cache).
-  uint64_t bcrypt_runs() const { return bcrypt_runs_.load(); }
-
- private:
-  bool Verify(const std::string& hash, const std::string& password);
-  std::string CacheKey(const std::string& user, const std::string& password) const;
-
-  const std::map<std::string, std::string> users_;
-  const size_t max_cached_logins_;
-  std::string cache_salt_;
-  std::mutex cache_mutex_;
-  std::unordered_set<std::string> cache_;  // keys of logins that succeeded
-  std::mutex bcrypt_mutex_;
-  std::unique_ptr<crypt_data> crypt_data_;  // guarded by bcrypt_mutex_
-  std::atomic<uint64_t> bcrypt_runs_{0};
 };
 
 // Splits "[HOST]:PORT" ("::10417", "[::1]:10417", "127.0.0.1:10417") into host and port.
 // An empty host means every IPv4 address. Returns false when malformed.
 bool ParseListenAddress(const std::string& address, std::string& host, int& port);
+
+class ActiveConnections;
 
 class WebServer {
  public:
@@ -90,7 +55,8 @@ class WebServer {
   // its own (an accept error), not because of Stop.
   bool Serve();
   // Safe from any thread at any time, also before Serve has started listening (a SIGTERM right
-  // at startup must still stop the server).
+  // at startup must still stop the server). Cuts every open connection, whatever its client
+  // does, so Serve returns within moments.
   void Stop();
 
  private:
@@ -100,9 +66,11 @@ class WebServer {
 
   WebOptions options_;
   WebHandlers handlers_;
+  std::unique_ptr<ActiveConnections> connections_;
   std::unique_ptr<httplib::Server> server_;
   std::string tls_error_;  // why the TLS context could not be set up
   std::unique_ptr<BasicAuthChecker> auth_;
+  std::unique_ptr<RequestRateLimiter> rate_limiter_;
   int port_ = 0;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> serving_{false};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "config.h"
 #include "yaml_reader.h"
 
 namespace esim {
@@ -56,6 +58,45 @@ constexpr std::array<NamedVersion, 4> kTlsVersions = {{
     {"TLS12", TlsVersion::kTls12, TLS1_2_VERSION},
     {"TLS13", TlsVersion::kTls13, TLS1_3_VERSION},
 }};
+
+// Go's crypto/tls cipher suite names (tls.CipherSuites(), the ones exporter-toolkit accepts) and
+// OpenSSL's names for them. Empty: a TLS 1.3 suite, which Go (and this exporter) does not let a
+// config choose.
+struct NamedCipher {
+  std::string_view go;
+  std::string_view openssl;
+};
+constexpr std::array<NamedCipher, 17> kCipherSuites = {{
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+    // RSA key exchange: allowed when named, never by default (no forward secrecy).
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+    {"TLS_AES_128_GCM_SHA256", ""},
+    {"TLS_AES_256_GCM_SHA384", ""},
+    {"TLS_CHACHA20_POLY1305_SHA256", ""},
+}};
+// Go's tls.InsecureCipherSuites(): exporter-toolkit refuses them too.
+constexpr std::array<std::string_view, 8> kInsecureCipherSuites = {
+    "TLS_RSA_WITH_RC4_128_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+};
 
 struct NamedClientAuth {
   std::string_view name;
@@ -126,7 +167,7 @@ int NoPassphrase(char*, int, int, void*) { return 0; }
 // RequestClientCert and RequireAnyClientCert: a certificate is asked for but not verified.
 int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 
-enum class SslStep { kOk, kCertFile, kKeyFile, kKeyMismatch, kClientCaFile, kVersions };
+enum class SslStep { kOk, kCertFile, kKeyFile, kKeyMismatch, kClientCaFile, kCiphers, kVersions };
 
 // Checks that `path` can be opened, for an errno-based message OpenSSL would not give.
 bool Readable(const std::string& path, std::string& error) {
@@ -168,6 +209,15 @@ SslStep SetUpSsl(SSL_CTX& ctx, const TlsServerConfig& tls, std::string& error) {
         "the key does not belong to the certificate in cert_file; give the key the "
         "certificate was issued for";
     return SslStep::kKeyMismatch;
+  }
+  std::string ciphers;
+  for (const auto& cipher : tls.tls12_ciphers) ciphers += (ciphers.empty() ? "" : ":") + cipher;
+  if (SSL_CTX_set_cipher_list(&ctx, ciphers.empty() ? kDefaultTls12Ciphers : ciphers.c_str()) !=
+      1) {
+    error = "OpenSSL refuses the TLS 1.2 cipher suites " +
+            (ciphers.empty() ? std::string(kDefaultTls12Ciphers) : ciphers) + " (" +
+            OpenSslReason() + ")";
+    return SslStep::kCiphers;
   }
   if (SSL_CTX_set_min_proto_version(&ctx, OpenSslVersion(tls.min_version)) != 1 ||
       SSL_CTX_set_max_proto_version(&ctx, OpenSslVersion(tls.max_version)) != 1) {
@@ -260,8 +310,8 @@ class Loader : public YamlReader {
     }
     if (!root.IsMap()) {
       Fail(root.Mark(),
-           "the web config must be a map with tls_server_config, http_server_config and/or "
-           "basic_auth_users, got " +
+           "the web config must be a map with tls_server_config, http_server_config, "
+           "basic_auth_users and/or rate_limit, got " +
                KindOf(root) + "; start each section with \"name:\" at column 1");
     }
     ForEachField(
@@ -270,8 +320,8 @@ class Loader : public YamlReader {
             {"tls_server_config", [this](const Node& k, const Node& v) { ParseTls(k, v); }},
             {"http_server_config", [this](const Node& k, const Node& v) { ParseHttp(k, v); }},
             {"basic_auth_users", [this](const Node& k, const Node& v) { ParseUsers(k, v); }},
-        },
-        {{"rate_limit", NotSupported("remove it")}});
+            {"rate_limit", [this](const Node& k, const Node& v) { ParseRateLimit(k, v); }},
+        });
     if (!config_.basic_auth_users.empty() && !config_.tls) {
       Warn(users_mark_,
            "basic_auth_users without tls_server_config: passwords travel in clear text; add a "
@@ -319,13 +369,15 @@ class Loader : public YamlReader {
                tls.max_version = ParseVersion(k, v, section + ".max_version");
                max_mark = v.Mark();
              }},
+            {"cipher_suites",
+             [&](const Node& k, const Node& v) {
+               tls.tls12_ciphers = ParseCipherSuites(k, v, section + ".cipher_suites");
+             }},
         },
         {
             {"cert", NotSupported(file_hint + "cert_file")},
             {"key", NotSupported(file_hint + "key_file")},
             {"client_ca", NotSupported(file_hint + "client_ca_file")},
-            {"cipher_suites",
-             NotSupported("remove it (OpenSSL's defaults for the TLS versions apply)")},
             {"curve_preferences", NotSupported("remove it (OpenSSL's defaults apply)")},
             {"prefer_server_cipher_suites",
              NotSupported("remove it (the server's preference always applies)")},
@@ -370,6 +422,8 @@ class Loader : public YamlReader {
         Fail(key_mark, section + ".key_file " + Quoted(tls.key_file) + ": " + error);
       case SslStep::kClientCaFile:
         Fail(ca_mark, section + ".client_ca_file " + Quoted(tls.client_ca_file) + ": " + error);
+      case SslStep::kCiphers:
+        Fail(key.Mark(), section + ": " + error + "; choose other cipher_suites");
       case SslStep::kVersions:
         Fail(key.Mark(), section + ": " + error + "; choose other min_version/max_version");
     }
@@ -380,10 +434,117 @@ class Loader : public YamlReader {
   TlsVersion ParseVersion(const Node& key, const Node& value, const std::string& path) {
     const std::string& text = Text(key, value, path);
     for (const auto& named : kTlsVersions) {
-      if (named.name == text) return named.version;
+      if (named.name != text) continue;
+      if (named.version < TlsVersion::kTls12) {
+        // Go would serve them; OpenSSL 3 at its default security level fails every such
+        // handshake (it refuses their SHA-1 / MD5 signatures), so the setting cannot work.
+        Fail(value.Mark(), path + " " + Quoted(text) +
+                               " cannot work: OpenSSL 3 refuses TLS 1.0 and 1.1 handshakes at its "
+                               "default security level; use TLS12 (the default) or TLS13");
+      }
+      return named.version;
     }
-    Fail(value.Mark(), path + " " + Quoted(text) +
-                           " is not a TLS version; use one of TLS10, TLS11, TLS12, TLS13");
+    Fail(value.Mark(), path + " " + Quoted(text) + " is not a TLS version; use TLS12 or TLS13");
+  }
+
+  // Go's names (as exporter-toolkit takes them) -> OpenSSL's, TLS 1.2 suites only.
+  std::vector<std::string> ParseCipherSuites(const Node& key, const Node& value,
+                                             const std::string& path) {
+    if (!value.IsSequence() || value.size() == 0) {
+      Fail(value.Mark(), path + " must be a non-empty list of Go cipher suite names, e.g. [" +
+                             std::string(kCipherSuites[0].go) +
+                             "]; remove it for the default (forward-secret suites only)");
+    }
+    std::vector<std::string> ciphers;
+    bool tls13_named = false;
+    for (const Node& item : value) {
+      const std::string& name = Text(key, item, path);
+      const auto named = std::find_if(kCipherSuites.begin(), kCipherSuites.end(),
+                                      [&](const NamedCipher& c) { return c.go == name; });
+      if (named == kCipherSuites.end()) {
+        const bool insecure = std::find(kInsecureCipherSuites.begin(), kInsecureCipherSuites.end(),
+                                        name) != kInsecureCipherSuites.end();
+        Fail(item.Mark(), path + ": " + Quoted(name) +
+                              (insecure ? " is insecure (Go's tls.InsecureCipherSuites)"
+                                        : " is not a cipher suite Go's tls.CipherSuites knows") +
+                              "; use e.g. " + std::string(kCipherSuites[0].go) + " or " +
+                              std::string(kCipherSuites[1].go));
+      }
+      if (named->openssl.empty()) {
+        tls13_named = true;
+        continue;
+      }
+      if (std::find(ciphers.begin(), ciphers.end(), named->openssl) != ciphers.end()) {
+        Fail(item.Mark(), path + " names " + Quoted(name) + " twice; keep one");
+      }
+      if (named->openssl.rfind("ECDHE-", 0) != 0) {
+        Warn(item.Mark(), path + ": " + Quoted(name) +
+                              " has no forward secrecy (RSA key exchange): a stolen key "
+                              "decrypts recorded traffic; prefer the ECDHE suites");
+      }
+      ciphers.emplace_back(named->openssl);
+    }
+    if (tls13_named) {
+      Warn(value.Mark(), path +
+                             ": TLS 1.3 suites are not configurable (as in Go) and are ignored; "
+                             "the list applies to TLS 1.2");
+    }
+    if (ciphers.empty()) {
+      Fail(value.Mark(), path +
+                             " names only TLS 1.3 suites, which are not configurable; name TLS "
+                             "1.2 suites or remove cipher_suites");
+    }
+    return ciphers;
+  }
+
+  // --- rate_limit ------------------------------------------------------------------------------
+
+  void ParseRateLimit(const Node& key, const Node& value) {
+    const std::string section = "rate_limit";
+    if (!ExpectMap(key, value, section)) return;
+    RateLimit limit;
+    Mark burst_mark = key.Mark();
+    bool has_burst = false;
+    ForEachField(value, section,
+                 {
+                     {"interval",
+                      [&](const Node& k, const Node& v) {
+                        const std::string& text = Text(k, v, section + ".interval");
+                        if (text == "0") return;  // disabled, as in exporter-toolkit
+                        const std::optional<std::chrono::milliseconds> interval =
+                            ParseDuration(text);
+                        if (!interval) {
+                          Fail(v.Mark(), section + ".interval " + Quoted(text) +
+                                             " is not a duration; write e.g. \"100ms\" or "
+                                             "\"1s\" (units: ms, s, m, h), or 0 to disable");
+                        }
+                        limit.interval = *interval;
+                      }},
+                     {"burst",
+                      [&](const Node& k, const Node& v) {
+                        const std::string& text = Text(k, v, section + ".burst");
+                        int burst = 0;
+                        const auto [end, error] =
+                            std::from_chars(text.data(), text.data() + text.size(), burst);
+                        if (error != std::errc() || end != text.data() + text.size() || burst < 0 ||
+                            burst > 1000000) {
+                          Fail(v.Mark(), section + ".burst " + Quoted(text) +
+                                             " is not a number of requests from 0 to 1000000");
+                        }
+                        limit.burst = burst;
+                        burst_mark = v.Mark();
+                        has_burst = true;
+                      }},
+                 });
+    if (limit.interval.count() == 0) return;  // no limit
+    if (limit.burst < 1) {
+      // golang.org/x/time/rate with burst 0 refuses every request.
+      Fail(has_burst ? burst_mark : key.Mark(),
+           section + ".burst must be at least 1 with an interval: with " +
+               (has_burst ? "burst 0" : "no burst") +
+               " every request would get 429; give the requests allowed at once, e.g. burst: 10");
+    }
+    config_.rate_limit = limit;
   }
 
   ClientAuth ParseClientAuth(const Node& key, const Node& value, const std::string& path) {
@@ -527,6 +688,7 @@ bool ConfigureSslContext(ssl_ctx_st& ctx, const TlsServerConfig& tls, std::strin
     case SslStep::kClientCaFile:
       error = "client_ca_file " + Quoted(tls.client_ca_file) + ": " + error;
       return false;
+    case SslStep::kCiphers:
     case SslStep::kVersions:
       return false;
   }

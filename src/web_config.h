@@ -5,6 +5,7 @@
 // certificate and key load and match, so a bad file stops the exporter before it binds.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -34,12 +35,27 @@ enum class ClientAuth {
 };
 
 struct TlsServerConfig {
-  std::string cert_file;       // resolved against the web config's directory
-  std::string key_file;        // ditto
-  std::string client_ca_file;  // ditto; empty when not given
-  TlsVersion min_version = TlsVersion::kTls12;
+  std::string cert_file;                        // resolved against the web config's directory
+  std::string key_file;                         // ditto
+  std::string client_ca_file;                   // ditto; empty when not given
+  TlsVersion min_version = TlsVersion::kTls12;  // TLS12 or TLS13: OpenSSL 3 refuses older ones
   TlsVersion max_version = TlsVersion::kTls13;
   ClientAuth client_auth = ClientAuth::kNoClientCert;
+  // TLS 1.2 cipher suites, OpenSSL names, in preference order (the web config gives Go's names,
+  // cipher_suites). Empty: kDefaultTls12Ciphers. TLS 1.3 suites are not configurable, as in Go.
+  std::vector<std::string> tls12_ciphers;
+};
+
+// Forward-secret (ECDHE) AEAD suites only, the server's preference first.
+inline constexpr char kDefaultTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// exporter-toolkit's rate_limit: a token bucket over every request, `burst` requests at once and
+// one more every `interval`; others get 429.
+struct RateLimit {
+  std::chrono::milliseconds interval{0};
+  int burst = 0;
 };
 
 struct WebConfig {
@@ -49,6 +65,7 @@ struct WebConfig {
   std::vector<std::pair<std::string, std::string>> headers;
   // User name -> bcrypt hash ($2a$, $2b$ or $2y$). Empty: no authentication.
   std::map<std::string, std::string> basic_auth_users;
+  std::optional<RateLimit> rate_limit;  // absent (or interval 0): no limit
   // Things that are allowed but probably not meant (e.g. basic auth without TLS).
   std::vector<std::string> warnings;
 };

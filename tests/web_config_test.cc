@@ -1,34 +1,24 @@
 #include "web_config.h"
 
-#include <crypt.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <openssl/ssl.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <thread>
+#include <vector>
 
-#include "web.h"
+#include "basic_auth.h"
+#include "bcrypt_hash.h"
 
 namespace esim {
 namespace {
 
-const std::string kCertDir = ESIM_TEST_CERT_DIR;
+using esim_test::BcryptHash;
 
-// A bcrypt hash of `password` made by libcrypt itself, cost 5 to keep the tests fast.
-std::string BcryptHash(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof salt) == nullptr) {
-    throw std::runtime_error("crypt_gensalt_rn failed");
-  }
-  crypt_data data{};
-  const char* hash = crypt_r(password.c_str(), salt, &data);
-  if (hash == nullptr || hash[0] == '*') throw std::runtime_error("crypt_r failed");
-  return hash;
-}
+const std::string kCertDir = ESIM_TEST_CERT_DIR;
 
 std::string Base64(const std::string& text) {
   static constexpr char kAlphabet[] =
@@ -123,6 +113,67 @@ TEST_F(WebConfigTest, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {
   EXPECT_TRUE(config.warnings.empty());
 }
 
+TEST_F(WebConfigTest, ParsesCipherSuitesAndRateLimitAsExporterToolkitWritesThem) {
+  const WebConfig config =
+      LoadWebConfig(Write("tls_server_config:\n"
+                          "  cert_file: server.pem\n"
+                          "  key_file: server.key\n"
+                          "  cipher_suites:\n"
+                          "    - TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256\n"
+                          "    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+                          "    - TLS_RSA_WITH_AES_128_GCM_SHA256\n"
+                          "    - TLS_AES_128_GCM_SHA256\n"
+                          "rate_limit:\n"
+                          "  interval: 100ms\n"
+                          "  burst: 20\n"));
+  ASSERT_TRUE(config.tls);
+  const std::vector<std::string> ciphers = {"ECDHE-RSA-CHACHA20-POLY1305",
+                                            "ECDHE-RSA-AES256-GCM-SHA384", "AES128-GCM-SHA256"};
+  EXPECT_EQ(config.tls->tls12_ciphers, ciphers);
+  ASSERT_TRUE(config.rate_limit);
+  EXPECT_EQ(config.rate_limit->interval, std::chrono::milliseconds(100));
+  EXPECT_EQ(config.rate_limit->burst, 20);
+  ASSERT_EQ(config.warnings.size(), 2u);
+  EXPECT_EQ(config.warnings[0], dir_ +
+                                    "/web.yml:7:7: tls_server_config.cipher_suites: "
+                                    "\"TLS_RSA_WITH_AES_128_GCM_SHA256\" has no forward secrecy "
+                                    "(RSA key exchange): a stolen key decrypts recorded traffic; "
+                                    "prefer the ECDHE suites");
+  EXPECT_EQ(config.warnings[1], dir_ +
+                                    "/web.yml:5:5: tls_server_config.cipher_suites: TLS 1.3 "
+                                    "suites are not configurable (as in Go) and are ignored; the "
+                                    "list applies to TLS 1.2");
+
+  // interval 0 disables the limit, as in exporter-toolkit.
+  EXPECT_FALSE(LoadWebConfig(Write("rate_limit:\n  interval: 0\n  burst: 0\n")).rate_limit);
+}
+
+TEST_F(WebConfigTest, TheDefaultTls12SuitesAreForwardSecret) {
+  TlsServerConfig tls;
+  tls.cert_file = dir_ + "/server.pem";
+  tls.key_file = dir_ + "/server.key";
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
+                                                        &SSL_CTX_free);
+  std::string error;
+  ASSERT_TRUE(ConfigureSslContext(*ctx, tls, error)) << error;
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx.get());
+  ASSERT_NE(ciphers, nullptr);
+  int tls12 = 0;
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* cipher = sk_SSL_CIPHER_value(ciphers, i);
+    if (SSL_CIPHER_get_kx_nid(cipher) == NID_kx_any) continue;  // TLS 1.3: always (EC)DHE
+    ++tls12;
+    EXPECT_EQ(SSL_CIPHER_get_kx_nid(cipher), NID_kx_ecdhe) << SSL_CIPHER_get_name(cipher);
+    EXPECT_EQ(SSL_CIPHER_is_aead(cipher), 1) << SSL_CIPHER_get_name(cipher);
+  }
+  EXPECT_GT(tls12, 0);
+
+  tls.tls12_ciphers = {"AES128-GCM-SHA256"};  // named explicitly: allowed (with a warning)
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> rsa(SSL_CTX_new(TLS_server_method()),
+                                                        &SSL_CTX_free);
+  ASSERT_TRUE(ConfigureSslContext(*rsa, tls, error)) << error;
+}
+
 TEST_F(WebConfigTest, WarnsWhenTheTlsKeyIsReadableByOthers) {
   const std::string text = "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n";
   std::filesystem::permissions(dir_ + "/server.key", std::filesystem::perms(0640));
@@ -173,15 +224,27 @@ TEST_F(WebConfigTest, RejectsWhatIsWrongWithFileLineColumnAndAFix) {
        "(spaces, not "
        "tabs), colons and quotes here or just above"},
       {"- a\n",
-       "FILE:1:1: the web config must be a map with tls_server_config, http_server_config and/or "
-       "basic_auth_users, got a list; start each section with \"name:\" at column 1"},
+       "FILE:1:1: the web config must be a map with tls_server_config, http_server_config, "
+       "basic_auth_users and/or rate_limit, got a list; start each section with \"name:\" at "
+       "column 1"},
       {"tls_server_confg: {}\n",
        "FILE:1:1: unknown key \"tls_server_confg\" at the top level; did you mean "
        "\"tls_server_config\"? allowed keys: tls_server_config, http_server_config, "
-       "basic_auth_users"},
+       "basic_auth_users, rate_limit"},
       {"rate_limit: {interval: 1s}\n",
-       "FILE:1:1: rate_limit is an exporter-toolkit option esim_exporter does not support; remove "
-       "it"},
+       "FILE:1:1: rate_limit.burst must be at least 1 with an interval: with no burst every "
+       "request would get 429; give the requests allowed at once, e.g. burst: 10"},
+      {"rate_limit: {interval: 1s, burst: 0}\n",
+       "FILE:1:35: rate_limit.burst must be at least 1 with an interval: with burst 0 every "
+       "request would get 429; give the requests allowed at once, e.g. burst: 10"},
+      {"rate_limit: {interval: soon, burst: 5}\n",
+       "FILE:1:24: rate_limit.interval \"soon\" is not a duration; write e.g. \"100ms\" or "
+       "\"1s\" (units: ms, s, m, h), or 0 to disable"},
+      {"rate_limit: {interval: 1s, burst: -1}\n",
+       "FILE:1:35: rate_limit.burst \"-1\" is not a number of requests from 0 to 1000000"},
+      {"rate_limit: {interval: 1s, bursts: 1}\n",
+       "FILE:1:28: unknown key \"bursts\" in rate_limit; did you mean \"burst\"? allowed keys: "
+       "interval, burst"},
       {tls + "tls_server_config: {}\n",
        "FILE:4:1: duplicate key \"tls_server_config\" at the top level (first at line 1); keep "
        "only one"},
@@ -199,14 +262,36 @@ TEST_F(WebConfigTest, RejectsWhatIsWrongWithFileLineColumnAndAFix) {
        "FILE:4:3: tls_server_config.cert is an exporter-toolkit option esim_exporter does not "
        "support; put the PEM text in a file and use cert_file"},
       {tls + "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
-       "FILE:4:3: tls_server_config.cipher_suites is an exporter-toolkit option esim_exporter "
-       "does not support; remove it (OpenSSL's defaults for the TLS versions apply)"},
+       "FILE:4:18: tls_server_config.cipher_suites names only TLS 1.3 suites, which are not "
+       "configurable; name TLS 1.2 suites or remove cipher_suites"},
+      {tls + "  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_RC4_128_SHA]\n",
+       "FILE:4:58: tls_server_config.cipher_suites: \"TLS_RSA_WITH_RC4_128_SHA\" is insecure (Go's "
+       "tls.InsecureCipherSuites); use e.g. TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 or "
+       "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+      {tls + "  cipher_suites: [ECDHE-RSA-AES128-GCM-SHA256]\n",
+       "FILE:4:19: tls_server_config.cipher_suites: \"ECDHE-RSA-AES128-GCM-SHA256\" is not a "
+       "cipher suite Go's tls.CipherSuites knows; use e.g. "
+       "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 or TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+      {tls + "  cipher_suites: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n",
+       "FILE:4:18: tls_server_config.cipher_suites must be a non-empty list of Go cipher suite "
+       "names, e.g. [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]; remove it for the default "
+       "(forward-secret suites only)"},
+      {tls + "  min_version: TLS10\n",
+       "FILE:4:16: tls_server_config.min_version \"TLS10\" cannot work: OpenSSL 3 refuses TLS 1.0 "
+       "and 1.1 handshakes at its default security level; use TLS12 (the default) or TLS13"},
+      {tls + "  min_version: TLS11\n",
+       "FILE:4:16: tls_server_config.min_version \"TLS11\" cannot work: OpenSSL 3 refuses TLS 1.0 "
+       "and 1.1 handshakes at its default security level; use TLS12 (the default) or TLS13"},
+      {tls + "  max_version: TLS11\n",
+       "FILE:4:16: tls_server_config.max_version \"TLS11\" cannot work: OpenSSL 3 refuses TLS 1.0 "
+       "and 1.1 handshakes at its default security level; use TLS12 (the default) or TLS13"},
       {tls + "  key_fle: x\n",
        "FILE:4:3: unknown key \"key_fle\" in tls_server_config; did you mean \"key_file\"? allowed "
-       "keys: cert_file, key_file, client_ca_file, client_auth_type, min_version, max_version"},
+       "keys: cert_file, key_file, client_ca_file, client_auth_type, min_version, max_version, "
+       "cipher_suites"},
       {tls + "  min_version: TLS14\n",
-       "FILE:4:16: tls_server_config.min_version \"TLS14\" is not a TLS version; use one of TLS10, "
-       "TLS11, TLS12, TLS13"},
+       "FILE:4:16: tls_server_config.min_version \"TLS14\" is not a TLS version; use TLS12 or "
+       "TLS13"},
       {tls + "  min_version: TLS13\n  max_version: TLS12\n",
        "FILE:5:16: tls_server_config.max_version TLS12 is below min_version TLS13; raise "
        "max_version or lower min_version"},
@@ -341,7 +426,7 @@ TEST(WebConfigBcryptTest, RecognisesBcryptHashes) {
   }
 }
 
-TEST(WebServerBasicAuthTest, ChecksPasswordsAndCachesOnlySuccesses) {
+TEST(WebServerBasicAuthTest, ChecksPasswordsAndCachesBothOutcomes) {
   BasicAuthChecker checker({{"alice", BcryptHash("s3cret")}, {"bob", BcryptHash("other")}});
   EXPECT_TRUE(checker.Check(BasicHeader("alice", "s3cret")));
   EXPECT_EQ(checker.bcrypt_runs(), 1u);
@@ -352,10 +437,12 @@ TEST(WebServerBasicAuthTest, ChecksPasswordsAndCachesOnlySuccesses) {
 
   EXPECT_FALSE(checker.Check(BasicHeader("alice", "wrong")));
   EXPECT_FALSE(checker.Check(BasicHeader("alice", "wrong")));
-  EXPECT_EQ(checker.bcrypt_runs(), 4u) << "failures are not cached";
+  EXPECT_EQ(checker.bcrypt_runs(), 3u) << "failures are cached too, as in exporter-toolkit";
   EXPECT_FALSE(checker.Check(BasicHeader("alice", "other"))) << "bob's password";
   EXPECT_FALSE(checker.Check(BasicHeader("mallory", "s3cret")));
-  EXPECT_EQ(checker.bcrypt_runs(), 6u) << "unknown users cost a bcrypt too";
+  EXPECT_EQ(checker.bcrypt_runs(), 5u) << "unknown users cost a bcrypt too";
+  EXPECT_TRUE(checker.Check(BasicHeader("alice", "s3cret")));
+  EXPECT_EQ(checker.bcrypt_runs(), 5u);
 
   // Malformed headers never reach bcrypt.
   for (const std::string& bad :
@@ -365,90 +452,54 @@ TEST(WebServerBasicAuthTest, ChecksPasswordsAndCachesOnlySuccesses) {
         std::string("Basic ") + Base64("alice:" + std::string(73, 'x'))}) {
     EXPECT_FALSE(checker.Check(bad)) << bad;
   }
-  EXPECT_EQ(checker.bcrypt_runs(), 6u);
+  EXPECT_EQ(checker.bcrypt_runs(), 5u);
 }
 
-TEST(WebServerBasicAuthTest, TheCacheIsBounded) {
+TEST(WebServerBasicAuthTest, TheCachesAreBoundedAndFailuresNeverPushOutSuccesses) {
   BasicAuthChecker checker(
       {{"a", BcryptHash("pa")}, {"b", BcryptHash("pb")}, {"c", BcryptHash("pc")}},
-      /*max_cached_logins=*/2);
+      /*max_cached_successes=*/2, /*max_cached_failures=*/2);
   EXPECT_TRUE(checker.Check(BasicHeader("a", "pa")));
   EXPECT_TRUE(checker.Check(BasicHeader("b", "pb")));
-  EXPECT_TRUE(checker.Check(BasicHeader("a", "pa")));
+  EXPECT_TRUE(checker.Check(BasicHeader("a", "pa")));  // a is now the most recent
   EXPECT_EQ(checker.bcrypt_runs(), 2u);
-  EXPECT_TRUE(checker.Check(BasicHeader("c", "pc")));  // full: the cache starts over
+  EXPECT_TRUE(checker.Check(BasicHeader("c", "pc")));  // full: b, the least recent, goes
   EXPECT_TRUE(checker.Check(BasicHeader("a", "pa")));
+  EXPECT_EQ(checker.bcrypt_runs(), 3u);
+  EXPECT_TRUE(checker.Check(BasicHeader("b", "pb")));
   EXPECT_EQ(checker.bcrypt_runs(), 4u);
+  // Many distinct wrong passwords: each costs one bcrypt, and the logins stay cached.
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(checker.Check(BasicHeader("a", std::to_string(i))));
+  EXPECT_EQ(checker.bcrypt_runs(), 14u);
+  EXPECT_TRUE(checker.Check(BasicHeader("b", "pb")));
+  EXPECT_EQ(checker.bcrypt_runs(), 14u);
 }
 
-class WebServerSecuredTest : public testing::Test {
- protected:
-  void Start(WebConfig config) {
-    WebHandlers handlers;
-    handlers.metrics = [](const auto& write) { write("up 1\n"); };
-    handlers.landing_page = [](const auto&) { return std::string("<html></html>"); };
-    handlers.ready = [] { return true; };
-    handlers.reload = [] { return std::string(); };
-    WebOptions options;
-    options.listen_address = "127.0.0.1:0";
-    options.web_config = std::move(config);
-    server_ = std::make_unique<WebServer>(options, handlers);
-    std::string error;
-    ASSERT_TRUE(server_->Bind(error)) << error;
-    thread_ = std::thread([this] { server_->Serve(); });
-  }
-  void TearDown() override {
-    if (server_) server_->Stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  std::unique_ptr<WebServer> server_;
-  std::thread thread_;
-};
-
-TEST_F(WebServerSecuredTest, BasicAuthGuardsEveryPathAndHeadersGoOnEveryResponse) {
-  WebConfig config;
-  config.basic_auth_users = {{"alice", BcryptHash("s3cret")}};
-  config.headers = {{"X-Frame-Options", "deny"}, {"X-Content-Type-Options", "nosniff"}};
-  Start(std::move(config));
-  httplib::Client client("127.0.0.1", server_->port());
-  for (const char* path : {"/metrics", "/", "/-/healthy", "/-/ready", "/no-such-page"}) {
-    const auto res = client.Get(path);
-    ASSERT_TRUE(res) << path;
-    EXPECT_EQ(res->status, 401) << path;
-    EXPECT_EQ(res->get_header_value("WWW-Authenticate"), "Basic realm=\"esim_exporter\"");
-    EXPECT_EQ(res->get_header_value("X-Frame-Options"), "deny") << path;
-    EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff") << path;
-  }
-  EXPECT_EQ(client.Post("/-/reload")->status, 401);
-  client.set_basic_auth("alice", "s3cret");
-  const auto res = client.Get("/metrics");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->body, "up 1\n");
-  EXPECT_EQ(res->get_header_value("X-Frame-Options"), "deny");
-  EXPECT_EQ(res->get_header_value_count("X-Frame-Options"), 1u);
-  EXPECT_EQ(client.Get("/no-such-page")->status, 404);
-  EXPECT_EQ(client.Post("/-/reload")->status, 200);
-  client.set_basic_auth("alice", "wrong");
-  EXPECT_EQ(client.Get("/-/healthy")->status, 401);
+TEST(LruSetTest, KeepsTheMostRecentlyUsed) {
+  LruSet set(2);
+  set.Insert("x");
+  set.Insert("y");
+  EXPECT_TRUE(set.Touch("x"));
+  set.Insert("z");  // y goes
+  EXPECT_TRUE(set.Touch("x"));
+  EXPECT_FALSE(set.Touch("y"));
+  EXPECT_TRUE(set.Touch("z"));
+  EXPECT_EQ(set.size(), 2u);
 }
 
-TEST_F(WebServerSecuredTest, ABadTlsContextIsABindError) {
-  WebConfig config;
-  config.path = "web.yml";
-  config.tls = TlsServerConfig{};
-  config.tls->cert_file = "/nonexistent/server.pem";
-  config.tls->key_file = "/nonexistent/server.key";
-  WebHandlers handlers;
-  WebOptions options;
-  options.listen_address = "127.0.0.1:0";
-  options.web_config = std::move(config);
-  WebServer server(options, handlers);
-  std::string error;
-  EXPECT_FALSE(server.Bind(error));
-  EXPECT_EQ(error,
-            "cannot set up TLS from web.yml: cert_file \"/nonexistent/server.pem\": cannot read: "
-            "No such file or directory");
+TEST(RequestRateLimiterTest, ATokenBucket) {
+  using std::chrono::milliseconds;
+  const auto start = RequestRateLimiter::Clock::now();
+  RequestRateLimiter limiter(milliseconds(100), 3, start);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Allow(start)) << i;
+  EXPECT_FALSE(limiter.Allow(start));
+  EXPECT_FALSE(limiter.Allow(start + milliseconds(50)));
+  EXPECT_TRUE(limiter.Allow(start + milliseconds(100)));
+  EXPECT_FALSE(limiter.Allow(start + milliseconds(100)));
+  // Idle time refills up to the burst, not beyond.
+  const auto later = start + std::chrono::seconds(60);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Allow(later)) << i;
+  EXPECT_FALSE(limiter.Allow(later));
 }
 
 }  // namespace

@@ -30,16 +30,19 @@ using std::chrono::system_clock;
 
 // httplib runs every accepted connection as one task of its task queue: counting the tasks
 // counts the TCP connections (TLS ones included), which is what proves keep-alive.
-class CountingThreadPool : public httplib::ThreadPool {
+// (httplib::ThreadPool is final since 0.2x: this wraps one.)
+class CountingThreadPool : public httplib::TaskQueue {
  public:
   CountingThreadPool(size_t threads, std::shared_ptr<std::atomic<size_t>> counter)
-      : httplib::ThreadPool(threads), counter_(std::move(counter)) {}
-  void enqueue(std::function<void()> fn) override {
+      : pool_(threads), counter_(std::move(counter)) {}
+  bool enqueue(std::function<void()> fn) override {
     counter_->fetch_add(1);
-    httplib::ThreadPool::enqueue(std::move(fn));
+    return pool_.enqueue(std::move(fn));
   }
+  void shutdown() override { pool_.shutdown(); }
 
  private:
+  httplib::ThreadPool pool_;
   std::shared_ptr<std::atomic<size_t>> counter_;
 };
 

@@ -143,7 +143,7 @@ class FakeApiTest : public ::testing::Test {
                                 {"RT-Signature", call.signature}};
     if (!call.omit_header.empty()) headers.erase(call.omit_header);
     httplib::Client* c = client ? client : client_.get();
-    c->set_url_encode(false);
+    c->set_path_encode(false);
     return c->Get(path_and_query.c_str(), headers);
   }
 

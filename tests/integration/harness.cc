@@ -93,8 +93,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   return result;
 }
 
-ExporterProcess::ExporterProcess(std::vector<std::string> args,
-                                 std::vector<std::string> extra_env) {
+ExporterProcess::ExporterProcess(std::vector<std::string> args, std::vector<std::string> extra_env,
+                                 std::vector<std::string> command_prefix) {
   bool has_listen = false;
   for (const auto& arg : args) has_listen |= arg.rfind("--web.listen-address", 0) == 0;
   if (!has_listen) args.push_back("--web.listen-address=127.0.0.1:0");
@@ -109,10 +109,12 @@ ExporterProcess::ExporterProcess(std::vector<std::string> args,
     dup2(null_fd, 0);
     dup2(null_fd, 1);
     for (const auto& entry : extra_env) putenv(const_cast<char*>(entry.c_str()));
-    std::vector<char*> argv{const_cast<char*>(ESIM_EXPORTER_BINARY)};
+    std::vector<char*> argv;
+    for (auto& arg : command_prefix) argv.push_back(arg.data());
+    argv.push_back(const_cast<char*>(ESIM_EXPORTER_BINARY));
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(err_fd);
@@ -152,6 +154,9 @@ std::optional<ExporterProcess::HttpAnswer> ExporterProcess::Get(
   client.set_decompress(false);
   client.set_read_timeout(10, 0);
   httplib::Headers request_headers(headers.begin(), headers.end());
+  // cpp-httplib's client asks for gzip unless told otherwise; the body is wanted as sent.
+  if (!request_headers.count("Accept-Encoding"))
+    request_headers.emplace("Accept-Encoding", "identity");
   auto res = client.Get(path, request_headers);
   if (!res) return std::nullopt;
   HttpAnswer answer{res->status, res->body, {}};
@@ -179,7 +184,7 @@ std::optional<ExporterProcess::HttpAnswer> ExporterProcess::HttpsGet(
   client->set_connection_timeout(5, 0);
   client->set_read_timeout(10, 0);
   if (!request.user.empty()) client->set_basic_auth(request.user.c_str(), request.password.c_str());
-  auto res = client->Get(path.c_str());
+  auto res = client->Get(path.c_str(), httplib::Headers{{"Accept-Encoding", "identity"}});
   if (!res) return std::nullopt;
   HttpAnswer answer{res->status, res->body, {}};
   for (const auto& [name, value] : res->headers) answer.headers[name] = value;

@@ -46,7 +46,10 @@ class ExporterProcess {
  public:
   // Starts ESIM_EXPORTER_BINARY with `args` (plus --web.listen-address=127.0.0.1:0 unless given)
   // and waits until it logs the port it listens on.
-  explicit ExporterProcess(std::vector<std::string> args, std::vector<std::string> extra_env = {});
+  // `command_prefix`: a program that runs the exporter, e.g. {"prlimit", "--nproc=64", "setpriv",
+  // ...} (found on PATH); empty: the exporter is executed directly.
+  explicit ExporterProcess(std::vector<std::string> args, std::vector<std::string> extra_env = {},
+                           std::vector<std::string> command_prefix = {});
   ~ExporterProcess();
 
   int port() const { return port_; }

@@ -3,12 +3,18 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
+#include <vector>
 
 #include "fake_esimfly_api.h"
 #include "harness.h"
+#include "raw_http.h"
 
 namespace esim_test {
 namespace {
@@ -26,6 +32,93 @@ int ConnectAndSendNothing(int port) {
     return -1;
   }
   return fd;
+}
+
+// The fake API and a config for it, in a directory others may read (for a run as nobody).
+struct ExporterSetup {
+  ExporterSetup() : api(Options()) {
+    api.Start();
+    chmod(dir.path().c_str(), 0755);
+    chmod(dir.Write("secret_key", "sk_hostile\n").c_str(), 0644);
+    config = dir.Write("config.yml", "api:\n  url: " + api.BaseUrl() +
+                                         "\n  access_code: esf_hostile\n  secret_key_file: "
+                                         "secret_key\nesims:\n  - iccid: \"" +
+                                         fake_esimfly::kSpecExampleIccid + "\"\n");
+    chmod(config.c_str(), 0644);
+  }
+  static fake_esimfly::Options Options() {
+    fake_esimfly::Options options;
+    options.access_code = "esf_hostile";
+    options.secret_key = "sk_hostile";
+    return options;
+  }
+  fake_esimfly::FakeEsimflyApi api;
+  TempDir dir;
+  std::string config;
+};
+
+using Clock = std::chrono::steady_clock;
+
+// 300 clients (more than the server's 128 workers) that send a request line, then one header
+// line a second, for ever. A scrape is still answered within Prometheus' 10 s timeout, and
+// SIGTERM ends the exporter within a few seconds.
+TEST(HostileClientsTest, ASlowHeaderTrickleNeitherStarvesAScrapeNorDelaysAStop) {
+  ExporterSetup setup;
+  ExporterProcess exporter({"--config.file=" + setup.config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  std::vector<RawConnection> tricklers;
+  for (int i = 0; i < 300; ++i) {
+    tricklers.emplace_back(exporter.port());
+    ASSERT_TRUE(tricklers.back().connected()) << i;
+    tricklers.back().Send("GET / HTTP/1.1\r\n");
+  }
+  std::atomic<bool> trickling{true};
+  std::thread trickle([&] {
+    while (trickling) {
+      for (auto& trickler : tricklers) trickler.Send("X-Slow: 1\r\n", std::chrono::milliseconds(1));
+      std::this_thread::sleep_for(seconds(1));
+    }
+  });
+  std::this_thread::sleep_for(seconds(2));
+  const auto started = Clock::now();
+  const std::string text = exporter.ScrapeText();
+  const auto took = Clock::now() - started;
+  EXPECT_NE(text.find("esim_poll_success"), std::string::npos);
+  EXPECT_LT(took, seconds(9)) << "the scrape waited behind the trickling clients";
+
+  const auto stopping = Clock::now();
+  EXPECT_EQ(exporter.Terminate(seconds(10)), 0);
+  EXPECT_LT(Clock::now() - stopping, seconds(5)) << "SIGTERM waited for the trickling clients";
+  trickling = false;
+  trickle.join();
+}
+
+// The systemd unit's TasksMax, as `ulimit -u` for an unprivileged user: with threads running
+// out, a connection flood makes the exporter refuse connections, not abort (exit 134 before).
+TEST(HostileClientsTest, RunningOutOfThreadsRefusesConnectionsInsteadOfAborting) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run the exporter as nobody";
+  ExporterSetup setup;
+  ExporterProcess exporter(
+      {"--config.file=" + setup.config}, {},
+      {"prlimit", "--nproc=48:48", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  std::vector<RawConnection> flood;
+  for (int i = 0; i < 600; ++i) {
+    flood.emplace_back(exporter.port());
+    // A partial request: past TCP_DEFER_ACCEPT, holding a worker until the request deadline.
+    if (flood.back().connected()) flood.back().Send("GET / HTTP/1.1\r\n");
+  }
+  std::this_thread::sleep_for(seconds(3));
+  int status = 0;
+  ASSERT_EQ(waitpid(exporter.pid(), &status, WNOHANG), 0) << "the exporter died\n"
+                                                          << exporter.Stderr();
+  EXPECT_NE(exporter.Stderr().find("cannot start a thread for an HTTP connection"),
+            std::string::npos)
+      << "the flood did not reach the thread limit; the test proves nothing";
+  flood.clear();
+  EXPECT_TRUE(exporter.WaitFor([&] { return !exporter.ScrapeText().empty(); }, seconds(20)))
+      << exporter.Stderr();
+  EXPECT_EQ(exporter.Terminate(), 0);
 }
 
 TEST(HostileClientsTest, AScrapeIsAnsweredWhileThreeHundredConnectionsHang) {
