@@ -568,12 +568,23 @@ class Loader : public YamlReader {
     }
     std::string value = StripOneNewline(*text);
     if (value.empty()) Fail(mark, what + " " + Quoted(path) + " is empty; write the value into it");
-    if (IsSpace(value.front()) || IsSpace(value.back())) {
-      Warn(mark, what + " " + Quoted(path) +
-                     " starts or ends with whitespace (after removing one final newline), which "
-                     "is kept as part of the value; remove it if it does not belong there");
-    }
+    RequirePrintable(value, what + " " + Quoted(path) + " (after removing one final newline)",
+                     mark);
     return value;
+  }
+
+  // API credentials are printable ASCII without spaces; a stray blank, tab or line break (from
+  // an editor or `echo`) would be signed or sent in a header and refused by the API. The message
+  // never shows the value.
+  void RequirePrintable(const std::string& value, const std::string& what, const Mark& mark) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      const auto c = static_cast<unsigned char>(value[i]);
+      if (c <= 0x20 || c == 0x7f) {
+        Fail(mark, what + " holds whitespace or a control character at position " +
+                       std::to_string(i + 1) +
+                       "; API credentials never do: remove the stray space, tab or line break");
+      }
+    }
   }
 
   std::optional<std::string> NonEmptyEnv(const std::string& name) const {
@@ -589,11 +600,14 @@ class Loader : public YamlReader {
         Fail(access_code_.value, "api.access_code is empty; give the API access code");
       }
       access_code = access_code_.text;
+      RequirePrintable(access_code, "api.access_code", access_code_.value);
     } else if (access_code_file_.present) {
       access_code = ReadCredentialFile(ResolvePath(access_code_file_.text), "api.access_code_file",
                                        access_code_file_.value);
     } else if (std::optional<std::string> from_env = NonEmptyEnv(kAccessCodeEnv)) {
       access_code = *from_env;
+      RequirePrintable(access_code, std::string("the environment variable ") + kAccessCodeEnv,
+                       api_mark_);
     } else {
       Fail(api_mark_, std::string("no API access code given; set api.access_code or ") +
                           "api.access_code_file, or the environment variable " + kAccessCodeEnv);
@@ -608,6 +622,7 @@ class Loader : public YamlReader {
              "api.secret_key is empty; put the secret key in a file named by "
              "api.secret_key_file");
       }
+      RequirePrintable(secret_key_.text, "api.secret_key", secret_key_.value);
       api.secret_key = Secret(secret_key_.text);
       Warn(secret_key_.key,
            "api.secret_key is written in the config, which is discouraged: whoever can read the "
@@ -623,6 +638,8 @@ class Loader : public YamlReader {
       return;
     }
     if (std::optional<std::string> from_env = NonEmptyEnv(kSecretKeyEnv)) {
+      RequirePrintable(*from_env, std::string("the environment variable ") + kSecretKeyEnv,
+                       api_mark_);
       api.secret_key = Secret(*from_env);
       return;
     }

@@ -1,5 +1,6 @@
 #include "exposition.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -48,11 +49,20 @@ void ExpositionWriter::Family(std::string_view name, std::string_view help, std:
 
 void AppendEscapedLabelValue(std::string& out, std::string_view value) {
   // Most values need no escaping: append them whole.
-  if (value.find_first_of("\\\"\n") == std::string_view::npos) {
+  const auto plain = [](char c) {
+    return c != '\\' && c != '"' && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  };
+  if (std::all_of(value.begin(), value.end(), plain)) {
     out += value;
     return;
   }
   for (char c : value) {
+    // Control characters from the API (\r, tab, NUL, DEL...) would reach dashboards and
+    // Alertmanager as they are: each becomes U+FFFD. \n keeps its exposition escape.
+    if (c != '\n' && (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)) {
+      out += "\xEF\xBF\xBD";
+      continue;
+    }
     switch (c) {
       case '\\':
         out += "\\\\";

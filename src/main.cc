@@ -140,6 +140,11 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       flags.telemetry_path == "/" || flags.telemetry_path.rfind("/-/", 0) == 0) {
     return "--web.telemetry-path must start with / and not be / or under /-/";
   }
+  // A path, not a pattern: ':' would make cpp-httplib read "/:name" as a parameter.
+  if (flags.telemetry_path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789/._~-") != std::string::npos) {
+    return "--web.telemetry-path may hold only letters, digits and / . _ ~ -";
+  }
   int total = 0;
   const auto [end, parse_error] = std::from_chars(
       flags.shard_total.data(), flags.shard_total.data() + flags.shard_total.size(), total);

@@ -51,6 +51,17 @@ bool ParseListenAddress(const std::string& address, std::string& host, int& port
 
 namespace {
 
+// cpp-httplib reads a route with regex metacharacters as a regex: --web.telemetry-path=/m.trics
+// would also serve /mXtrics. Escaped, the path is matched literally.
+std::string LiteralPathPattern(const std::string& path) {
+  std::string pattern;
+  for (char c : path) {
+    if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) pattern += '\\';
+    pattern += c;
+  }
+  return pattern;
+}
+
 using Clock = std::chrono::steady_clock;
 namespace limits = http_limits;
 
@@ -481,7 +492,7 @@ void WebServer::Route() {
     };
   };
 
-  server_->Get(options_.telemetry_path,
+  server_->Get(LiteralPathPattern(options_.telemetry_path),
                guarded([this](const httplib::Request& req, httplib::Response& res) {
                  ServeStream(handlers_.metrics, kExpositionContentType, req, res);
                }));

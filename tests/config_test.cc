@@ -516,16 +516,17 @@ TEST(CredentialsTest, EmptyEnvironmentVariableCountsAsUnset) {
 struct NewlineCase {
   std::string content;
   std::string expected;
-  bool whitespace_warning;
+  bool rejected;  // whitespace or a control character is left in the value
 };
 
 TEST(CredentialsTest, CredentialFilesLoseExactlyOneTrailingNewline) {
   // The value contains '-', which a mkdtemp name never does: a message with it leaked the value.
+  // Whitespace or a control character left after the one newline is an error.
   const std::vector<NewlineCase> cases = {
       {"p4ss-w0rd", "p4ss-w0rd", false},     {"p4ss-w0rd\n", "p4ss-w0rd", false},
       {"p4ss-w0rd\r\n", "p4ss-w0rd", false}, {"p4ss-w0rd\n\n", "p4ss-w0rd\n", true},
       {"p4ss-w0rd\r", "p4ss-w0rd\r", true},  {" p4ss-w0rd\n", " p4ss-w0rd", true},
-      {"p4ss w0rd\n", "p4ss w0rd", false},
+      {"p4ss w0rd\n", "p4ss w0rd", true},
   };
   for (const NewlineCase& c : cases) {
     TempDir dir;
@@ -534,15 +535,49 @@ TEST(CredentialsTest, CredentialFilesLoseExactlyOneTrailingNewline) {
     const std::string path = dir.Write(
         "c.yml",
         std::string("api:\n  access_code_file: access\n  secret_key_file: secret\n") + kOneEsim);
+    if (c.rejected) {
+      try {
+        LoadConfig(path, FakeEnv({}));
+        ADD_FAILURE() << "accepted " << testing::PrintToString(c.content);
+      } catch (const ConfigError& error) {
+        const std::string message = error.what();
+        EXPECT_NE(message.find("api.access_code_file"), std::string::npos) << message;
+        EXPECT_NE(message.find("whitespace or a control character at position"), std::string::npos)
+            << message;
+        EXPECT_EQ(message.find("w0rd"), std::string::npos) << message;
+      }
+      continue;
+    }
     const Config config = LoadConfig(path, FakeEnv({}));
     EXPECT_EQ(config.api.access_code, c.expected);
     EXPECT_EQ(config.api.secret_key.Reveal(), c.expected);
-    EXPECT_EQ(config.warnings.size(), c.whitespace_warning ? 2u : 0u);
-    for (const std::string& warning : config.warnings) {
-      EXPECT_NE(warning.find("starts or ends with whitespace"), std::string::npos) << warning;
-      EXPECT_EQ(warning.find("w0rd"), std::string::npos) << warning;
-    }
+    EXPECT_TRUE(config.warnings.empty());
   }
+}
+
+TEST(CredentialsTest, InlineAndEnvironmentCredentialsWithWhitespaceAreErrors) {
+  TempDir dir;
+  const std::string inline_path =
+      dir.Write("inline.yml",
+                std::string("api:\n  access_code: \"esf_a b\"\n  secret_key_file: s\n") + kOneEsim);
+  dir.Write("s", "sk_fine\n");
+  EXPECT_THROW(
+      {
+        try {
+          LoadConfig(inline_path, FakeEnv({}));
+        } catch (const ConfigError& error) {
+          EXPECT_NE(std::string(error.what()).find("inline.yml:2:16: api.access_code holds"),
+                    std::string::npos)
+              << error.what();
+          throw;
+        }
+      },
+      ConfigError);
+  const std::string env_path =
+      dir.Write("env.yml", std::string("api:\n  url: https://x.example\n") + kOneEsim);
+  EXPECT_THROW(LoadConfig(env_path, FakeEnv({{"ESIMFLY_ACCESS_CODE", "esf_ok"},
+                                             {"ESIMFLY_SECRET_KEY", "sk_x\ty"}})),
+               ConfigError);
 }
 
 TEST(CredentialsTest, EmptySecretFileIsAnError) {

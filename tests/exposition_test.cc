@@ -40,5 +40,21 @@ TEST(ExpositionTest, EscapesLabelValuesAndHelp) {
             "m 2\n");
 }
 
+TEST(ExpositionTest, ControlCharactersInLabelValuesBecomeReplacementCharacters) {
+  std::string out;
+  AppendEscapedLabelValue(out, std::string("a\rb\tc\0d\x7f"
+                                           "e\nf",
+                                           11));
+  EXPECT_EQ(out,
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD"
+            "d\xEF\xBF\xBD"
+            "e\\nf");
+  out.clear();
+  AppendEscapedLabelValue(out, "caf\xC3\xA9 ok");  // UTF-8 stays as it is
+  EXPECT_EQ(out, "caf\xC3\xA9 ok");
+}
+
 }  // namespace
 }  // namespace esim

@@ -278,6 +278,33 @@ TEST(WebServerStopTest, StopEndsServeWhateverClientsDo) {
   serving.join();
 }
 
+TEST(WebServerPathTest, TheTelemetryPathIsMatchedLiterally) {
+  WebHandlers handlers;
+  handlers.metrics = [](const auto& write) { write("up 1\n"); };
+  handlers.landing_page = [](const auto&) { return std::string("<html></html>"); };
+  handlers.ready = [] { return true; };
+  handlers.reload = [] { return std::string(); };
+  WebOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.telemetry_path = "/m.trics";
+  WebServer server(options, handlers);
+  std::string error;
+  ASSERT_TRUE(server.Bind(error)) << error;
+  std::thread serving([&] { server.Serve(); });
+  httplib::Client client("127.0.0.1", server.port());
+  const auto exact = client.Get("/m.trics");
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->status, 200);
+  EXPECT_EQ(exact->body, "up 1\n");
+  for (const char* other : {"/mXtrics", "/m.trics/", "/m.tricsX"}) {
+    const auto res = client.Get(other);
+    ASSERT_TRUE(res) << other;
+    EXPECT_EQ(res->status, 404) << other;
+  }
+  server.Stop();
+  serving.join();
+}
+
 // --- With a web config: basic auth, headers, rate limit ------------------------------------
 
 class WebServerSecuredTest : public testing::Test {
