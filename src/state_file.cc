@@ -1,0 +1,399 @@
+#include "state_file.h"
+
+#include <openssl/sha.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace esim {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kFormat[] = "esim_exporter.state";
+constexpr char kLedgerFormat[] = "esim_exporter.budget";
+// A header is a few hundred bytes; anything longer is not one of ours.
+constexpr size_t kMaxHeaderBytes = 4096;
+
+std::string Hex(const unsigned char* data, size_t size) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < size; ++i) {
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string Sha256Hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return Hex(digest, sizeof digest);
+}
+
+uint32_t Crc32(std::string_view data) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes uInt lengths: feed large bodies in pieces.
+  while (!data.empty()) {
+    const size_t piece = std::min<size_t>(data.size(), 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(piece));
+    data.remove_prefix(piece);
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// The framing shared by both files: header line, then the body lines.
+std::string Frame(const char* format, const std::string& fingerprint, double written,
+                  const std::string& body, size_t lines) {
+  json header = {{"format", format},
+                 {"version", kStateFormatVersion},
+                 {"fingerprint", fingerprint},
+                 {"written", written},
+                 {"lines", lines},
+                 {"bytes", body.size()},
+                 {"crc32", Crc32(body)}};
+  std::string out = header.dump();
+  out += '\n';
+  out += body;
+  return out;
+}
+
+void AddLine(std::string& body, size_t& lines, const json& line) {
+  body += line.dump(-1, ' ', false, json::error_handler_t::replace);
+  body += '\n';
+  ++lines;
+}
+
+struct Unframed {
+  std::string fingerprint;
+  double written = 0;
+  std::vector<json> lines;
+};
+
+// Throws std::runtime_error (or a json exception) saying what is wrong.
+Unframed Unframe(std::string_view data, const char* format) {
+  if (data.empty()) throw std::runtime_error("empty file");
+  const size_t end = data.find('\n');
+  if (end == std::string_view::npos) {
+    throw std::runtime_error(data.size() > kMaxHeaderBytes ? "no header line"
+                                                           : "truncated: no complete header line");
+  }
+  if (end > kMaxHeaderBytes) throw std::runtime_error("no header line");
+  const json header = json::parse(data.substr(0, end));
+  if (!header.is_object() || header.value("format", "") != format) {
+    throw std::runtime_error(std::string("not an ") + format + " file");
+  }
+  const json& version = header.at("version");
+  if (!version.is_number_integer() || version.get<int64_t>() != kStateFormatVersion) {
+    throw std::runtime_error("format version " + version.dump() + ", this exporter reads " +
+                             std::to_string(kStateFormatVersion));
+  }
+  const json& bytes = header.at("bytes");
+  const json& lines = header.at("lines");
+  const json& crc = header.at("crc32");
+  if (!bytes.is_number_unsigned() || !lines.is_number_unsigned() || !crc.is_number_unsigned()) {
+    throw std::runtime_error("malformed header");
+  }
+  const std::string_view body = data.substr(end + 1);
+  const uint64_t expected = bytes.get<uint64_t>();
+  if (body.size() < expected) {
+    throw std::runtime_error("truncated: " + std::to_string(body.size()) + " of " +
+                             std::to_string(expected) + " body bytes");
+  }
+  if (body.size() > expected) throw std::runtime_error("trailing bytes after the body");
+  if (Crc32(body) != crc.get<uint64_t>()) throw std::runtime_error("checksum mismatch");
+  const uint64_t line_count = lines.get<uint64_t>();
+  if (line_count > body.size()) throw std::runtime_error("malformed header");
+  Unframed out;
+  out.fingerprint = header.at("fingerprint").get<std::string>();
+  out.written = header.at("written").get<double>();
+  out.lines.reserve(static_cast<size_t>(line_count));
+  size_t position = 0;
+  while (position < body.size()) {
+    const size_t newline = body.find('\n', position);
+    if (newline == std::string_view::npos) throw std::runtime_error("unterminated body line");
+    out.lines.push_back(json::parse(body.substr(position, newline - position)));
+    if (!out.lines.back().is_object()) throw std::runtime_error("body line is not an object");
+    position = newline + 1;
+  }
+  if (out.lines.size() != line_count) throw std::runtime_error("line count mismatch");
+  return out;
+}
+
+// Finite numbers only: NaN and infinities have no JSON form.
+double Finite(double value) { return std::isfinite(value) ? value : 0; }
+
+template <typename T>
+void PutOpt(json& out, const char* key, const std::optional<T>& value) {
+  if (value) out[key] = *value;
+}
+void PutOpt(json& out, const char* key, const std::optional<double>& value) {
+  if (value) out[key] = Finite(*value);
+}
+template <typename T>
+void GetOpt(const json& in, const char* key, std::optional<T>& value) {
+  if (const auto it = in.find(key); it != in.end()) value = it->get<T>();
+}
+template <typename T>
+void Get(const json& in, const char* key, T& value) {
+  if (const auto it = in.find(key); it != in.end()) value = it->get<T>();
+}
+
+json StatusJson(const EsimStatus& status) {
+  json out = {{"iccid", status.iccid}, {"status", status.status}};
+  PutOpt(out, "esim_status", status.esim_status);
+  PutOpt(out, "smdp_status", status.smdp_status);
+  PutOpt(out, "profile", status.profile);
+  if (status.unlimited) out["unlimited"] = true;
+  json network = json::object();
+  PutOpt(network, "operator", status.last_network.operator_name);
+  PutOpt(network, "mcc", status.last_network.mcc);
+  PutOpt(network, "mnc", status.last_network.mnc);
+  PutOpt(network, "country", status.last_network.country);
+  PutOpt(network, "iso2", status.last_network.country_iso2);
+  PutOpt(network, "type", status.last_network.connection_type);
+  if (!network.empty()) out["network"] = std::move(network);
+  json device = json::object();
+  PutOpt(device, "model", status.device.model);
+  PutOpt(device, "imei", status.device.imei);
+  if (!device.empty()) out["device"] = std::move(device);
+  PutOpt(out, "activation", status.activation_time);
+  PutOpt(out, "last_usage", status.last_usage_time);
+  PutOpt(out, "expiry", status.expiry_time);
+  out["used"] = Finite(status.used_bytes);
+  PutOpt(out, "total", status.total_bytes);
+  return out;
+}
+
+EsimStatus StatusFrom(const json& in) {
+  EsimStatus status;
+  Get(in, "iccid", status.iccid);
+  Get(in, "status", status.status);
+  GetOpt(in, "esim_status", status.esim_status);
+  GetOpt(in, "smdp_status", status.smdp_status);
+  GetOpt(in, "profile", status.profile);
+  Get(in, "unlimited", status.unlimited);
+  if (const auto it = in.find("network"); it != in.end()) {
+    GetOpt(*it, "operator", status.last_network.operator_name);
+    GetOpt(*it, "mcc", status.last_network.mcc);
+    GetOpt(*it, "mnc", status.last_network.mnc);
+    GetOpt(*it, "country", status.last_network.country);
+    GetOpt(*it, "iso2", status.last_network.country_iso2);
+    GetOpt(*it, "type", status.last_network.connection_type);
+  }
+  if (const auto it = in.find("device"); it != in.end()) {
+    GetOpt(*it, "model", status.device.model);
+    GetOpt(*it, "imei", status.device.imei);
+  }
+  GetOpt(in, "activation", status.activation_time);
+  GetOpt(in, "last_usage", status.last_usage_time);
+  GetOpt(in, "expiry", status.expiry_time);
+  Get(in, "used", status.used_bytes);
+  GetOpt(in, "total", status.total_bytes);
+  return status;
+}
+
+json EsimJson(const PersistedEsim& esim) {
+  const EsimRecord& r = esim.record;
+  json out = {{"t", "esim"}};
+  json config = json::object();
+  if (!r.config.iccid.empty()) config["iccid"] = r.config.iccid;
+  PutOpt(config, "esim_id", r.config.esim_id);
+  if (!r.config.name.empty()) config["name"] = r.config.name;
+  if (!r.config.labels.empty()) config["labels"] = r.config.labels;
+  out["config"] = std::move(config);
+  if (r.discovered) out["discovered"] = true;
+  if (r.status) out["status"] = StatusJson(*r.status);
+  out["times"] = {Finite(r.usage_time), Finite(r.lifecycle_time), Finite(r.validity_time)};
+  out["from_live"] = {r.used_from_live, r.total_from_live};
+  if (!r.learned_iccid.empty()) out["learned_iccid"] = r.learned_iccid;
+  PutOpt(out, "listed_id", r.listed_id);
+  if (r.package) {
+    out["package"] = {
+        {"code", r.package->code}, {"name", r.package->name}, {"countries", r.package->countries}};
+  }
+  out["poll"] = {{"polled", r.polled},
+                 {"time", Finite(r.last_poll_time)},
+                 {"success", Finite(r.last_success_time)},
+                 {"ok", r.last_poll_ok},
+                 {"code", r.last_code},
+                 {"message", r.last_message}};
+  out["live"] = {{"polled", r.live_polled},
+                 {"time", Finite(r.last_live_time)},
+                 {"ok", r.last_live_ok},
+                 {"success", Finite(r.last_live_success_time)}};
+  out["list"] = {{"time", Finite(r.last_listed_time)}, {"ok", r.last_list_ok}};
+  out["schedule"] = {{"attempt", Finite(esim.last_attempt)}, {"failures", esim.failures}};
+  return out;
+}
+
+PersistedEsim EsimFrom(const json& in) {
+  PersistedEsim esim;
+  EsimRecord& r = esim.record;
+  const json& config = in.at("config");
+  Get(config, "iccid", r.config.iccid);
+  GetOpt(config, "esim_id", r.config.esim_id);
+  Get(config, "name", r.config.name);
+  if (const auto it = config.find("labels"); it != config.end()) {
+    r.config.labels = it->get<std::map<std::string, std::string>>();
+  }
+  if (r.config.iccid.empty() && !r.config.esim_id) throw std::runtime_error("eSIM without id");
+  Get(in, "discovered", r.discovered);
+  if (const auto it = in.find("status"); it != in.end()) r.status = StatusFrom(*it);
+  const json& times = in.at("times");
+  r.usage_time = times.at(0).get<double>();
+  r.lifecycle_time = times.at(1).get<double>();
+  r.validity_time = times.at(2).get<double>();
+  const json& from_live = in.at("from_live");
+  r.used_from_live = from_live.at(0).get<bool>();
+  r.total_from_live = from_live.at(1).get<bool>();
+  Get(in, "learned_iccid", r.learned_iccid);
+  GetOpt(in, "listed_id", r.listed_id);
+  if (const auto it = in.find("package"); it != in.end()) {
+    PackageInfo package;
+    Get(*it, "code", package.code);
+    Get(*it, "name", package.name);
+    Get(*it, "countries", package.countries);
+    r.package = std::move(package);
+  }
+  const json& poll = in.at("poll");
+  Get(poll, "polled", r.polled);
+  Get(poll, "time", r.last_poll_time);
+  Get(poll, "success", r.last_success_time);
+  Get(poll, "ok", r.last_poll_ok);
+  Get(poll, "code", r.last_code);
+  Get(poll, "message", r.last_message);
+  const json& live = in.at("live");
+  Get(live, "polled", r.live_polled);
+  Get(live, "time", r.last_live_time);
+  Get(live, "ok", r.last_live_ok);
+  Get(live, "success", r.last_live_success_time);
+  const json& list = in.at("list");
+  Get(list, "time", r.last_listed_time);
+  Get(list, "ok", r.last_list_ok);
+  const json& schedule = in.at("schedule");
+  Get(schedule, "attempt", esim.last_attempt);
+  Get(schedule, "failures", esim.failures);
+  esim.failures = std::clamp(esim.failures, 0, 30);
+  return esim;
+}
+
+template <typename T>
+std::optional<T> Decode(std::string_view data, std::string& error, T (*decode)(std::string_view)) {
+  try {
+    return decode(data);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+}
+
+PersistedState DecodeStateOrThrow(std::string_view data) {
+  Unframed unframed = Unframe(data, kFormat);
+  PersistedState state;
+  state.fingerprint = std::move(unframed.fingerprint);
+  state.written = unframed.written;
+  for (const json& line : unframed.lines) {
+    const std::string type = line.at("t").get<std::string>();
+    if (type == "esim") {
+      state.esims.push_back(EsimFrom(line));
+    } else if (type == "account") {
+      Get(line, "inventory_success", state.account.inventory_last_success_time);
+      if (const auto it = line.find("by_status"); it != line.end()) {
+        state.account.esims_by_status = it->get<std::map<std::string, int64_t>>();
+      }
+      if (const auto it = line.find("balance"); it != line.end()) {
+        AccountBalance balance;
+        balance.amount = it->at("amount").get<double>();
+        balance.currency = it->at("currency").get<std::string>();
+        state.account.balance = balance;
+      }
+      Get(line, "next_sweep", state.next_sweep_time);
+      Get(line, "next_balance", state.next_balance_time);
+      Get(line, "paused_until", state.paused_until);
+      Get(line, "pause_reason", state.pause_reason);
+    } else if (type == "delivery") {
+      state.delivery_ids.emplace_back(line.at("id").get<std::string>(),
+                                      line.at("at").get<double>());
+    }
+    // Other types: written by a later exporter of the same format version; skipped.
+  }
+  return state;
+}
+
+PersistedLedger DecodeLedgerOrThrow(std::string_view data) {
+  Unframed unframed = Unframe(data, kLedgerFormat);
+  PersistedLedger ledger;
+  ledger.fingerprint = std::move(unframed.fingerprint);
+  ledger.written = unframed.written;
+  if (unframed.lines.size() != 1) throw std::runtime_error("a ledger has one body line");
+  const json& line = unframed.lines[0];
+  ledger.sent = line.at("sent").get<std::vector<double>>();
+  Get(line, "reserved", ledger.reserved);
+  Get(line, "paused_until", ledger.paused_until);
+  Get(line, "pause_reason", ledger.pause_reason);
+  Get(line, "backoff", ledger.backoff_seconds);
+  if (ledger.reserved < 0) throw std::runtime_error("negative reservation");
+  return ledger;
+}
+
+}  // namespace
+
+std::string ConfigFingerprint(const Config& config) {
+  return Sha256Hex("esim_exporter\n" + config.api.url + "\n" + Sha256Hex(config.api.access_code))
+      .substr(0, 32);
+}
+
+std::string EncodeState(const PersistedState& state) {
+  std::string body;
+  body.reserve(state.esims.size() * 700 + 1024);
+  size_t lines = 0;
+  json account = {{"t", "account"},
+                  {"inventory_success", Finite(state.account.inventory_last_success_time)},
+                  {"next_sweep", Finite(state.next_sweep_time)},
+                  {"next_balance", Finite(state.next_balance_time)}};
+  if (state.paused_until > 0) {
+    account["paused_until"] = Finite(state.paused_until);
+    account["pause_reason"] = state.pause_reason;
+  }
+  if (!state.account.esims_by_status.empty()) {
+    account["by_status"] = state.account.esims_by_status;
+  }
+  if (state.account.balance) {
+    account["balance"] = {{"amount", Finite(state.account.balance->amount)},
+                          {"currency", state.account.balance->currency}};
+  }
+  AddLine(body, lines, account);
+  for (const PersistedEsim& esim : state.esims) AddLine(body, lines, EsimJson(esim));
+  for (const auto& [id, at] : state.delivery_ids) {
+    AddLine(body, lines, json{{"t", "delivery"}, {"id", id}, {"at", Finite(at)}});
+  }
+  return Frame(kFormat, state.fingerprint, Finite(state.written), body, lines);
+}
+
+std::string EncodeLedger(const PersistedLedger& ledger) {
+  std::string body;
+  size_t lines = 0;
+  std::vector<double> sent;
+  sent.reserve(ledger.sent.size());
+  for (const double time : ledger.sent) sent.push_back(Finite(time));
+  AddLine(body, lines,
+          json{{"sent", sent},
+               {"reserved", ledger.reserved},
+               {"paused_until", Finite(ledger.paused_until)},
+               {"pause_reason", ledger.pause_reason},
+               {"backoff", Finite(ledger.backoff_seconds)}});
+  return Frame(kLedgerFormat, ledger.fingerprint, Finite(ledger.written), body, lines);
+}
+
+std::optional<PersistedState> DecodeState(std::string_view data, std::string& error) {
+  return Decode<PersistedState>(data, error, &DecodeStateOrThrow);
+}
+
+std::optional<PersistedLedger> DecodeLedger(std::string_view data, std::string& error) {
+  return Decode<PersistedLedger>(data, error, &DecodeLedgerOrThrow);
+}
+
+}  // namespace esim
