@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -52,8 +53,9 @@ std::string Frame(const char* format, const std::string& fingerprint, double wri
                  {"fingerprint", fingerprint},
                  {"written", written},
                  {"lines", lines},
-                 {"bytes", body.size()},
-                 {"crc32", Crc32(body)}};
+                 {"bytes", body.size()}};
+  // The checksum covers the header's other fields too (as dumped: keys sorted, no spaces).
+  header["crc32"] = Crc32(header.dump() + "\n" + body);
   std::string out = header.dump();
   out += '\n';
   out += body;
@@ -103,7 +105,11 @@ Unframed Unframe(std::string_view data, const char* format) {
                              std::to_string(expected) + " body bytes");
   }
   if (body.size() > expected) throw std::runtime_error("trailing bytes after the body");
-  if (Crc32(body) != crc.get<uint64_t>()) throw std::runtime_error("checksum mismatch");
+  json covered = header;
+  covered.erase("crc32");
+  if (Crc32(covered.dump() + "\n" + std::string(body)) != crc.get<uint64_t>()) {
+    throw std::runtime_error("checksum mismatch");
+  }
   const uint64_t line_count = lines.get<uint64_t>();
   if (line_count > body.size()) throw std::runtime_error("malformed header");
   Unframed out;
@@ -195,88 +201,109 @@ EsimStatus StatusFrom(const json& in) {
   return status;
 }
 
+// Whole seconds as integers (most times are): "1764547100" rather than "1764547100.0".
+json Num(double value) {
+  value = Finite(value);
+  if (value == std::floor(value) && std::fabs(value) < 9e15) return static_cast<int64_t>(value);
+  return value;
+}
+
+// One eSIM, compactly: 50,000 of them must stay well under 64 MiB and restore in a second or
+// two. Its name and labels are not kept (they come from the config in force); defaults are
+// left out.
 json EsimJson(const PersistedEsim& esim) {
   const EsimRecord& r = esim.record;
   json out = {{"t", "esim"}};
-  json config = json::object();
-  if (!r.config.iccid.empty()) config["iccid"] = r.config.iccid;
-  PutOpt(config, "esim_id", r.config.esim_id);
-  if (!r.config.name.empty()) config["name"] = r.config.name;
-  if (!r.config.labels.empty()) config["labels"] = r.config.labels;
-  out["config"] = std::move(config);
-  if (r.discovered) out["discovered"] = true;
-  if (r.status) out["status"] = StatusJson(*r.status);
-  out["times"] = {Finite(r.usage_time), Finite(r.lifecycle_time), Finite(r.validity_time)};
-  out["from_live"] = {r.used_from_live, r.total_from_live};
-  if (!r.learned_iccid.empty()) out["learned_iccid"] = r.learned_iccid;
-  PutOpt(out, "listed_id", r.listed_id);
-  if (r.package) {
-    out["package"] = {
-        {"code", r.package->code}, {"name", r.package->name}, {"countries", r.package->countries}};
+  if (!r.config.iccid.empty()) out["iccid"] = r.config.iccid;
+  PutOpt(out, "esim_id", r.config.esim_id);
+  if (r.discovered) out["discovered"] = 1;
+  if (r.status) {
+    json status = StatusJson(*r.status);
+    if (status["iccid"] == r.Iccid()) status.erase("iccid");
+    for (const char* key : {"activation", "last_usage", "expiry", "used", "total"}) {
+      if (const auto it = status.find(key); it != status.end()) *it = Num(it->get<double>());
+    }
+    out["status"] = std::move(status);
+    // When each field group was observed, and whether used/total came from a live answer.
+    out["times"] = {Num(r.usage_time), Num(r.lifecycle_time), Num(r.validity_time),
+                    r.used_from_live ? 1 : 0, r.total_from_live ? 1 : 0};
   }
-  out["poll"] = {{"polled", r.polled},
-                 {"time", Finite(r.last_poll_time)},
-                 {"success", Finite(r.last_success_time)},
-                 {"ok", r.last_poll_ok},
-                 {"code", r.last_code},
-                 {"message", r.last_message}};
-  out["live"] = {{"polled", r.live_polled},
-                 {"time", Finite(r.last_live_time)},
-                 {"ok", r.last_live_ok},
-                 {"success", Finite(r.last_live_success_time)}};
-  out["list"] = {{"time", Finite(r.last_listed_time)}, {"ok", r.last_list_ok}};
-  out["schedule"] = {{"attempt", Finite(esim.last_attempt)}, {"failures", esim.failures}};
+  // "=": the configured ICCID, confirmed by the API.
+  if (!r.learned_iccid.empty()) {
+    out["learned_iccid"] = r.learned_iccid == r.config.iccid ? "=" : r.learned_iccid;
+  }
+  PutOpt(out, "listed_id", r.listed_id);
+  if (r.package) out["package"] = {r.package->code, r.package->name, r.package->countries};
+  // Any observation: [polled, time, success time, ok, code, message].
+  if (r.polled) {
+    out["poll"] = {
+        1,           Num(r.last_poll_time), Num(r.last_success_time), r.last_poll_ok ? 1 : 0,
+        r.last_code, r.last_message};
+  }
+  // Live polls: [time, ok, success time].
+  if (r.live_polled) {
+    out["live"] = {Num(r.last_live_time), r.last_live_ok ? 1 : 0, Num(r.last_live_success_time)};
+  }
+  // Listings: [time, ok].
+  if (r.last_listed_time > 0) out["list"] = {Num(r.last_listed_time), r.last_list_ok ? 1 : 0};
+  // Schedule: [last attempt, failures in a row].
+  if (esim.last_attempt > 0 || esim.failures > 0) {
+    out["schedule"] = {Num(esim.last_attempt), esim.failures};
+  }
   return out;
+}
+
+bool Flag(const json& value) {
+  if (value.is_boolean()) return value.get<bool>();
+  return value.get<int>() != 0;
 }
 
 PersistedEsim EsimFrom(const json& in) {
   PersistedEsim esim;
   EsimRecord& r = esim.record;
-  const json& config = in.at("config");
-  Get(config, "iccid", r.config.iccid);
-  GetOpt(config, "esim_id", r.config.esim_id);
-  Get(config, "name", r.config.name);
-  if (const auto it = config.find("labels"); it != config.end()) {
-    r.config.labels = it->get<std::map<std::string, std::string>>();
-  }
+  Get(in, "iccid", r.config.iccid);
+  GetOpt(in, "esim_id", r.config.esim_id);
   if (r.config.iccid.empty() && !r.config.esim_id) throw std::runtime_error("eSIM without id");
-  Get(in, "discovered", r.discovered);
-  if (const auto it = in.find("status"); it != in.end()) r.status = StatusFrom(*it);
-  const json& times = in.at("times");
-  r.usage_time = times.at(0).get<double>();
-  r.lifecycle_time = times.at(1).get<double>();
-  r.validity_time = times.at(2).get<double>();
-  const json& from_live = in.at("from_live");
-  r.used_from_live = from_live.at(0).get<bool>();
-  r.total_from_live = from_live.at(1).get<bool>();
+  if (const auto it = in.find("discovered"); it != in.end()) r.discovered = Flag(*it);
   Get(in, "learned_iccid", r.learned_iccid);
+  if (r.learned_iccid == "=") r.learned_iccid = r.config.iccid;
   GetOpt(in, "listed_id", r.listed_id);
-  if (const auto it = in.find("package"); it != in.end()) {
-    PackageInfo package;
-    Get(*it, "code", package.code);
-    Get(*it, "name", package.name);
-    Get(*it, "countries", package.countries);
-    r.package = std::move(package);
+  if (const auto it = in.find("status"); it != in.end()) {
+    r.status = StatusFrom(*it);
+    if (r.status->iccid.empty()) r.status->iccid = r.Iccid();
+    const json& times = in.at("times");
+    r.usage_time = times.at(0).get<double>();
+    r.lifecycle_time = times.at(1).get<double>();
+    r.validity_time = times.at(2).get<double>();
+    r.used_from_live = Flag(times.at(3));
+    r.total_from_live = Flag(times.at(4));
   }
-  const json& poll = in.at("poll");
-  Get(poll, "polled", r.polled);
-  Get(poll, "time", r.last_poll_time);
-  Get(poll, "success", r.last_success_time);
-  Get(poll, "ok", r.last_poll_ok);
-  Get(poll, "code", r.last_code);
-  Get(poll, "message", r.last_message);
-  const json& live = in.at("live");
-  Get(live, "polled", r.live_polled);
-  Get(live, "time", r.last_live_time);
-  Get(live, "ok", r.last_live_ok);
-  Get(live, "success", r.last_live_success_time);
-  const json& list = in.at("list");
-  Get(list, "time", r.last_listed_time);
-  Get(list, "ok", r.last_list_ok);
-  const json& schedule = in.at("schedule");
-  Get(schedule, "attempt", esim.last_attempt);
-  Get(schedule, "failures", esim.failures);
-  esim.failures = std::clamp(esim.failures, 0, 30);
+  if (const auto it = in.find("package"); it != in.end()) {
+    r.package = PackageInfo{it->at(0).get<std::string>(), it->at(1).get<std::string>(),
+                            it->at(2).get<std::string>()};
+  }
+  if (const auto it = in.find("poll"); it != in.end()) {
+    r.polled = Flag(it->at(0));
+    r.last_poll_time = it->at(1).get<double>();
+    r.last_success_time = it->at(2).get<double>();
+    r.last_poll_ok = Flag(it->at(3));
+    r.last_code = it->at(4).get<std::string>();
+    r.last_message = it->at(5).get<std::string>();
+  }
+  if (const auto it = in.find("live"); it != in.end()) {
+    r.live_polled = true;
+    r.last_live_time = it->at(0).get<double>();
+    r.last_live_ok = Flag(it->at(1));
+    r.last_live_success_time = it->at(2).get<double>();
+  }
+  if (const auto it = in.find("list"); it != in.end()) {
+    r.last_listed_time = it->at(0).get<double>();
+    r.last_list_ok = Flag(it->at(1));
+  }
+  if (const auto it = in.find("schedule"); it != in.end()) {
+    esim.last_attempt = it->at(0).get<double>();
+    esim.failures = std::clamp(it->at(1).get<int>(), 0, 30);
+  }
   return esim;
 }
 
