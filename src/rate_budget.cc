@@ -167,8 +167,9 @@ void RateBudget::RestoreLedger(const Ledger& ledger, TimePoint now) {
   std::sort(restored.begin(), restored.end());
   sent_ = std::move(restored);
   if (ledger.paused_until > wall_now) {
-    paused_until_ =
-        std::max(paused_until_, std::min(SteadyOf(ledger.paused_until), now + kMaxPause));
+    // Clamped before the conversion: a pause beyond a day is cut to a day anyway.
+    const double until = std::min(ledger.paused_until, wall_now + 86400.0);
+    paused_until_ = std::max(paused_until_, std::min(SteadyOf(until), now + kMaxPause));
   }
   if (ledger.backoff_seconds > 0) {
     backoff_ = std::chrono::duration_cast<Clock::duration>(

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -147,6 +148,34 @@ void Get(const json& in, const char* key, T& value) {
   if (const auto it = in.find(key); it != in.end()) value = it->get<T>();
 }
 
+// An integer of type T, range-checked (a double or an out-of-range number is refused rather
+// than converted: that conversion would be undefined).
+template <typename T>
+T Int(const json& value) {
+  if (value.is_number_unsigned()) {
+    const uint64_t number = value.get<uint64_t>();
+    if (number > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+      throw std::runtime_error("integer out of range");
+    }
+    return static_cast<T>(number);
+  }
+  if (value.is_number_integer()) {
+    const int64_t number = value.get<int64_t>();
+    if (number < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+        number > static_cast<int64_t>(std::numeric_limits<T>::max())) {
+      throw std::runtime_error("integer out of range");
+    }
+    return static_cast<T>(number);
+  }
+  throw std::runtime_error("not an integer: " + value.dump());
+}
+void Get(const json& in, const char* key, int& value) {
+  if (const auto it = in.find(key); it != in.end()) value = Int<int>(*it);
+}
+void GetOpt(const json& in, const char* key, std::optional<int64_t>& value) {
+  if (const auto it = in.find(key); it != in.end()) value = Int<int64_t>(*it);
+}
+
 json StatusJson(const EsimStatus& status) {
   json out = {{"iccid", status.iccid}, {"status", status.status}};
   PutOpt(out, "esim_status", status.esim_status);
@@ -255,7 +284,7 @@ json EsimJson(const PersistedEsim& esim) {
 
 bool Flag(const json& value) {
   if (value.is_boolean()) return value.get<bool>();
-  return value.get<int>() != 0;
+  return Int<int64_t>(value) != 0;
 }
 
 PersistedEsim EsimFrom(const json& in) {
@@ -302,7 +331,7 @@ PersistedEsim EsimFrom(const json& in) {
   }
   if (const auto it = in.find("schedule"); it != in.end()) {
     esim.last_attempt = it->at(0).get<double>();
-    esim.failures = std::clamp(it->at(1).get<int>(), 0, 30);
+    esim.failures = std::clamp(Int<int>(it->at(1)), 0, 30);
   }
   return esim;
 }
@@ -329,7 +358,9 @@ PersistedState DecodeStateOrThrow(std::string_view data) {
     } else if (type == "account") {
       Get(line, "inventory_success", state.account.inventory_last_success_time);
       if (const auto it = line.find("by_status"); it != line.end()) {
-        state.account.esims_by_status = it->get<std::map<std::string, int64_t>>();
+        for (const auto& [status, count] : it->items()) {
+          state.account.esims_by_status[status] = Int<int64_t>(count);
+        }
       }
       if (const auto it = line.find("balance"); it != line.end()) {
         AccountBalance balance;
@@ -398,6 +429,12 @@ std::string EncodeState(const PersistedState& state) {
     AddLine(body, lines, json{{"t", "delivery"}, {"id", id}, {"at", Finite(at)}});
   }
   return Frame(kFormat, state.fingerprint, Finite(state.written), body, lines);
+}
+
+std::string FrameStateBody(const std::string& body, const std::string& fingerprint,
+                           double written) {
+  const size_t lines = static_cast<size_t>(std::count(body.begin(), body.end(), '\n'));
+  return Frame(kFormat, fingerprint, Finite(written), body, lines);
 }
 
 std::string EncodeLedger(const PersistedLedger& ledger) {

@@ -63,6 +63,10 @@ struct PersistedLedger {
 std::string EncodeState(const PersistedState& state);
 std::string EncodeLedger(const PersistedLedger& ledger);
 
+// Frames `body` (JSON lines, each ending in '\n') as a state file with a valid header: for
+// tests and the fuzzer, to reach the body's parser past the checksum.
+std::string FrameStateBody(const std::string& body, const std::string& fingerprint, double written);
+
 // Decoding never throws: nullopt and `error` says what is wrong ("truncated: ...",
 // "checksum mismatch", "format version 2, this exporter reads 1", ...).
 std::optional<PersistedState> DecodeState(std::string_view data, std::string& error);
