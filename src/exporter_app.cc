@@ -59,6 +59,11 @@ void ExporterApp::Stop() {
   stopped_ = true;
 }
 
+std::string ExporterApp::Fingerprint() const {
+  std::lock_guard<std::mutex> lock(fingerprint_mutex_);
+  return fingerprint_;
+}
+
 bool ExporterApp::SaveState() { return persister_ ? persister_->WriteNow() : true; }
 
 double ExporterApp::WallOf(std::chrono::steady_clock::time_point time) const {
@@ -104,7 +109,11 @@ std::optional<T> ReadStateFile(const StorageDir& dir, const char* name,
 
 void ExporterApp::RestoreState(const Config& config) {
   const StorageDir& dir = *storage_.dir;
-  fingerprint_ = ConfigFingerprint(config);
+  {
+    std::lock_guard<std::mutex> lock(fingerprint_mutex_);
+    fingerprint_ = ConfigFingerprint(config);
+  }
+  const std::string fingerprint = Fingerprint();
   const auto steady_now = std::chrono::steady_clock::now();
   const double wall_now = WallNow();
   wall_minus_steady_ =
@@ -114,7 +123,7 @@ void ExporterApp::RestoreState(const Config& config) {
 
   // The budget first: its windows continue, an unused reservation counts as spent.
   if (const auto ledger =
-          ReadStateFile<PersistedLedger>(dir, kLedgerFileName, fingerprint_, &DecodeLedger)) {
+          ReadStateFile<PersistedLedger>(dir, kLedgerFileName, fingerprint, &DecodeLedger)) {
     RateBudget::Ledger restored;
     restored.sent = ledger->sent;
     restored.reserved = ledger->reserved;
@@ -125,7 +134,7 @@ void ExporterApp::RestoreState(const Config& config) {
   budget_.AttachLedger(
       [this, &dir](const RateBudget::Ledger& ledger) {
         PersistedLedger file;
-        file.fingerprint = fingerprint_;
+        file.fingerprint = Fingerprint();
         file.written = WallNow();
         file.sent = ledger.sent;
         file.reserved = ledger.reserved;
@@ -145,7 +154,7 @@ void ExporterApp::RestoreState(const Config& config) {
       },
       wall_minus_steady_);
 
-  const auto state = ReadStateFile<PersistedState>(dir, kStateFileName, fingerprint_, &DecodeState);
+  const auto state = ReadStateFile<PersistedState>(dir, kStateFileName, fingerprint, &DecodeState);
   if (state) {
     std::vector<EsimRecord> records;
     records.reserve(state->esims.size());
@@ -180,7 +189,7 @@ void ExporterApp::RestoreState(const Config& config) {
 
 std::string ExporterApp::EncodeState() const {
   PersistedState state;
-  state.fingerprint = fingerprint_;
+  state.fingerprint = Fingerprint();
   const auto snapshot = store_.Snapshot();
   const auto progress = poller_.Progresses();
   const auto steady_now = std::chrono::steady_clock::now();
@@ -283,6 +292,11 @@ void ExporterApp::Apply(const Config& config) {
          {"esims", std::to_string(settings.esims.size())}});
   }
 
+  if (storage_.dir) {
+    // A reload to another account: what is written from now on is that account's state.
+    std::lock_guard<std::mutex> lock(fingerprint_mutex_);
+    fingerprint_ = ConfigFingerprint(config);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   config_ = config;
   status_.inventory_enabled = config.inventory.enabled;

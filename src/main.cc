@@ -387,6 +387,9 @@ int main(int argc, char** argv) {
       LogWarn("web config", {{"warning", warning}});
     }
   }
+  if (flags.once && !flags.storage_path.empty()) {
+    LogWarn("--storage.path is ignored with --once: it polls every eSIM once and keeps nothing");
+  }
   try {
     return flags.once ? RunOnce(flags, std::move(config))
                       : Serve(flags, std::move(config), std::move(web_config));

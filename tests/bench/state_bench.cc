@@ -55,6 +55,7 @@ esim::PersistedState FullState(size_t count) {
   esim::StateStore store;
   const auto fleet = Fleet(count);
   store.SetEsims(fleet);
+  std::vector<esim::ListedEsim> listing;
   for (size_t i = 0; i < count; ++i) {
     esim::ApiResult result;
     result.code = "OK";
@@ -87,8 +88,9 @@ esim::PersistedState FullState(size_t count) {
     listed.status = "ACTIVE";
     listed.used_bytes = status.used_bytes;
     listed.total_bytes = status.total_bytes;
-    store.RecordListed({listed}, kNow - 3600);
+    listing.push_back(listed);
   }
+  store.RecordListed(listing, kNow - 3600);  // one page: the index is rebuilt once
   const auto snapshot = store.Snapshot();
   esim::PersistedState state;
   state.fingerprint = "0123456789abcdef0123456789abcdef";
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
     }
     std::printf("%8zu %12zu %10.3f %10.3f %10.3f %10zu\n", count, bytes, Median(encode),
                 Median(write), Median(restore), bytes / count);
+    std::fflush(stdout);
     std::printf("RESULT esims=%zu bytes=%zu encode_s=%.4f write_s=%.4f restore_s=%.4f runs=%d\n",
                 count, bytes, Median(encode), Median(write), Median(restore), runs);
   }
