@@ -100,7 +100,7 @@ class ExporterApp {
   const StorageOptions storage_;
   std::string Fingerprint() const;
   mutable std::mutex fingerprint_mutex_;
-  std::string fingerprint_;  // guarded by fingerprint_mutex_; the account the state belongs to
+  std::string fingerprint_;       // guarded by fingerprint_mutex_; the account the state belongs to
   double wall_minus_steady_ = 0;  // Unix seconds minus steady-clock seconds, at startup
   size_t restored_esims_ = 0;
   DeliveryIdSet delivery_ids_;

@@ -121,7 +121,9 @@ int RateBudget::ReservationBlock(const RateLimitConfig& limits) {
   for (const int limit : {limits.per_minute, limits.per_hour, limits.per_day}) {
     if (limit > 0 && (smallest == 0 || limit < smallest)) smallest = limit;
   }
-  return std::clamp(smallest / 10, 1, 10);
+  // Up to 1,000: only budgets far beyond the vendor's 60/min reach it, where a write per 10
+  // requests would cost more than the requests.
+  return std::clamp(smallest / 10, 1, 1000);
 }
 
 double RateBudget::WallOf(TimePoint time) const {

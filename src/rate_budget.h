@@ -72,7 +72,7 @@ class RateBudget {
   // Continues the windows and pause of a ledger read at startup (before any request): its sends
   // count where they were, its unused reservation counts as sent at `now`.
   void RestoreLedger(const Ledger& ledger, TimePoint now);
-  // Requests per reservation for `limits`: a tenth of the smallest window, 1 to 10.
+  // Requests per reservation for `limits`: a tenth of the smallest window, 1 to 1,000.
   static int ReservationBlock(const RateLimitConfig& limits);
 
   // Requests sent in the sliding minute, hour and day ending at `now`, and the limits in force

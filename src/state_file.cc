@@ -388,7 +388,15 @@ PersistedLedger DecodeLedgerOrThrow(std::string_view data) {
   ledger.written = unframed.written;
   if (unframed.lines.size() != 1) throw std::runtime_error("a ledger has one body line");
   const json& line = unframed.lines[0];
-  ledger.sent = line.at("sent").get<std::vector<double>>();
+  for (const json& group : line.at("sent")) {
+    const double second = group.at(0).get<double>();
+    const int64_t count = Int<int64_t>(group.at(1));
+    // No window holds more than a day of sends; a larger count is not one of ours.
+    if (count < 0 || count > 10000000 || ledger.sent.size() + count > 10000000) {
+      throw std::runtime_error("implausible send count");
+    }
+    ledger.sent.insert(ledger.sent.end(), static_cast<size_t>(count), second);
+  }
   Get(line, "reserved", ledger.reserved);
   Get(line, "paused_until", ledger.paused_until);
   Get(line, "pause_reason", ledger.pause_reason);
@@ -440,11 +448,20 @@ std::string FrameStateBody(const std::string& body, const std::string& fingerpri
 std::string EncodeLedger(const PersistedLedger& ledger) {
   std::string body;
   size_t lines = 0;
-  std::vector<double> sent;
-  sent.reserve(ledger.sent.size());
-  for (const double time : ledger.sent) sent.push_back(Finite(time));
+  // Sends grouped by second, [second, count], each rounded up to the next whole second (later
+  // is the safe side: a send then leaves its windows no earlier than it did): a busy key's
+  // ledger stays small.
+  json sent = json::array();
+  for (const double time : ledger.sent) {
+    const double second = std::ceil(Finite(time));
+    if (!sent.empty() && sent.back()[0].get<double>() == second) {
+      sent.back()[1] = sent.back()[1].get<int64_t>() + 1;
+    } else {
+      sent.push_back({Num(second), 1});
+    }
+  }
   AddLine(body, lines,
-          json{{"sent", sent},
+          json{{"sent", std::move(sent)},
                {"reserved", ledger.reserved},
                {"paused_until", Finite(ledger.paused_until)},
                {"pause_reason", ledger.pause_reason},

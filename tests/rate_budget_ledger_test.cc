@@ -196,7 +196,8 @@ TEST(RateBudgetLedgerTest, OldSendsAndHugeReservationsAreBounded) {
 TEST(RateBudgetLedgerTest, ReservationBlockFollowsTheSmallestWindow) {
   EXPECT_EQ(RateBudget::ReservationBlock({30, 500, 5000}), 3);
   EXPECT_EQ(RateBudget::ReservationBlock({5, 20, 100}), 1);
-  EXPECT_EQ(RateBudget::ReservationBlock({600, 6000, 60000}), 10);
+  EXPECT_EQ(RateBudget::ReservationBlock({600, 6000, 60000}), 60);
+  EXPECT_EQ(RateBudget::ReservationBlock({1000000000, 1000000000, 1000000000}), 1000);
 }
 
 }  // namespace

@@ -219,7 +219,8 @@ TEST(StateFileTest, LedgerRoundTripsAndRefusesCorruption) {
   std::string error;
   const auto decoded = DecodeLedger(encoded, error);
   ASSERT_TRUE(decoded) << error;
-  EXPECT_EQ(decoded->sent, ledger.sent);
+  // Sends are kept per second, rounded up (the safe side).
+  EXPECT_EQ(decoded->sent, (std::vector<double>{1764547101, 1764547151}));
   EXPECT_EQ(decoded->reserved, 3);
   EXPECT_EQ(decoded->paused_until, ledger.paused_until);
   EXPECT_EQ(decoded->backoff_seconds, 60);
@@ -227,6 +228,19 @@ TEST(StateFileTest, LedgerRoundTripsAndRefusesCorruption) {
     EXPECT_FALSE(DecodeLedger(encoded.substr(0, length), error)) << length;
   }
   EXPECT_FALSE(DecodeLedger(EncodeState(SampleState()), error));
+}
+
+TEST(StateFileTest, LedgerGroupsSendsPerSecond) {
+  PersistedLedger ledger;
+  for (int i = 0; i < 5000; ++i) ledger.sent.push_back(1764547100.0 + i / 1000.0);
+  const std::string encoded = EncodeLedger(ledger);
+  EXPECT_LT(encoded.size(), 500u);
+  std::string error;
+  const auto decoded = DecodeLedger(encoded, error);
+  ASSERT_TRUE(decoded) << error;
+  ASSERT_EQ(decoded->sent.size(), 5000u);
+  EXPECT_EQ(decoded->sent.front(), 1764547100);
+  EXPECT_EQ(decoded->sent.back(), 1764547105);
 }
 
 TEST(StateFileTest, FingerprintDependsOnUrlAndAccessCodeNotOnTheSecret) {
