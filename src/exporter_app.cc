@@ -198,8 +198,7 @@ std::string ExporterApp::EncodeState() const {
   state.esims.reserve(snapshot->esims.size());
   for (const auto& record : snapshot->esims) {
     PersistedEsim& esim = state.esims.emplace_back();
-    esim.record = *record;
-    esim.record.labels.reset();
+    esim.shared = record;  // immutable: encoded without a copy
     if (const auto it = progress.find(record->config.Key()); it != progress.end()) {
       if (it->second.last_start) {
         esim.last_attempt =

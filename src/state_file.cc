@@ -35,20 +35,23 @@ std::string Sha256Hex(const std::string& text) {
   return Hex(digest, sizeof digest);
 }
 
-uint32_t Crc32(std::string_view data) {
+// CRC-32 of `first` followed by `second`, without joining them (a state may be tens of MB).
+uint32_t Crc32(std::string_view first, std::string_view second = {}) {
   uLong crc = crc32(0L, Z_NULL, 0);
-  // zlib takes uInt lengths: feed large bodies in pieces.
-  while (!data.empty()) {
-    const size_t piece = std::min<size_t>(data.size(), 1u << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(piece));
-    data.remove_prefix(piece);
+  for (std::string_view data : {first, second}) {
+    // zlib takes uInt lengths: feed large inputs in pieces.
+    while (!data.empty()) {
+      const size_t piece = std::min<size_t>(data.size(), 1u << 30);
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(piece));
+      data.remove_prefix(piece);
+    }
   }
   return static_cast<uint32_t>(crc);
 }
 
 // The framing shared by both files: header line, then the body lines.
 std::string Frame(const char* format, const std::string& fingerprint, double written,
-                  const std::string& body, size_t lines) {
+                  std::string body, size_t lines) {
   json header = {{"format", format},
                  {"version", kStateFormatVersion},
                  {"fingerprint", fingerprint},
@@ -56,10 +59,10 @@ std::string Frame(const char* format, const std::string& fingerprint, double wri
                  {"lines", lines},
                  {"bytes", body.size()}};
   // The checksum covers the header's other fields too (as dumped: keys sorted, no spaces).
-  header["crc32"] = Crc32(header.dump() + "\n" + body);
-  std::string out = header.dump();
-  out += '\n';
-  out += body;
+  header["crc32"] = Crc32(header.dump() + "\n", body);
+  // The header goes in front of the body in place: no second copy of a large state.
+  std::string out = std::move(body);
+  out.insert(0, header.dump() + "\n");
   return out;
 }
 
@@ -108,7 +111,7 @@ Unframed Unframe(std::string_view data, const char* format) {
   if (body.size() > expected) throw std::runtime_error("trailing bytes after the body");
   json covered = header;
   covered.erase("crc32");
-  if (Crc32(covered.dump() + "\n" + std::string(body)) != crc.get<uint64_t>()) {
+  if (Crc32(covered.dump() + "\n", body) != crc.get<uint64_t>()) {
     throw std::runtime_error("checksum mismatch");
   }
   const uint64_t line_count = lines.get<uint64_t>();
@@ -241,7 +244,7 @@ json Num(double value) {
 // two. Its name and labels are not kept (they come from the config in force); defaults are
 // left out.
 json EsimJson(const PersistedEsim& esim) {
-  const EsimRecord& r = esim.record;
+  const EsimRecord& r = esim.shared ? *esim.shared : esim.record;
   json out = {{"t", "esim"}};
   if (!r.config.iccid.empty()) out["iccid"] = r.config.iccid;
   PutOpt(out, "esim_id", r.config.esim_id);
@@ -436,13 +439,13 @@ std::string EncodeState(const PersistedState& state) {
   for (const auto& [id, at] : state.delivery_ids) {
     AddLine(body, lines, json{{"t", "delivery"}, {"id", id}, {"at", Finite(at)}});
   }
-  return Frame(kFormat, state.fingerprint, Finite(state.written), body, lines);
+  return Frame(kFormat, state.fingerprint, Finite(state.written), std::move(body), lines);
 }
 
 std::string FrameStateBody(const std::string& body, const std::string& fingerprint,
                            double written) {
   const size_t lines = static_cast<size_t>(std::count(body.begin(), body.end(), '\n'));
-  return Frame(kFormat, fingerprint, Finite(written), body, lines);
+  return Frame(kFormat, fingerprint, Finite(written), std::string(body), lines);
 }
 
 std::string EncodeLedger(const PersistedLedger& ledger) {
@@ -466,7 +469,7 @@ std::string EncodeLedger(const PersistedLedger& ledger) {
                {"paused_until", Finite(ledger.paused_until)},
                {"pause_reason", ledger.pause_reason},
                {"backoff", Finite(ledger.backoff_seconds)}});
-  return Frame(kLedgerFormat, ledger.fingerprint, Finite(ledger.written), body, lines);
+  return Frame(kLedgerFormat, ledger.fingerprint, Finite(ledger.written), std::move(body), lines);
 }
 
 std::optional<PersistedState> DecodeState(std::string_view data, std::string& error) {

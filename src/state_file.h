@@ -32,6 +32,8 @@ std::string ConfigFingerprint(const Config& config);
 // One eSIM: its record (labels are rendered again on restore) and its live-poll schedule.
 struct PersistedEsim {
   EsimRecord record;
+  // When set, encoded instead of `record`: the writer's snapshot, without a copy of each record.
+  std::shared_ptr<const EsimRecord> shared;
   double last_attempt = 0;  // Unix seconds the latest live poll started; 0: none
   int failures = 0;         // failed live polls in a row (backoff)
 };

@@ -137,6 +137,9 @@ bool ReadWholeFile(const std::string& path, std::string& content, std::string& e
     return false;
   }
   content.clear();
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && info.st_size > 0)
+    content.reserve(static_cast<size_t>(info.st_size));
   char buffer[1 << 16];
   for (;;) {
     const ssize_t got = ::read(fd, buffer, sizeof buffer);
