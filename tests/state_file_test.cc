@@ -128,6 +128,16 @@ TEST(StateFileTest, NameAndLabelsComeFromTheConfigNotTheFile) {
   EXPECT_EQ(encoded.find("bern"), std::string::npos);
 }
 
+TEST(StateFileTest, SharedRecordsEncodeLikeCopies) {
+  PersistedState copies = SampleState();
+  PersistedState shared = copies;
+  for (PersistedEsim& esim : shared.esims) {
+    esim.shared = std::make_shared<const EsimRecord>(esim.record);
+    esim.record = EsimRecord{};
+  }
+  EXPECT_EQ(EncodeState(shared), EncodeState(copies));
+}
+
 TEST(StateFileTest, EmptyStateRoundTrips) {
   PersistedState state;
   std::string error;
