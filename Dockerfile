@@ -5,7 +5,7 @@
 #
 # Run it with your config and the API secret key mounted read-only:
 #
-#   docker run -d -p 10417:10417 \
+#   docker run -d -p 10417:10417 -v esim_state:/var/lib/esim_exporter \
 #     -v "$PWD/config.yml:/etc/esim_exporter/config.yml:ro" \
 #     -v "$PWD/esimfly_secret_key:/run/secrets/esimfly_secret_key:ro" \
 #     esim_exporter
@@ -85,7 +85,8 @@ RUN apt-get update \
  && groupadd --gid 10001 esim_exporter \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin esim_exporter \
- && mkdir -p /etc/esim_exporter
+ && mkdir -p /etc/esim_exporter \
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/esim_exporter
 COPY --from=builder /build/esim_exporter /usr/bin/esim_exporter
 # The annotated example config; mount your own over it (a file or the whole directory).
 COPY config/example.yml /etc/esim_exporter/config.yml
@@ -96,6 +97,11 @@ COPY config/example.yml /etc/esim_exporter/config.yml
 ENV CREDENTIALS_DIRECTORY=/run/secrets
 USER 10001:10001
 WORKDIR /
+# Durable state (--storage.path): each eSIM's last observations, the poll schedule and the
+# request-budget ledger, so a restarted container serves everything at once and a crash loop
+# cannot overspend the API key. Owned by the image user; mount a named volume here to keep it
+# across container re-creation (docker run -v esim_state:/var/lib/esim_exporter ...).
+VOLUME /var/lib/esim_exporter
 EXPOSE 10417
 # Health: GET /-/healthy over loopback, with nothing but bash (Essential in every Debian image, so
 # no curl or wget is added to the image for this alone). The request is HTTP/1.0, so the server
@@ -106,7 +112,7 @@ EXPOSE 10417
 # (`docker run --no-healthcheck`, or `healthcheck: {disable: true}` in Compose).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["/bin/bash", "-c", "exec 3<>\"/dev/tcp/127.0.0.1/${ESIM_HEALTHCHECK_PORT:-10417}\" && printf 'GET /-/healthy HTTP/1.0\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && read -r -t 4 status <&3; while read -r -t 4 _; do :; done <&3; case $status in 'HTTP/1.'?' 200'*) exit 0;; *) exit 1;; esac"]
-ENTRYPOINT ["/usr/bin/esim_exporter", "--config.file=/etc/esim_exporter/config.yml"]
+ENTRYPOINT ["/usr/bin/esim_exporter", "--config.file=/etc/esim_exporter/config.yml", "--storage.path=/var/lib/esim_exporter"]
 
 # ---------------------------------------------------------------------------------------------
 # demo: the runtime image plus the fake eSIMfly API (deploy/compose, profile `demo`). Its

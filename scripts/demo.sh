@@ -42,8 +42,9 @@ for _ in $(seq 1 100); do
   curl -s -o /dev/null "http://$fake_address/" && break
   sleep 0.1
 done
+# Durable state under build/: stop and start the demo again and the series are back at once.
 build/dev/esim_exporter --config.file=config/demo.yml --web.listen-address=$exporter_address \
-  2>"$logs/exporter.log" &
+  --storage.path=build/demo-state 2>"$logs/exporter.log" &
 pids+=($!)
 
 echo "==> Waiting until every eSIM has been polled once"

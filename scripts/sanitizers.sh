@@ -22,7 +22,7 @@ parallel=${SANITIZER_PARALLEL:-2}
 
 # Unit test suites that exercise threads (ctest -R on "Suite.Test" names), and every
 # integration test (label integration).
-tsan_units='^(Poller|StateStore|RateBudget|Inventory|WebServer|ApiFeedback|ConnectionQueue'
+tsan_units='^(Poller|StateStore|RateBudget|Inventory|WebServer|ApiFeedback|ConnectionQueue|StatePersister|DeliveryIdSet|StorageDir'
 tsan_units+='|HttplibTransport)[A-Za-z]*\.'
 
 seconds() { date +%s; }

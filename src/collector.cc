@@ -434,6 +434,23 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
              "Unix time of the latest successful config (re)load.", "gauge");
   out.Sample("esim_config_last_reload_success_timestamp_seconds", {},
              status.last_reload_success_time);
+  if (status.storage) {
+    out.Family("esim_storage_last_write_success_timestamp_seconds",
+               "Unix time of the latest successful write of the durable state "
+               "(--storage.path); 0 before the first.",
+               "gauge");
+    out.Sample("esim_storage_last_write_success_timestamp_seconds", {},
+               status.storage->last_write_success_time);
+    out.Family("esim_storage_write_failures_total",
+               "Writes of the durable state or of the request-budget ledger that failed.",
+               "counter");
+    out.Sample("esim_storage_write_failures_total", {},
+               static_cast<double>(status.storage->write_failures));
+    out.Family("esim_storage_restored_esims",
+               "eSIMs whose state was restored from --storage.path at startup.", "gauge");
+    out.Sample("esim_storage_restored_esims", {},
+               static_cast<double>(status.storage->restored_esims));
+  }
   out.Family("esim_exporter_build_info",
              "Always 1; labels carry the version and git revision of esim_exporter.", "gauge");
   out.Sample("esim_exporter_build_info", {{"version", kVersion}, {"revision", kRevision}}, 1);

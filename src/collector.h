@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "api_metrics.h"
@@ -22,6 +24,13 @@ struct ExporterStatus {
   double last_reload_success_time = 0;  // Unix seconds
   AlertThresholds alert_defaults;       // alerts: (esim_alert_threshold_default)
   double balance_low = 50;              // alerts.balance_low
+  // Durable state (--storage.path); its families are exported only when it is on.
+  struct Storage {
+    double last_write_success_time = 0;  // Unix seconds; 0: none yet
+    int64_t write_failures = 0;
+    int64_t restored_esims = 0;  // at startup
+  };
+  std::optional<Storage> storage;
 };
 
 struct RenderOptions {

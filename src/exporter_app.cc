@@ -8,6 +8,7 @@
 #include "landing_page.h"
 #include "log.h"
 #include "poll_schedule.h"
+#include "state_file.h"
 
 namespace esim {
 
@@ -25,17 +26,21 @@ Config LoadShardedConfig(const std::string& path, const Shard& shard) {
   return config;
 }
 
-ExporterApp::ExporterApp(Config config, bool once, Shard shard)
+ExporterApp::ExporterApp(Config config, bool once, Shard shard, StorageOptions storage)
     : config_path_(config.path),
       shard_(shard),
       once_(once),
       budget_(config.api.rate_limit),
       poller_(store_, budget_, api_metrics_, once),
-      inventory_(store_, budget_, api_metrics_, [this] { OnEsimsChanged(); }) {
+      inventory_(store_, budget_, api_metrics_, [this] { OnEsimsChanged(); }),
+      storage_(storage) {
   Apply(config);
-  std::lock_guard<std::mutex> lock(mutex_);
-  status_.last_reload_ok = true;
-  status_.last_reload_success_time = WallNow();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.last_reload_ok = true;
+    status_.last_reload_success_time = WallNow();
+  }
+  if (storage_.dir) RestoreState(config);
 }
 
 ExporterApp::~ExporterApp() { Stop(); }
@@ -43,11 +48,175 @@ ExporterApp::~ExporterApp() { Stop(); }
 void ExporterApp::Start() {
   poller_.Start();
   if (!once_) inventory_.Start();  // --once sweeps through RunInventoryOnce instead
+  if (persister_) persister_->Start();
 }
 
 void ExporterApp::Stop() {
   inventory_.Stop();
   poller_.Stop();
+  std::lock_guard<std::mutex> lock(reload_mutex_);
+  if (persister_ && !stopped_) persister_->Stop();  // the clean-stop write
+  stopped_ = true;
+}
+
+std::string ExporterApp::Fingerprint() const {
+  std::lock_guard<std::mutex> lock(fingerprint_mutex_);
+  return fingerprint_;
+}
+
+bool ExporterApp::SaveState() { return persister_ ? persister_->WriteNow() : true; }
+
+double ExporterApp::WallOf(std::chrono::steady_clock::time_point time) const {
+  return std::chrono::duration<double>(time.time_since_epoch()).count() + wall_minus_steady_;
+}
+
+std::chrono::steady_clock::time_point ExporterApp::SteadyOf(double wall) const {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(wall - wall_minus_steady_)));
+}
+
+namespace {
+
+// Reads DIR/name; nullopt when missing. A file that cannot be used is moved aside with a
+// warning naming it (the exporter starts fresh rather than crash-looping on its own file).
+template <typename T>
+std::optional<T> ReadStateFile(const StorageDir& dir, const char* name,
+                               const std::string& fingerprint,
+                               std::optional<T> (*decode)(std::string_view, std::string&)) {
+  const std::string path = dir.File(name);
+  std::string content, error;
+  bool missing = false;
+  if (!ReadWholeFile(path, content, error, missing)) {
+    if (!missing) LogWarn("cannot read the durable state; starting fresh", {{"error", error}});
+    if (missing) return std::nullopt;
+  } else {
+    std::optional<T> decoded = decode(content, error);
+    if (decoded && decoded->fingerprint == fingerprint) return decoded;
+    if (decoded) {
+      error = "written for another API account (api.url or api.access_code changed), not restored";
+    }
+  }
+  const std::string aside = dir.MoveAside(name, static_cast<long long>(WallNow()));
+  LogWarn("the durable state file cannot be used; it is moved aside and the exporter starts fresh",
+          {{"file", path},
+           {"moved_to", aside.empty() ? "(could not be moved)" : aside},
+           {"error", error}});
+  return std::nullopt;
+}
+
+}  // namespace
+
+void ExporterApp::RestoreState(const Config& config) {
+  const StorageDir& dir = *storage_.dir;
+  {
+    std::lock_guard<std::mutex> lock(fingerprint_mutex_);
+    fingerprint_ = ConfigFingerprint(config);
+  }
+  const std::string fingerprint = Fingerprint();
+  const auto steady_now = std::chrono::steady_clock::now();
+  const double wall_now = WallNow();
+  wall_minus_steady_ =
+      wall_now - std::chrono::duration<double>(steady_now.time_since_epoch()).count();
+  persister_ = std::make_unique<StatePersister>(dir, kStateFileName, storage_.write_interval,
+                                                [this] { return EncodeState(); });
+
+  // The budget first: its windows continue, an unused reservation counts as spent.
+  if (const auto ledger =
+          ReadStateFile<PersistedLedger>(dir, kLedgerFileName, fingerprint, &DecodeLedger)) {
+    RateBudget::Ledger restored;
+    restored.sent = ledger->sent;
+    restored.reserved = ledger->reserved;
+    restored.paused_until = ledger->paused_until;
+    restored.backoff_seconds = ledger->backoff_seconds;
+    budget_.RestoreLedger(restored, steady_now);
+  }
+  budget_.AttachLedger(
+      [this, &dir](const RateBudget::Ledger& ledger) {
+        PersistedLedger file;
+        file.fingerprint = Fingerprint();
+        file.written = WallNow();
+        file.sent = ledger.sent;
+        file.reserved = ledger.reserved;
+        file.paused_until = ledger.paused_until;
+        file.backoff_seconds = ledger.backoff_seconds;
+        const std::string error = dir.WriteAtomically(kLedgerFileName, EncodeLedger(file));
+        if (!error.empty()) {
+          persister_->CountFailure();
+          if (!ledger_failing_.exchange(true)) {
+            LogError("cannot write the request-budget ledger; requests are sent anyway",
+                     {{"error", error}});
+          }
+          return false;
+        }
+        ledger_failing_ = false;
+        return true;
+      },
+      wall_minus_steady_);
+
+  const auto state = ReadStateFile<PersistedState>(dir, kStateFileName, fingerprint, &DecodeState);
+  if (state) {
+    std::vector<EsimRecord> records;
+    records.reserve(state->esims.size());
+    for (const PersistedEsim& esim : state->esims) records.push_back(esim.record);
+    const bool keep_discovered = config.inventory.enabled && config.inventory.discover;
+    restored_esims_ = store_.Restore(records, state->account, keep_discovered);
+    if (state->paused_until > wall_now) {
+      store_.SetApiPause(state->paused_until, state->pause_reason);
+    }
+    // Discovered eSIMs came back: the poller learns them (and every rank) before it starts.
+    OnEsimsChanged();
+    std::map<std::string, PollSchedule::Progress> progress;
+    for (const PersistedEsim& esim : state->esims) {
+      if (esim.last_attempt <= 0) continue;
+      // A last attempt "in the future" (the clock went back) counts as now.
+      progress[esim.record.config.Key()] = {SteadyOf(std::min(esim.last_attempt, wall_now)),
+                                            esim.failures};
+    }
+    poller_.RestoreProgress(progress);
+    inventory_.RestoreNextDue({state->next_sweep_time, state->next_balance_time}, wall_now);
+    delivery_ids_.Restore(state->delivery_ids, wall_now);
+    LogInfo("durable state restored",
+            {{"file", dir.File(kStateFileName)},
+             {"esims", std::to_string(restored_esims_)},
+             {"saved_esims", std::to_string(state->esims.size())},
+             {"age_seconds", std::to_string(static_cast<int64_t>(wall_now - state->written))}});
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.storage = ExporterStatus::Storage{};
+  status_.storage->restored_esims = static_cast<int64_t>(restored_esims_);
+}
+
+std::string ExporterApp::EncodeState() const {
+  PersistedState state;
+  state.fingerprint = Fingerprint();
+  const auto snapshot = store_.Snapshot();
+  const auto progress = poller_.Progresses();
+  const auto steady_now = std::chrono::steady_clock::now();
+  const double wall_now = WallNow();
+  state.written = wall_now;
+  state.esims.reserve(snapshot->esims.size());
+  for (const auto& record : snapshot->esims) {
+    PersistedEsim& esim = state.esims.emplace_back();
+    esim.shared = record;  // immutable: encoded without a copy
+    if (const auto it = progress.find(record->config.Key()); it != progress.end()) {
+      if (it->second.last_start) {
+        esim.last_attempt =
+            wall_now - std::chrono::duration<double>(steady_now - *it->second.last_start).count();
+      }
+      esim.failures = it->second.failures;
+    }
+  }
+  state.account = snapshot->account;
+  if (snapshot->api.paused_until) {
+    state.paused_until = *snapshot->api.paused_until;
+    state.pause_reason = snapshot->api.pause_reason;
+  }
+  const Inventory::NextDue due = inventory_.NextDueAt(wall_now);
+  state.next_sweep_time = due.sweep;
+  state.next_balance_time = due.balance;
+  state.delivery_ids = delivery_ids_.Entries();
+  return esim::EncodeState(state);
 }
 
 PollSchedule::Priority ExporterApp::LivePriority(const Config& config, size_t esim_count) const {
@@ -122,6 +291,11 @@ void ExporterApp::Apply(const Config& config) {
          {"esims", std::to_string(settings.esims.size())}});
   }
 
+  if (storage_.dir) {
+    // A reload to another account: what is written from now on is that account's state.
+    std::lock_guard<std::mutex> lock(fingerprint_mutex_);
+    fingerprint_ = ConfigFingerprint(config);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   config_ = config;
   status_.inventory_enabled = config.inventory.enabled;
@@ -171,7 +345,12 @@ bool ExporterApp::Alive() const {
 
 ExporterStatus ExporterApp::Status() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return status_;
+  ExporterStatus status = status_;
+  if (status.storage && persister_) {
+    status.storage->last_write_success_time = persister_->last_success_time();
+    status.storage->write_failures = persister_->failures();
+  }
+  return status;
 }
 
 std::string ExporterApp::MetricsText(const RenderOptions& options) const {

@@ -3,6 +3,8 @@
 // Thread safe: Reload, MetricsText, LandingPage and Ready may be called from any thread.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,26 +12,44 @@
 #include "api_metrics.h"
 #include "collector.h"
 #include "config.h"
+#include "delivery_ids.h"
 #include "inventory.h"
 #include "landing_query.h"
 #include "poller.h"
 #include "rate_budget.h"
 #include "shard.h"
+#include "state_persister.h"
 #include "state_store.h"
+#include "storage_dir.h"
 
 namespace esim {
+
+// Durable state (--storage.path): the locked directory, and how often the state is written.
+struct StorageOptions {
+  const StorageDir* dir = nullptr;  // nullptr: state in memory only
+  std::chrono::milliseconds write_interval{std::chrono::minutes(1)};
+};
 
 class ExporterApp {
  public:
   // `once`: poll every eSIM once (for --once), instead of forever. `config` comes from
   // LoadShardedConfig(path, shard); reloads cut the new config to the same `shard`.
-  ExporterApp(Config config, bool once, Shard shard = {});
+  // With `storage.dir`, the state saved there is restored before the constructor returns (so
+  // before the first scrape), and the request budget's ledger is kept there from then on.
+  ExporterApp(Config config, bool once, Shard shard = {}, StorageOptions storage = {});
   ~ExporterApp();
 
   void Start();  // starts polling and the inventory sweeps in the background
   // One inventory sweep and balance read on the calling thread (for --once; before Start).
   void RunInventoryOnce() { inventory_.RunOnce(); }
-  void Stop();  // waits for requests in flight
+  void Stop();  // waits for requests in flight, then writes the durable state once more
+
+  // Writes the durable state now (no-op without --storage.path); false when it failed.
+  bool SaveState();
+  // Webhook delivery ids of the last 24 h, kept in the durable state.
+  DeliveryIdSet& delivery_ids() { return delivery_ids_; }
+  // eSIMs restored from the durable state at startup.
+  size_t restored_esims() const { return restored_esims_; }
 
   // Re-reads the config file; a config that does not validate is refused and the running one
   // stays. Returns an empty string on success, else the error.
@@ -57,6 +77,11 @@ class ExporterApp {
   void OnEsimsChanged();
   PollSchedule::Priority LivePriority(const Config& config, size_t esim_count) const;
   ExporterStatus Status() const;  // a copy taken under mutex_
+  // Durable state: restores what --storage.path holds, attaches the budget ledger.
+  void RestoreState(const Config& config);
+  std::string EncodeState() const;
+  double WallOf(std::chrono::steady_clock::time_point time) const;
+  std::chrono::steady_clock::time_point SteadyOf(double wall) const;
 
   const std::string config_path_;
   const Shard shard_;
@@ -71,6 +96,18 @@ class ExporterApp {
   mutable std::mutex mutex_;
   ExporterStatus status_;  // guarded by mutex_
   Config config_;          // guarded by mutex_; the config in force
+
+  const StorageOptions storage_;
+  std::string Fingerprint() const;
+  mutable std::mutex fingerprint_mutex_;
+  std::string fingerprint_;       // guarded by fingerprint_mutex_; the account the state belongs to
+  double wall_minus_steady_ = 0;  // Unix seconds minus steady-clock seconds, at startup
+  size_t restored_esims_ = 0;
+  DeliveryIdSet delivery_ids_;
+  std::atomic<bool> ledger_failing_{false};  // log a failing ledger write once per change
+  bool stopped_ = false;                     // guarded by reload_mutex_
+  // Last: stopped and destroyed first, while everything it reads still exists.
+  std::unique_ptr<StatePersister> persister_;
 };
 
 // Logs a config's warnings and, when the budget stretches the interval, says so with numbers.

@@ -68,6 +68,31 @@ void Inventory::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+Inventory::NextDue Inventory::NextDueAt(double wall_now) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto now = Clock::now();
+  const auto wall = [&](const std::optional<Clock::time_point>& at) {
+    return at ? wall_now + std::chrono::duration<double>(*at - now).count() : 0.0;
+  };
+  return NextDue{wall(next_sweep_), wall(next_balance_)};
+}
+
+void Inventory::RestoreNextDue(const NextDue& due, double wall_now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto now = Clock::now();
+  // Never later than one interval from now (a clock that jumped must not stop the reads).
+  const auto restore = [&](std::optional<Clock::time_point>& next, double wall,
+                           std::chrono::milliseconds interval) {
+    if (!next || wall <= 0) return;
+    const double in =
+        std::clamp(wall - wall_now, 0.0, std::chrono::duration<double>(interval).count());
+    next = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(in));
+  };
+  restore(next_sweep_, due.sweep, settings_.inventory.interval);
+  restore(next_balance_, due.balance, settings_.balance.interval);
+  wake_.notify_all();
+}
+
 std::optional<size_t> Inventory::last_sweep_pages() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return last_sweep_pages_;

@@ -53,6 +53,14 @@ class Inventory {
   // One sweep and one balance read now, on the calling thread (for --once).
   void RunOnce();
 
+  // When the next sweep and balance read are due, as Unix seconds (for the durable state), and
+  // back after Reconfigure: a restart keeps their rhythm instead of sweeping at once.
+  struct NextDue {
+    double sweep = 0, balance = 0;  // 0: none planned
+  };
+  NextDue NextDueAt(double wall_now) const;
+  void RestoreNextDue(const NextDue& due, double wall_now);
+
   // Requests the latest complete sweep took; nullopt before the first.
   std::optional<size_t> last_sweep_pages() const;
 

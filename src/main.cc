@@ -5,8 +5,10 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,6 +20,7 @@
 #include "poll_schedule.h"
 #include "service_notify.h"
 #include "shard.h"
+#include "storage_dir.h"
 #include "version.h"
 #include "web.h"
 #include "web_config.h"
@@ -45,6 +48,7 @@ struct Flags {
   std::string shard_total = "1";
   std::string shard_index = "0";
   esim::Shard shard;
+  std::string storage_path;  // empty: state in memory only
   bool version = false;
   bool help = false;
 };
@@ -70,6 +74,10 @@ constexpr char kUsage[] =
     "  --shard.index=I               ... of which this is replica I: a number from 0 to N-1, or\n"
     "                                a name ending in -I such as a StatefulSet pod name; each\n"
     "                                replica polls its eSIMs with 1/N of api.rate_limit\n"
+    "  --storage.path=DIR            keep the state (every eSIM's last observations, the poll\n"
+    "                                schedule, the request-budget ledger) in DIR, so that a\n"
+    "                                restart loses nothing and spends nothing; DIR is created\n"
+    "                                and locked (one exporter per DIR). Default: memory only\n"
     "  --version                     print the version and exit\n"
     "  -h, --help                    print this help and exit\n"
     "\n"
@@ -128,6 +136,8 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       error = take_value(flags.shard_total);
     else if (arg == "--shard.index")
       error = take_value(flags.shard_index);
+    else if (arg == "--storage.path")
+      error = take_value(flags.storage_path);
     else if (arg == "--version")
       error = boolean(flags.version);
     else if (arg == "--help")
@@ -231,6 +241,18 @@ int RunOnce(const Flags& flags, esim::Config config) {
   return std::fflush(stdout) == 0 ? kExitOk : kExitCannotStart;
 }
 
+// How often the durable state is written: every minute; ESIM_EXPORTER_STORAGE_WRITE_INTERVAL
+// (seconds) shortens it for tests.
+std::chrono::milliseconds StorageWriteInterval() {
+  if (const char* value = std::getenv("ESIM_EXPORTER_STORAGE_WRITE_INTERVAL")) {
+    const double seconds = std::atof(value);
+    if (seconds >= 0.1 && seconds <= 60) {
+      return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+    }
+  }
+  return std::chrono::minutes(1);
+}
+
 int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig> web_config) {
   // Signals are taken by one thread with sigwait; every other thread inherits the block.
   sigset_t signals;
@@ -241,7 +263,20 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  esim::ExporterApp app(std::move(config), /*once=*/false, flags.shard);
+  // The storage directory is created, locked and checked before anything else: a second
+  // exporter on it, or a directory that cannot be written, is a startup error naming it.
+  std::unique_ptr<esim::StorageDir> storage_dir;
+  if (!flags.storage_path.empty()) {
+    try {
+      storage_dir = std::make_unique<esim::StorageDir>(flags.storage_path);
+    } catch (const std::exception& e) {
+      LogError("cannot use the storage directory", {{"error", e.what()}});
+      return kExitInvalid;
+    }
+  }
+  // The saved state is restored here, before the server listens: the first scrape sees it.
+  esim::ExporterApp app(std::move(config), /*once=*/false, flags.shard,
+                        {storage_dir.get(), StorageWriteInterval()});
   esim::ServiceNotifier notifier;
   esim::WebOptions web_options;
   web_options.listen_address = flags.listen_address;
@@ -309,6 +344,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
   // Requests in flight may hang for up to api.timeout; a clean stop must not wait that long.
   auto stopped = std::async(std::launch::async, [&app] { app.Stop(); });
   if (stopped.wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
+    app.SaveState();  // the clean-stop write, without waiting for those requests
     LogInfo("stopped with API requests still in flight");
     std::fflush(stderr);
     _exit(kExitOk);
@@ -355,6 +391,9 @@ int main(int argc, char** argv) {
     for (const std::string& warning : web_config->warnings) {
       LogWarn("web config", {{"warning", warning}});
     }
+  }
+  if (flags.once && !flags.storage_path.empty()) {
+    LogWarn("--storage.path is ignored with --once: it polls every eSIM once and keeps nothing");
   }
   try {
     return flags.once ? RunOnce(flags, std::move(config))

@@ -254,12 +254,36 @@ void PollSchedule::Finished(const std::string& key, Outcome outcome, TimePoint n
     Enqueue(entry, RegularDue(entry));
     return;
   }
-  // Exponential backoff with jitter, from 60 s up to the interval: never a tight retry loop.
   entry.failures = std::min(entry.failures + 1, 30);
-  const double base = std::min(60.0 * std::pow(2.0, entry.failures - 1),
+  Enqueue(entry, BackoffDue(entry, last, jitter));
+}
+
+PollSchedule::TimePoint PollSchedule::BackoffDue(const Entry& entry, TimePoint last,
+                                                 double jitter) const {
+  // Exponential backoff with jitter, from 60 s up to the interval: never a tight retry loop.
+  const double base = std::min(60.0 * std::pow(2.0, std::max(entry.failures, 1) - 1),
                                std::chrono::duration<double>(interval_).count());
   const double delay = std::max(60.0, base * (0.8 + 0.4 * jitter));
-  Enqueue(entry, last + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay)));
+  return last + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay));
+}
+
+std::map<std::string, PollSchedule::Progress> PollSchedule::Progresses() const {
+  std::map<std::string, Progress> out;
+  for (const auto& [key, entry] : entries_)
+    out.emplace(key, Progress{entry.last_start, entry.failures});
+  return out;
+}
+
+void PollSchedule::Restore(const std::string& key, TimePoint last_start, int failures) {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  Entry& entry = it->second;
+  if (entry.in_flight || entry.done || entry.last_start) return;  // this run polled it already
+  Dequeue(entry);
+  entry.last_start = last_start;
+  entry.failures = std::clamp(failures, 0, 30);
+  if (!last_start_ || *last_start_ < last_start) last_start_ = last_start;
+  Enqueue(entry, entry.failures == 0 ? RegularDue(entry) : BackoffDue(entry, last_start, 0.5));
 }
 
 }  // namespace esim

@@ -76,6 +76,17 @@ class PollSchedule {
   // `jitter` in [0, 1) spreads retries of many failing eSIMs apart.
   void Finished(const std::string& key, Outcome outcome, TimePoint now, double jitter);
 
+  // Each eSIM's schedule, for the durable state: when its latest poll started (none: never
+  // polled) and its failures in a row.
+  struct Progress {
+    std::optional<TimePoint> last_start;
+    int failures = 0;
+  };
+  std::map<std::string, Progress> Progresses() const;
+  // Continues a schedule saved by an earlier run (after Update): the eSIM's next poll comes
+  // from its last one, as if this run had made it (no re-poll of the fleet at startup).
+  void Restore(const std::string& key, TimePoint last_start, int failures);
+
   std::chrono::milliseconds interval() const { return interval_; }
   size_t size() const { return entries_.size(); }
   size_t in_flight() const { return in_flight_; }
@@ -100,6 +111,7 @@ class PollSchedule {
   using ReadyKey = std::tuple<int, TimePoint, size_t, std::string>;
   static ReadyKey ReadyKeyOf(const Entry& entry);
 
+  TimePoint BackoffDue(const Entry& entry, TimePoint last, double jitter) const;
   TimePoint NextSlotAtOrAfter(const Entry& entry, TimePoint earliest) const;
   TimePoint RegularDue(const Entry& entry) const;
   void Enqueue(Entry& entry, TimePoint due);

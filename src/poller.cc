@@ -99,6 +99,19 @@ std::chrono::milliseconds Poller::interval() const {
   return schedule_.interval();
 }
 
+std::map<std::string, PollSchedule::Progress> Poller::Progresses() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return schedule_.Progresses();
+}
+
+void Poller::RestoreProgress(const std::map<std::string, PollSchedule::Progress>& progress) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [key, entry] : progress) {
+    if (entry.last_start) schedule_.Restore(key, *entry.last_start, entry.failures);
+  }
+  wake_.notify_all();
+}
+
 void Poller::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {

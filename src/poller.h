@@ -55,6 +55,10 @@ class Poller {
 
   std::chrono::milliseconds interval() const;
 
+  // The schedule for the durable state, and back (PollSchedule::Progresses / Restore).
+  std::map<std::string, PollSchedule::Progress> Progresses() const;
+  void RestoreProgress(const std::map<std::string, PollSchedule::Progress>& progress);
+
  private:
   void WorkerLoop();
   void HandleResult(const std::string& key, const ApiResult& result,

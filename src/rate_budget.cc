@@ -53,6 +53,15 @@ RateBudget::TimePoint RateBudget::NextAllowed(TimePoint now) const {
 bool RateBudget::TryAcquire(TimePoint now) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (NextAllowedLocked(now) > now) return false;
+  if (ledger_writer_) {
+    if (reserved_left_ <= 0) {
+      // Durable before the request is sent: the next block is reserved first.
+      const int block = block_ > 0 ? block_ : ReservationBlock(limits_);
+      WriteLedgerLocked(block);
+      reserved_left_ = block;
+    }
+    --reserved_left_;
+  }
   sent_.push_back(now);
   // Only the last day matters, and never more entries than the largest window counts.
   const size_t keep =
@@ -67,6 +76,7 @@ bool RateBudget::PauseUntil(TimePoint now, TimePoint until) {
   std::lock_guard<std::mutex> lock(mutex_);
   const TimePoint previous = paused_until_;
   paused_until_ = std::max(previous, std::min(until, now + kMaxPause));
+  if (ledger_writer_ && paused_until_ > previous + kPauseSlack) WriteLedgerLocked(reserved_left_);
   if (previous <= now) return paused_until_ > now;
   return paused_until_ > previous + kPauseSlack;
 }
@@ -79,6 +89,7 @@ bool RateBudget::PauseWithBackoff(TimePoint now) {
                  ? std::chrono::duration_cast<Clock::duration>(seconds(30))
                  : std::min<Clock::duration>(backoff_ * 2, minutes(15));
   paused_until_ = std::max(paused_until_, now + backoff_);
+  if (ledger_writer_) WriteLedgerLocked(reserved_left_);
   return true;
 }
 
@@ -103,6 +114,69 @@ RateBudget::Usage RateBudget::UsageAt(TimePoint now) const {
     if (sent + minutes(1) > now) ++usage.minute;
   }
   return usage;
+}
+
+int RateBudget::ReservationBlock(const RateLimitConfig& limits) {
+  int smallest = 0;
+  for (const int limit : {limits.per_minute, limits.per_hour, limits.per_day}) {
+    if (limit > 0 && (smallest == 0 || limit < smallest)) smallest = limit;
+  }
+  // Up to 1,000: only budgets far beyond the vendor's 60/min reach it, where a write per 10
+  // requests would cost more than the requests.
+  return std::clamp(smallest / 10, 1, 1000);
+}
+
+double RateBudget::WallOf(TimePoint time) const {
+  return std::chrono::duration<double>(time.time_since_epoch()).count() + wall_minus_steady_;
+}
+
+RateBudget::TimePoint RateBudget::SteadyOf(double wall) const {
+  return TimePoint(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(wall - wall_minus_steady_)));
+}
+
+void RateBudget::WriteLedgerLocked(int reserved) {
+  Ledger ledger;
+  ledger.sent.reserve(sent_.size());
+  for (const TimePoint sent : sent_) ledger.sent.push_back(WallOf(sent));
+  ledger.reserved = reserved;
+  if (paused_until_ != TimePoint{}) ledger.paused_until = WallOf(paused_until_);
+  ledger.backoff_seconds = std::chrono::duration<double>(backoff_).count();
+  ledger_writer_(ledger);
+}
+
+void RateBudget::AttachLedger(LedgerWriter writer, double wall_minus_steady, int block) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ledger_writer_ = std::move(writer);
+  wall_minus_steady_ = wall_minus_steady;
+  block_ = block;
+  reserved_left_ = 0;
+}
+
+void RateBudget::RestoreLedger(const Ledger& ledger, TimePoint now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const double wall_now = WallOf(now);
+  std::deque<TimePoint> restored;
+  for (const double wall : ledger.sent) {
+    // Only the last day counts; a send "in the future" (the clock went back) counts as now.
+    if (!(wall > wall_now - 86400.0)) continue;
+    restored.push_back(wall >= wall_now ? now : SteadyOf(wall));
+  }
+  std::sort(restored.begin(), restored.end());
+  for (int i = 0; i < std::min(ledger.reserved, 100000); ++i) restored.push_back(now);
+  // What this process recorded before (none, normally) stays.
+  for (const TimePoint sent : sent_) restored.push_back(sent);
+  std::sort(restored.begin(), restored.end());
+  sent_ = std::move(restored);
+  if (ledger.paused_until > wall_now) {
+    // Clamped before the conversion: a pause beyond a day is cut to a day anyway.
+    const double until = std::min(ledger.paused_until, wall_now + 86400.0);
+    paused_until_ = std::max(paused_until_, std::min(SteadyOf(until), now + kMaxPause));
+  }
+  if (ledger.backoff_seconds > 0) {
+    backoff_ = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(std::min(ledger.backoff_seconds, 900.0)));
+  }
 }
 
 }  // namespace esim

@@ -222,6 +222,43 @@ std::shared_ptr<const StateSnapshot> StateStore::Snapshot() const {
   return snapshot;
 }
 
+size_t StateStore::Restore(const std::vector<EsimRecord>& records, const AccountState& account,
+                           bool keep_discovered) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t restored = 0;
+  std::set<std::string> seen;
+  for (const EsimRecord& saved : records) {
+    const std::string key = saved.config.Key();
+    if (!seen.insert(key).second) continue;  // a key twice: the first one counts
+    const auto it = by_key_.find(key);
+    auto record = std::make_shared<EsimRecord>(saved);
+    if (it != by_key_.end()) {
+      const EsimRecord& current = *esims_[it->second];
+      if (current.polled) continue;  // observed already by this run: newer
+      record->config = current.config;
+      record->discovered = current.discovered;
+      record->labels = RenderLabels(*record);
+      esims_[it->second] = std::move(record);
+    } else if (saved.discovered && keep_discovered) {
+      // Not if the config names it by its other identifier (SetEsims matched it there).
+      if ((!saved.Iccid().empty() && by_iccid_.contains(saved.Iccid())) ||
+          (saved.EsimId() && by_id_.contains(*saved.EsimId()))) {
+        continue;
+      }
+      record->labels = RenderLabels(*record);
+      const size_t at = esims_.size();
+      esims_.push_back(std::move(record));
+      by_key_.emplace(key, at);
+    } else {
+      continue;
+    }
+    ++restored;
+  }
+  if (account_.inventory_last_success_time <= 0) account_ = account;
+  RebuildIndexLocked();
+  return restored;
+}
+
 std::vector<EsimConfig> StateStore::MonitoredEsims() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<EsimConfig> esims;

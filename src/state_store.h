@@ -164,6 +164,13 @@ class StateStore {
 
   std::shared_ptr<const StateSnapshot> Snapshot() const;
 
+  // Restores what an earlier run saved (call after SetEsims, before polling): configured eSIMs
+  // (matched by key) take their saved records under their current config; saved discovered
+  // ones are added when `keep_discovered`; the rest are dropped. The account figures come back
+  // too. Returns how many eSIMs were restored.
+  size_t Restore(const std::vector<EsimRecord>& records, const AccountState& account,
+                 bool keep_discovered);
+
   // Every monitored eSIM (configured, then discovered) as the poller needs it.
   std::vector<EsimConfig> MonitoredEsims() const;
   // How urgently the eSIM needs a live poll (PollSchedule ranks): 2 nothing known yet, 1 its

@@ -352,3 +352,48 @@ TEST(PollSchedulePriorityTest, TheIntervalShowsWhatTheLiveBudgetAllows) {
 
 }  // namespace
 }  // namespace esim
+
+namespace esim {
+namespace {
+
+TEST(PollScheduleRestoreTest, RestoredEsimsContinueFromTheirLastPollNotAtOnce) {
+  const TimePoint start{hours(100)};
+  PollSchedule schedule(start);
+  const auto fleet = Fleet(10);
+  schedule.Update(fleet, minutes(15), RateLimitConfig{30, 500, 5000}, start);
+  // All polled 5 minutes before the restart, one failing twice in a row.
+  for (const EsimConfig& esim : fleet) {
+    schedule.Restore(esim.Key(), start - minutes(5), esim.esim_id == 3 ? 2 : 0);
+  }
+  const auto progress = schedule.Progresses();
+  ASSERT_EQ(progress.size(), 10u);
+  EXPECT_EQ(progress.at(fleet[2].Key()).failures, 2);
+  // Nothing is due at the restart: the regular ones come at their slots at least half an
+  // interval after their last poll; the failing one after its backoff (2 minutes, +-20 %).
+  const auto next = schedule.Next(start);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->esim.Key(), fleet[2].Key());
+  EXPECT_GE(next->at, start - minutes(5) + seconds(96));
+  EXPECT_LE(next->at, start - minutes(5) + seconds(144));
+  schedule.Started(fleet[2].Key(), next->at);
+  const auto after = schedule.Next(start);
+  ASSERT_TRUE(after);
+  EXPECT_GE(after->at, start - minutes(5) + seconds(450));
+}
+
+TEST(PollScheduleRestoreTest, NeverPolledAndUnknownEsimsAreLeftAlone) {
+  const TimePoint start{hours(100)};
+  PollSchedule schedule(start);
+  const auto fleet = Fleet(2);
+  schedule.Update(fleet, minutes(15), RateLimitConfig{30, 500, 5000}, start);
+  schedule.Restore("esim_id:999", start - minutes(1), 0);  // no longer configured
+  schedule.Restore(fleet[0].Key(), start - minutes(1), 0);
+  const auto next = schedule.Next(start);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->esim.Key(), fleet[1].Key());  // never polled: due at once
+  EXPECT_EQ(next->at, start);
+  EXPECT_FALSE(schedule.Progresses().at(fleet[1].Key()).last_start);
+}
+
+}  // namespace
+}  // namespace esim

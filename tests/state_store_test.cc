@@ -491,3 +491,54 @@ TEST(StateStoreAccountTest, CountsSkippedEntriesAndKeepsTheDiscoveryLimit) {
 
 }  // namespace
 }  // namespace esim
+
+namespace esim {
+namespace {
+
+TEST(StateStoreRestoreTest, RestoresConfiguredEsimsUnderTheirCurrentConfigAndDropsOthers) {
+  StateStore before;
+  before.SetEsims({Esim("8948010010036785060", "old name"), Esim("8948010010036785078")});
+  before.RecordPoll(Esim("8948010010036785060").Key(), Ok("8948010010036785060"), 1000);
+  before.RecordPoll(Esim("8948010010036785078").Key(), Ok("8948010010036785078"), 1001);
+  std::vector<EsimRecord> saved;
+  const auto saved_snapshot = before.Snapshot();
+  for (const auto& record : saved_snapshot->esims) saved.push_back(*record);
+  EsimRecord discovered;
+  discovered.config.iccid = "8948010010036785086";
+  discovered.discovered = true;
+  discovered.polled = true;
+  saved.push_back(discovered);
+
+  StateStore after;
+  after.SetEsims({Esim("8948010010036785060", "new name"), Esim("8948010010036785094")});
+  EXPECT_EQ(after.Restore(saved, {}, /*keep_discovered=*/false), 1u);
+  const auto snapshot = after.Snapshot();
+  ASSERT_EQ(snapshot->esims.size(), 2u);
+  EXPECT_EQ(snapshot->esims[0]->config.name, "new name");
+  ASSERT_TRUE(snapshot->esims[0]->status);
+  EXPECT_EQ(snapshot->esims[0]->last_success_time, 1000);
+  ASSERT_TRUE(snapshot->esims[0]->labels);
+  EXPECT_FALSE(snapshot->esims[1]->polled);  // new in the config: not restored
+  EXPECT_FALSE(after.AllPolled());
+
+  StateStore discovering;
+  discovering.SetEsims({Esim("8948010010036785060")}, true);
+  EXPECT_EQ(discovering.Restore(saved, {}, /*keep_discovered=*/true), 2u);
+  EXPECT_EQ(discovering.Snapshot()->esims.size(), 2u);
+  EXPECT_TRUE(discovering.AllPolled());
+}
+
+TEST(StateStoreRestoreTest, ObservationsOfThisRunWin) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060")});
+  store.RecordPoll(Esim("8948010010036785060").Key(), Ok("8948010010036785060"), 2000);
+  EsimRecord old;
+  old.config = Esim("8948010010036785060");
+  old.polled = true;
+  old.last_poll_time = 1000;
+  EXPECT_EQ(store.Restore({old}, {}, false), 0u);
+  EXPECT_EQ(store.Snapshot()->esims[0]->last_poll_time, 2000);
+}
+
+}  // namespace
+}  // namespace esim

@@ -4,6 +4,10 @@
 //
 //   load_bench [--exporter=PATH] [--esims=N] [--latency-ms=L] [--concurrency=C] [--scrapes=S]
 //              [--tls] [--window-seconds=W] [--busy-latency-ms=B] [--no-busy]
+//              [--storage-dir=DIR [--storage-interval=SECONDS]]
+//
+// With --storage-dir the exporter runs with --storage.path=DIR and writes its state every
+// SECONDS (default 1): the scrapes of phases 2 and 3 then run while the state is written.
 //
 // Phases, one exporter process:
 //   1. first poll cycle: the fake answers after L ms; every eSIM is due at once, so the exporter
@@ -75,6 +79,8 @@ struct Flags {
   bool tls = false;
   bool busy = true;
   double window_seconds = 10;
+  std::string storage_dir;  // empty: no --storage.path
+  double storage_interval = 1;
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
@@ -113,6 +119,10 @@ Flags ParseFlags(int argc, char** argv) {
         flags.window_seconds = std::stod(value);
       } else if (name == "--no-busy") {
         flags.busy = false;
+      } else if (name == "--storage-dir") {
+        flags.storage_dir = value;
+      } else if (name == "--storage-interval") {
+        flags.storage_interval = std::stod(value);
       } else if (name == "--help" || name == "-h") {
         Usage("help");
       } else if (arg.rfind("--", 0) != 0 && flags.exporter.empty()) {
@@ -166,7 +176,8 @@ double StatusMiB(pid_t pid, const std::string& key) {
 
 class Exporter {
  public:
-  Exporter(const std::string& binary, const std::string& config, const std::string& log_path) {
+  Exporter(const std::string& binary, const std::string& config, const std::string& log_path,
+           const std::string& storage_dir = "", double storage_interval = 1) {
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
@@ -176,6 +187,13 @@ class Exporter {
       dup2(null_fd, 1);
       dup2(log_fd, 2);
       const std::string config_flag = "--config.file=" + config;
+      if (!storage_dir.empty()) {
+        setenv("ESIM_EXPORTER_STORAGE_WRITE_INTERVAL", std::to_string(storage_interval).c_str(), 1);
+        const std::string storage_flag = "--storage.path=" + storage_dir;
+        execl(binary.c_str(), binary.c_str(), config_flag.c_str(),
+              "--web.listen-address=127.0.0.1:0", storage_flag.c_str(),
+              static_cast<char*>(nullptr));
+      }
       execl(binary.c_str(), binary.c_str(), config_flag.c_str(), "--web.listen-address=127.0.0.1:0",
             static_cast<char*>(nullptr));
       _exit(127);
@@ -426,7 +444,8 @@ int Run(const Flags& flags) {
             << " ms, max_concurrency " << flags.concurrency << (flags.tls ? ", HTTPS" : ", HTTP")
             << "\n";
   // The exporter resolves the relative secret_key_file against the config's directory.
-  Exporter exporter(flags.exporter, dir + "/config.yml", dir + "/exporter.log");
+  Exporter exporter(flags.exporter, dir + "/config.yml", dir + "/exporter.log", flags.storage_dir,
+                    flags.storage_interval);
   const pid_t pid = exporter.pid();
 
   // Phase 1: the first poll cycle.

@@ -1,0 +1,483 @@
+#include "state_file.h"
+
+#include <openssl/sha.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace esim {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kFormat[] = "esim_exporter.state";
+constexpr char kLedgerFormat[] = "esim_exporter.budget";
+// A header is a few hundred bytes; anything longer is not one of ours.
+constexpr size_t kMaxHeaderBytes = 4096;
+
+std::string Hex(const unsigned char* data, size_t size) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < size; ++i) {
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string Sha256Hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return Hex(digest, sizeof digest);
+}
+
+// CRC-32 of `first` followed by `second`, without joining them (a state may be tens of MB).
+uint32_t Crc32(std::string_view first, std::string_view second = {}) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (std::string_view data : {first, second}) {
+    // zlib takes uInt lengths: feed large inputs in pieces.
+    while (!data.empty()) {
+      const size_t piece = std::min<size_t>(data.size(), 1u << 30);
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(piece));
+      data.remove_prefix(piece);
+    }
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// The framing shared by both files: header line, then the body lines.
+std::string Frame(const char* format, const std::string& fingerprint, double written,
+                  std::string body, size_t lines) {
+  json header = {{"format", format},
+                 {"version", kStateFormatVersion},
+                 {"fingerprint", fingerprint},
+                 {"written", written},
+                 {"lines", lines},
+                 {"bytes", body.size()}};
+  // The checksum covers the header's other fields too (as dumped: keys sorted, no spaces).
+  header["crc32"] = Crc32(header.dump() + "\n", body);
+  // The header goes in front of the body in place: no second copy of a large state.
+  std::string out = std::move(body);
+  out.insert(0, header.dump() + "\n");
+  return out;
+}
+
+void AddLine(std::string& body, size_t& lines, const json& line) {
+  body += line.dump(-1, ' ', false, json::error_handler_t::replace);
+  body += '\n';
+  ++lines;
+}
+
+struct Unframed {
+  std::string fingerprint;
+  double written = 0;
+  std::vector<json> lines;
+};
+
+// Throws std::runtime_error (or a json exception) saying what is wrong.
+Unframed Unframe(std::string_view data, const char* format) {
+  if (data.empty()) throw std::runtime_error("empty file");
+  const size_t end = data.find('\n');
+  if (end == std::string_view::npos) {
+    throw std::runtime_error(data.size() > kMaxHeaderBytes ? "no header line"
+                                                           : "truncated: no complete header line");
+  }
+  if (end > kMaxHeaderBytes) throw std::runtime_error("no header line");
+  const json header = json::parse(data.substr(0, end));
+  if (!header.is_object() || header.value("format", "") != format) {
+    throw std::runtime_error(std::string("not an ") + format + " file");
+  }
+  const json& version = header.at("version");
+  if (!version.is_number_integer() || version.get<int64_t>() != kStateFormatVersion) {
+    throw std::runtime_error("format version " + version.dump() + ", this exporter reads " +
+                             std::to_string(kStateFormatVersion));
+  }
+  const json& bytes = header.at("bytes");
+  const json& lines = header.at("lines");
+  const json& crc = header.at("crc32");
+  if (!bytes.is_number_unsigned() || !lines.is_number_unsigned() || !crc.is_number_unsigned()) {
+    throw std::runtime_error("malformed header");
+  }
+  const std::string_view body = data.substr(end + 1);
+  const uint64_t expected = bytes.get<uint64_t>();
+  if (body.size() < expected) {
+    throw std::runtime_error("truncated: " + std::to_string(body.size()) + " of " +
+                             std::to_string(expected) + " body bytes");
+  }
+  if (body.size() > expected) throw std::runtime_error("trailing bytes after the body");
+  json covered = header;
+  covered.erase("crc32");
+  if (Crc32(covered.dump() + "\n", body) != crc.get<uint64_t>()) {
+    throw std::runtime_error("checksum mismatch");
+  }
+  const uint64_t line_count = lines.get<uint64_t>();
+  if (line_count > body.size()) throw std::runtime_error("malformed header");
+  Unframed out;
+  out.fingerprint = header.at("fingerprint").get<std::string>();
+  out.written = header.at("written").get<double>();
+  out.lines.reserve(static_cast<size_t>(line_count));
+  size_t position = 0;
+  while (position < body.size()) {
+    const size_t newline = body.find('\n', position);
+    if (newline == std::string_view::npos) throw std::runtime_error("unterminated body line");
+    out.lines.push_back(json::parse(body.substr(position, newline - position)));
+    if (!out.lines.back().is_object()) throw std::runtime_error("body line is not an object");
+    position = newline + 1;
+  }
+  if (out.lines.size() != line_count) throw std::runtime_error("line count mismatch");
+  return out;
+}
+
+// Finite numbers only: NaN and infinities have no JSON form.
+double Finite(double value) { return std::isfinite(value) ? value : 0; }
+
+template <typename T>
+void PutOpt(json& out, const char* key, const std::optional<T>& value) {
+  if (value) out[key] = *value;
+}
+void PutOpt(json& out, const char* key, const std::optional<double>& value) {
+  if (value) out[key] = Finite(*value);
+}
+template <typename T>
+void GetOpt(const json& in, const char* key, std::optional<T>& value) {
+  if (const auto it = in.find(key); it != in.end()) value = it->get<T>();
+}
+template <typename T>
+void Get(const json& in, const char* key, T& value) {
+  if (const auto it = in.find(key); it != in.end()) value = it->get<T>();
+}
+
+// An integer of type T, range-checked (a double or an out-of-range number is refused rather
+// than converted: that conversion would be undefined).
+template <typename T>
+T Int(const json& value) {
+  if (value.is_number_unsigned()) {
+    const uint64_t number = value.get<uint64_t>();
+    if (number > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+      throw std::runtime_error("integer out of range");
+    }
+    return static_cast<T>(number);
+  }
+  if (value.is_number_integer()) {
+    const int64_t number = value.get<int64_t>();
+    if (number < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+        number > static_cast<int64_t>(std::numeric_limits<T>::max())) {
+      throw std::runtime_error("integer out of range");
+    }
+    return static_cast<T>(number);
+  }
+  throw std::runtime_error("not an integer: " + value.dump());
+}
+void Get(const json& in, const char* key, int& value) {
+  if (const auto it = in.find(key); it != in.end()) value = Int<int>(*it);
+}
+void GetOpt(const json& in, const char* key, std::optional<int64_t>& value) {
+  if (const auto it = in.find(key); it != in.end()) value = Int<int64_t>(*it);
+}
+
+json StatusJson(const EsimStatus& status) {
+  json out = {{"iccid", status.iccid}, {"status", status.status}};
+  PutOpt(out, "esim_status", status.esim_status);
+  PutOpt(out, "smdp_status", status.smdp_status);
+  PutOpt(out, "profile", status.profile);
+  if (status.unlimited) out["unlimited"] = true;
+  json network = json::object();
+  PutOpt(network, "operator", status.last_network.operator_name);
+  PutOpt(network, "mcc", status.last_network.mcc);
+  PutOpt(network, "mnc", status.last_network.mnc);
+  PutOpt(network, "country", status.last_network.country);
+  PutOpt(network, "iso2", status.last_network.country_iso2);
+  PutOpt(network, "type", status.last_network.connection_type);
+  if (!network.empty()) out["network"] = std::move(network);
+  json device = json::object();
+  PutOpt(device, "model", status.device.model);
+  PutOpt(device, "imei", status.device.imei);
+  if (!device.empty()) out["device"] = std::move(device);
+  PutOpt(out, "activation", status.activation_time);
+  PutOpt(out, "last_usage", status.last_usage_time);
+  PutOpt(out, "expiry", status.expiry_time);
+  out["used"] = Finite(status.used_bytes);
+  PutOpt(out, "total", status.total_bytes);
+  return out;
+}
+
+EsimStatus StatusFrom(const json& in) {
+  EsimStatus status;
+  Get(in, "iccid", status.iccid);
+  Get(in, "status", status.status);
+  GetOpt(in, "esim_status", status.esim_status);
+  GetOpt(in, "smdp_status", status.smdp_status);
+  GetOpt(in, "profile", status.profile);
+  Get(in, "unlimited", status.unlimited);
+  if (const auto it = in.find("network"); it != in.end()) {
+    GetOpt(*it, "operator", status.last_network.operator_name);
+    GetOpt(*it, "mcc", status.last_network.mcc);
+    GetOpt(*it, "mnc", status.last_network.mnc);
+    GetOpt(*it, "country", status.last_network.country);
+    GetOpt(*it, "iso2", status.last_network.country_iso2);
+    GetOpt(*it, "type", status.last_network.connection_type);
+  }
+  if (const auto it = in.find("device"); it != in.end()) {
+    GetOpt(*it, "model", status.device.model);
+    GetOpt(*it, "imei", status.device.imei);
+  }
+  GetOpt(in, "activation", status.activation_time);
+  GetOpt(in, "last_usage", status.last_usage_time);
+  GetOpt(in, "expiry", status.expiry_time);
+  Get(in, "used", status.used_bytes);
+  GetOpt(in, "total", status.total_bytes);
+  return status;
+}
+
+// Whole seconds as integers (most times are): "1764547100" rather than "1764547100.0".
+json Num(double value) {
+  value = Finite(value);
+  if (value == std::floor(value) && std::fabs(value) < 9e15) return static_cast<int64_t>(value);
+  return value;
+}
+
+// One eSIM, compactly: 50,000 of them must stay well under 64 MiB and restore in a second or
+// two. Its name and labels are not kept (they come from the config in force); defaults are
+// left out.
+json EsimJson(const PersistedEsim& esim) {
+  const EsimRecord& r = esim.shared ? *esim.shared : esim.record;
+  json out = {{"t", "esim"}};
+  if (!r.config.iccid.empty()) out["iccid"] = r.config.iccid;
+  PutOpt(out, "esim_id", r.config.esim_id);
+  if (r.discovered) out["discovered"] = 1;
+  if (r.status) {
+    json status = StatusJson(*r.status);
+    if (status["iccid"] == r.Iccid()) status.erase("iccid");
+    for (const char* key : {"activation", "last_usage", "expiry", "used", "total"}) {
+      if (const auto it = status.find(key); it != status.end()) *it = Num(it->get<double>());
+    }
+    out["status"] = std::move(status);
+    // When each field group was observed, and whether used/total came from a live answer.
+    out["times"] = {Num(r.usage_time), Num(r.lifecycle_time), Num(r.validity_time),
+                    r.used_from_live ? 1 : 0, r.total_from_live ? 1 : 0};
+  }
+  // "=": the configured ICCID, confirmed by the API.
+  if (!r.learned_iccid.empty()) {
+    out["learned_iccid"] = r.learned_iccid == r.config.iccid ? "=" : r.learned_iccid;
+  }
+  PutOpt(out, "listed_id", r.listed_id);
+  if (r.package) out["package"] = {r.package->code, r.package->name, r.package->countries};
+  // Any observation: [polled, time, success time, ok, code, message].
+  if (r.polled) {
+    out["poll"] = {
+        1,           Num(r.last_poll_time), Num(r.last_success_time), r.last_poll_ok ? 1 : 0,
+        r.last_code, r.last_message};
+  }
+  // Live polls: [time, ok, success time].
+  if (r.live_polled) {
+    out["live"] = {Num(r.last_live_time), r.last_live_ok ? 1 : 0, Num(r.last_live_success_time)};
+  }
+  // Listings: [time, ok].
+  if (r.last_listed_time > 0) out["list"] = {Num(r.last_listed_time), r.last_list_ok ? 1 : 0};
+  // Schedule: [last attempt, failures in a row].
+  if (esim.last_attempt > 0 || esim.failures > 0) {
+    out["schedule"] = {Num(esim.last_attempt), esim.failures};
+  }
+  return out;
+}
+
+bool Flag(const json& value) {
+  if (value.is_boolean()) return value.get<bool>();
+  return Int<int64_t>(value) != 0;
+}
+
+PersistedEsim EsimFrom(const json& in) {
+  PersistedEsim esim;
+  EsimRecord& r = esim.record;
+  Get(in, "iccid", r.config.iccid);
+  GetOpt(in, "esim_id", r.config.esim_id);
+  if (r.config.iccid.empty() && !r.config.esim_id) throw std::runtime_error("eSIM without id");
+  if (const auto it = in.find("discovered"); it != in.end()) r.discovered = Flag(*it);
+  Get(in, "learned_iccid", r.learned_iccid);
+  if (r.learned_iccid == "=") r.learned_iccid = r.config.iccid;
+  GetOpt(in, "listed_id", r.listed_id);
+  if (const auto it = in.find("status"); it != in.end()) {
+    r.status = StatusFrom(*it);
+    if (r.status->iccid.empty()) r.status->iccid = r.Iccid();
+    const json& times = in.at("times");
+    r.usage_time = times.at(0).get<double>();
+    r.lifecycle_time = times.at(1).get<double>();
+    r.validity_time = times.at(2).get<double>();
+    r.used_from_live = Flag(times.at(3));
+    r.total_from_live = Flag(times.at(4));
+  }
+  if (const auto it = in.find("package"); it != in.end()) {
+    r.package = PackageInfo{it->at(0).get<std::string>(), it->at(1).get<std::string>(),
+                            it->at(2).get<std::string>()};
+  }
+  if (const auto it = in.find("poll"); it != in.end()) {
+    r.polled = Flag(it->at(0));
+    r.last_poll_time = it->at(1).get<double>();
+    r.last_success_time = it->at(2).get<double>();
+    r.last_poll_ok = Flag(it->at(3));
+    r.last_code = it->at(4).get<std::string>();
+    r.last_message = it->at(5).get<std::string>();
+  }
+  if (const auto it = in.find("live"); it != in.end()) {
+    r.live_polled = true;
+    r.last_live_time = it->at(0).get<double>();
+    r.last_live_ok = Flag(it->at(1));
+    r.last_live_success_time = it->at(2).get<double>();
+  }
+  if (const auto it = in.find("list"); it != in.end()) {
+    r.last_listed_time = it->at(0).get<double>();
+    r.last_list_ok = Flag(it->at(1));
+  }
+  if (const auto it = in.find("schedule"); it != in.end()) {
+    esim.last_attempt = it->at(0).get<double>();
+    esim.failures = std::clamp(Int<int>(it->at(1)), 0, 30);
+  }
+  return esim;
+}
+
+template <typename T>
+std::optional<T> Decode(std::string_view data, std::string& error, T (*decode)(std::string_view)) {
+  try {
+    return decode(data);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+}
+
+PersistedState DecodeStateOrThrow(std::string_view data) {
+  Unframed unframed = Unframe(data, kFormat);
+  PersistedState state;
+  state.fingerprint = std::move(unframed.fingerprint);
+  state.written = unframed.written;
+  for (const json& line : unframed.lines) {
+    const std::string type = line.at("t").get<std::string>();
+    if (type == "esim") {
+      state.esims.push_back(EsimFrom(line));
+    } else if (type == "account") {
+      Get(line, "inventory_success", state.account.inventory_last_success_time);
+      if (const auto it = line.find("by_status"); it != line.end()) {
+        for (const auto& [status, count] : it->items()) {
+          state.account.esims_by_status[status] = Int<int64_t>(count);
+        }
+      }
+      if (const auto it = line.find("balance"); it != line.end()) {
+        AccountBalance balance;
+        balance.amount = it->at("amount").get<double>();
+        balance.currency = it->at("currency").get<std::string>();
+        state.account.balance = balance;
+      }
+      Get(line, "next_sweep", state.next_sweep_time);
+      Get(line, "next_balance", state.next_balance_time);
+      Get(line, "paused_until", state.paused_until);
+      Get(line, "pause_reason", state.pause_reason);
+    } else if (type == "delivery") {
+      state.delivery_ids.emplace_back(line.at("id").get<std::string>(),
+                                      line.at("at").get<double>());
+    }
+    // Other types: written by a later exporter of the same format version; skipped.
+  }
+  return state;
+}
+
+PersistedLedger DecodeLedgerOrThrow(std::string_view data) {
+  Unframed unframed = Unframe(data, kLedgerFormat);
+  PersistedLedger ledger;
+  ledger.fingerprint = std::move(unframed.fingerprint);
+  ledger.written = unframed.written;
+  if (unframed.lines.size() != 1) throw std::runtime_error("a ledger has one body line");
+  const json& line = unframed.lines[0];
+  for (const json& group : line.at("sent")) {
+    const double second = group.at(0).get<double>();
+    const int64_t count = Int<int64_t>(group.at(1));
+    // No window holds more than a day of sends; a larger count is not one of ours.
+    if (count < 0 || count > 10000000 || ledger.sent.size() + count > 10000000) {
+      throw std::runtime_error("implausible send count");
+    }
+    ledger.sent.insert(ledger.sent.end(), static_cast<size_t>(count), second);
+  }
+  Get(line, "reserved", ledger.reserved);
+  Get(line, "paused_until", ledger.paused_until);
+  Get(line, "pause_reason", ledger.pause_reason);
+  Get(line, "backoff", ledger.backoff_seconds);
+  if (ledger.reserved < 0) throw std::runtime_error("negative reservation");
+  return ledger;
+}
+
+}  // namespace
+
+std::string ConfigFingerprint(const Config& config) {
+  return Sha256Hex("esim_exporter\n" + config.api.url + "\n" + Sha256Hex(config.api.access_code))
+      .substr(0, 32);
+}
+
+std::string EncodeState(const PersistedState& state) {
+  std::string body;
+  body.reserve(state.esims.size() * 700 + 1024);
+  size_t lines = 0;
+  json account = {{"t", "account"},
+                  {"inventory_success", Finite(state.account.inventory_last_success_time)},
+                  {"next_sweep", Finite(state.next_sweep_time)},
+                  {"next_balance", Finite(state.next_balance_time)}};
+  if (state.paused_until > 0) {
+    account["paused_until"] = Finite(state.paused_until);
+    account["pause_reason"] = state.pause_reason;
+  }
+  if (!state.account.esims_by_status.empty()) {
+    account["by_status"] = state.account.esims_by_status;
+  }
+  if (state.account.balance) {
+    account["balance"] = {{"amount", Finite(state.account.balance->amount)},
+                          {"currency", state.account.balance->currency}};
+  }
+  AddLine(body, lines, account);
+  for (const PersistedEsim& esim : state.esims) AddLine(body, lines, EsimJson(esim));
+  for (const auto& [id, at] : state.delivery_ids) {
+    AddLine(body, lines, json{{"t", "delivery"}, {"id", id}, {"at", Finite(at)}});
+  }
+  return Frame(kFormat, state.fingerprint, Finite(state.written), std::move(body), lines);
+}
+
+std::string FrameStateBody(const std::string& body, const std::string& fingerprint,
+                           double written) {
+  const size_t lines = static_cast<size_t>(std::count(body.begin(), body.end(), '\n'));
+  return Frame(kFormat, fingerprint, Finite(written), std::string(body), lines);
+}
+
+std::string EncodeLedger(const PersistedLedger& ledger) {
+  std::string body;
+  size_t lines = 0;
+  // Sends grouped by second, [second, count], each rounded up to the next whole second (later
+  // is the safe side: a send then leaves its windows no earlier than it did): a busy key's
+  // ledger stays small.
+  json sent = json::array();
+  for (const double time : ledger.sent) {
+    const double second = std::ceil(Finite(time));
+    if (!sent.empty() && sent.back()[0].get<double>() == second) {
+      sent.back()[1] = sent.back()[1].get<int64_t>() + 1;
+    } else {
+      sent.push_back({Num(second), 1});
+    }
+  }
+  AddLine(body, lines,
+          json{{"sent", std::move(sent)},
+               {"reserved", ledger.reserved},
+               {"paused_until", Finite(ledger.paused_until)},
+               {"pause_reason", ledger.pause_reason},
+               {"backoff", Finite(ledger.backoff_seconds)}});
+  return Frame(kLedgerFormat, ledger.fingerprint, Finite(ledger.written), std::move(body), lines);
+}
+
+std::optional<PersistedState> DecodeState(std::string_view data, std::string& error) {
+  return Decode<PersistedState>(data, error, &DecodeStateOrThrow);
+}
+
+std::optional<PersistedLedger> DecodeLedger(std::string_view data, std::string& error) {
+  return Decode<PersistedLedger>(data, error, &DecodeLedgerOrThrow);
+}
+
+}  // namespace esim

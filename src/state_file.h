@@ -1,0 +1,77 @@
+// The files of --storage.path: what is kept across restarts and its on-disk format.
+//
+// Format (JSON Lines, version kStateFormatVersion): a header line
+//   {"format":"esim_exporter.state","version":1,"fingerprint":"...","written":<unix s>,
+//    "lines":<n>,"bytes":<b>,"crc32":<c>}
+// then exactly `b` bytes of `n` body lines, each one JSON object, whose CRC-32 is `c`. A file
+// that is truncated, altered, of another format or version, or written for another API account
+// (fingerprint) is refused as a whole: the caller moves it aside and starts fresh. All times are
+// wall-clock Unix seconds (steady clocks do not survive a restart).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config.h"
+#include "state_store.h"
+
+namespace esim {
+
+inline constexpr int kStateFormatVersion = 1;
+inline constexpr char kStateFileName[] = "state.jsonl";
+inline constexpr char kLedgerFileName[] = "budget.jsonl";
+
+// What identifies the API account a state belongs to: api.url and a hash of the access code
+// (never the secret). A state of another account is not restored.
+std::string ConfigFingerprint(const Config& config);
+
+// One eSIM: its record (labels are rendered again on restore) and its live-poll schedule.
+struct PersistedEsim {
+  EsimRecord record;
+  // When set, encoded instead of `record`: the writer's snapshot, without a copy of each record.
+  std::shared_ptr<const EsimRecord> shared;
+  double last_attempt = 0;  // Unix seconds the latest live poll started; 0: none
+  int failures = 0;         // failed live polls in a row (backoff)
+};
+
+struct PersistedState {
+  std::string fingerprint;
+  double written = 0;  // Unix seconds
+  std::vector<PersistedEsim> esims;
+  AccountState account;
+  double next_sweep_time = 0;    // when the next inventory sweep is due; 0: none planned
+  double next_balance_time = 0;  // when the next balance read is due; 0: none planned
+  double paused_until = 0;       // an API-imposed pause as the metrics show it; 0: none
+  std::string pause_reason;
+  // Webhook delivery ids seen, with when (Unix seconds).
+  std::vector<std::pair<std::string, double>> delivery_ids;
+};
+
+// The request-budget ledger: written before requests are sent (see RateBudget::Ledger).
+struct PersistedLedger {
+  std::string fingerprint;
+  double written = 0;
+  std::vector<double> sent;  // send times within the last day, oldest first
+  int reserved = 0;          // requests reserved at `written` and not yet in `sent`
+  double paused_until = 0;   // an API-imposed pause; 0: none
+  std::string pause_reason;
+  double backoff_seconds = 0;
+};
+
+std::string EncodeState(const PersistedState& state);
+std::string EncodeLedger(const PersistedLedger& ledger);
+
+// Frames `body` (JSON lines, each ending in '\n') as a state file with a valid header: for
+// tests and the fuzzer, to reach the body's parser past the checksum.
+std::string FrameStateBody(const std::string& body, const std::string& fingerprint, double written);
+
+// Decoding never throws: nullopt and `error` says what is wrong ("truncated: ...",
+// "checksum mismatch", "format version 2, this exporter reads 1", ...).
+std::optional<PersistedState> DecodeState(std::string_view data, std::string& error);
+std::optional<PersistedLedger> DecodeLedger(std::string_view data, std::string& error);
+
+}  // namespace esim

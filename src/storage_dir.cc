@@ -1,0 +1,159 @@
+#include "storage_dir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace esim {
+namespace {
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR.
+bool WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t written = ::write(fd, data, size);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += written;
+    size -= static_cast<size_t>(written);
+  }
+  return true;
+}
+
+bool FsyncDir(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+StorageDir::StorageDir(std::string path) : path_(std::move(path)) {
+  while (path_.size() > 1 && path_.back() == '/') path_.pop_back();
+  const std::string where = "storage directory " + path_ + ": ";
+  if (path_.empty()) throw std::runtime_error("--storage.path is empty");
+  std::error_code error;
+  std::filesystem::create_directories(path_, error);
+  if (error) throw std::runtime_error(where + "cannot create it: " + error.message());
+  if (!std::filesystem::is_directory(path_, error)) {
+    throw std::runtime_error(where + "exists but is not a directory");
+  }
+  ::chmod(path_.c_str(), 0750);  // best effort: a directory made by systemd/the image stays
+  const std::string lock_path = File("lock");
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (lock_fd_ < 0) {
+    throw std::runtime_error(where + "cannot open its lock file " + lock_path + ": " + ErrnoText());
+  }
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const bool busy = errno == EWOULDBLOCK;
+    const std::string text = ErrnoText();
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (busy) {
+      throw std::runtime_error(where + "another esim_exporter process uses it (lock held on " +
+                               lock_path + "); give each exporter a directory of its own");
+    }
+    throw std::runtime_error(where + "cannot lock " + lock_path + ": " + text);
+  }
+  // The lock file says who holds it, for an operator who wonders.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) == 0) (void)!::pwrite(lock_fd_, pid.data(), pid.size(), 0);
+  // Writable: the same path every state write takes.
+  if (const std::string failed = WriteAtomically(".write-check", "ok\n"); !failed.empty()) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw std::runtime_error(where + "not writable: " + failed);
+  }
+  std::filesystem::remove(File(".write-check"), error);
+}
+
+StorageDir::~StorageDir() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+std::string StorageDir::WriteAtomically(const std::string& name, const std::string& content) const {
+  static std::atomic<unsigned> counter{0};
+  const std::string target = File(name);
+  const std::string temp = File("." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
+                                std::to_string(counter.fetch_add(1)));
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return "cannot create " + temp + ": " + ErrnoText();
+  if (!WriteAll(fd, content.data(), content.size())) {
+    const std::string text = ErrnoText();
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return "cannot write " + temp + ": " + text;
+  }
+  if (::fsync(fd) != 0) {
+    const std::string text = ErrnoText();
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return "cannot fsync " + temp + ": " + text;
+  }
+  if (::close(fd) != 0) {
+    const std::string text = ErrnoText();
+    ::unlink(temp.c_str());
+    return "cannot close " + temp + ": " + text;
+  }
+  if (::rename(temp.c_str(), target.c_str()) != 0) {
+    const std::string text = ErrnoText();
+    ::unlink(temp.c_str());
+    return "cannot rename " + temp + " to " + target + ": " + text;
+  }
+  if (!FsyncDir(path_)) return "cannot fsync directory " + path_ + ": " + ErrnoText();
+  return "";
+}
+
+std::string StorageDir::MoveAside(const std::string& name, long long now) const {
+  const std::string from = File(name);
+  std::string to = from + ".bad-" + std::to_string(now);
+  for (int i = 1; std::filesystem::exists(to) && i < 100; ++i) {
+    to = from + ".bad-" + std::to_string(now) + "-" + std::to_string(i);
+  }
+  if (::rename(from.c_str(), to.c_str()) != 0) return "";
+  FsyncDir(path_);
+  return to;
+}
+
+bool ReadWholeFile(const std::string& path, std::string& content, std::string& error,
+                   bool& missing) {
+  missing = false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    missing = errno == ENOENT;
+    error = "cannot open " + path + ": " + ErrnoText();
+    return false;
+  }
+  content.clear();
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && info.st_size > 0)
+    content.reserve(static_cast<size_t>(info.st_size));
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      error = "cannot read " + path + ": " + ErrnoText();
+      ::close(fd);
+      return false;
+    }
+    if (got == 0) break;
+    content.append(buffer, static_cast<size_t>(got));
+  }
+  ::close(fd);
+  return true;
+}
+
+}  // namespace esim

@@ -1,0 +1,40 @@
+// The directory of --storage.path: created if missing, locked for this process (flock on
+// DIR/lock, held until the process ends: a second exporter on the same directory is refused),
+// checked writable, and the atomic file replacement every file in it goes through.
+#pragma once
+
+#include <string>
+
+namespace esim {
+
+class StorageDir {
+ public:
+  // Creates `path` (and missing parents, mode 0750), takes the lock and checks that a file can
+  // be written there. Throws std::runtime_error naming the directory when any of it fails,
+  // including when another process holds the lock.
+  explicit StorageDir(std::string path);
+  ~StorageDir();
+  StorageDir(const StorageDir&) = delete;
+  StorageDir& operator=(const StorageDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+  // Replaces DIR/name with `content` atomically: a temporary file in DIR, fsync, rename, fsync
+  // of DIR. A crash at any point leaves either the old file or the new one. Returns an empty
+  // string on success, else what failed.
+  std::string WriteAtomically(const std::string& name, const std::string& content) const;
+
+  // Moves DIR/name aside as DIR/name.bad-<unix seconds>; returns the new path ("" on failure).
+  std::string MoveAside(const std::string& name, long long now) const;
+
+ private:
+  std::string path_;
+  int lock_fd_ = -1;
+};
+
+// Reads a whole file; false when it does not exist or cannot be read (`error` says which).
+bool ReadWholeFile(const std::string& path, std::string& content, std::string& error,
+                   bool& missing);
+
+}  // namespace esim

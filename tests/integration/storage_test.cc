@@ -1,0 +1,234 @@
+// Durable state (--storage.path) with the real binary against the fake eSIMfly API: restarts
+// (SIGTERM and SIGKILL) bring every series back at once without a storm of requests, a crash
+// loop keeps to the request budget, a corrupt state file is moved aside, and a directory that
+// cannot be used is a startup error.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fake_esimfly_api.h"
+#include "harness.h"
+
+namespace esim_test {
+namespace {
+
+using fake_esimfly::FakeEsimflyApi;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr char kSecret[] = "sk_storage_secret_0123456789abcdef";
+constexpr char kAccessCode[] = "esf_storage_access";
+
+const std::vector<std::string> kFleet = {
+    fake_esimfly::kSpecExampleIccid, fake_esimfly::kUnlimitedIccid, fake_esimfly::kDepletedIccid,
+    fake_esimfly::kExpiredIccid,     fake_esimfly::kHealthy5gIccid, fake_esimfly::kAlertingIccid};
+
+fake_esimfly::Options FakeOptions() {
+  fake_esimfly::Options options;
+  options.access_code = kAccessCode;
+  options.secret_key = kSecret;
+  options.keep_alive_timeout = seconds(1);
+  return options;
+}
+
+std::string WriteConfig(const TempDir& dir, const std::string& url, const std::string& limits,
+                        const std::string& access_code = kAccessCode) {
+  dir.Write("secret_key", std::string(kSecret) + "\n");
+  std::string yaml = "api:\n  url: " + url + "\n  access_code: " + access_code +
+                     "\n  secret_key_file: secret_key\n  timeout: 2s\n  max_concurrency: 2\n"
+                     "  rate_limit:\n" +
+                     limits + "poll:\n  interval: 60s\nesims:\n";
+  for (const std::string& iccid : kFleet) yaml += "  - iccid: \"" + iccid + "\"\n";
+  return dir.Write("config.yml", yaml);
+}
+
+constexpr char kGenerous[] = "    per_minute: 600\n    per_hour: 100000\n    per_day: 1000000\n";
+
+double Get(const Samples& m, const std::string& key, double otherwise = -1) {
+  const auto it = m.find(key);
+  return it == m.end() ? otherwise : it->second;
+}
+
+// The per-eSIM series, without those that move with the clock (ages).
+Samples EsimSeries(const Samples& all) {
+  Samples out;
+  for (const auto& [key, value] : all) {
+    if (key.find("iccid=") == std::string::npos || key.find("_age_") != std::string::npos) continue;
+    out.emplace(key, value);
+  }
+  return out;
+}
+
+size_t StatusRequests(const FakeEsimflyApi& api) {
+  size_t count = 0;
+  for (const auto& request : api.Requests()) {
+    if (request.path.find("status") != std::string::npos) ++count;
+  }
+  return count;
+}
+
+TEST(StorageTest, SigtermRestartServesEverythingAtOnceWithoutAStorm) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, api.BaseUrl(), kGenerous);
+  const std::string storage = dir.path() + "/state";
+  Samples before;
+  {
+    ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+    ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(20))) << exporter.Stderr();
+    before = EsimSeries(exporter.Scrape());
+    EXPECT_EQ(exporter.Terminate(), 0) << exporter.Stderr();
+  }
+  ASSERT_FALSE(before.empty());
+  EXPECT_TRUE(std::filesystem::exists(storage + "/state.jsonl"));
+  api.ClearRequests();
+
+  ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  // The very first answers: ready, and every series as it was, values and timestamps.
+  const auto ready = exporter.Get("/-/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  const Samples all = exporter.Scrape();
+  EXPECT_EQ(EsimSeries(all), before);
+  EXPECT_EQ(Get(all, "esim_storage_restored_esims"), static_cast<double>(kFleet.size()));
+  EXPECT_EQ(Get(all, "esim_storage_write_failures_total"), 0);
+  // No re-poll of the fleet: every eSIM was polled seconds ago, the interval is 60 s.
+  std::this_thread::sleep_for(seconds(3));
+  EXPECT_EQ(StatusRequests(api), 0u) << exporter.Stderr();
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+TEST(StorageTest, SigkillLosesAtMostTheWriteInterval) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, api.BaseUrl(), kGenerous);
+  const std::string storage = dir.path() + "/state";
+  {
+    ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage},
+                             {"ESIM_EXPORTER_STORAGE_WRITE_INTERVAL=0.5"});
+    ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(20))) << exporter.Stderr();
+    // One write interval and a margin after everything was polled.
+    ASSERT_TRUE(exporter.WaitFor(
+        [&] {
+          return Get(exporter.Scrape(), "esim_storage_last_write_success_timestamp_seconds") > 0;
+        },
+        seconds(5)));
+    std::this_thread::sleep_for(milliseconds(1200));
+    exporter.Signal(SIGKILL);
+    EXPECT_EQ(exporter.WaitForExit(seconds(5)), 128 + SIGKILL);
+  }
+  api.ClearRequests();
+  ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  const Samples all = exporter.Scrape();
+  EXPECT_EQ(Get(all, "esim_storage_restored_esims"), static_cast<double>(kFleet.size()))
+      << exporter.Stderr();
+  const auto ready = exporter.Get("/-/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_EQ(StatusRequests(api), 0u);
+}
+
+TEST(StorageTest, CrashLoopOfSigkillsNeverExceedsTheBudget) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  // 8 requests an hour for 6 eSIMs; requests at most one a second (per_minute 60).
+  const std::string config =
+      WriteConfig(dir, api.BaseUrl(), "    per_minute: 60\n    per_hour: 8\n    per_day: 1000\n");
+  const std::string storage = dir.path() + "/state";
+  for (int i = 0; i < 6; ++i) {
+    ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+    ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+    std::this_thread::sleep_for(milliseconds(2500));
+    exporter.Signal(SIGKILL);
+    EXPECT_EQ(exporter.WaitForExit(seconds(5)), 128 + SIGKILL);
+  }
+  // Without the ledger each life would send 2-3 requests: 15 or more in all.
+  EXPECT_LE(api.RequestCount(), 8u);
+  EXPECT_GE(api.RequestCount(), 1u);
+}
+
+TEST(StorageTest, CorruptStateFileIsMovedAsideAndTheExporterStartsFresh) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, api.BaseUrl(), kGenerous);
+  const std::string storage = dir.path() + "/state";
+  std::filesystem::create_directories(storage);
+  std::ofstream(storage + "/state.jsonl") << "{\"format\":\"esim_exporter.state\",\"vers";
+  ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  EXPECT_NE(exporter.Stderr().find("moved aside"), std::string::npos) << exporter.Stderr();
+  size_t aside = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(storage)) {
+    if (entry.path().filename().string().rfind("state.jsonl.bad-", 0) == 0) ++aside;
+  }
+  EXPECT_EQ(aside, 1u);
+  EXPECT_TRUE(exporter.WaitUntilReady(seconds(20))) << exporter.Stderr();
+  EXPECT_EQ(Get(exporter.Scrape(), "esim_storage_restored_esims"), 0);
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+TEST(StorageTest, StateOfAnotherAccountIsNotRestored) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string storage = dir.path() + "/state";
+  {
+    ExporterProcess exporter({"--config.file=" + WriteConfig(dir, api.BaseUrl(), kGenerous),
+                              "--storage.path=" + storage});
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(20))) << exporter.Stderr();
+    EXPECT_EQ(exporter.Terminate(), 0);
+  }
+  ExporterProcess exporter(
+      {"--config.file=" + WriteConfig(dir, api.BaseUrl(), kGenerous, "esf_other_account"),
+       "--storage.path=" + storage});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  EXPECT_NE(exporter.Stderr().find("another API account"), std::string::npos) << exporter.Stderr();
+  EXPECT_EQ(Get(exporter.Scrape(), "esim_storage_restored_esims"), 0);
+}
+
+TEST(StorageTest, DirectoryThatCannotBeCreatedIsAStartupErrorNamingIt) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, api.BaseUrl(), kGenerous);
+  const std::string file = dir.Write("not_a_dir", "x");
+  for (const std::string& path : {file + "/state", std::string("/proc/esim_exporter_state")}) {
+    ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + path});
+    EXPECT_EQ(exporter.WaitForExit(seconds(10)), 1) << path;
+    EXPECT_NE(exporter.Stderr().find(path), std::string::npos) << exporter.Stderr();
+  }
+}
+
+TEST(StorageTest, SecondProcessOnTheSameDirectoryExitsWithAClearError) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, api.BaseUrl(), kGenerous);
+  const std::string storage = dir.path() + "/state";
+  ExporterProcess first({"--config.file=" + config, "--storage.path=" + storage});
+  ASSERT_GT(first.port(), 0) << first.Stderr();
+  ExporterProcess second({"--config.file=" + config, "--storage.path=" + storage});
+  EXPECT_EQ(second.WaitForExit(seconds(10)), 1);
+  EXPECT_NE(second.Stderr().find("another esim_exporter process uses it"), std::string::npos)
+      << second.Stderr();
+  EXPECT_NE(second.Stderr().find(storage), std::string::npos) << second.Stderr();
+  EXPECT_EQ(first.Terminate(), 0);
+}
+
+}  // namespace
+}  // namespace esim_test

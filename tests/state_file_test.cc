@@ -1,0 +1,290 @@
+#include "state_file.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace esim {
+namespace {
+
+PersistedState SampleState() {
+  PersistedState state;
+  state.fingerprint = "abc123";
+  state.written = 1764547200.5;
+  PersistedEsim full;
+  EsimRecord& r = full.record;
+  r.config.iccid = "8944000000000000001";
+  r.config.name = "router \"one\"\n";
+  r.config.labels = {{"site", "bern"}, {"team", "ops"}};
+  EsimStatus status;
+  status.iccid = r.config.iccid;
+  status.status = "ACTIVE";
+  status.esim_status = "Enabled";
+  status.profile = std::nullopt;
+  status.unlimited = false;
+  status.last_network.operator_name = "Swisscom";
+  status.last_network.mcc = "228";
+  status.device.model = "iPhone";
+  status.activation_time = 1764000000.25;
+  status.expiry_time = 1766000000;
+  status.used_bytes = 1.5 * 1024 * 1024 * 1024;
+  status.total_bytes = 10.0 * 1024 * 1024 * 1024;
+  r.status = status;
+  r.usage_time = 1764547100;
+  r.lifecycle_time = 1764547101;
+  r.validity_time = 1764547102;
+  r.used_from_live = true;
+  r.learned_iccid = "8944000000000000001";
+  r.listed_id = 42;
+  r.package = PackageInfo{"CH_10GB", "Switzerland 10 GB", "CH,LI"};
+  r.polled = r.live_polled = true;
+  r.last_poll_time = r.last_live_time = 1764547100;
+  r.last_success_time = r.last_live_success_time = 1764547100;
+  r.last_poll_ok = r.last_live_ok = true;
+  r.last_code = "OK";
+  r.last_listed_time = 1764547000;
+  r.last_list_ok = true;
+  full.last_attempt = 1764547099.5;
+  full.failures = 0;
+  state.esims.push_back(full);
+  PersistedEsim by_id;
+  by_id.record.config.esim_id = 77;
+  by_id.record.discovered = true;
+  by_id.record.polled = true;
+  by_id.record.last_code = "ESIM_NOT_FOUND";
+  by_id.record.last_message = "not found \xc3\xa9";
+  by_id.failures = 3;
+  by_id.last_attempt = 1764547000;
+  state.esims.push_back(by_id);
+  state.account.inventory_last_success_time = 1764546000;
+  state.account.esims_by_status = {{"ACTIVE", 12}, {"EXPIRED", 3}};
+  state.account.balance = AccountBalance{123.45, "USD"};
+  state.next_sweep_time = 1764550000;
+  state.next_balance_time = 1764548000;
+  state.paused_until = 1764547500;
+  state.pause_reason = "RATE_LIMIT_EXCEEDED";
+  state.delivery_ids = {{"d-1", 1764540000}, {"d-2", 1764541000}};
+  return state;
+}
+
+void ExpectSameRecord(const EsimRecord& a, const EsimRecord& b) {
+  EXPECT_EQ(a.config.iccid, b.config.iccid);
+  EXPECT_EQ(a.config.esim_id, b.config.esim_id);
+  EXPECT_EQ(a.discovered, b.discovered);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.usage_time, b.usage_time);
+  EXPECT_EQ(a.lifecycle_time, b.lifecycle_time);
+  EXPECT_EQ(a.validity_time, b.validity_time);
+  EXPECT_EQ(a.used_from_live, b.used_from_live);
+  EXPECT_EQ(a.total_from_live, b.total_from_live);
+  EXPECT_EQ(a.learned_iccid, b.learned_iccid);
+  EXPECT_EQ(a.listed_id, b.listed_id);
+  EXPECT_EQ(a.package, b.package);
+  EXPECT_EQ(a.polled, b.polled);
+  EXPECT_EQ(a.last_poll_time, b.last_poll_time);
+  EXPECT_EQ(a.last_success_time, b.last_success_time);
+  EXPECT_EQ(a.last_poll_ok, b.last_poll_ok);
+  EXPECT_EQ(a.last_code, b.last_code);
+  EXPECT_EQ(a.last_message, b.last_message);
+  EXPECT_EQ(a.live_polled, b.live_polled);
+  EXPECT_EQ(a.last_live_time, b.last_live_time);
+  EXPECT_EQ(a.last_live_ok, b.last_live_ok);
+  EXPECT_EQ(a.last_live_success_time, b.last_live_success_time);
+  EXPECT_EQ(a.last_listed_time, b.last_listed_time);
+  EXPECT_EQ(a.last_list_ok, b.last_list_ok);
+}
+
+TEST(StateFileTest, RoundTripKeepsEverything) {
+  const PersistedState state = SampleState();
+  const std::string encoded = EncodeState(state);
+  std::string error;
+  const auto decoded = DecodeState(encoded, error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_EQ(decoded->fingerprint, state.fingerprint);
+  EXPECT_EQ(decoded->written, state.written);
+  ASSERT_EQ(decoded->esims.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    ExpectSameRecord(decoded->esims[i].record, state.esims[i].record);
+    EXPECT_EQ(decoded->esims[i].last_attempt, state.esims[i].last_attempt);
+    EXPECT_EQ(decoded->esims[i].failures, state.esims[i].failures);
+  }
+  EXPECT_EQ(decoded->account.inventory_last_success_time, 1764546000);
+  EXPECT_EQ(decoded->account.esims_by_status, state.account.esims_by_status);
+  ASSERT_TRUE(decoded->account.balance);
+  EXPECT_EQ(decoded->account.balance->amount, 123.45);
+  EXPECT_EQ(decoded->account.balance->currency, "USD");
+  EXPECT_EQ(decoded->next_sweep_time, state.next_sweep_time);
+  EXPECT_EQ(decoded->next_balance_time, state.next_balance_time);
+  EXPECT_EQ(decoded->paused_until, state.paused_until);
+  EXPECT_EQ(decoded->pause_reason, state.pause_reason);
+  EXPECT_EQ(decoded->delivery_ids, state.delivery_ids);
+  // Encoding is deterministic: the same state, the same bytes.
+  EXPECT_EQ(EncodeState(*decoded), encoded);
+}
+
+TEST(StateFileTest, NameAndLabelsComeFromTheConfigNotTheFile) {
+  const std::string encoded = EncodeState(SampleState());
+  EXPECT_EQ(encoded.find("router"), std::string::npos);
+  EXPECT_EQ(encoded.find("bern"), std::string::npos);
+}
+
+TEST(StateFileTest, SharedRecordsEncodeLikeCopies) {
+  PersistedState copies = SampleState();
+  PersistedState shared = copies;
+  for (PersistedEsim& esim : shared.esims) {
+    esim.shared = std::make_shared<const EsimRecord>(esim.record);
+    esim.record = EsimRecord{};
+  }
+  EXPECT_EQ(EncodeState(shared), EncodeState(copies));
+}
+
+TEST(StateFileTest, EmptyStateRoundTrips) {
+  PersistedState state;
+  std::string error;
+  const auto decoded = DecodeState(EncodeState(state), error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_TRUE(decoded->esims.empty());
+}
+
+TEST(StateFileTest, HeaderNamesFormatVersionAndFingerprint) {
+  const std::string encoded = EncodeState(SampleState());
+  const std::string header = encoded.substr(0, encoded.find('\n'));
+  EXPECT_NE(header.find("\"format\":\"esim_exporter.state\""), std::string::npos) << header;
+  EXPECT_NE(header.find("\"version\":1"), std::string::npos) << header;
+  EXPECT_NE(header.find("\"fingerprint\":\"abc123\""), std::string::npos) << header;
+}
+
+TEST(StateFileTest, EveryTruncationIsRefused) {
+  const std::string encoded = EncodeState(SampleState());
+  for (size_t length = 0; length < encoded.size(); ++length) {
+    std::string error;
+    EXPECT_FALSE(DecodeState(encoded.substr(0, length), error)) << "length " << length;
+    EXPECT_FALSE(error.empty());
+  }
+}
+
+TEST(StateFileTest, EveryFlippedByteIsRefused) {
+  const std::string encoded = EncodeState(SampleState());
+  for (size_t at = 0; at < encoded.size(); ++at) {
+    for (const unsigned char flip : {0x01, 0x20, 0x80}) {
+      std::string altered = encoded;
+      altered[at] = static_cast<char>(altered[at] ^ flip);
+      std::string error;
+      EXPECT_FALSE(DecodeState(altered, error)) << "at " << at << " flip " << int(flip);
+    }
+  }
+}
+
+TEST(StateFileTest, OtherVersionIsRefusedWithTheVersionNamed) {
+  std::string encoded = EncodeState(SampleState());
+  const size_t at = encoded.find("\"version\":1");
+  ASSERT_NE(at, std::string::npos);
+  encoded.replace(at, 11, "\"version\":2");
+  std::string error;
+  EXPECT_FALSE(DecodeState(encoded, error));
+  EXPECT_NE(error.find("format version 2"), std::string::npos) << error;
+}
+
+TEST(StateFileTest, HugeLengthFieldsAreRefusedWithoutAllocating) {
+  PersistedState state;
+  const std::string encoded = EncodeState(state);
+  for (const char* field : {"\"bytes\":", "\"lines\":"}) {
+    std::string altered = encoded;
+    const size_t at = altered.find(field);
+    ASSERT_NE(at, std::string::npos);
+    const size_t value = at + std::string(field).size();
+    const size_t end = altered.find_first_of(",}", value);
+    altered.replace(value, end - value, "18446744073709551615");
+    std::string error;
+    EXPECT_FALSE(DecodeState(altered, error)) << field;
+  }
+}
+
+TEST(StateFileTest, GarbageEmptyAndForeignFilesAreRefused) {
+  for (const std::string& input :
+       {std::string(), std::string("\n"), std::string("{}\n"), std::string("not json\n"),
+        std::string(10000, 'x'), std::string("{\"format\":\"other\",\"version\":1}\n"),
+        EncodeLedger(PersistedLedger{})}) {
+    std::string error;
+    EXPECT_FALSE(DecodeState(input, error)) << input.substr(0, 40);
+    EXPECT_FALSE(error.empty());
+  }
+}
+
+TEST(StateFileTest, TrailingBytesAreRefused) {
+  std::string error;
+  EXPECT_FALSE(DecodeState(EncodeState(SampleState()) + "x", error));
+  EXPECT_NE(error.find("trailing"), std::string::npos) << error;
+}
+
+TEST(StateFileTest, LedgerRoundTripsAndRefusesCorruption) {
+  PersistedLedger ledger;
+  ledger.fingerprint = "f";
+  ledger.written = 1764547200;
+  ledger.sent = {1764547100.125, 1764547150.5};
+  ledger.reserved = 3;
+  ledger.paused_until = 1764548000;
+  ledger.backoff_seconds = 60;
+  const std::string encoded = EncodeLedger(ledger);
+  std::string error;
+  const auto decoded = DecodeLedger(encoded, error);
+  ASSERT_TRUE(decoded) << error;
+  // Sends are kept per second, rounded up (the safe side).
+  EXPECT_EQ(decoded->sent, (std::vector<double>{1764547101, 1764547151}));
+  EXPECT_EQ(decoded->reserved, 3);
+  EXPECT_EQ(decoded->paused_until, ledger.paused_until);
+  EXPECT_EQ(decoded->backoff_seconds, 60);
+  for (size_t length = 0; length < encoded.size(); ++length) {
+    EXPECT_FALSE(DecodeLedger(encoded.substr(0, length), error)) << length;
+  }
+  EXPECT_FALSE(DecodeLedger(EncodeState(SampleState()), error));
+}
+
+TEST(StateFileTest, LedgerGroupsSendsPerSecond) {
+  PersistedLedger ledger;
+  for (int i = 0; i < 5000; ++i) ledger.sent.push_back(1764547100.0 + i / 1000.0);
+  const std::string encoded = EncodeLedger(ledger);
+  EXPECT_LT(encoded.size(), 500u);
+  std::string error;
+  const auto decoded = DecodeLedger(encoded, error);
+  ASSERT_TRUE(decoded) << error;
+  ASSERT_EQ(decoded->sent.size(), 5000u);
+  EXPECT_EQ(decoded->sent.front(), 1764547100);
+  EXPECT_EQ(decoded->sent.back(), 1764547105);
+}
+
+TEST(StateFileTest, FingerprintDependsOnUrlAndAccessCodeNotOnTheSecret) {
+  Config a;
+  a.api.url = "https://esimfly.net";
+  a.api.access_code = "esf_one";
+  Config b = a;
+  b.api.secret_key = Secret("sk_other");
+  EXPECT_EQ(ConfigFingerprint(a), ConfigFingerprint(b));
+  Config c = a;
+  c.api.access_code = "esf_two";
+  EXPECT_NE(ConfigFingerprint(a), ConfigFingerprint(c));
+  Config d = a;
+  d.api.url = "http://127.0.0.1:1";
+  EXPECT_NE(ConfigFingerprint(a), ConfigFingerprint(d));
+  EXPECT_EQ(ConfigFingerprint(a).find("esf_one"), std::string::npos);
+}
+
+TEST(StateFileTest, FiftyThousandEsimsStayWellUnder64MiB) {
+  PersistedState state = SampleState();
+  const PersistedEsim model = state.esims[0];
+  state.esims.clear();
+  for (int i = 0; i < 50000; ++i) {
+    PersistedEsim esim = model;
+    esim.record.config.iccid = "89440000000" + std::to_string(10000000 + i);
+    state.esims.push_back(std::move(esim));
+  }
+  const std::string encoded = EncodeState(state);
+  EXPECT_LT(encoded.size(), 64u * 1024 * 1024 / 2);
+  std::string error;
+  const auto decoded = DecodeState(encoded, error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_EQ(decoded->esims.size(), 50000u);
+}
+
+}  // namespace
+}  // namespace esim

@@ -1,0 +1,106 @@
+#include "storage_dir.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace esim {
+namespace {
+
+class StorageDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/esim_storage_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    root_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  std::string root_;
+};
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(StorageDirTest, CreatesMissingDirectoriesAndWritesAtomically) {
+  StorageDir dir(root_ + "/a/b/state/");
+  EXPECT_EQ(dir.path(), root_ + "/a/b/state");
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path()));
+  EXPECT_EQ(dir.WriteAtomically("x", "one"), "");
+  EXPECT_EQ(Read(dir.File("x")), "one");
+  EXPECT_EQ(dir.WriteAtomically("x", "two"), "");
+  EXPECT_EQ(Read(dir.File("x")), "two");
+  // No temporary file is left behind.
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    (void)entry;
+    ++files;
+  }
+  EXPECT_EQ(files, 2u);  // lock, x
+}
+
+TEST_F(StorageDirTest, SecondHolderIsRefusedWithTheDirectoryNamed) {
+  StorageDir first(root_);
+  try {
+    StorageDir second(root_);
+    FAIL() << "a second lock on the same directory was granted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(root_), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("another esim_exporter"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(StorageDirTest, LockIsReleasedWithTheObject) {
+  { StorageDir first(root_); }
+  EXPECT_NO_THROW(StorageDir second(root_));
+}
+
+TEST_F(StorageDirTest, PathUnderARegularFileIsAStartupErrorNamingIt) {
+  std::ofstream(root_ + "/file") << "x";
+  const std::string path = root_ + "/file/state";
+  try {
+    StorageDir dir(path);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  try {
+    StorageDir dir(root_ + "/file");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(root_ + "/file"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(StorageDirTest, UnwritableDirectoryIsRefused) {
+  EXPECT_THROW(StorageDir("/proc/esim_exporter_state"), std::runtime_error);
+}
+
+TEST_F(StorageDirTest, MoveAsideKeepsTheFileUnderANewName) {
+  StorageDir dir(root_);
+  ASSERT_EQ(dir.WriteAtomically("state.jsonl", "bad"), "");
+  const std::string aside = dir.MoveAside("state.jsonl", 1764547200);
+  EXPECT_EQ(aside, dir.File("state.jsonl.bad-1764547200"));
+  EXPECT_EQ(Read(aside), "bad");
+  EXPECT_FALSE(std::filesystem::exists(dir.File("state.jsonl")));
+  ASSERT_EQ(dir.WriteAtomically("state.jsonl", "bad again"), "");
+  EXPECT_EQ(dir.MoveAside("state.jsonl", 1764547200), dir.File("state.jsonl.bad-1764547200-1"));
+}
+
+TEST_F(StorageDirTest, ReadWholeFileTellsMissingFromUnreadable) {
+  std::string content, error;
+  bool missing = false;
+  EXPECT_FALSE(ReadWholeFile(root_ + "/none", content, error, missing));
+  EXPECT_TRUE(missing);
+  std::ofstream(root_ + "/some") << "data";
+  EXPECT_TRUE(ReadWholeFile(root_ + "/some", content, error, missing));
+  EXPECT_EQ(content, "data");
+}
+
+}  // namespace
+}  // namespace esim
