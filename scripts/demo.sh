@@ -14,7 +14,7 @@ exporter_address=127.0.0.1:10417
 scripts/install-deps.sh
 echo "==> Building (build/dev)"
 cmake --preset dev >/dev/null
-cmake --build build/dev --target esim_exporter fake_esimfly_api
+cmake --build build/dev --target esim_exporter fake_esimfly_api fake_esimfly_webhook
 
 for address in $fake_address $exporter_address; do
   if curl -s -o /dev/null "http://$address/"; then
@@ -33,7 +33,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-chmod 600 config/demo-secret-key  # the exporter warns about secret files others can read
+chmod 600 config/demo-secret-key config/demo-webhook-secret  # the exporter warns otherwise
+# config/demo.yml plus the webhook receiver (a demo secret; the fake sends like the vendor).
+# Absolute paths: the copy lives in the temporary directory.
+sed "s|secret_key_file: demo-secret-key|secret_key_file: $PWD/config/demo-secret-key|" \
+  config/demo.yml >"$logs/demo.yml"
+printf 'webhook:\n  path: /webhook\n  secret_file: %s\n' "$PWD/config/demo-webhook-secret" \
+  >>"$logs/demo.yml"
 FAKE_ESIMFLY_SECRET_KEY=$(cat config/demo-secret-key) \
   build/dev/tests/fake_esimfly_api --listen=$fake_address 2>"$logs/fake_api.log" &
 pids+=($!)
@@ -42,8 +48,9 @@ for _ in $(seq 1 100); do
   curl -s -o /dev/null "http://$fake_address/" && break
   sleep 0.1
 done
-# Durable state under build/: stop and start the demo again and the series are back at once.
-build/dev/esim_exporter --config.file=config/demo.yml --web.listen-address=$exporter_address \
+# Durable state under build/: stop and start the demo again and the series (and the webhook
+# delivery ids already received) are back at once.
+build/dev/esim_exporter --config.file="$logs/demo.yml" --web.listen-address=$exporter_address \
   --storage.path=build/demo-state 2>"$logs/exporter.log" &
 pids+=($!)
 
@@ -63,6 +70,26 @@ echo "==> Live metrics from http://$exporter_address/metrics (a selection)"
 curl -s "http://$exporter_address/metrics" |
   grep -E '^(esim_data_(used|total)_bytes|esim_status\{.*\} 1|esim_expiry_timestamp_seconds|esim_poll_success|esim_up|esim_api_requests_total|esim_poll_interval_seconds)' |
   head -n 60
+echo
+echo "==> A webhook: the fake sends a signed esim.usage.threshold (9.8 of 10 GB used, 200 MB left) for traveller-bangkok"
+series='esim_data_used_bytes{iccid="8910000000000000853"'
+curl -s "http://$exporter_address/metrics" | grep -F "$series" || true
+sent=$(date +%s.%N)
+build/dev/tests/fake_esimfly_webhook --url="http://$exporter_address/webhook" \
+  --secret-file=config/demo-webhook-secret --iccid=8910000000000000853 \
+  --used-gb=9.8 --total-gb=10 --threshold-mb=200 >/dev/null
+for _ in $(seq 1 20); do
+  curl -s "http://$exporter_address/metrics" | grep -F "$series" | grep -q ' 10522669875' && break
+  sleep 0.05
+done
+echo "on /metrics after $(awk "BEGIN { printf \"%.3f\", $(date +%s.%N) - $sent }") s:"
+page=$(curl -s "http://$exporter_address/metrics")
+grep -F "$series" <<<"$page"
+grep -E '^(esim_webhook_|esim_last_event_timestamp_seconds\{iccid="8910000000000000853")' <<<"$page"
+echo "Wrong ones are refused: bad signature -> $(build/dev/tests/fake_esimfly_webhook \
+  --url="http://$exporter_address/webhook" --secret-file=config/demo-webhook-secret \
+  --iccid=8910000000000000853 --fault=bad_signature || true)"
+
 echo
 echo "==> Exporter log"
 cat "$logs/exporter.log"

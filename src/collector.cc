@@ -131,11 +131,12 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
     for (const Row& row : rows) {
       if (!row.fresh) continue;
       for (size_t i = 0; i < kLifecycleStatuses.size(); ++i) {
+        if (row.record->status->status.empty()) break;  // only events so far, none on status
         out.SampleWithLabelText("esim_status",
                                 {row.identity, ",status=\"", kLifecycleStatuses[i], "\""},
                                 static_cast<int>(i) == row.status_index ? 1 : 0);
       }
-      if (row.status_index < 0) {
+      if (row.status_index < 0 && !row.record->status->status.empty()) {
         std::string escaped;
         AppendEscapedLabelValue(escaped, row.record->status->status);
         out.SampleWithLabelText("esim_status", {row.identity, ",status=\"", escaped, "\""}, 1);
@@ -213,6 +214,32 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
     for (const Row& row : rows) {
       if (!row.has_package) continue;
       out.SampleWithLabelText("esim_package_info", {row.identity, row.labels->package}, 1);
+    }
+  }
+
+  DataGauge(out, rows, "esim_installed_timestamp_seconds",
+            "Unix time the eSIM's profile was first enabled on a device (esim.installed webhook "
+            "event); absent until such an event arrived.",
+            [](const Row& r) { return r.record->installed_time; });
+  DataGauge(out, rows, "esim_last_event_timestamp_seconds",
+            "Unix time of the observation behind the newest webhook event applied to this eSIM; "
+            "absent until one was applied.",
+            [](const Row& r) -> std::optional<double> {
+              if (r.record->last_event_time <= 0) return std::nullopt;
+              return r.record->last_event_time;
+            });
+  if (status.export_eid_imsi) {
+    bool written = false;
+    for (const Row& row : rows) {
+      if (!row.fresh || row.labels->subscriber.empty()) continue;
+      if (!written) {
+        out.Family("esim_subscriber_info",
+                   "Always 1; labels carry the EID and IMSI from webhook events (personal data: "
+                   "exported because metrics.export_eid_imsi is true).",
+                   "gauge");
+        written = true;
+      }
+      out.SampleWithLabelText("esim_subscriber_info", {row.identity, row.labels->subscriber}, 1);
     }
   }
 
@@ -308,6 +335,25 @@ void WriteAccountFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
     out.Sample("esim_discovery_over_limit_esims", {},
                static_cast<double>(sweeps.discovery_over_limit));
   }
+}
+
+// What the webhook receiver saw, when one is configured.
+void WriteWebhookFamilies(ExpositionWriter& out, const StateSnapshot& snapshot) {
+  const WebhookState& webhooks = snapshot.webhooks;
+  if (!webhooks.enabled) return;
+  out.Family("esim_webhook_deliveries_total",
+             "Webhook deliveries received, by event (a documented event name, else other) and "
+             "outcome: applied, duplicate, invalid_signature, stale, malformed, too_large, "
+             "unknown_esim, ignored.",
+             "counter");
+  for (const auto& [key, count] : webhooks.deliveries) {
+    out.Sample("esim_webhook_deliveries_total", {{"event", key.first}, {"outcome", key.second}},
+               static_cast<double>(count));
+  }
+  out.Family("esim_webhook_last_applied_timestamp_seconds",
+             "Unix time when the latest webhook delivery was applied; 0 before the first.",
+             "gauge");
+  out.Sample("esim_webhook_last_applied_timestamp_seconds", {}, webhooks.last_applied_time);
 }
 
 // The thresholds the shipped alert rules use: the defaults always, and per eSIM only those
@@ -423,6 +469,7 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
     out.Sample("esim_api_clock_skew_seconds", {}, *api.server_time_offset);
   }
   WriteAccountFamilies(out, snapshot, status);
+  WriteWebhookFamilies(out, snapshot);
   out.Family("esim_monitored_esims",
              "eSIMs monitored: those in the running config, plus those found by discovery.",
              "gauge");

@@ -19,6 +19,7 @@ struct ExporterStatus {
   std::chrono::milliseconds configured_poll_interval{0};  // poll.interval
   std::chrono::milliseconds stale_after{std::chrono::hours(6)};
   bool export_imei = false;
+  bool export_eid_imsi = false;    // esim_subscriber_info
   bool inventory_enabled = false;  // esim_inventory_last_success_timestamp_seconds is exported
   bool last_reload_ok = true;
   double last_reload_success_time = 0;  // Unix seconds

@@ -34,6 +34,11 @@ constexpr char kSecretKeyEnv[] = "ESIMFLY_SECRET_KEY";
 constexpr char kCredentialsDirectoryEnv[] = "CREDENTIALS_DIRECTORY";
 // The credential name a systemd unit passes with LoadCredential=esimfly_secret_key:PATH.
 constexpr char kSecretCredentialName[] = "esimfly_secret_key";
+constexpr char kWebhookSecretEnv[] = "ESIMFLY_WEBHOOK_SECRET";
+constexpr char kWebhookCredentialName[] = "esimfly_webhook_secret";
+// The delivery-id window: a webhook older than this could be a replay of a forgotten id.
+constexpr milliseconds kMaxWebhookAge = std::chrono::hours(24);
+constexpr milliseconds kMinWebhookAge = std::chrono::seconds(60);
 
 constexpr milliseconds kMinPollInterval = std::chrono::seconds(60);  // messages say "60s"
 // Sweeps and balance reads spend the same budget as live polls; messages say "60s" too.
@@ -261,7 +266,7 @@ class Loader : public YamlReader {
 
   void ParseRoot(const Node& root) {
     if (!root.IsMap()) {
-      const std::string sections = "api, poll, metrics, esims, inventory, balance, alerts";
+      const std::string sections = "api, poll, metrics, esims, inventory, balance, alerts, webhook";
       Fail(root.Mark(), "the config must be a map of sections (" + sections + "), got " +
                             KindOf(root) + "; start each section with \"name:\" at column 1");
     }
@@ -278,9 +283,11 @@ class Loader : public YamlReader {
                      {"inventory", [this](const Node& k, const Node& v) { ParseInventory(k, v); }},
                      {"balance", [this](const Node& k, const Node& v) { ParseBalance(k, v); }},
                      {"alerts", [this](const Node& k, const Node& v) { ParseAlerts(k, v); }},
+                     {"webhook", [this](const Node& k, const Node& v) { ParseWebhook(k, v); }},
                  });
     ResolveAccessCode();
     ResolveSecretKey();
+    ResolveWebhookSecret();
     CheckPollTimes();
     CheckDiscovery();
     ResolveAlerts();
@@ -716,6 +723,10 @@ class Loader : public YamlReader {
                       [&](const Node& k, const Node& v) {
                         config_.metrics.export_imei = Bool(k, v, "metrics.export_imei");
                       }},
+                     {"export_eid_imsi",
+                      [&](const Node& k, const Node& v) {
+                        config_.metrics.export_eid_imsi = Bool(k, v, "metrics.export_eid_imsi");
+                      }},
                  });
   }
 
@@ -862,6 +873,124 @@ class Loader : public YamlReader {
                }
              }},
         });
+  }
+
+  // --- webhook ---------------------------------------------------------------------------------
+
+  void ParseWebhook(const Node& key, const Node& value) {
+    webhook_mark_ = key.Mark();
+    if (!ExpectMap(key, value, "webhook")) return;
+    WebhookConfig& webhook = config_.webhook;
+    webhook.enabled = true;
+    ForEachField(
+        value, "webhook",
+        {
+            {"path",
+             [&](const Node& k, const Node& v) {
+               webhook.path = Text(k, v, "webhook.path");
+               const Mark at = Where(k, v);
+               if (webhook.path.empty() || webhook.path.front() != '/') {
+                 Fail(at, "webhook.path " + Quoted(webhook.path) +
+                              " must start with \"/\"; write e.g. /webhook");
+               }
+               if (webhook.path == "/" || webhook.path.starts_with("/-/")) {
+                 Fail(at, "webhook.path " + Quoted(webhook.path) +
+                              " is one of the exporter's own pages; choose another, e.g. "
+                              "/webhook");
+               }
+               for (const char c : webhook.path) {
+                 if (c <= ' ' || c == '?' || c == '#' || c == '%' || c == 0x7f) {
+                   Fail(at, "webhook.path " + Quoted(webhook.path) +
+                                " may not contain spaces, control characters, \"?\", \"#\" or "
+                                "\"%\"; write a plain path, e.g. /webhook");
+                 }
+               }
+             }},
+            {"secret",
+             [&](const Node& k, const Node& v) {
+               Remember(k, v, "webhook.secret", &webhook_secret_, webhook_secret_file_,
+                        "webhook.secret_file");
+             }},
+            {"secret_file",
+             [&](const Node& k, const Node& v) {
+               Remember(k, v, "webhook.secret_file", &webhook_secret_file_, webhook_secret_,
+                        "webhook.secret");
+             }},
+            {"max_age",
+             [&](const Node& k, const Node& v) {
+               webhook.max_age = Duration(k, v, "webhook.max_age");
+               if (webhook.max_age < kMinWebhookAge || webhook.max_age > kMaxWebhookAge) {
+                 Fail(v.Mark(), "webhook.max_age is " + FormatDuration(webhook.max_age) +
+                                    "; use 60s to 1d (delivery ids are remembered for 1d, so "
+                                    "an older delivery could be a replay), e.g. 1h");
+               }
+             }},
+            {"listen_address",
+             [&](const Node& k, const Node& v) {
+               webhook.listen_address = Text(k, v, "webhook.listen_address");
+               const std::string& address = webhook.listen_address;
+               const size_t colon = address.rfind(':');
+               const std::string port = colon == std::string::npos ? "" : address.substr(colon + 1);
+               int number = 0;
+               const auto [end, error] =
+                   std::from_chars(port.data(), port.data() + port.size(), number);
+               if (!address.empty() &&
+                   (port.empty() || error != std::errc() || end != port.data() + port.size() ||
+                    number < 0 || number > 65535)) {
+                 Fail(Where(k, v), "webhook.listen_address " + Quoted(address) +
+                                       " is not [HOST]:PORT; write e.g. \":10418\" or "
+                                       "\"127.0.0.1:10418\", or leave it out to serve the "
+                                       "receiver on the main listener");
+               }
+             }},
+        });
+  }
+
+  // Like the API secret key: inline (discouraged), a file, the environment, or a systemd
+  // credential. Never printed: messages name where it came from, never the value.
+  void ResolveWebhookSecret() {
+    WebhookConfig& webhook = config_.webhook;
+    if (!webhook.enabled) return;
+    if (webhook_secret_.present) {
+      if (webhook_secret_.text.empty()) {
+        Fail(webhook_secret_.value,
+             "webhook.secret is empty; put the webhook secret in a file named by "
+             "webhook.secret_file");
+      }
+      webhook.secret = Secret(webhook_secret_.text);
+      Warn(webhook_secret_.key,
+           "webhook.secret is written in the config, which is discouraged: whoever can read "
+           "the config can forge deliveries; move it to a file named by webhook.secret_file");
+      return;
+    }
+    if (webhook_secret_file_.present) {
+      const std::string path = ResolvePath(webhook_secret_file_.text);
+      webhook.secret =
+          Secret(ReadCredentialFile(path, "webhook.secret_file", webhook_secret_file_.value));
+      webhook.secret_file = path;
+      WarnIfReadableByOthers(path, "webhook.secret_file", webhook_secret_file_.value);
+      return;
+    }
+    if (std::optional<std::string> from_env = NonEmptyEnv(kWebhookSecretEnv)) {
+      webhook.secret = Secret(*from_env);
+      return;
+    }
+    if (std::optional<std::string> directory = NonEmptyEnv(kCredentialsDirectoryEnv)) {
+      const std::string path = *directory + "/" + kWebhookCredentialName;
+      struct stat info;
+      if (::stat(path.c_str(), &info) == 0) {
+        const std::string what = std::string("the systemd credential ") + kWebhookCredentialName;
+        webhook.secret = Secret(ReadCredentialFile(path, what, webhook_mark_));
+        webhook.secret_file = path;
+        WarnIfReadableByOthers(path, what, webhook_mark_);
+        return;
+      }
+    }
+    Fail(webhook_mark_,
+         std::string("no webhook secret given; set webhook.secret_file (recommended) "
+                     "or webhook.secret, the environment variable ") +
+             kWebhookSecretEnv + ", or the systemd credential " + kWebhookCredentialName +
+             " (the secret is shown once by the vendor when the subscription is set)");
   }
 
   // --- esims -----------------------------------------------------------------------------------
@@ -1286,6 +1415,9 @@ class Loader : public YamlReader {
   Given access_code_file_;
   Given secret_key_;
   Given secret_key_file_;
+  Mark webhook_mark_;
+  Given webhook_secret_;
+  Given webhook_secret_file_;
   std::map<std::string, int> first_line_by_key_;   // EsimConfig::Key() -> line
   std::map<std::string, int> first_line_by_name_;  // name -> line
 };

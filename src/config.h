@@ -56,6 +56,21 @@ struct PollConfig {
 
 struct MetricsConfig {
   bool export_imei = false;  // IMEI is personal data: exported only when opted in
+  // EID and IMSI (from webhook events) identify a device and a subscriber: personal data too.
+  bool export_eid_imsi = false;
+};
+
+// The webhook receiver (docs/contract.md, "Webhooks"). No `webhook:` block: no receiver.
+struct WebhookConfig {
+  bool enabled = false;
+  std::string path = "/webhook";  // served on the main listener, or on listen_address alone
+  Secret secret;                  // the subscription's signing secret (whsec_...)
+  std::string secret_file;        // where it came from, for messages; empty when inline or env
+  // Deliveries whose X-Webhook-Timestamp is older are refused (and so are those this far in
+  // the future). At most 24 h: the delivery-id window, so a replay can never outlive it.
+  std::chrono::milliseconds max_age{std::chrono::hours(1)};
+  std::string listen_address;  // empty: the main listener serves the receiver
+  bool operator==(const WebhookConfig&) const = default;
 };
 
 // Bulk reads (docs/contract.md, "Config file"): paged GET /esims listings, 100 eSIMs per request.
@@ -142,6 +157,7 @@ struct Config {
   InventoryConfig inventory;
   BalanceConfig balance;
   AlertsConfig alerts;
+  WebhookConfig webhook;
   // Non-fatal findings (http:// URL, world-readable secret file, ...), for the log.
   std::vector<std::string> warnings;
 };

@@ -2,9 +2,22 @@
 
 namespace esim {
 
-void DeliveryIdSet::ExpireLocked(double now) {
-  while (!order_.empty() &&
-         (order_.begin()->first <= now - kRetention || order_.size() > kMaxIds)) {
+DeliveryIdSet::DeliveryIdSet(double retention_seconds, size_t max_ids)
+    : retention_(retention_seconds), max_ids_(max_ids == 0 ? 1 : max_ids) {}
+
+size_t DeliveryIdSet::ExpireLocked(double now) {
+  const double cutoff = now - retention_;
+  size_t removed = 0;
+  while (!order_.empty() && order_.begin()->first < cutoff) {
+    seen_.erase(order_.begin()->second);
+    order_.erase(order_.begin());
+    ++removed;
+  }
+  return removed;
+}
+
+void DeliveryIdSet::TrimLocked() {
+  while (seen_.size() > max_ids_) {
     seen_.erase(order_.begin()->second);
     order_.erase(order_.begin());
   }
@@ -16,7 +29,7 @@ bool DeliveryIdSet::Insert(const std::string& id, double now) {
   const auto [it, inserted] = seen_.emplace(id, now);
   if (!inserted) return false;
   order_.emplace(now, id);
-  ExpireLocked(now);
+  TrimLocked();
   return true;
 }
 
@@ -30,9 +43,9 @@ size_t DeliveryIdSet::size() const {
   return seen_.size();
 }
 
-void DeliveryIdSet::Expire(double now) {
+size_t DeliveryIdSet::Expire(double now) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ExpireLocked(now);
+  return ExpireLocked(now);
 }
 
 std::vector<std::pair<std::string, double>> DeliveryIdSet::Entries() const {
@@ -46,11 +59,13 @@ std::vector<std::pair<std::string, double>> DeliveryIdSet::Entries() const {
 void DeliveryIdSet::Restore(const std::vector<std::pair<std::string, double>>& entries,
                             double now) {
   std::lock_guard<std::mutex> lock(mutex_);
+  const double cutoff = now - retention_;
   for (const auto& [id, time] : entries) {
-    if (time <= now - kRetention) continue;
-    if (const auto [it, inserted] = seen_.emplace(id, time); inserted) order_.emplace(time, id);
+    if (time < cutoff) continue;
+    if (seen_.emplace(id, time).second) order_.emplace(time, id);
   }
   ExpireLocked(now);
+  TrimLocked();
 }
 
 }  // namespace esim

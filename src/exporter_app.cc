@@ -28,11 +28,13 @@ Config LoadShardedConfig(const std::string& path, const Shard& shard) {
 
 ExporterApp::ExporterApp(Config config, bool once, Shard shard, StorageOptions storage)
     : config_path_(config.path),
+      webhook_route_(config.webhook),
       shard_(shard),
       once_(once),
       budget_(config.api.rate_limit),
       poller_(store_, budget_, api_metrics_, once),
       inventory_(store_, budget_, api_metrics_, [this] { OnEsimsChanged(); }),
+      webhooks_(store_, delivery_ids_, [this](const std::string& key) { poller_.PollSoon(key); }),
       storage_(storage) {
   Apply(config);
   {
@@ -240,6 +242,14 @@ PollSchedule::Priority ExporterApp::LivePriority(const Config& config, size_t es
   return {true, *spacing};
 }
 
+WebhookAnswer ExporterApp::HandleWebhook(const WebhookRequest& request) {
+  const size_t before = store_.EsimCount();
+  WebhookAnswer answer = webhooks_.Handle(request, WallNow());
+  // Discovery added the eSIM the event announced: the poller takes it on (in memory).
+  if (answer.outcome == "applied" && store_.EsimCount() != before) OnEsimsChanged();
+  return answer;
+}
+
 void ExporterApp::OnEsimsChanged() {
   std::lock_guard<std::mutex> reload_lock(reload_mutex_);
   Config config;
@@ -282,6 +292,17 @@ void ExporterApp::Apply(const Config& config) {
   inventory_settings.shard = shard_;
   inventory_settings.other_shards_esim_ids = config.other_shards_esim_ids;
   inventory_.Reconfigure(inventory_settings, client);
+  WebhookReceiverSettings webhook_settings;
+  webhook_settings.secret = config.webhook.secret;
+  webhook_settings.max_age_seconds = std::chrono::duration<double>(config.webhook.max_age).count();
+  webhook_settings.discovery.enabled = config.inventory.enabled && config.inventory.discover;
+  webhook_settings.discovery.shard = shard_;
+  webhook_settings.discovery.other_shards_esim_ids = {config.other_shards_esim_ids.begin(),
+                                                      config.other_shards_esim_ids.end()};
+  webhook_settings.discovery.max_discovered = config.inventory.max_discovered;
+  webhooks_.Configure(std::move(webhook_settings));
+  // Without a route from startup no delivery can arrive: no families either.
+  store_.SetWebhookEnabled(webhook_route_.enabled && config.webhook.enabled);
   if (settings.priority.enabled) {
     LogInfo(
         "inventory sweeps cover usage, status and validity; live polls go to eSIMs without "
@@ -305,6 +326,7 @@ void ExporterApp::Apply(const Config& config) {
   status_.balance_low = config.alerts.balance_low;
   status_.stale_after = config.poll.stale_after;
   status_.export_imei = config.metrics.export_imei;
+  status_.export_eid_imsi = config.metrics.export_eid_imsi;
 }
 
 std::string ExporterApp::Reload() {
@@ -312,6 +334,16 @@ std::string ExporterApp::Reload() {
   try {
     Config config = LoadShardedConfig(config_path_, shard_);
     LogConfigFindings(config);
+    const WebhookConfig& webhook = config.webhook;
+    if (webhook.enabled != webhook_route_.enabled ||
+        (webhook.enabled && (webhook.path != webhook_route_.path ||
+                             webhook.listen_address != webhook_route_.listen_address))) {
+      LogWarn(
+          "the webhook receiver's presence, path or listen_address changed: that takes a "
+          "restart; until then the receiver stays where it was (a removed block refuses every "
+          "delivery)",
+          {{"path", webhook_route_.enabled ? webhook_route_.path : ""}});
+    }
     Apply(config);
     std::lock_guard<std::mutex> lock(mutex_);
     status_.last_reload_ok = true;

@@ -21,6 +21,7 @@
 #include "state_persister.h"
 #include "state_store.h"
 #include "storage_dir.h"
+#include "webhook_receiver.h"
 
 namespace esim {
 
@@ -68,6 +69,9 @@ class ExporterApp {
   // Every monitored eSIM observed once; with discovery, also the first complete sweep (before
   // it the set of eSIMs is not known yet).
   bool Ready() const;
+  // One webhook delivery (docs/contract.md, "Webhooks"): in memory only, never an API call.
+  WebhookAnswer HandleWebhook(const WebhookRequest& request);
+
   // True when the state and the poller answer (their locks are not stuck): for the watchdog.
   bool Alive() const;
 
@@ -84,6 +88,8 @@ class ExporterApp {
   std::chrono::steady_clock::time_point SteadyOf(double wall) const;
 
   const std::string config_path_;
+  // The webhook route as set up at startup (main.cc): reloads cannot move or add it.
+  const WebhookConfig webhook_route_;
   const Shard shard_;
   const bool once_;
   std::mutex reload_mutex_;  // one reload (SIGHUP, POST, discovery) at a time
@@ -92,6 +98,9 @@ class ExporterApp {
   ApiMetrics api_metrics_;
   Poller poller_;
   Inventory inventory_;  // after poller_: its callback uses the poller
+  // Webhook delivery ids of the last 24 h: the receiver's, kept in the durable state.
+  DeliveryIdSet delivery_ids_;
+  WebhookReceiver webhooks_;  // after poller_ and delivery_ids_: uses both
 
   mutable std::mutex mutex_;
   ExporterStatus status_;  // guarded by mutex_
@@ -103,7 +112,6 @@ class ExporterApp {
   std::string fingerprint_;       // guarded by fingerprint_mutex_; the account the state belongs to
   double wall_minus_steady_ = 0;  // Unix seconds minus steady-clock seconds, at startup
   size_t restored_esims_ = 0;
-  DeliveryIdSet delivery_ids_;
   std::atomic<bool> ledger_failing_{false};  // log a failing ledger write once per change
   bool stopped_ = false;                     // guarded by reload_mutex_
   // Last: stopped and destroyed first, while everything it reads still exists.

@@ -34,8 +34,18 @@ inline constexpr std::chrono::seconds kRequestDeadlineWhenBusy{2};
 inline constexpr size_t kMaxRequestBytes = 64 * 1024;
 inline constexpr size_t kMaxHeaderCount = 64;  // == CPPHTTPLIB_HEADER_MAX_COUNT
 // Request bodies, whatever the framing (Content-Length, chunked; a request with neither has
-// none). Only POST /-/reload takes one, and ignores it.
+// none). Only POST /-/reload takes one, and ignores it; the webhook receiver's path is the one
+// exception to this cap (below).
 inline constexpr size_t kMaxBodyBytes = 4 * 1024;
+// The webhook receiver's path (webhook.path) alone: deliveries up to 64 KiB (the vendor's
+// limit; larger ones are answered 413 by the receiver), so that request may be this much larger
+// on the wire (the body, and chunk framing). Every other path keeps kMaxBodyBytes, also on a
+// listener that serves the receiver: a chunked body there may take at most
+// kMaxChunkedBodyWireBytes on the wire (cpp-httplib's own cap is then the receiver's).
+inline constexpr size_t kMaxWebhookBodyBytes = 64 * 1024;
+inline constexpr size_t kMaxWebhookRequestBytes =
+    kMaxRequestBytes + kMaxWebhookBodyBytes + 8 * 1024;
+inline constexpr size_t kMaxChunkedBodyWireBytes = 2 * kMaxBodyBytes + 1024;
 
 // Silence allowed while reading or writing (each wait), and after a request before the next
 // one on a kept-alive connection. Idle connections hold a worker each: keep that short.

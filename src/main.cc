@@ -254,6 +254,14 @@ std::chrono::milliseconds StorageWriteInterval() {
 }
 
 int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig> web_config) {
+  // The receiver's route is set up once: a reload changes its secret and max_age, not where
+  // it listens.
+  const esim::WebhookConfig webhook = config.webhook;
+  if (webhook.enabled && webhook.listen_address.empty() && webhook.path == flags.telemetry_path) {
+    LogError("cannot start", {{"error", "webhook.path " + webhook.path +
+                                            " is also --web.telemetry-path; choose another"}});
+    return kExitInvalid;
+  }
   // Signals are taken by one thread with sigwait; every other thread inherits the block.
   sigset_t signals;
   sigemptyset(&signals);
@@ -290,6 +298,10 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
     return app.LandingPage(path, query);
   };
   handlers.ready = [&app] { return app.Ready(); };
+  handlers.webhook = [&app](const esim::WebhookRequest& request) {
+    return app.HandleWebhook(request);
+  };
+  if (webhook.enabled && webhook.listen_address.empty()) web_options.webhook_path = webhook.path;
   handlers.reload = [&app, &notifier] {
     notifier.Reloading();
     std::string error = app.Reload();
@@ -301,6 +313,30 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
   if (!server.Bind(error)) {
     LogError("cannot start", {{"error", error}});
     return kExitCannotStart;
+  }
+  // webhook.listen_address: a listener of its own that serves the receiver alone (plain HTTP,
+  // for a TLS reverse proxy in front), e.g. when the main one requires client certificates.
+  std::unique_ptr<esim::WebServer> webhook_server;
+  std::thread webhook_thread;
+  if (webhook.enabled && !webhook.listen_address.empty()) {
+    esim::WebOptions options;
+    options.listen_address = webhook.listen_address;
+    options.webhook_path = webhook.path;
+    options.webhook_only = true;
+    webhook_server = std::make_unique<esim::WebServer>(options, handlers);
+    if (!webhook_server->Bind(error)) {
+      LogError("cannot start the webhook listener", {{"error", error}});
+      return kExitCannotStart;
+    }
+    webhook_thread = std::thread([&webhook_server] { webhook_server->Serve(); });
+  }
+  if (webhook.enabled) {
+    LogInfo("webhook receiver enabled",
+            {{"path", webhook.path},
+             {"listen_address",
+              webhook.listen_address.empty() ? flags.listen_address : webhook.listen_address},
+             {"webhook_port",
+              std::to_string(webhook_server ? webhook_server->port() : server.port())}});
   }
   app.Start();
   LogInfo("esim_exporter started",
@@ -330,6 +366,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
       notifier.Stopping();
       LogInfo("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
       server.Stop();
+      if (webhook_server) webhook_server->Stop();
       return;
     }
   });
@@ -339,6 +376,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
     _exit(kExitCannotStart);
   }
   signal_thread.join();
+  if (webhook_thread.joinable()) webhook_thread.join();
   notifier.StopWatchdog();
 
   // Requests in flight may hang for up to api.timeout; a clean stop must not wait that long.

@@ -1,5 +1,6 @@
 #include "observation_merge.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace esim {
@@ -32,7 +33,10 @@ void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
   merged.iccid = live.iccid;
   merged.esim_status = live.esim_status;
   merged.smdp_status = live.smdp_status;
-  merged.profile = live.profile;
+  if (now >= record.profile_time) {
+    merged.profile = live.profile;
+    record.profile_time = now;
+  }
   merged.last_network = live.last_network;
   merged.device = live.device;
   merged.last_usage_time = live.last_usage_time;
@@ -82,6 +86,58 @@ void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
   }
   record.package = PackageInfo{listed.package_code, listed.package_name, countries};
   record.last_listed_time = now;
+}
+
+void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed) {
+  if (!record.status) record.status = EsimStatus{};
+  EsimStatus& merged = *record.status;
+  if (merged.iccid.empty() && !event.iccid.empty()) merged.iccid = event.iccid;
+  if (record.learned_iccid.empty() && !event.iccid.empty()) record.learned_iccid = event.iccid;
+  if (!record.listed_id && event.esim_id) record.listed_id = event.esim_id;
+  switch (event.type) {
+    case WebhookEventType::kUsageThreshold:
+      if (event.used_bytes && observed >= record.usage_time) {
+        // GB with decimals, as precise as a live answer: a listing's rounding does not replace it.
+        merged.used_bytes = *event.used_bytes;
+        record.used_from_live = true;
+        if (event.total_bytes) {
+          merged.total_bytes = event.total_bytes;
+          merged.unlimited = false;  // thresholds are never sent for unlimited plans
+          record.total_from_live = true;
+        }
+        record.usage_time = observed;
+      }
+      break;
+    case WebhookEventType::kStatusChanged:
+      if (!event.new_status.empty() && observed >= record.lifecycle_time) {
+        merged.status = event.new_status;
+        record.lifecycle_time = observed;
+      }
+      if (event.expiry_time && observed >= record.validity_time) {
+        merged.expiry_time = event.expiry_time;
+        record.validity_time = observed;
+      }
+      break;
+    case WebhookEventType::kInstalled:
+      if (observed >= record.installed_observed_time) {
+        if (event.installed_at) record.installed_time = event.installed_at;
+        if (event.eid) record.eid = event.eid;
+        if (event.imsi) record.imsi = event.imsi;
+        record.installed_observed_time = observed;
+      }
+      break;
+    case WebhookEventType::kProfileUpdated:
+      if (event.profile && observed >= record.profile_time) {
+        merged.profile = event.profile;
+        record.profile_time = observed;
+      }
+      if (event.eid) record.eid = event.eid;
+      if (event.imsi) record.imsi = event.imsi;
+      break;
+    default:
+      return;
+  }
+  record.last_event_time = std::max(record.last_event_time, observed);
 }
 
 }  // namespace esim

@@ -20,4 +20,10 @@ void MergeLive(EsimRecord& record, const EsimStatus& live, double now);
 // Merges a listed entry seen at `now`; also takes the listing's ids, package and listing time.
 void MergeListed(EsimRecord& record, const ListedEsim& listed, double now);
 
+// Merges one webhook event whose observation time is `observed`: usage (esim.usage.threshold),
+// lifecycle status and expiry (esim.status.changed), installation time and EID/IMSI
+// (esim.installed), profile state (esim.profile.updated). A field group observed later by any
+// source (live, list, event) stays as it is.
+void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed);
+
 }  // namespace esim

@@ -219,6 +219,21 @@ void PollSchedule::SetRank(const std::string& key, int rank) {
   if (entry.ready) ready_.insert(ReadyKeyOf(entry));
 }
 
+bool PollSchedule::PollSoon(const std::string& key, TimePoint now) {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return false;
+  Entry& entry = it->second;
+  if (entry.in_flight || entry.done || entry.ready) return false;
+  if (entry.last_soon && now < *entry.last_soon + kMinimumPerEsim) return false;
+  TimePoint at = now;
+  if (entry.last_start) at = std::max(at, *entry.last_start + kMinimumPerEsim);
+  if (entry.due <= at) return false;
+  Dequeue(entry);
+  Enqueue(entry, at);
+  entry.last_soon = now;
+  return true;
+}
+
 void PollSchedule::Started(const std::string& key, TimePoint now) {
   auto it = entries_.find(key);
   if (it == entries_.end() || it->second.in_flight) return;

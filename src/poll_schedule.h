@@ -72,6 +72,12 @@ class PollSchedule {
   static constexpr int kNoData = 2, kActive = 1, kOther = 0;
   void SetRank(const std::string& key, int rank);
 
+  // Brings the eSIM's next poll forward to `now` (a webhook event announced a change: the
+  // exact values should follow). Never sooner than 60 s after its last poll started or after
+  // its last such request. False when nothing changed: unknown key, in flight, done, already
+  // due by then, or requested within 60 s.
+  bool PollSoon(const std::string& key, TimePoint now);
+
   void Started(const std::string& key, TimePoint now);
   // `jitter` in [0, 1) spreads retries of many failing eSIMs apart.
   void Finished(const std::string& key, Outcome outcome, TimePoint now, double jitter);
@@ -104,6 +110,7 @@ class PollSchedule {
     bool ready = false;  // priority mode: due, waiting in ready_ rather than queue_
     int rank = kNoData;
     int failures = 0;
+    std::optional<TimePoint> last_soon;  // the last PollSoon that moved it
   };
   std::optional<Due> NextByPriority(TimePoint now);
   using QueueKey = std::tuple<TimePoint, size_t, std::string>;

@@ -64,6 +64,13 @@ void Poller::UpdateEsims(const std::vector<EsimConfig>& esims, PollSchedule::Pri
   wake_.notify_all();
 }
 
+bool Poller::PollSoon(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!schedule_.PollSoon(key, SteadyClock::now())) return false;
+  wake_.notify_all();
+  return true;
+}
+
 void Poller::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (started_) return;

@@ -46,6 +46,11 @@ class Poller {
   // gives each one's PollSchedule rank for priority mode.
   void UpdateEsims(const std::vector<EsimConfig>& esims, PollSchedule::Priority priority,
                    const std::function<int(const std::string&)>& rank_of);
+  // A webhook event announced a change of this eSIM: one live poll as soon as the budget
+  // allows, never within 60 s of its last poll or of the last such request
+  // (PollSchedule::PollSoon). Never blocks on a request; false when nothing changed.
+  bool PollSoon(const std::string& key);
+
   void Start();
   void Stop();  // returns once every worker has finished its request in flight
 

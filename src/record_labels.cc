@@ -57,6 +57,9 @@ RenderedLabels RenderLabels(const EsimRecord& record) {
     AppendPairs(labels.device_model, {{"model", Text(known->device.model)}});
     AppendPairs(labels.device_imei, {{"imei", Text(known->device.imei)}});
   }
+  if (record.eid || record.imsi) {
+    AppendPairs(labels.subscriber, {{"eid", Text(record.eid)}, {"imsi", Text(record.imsi)}});
+  }
   if (record.package) {
     const PackageInfo& p = *record.package;
     AppendPairs(labels.package,

@@ -15,6 +15,7 @@ struct RenderedLabels {
   std::string network;  // ,operator=…,mcc=…,mnc=…,country=…,country_iso2=…,connection_type=…
   std::string device_model;  // ,model=…
   std::string device_imei;   // ,imei=…  (exported only when the config opts in)
+  std::string subscriber;    // ,eid=…,imsi=…  (exported only when the config opts in)
   std::string package;       // ,package_code=…,package_name=…,countries=…; empty without one
   bool operator==(const RenderedLabels&) const = default;
 };

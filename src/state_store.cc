@@ -5,6 +5,14 @@
 #include "observation_merge.h"
 
 namespace esim {
+namespace {
+
+bool IdsChanged(const std::string& old_iccid, const std::optional<int64_t>& old_id,
+                const EsimRecord& record) {
+  return record.Iccid() != old_iccid || record.EsimId() != old_id;
+}
+
+}  // namespace
 
 void StateStore::RebuildIndexLocked() {
   by_key_.clear();
@@ -146,11 +154,70 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
   return outcome;
 }
 
+StateStore::EventOutcome StateStore::RecordEvent(const WebhookEvent& event, double observed,
+                                                 double now, const DiscoveryRules& discovery) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  EventOutcome outcome;
+  std::optional<size_t> index;
+  if (!event.iccid.empty()) {
+    if (const auto it = by_iccid_.find(event.iccid); it != by_iccid_.end()) index = it->second;
+  }
+  if (!index && event.esim_id) {
+    if (const auto it = by_id_.find(*event.esim_id); it != by_id_.end()) index = it->second;
+  }
+  std::shared_ptr<EsimRecord> record;
+  if (index) {
+    record = std::make_shared<EsimRecord>(*esims_[*index]);
+  } else {
+    // Discovery adds it as a sweep would: only with an ICCID (the key), only this replica's.
+    EsimConfig found;
+    found.iccid = event.iccid;
+    if (!discovery.enabled || event.iccid.empty() || !discovery.shard.Owns(found.Key()) ||
+        (event.esim_id && discovery.other_shards_esim_ids.contains(*event.esim_id)) ||
+        discovered_count_ >= static_cast<size_t>(std::max<int64_t>(discovery.max_discovered, 0))) {
+      return outcome;
+    }
+    record = std::make_shared<EsimRecord>();
+    record->config = std::move(found);
+    record->discovered = true;
+    record->polled = true;  // observed: /-/ready does not wait for its first live poll
+  }
+  const std::string old_iccid = record->Iccid();
+  const std::optional<int64_t> old_id = record->EsimId();
+  MergeEvent(*record, event, observed);
+  record->last_success_time = std::max(record->last_success_time, now);
+  record->labels = RenderLabels(*record);
+  outcome.applied = true;
+  outcome.key = record->config.Key();
+  if (index) {
+    esims_[*index] = std::move(record);
+    if (IdsChanged(old_iccid, old_id, *esims_[*index])) RebuildIndexLocked();
+  } else {
+    esims_.push_back(std::move(record));
+    RebuildIndexLocked();
+  }
+  return outcome;
+}
+
+void StateStore::RecordDelivery(std::string_view event_label, std::string_view outcome,
+                                double now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++webhooks_.deliveries[{std::string(event_label), std::string(outcome)}];
+  if (outcome == "applied") webhooks_.last_applied_time = now;
+}
+
+void StateStore::SetWebhookEnabled(bool enabled) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  webhooks_.enabled = enabled;
+}
+
 size_t StateStore::DropVanished(double now, double stale_after) {
   std::lock_guard<std::mutex> lock(mutex_);
   const size_t before = esims_.size();
   std::erase_if(esims_, [&](const std::shared_ptr<const EsimRecord>& record) {
-    return record->discovered && now - record->last_listed_time > stale_after;
+    // An eSIM announced by events stays while events keep coming.
+    return record->discovered &&
+           now - std::max(record->last_listed_time, record->last_event_time) > stale_after;
   });
   const size_t removed = before - esims_.size();
   if (removed > 0) RebuildIndexLocked();
@@ -219,6 +286,7 @@ std::shared_ptr<const StateSnapshot> StateStore::Snapshot() const {
   snapshot->api = api_;
   snapshot->account = account_;
   snapshot->inventory = sweeps_;
+  snapshot->webhooks = webhooks_;
   return snapshot;
 }
 
@@ -274,6 +342,11 @@ int StateStore::LiveRank(const std::string& key) const {
   const auto& status = esims_[it->second]->status;
   if (!status) return 2;
   return status->status == "ACTIVE" ? 1 : 0;
+}
+
+size_t StateStore::EsimCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return esims_.size();
 }
 
 bool StateStore::AllPolled() const {

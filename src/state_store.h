@@ -12,6 +12,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "api_client.h"
@@ -19,6 +21,7 @@
 #include "esim_status.h"
 #include "record_labels.h"
 #include "shard.h"
+#include "webhook_event.h"
 
 namespace esim {
 
@@ -39,6 +42,14 @@ struct EsimRecord {
   std::string learned_iccid;         // from a live answer or the listing
   std::optional<int64_t> listed_id;  // the vendor's eSIM id, from the listing
   std::optional<PackageInfo> package;
+
+  // From webhook events (docs/contract.md, "Webhooks"); each with the time of its observation.
+  double profile_time = 0;               // of status->profile (live answer or event)
+  std::optional<double> installed_time;  // esim.installed's installed_at
+  double installed_observed_time = 0;
+  // Personal data, like the IMEI: exported only when metrics.export_eid_imsi opts in.
+  std::optional<std::string> eid, imsi;
+  double last_event_time = 0;  // observation time of the newest applied event; 0: none
 
   // Any observation, live poll or sweep: readiness, staleness, the landing page's last poll.
   bool polled = false;           // at least one observation attempt finished, successful or not
@@ -103,11 +114,20 @@ struct SweepState {
   int64_t discovery_over_limit = 0;
 };
 
+// What the webhook receiver saw (esim_webhook_*).
+struct WebhookState {
+  bool enabled = false;  // a receiver is configured: its families are exported
+  // Deliveries by (event label, outcome) since the exporter started.
+  std::map<std::pair<std::string, std::string>, int64_t> deliveries;
+  double last_applied_time = 0;  // Unix seconds; 0: none yet
+};
+
 struct StateSnapshot {
   std::vector<std::shared_ptr<const EsimRecord>> esims;  // config order, then discovered ones
   ApiState api;
   AccountState account;
   SweepState inventory;
+  WebhookState webhooks;
 };
 
 // Which listed eSIMs that nobody monitors yet a sweep adds.
@@ -140,6 +160,23 @@ class StateStore {
   };
   ListedOutcome RecordListed(const std::vector<ListedEsim>& listed, double now,
                              const DiscoveryRules& discovery = {});
+
+  // Applies one webhook event observed at `observed` (Unix seconds; the event's own time) and
+  // received at `now`: each field group it reports is taken only when no newer observation of
+  // that group is held, whatever its source. An eSIM nobody monitors is added when
+  // `discovery` allows it (as a sweep would), else the event is not applied.
+  struct EventOutcome {
+    bool applied = false;  // false: the eSIM is not monitored (and discovery did not add it)
+    std::string key;       // the eSIM's EsimConfig::Key() when applied
+  };
+  EventOutcome RecordEvent(const WebhookEvent& event, double observed, double now,
+                           const DiscoveryRules& discovery = {});
+
+  // Counts one webhook delivery (esim_webhook_deliveries_total); "applied" also sets the time
+  // of the last applied one.
+  void RecordDelivery(std::string_view event_label, std::string_view outcome, double now);
+  // Whether a receiver is configured (its families are exported even before any delivery).
+  void SetWebhookEnabled(bool enabled);
 
   // Forgets discovered eSIMs that no sweep listed for `stale_after` seconds; returns how many.
   size_t DropVanished(double now, double stale_after);
@@ -177,6 +214,8 @@ class StateStore {
   // latest status is ACTIVE, 0 otherwise.
   int LiveRank(const std::string& key) const;
 
+  size_t EsimCount() const;
+
   // True once every monitored eSIM has been observed at least once (/-/ready).
   bool AllPolled() const;
 
@@ -192,6 +231,7 @@ class StateStore {
   ApiState api_;                                          // guarded by mutex_
   AccountState account_;                                  // guarded by mutex_
   SweepState sweeps_;                                     // guarded by mutex_
+  WebhookState webhooks_;                                 // guarded by mutex_
   size_t discovered_count_ = 0;  // records with `discovered`; guarded by mutex_
 };
 

@@ -158,9 +158,15 @@ class GuardedStream final : public httplib::Stream {
     started_ = Clock::now();
     deadline_ = started_ + limits::kRequestDeadline;
     used_ = 0;
+    limit_ = limits::kMaxRequestBytes;
     answered_ = false;
     close_after_answer_ = false;
   }
+  // This request may be `limit` bytes on the wire in all (the webhook receiver's path).
+  void SetRequestLimit(size_t limit) { limit_ = limit; }
+  // The rest of this request (its body) may be at most `bytes` more on the wire.
+  void LimitRest(size_t bytes) { limit_ = std::min(limit_, used_ + bytes); }
+
   // Whether the answer to this request said "Connection: close". cpp-httplib says so after
   // every error (a malformed request among them) but, in 0.53.1, reads on after some of them:
   // a flood of bad header lines would get one 400 per line.
@@ -186,11 +192,11 @@ class GuardedStream final : public httplib::Stream {
   bool is_peer_alive() const override { return inner_.is_peer_alive(); }
 
   ssize_t read(char* ptr, size_t size) override {
-    if (used_ >= limits::kMaxRequestBytes) {
+    if (used_ >= limit_) {
       error_ = httplib::Error::ExceedMaxPayloadSize;
       return -1;
     }
-    size = std::min(size, limits::kMaxRequestBytes - used_);
+    size = std::min(size, limit_ - used_);
     if (!wait_readable()) {
       error_ = httplib::Error::Timeout;
       return -1;
@@ -212,7 +218,7 @@ class GuardedStream final : public httplib::Stream {
 
   const char* buffered_data(size_t& size) const override {
     const char* data = inner_.buffered_data(size);
-    size = std::min(size, limits::kMaxRequestBytes - used_);
+    size = std::min(size, limit_ > used_ ? limit_ - used_ : 0);
     return size > 0 ? data : nullptr;
   }
   void consume_buffered(size_t size) override {
@@ -240,9 +246,14 @@ class GuardedStream final : public httplib::Stream {
   Clock::time_point started_ = Clock::now();
   Clock::time_point deadline_ = started_ + limits::kRequestDeadline;
   size_t used_ = 0;
+  size_t limit_ = limits::kMaxRequestBytes;  // bytes this request may take on the wire
   bool answered_ = false;
   bool close_after_answer_ = false;
 };
+
+// The stream of the request the calling thread is serving (set by ServeRequests): the handler
+// before routing, on the same thread, sets the request's size limit by its path.
+thread_local GuardedStream* t_request_stream = nullptr;
 
 // The TLS handshake under the request deadline (cpp-httplib's own waits kReadTimeout per step,
 // without an overall bound). The socket is non-blocking meanwhile.
@@ -329,6 +340,10 @@ class HardenedServer final : public Base {
     httplib::detail::get_remote_ip_and_port(sock, remote_addr, remote_port);
     httplib::detail::get_local_ip_and_port(sock, local_addr, local_port);
     GuardedStream stream(inner, sock, connections_);
+    t_request_stream = &stream;
+    struct Reset {
+      ~Reset() { t_request_stream = nullptr; }
+    } reset;
     const auto setup_request = [&setup](httplib::Request& req) {
       // Ranges are ignored: every answer is 200 with the whole body (http_limits.h).
       req.ranges.clear();
@@ -416,7 +431,10 @@ WebServer::WebServer(WebOptions options, WebHandlers handlers)
   server_->set_write_timeout(limits::kWriteTimeout);
   server_->set_keep_alive_timeout(limits::kKeepAliveTimeout);
   server_->set_keep_alive_max_count(limits::kKeepAliveMaxRequests);
-  server_->set_payload_max_length(limits::kMaxBodyBytes);
+  // The webhook receiver's path takes larger bodies (its route reads them itself, within
+  // kMaxWebhookBodyBytes); every other path is held to kMaxBodyBytes before routing (Secure).
+  server_->set_payload_max_length(options_.webhook_path.empty() ? limits::kMaxBodyBytes
+                                                                : limits::kMaxWebhookBodyBytes + 1);
   server_->set_tcp_nodelay(true);  // no Nagle delay on the last segment of an answer
   server_->set_socket_options([](socket_t sock) {
     // cpp-httplib's default SO_REUSEPORT would let a second exporter share the port silently;
@@ -451,6 +469,21 @@ void WebServer::Secure() {
   // rate limit, so that refused requests cost nothing (as in exporter-toolkit); a declared body
   // over the cap, refused before it is read; basic auth.
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // The vendor cannot send basic auth; the receiver checks the delivery's signature instead,
+    // and answers deliveries over kMaxWebhookBodyBytes 413 itself. Only this path may be that
+    // large on the wire.
+    if (!options_.webhook_path.empty() && req.path == options_.webhook_path) {
+      if (t_request_stream != nullptr) {
+        t_request_stream->SetRequestLimit(limits::kMaxWebhookRequestBytes);
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    // On a listener that serves the receiver, cpp-httplib's own body cap is the receiver's: a
+    // chunked body elsewhere is held to about kMaxBodyBytes on the wire here.
+    if (!options_.webhook_path.empty() && t_request_stream != nullptr &&
+        req.has_header("Transfer-Encoding")) {
+      t_request_stream->LimitRest(limits::kMaxChunkedBodyWireBytes);
+    }
     try {
       if (rate_limiter_ && !rate_limiter_->Allow(RequestRateLimiter::Clock::now())) {
         res.status = 429;
@@ -491,6 +524,8 @@ void WebServer::Route() {
       }
     };
   };
+  RouteWebhook();
+  if (options_.webhook_only) return;
 
   server_->Get(LiteralPathPattern(options_.telemetry_path),
                guarded([this](const httplib::Request& req, httplib::Response& res) {
@@ -553,6 +588,75 @@ void WebServer::Route() {
   server_->Delete("/-/reload", without_waiting_for_a_body(method_not_allowed));
   server_->Patch("/-/reload", without_waiting_for_a_body(method_not_allowed));
   server_->Options("/-/reload", guarded(method_not_allowed));
+}
+
+void WebServer::RouteWebhook() {
+  if (options_.webhook_path.empty() || !handlers_.webhook) return;
+  const std::string path = options_.webhook_path;
+  // The body is read here, not before routing, so that an announced size over the limit is
+  // answered 413 (and counted) without reading it, and a chunked one is cut at the limit.
+  static_assert(kMaxWebhookBodyBytes == limits::kMaxWebhookBodyBytes);
+  server_->Post(
+      LiteralPathPattern(path), [this](const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& content) {
+        try {
+          std::string body;
+          size_t size = 0;
+          const std::string length = req.get_header_value("Content-Length");
+          if (!length.empty()) {
+            size = kMaxWebhookBodyBytes + 1;
+            std::from_chars(length.data(), length.data() + length.size(), size);
+          }
+          bool read_ok = true;
+          if (size <= kMaxWebhookBodyBytes &&
+              (req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))) {
+            // The announced size, or what arrived when more came (or none was announced).
+            size_t received = 0;
+            read_ok = content([&](const char* data, size_t n) {
+              received += n;
+              if (received > kMaxWebhookBodyBytes) return false;
+              body.append(data, n);
+              return true;
+            });
+            size = std::max(size, received);
+          }
+          if (!read_ok && size <= kMaxWebhookBodyBytes) {
+            res.status = 400;
+            res.set_header("Connection", "close");
+            res.set_content("cannot read the body\n", "text/plain; charset=utf-8");
+            return;
+          }
+          const std::string signature = req.get_header_value("X-Webhook-Signature");
+          const std::string timestamp = req.get_header_value("X-Webhook-Timestamp");
+          const std::string id = req.get_header_value("X-Webhook-Id");
+          const std::string event = req.get_header_value("X-Webhook-Event");
+          const WebhookAnswer answer =
+              handlers_.webhook(WebhookRequest{signature, timestamp, id, event, body, size});
+          res.status = answer.status;
+          // An unread body must not be taken for the next request.
+          if (answer.status == 413) res.set_header("Connection", "close");
+          res.set_content(answer.body, "text/plain; charset=utf-8");
+        } catch (const std::exception& e) {
+          LogError("webhook handler failed", {{"error", e.what()}});
+          res.status = 500;
+          res.set_content("internal error\n", "text/plain; charset=utf-8");
+        }
+      });
+  auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
+    res.status = 405;
+    res.set_header("Allow", "POST");
+    res.set_content("Only POST delivers webhooks\n", "text/plain; charset=utf-8");
+  };
+  auto not_allowed_with_body = [not_allowed](const httplib::Request& req, httplib::Response& res,
+                                             const httplib::ContentReader&) {
+    res.set_header("Connection", "close");  // the body is left unread
+    not_allowed(req, res);
+  };
+  server_->Get(LiteralPathPattern(path), not_allowed);
+  server_->Put(LiteralPathPattern(path), not_allowed_with_body);
+  server_->Delete(LiteralPathPattern(path), not_allowed_with_body);
+  server_->Patch(LiteralPathPattern(path), not_allowed_with_body);
+  server_->Options(LiteralPathPattern(path), not_allowed);
 }
 
 bool WebServer::Bind(std::string& error) {

@@ -14,6 +14,7 @@
 #include "basic_auth.h"
 #include "body_response.h"
 #include "web_config.h"
+#include "webhook_receiver.h"
 
 namespace httplib {
 class Server;
@@ -28,6 +29,8 @@ struct WebHandlers {
   std::function<bool()> ready;
   // Reloads the config; returns an empty string on success, else the error.
   std::function<std::string()> reload;
+  // One webhook delivery (WebOptions::webhook_path); never blocks on the network.
+  std::function<WebhookAnswer(const WebhookRequest&)> webhook;
 };
 
 // The server's limits (connections, timeouts, request sizes) are constants in http_limits.h.
@@ -35,6 +38,11 @@ struct WebOptions {
   std::string listen_address = ":10417";  // [HOST]:PORT
   std::string telemetry_path = "/metrics";
   std::optional<WebConfig> web_config;  // TLS, basic auth, headers; none: plain HTTP, open
+  // The webhook receiver's path (POST only); empty: none. Basic auth never applies to it: the
+  // vendor cannot send credentials, and the delivery's signature authenticates it.
+  std::string webhook_path;
+  // Serve the receiver alone (webhook.listen_address): every other path is 404.
+  bool webhook_only = false;
 };
 
 // Splits "[HOST]:PORT" ("::10417", "[::1]:10417", "127.0.0.1:10417") into host and port.
@@ -61,6 +69,7 @@ class WebServer {
 
  private:
   void Route();
+  void RouteWebhook();
 
   void Secure();
 

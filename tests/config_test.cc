@@ -308,6 +308,66 @@ TEST(BalanceConfigTest, ZeroDisables) {
   }
 }
 
+// --- webhook ------------------------------------------------------------------------------------
+
+TEST(WebhookConfigTest, NoBlockNoReceiver) {
+  const Config config = LoadConfig(kConfigDir + "/valid/minimal.yml", CredentialsEnv());
+  EXPECT_FALSE(config.webhook.enabled);
+  EXPECT_FALSE(config.metrics.export_eid_imsi);
+}
+
+TEST(WebhookConfigTest, DefaultsAndEverySetting) {
+  TempDir dir;
+  const std::string secret = dir.Write("whsec", "whsec_from_file\n");
+  const std::string path =
+      dir.Write("c.yml", "webhook:\n  path: /hooks/esimfly\n  secret_file: " + secret +
+                             "\n  max_age: 30m\n  listen_address: \"127.0.0.1:10418\"\n"
+                             "metrics:\n  export_eid_imsi: true\n" +
+                             std::string(kOneEsim));
+  const Config config = LoadConfig(path, CredentialsEnv());
+  const WebhookConfig& webhook = config.webhook;
+  EXPECT_TRUE(webhook.enabled);
+  EXPECT_EQ(webhook.path, "/hooks/esimfly");
+  EXPECT_EQ(webhook.secret.Reveal(), "whsec_from_file");
+  EXPECT_EQ(webhook.secret_file, secret);
+  EXPECT_EQ(webhook.max_age, minutes(30));
+  EXPECT_EQ(webhook.listen_address, "127.0.0.1:10418");
+  EXPECT_TRUE(config.metrics.export_eid_imsi);
+  EXPECT_TRUE(config.warnings.empty());
+
+  const std::string minimal = dir.Write("m.yml", "webhook: {}\n" + std::string(kOneEsim));
+  const Config from_env = LoadConfig(minimal, FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"},
+                                                       {"ESIMFLY_SECRET_KEY", "k"},
+                                                       {"ESIMFLY_WEBHOOK_SECRET", "whsec_env"}}));
+  EXPECT_EQ(from_env.webhook.path, "/webhook");
+  EXPECT_EQ(from_env.webhook.max_age, hours(1));
+  EXPECT_TRUE(from_env.webhook.listen_address.empty());
+  EXPECT_EQ(from_env.webhook.secret.Reveal(), "whsec_env");
+}
+
+TEST(WebhookConfigTest, SecretFromTheSystemdCredential) {
+  TempDir dir;
+  const std::string credential = dir.Write("esimfly_webhook_secret", "whsec_cred");
+  const std::string path = dir.Write("c.yml", "webhook: {}\n" + std::string(kOneEsim));
+  const Config config = LoadConfig(path, FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"},
+                                                  {"ESIMFLY_SECRET_KEY", "k"},
+                                                  {"CREDENTIALS_DIRECTORY", dir.Dir()}}));
+  EXPECT_EQ(config.webhook.secret.Reveal(), "whsec_cred");
+}
+
+TEST(WebhookConfigTest, InlineSecretWarnsAndIsNeverPrinted) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", "webhook:\n  secret: whsec_do_not_print\n" + std::string(kOneEsim));
+  const Config config = LoadConfig(path, CredentialsEnv());
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_NE(config.warnings[0].find("webhook.secret is written in the config"), std::string::npos);
+  EXPECT_EQ(config.warnings[0].find("whsec_do_not_print"), std::string::npos);
+  const std::string broken = dir.Write(
+      "b.yml", "webhook:\n  secret: whsec_do_not_print\n  max_age: 1s\n" + std::string(kOneEsim));
+  EXPECT_EQ(ErrorOf(broken, CredentialsEnv()).find("whsec_do_not_print"), std::string::npos);
+}
+
 // --- alerts -------------------------------------------------------------------------------------
 
 TEST(AlertsConfigTest, WithoutAnAlertsSectionEveryEsimHasTheDefaults) {
@@ -729,7 +789,7 @@ const InvalidCase kInvalidCases[] = {
      "1:1: the config file is empty; write at least an esims: list (see the example config)"},
     {"not_a_map.yml",
      "1:1: the config must be a map of sections (api, poll, metrics, esims, inventory, balance, "
-     "alerts), got a list; start each section with \"name:\" at column 1"},
+     "alerts, webhook), got a list; start each section with \"name:\" at column 1"},
     {"multiple_documents.yml",
      "5:1: a second YAML document starts here; keep only one document in the file (remove the "
      "\"---\" line above and merge the two)"},
@@ -739,7 +799,7 @@ const InvalidCase kInvalidCases[] = {
     // Unknown keys and wrong types.
     {"unknown_top_level_key.yml",
      "4:1: unknown key \"alerting\" at the top level; allowed keys: api, poll, metrics, esims, "
-     "inventory, balance, alerts"},
+     "inventory, balance, alerts, webhook"},
     {"unknown_key_typo.yml",
      "2:3: unknown key \"interva\" in poll; did you mean \"interval\"? allowed keys: interval, "
      "stale_after"},
@@ -1078,6 +1138,44 @@ const InvalidCase kInvalidCases[] = {
     {"esim_alerts_not_map.yml",
      "4:13: esims[0].alerts must be a map, got a single value; write indented \"key: value\" "
      "lines under \"alerts:\""},
+    // webhook
+    {"webhook_listen_address_no_port.yml",
+     "3:19: webhook.listen_address \"localhost\" is not [HOST]:PORT; write e.g. \":10418\" or "
+     "\"127.0.0.1:10418\", or leave it out to serve the receiver on the main listener"},
+    {"webhook_max_age_too_long.yml",
+     "3:12: webhook.max_age is 2d; use 60s to 1d (delivery ids are remembered for 1d, so "
+     "an older delivery could be a replay), e.g. 1h"},
+    {"webhook_max_age_too_short.yml",
+     "3:12: webhook.max_age is 10s; use 60s to 1d (delivery ids are remembered for 1d, so "
+     "an older delivery could be a replay), e.g. 1h"},
+    {"webhook_no_secret.yml",
+     "1:1: no webhook secret given; set webhook.secret_file (recommended) or "
+     "webhook.secret, the environment variable ESIMFLY_WEBHOOK_SECRET, or the systemd "
+     "credential esimfly_webhook_secret (the secret is shown once by the vendor when the "
+     "subscription is set)"},
+    {"webhook_not_map.yml",
+     "1:10: webhook must be a map, got a list; write indented \"key: value\" lines under "
+     "\"webhook:\""},
+    {"webhook_path_query.yml",
+     "2:9: webhook.path \"/hook?x=1\" may not contain spaces, control characters, \"?\", \"#\" "
+     "or \"%\"; write a plain path, e.g. /webhook"},
+    {"webhook_path_relative.yml",
+     "2:9: webhook.path \"hook\" must start with \"/\"; write e.g. /webhook"},
+    {"webhook_path_reserved.yml",
+     "2:9: webhook.path \"/-/reload\" is one of the exporter's own pages; choose another, "
+     "e.g. /webhook"},
+    {"webhook_secret_both.yml",
+     "3:3: webhook.secret_file and webhook.secret are both set (the other at line 2); keep"
+     " only one"},
+    {"webhook_secret_empty.yml",
+     "2:11: webhook.secret is empty; put the webhook secret in a file named by "
+     "webhook.secret_file"},
+    {"webhook_secret_file_missing.yml",
+     "2:16: webhook.secret_file \"/nonexistent/whsec\": cannot read: No such file or "
+     "directory; check the path and that the exporter's user may read it"},
+    {"webhook_unknown_key.yml",
+     "3:3: unknown key \"sekret_file\" in webhook; did you mean \"secret_file\"? allowed keys:"
+     " path, secret, secret_file, max_age, listen_address"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, InvalidConfigTest, testing::ValuesIn(kInvalidCases),

@@ -395,5 +395,39 @@ TEST(PollScheduleRestoreTest, NeverPolledAndUnknownEsimsAreLeftAlone) {
   EXPECT_FALSE(schedule.Progresses().at(fleet[1].Key()).last_start);
 }
 
+TEST(PollScheduleTest, PollSoonBringsOnePollForwardAtMostOncePerMinute) {
+  const TimePoint t0{};
+  PollSchedule schedule(t0);
+  schedule.Update(Fleet(2), minutes(15), RateLimitConfig{}, t0);
+  const std::string key = Fleet(2)[1].Key();
+  // Unknown eSIMs and eSIMs already due now are left alone.
+  EXPECT_FALSE(schedule.PollSoon("esim_id:999", t0));
+  EXPECT_FALSE(schedule.PollSoon(key, t0));
+  // Both polled once; the next regular polls are minutes away.
+  for (int i = 0; i < 2; ++i) {
+    const auto due = schedule.Next(t0);
+    ASSERT_TRUE(due);
+    schedule.Started(due->esim.Key(), t0);
+    schedule.Finished(due->esim.Key(), PollSchedule::Outcome::kSuccess, t0, 0);
+  }
+  EXPECT_GT(schedule.Next(t0)->at, t0 + minutes(5));
+  // An event 10 s after the poll: due 60 s after that poll, not sooner.
+  EXPECT_TRUE(schedule.PollSoon(key, t0 + seconds(10)));
+  auto due = schedule.Next(t0 + seconds(10));
+  ASSERT_TRUE(due);
+  EXPECT_EQ(due->esim.Key(), key);
+  EXPECT_EQ(due->at, t0 + seconds(60));
+  // A second event within the minute changes nothing.
+  EXPECT_FALSE(schedule.PollSoon(key, t0 + seconds(30)));
+  schedule.Started(key, t0 + seconds(60));
+  EXPECT_FALSE(schedule.PollSoon(key, t0 + seconds(61)));  // in flight
+  schedule.Finished(key, PollSchedule::Outcome::kSuccess, t0 + seconds(61), 0);
+  // The next request is honoured 60 s after the last poll started.
+  EXPECT_TRUE(schedule.PollSoon(key, t0 + seconds(100)));
+  due = schedule.Next(t0 + seconds(100));
+  EXPECT_EQ(due->esim.Key(), key);
+  EXPECT_EQ(due->at, t0 + seconds(120));
+}
+
 }  // namespace
 }  // namespace esim

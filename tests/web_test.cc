@@ -305,6 +305,79 @@ TEST(WebServerPathTest, TheTelemetryPathIsMatchedLiterally) {
   serving.join();
 }
 
+// The webhook receiver's path alone takes bodies up to 64 KiB; every other path keeps the 4 KiB
+// cap, also on the listener that serves the receiver.
+TEST(WebServerWebhookTest, OnlyTheReceiverPathTakesLargeBodies) {
+  WebHandlers handlers;
+  handlers.metrics = [](const auto& write) { write("up 1\n"); };
+  handlers.landing_page = [](const auto&) { return std::string("<html></html>"); };
+  handlers.ready = [] { return true; };
+  std::atomic<int> reloads{0};
+  handlers.reload = [&reloads] {
+    ++reloads;
+    return std::string();
+  };
+  std::atomic<size_t> received{0};
+  handlers.webhook = [&received](const WebhookRequest& request) {
+    if (request.body_size > kMaxWebhookBodyBytes) return WebhookAnswer{413, "too_large", "", ""};
+    received = request.body.size();
+    return WebhookAnswer{200, "applied", "", "ok\n"};
+  };
+  WebOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.webhook_path = "/webhook";
+  WebServer server(options, handlers);
+  std::string error;
+  ASSERT_TRUE(server.Bind(error)) << error;
+  std::thread serving([&] { server.Serve(); });
+  httplib::Client client("127.0.0.1", server.port());
+
+  const std::string big(kMaxWebhookBodyBytes, ' ');
+  auto res = client.Post("/webhook", big, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(received.load(), kMaxWebhookBodyBytes);
+  // Chunked, as large: also read whole.
+  received = 0;
+  res = client.Post(
+      "/webhook",
+      [&big](size_t offset, httplib::DataSink& sink) {
+        const size_t n = std::min<size_t>(1000, big.size() - offset);
+        sink.write(big.data() + offset, n);
+        if (offset + n == big.size()) sink.done();
+        return true;
+      },
+      "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(received.load(), kMaxWebhookBodyBytes);
+  res = client.Post("/webhook", big + " ", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+
+  // Elsewhere the general cap holds: declared, and chunked.
+  httplib::Client other("127.0.0.1", server.port());
+  res = other.Post("/-/reload", std::string(http_limits::kMaxBodyBytes + 1, 'x'), "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  RawConnection chunked(server.port());
+  ASSERT_TRUE(chunked.connected());
+  std::thread sender([&] {
+    chunked.Send("POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string chunk = "400\r\n" + std::string(1024, 'x') + "\r\n";
+    for (int i = 0; i < 1024; ++i) {
+      if (!chunked.Send(chunk, seconds(2))) return;
+    }
+  });
+  const std::string answer = chunked.ReadUntilClosed(seconds(10));
+  sender.join();
+  const int status = StatusOf(answer);
+  EXPECT_TRUE(status == 413 || status == 400) << answer.substr(0, 200);
+  EXPECT_EQ(reloads.load(), 0);
+  server.Stop();
+  serving.join();
+}
+
 // --- With a web config: basic auth, headers, rate limit ------------------------------------
 
 class WebServerSecuredTest : public testing::Test {

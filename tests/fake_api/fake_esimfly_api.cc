@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -555,8 +556,15 @@ int FakeEsimflyApi::Start(const std::string& host, int port) {
   server->Get(kBalancePath, [this](const httplib::Request& req, httplib::Response& res) {
     HandleBalance(req, res);
   });
+  server->Get(kWebhooksPath, [this](const httplib::Request& req, httplib::Response& res) {
+    HandleWebhooks(req, res);
+  });
+  server->Put(kWebhooksPath, [this](const httplib::Request& req, httplib::Response& res) {
+    HandleWebhooks(req, res);
+  });
   auto unknown = [this](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == kStatusPath || req.path == kListPath || req.path == kBalancePath) {
+    if (req.path == kStatusPath || req.path == kListPath || req.path == kBalancePath ||
+        req.path == kWebhooksPath) {
       HandleUnknown(req, res, 405, "METHOD_NOT_ALLOWED", "Method not allowed");
     } else {
       HandleUnknown(req, res, 404, "NOT_FOUND", "Endpoint not found");
@@ -772,6 +780,89 @@ void FakeEsimflyApi::HandleBalance(const httplib::Request& req, httplib::Respons
   }
   WaitLatency();
   Finish(res, answer, std::move(record));
+}
+
+void FakeEsimflyApi::HandleWebhooks(const httplib::Request& req, httplib::Response& res) {
+  static const nlohmann::json kAvailable = {"esim.installed", "esim.profile.updated",
+                                            "esim.usage.threshold", "esim.status.changed",
+                                            "esim.provisioned"};
+  RequestRecord record = NewRecord(req);
+  Answer answer;
+  const bool put = req.method == "PUT";
+  if (auto rejection = Authenticate(req, put ? req.body : "", /*require_json_content_type=*/put)) {
+    answer = std::move(*rejection);
+  } else if (!put) {
+    std::lock_guard<std::mutex> lock(knobs_mu_);
+    answer = {
+        200,
+        "",
+        {{"success", true},
+         {"data",
+          {{"webhook_url", webhook_url_.empty() ? nlohmann::json() : nlohmann::json(webhook_url_)},
+           {"events", webhook_events_},
+           {"available_events", kAvailable},
+           {"recent_deliveries", recent_deliveries_}}}},
+        {}};
+  } else {
+    const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+    const bool url_ok = body.is_object() && body.contains("webhook_url") &&
+                        body["webhook_url"].is_string() &&
+                        (body["webhook_url"].get<std::string>().starts_with("https://") ||
+                         body["webhook_url"].get<std::string>().starts_with("http://127.0.0.1"));
+    bool events_ok = body.is_object() && body.contains("events") && body["events"].is_array();
+    if (events_ok) {
+      for (const auto& event : body["events"]) {
+        events_ok =
+            events_ok && std::find(kAvailable.begin(), kAvailable.end(), event) != kAvailable.end();
+      }
+    }
+    if (!url_ok || !events_ok) {
+      answer = {400,
+                "INVALID_REQUEST",
+                {{"success", false},
+                 {"message", "webhook_url must be an HTTPS URL and events known event names"},
+                 {"code", "INVALID_REQUEST"}},
+                {}};
+    } else {
+      unsigned char bytes[24];
+      RAND_bytes(bytes, sizeof bytes);
+      std::string secret = "whsec_";
+      for (unsigned char byte : bytes) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        secret += kDigits[byte >> 4];
+        secret += kDigits[byte & 0x0f];
+      }
+      std::lock_guard<std::mutex> lock(knobs_mu_);
+      webhook_url_ = body["webhook_url"].get<std::string>();
+      webhook_events_ = body["events"];
+      webhook_secret_ = secret;
+      answer = {
+          200,
+          "",
+          {{"success", true},
+           {"message", "Webhook configured. Store the secret now: it is not shown again."},
+           {"data",
+            {{"webhook_url", webhook_url_}, {"events", webhook_events_}, {"secret", secret}}}},
+          {}};
+    }
+  }
+  WaitLatency();
+  Finish(res, answer, std::move(record));
+}
+
+std::string FakeEsimflyApi::WebhookUrl() const {
+  std::lock_guard<std::mutex> lock(knobs_mu_);
+  return webhook_url_;
+}
+
+std::string FakeEsimflyApi::WebhookSecret() const {
+  std::lock_guard<std::mutex> lock(knobs_mu_);
+  return webhook_secret_;
+}
+
+void FakeEsimflyApi::SetRecentDeliveries(nlohmann::json deliveries) {
+  std::lock_guard<std::mutex> lock(knobs_mu_);
+  recent_deliveries_ = std::move(deliveries);
 }
 
 void FakeEsimflyApi::HandleUnknown(const httplib::Request& req, httplib::Response& res,

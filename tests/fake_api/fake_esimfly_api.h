@@ -128,6 +128,9 @@ namespace fake_esimfly {
 inline constexpr char kStatusPath[] = "/api/v1/business/esims/status";
 inline constexpr char kListPath[] = "/api/v1/business/esims";
 inline constexpr char kBalancePath[] = "/api/v1/business/balance";
+// The webhook subscription of the key: GET answers it, a signed PUT
+// {"webhook_url", "events"} sets it and answers a fresh signing secret once (rotating it).
+inline constexpr char kWebhooksPath[] = "/api/v1/business/webhooks";
 
 struct RequestRecord {
   std::string method, path;
@@ -218,6 +221,11 @@ class FakeEsimflyApi {
   void SetLatency(std::chrono::milliseconds latency);
   void SetBalance(double balance, std::string currency);
   void SetListFailPage(int page);  // 0 = none
+  // The webhook subscription as the last PUT /webhooks set it; the secret is empty before one.
+  std::string WebhookUrl() const;
+  std::string WebhookSecret() const;
+  // recent_deliveries of GET /webhooks (the vendor keeps the last 10).
+  void SetRecentDeliveries(nlohmann::json deliveries);
   // Switches an eSIM's fault on or off (Fault::kNone); releases requests hanging on it when the
   // new fault is not kHang. Returns false (and changes nothing) for an unknown ICCID.
   bool SetFault(const std::string& iccid, Fault fault);
@@ -248,6 +256,7 @@ class FakeEsimflyApi {
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
   void HandleList(const httplib::Request& req, httplib::Response& res);
   void HandleBalance(const httplib::Request& req, httplib::Response& res);
+  void HandleWebhooks(const httplib::Request& req, httplib::Response& res);
   void HandleUnknown(const httplib::Request& req, httplib::Response& res, int http_status,
                      const std::string& code, const std::string& message);
   // Runs checks 1-8 for any signed endpoint; `signed_body` is the body bytes to verify (the empty
@@ -284,9 +293,13 @@ class FakeEsimflyApi {
   std::chrono::milliseconds latency_;  // guarded by auth_mu_
 
   mutable std::mutex knobs_mu_;
-  double balance_;                                 // guarded by knobs_mu_
-  std::string currency_;                           // guarded by knobs_mu_
-  int list_fail_page_;                             // guarded by knobs_mu_
+  double balance_;                                              // guarded by knobs_mu_
+  std::string currency_;                                        // guarded by knobs_mu_
+  std::string webhook_url_;                                     // guarded by knobs_mu_
+  nlohmann::json webhook_events_ = nlohmann::json::array();     // guarded by knobs_mu_
+  std::string webhook_secret_;                                  // guarded by knobs_mu_
+  nlohmann::json recent_deliveries_ = nlohmann::json::array();  // guarded by knobs_mu_
+  int list_fail_page_;                                          // guarded by knobs_mu_
   mutable std::atomic<size_t> invented_esims_{0};  // eSIMs list_invents_esims made up so far
 
   mutable std::mutex records_mu_;

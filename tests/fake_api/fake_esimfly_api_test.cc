@@ -1875,3 +1875,58 @@ TEST(FleetTest, FleetFileRoundTripAndErrors) {
 
 }  // namespace
 }  // namespace fake_esimfly
+
+namespace fake_esimfly {
+namespace {
+
+TEST_F(FakeApiTest, WebhookSubscriptionPutRotatesTheSecretAndGetShowsIt) {
+  StartServer();
+  const auto put = [this](const std::string& body, const std::string& secret = kSecret) {
+    const std::string timestamp = NowMillis();
+    const std::string request_id = NewUuidV4();
+    httplib::Headers headers = {
+        {"RT-AccessCode", kAccess},
+        {"RT-RequestID", request_id},
+        {"RT-Timestamp", timestamp},
+        {"RT-Signature", TestSign(secret, timestamp, request_id, kAccess, body)}};
+    return client_->Put(kWebhooksPath, headers, body, "application/json");
+  };
+  auto res = SendGet(kWebhooksPath);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_TRUE(Json::parse(res->body)["data"]["webhook_url"].is_null());
+  EXPECT_TRUE(api_->WebhookSecret().empty());
+
+  const std::string body =
+      R"({"webhook_url":"https://mon.example.com/webhook","events":["esim.usage.threshold"]})";
+  ExpectAuthError(put(body, "sk_wrong"), 401, "INVALID_SIGNATURE");
+  res = put(body);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const std::string first = Json::parse(res->body)["data"]["secret"];
+  EXPECT_TRUE(first.starts_with("whsec_"));
+  EXPECT_EQ(api_->WebhookSecret(), first);
+  EXPECT_EQ(api_->WebhookUrl(), "https://mon.example.com/webhook");
+  res = put(body);
+  ASSERT_TRUE(res);
+  EXPECT_NE(Json::parse(res->body)["data"]["secret"], first);  // rotated
+
+  api_->SetRecentDeliveries(Json::array({{{"id", "whd_1"}, {"status", "failed"}}}));
+  res = SendGet(kWebhooksPath);
+  ASSERT_TRUE(res);
+  const Json data = Json::parse(res->body)["data"];
+  EXPECT_EQ(data["webhook_url"], "https://mon.example.com/webhook");
+  EXPECT_EQ(data["events"], Json::array({"esim.usage.threshold"}));
+  EXPECT_EQ(data["recent_deliveries"][0]["status"], "failed");
+  EXPECT_FALSE(data.contains("secret"));  // shown once, by the PUT
+
+  res = put(R"({"webhook_url":"ftp://x","events":[]})");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  res = put(R"({"webhook_url":"https://x","events":["order.shipped"]})");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+}
+
+}  // namespace
+}  // namespace fake_esimfly

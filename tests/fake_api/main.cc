@@ -31,7 +31,8 @@ constexpr char kUsage[] =
 A fake eSIMfly business API that checks HMAC request signing exactly as the vendor documents
 it, serving POST /api/v1/business/esims/status (live status), GET /api/v1/business/esims (the
 paged eSIM list, usage in MB; its installation secrets are fake but contain "SECRET-") and
-GET /api/v1/business/balance. For tests and demos only.
+GET /api/v1/business/balance, and the webhook subscription (GET and PUT
+/api/v1/business/webhooks; fake_esimfly_webhook sends the deliveries). For tests and demos only.
 
 Flags:
   --listen=HOST:PORT          address to serve on (default 127.0.0.1:18080; [::1]:PORT for IPv6,

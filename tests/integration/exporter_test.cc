@@ -579,7 +579,7 @@ TEST(ExporterIntegrationTest, StartupFailuresHaveTheirExitCodes) {
   // Invalid config: exit 1 with file:line:col.
   const std::string bad = dir.Write("bad.yml", "api:\n  url: https://esimfly.net\n  bogus: 1\n");
   ExporterProcess invalid({"--config.file=" + bad});
-  EXPECT_EQ(invalid.WaitForExit(seconds(10)), 1);
+  EXPECT_EQ(invalid.WaitForExit(seconds(60)), 1);
   EXPECT_NE(invalid.Stderr().find(bad + ":3:3:"), std::string::npos) << invalid.Stderr();
   const CommandResult check =
       RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + bad});
@@ -598,7 +598,7 @@ TEST(ExporterIntegrationTest, StartupFailuresHaveTheirExitCodes) {
   ASSERT_GT(first.port(), 0) << first.Stderr();
   ExporterProcess second({"--config.file=" + config,
                           "--web.listen-address=127.0.0.1:" + std::to_string(first.port())});
-  EXPECT_EQ(second.WaitForExit(seconds(10)), 2) << second.Stderr();
+  EXPECT_EQ(second.WaitForExit(seconds(60)), 2) << second.Stderr();
 }
 
 }  // namespace
