@@ -10,7 +10,8 @@ packages=(build-essential cmake ninja-build pkg-config ccache git curl ca-certif
   libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
   zlib1g-dev libsystemd-dev libcrypt-dev libgtest-dev libgmock-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(prometheus prometheus-alertmanager python3 python3-yaml systemd clang-format)
+  packages+=(prometheus prometheus-alertmanager python3 python3-yaml systemd clang-format
+    clang-tidy)
   # tests/browser: the landing page rendered by a real browser, headless.
   packages+=(chromium)
   # scripts/fuzz.sh: clang with libFuzzer and its sanitizer runtimes, llvm-symbolizer for

@@ -4,8 +4,9 @@
 #      float-cast-overflow): every ctest test but the deployment-file checks (label deploy: they
 #      check files, run no binary of ours, and refuse a sanitizer-linked binary as a runtime-libs
 #      mismatch). The e2e test runs: it drives the instrumented exporter under real Prometheus.
-#   2. preset tsan (ThreadSanitizer): the concurrency tests, i.e. the unit tests of the threaded
-#      parts and every integration test (which run the instrumented exporter and fake API).
+#   2. preset tsan (ThreadSanitizer): the tests labelled "threads" in tests/CMakeLists.txt: the
+#      unit tests of the threaded parts and every integration test (which run the instrumented
+#      exporter and fake API).
 # Any sanitizer report fails the run, also one from a child process (the exporter or fake API a
 # test started and whose exit status it may not look at): reports are written to
 # build/<preset>/sanitizer-logs/ and the run fails when any is there.
@@ -19,11 +20,6 @@ scripts/install-deps.sh --test
 
 which=${1:-all}
 parallel=${SANITIZER_PARALLEL:-2}
-
-# Unit test suites that exercise threads (ctest -R on "Suite.Test" names), and every
-# integration test (label integration).
-tsan_units='^(Poller|StateStore|RateBudget|Inventory|WebServer|ApiFeedback|ConnectionQueue|StatePersister|DeliveryIdSet|StorageDir'
-tsan_units+='|HttplibTransport)[A-Za-z]*\.'
 
 seconds() { date +%s; }
 
@@ -71,8 +67,8 @@ run_tsan() {
   local status=0 options=halt_on_error=1:second_deadlock_stack=1:history_size=4
   options+=:log_path=$logs/tsan
   [[ -s tests/tsan.supp ]] && options+=":suppressions=$PWD/tests/tsan.supp"
-  TSAN_OPTIONS=$options ctest --preset tsan --parallel "$parallel" -R "$tsan_units" || status=$?
-  TSAN_OPTIONS=$options ctest --preset tsan --parallel "$parallel" -L integration || status=$?
+  # Label "threads" (tests/CMakeLists.txt): the unit suites of threaded code, every integration test.
+  TSAN_OPTIONS=$options ctest --preset tsan --parallel "$parallel" -L threads || status=$?
   echo "tsan: tests took $(($(seconds) - start))s"
   check_logs "$logs" || status=1
   return "$status"

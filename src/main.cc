@@ -2,7 +2,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "command_line.h"
 #include "config.h"
 #include "exporter_app.h"
 #include "fleet_cost.h"
@@ -36,149 +36,7 @@ constexpr int kExitInvalid = 1;
 constexpr int kExitCannotStart = 2;
 constexpr std::chrono::seconds kOnceDeadline{600};
 
-struct Flags {
-  std::string config_file = "/etc/esim_exporter/config.yml";
-  bool config_check = false;
-  std::string listen_address = ":10417";
-  std::string telemetry_path = "/metrics";
-  std::string web_config_file;  // empty: plain HTTP, no authentication
-  std::string log_level = "info";
-  std::string log_format = "logfmt";
-  bool once = false;
-  std::string shard_total = "1";
-  std::string shard_index = "0";
-  esim::Shard shard;
-  std::string storage_path;  // empty: state in memory only
-  bool version = false;
-  bool help = false;
-};
-
-constexpr char kUsage[] =
-    "usage: esim_exporter [flags]\n"
-    "\n"
-    "Prometheus exporter for eSIMfly eSIM fleets: polls the signed live-status API on a budget\n"
-    "and serves the latest state of every configured eSIM on /metrics.\n"
-    "\n"
-    "  --config.file=PATH            config file (default /etc/esim_exporter/config.yml)\n"
-    "  --config.check                validate the config (and any --web.config.file), print\n"
-    "                                what is wrong and what the fleet costs the API key per\n"
-    "                                day, exit 0 or 1\n"
-    "  --web.listen-address=[HOST]:PORT  where to serve (default :10417)\n"
-    "  --web.telemetry-path=PATH     path of the metrics (default /metrics)\n"
-    "  --web.config.file=PATH        TLS, mTLS, basic auth and headers for the endpoints, in the\n"
-    "                                exporter-toolkit web config format; read at startup\n"
-    "  --log.level=debug|info|warn|error  (default info)\n"
-    "  --log.format=logfmt|json      one event per line on stderr (default logfmt)\n"
-    "  --once                        poll every eSIM once, print the metrics on stdout, exit\n"
-    "  --shard.total=N               split the fleet over N replicas (default 1) ...\n"
-    "  --shard.index=I               ... of which this is replica I: a number from 0 to N-1, or\n"
-    "                                a name ending in -I such as a StatefulSet pod name; each\n"
-    "                                replica polls its eSIMs with 1/N of api.rate_limit\n"
-    "  --storage.path=DIR            keep the state (every eSIM's last observations, the poll\n"
-    "                                schedule, the request-budget ledger) in DIR, so that a\n"
-    "                                restart loses nothing and spends nothing; DIR is created\n"
-    "                                and locked (one exporter per DIR). Default: memory only\n"
-    "  --version                     print the version and exit\n"
-    "  -h, --help                    print this help and exit\n"
-    "\n"
-    "Exit codes: 0 clean stop, 1 invalid config or flags, 2 cannot bind or start.\n"
-    "SIGHUP and POST /-/reload re-read the config.\n";
-
-// Accepts --name=value and --name value; returns an error text, empty when fine.
-std::string ParseFlags(int argc, char** argv, Flags& flags) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_value = true;
-    }
-    if (arg == "-h") arg = "--help";  // the one short flag (checked before the next line)
-    if (arg.rfind("--", 0) != 0 && arg.rfind("-", 0) == 0) arg = "-" + arg;  // -flag as --flag
-    auto take_value = [&](std::string& target) -> std::string {
-      if (!has_value) {
-        if (i + 1 >= argc) return "flag " + arg + " needs a value";
-        value = argv[++i];
-      }
-      target = value;
-      return "";
-    };
-    auto boolean = [&](bool& target) -> std::string {
-      if (!has_value || value == "true") {
-        target = true;
-      } else if (value == "false") {
-        target = false;
-      } else {
-        return "flag " + arg + " takes true or false";
-      }
-      return "";
-    };
-    std::string error;
-    if (arg == "--config.file")
-      error = take_value(flags.config_file);
-    else if (arg == "--config.check")
-      error = boolean(flags.config_check);
-    else if (arg == "--web.listen-address")
-      error = take_value(flags.listen_address);
-    else if (arg == "--web.telemetry-path")
-      error = take_value(flags.telemetry_path);
-    else if (arg == "--web.config.file")
-      error = take_value(flags.web_config_file);
-    else if (arg == "--log.level")
-      error = take_value(flags.log_level);
-    else if (arg == "--log.format")
-      error = take_value(flags.log_format);
-    else if (arg == "--once")
-      error = boolean(flags.once);
-    else if (arg == "--shard.total")
-      error = take_value(flags.shard_total);
-    else if (arg == "--shard.index")
-      error = take_value(flags.shard_index);
-    else if (arg == "--storage.path")
-      error = take_value(flags.storage_path);
-    else if (arg == "--version")
-      error = boolean(flags.version);
-    else if (arg == "--help")
-      error = boolean(flags.help);
-    else
-      error = "unknown flag " + arg + " (see --help)";
-    if (!error.empty()) return error;
-  }
-  if (flags.telemetry_path.empty() || flags.telemetry_path[0] != '/' ||
-      flags.telemetry_path == "/" || flags.telemetry_path.rfind("/-/", 0) == 0) {
-    return "--web.telemetry-path must start with / and not be / or under /-/";
-  }
-  // A path, not a pattern: ':' would make cpp-httplib read "/:name" as a parameter.
-  if (flags.telemetry_path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                             "0123456789/._~-") != std::string::npos) {
-    return "--web.telemetry-path may hold only letters, digits and / . _ ~ -";
-  }
-  int total = 0;
-  const auto [end, parse_error] = std::from_chars(
-      flags.shard_total.data(), flags.shard_total.data() + flags.shard_total.size(), total);
-  if (parse_error != std::errc() || end != flags.shard_total.data() + flags.shard_total.size() ||
-      total < 1 || total > 1000) {
-    return "--shard.total must be a whole number from 1 to 1000";
-  }
-  const auto index = esim::ParseShardIndex(flags.shard_index, total);
-  if (!index) {
-    return "--shard.index '" + flags.shard_index + "' must be a number from 0 to " +
-           std::to_string(total - 1) + ", or a name ending in -<number> (a StatefulSet pod name)";
-  }
-  flags.shard = esim::Shard{*index, total};
-  esim::LogLevel level;
-  if (!esim::ParseLogLevel(flags.log_level, level)) {
-    return "--log.level must be debug, info, warn or error";
-  }
-  esim::LogFormat format;
-  if (!esim::ParseLogFormat(flags.log_format, format)) {
-    return "--log.format must be logfmt or json";
-  }
-  esim::Logger::Get().Configure(level, format);
-  return "";
-}
+using Flags = esim::CommandLine;
 
 int CheckConfig(const Flags& flags) {
   try {
@@ -395,12 +253,13 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
 
 int main(int argc, char** argv) {
   Flags flags;
-  if (const std::string error = ParseFlags(argc, argv, flags); !error.empty()) {
+  if (const std::string error = esim::ParseCommandLine(argc, argv, flags); !error.empty()) {
     std::cerr << "esim_exporter: " << error << "\n";
     return kExitInvalid;
   }
+  esim::Logger::Get().Configure(flags.parsed_log_level, flags.parsed_log_format);
   if (flags.help) {
-    std::cout << kUsage;
+    std::cout << esim::UsageText();
     return kExitOk;
   }
   if (flags.version) {
