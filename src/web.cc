@@ -270,9 +270,9 @@ bool AcceptTls(SSL* ssl, int sock, const ActiveConnections& connections) {
       break;
     }
     const int error = SSL_get_error(ssl, result);
-    const short events = error == SSL_ERROR_WANT_READ    ? POLLIN
-                         : error == SSL_ERROR_WANT_WRITE ? POLLOUT
-                                                         : 0;
+    short events = 0;  // poll()'s type
+    if (error == SSL_ERROR_WANT_READ) events = POLLIN;
+    if (error == SSL_ERROR_WANT_WRITE) events = POLLOUT;
     const auto remaining = deadline - Clock::now();
     if (events == 0 || remaining <= Clock::duration::zero() || connections.stopping() ||
         !Poll(sock, events, std::min<Clock::duration>(remaining, limits::kReadTimeout))) {

@@ -1,11 +1,15 @@
 #include "api_client.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "signer.h"
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr double kNow = 1782484480.0;
@@ -288,7 +292,7 @@ TEST(ApiClientTest, SignsExactlyTheBodyItSends) {
             ComputeSignature("sk_secret", "1767225600123", headers["RT-RequestID"], "esf_code",
                              sent.body));
   for (const auto& [name, value] : sent.headers) {
-    EXPECT_EQ(value.find("sk_secret"), std::string::npos) << "secret leaked in " << name;
+    EXPECT_THAT(value, Not(HasSubstr("sk_secret"))) << "secret leaked in " << name;
   }
 }
 

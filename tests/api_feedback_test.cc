@@ -1,5 +1,6 @@
 #include "api_feedback.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
 
 using std::chrono::hours;
 using std::chrono::seconds;
@@ -101,23 +104,22 @@ TEST_F(ApiFeedbackTest, AFarResetPausesForADayAtMostAndSaysSoOnceInTheLogAndTheM
 
   EXPECT_EQ(CountOf(log, "the API imposed a pause"), 1u) << log;
   EXPECT_EQ(CountOf(log, "\n"), 1u) << log;
-  EXPECT_NE(log.find("level=warn"), std::string::npos) << log;
-  EXPECT_NE(log.find("until=2026-06-27T18:53:20Z"), std::string::npos) << log;
-  EXPECT_NE(log.find("requested_until=2026-07-26T18:53:20Z"), std::string::npos) << log;
-  EXPECT_NE(log.find("X-RateLimit-Remaining: 0"), std::string::npos) << log;
+  EXPECT_THAT(log, HasSubstr("level=warn")) << log;
+  EXPECT_THAT(log, HasSubstr("until=2026-06-27T18:53:20Z")) << log;
+  EXPECT_THAT(log, HasSubstr("requested_until=2026-07-26T18:53:20Z")) << log;
+  EXPECT_THAT(log, HasSubstr("X-RateLimit-Remaining: 0")) << log;
 
   EXPECT_EQ(snapshot->api.paused_until, wall_now + 86400);
-  EXPECT_NE(snapshot->api.pause_reason.find("X-RateLimit-Remaining: 0"), std::string::npos);
+  EXPECT_THAT(snapshot->api.pause_reason, HasSubstr("X-RateLimit-Remaining: 0"));
   // The repeats keep the store on the budget's end (each answer clamps from its own time).
   EXPECT_EQ(store_.Snapshot()->api.paused_until, wall_now + 3 + 86400);
   const std::string text = RenderMetrics(*snapshot, ExporterStatus{}, nullptr, wall_now + 10,
                                          {.process_metrics = false});
-  EXPECT_NE(text.find("\nesim_api_paused_until_timestamp_seconds 1782586400\n"), std::string::npos)
-      << text;
+  EXPECT_THAT(text, HasSubstr("\nesim_api_paused_until_timestamp_seconds 1782586400\n")) << text;
   // Once it has ended, the metric says no pause holds.
   const std::string later = RenderMetrics(*snapshot, ExporterStatus{}, nullptr, wall_now + 86401,
                                           {.process_metrics = false});
-  EXPECT_NE(later.find("\nesim_api_paused_until_timestamp_seconds 0\n"), std::string::npos);
+  EXPECT_THAT(later, HasSubstr("\nesim_api_paused_until_timestamp_seconds 0\n"));
 }
 
 TEST_F(ApiFeedbackTest, EveryKindOfPauseIsLoggedWithItsCause) {
@@ -155,9 +157,8 @@ TEST_F(ApiFeedbackTest, EveryKindOfPauseIsLoggedWithItsCause) {
     RecordApiOutcome(*c.answer, budget_, store_, metrics_, wall, steady_now);
     Logger::Get().CaptureInto(nullptr);
     EXPECT_EQ(CountOf(log, "the API imposed a pause"), 1u) << log;
-    EXPECT_NE(log.find(c.cause), std::string::npos) << log;
-    EXPECT_NE(log.find("pause_seconds=" + std::to_string(static_cast<int>(c.seconds))),
-              std::string::npos)
+    EXPECT_THAT(log, HasSubstr(c.cause)) << log;
+    EXPECT_THAT(log, HasSubstr("pause_seconds=" + std::to_string(static_cast<int>(c.seconds))))
         << log;
     EXPECT_EQ(store_.Snapshot()->api.paused_until, wall + c.seconds);
     budget_.ResetBackoff();

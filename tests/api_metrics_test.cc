@@ -1,9 +1,12 @@
 #include "api_metrics.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
 
 TEST(ApiMetricsTest, CountsByCodeAndBoundsTheNumberOfCodes) {
   ApiMetrics metrics;
@@ -20,9 +23,9 @@ TEST(ApiMetricsTest, CountsByCodeAndBoundsTheNumberOfCodes) {
     ++series;
   }
   EXPECT_EQ(series, ApiMetrics::kMaxCodes + 1);  // the cap, plus OTHER
-  EXPECT_NE(text.find("esim_api_requests_total{code=\"OTHER\"} 21"), std::string::npos) << text;
-  EXPECT_NE(text.find("esim_api_requests_total{code=\"OK\"} 1"), std::string::npos);
-  EXPECT_NE(text.find("esim_api_request_duration_seconds_count 85"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("esim_api_requests_total{code=\"OTHER\"} 21")) << text;
+  EXPECT_THAT(text, HasSubstr("esim_api_requests_total{code=\"OK\"} 1"));
+  EXPECT_THAT(text, HasSubstr("esim_api_request_duration_seconds_count 85"));
 }
 
 }  // namespace

@@ -1,11 +1,15 @@
 #include "log.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 class LogTest : public testing::Test {
  protected:
@@ -20,11 +24,10 @@ class LogTest : public testing::Test {
 TEST_F(LogTest, LogfmtQuotesAndEscapes) {
   Logger::Get().Configure(LogLevel::kInfo, LogFormat::kLogfmt);
   LogWarn("poll failed", {{"esim", "iccid:1"}, {"message", "say \"hi\"\nbye"}, {"empty", ""}});
-  EXPECT_NE(captured_.find(" level=warn msg=\"poll failed\" esim=iccid:1 "
-                           "message=\"say \\\"hi\\\"\\nbye\"\n"),
-            std::string::npos)
+  EXPECT_THAT(captured_, HasSubstr(" level=warn msg=\"poll failed\" esim=iccid:1 "
+                                   "message=\"say \\\"hi\\\"\\nbye\"\n"))
       << captured_;
-  EXPECT_EQ(captured_.find("empty="), std::string::npos);
+  EXPECT_THAT(captured_, Not(HasSubstr("empty=")));
   EXPECT_EQ(captured_.rfind("ts=", 0), 0u);
 }
 
@@ -43,7 +46,7 @@ TEST_F(LogTest, LevelFilters) {
   LogDebug("hidden too");
   EXPECT_EQ(captured_, "");
   LogWarn("shown");
-  EXPECT_NE(captured_.find("shown"), std::string::npos);
+  EXPECT_THAT(captured_, HasSubstr("shown"));
 }
 
 TEST(LogParseTest, ParsesFlags) {

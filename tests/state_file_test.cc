@@ -1,11 +1,15 @@
 #include "state_file.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 PersistedState SampleState() {
   PersistedState state;
@@ -124,8 +128,8 @@ TEST(StateFileTest, RoundTripKeepsEverything) {
 
 TEST(StateFileTest, NameAndLabelsComeFromTheConfigNotTheFile) {
   const std::string encoded = EncodeState(SampleState());
-  EXPECT_EQ(encoded.find("router"), std::string::npos);
-  EXPECT_EQ(encoded.find("bern"), std::string::npos);
+  EXPECT_THAT(encoded, Not(HasSubstr("router")));
+  EXPECT_THAT(encoded, Not(HasSubstr("bern")));
 }
 
 TEST(StateFileTest, SharedRecordsEncodeLikeCopies) {
@@ -149,9 +153,9 @@ TEST(StateFileTest, EmptyStateRoundTrips) {
 TEST(StateFileTest, HeaderNamesFormatVersionAndFingerprint) {
   const std::string encoded = EncodeState(SampleState());
   const std::string header = encoded.substr(0, encoded.find('\n'));
-  EXPECT_NE(header.find("\"format\":\"esim_exporter.state\""), std::string::npos) << header;
-  EXPECT_NE(header.find("\"version\":1"), std::string::npos) << header;
-  EXPECT_NE(header.find("\"fingerprint\":\"abc123\""), std::string::npos) << header;
+  EXPECT_THAT(header, HasSubstr("\"format\":\"esim_exporter.state\"")) << header;
+  EXPECT_THAT(header, HasSubstr("\"version\":1")) << header;
+  EXPECT_THAT(header, HasSubstr("\"fingerprint\":\"abc123\"")) << header;
 }
 
 TEST(StateFileTest, EveryTruncationIsRefused) {
@@ -182,7 +186,7 @@ TEST(StateFileTest, OtherVersionIsRefusedWithTheVersionNamed) {
   encoded.replace(at, 11, "\"version\":2");
   std::string error;
   EXPECT_FALSE(DecodeState(encoded, error));
-  EXPECT_NE(error.find("format version 2"), std::string::npos) << error;
+  EXPECT_THAT(error, HasSubstr("format version 2")) << error;
 }
 
 TEST(StateFileTest, HugeLengthFieldsAreRefusedWithoutAllocating) {
@@ -214,7 +218,7 @@ TEST(StateFileTest, GarbageEmptyAndForeignFilesAreRefused) {
 TEST(StateFileTest, TrailingBytesAreRefused) {
   std::string error;
   EXPECT_FALSE(DecodeState(EncodeState(SampleState()) + "x", error));
-  EXPECT_NE(error.find("trailing"), std::string::npos) << error;
+  EXPECT_THAT(error, HasSubstr("trailing")) << error;
 }
 
 TEST(StateFileTest, LedgerRoundTripsAndRefusesCorruption) {
@@ -266,7 +270,7 @@ TEST(StateFileTest, FingerprintDependsOnUrlAndAccessCodeNotOnTheSecret) {
   Config d = a;
   d.api.url = "http://127.0.0.1:1";
   EXPECT_NE(ConfigFingerprint(a), ConfigFingerprint(d));
-  EXPECT_EQ(ConfigFingerprint(a).find("esf_one"), std::string::npos);
+  EXPECT_THAT(ConfigFingerprint(a), Not(HasSubstr("esf_one")));
 }
 
 TEST(StateFileTest, FiftyThousandEsimsStayWellUnder64MiB) {

@@ -1,5 +1,6 @@
 #include "storage_dir.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
 
 class StorageDirTest : public ::testing::Test {
  protected:
@@ -50,8 +53,8 @@ TEST_F(StorageDirTest, SecondHolderIsRefusedWithTheDirectoryNamed) {
     StorageDir second(root_);
     FAIL() << "a second lock on the same directory was granted";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find(root_), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("another esim_exporter"), std::string::npos) << e.what();
+    EXPECT_THAT(std::string(e.what()), HasSubstr(root_)) << e.what();
+    EXPECT_THAT(std::string(e.what()), HasSubstr("another esim_exporter")) << e.what();
   }
 }
 
@@ -67,13 +70,13 @@ TEST_F(StorageDirTest, PathUnderARegularFileIsAStartupErrorNamingIt) {
     StorageDir dir(path);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_THAT(std::string(e.what()), HasSubstr(path)) << e.what();
   }
   try {
     StorageDir dir(root_ + "/file");
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find(root_ + "/file"), std::string::npos) << e.what();
+    EXPECT_THAT(std::string(e.what()), HasSubstr(root_ + "/file")) << e.what();
   }
 }
 

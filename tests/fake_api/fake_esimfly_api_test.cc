@@ -3,6 +3,7 @@
 // anything from src/).
 #include "fake_esimfly_api.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <openssl/evp.h>
@@ -24,6 +25,9 @@
 
 namespace fake_esimfly {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using Json = nlohmann::json;
 using std::chrono::milliseconds;
@@ -801,7 +805,7 @@ TEST_F(FakeApiTest, FaultsAnswerAsDocumentedAndSwitchOff) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 500);
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/html");
-  EXPECT_NE(res->body.find("<h1>500 Internal Server Error</h1>"), std::string::npos);
+  EXPECT_THAT(res->body, HasSubstr("<h1>500 Internal Server Error</h1>"));
 
   ASSERT_TRUE(api_->SetFault(kSpecExampleIccid, Fault::kGarbage));
   res = SendFor(kSpecExampleIccid);
@@ -1287,7 +1291,7 @@ TEST_F(FakeApiTest, ListShowsUnlimitedPlansAsZerosWithTheFlag) {
     EXPECT_EQ(item["data"]["is_unlimited"], true);
     EXPECT_EQ(item["data"]["used_mb"],
               std::llround(e.status_data["data_usage"]["used_gb"].get<double>() * 1024));
-    EXPECT_NE(item["package_code"].get<std::string>().find("unlimited"), std::string::npos);
+    EXPECT_THAT(item["package_code"].get<std::string>(), HasSubstr("unlimited"));
   }
   EXPECT_EQ(count, 4u);
 
@@ -1345,12 +1349,12 @@ TEST_F(FakeApiTest, ListCarriesTheInstallationSecrets) {
     EXPECT_EQ(item["manual_installation"]["smdp_address"], "smdp.example");
     EXPECT_EQ(item["manual_installation"]["install_url"],
               "https://example.invalid/install/SECRET-" + iccid);
-    EXPECT_NE(res->body.find("SECRET-ACT-" + iccid), std::string::npos);
+    EXPECT_THAT(res->body, HasSubstr("SECRET-ACT-" + iccid));
   }
   // The live status never carries them.
   auto live = SendFor(kSpecExampleIccid);
   ASSERT_TRUE(live);
-  EXPECT_EQ(live->body.find("SECRET-"), std::string::npos);
+  EXPECT_THAT(live->body, Not(HasSubstr("SECRET-")));
 }
 
 // Orders still being provisioned, as the vendor lists them (docs/esimfly-api.md): no ICCID, data
@@ -1372,7 +1376,7 @@ TEST_F(FakeApiTest, ListShowsPendingOrdersWithoutIccidDataOrValidity) {
     }
     EXPECT_EQ(item["status"], "NEW");
     EXPECT_FALSE(item["package_name"].get<std::string>().empty());
-    EXPECT_EQ(body.dump().find(kPendingIccids[i]), std::string::npos) << "the ICCID stays hidden";
+    EXPECT_THAT(body.dump(), Not(HasSubstr(kPendingIccids[i]))) << "the ICCID stays hidden";
   }
   // Counted under their status like any other eSIM; found by package, never by the hidden ICCID.
   EXPECT_EQ(List("status=NEW")["data"]["pagination"]["total"], 3);
@@ -1705,8 +1709,8 @@ TEST(FleetTest, GeneratedFleetHasPackagesNamedAfterTheNetwork) {
     SCOPED_TRACE(e.iccid);
     ASSERT_EQ(e.countries.size(), 1u);
     EXPECT_EQ(e.package_name.rfind(e.countries[0] + " ", 0), 0u) << e.package_name;
-    EXPECT_NE(e.package_name.find(" - 30 Days"), std::string::npos) << e.package_name;
-    EXPECT_NE(e.package_code.find("-30days-"), std::string::npos) << e.package_code;
+    EXPECT_THAT(e.package_name, HasSubstr(" - 30 Days")) << e.package_name;
+    EXPECT_THAT(e.package_code, HasSubstr("-30days-")) << e.package_code;
     if (e.status_data["status"] != "NEW") {
       EXPECT_EQ(e.status_data["last_network"]["country"], e.countries[0]);
     }
@@ -1805,8 +1809,7 @@ TEST(FleetTest, FaultNamesAndFleetFiles) {
     FleetFromJson(Json::parse(R"([{"iccid":"1","id":1,"status_data":{},"fault":"slow"}])"));
     ADD_FAILURE() << "an unknown fault must be refused";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("\"fault\" must be one of"), std::string::npos)
-        << e.what();
+    EXPECT_THAT(std::string(e.what()), HasSubstr("\"fault\" must be one of")) << e.what();
   }
 }
 
@@ -1850,7 +1853,7 @@ TEST(FleetTest, FleetFileRoundTripAndErrors) {
       LoadFleetFile(path);
       ADD_FAILURE() << "loaded: " << content;
     } catch (const std::runtime_error& e) {
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+      EXPECT_THAT(std::string(e.what()), HasSubstr(fragment)) << e.what();
     }
   };
   expect_load_error("{}", "array");

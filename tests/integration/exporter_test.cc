@@ -1,6 +1,7 @@
 // The real esim_exporter binary against the fake eSIMfly API (an independent implementation of
 // the upstream spec) over loopback HTTP and HTTPS.
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -22,6 +23,9 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using fake_esimfly::FakeEsimflyApi;
 using std::chrono::milliseconds;
@@ -153,7 +157,7 @@ TEST(ExporterIntegrationTest, EveryDocumentedShapeYieldsTheContractsMetrics) {
       1);
   EXPECT_EQ(m.at(Key("esim_poll_success", ex, "router-sydney-01", ex_labels + kLive)), 1);
   // The IMEI is personal data: not exported without the opt-in.
-  EXPECT_EQ(text.find(example.status_data["device"]["imei"].get<std::string>()), std::string::npos);
+  EXPECT_THAT(text, Not(HasSubstr(example.status_data["device"]["imei"].get<std::string>())));
 
   // Unlimited: no allowance at all.
   EXPECT_EQ(m.at(Key("esim_unlimited", kUnlimitedIccid, "unlimited")), 1);
@@ -186,7 +190,7 @@ TEST(ExporterIntegrationTest, EveryDocumentedShapeYieldsTheContractsMetrics) {
   EXPECT_EQ(m.at(Key("esim_data_used_bytes", kByIdIccid, "by-id")), 0.5 * kGiB);
   EXPECT_EQ(m.at(Key("esim_data_total_bytes", kByIdIccid, "by-id")), 2 * kGiB);
   EXPECT_TRUE(AnyKeyStartsWith(m, Key("esim_info", kByIdIccid, "by-id").substr(0, 50)));
-  EXPECT_NE(text.find("esim_id=\"12345\""), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("esim_id=\"12345\""));
 
   // Failed eSIMs are marked failed, with no data, while the others are served.
   for (const auto& [iccid, name] :
@@ -226,16 +230,16 @@ TEST(ExporterIntegrationTest, EveryDocumentedShapeYieldsTheContractsMetrics) {
   // The secret appears nowhere: not in logs (debug level), metrics, the landing page or argv.
   const auto landing = exporter.Get("/");
   ASSERT_TRUE(landing);
-  EXPECT_NE(landing->body.find("router-sydney-01"), std::string::npos);
-  EXPECT_NE(landing->body.find("PROVIDER_ERROR"), std::string::npos);
-  EXPECT_EQ(landing->body.find(kSecret), std::string::npos);
-  EXPECT_EQ(text.find(kSecret), std::string::npos);
-  EXPECT_EQ(ReadFile("/proc/" + std::to_string(exporter.pid()) + "/cmdline").find(kSecret),
-            std::string::npos);
+  EXPECT_THAT(landing->body, HasSubstr("router-sydney-01"));
+  EXPECT_THAT(landing->body, HasSubstr("PROVIDER_ERROR"));
+  EXPECT_THAT(landing->body, Not(HasSubstr(kSecret)));
+  EXPECT_THAT(text, Not(HasSubstr(kSecret)));
+  EXPECT_THAT(ReadFile("/proc/" + std::to_string(exporter.pid()) + "/cmdline"),
+              Not(HasSubstr(kSecret)));
   EXPECT_EQ(exporter.Terminate(), 0);
   const std::string log = exporter.Stderr();
-  EXPECT_NE(log.find("level=debug"), std::string::npos);
-  EXPECT_EQ(log.find(kSecret), std::string::npos) << log;
+  EXPECT_THAT(log, HasSubstr("level=debug"));
+  EXPECT_THAT(log, Not(HasSubstr(kSecret))) << log;
 }
 
 TEST(ExporterIntegrationTest, GzipWhenTheScraperAsks) {
@@ -269,13 +273,13 @@ TEST(ExporterIntegrationTest, GzipWhenTheScraperAsks) {
     return names;
   };
   EXPECT_EQ(series_names(inflated.output), series_names(plain));
-  EXPECT_NE(inflated.output.find("esim_up 1\n"), std::string::npos);
+  EXPECT_THAT(inflated.output, HasSubstr("esim_up 1\n"));
 
   // A scraper that refuses gzip gets the plain page.
   auto refused = exporter.Get("/metrics", {{"Accept-Encoding", "gzip;q=0, identity"}});
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->headers.count("Content-Encoding"), 0u);
-  EXPECT_NE(refused->body.find("esim_up 1\n"), std::string::npos);
+  EXPECT_THAT(refused->body, HasSubstr("esim_up 1\n"));
 }
 
 TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused) {
@@ -312,7 +316,7 @@ TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused
     EXPECT_EQ(m.at(Key("esim_poll_success", fake_esimfly::kSpecExampleIccid, "tls", kLive)), 0);
     EXPECT_EQ(m.at("esim_api_requests_total{code=\"TLS_ERROR\"}"), 1);
     EXPECT_EQ(m.at("esim_up"), 0);
-    EXPECT_NE(exporter.Stderr().find("code=TLS_ERROR"), std::string::npos);
+    EXPECT_THAT(exporter.Stderr(), HasSubstr("code=TLS_ERROR"));
   }
 }
 
@@ -371,8 +375,8 @@ TEST(ExporterIntegrationTest, WrongSecretIsCountedAndSaysWhatToCheck) {
   EXPECT_EQ(m.at("esim_api_requests_total{code=\"INVALID_SIGNATURE\"}"), 1);
   EXPECT_EQ(m.at("esim_up"), 0);
   EXPECT_EQ(m.at("esim_api_credentials_refused"), 1);  // distinct from an API that is down
-  EXPECT_NE(exporter.Stderr().find("check api.secret_key"), std::string::npos);
-  EXPECT_EQ(exporter.Stderr().find(kSecret), std::string::npos);
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("check api.secret_key"));
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr(kSecret)));
 }
 
 TEST(ExporterIntegrationTest, BudgetTooSmallStretchesTheIntervalInsteadOfExceedingIt) {
@@ -393,15 +397,15 @@ TEST(ExporterIntegrationTest, BudgetTooSmallStretchesTheIntervalInsteadOfExceedi
   const CommandResult check =
       RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + config});
   EXPECT_EQ(check.exit_code, 0) << check.output;
-  EXPECT_NE(check.output.find("10 eSIMs every 1m need 10 requests/min but rate_limit.per_minute "
-                              "allows 5"),
-            std::string::npos)
+  EXPECT_THAT(check.output,
+              HasSubstr("10 eSIMs every 1m need 10 requests/min but rate_limit.per_minute "
+                        "allows 5"))
       << check.output;
   EXPECT_EQ(api.RequestCount(), 0u) << "--config.check must not touch the network";
 
   ExporterProcess exporter({"--config.file=" + config});
   ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
-  EXPECT_NE(exporter.Stderr().find("the request budget is too small"), std::string::npos);
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("the request budget is too small"));
   const Samples m = exporter.Scrape();
   EXPECT_NEAR(m.at("esim_poll_interval_seconds"), 10 * 60 / 4.5, 0.01);
   // 5 a minute means one every 12 s: within 13 s at most 2 requests were sent.
@@ -518,7 +522,7 @@ TEST(ExporterIntegrationTest, ReloadAddsAndRemovesEsimsAndRefusesABadConfig) {
   const auto refused = exporter.Post("/-/reload");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 500);
-  EXPECT_NE(refused->body.find("config.yml:2:"), std::string::npos) << refused->body;
+  EXPECT_THAT(refused->body, HasSubstr("config.yml:2:")) << refused->body;
   Samples m = exporter.Scrape();
   EXPECT_EQ(m.at("esim_config_last_reload_successful"), 0);
   EXPECT_EQ(m.at(Key("esim_poll_success", a, "", kLive)), 1);
@@ -580,11 +584,11 @@ TEST(ExporterIntegrationTest, StartupFailuresHaveTheirExitCodes) {
   const std::string bad = dir.Write("bad.yml", "api:\n  url: https://esimfly.net\n  bogus: 1\n");
   ExporterProcess invalid({"--config.file=" + bad});
   EXPECT_EQ(invalid.WaitForExit(seconds(60)), 1);
-  EXPECT_NE(invalid.Stderr().find(bad + ":3:3:"), std::string::npos) << invalid.Stderr();
+  EXPECT_THAT(invalid.Stderr(), HasSubstr(bad + ":3:3:")) << invalid.Stderr();
   const CommandResult check =
       RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + bad});
   EXPECT_EQ(check.exit_code, 1);
-  EXPECT_NE(check.output.find(bad + ":3:3:"), std::string::npos) << check.output;
+  EXPECT_THAT(check.output, HasSubstr(bad + ":3:3:")) << check.output;
   // Unknown flag: exit 1.
   EXPECT_EQ(RunCommand({ESIM_EXPORTER_BINARY, "--no-such-flag"}).exit_code, 1);
 
@@ -635,7 +639,7 @@ TEST(ExporterIntegrationTest, ShardsSplitTheFleetWithNoEsimPolledTwice) {
   const CommandResult bad = RunCommand(
       {ESIM_EXPORTER_BINARY, "--config.file=" + config, "--shard.total=2", "--shard.index=2"});
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.output.find("--shard.index '2' must be a number from 0 to 1"), std::string::npos);
+  EXPECT_THAT(bad.output, HasSubstr("--shard.index '2' must be a number from 0 to 1"));
 }
 
 }  // namespace
@@ -697,7 +701,7 @@ TEST(ExporterIntegrationTest, TellsSystemdWhenReadyReloadingStoppingAndFeedsTheW
   ASSERT_TRUE(exporter.WaitFor(
       [&] { return notify.Drain().find("RELOADING=1") != std::string::npos; }, seconds(10)));
   EXPECT_EQ(exporter.Terminate(), 0);
-  EXPECT_NE(notify.Drain().find("STOPPING=1"), std::string::npos);
+  EXPECT_THAT(notify.Drain(), HasSubstr("STOPPING=1"));
 }
 
 }  // namespace
@@ -741,7 +745,7 @@ TEST(ExporterIntegrationTest, ShortHelpFlagIsTheLongOne) {
   const CommandResult long_help = RunCommand({ESIM_EXPORTER_BINARY, "--help"});
   const CommandResult short_help = RunCommand({ESIM_EXPORTER_BINARY, "-h"});
   EXPECT_EQ(short_help.exit_code, 0) << short_help.output;
-  EXPECT_NE(short_help.output.find("usage: esim_exporter"), std::string::npos) << short_help.output;
+  EXPECT_THAT(short_help.output, HasSubstr("usage: esim_exporter")) << short_help.output;
   EXPECT_EQ(short_help.output, long_help.output);
   // Other single-dash flags still read as their long form; unknown ones are still refused.
   EXPECT_EQ(RunCommand({ESIM_EXPORTER_BINARY, "-version"}).exit_code, 0);
@@ -846,8 +850,8 @@ TEST(ExporterIntegrationTest, ConfigCheckPrintsWhatTheFleetCostsTheKeyADay) {
   const CommandResult check =
       RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + config});
   EXPECT_EQ(check.exit_code, 0) << check.output;
-  EXPECT_NE(
-      check.output.find(config + ": valid; 10 eSIMs, each polled every 900 s\n"
+  EXPECT_THAT(check.output,
+              HasSubstr(config + ": valid; 10 eSIMs, each polled every 900 s\n"
                                  "estimated API requests per day:\n"
                                  "  live status polls        960  (10 eSIMs, each every 15m)\n"
                                  "  inventory sweep pages      0  (inventory off)\n"
@@ -857,8 +861,7 @@ TEST(ExporterIntegrationTest, ConfigCheckPrintsWhatTheFleetCostsTheKeyADay) {
                                  "  of the API key's vendor limits (10,000/day, 1,000/h, 60/min): "
                                  "9.8 % a day, 4.1 % an hour, 1.1 % a minute\n"
                                  "  of api.rate_limit (5,000/day, 500/h, 30/min): 19.7 % a day, "
-                                 "8.2 % an hour, 2.3 % a minute\n"),
-      std::string::npos)
+                                 "8.2 % an hour, 2.3 % a minute\n"))
       << check.output;
 
   // With discovery the account decides: the numbers are an estimate, and say so.
@@ -873,11 +876,11 @@ TEST(ExporterIntegrationTest, ConfigCheckPrintsWhatTheFleetCostsTheKeyADay) {
   const CommandResult estimate =
       RunCommand({ESIM_EXPORTER_BINARY, "--config.check", "--config.file=" + discovery});
   EXPECT_EQ(estimate.exit_code, 0) << estimate.output;
-  EXPECT_NE(estimate.output.find("  inventory sweep pages    144  (144 sweeps, one every 10m, of "
-                                 "about 1 page: 1 for the listing of all statuses, estimated from "
-                                 "the 0 eSIMs in the config at 100 a page; with discovery the "
-                                 "account's real size decides)\n"),
-            std::string::npos)
+  EXPECT_THAT(estimate.output,
+              HasSubstr("  inventory sweep pages    144  (144 sweeps, one every 10m, of "
+                        "about 1 page: 1 for the listing of all statuses, estimated from "
+                        "the 0 eSIMs in the config at 100 a page; with discovery the "
+                        "account's real size decides)\n"))
       << estimate.output;
   EXPECT_NE(estimate.output.find("(an estimate: with inventory.discover"), std::string::npos)
       << estimate.output;
@@ -910,8 +913,8 @@ TEST(ExporterIntegrationTest, AnApiImposedPauseIsLoggedOnceAndExported) {
   ASSERT_NE(first, std::string::npos) << log;
   EXPECT_EQ(log.find("the API imposed a pause", first + 1), std::string::npos) << log;
   const std::string line = log.substr(first, log.find('\n', first) - first);
-  EXPECT_NE(line.find("until=20"), std::string::npos) << line;
-  EXPECT_NE(line.find("X-RateLimit-Remaining: 0"), std::string::npos) << line;
+  EXPECT_THAT(line, HasSubstr("until=20")) << line;
+  EXPECT_THAT(line, HasSubstr("X-RateLimit-Remaining: 0")) << line;
 }
 
 // Thresholds from the config reach /metrics for the rules: the defaults always, per eSIM only

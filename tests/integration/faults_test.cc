@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <optional>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -123,6 +125,11 @@ struct FaultCase {
   std::string code;  // the esim_api_requests_total code the fault must be counted under
 };
 
+// How gtest names a case in its output and in ctest's test names.
+void PrintTo(const FaultCase& c, std::ostream* out) {
+  *out << FaultName(c.fault) << " counted as " << c.code;
+}
+
 // What every single-fault case asserts: the healthy eSIM is served with its data, the faulty one
 // is marked failed, without data, its failure counted under `code`; the process is alive and
 // small, and stops cleanly on SIGTERM. Returns the last scrape.
@@ -174,36 +181,29 @@ Samples RunSingleFault(FakeEsimflyApi& api, const FaultCase& c,
 
 // --- One fault at a time -----------------------------------------------------------------------
 
-TEST(FaultTest, ServerErrorWithAnHtmlPageIsHttp500) {
+// Each fault the answer itself carries, and the code it must be counted under. The huge body is
+// 64 MiB (FakeOptions' huge_body_bytes): RunSingleFault's VmHWM check proves it was not held.
+class SingleFaultTest : public ::testing::TestWithParam<FaultCase> {};
+
+TEST_P(SingleFaultTest, TheFaultyEsimFailsAloneAndTheExporterStaysSmallAndStopsCleanly) {
   FakeEsimflyApi api(FakeOptions());
   api.Start();
-  RunSingleFault(api, {Fault::kServerError, "HTTP_500"});
+  RunSingleFault(api, GetParam());
 }
 
-TEST(FaultTest, ConnectionResetIsAConnectionError) {
-  FakeEsimflyApi api(FakeOptions());
-  api.Start();
-  RunSingleFault(api, {Fault::kConnectionReset, "CONNECTION_ERROR"});
-}
-
-TEST(FaultTest, GarbageIsAnInvalidResponse) {
-  FakeEsimflyApi api(FakeOptions());
-  api.Start();
-  RunSingleFault(api, {Fault::kGarbage, "INVALID_RESPONSE"});
-}
-
-TEST(FaultTest, WrongTypesAreAnInvalidResponse) {
-  FakeEsimflyApi api(FakeOptions());
-  api.Start();
-  RunSingleFault(api, {Fault::kWrongTypes, "INVALID_RESPONSE"});
-}
-
-TEST(FaultTest, HugeBodyIsCutOffWithoutRaisingPeakMemory) {
-  FakeEsimflyApi api(FakeOptions());  // huge_body_bytes: 64 MiB
-  api.Start();
-  // RunSingleFault asserts VmHWM < 64 MiB: the exporter cannot have held the 64 MiB answer.
-  RunSingleFault(api, {Fault::kHugeBody, "INVALID_RESPONSE"});
-}
+INSTANTIATE_TEST_SUITE_P(FaultTest, SingleFaultTest,
+                         ::testing::Values(FaultCase{Fault::kServerError, "HTTP_500"},
+                                           FaultCase{Fault::kConnectionReset, "CONNECTION_ERROR"},
+                                           FaultCase{Fault::kGarbage, "INVALID_RESPONSE"},
+                                           FaultCase{Fault::kWrongTypes, "INVALID_RESPONSE"},
+                                           FaultCase{Fault::kHugeBody, "INVALID_RESPONSE"}),
+                         [](const ::testing::TestParamInfo<FaultCase>& param_info) {
+                           // A test name must not start with a digit for ctest to keep it whole
+                           // ("500").
+                           const std::string name = FaultName(param_info.param.fault);
+                           return std::isdigit(static_cast<unsigned char>(name[0])) ? "http_" + name
+                                                                                    : name;
+                         });
 
 TEST(FaultTest, RateLimitedWithRetryAfterIsHonouredForEveryEsim) {
   fake_esimfly::Options options = FakeOptions();

@@ -1,5 +1,6 @@
 // Scrapers that misbehave must not starve a real scrape.
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +19,8 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::HasSubstr;
 
 using std::chrono::seconds;
 
@@ -83,7 +86,7 @@ TEST(HostileClientsTest, ASlowHeaderTrickleNeitherStarvesAScrapeNorDelaysAStop) 
   const auto started = Clock::now();
   const std::string text = exporter.ScrapeText();
   const auto took = Clock::now() - started;
-  EXPECT_NE(text.find("esim_poll_success"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("esim_poll_success"));
   EXPECT_LT(took, seconds(9)) << "the scrape waited behind the trickling clients";
 
   const auto stopping = Clock::now();
@@ -112,8 +115,7 @@ TEST(HostileClientsTest, RunningOutOfThreadsRefusesConnectionsInsteadOfAborting)
   int status = 0;
   ASSERT_EQ(waitpid(exporter.pid(), &status, WNOHANG), 0) << "the exporter died\n"
                                                           << exporter.Stderr();
-  EXPECT_NE(exporter.Stderr().find("cannot start a thread for an HTTP connection"),
-            std::string::npos)
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("cannot start a thread for an HTTP connection"))
       << "the flood did not reach the thread limit; the test proves nothing";
   flood.clear();
   EXPECT_TRUE(exporter.WaitFor([&] { return !exporter.ScrapeText().empty(); }, seconds(20)))
@@ -146,7 +148,7 @@ TEST(HostileClientsTest, AScrapeIsAnsweredWhileThreeHundredConnectionsHang) {
   const auto started = std::chrono::steady_clock::now();
   const std::string text = exporter.ScrapeText();
   const auto took = std::chrono::steady_clock::now() - started;
-  EXPECT_NE(text.find("esim_poll_success"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("esim_poll_success"));
   EXPECT_LT(took, seconds(2)) << "a scrape waited behind connections that never send";
   for (int fd : hanging) close(fd);
   EXPECT_EQ(exporter.Terminate(), 0);

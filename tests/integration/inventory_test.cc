@@ -1,6 +1,7 @@
 // Whole fleets through the bulk list: the real exporter binary against the fake API's list and
 // balance endpoints (docs/esimfly-api.md), as a new user with a few hundred eSIMs would run
 // it.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +15,9 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using fake_esimfly::FakeEsimflyApi;
 using std::chrono::seconds;
@@ -105,7 +109,7 @@ TEST(InventoryIntegrationTest, AFleetOfThreeHundredIsFullyVisibleWithinAMinuteOn
   EXPECT_EQ(account_total, 300);
   EXPECT_EQ(at("esim_account_balance{currency=\"USD\"}"), 1500);
   EXPECT_GT(at("esim_inventory_last_success_timestamp_seconds"), 0);
-  EXPECT_NE(text.find("esim_package_info{iccid=\""), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("esim_package_info{iccid=\""));
 
   // The request budget (30 a minute) held, counting every request the API saw.
   std::vector<std::chrono::steady_clock::time_point> times;
@@ -121,11 +125,11 @@ TEST(InventoryIntegrationTest, AFleetOfThreeHundredIsFullyVisibleWithinAMinuteOn
   // The installation secrets of the listing appear nowhere.
   const auto landing = exporter.Get("/");
   ASSERT_TRUE(landing);
-  EXPECT_EQ(text.find("SECRET"), std::string::npos);
-  EXPECT_EQ(landing->body.find("SECRET"), std::string::npos);
+  EXPECT_THAT(text, Not(HasSubstr("SECRET")));
+  EXPECT_THAT(landing->body, Not(HasSubstr("SECRET")));
   EXPECT_EQ(exporter.Terminate(), 0);
-  EXPECT_EQ(exporter.Stderr().find("SECRET"), std::string::npos);
-  EXPECT_EQ(exporter.Stderr().find(kSecret), std::string::npos);
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr("SECRET")));
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr(kSecret)));
 }
 
 TEST(InventoryIntegrationTest, ConfiguredEsimsGetNamesAndOthersAreNotMonitoredWithoutDiscovery) {
@@ -197,7 +201,7 @@ TEST(InventoryIntegrationTest, PendingOrdersAndEveryStatusThroughOneSweep) {
   EXPECT_EQ(m.at("esim_account_esims{status=\"all\"}"), 14);
   EXPECT_GE(m.at("esim_inventory_skipped_entries_total{reason=\"pending\"}"), 2);
   EXPECT_EQ(m.at("esim_inventory_skipped_entries_total{reason=\"malformed\"}"), 0);
-  EXPECT_EQ(text.find("esim_info{iccid=\"\""), std::string::npos) << "no series for an order";
+  EXPECT_THAT(text, Not(HasSubstr("esim_info{iccid=\"\""))) << "no series for an order";
   for (const auto& [iccid, status] : std::vector<std::pair<std::string, std::string>>{
            {fake_esimfly::kCancelledIccid, "CANCELLED"},
            {fake_esimfly::kDeletedIccid, "DELETED"},
@@ -222,7 +226,7 @@ TEST(InventoryIntegrationTest, PendingOrdersAndEveryStatusThroughOneSweep) {
   EXPECT_GT(m.at("esim_last_poll_success_timestamp_seconds" + provider_error + "source=\"list\"}"),
             0);
   EXPECT_EQ(exporter.Terminate(), 0);
-  EXPECT_EQ(exporter.Stderr().find("SECRET"), std::string::npos);
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr("SECRET")));
 }
 
 // A buggy or hostile API that lists new eSIMs on every page, without end: discovery stops at
@@ -261,7 +265,7 @@ TEST(InventoryIntegrationTest, DiscoveryStaysWithinItsLimitWhatEverTheApiInvents
   const size_t warned = log.find("discovery limit reached");
   ASSERT_NE(warned, std::string::npos) << log;
   EXPECT_EQ(log.find("discovery limit reached", warned + 1), std::string::npos) << "once";
-  EXPECT_NE(log.find("max_discovered=150"), std::string::npos) << log;
+  EXPECT_THAT(log, HasSubstr("max_discovered=150")) << log;
   EXPECT_EQ(exporter.Terminate(), 0);
 }
 

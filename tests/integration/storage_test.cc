@@ -2,6 +2,7 @@
 // (SIGTERM and SIGKILL) bring every series back at once without a storm of requests, a crash
 // loop keeps to the request budget, a corrupt state file is moved aside, and a directory that
 // cannot be used is a startup error.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -17,6 +18,8 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::HasSubstr;
 
 using fake_esimfly::FakeEsimflyApi;
 using std::chrono::milliseconds;
@@ -171,7 +174,7 @@ TEST(StorageTest, CorruptStateFileIsMovedAsideAndTheExporterStartsFresh) {
   std::ofstream(storage + "/state.jsonl") << "{\"format\":\"esim_exporter.state\",\"vers";
   ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
   ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
-  EXPECT_NE(exporter.Stderr().find("moved aside"), std::string::npos) << exporter.Stderr();
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("moved aside")) << exporter.Stderr();
   size_t aside = 0;
   for (const auto& entry : std::filesystem::directory_iterator(storage)) {
     if (entry.path().filename().string().rfind("state.jsonl.bad-", 0) == 0) ++aside;
@@ -197,7 +200,7 @@ TEST(StorageTest, StateOfAnotherAccountIsNotRestored) {
       {"--config.file=" + WriteConfig(dir, api.BaseUrl(), kGenerous, "esf_other_account"),
        "--storage.path=" + storage});
   ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
-  EXPECT_NE(exporter.Stderr().find("another API account"), std::string::npos) << exporter.Stderr();
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("another API account")) << exporter.Stderr();
   EXPECT_EQ(Get(exporter.Scrape(), "esim_storage_restored_esims"), 0);
 }
 
@@ -210,7 +213,7 @@ TEST(StorageTest, DirectoryThatCannotBeCreatedIsAStartupErrorNamingIt) {
   for (const std::string& path : {file + "/state", std::string("/proc/esim_exporter_state")}) {
     ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + path});
     EXPECT_EQ(exporter.WaitForExit(seconds(10)), 1) << path;
-    EXPECT_NE(exporter.Stderr().find(path), std::string::npos) << exporter.Stderr();
+    EXPECT_THAT(exporter.Stderr(), HasSubstr(path)) << exporter.Stderr();
   }
 }
 
@@ -224,9 +227,9 @@ TEST(StorageTest, SecondProcessOnTheSameDirectoryExitsWithAClearError) {
   ASSERT_GT(first.port(), 0) << first.Stderr();
   ExporterProcess second({"--config.file=" + config, "--storage.path=" + storage});
   EXPECT_EQ(second.WaitForExit(seconds(10)), 1);
-  EXPECT_NE(second.Stderr().find("another esim_exporter process uses it"), std::string::npos)
+  EXPECT_THAT(second.Stderr(), HasSubstr("another esim_exporter process uses it"))
       << second.Stderr();
-  EXPECT_NE(second.Stderr().find(storage), std::string::npos) << second.Stderr();
+  EXPECT_THAT(second.Stderr(), HasSubstr(storage)) << second.Stderr();
   EXPECT_EQ(first.Terminate(), 0);
 }
 

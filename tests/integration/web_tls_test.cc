@@ -1,6 +1,7 @@
 // The real esim_exporter binary with --web.config.file: HTTPS only, basic auth on every path,
 // mutual TLS, the minimum TLS version, and a bad web config stopping the startup.
 #include <crypt.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -12,6 +13,9 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using fake_esimfly::FakeEsimflyApi;
 using std::chrono::seconds;
@@ -87,13 +91,13 @@ TEST_F(WebTlsTest, HttpsWithBasicAuthOnEveryPathAndNoPlainHttp) {
                                     BcryptHash(kPassword) + "\"\n");
   ExporterProcess exporter({"--config.file=" + config_, "--web.config.file=" + web});
   ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
-  EXPECT_NE(exporter.Stderr().find("tls=true"), std::string::npos) << exporter.Stderr();
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("tls=true")) << exporter.Stderr();
 
   // The right password: every endpoint answers.
   auto answer = exporter.HttpsGet("/metrics", Request("prometheus", kPassword));
   ASSERT_TRUE(answer) << exporter.Stderr();
   EXPECT_EQ(answer->status, 200);
-  EXPECT_NE(answer->body.find("esim_exporter_build_info"), std::string::npos);
+  EXPECT_THAT(answer->body, HasSubstr("esim_exporter_build_info"));
   EXPECT_EQ(answer->headers["X-Frame-Options"], "deny");
   answer = exporter.HttpsGet("/-/healthy", Request("prometheus", kPassword));
   ASSERT_TRUE(answer);
@@ -116,7 +120,7 @@ TEST_F(WebTlsTest, HttpsWithBasicAuthOnEveryPathAndNoPlainHttp) {
       EXPECT_EQ(answer->status, 401) << user << " " << path;
       EXPECT_EQ(answer->headers["WWW-Authenticate"], "Basic realm=\"esim_exporter\"");
       EXPECT_EQ(answer->headers["X-Frame-Options"], "deny");
-      EXPECT_EQ(answer->body.find("esim_"), std::string::npos);
+      EXPECT_THAT(answer->body, Not(HasSubstr("esim_")));
     }
   }
 
@@ -133,8 +137,8 @@ TEST_F(WebTlsTest, HttpsWithBasicAuthOnEveryPathAndNoPlainHttp) {
   EXPECT_EQ(answer->status, 200);
   EXPECT_EQ(exporter.Terminate(), 0);
   // No password or hash in the log.
-  EXPECT_EQ(exporter.Stderr().find(kPassword), std::string::npos);
-  EXPECT_EQ(exporter.Stderr().find("$2b$"), std::string::npos);
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr(kPassword)));
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr("$2b$")));
 }
 
 TEST_F(WebTlsTest, MutualTlsRefusesTheHandshakeWithoutATrustedClientCertificate) {
@@ -161,7 +165,7 @@ TEST_F(WebTlsTest, MutualTlsRefusesTheHandshakeWithoutATrustedClientCertificate)
     const auto answer = exporter.HttpsGet("/metrics", client);
     ASSERT_TRUE(answer) << exporter.Stderr();
     EXPECT_EQ(answer->status, 200);
-    EXPECT_NE(answer->body.find("esim_exporter_build_info"), std::string::npos);
+    EXPECT_THAT(answer->body, HasSubstr("esim_exporter_build_info"));
   }
 }
 
@@ -180,7 +184,7 @@ TEST_F(WebTlsTest, MinVersionIsEnforced) {
                                           "-CAfile", kCertDir + "/ca.pem", "-verify_return_error"},
                                          "", seconds(20));
   EXPECT_EQ(tls13.exit_code, 0) << tls13.output;
-  EXPECT_NE(tls13.output.find("TLSv1.3"), std::string::npos) << tls13.output;
+  EXPECT_THAT(tls13.output, HasSubstr("TLSv1.3")) << tls13.output;
 }
 
 TEST_F(WebTlsTest, AnInvalidWebConfigIsAStartupErrorWithExitCode1) {
@@ -190,30 +194,27 @@ TEST_F(WebTlsTest, AnInvalidWebConfigIsAStartupErrorWithExitCode1) {
       RunCommand({ESIM_EXPORTER_BINARY, "--config.file=" + config_, "--web.config.file=" + web,
                   "--web.listen-address=127.0.0.1:0"});
   EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_NE(run.output.find(web + ":4:3: unknown key \\\"ciphers\\\" in tls_server_config"),
-            std::string::npos)
+  EXPECT_THAT(run.output, HasSubstr(web + ":4:3: unknown key \\\"ciphers\\\" in tls_server_config"))
       << run.output;
 
   const CommandResult missing = RunCommand({ESIM_EXPORTER_BINARY, "--config.file=" + config_,
                                             "--web.config.file=" + dir_.path() + "/absent.yml",
                                             "--web.listen-address=127.0.0.1:0"});
   EXPECT_EQ(missing.exit_code, 1) << missing.output;
-  EXPECT_NE(missing.output.find("absent.yml: cannot read"), std::string::npos) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("absent.yml: cannot read")) << missing.output;
 
   // --config.check validates the web config too.
   const CommandResult check = RunCommand({ESIM_EXPORTER_BINARY, "--config.file=" + config_,
                                           "--web.config.file=" + web, "--config.check"});
   EXPECT_EQ(check.exit_code, 1) << check.output;
-  EXPECT_NE(check.output.find(web + ":4:3: unknown key \"ciphers\""), std::string::npos)
-      << check.output;
+  EXPECT_THAT(check.output, HasSubstr(web + ":4:3: unknown key \"ciphers\"")) << check.output;
   const std::string good =
       dir_.Write("good.yml", "tls_server_config:\n  cert_file: " + kCertDir +
                                  "/server.pem\n  key_file: " + kCertDir + "/server.key\n");
   const CommandResult ok = RunCommand({ESIM_EXPORTER_BINARY, "--config.file=" + config_,
                                        "--web.config.file=" + good, "--config.check"});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
-  EXPECT_NE(ok.output.find(good + ": valid; HTTPS only, no basic auth"), std::string::npos)
-      << ok.output;
+  EXPECT_THAT(ok.output, HasSubstr(good + ": valid; HTTPS only, no basic auth")) << ok.output;
 }
 
 }  // namespace
