@@ -35,6 +35,13 @@ void ParseEsimFields(const json& data, WebhookEvent& event) {
   }
   if (const auto it = data.find("esim_id"); it != data.end() && !it->is_null()) {
     if (!it->is_number_integer()) throw JsonWrongShape{"data.esim_id is not a whole number"};
+    // get<int64_t> would wrap an id above INT64_MAX to a negative one; ids are positive (as the
+    // config requires), so anything else names no eSIM.
+    const bool positive =
+        it->is_number_unsigned()
+            ? it->get<uint64_t>() >= 1 && it->get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)
+            : it->get<int64_t>() >= 1;
+    if (!positive) throw JsonWrongShape{"data.esim_id is out of range"};
     event.esim_id = it->get<int64_t>();
   }
   if (event.iccid.empty() && !event.esim_id) {
