@@ -14,7 +14,7 @@ scripts/install-deps.sh --test
 
 seconds=${FUZZ_SECONDS:-60}
 build=build/fuzz
-read -ra targets <<<"${FUZZ_TARGETS:-status_response:status config:config state_file:state_file}"
+read -ra targets <<<"${FUZZ_TARGETS:-status_response:status config:config state_file:state_file webhook_event:webhook_event}"
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz

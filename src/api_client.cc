@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "iso8601.h"
+#include "json_fields.h"
 #include "signer.h"
 
 namespace esim {
@@ -13,68 +14,12 @@ namespace {
 
 using nlohmann::json;
 
-constexpr double kBytesPerGb = 1024.0 * 1024.0 * 1024.0;
-// API strings become label values: bound them so a hostile answer cannot grow memory.
-constexpr size_t kMaxTextBytes = 256;
-
-// Thrown only inside this file while reading a body with a wrong shape.
-struct WrongShape {
-  std::string what;
-};
-
-std::optional<std::string> OptionalText(const json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) throw WrongShape{std::string(key) + " is not a string"};
-  std::string text = it->get<std::string>();
-  if (text.size() > kMaxTextBytes) {
-    // Cut at a character boundary: invalid UTF-8 in one label makes Prometheus drop the scrape.
-    size_t size = kMaxTextBytes;
-    while (size > 0 && (static_cast<unsigned char>(text[size]) & 0xC0) == 0x80) --size;
-    text.resize(size);
-  }
-  return text;
-}
-
-std::optional<double> OptionalTime(const json& object, const char* key) {
-  const auto text = OptionalText(object, key);
-  if (!text) return std::nullopt;
-  const auto time = ParseIso8601(*text);
-  if (!time) throw WrongShape{std::string(key) + " is not an ISO 8601 time"};
-  return time;
-}
-
-std::optional<double> OptionalGigabytes(const json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number()) throw WrongShape{std::string(key) + " is not a number"};
-  const double gb = it->get<double>();
-  if (!std::isfinite(gb) || gb < 0 || gb > 1e12) {
-    throw WrongShape{std::string(key) + " is out of range"};
-  }
-  return gb * kBytesPerGb;
-}
-
-bool OptionalBool(const json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return false;
-  if (!it->is_boolean()) throw WrongShape{std::string(key) + " is not a boolean"};
-  return it->get<bool>();
-}
-
-const json* OptionalObject(const json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  if (!it->is_object()) throw WrongShape{std::string(key) + " is not an object"};
-  return &*it;
-}
-
 EsimStatus ParseStatusData(const json& data) {
-  if (!data.is_object()) throw WrongShape{"data is not an object"};
+  if (!data.is_object()) throw JsonWrongShape{"data is not an object"};
   EsimStatus status;
   status.iccid = OptionalText(data, "iccid").value_or("");
   const auto lifecycle = OptionalText(data, "status");
-  if (!lifecycle || lifecycle->empty()) throw WrongShape{"status is missing"};
+  if (!lifecycle || lifecycle->empty()) throw JsonWrongShape{"status is missing"};
   status.status = *lifecycle;
   status.esim_status = OptionalText(data, "esim_status");
   status.smdp_status = OptionalText(data, "smdp_status");
@@ -96,9 +41,9 @@ EsimStatus ParseStatusData(const json& data) {
   status.last_usage_time = OptionalTime(data, "last_usage_date");
   status.expiry_time = OptionalTime(data, "expiry_date");
   const json* usage = OptionalObject(data, "data_usage");
-  if (usage == nullptr) throw WrongShape{"data_usage is missing"};
+  if (usage == nullptr) throw JsonWrongShape{"data_usage is missing"};
   const auto used = OptionalGigabytes(*usage, "used_gb");
-  if (!used) throw WrongShape{"data_usage.used_gb is missing"};
+  if (!used) throw JsonWrongShape{"data_usage.used_gb is missing"};
   status.used_bytes = *used;
   status.unlimited = status.unlimited || OptionalBool(*usage, "unlimited");
   // An unlimited plan has no allowance, whatever total_gb says.
@@ -108,18 +53,9 @@ EsimStatus ParseStatusData(const json& data) {
 
 constexpr double kBytesPerMb = 1024.0 * 1024.0;
 
-std::optional<double> OptionalNumber(const json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number()) throw WrongShape{std::string(key) + " is not a number"};
-  const double value = it->get<double>();
-  if (!std::isfinite(value)) throw WrongShape{std::string(key) + " is out of range"};
-  return value;
-}
-
 std::optional<double> OptionalMegabytes(const json& object, const char* key) {
   const auto mb = OptionalNumber(object, key);
-  if (mb && *mb < 0) throw WrongShape{std::string(key) + " is negative"};
+  if (mb && *mb < 0) throw JsonWrongShape{std::string(key) + " is negative"};
   if (!mb) return std::nullopt;
   return *mb * kBytesPerMb;
 }
@@ -127,31 +63,31 @@ std::optional<double> OptionalMegabytes(const json& object, const char* key) {
 // Only the fields the exporter uses are read: qr_code, manual_installation and install URLs are
 // the eSIM owner's secrets and never leave this function.
 ListedEsim ParseListedEsim(const json& item) {
-  if (!item.is_object()) throw WrongShape{"an esims entry is not an object"};
+  if (!item.is_object()) throw JsonWrongShape{"an esims entry is not an object"};
   ListedEsim esim;
   const auto id = item.find("id");
-  if (id == item.end() || !id->is_number_integer()) throw WrongShape{"esims[].id is missing"};
+  if (id == item.end() || !id->is_number_integer()) throw JsonWrongShape{"esims[].id is missing"};
   esim.id = id->get<int64_t>();
   esim.iccid = OptionalText(item, "iccid").value_or("");
-  if (esim.iccid.empty()) throw WrongShape{"esims[].iccid is missing"};
+  if (esim.iccid.empty()) throw JsonWrongShape{"esims[].iccid is missing"};
   esim.package_name = OptionalText(item, "package_name").value_or("");
   esim.package_code = OptionalText(item, "package_code").value_or("");
   if (const auto countries = item.find("countries");
       countries != item.end() && !countries->is_null()) {
-    if (!countries->is_array()) throw WrongShape{"esims[].countries is not a list"};
+    if (!countries->is_array()) throw JsonWrongShape{"esims[].countries is not a list"};
     for (const json& country : *countries) {
-      if (!country.is_string()) throw WrongShape{"esims[].countries holds a non-string"};
+      if (!country.is_string()) throw JsonWrongShape{"esims[].countries holds a non-string"};
       if (esim.countries.size() < 32) esim.countries.push_back(country.get<std::string>());
     }
   }
   const auto status = OptionalText(item, "status");
-  if (!status || status->empty()) throw WrongShape{"esims[].status is missing"};
+  if (!status || status->empty()) throw JsonWrongShape{"esims[].status is missing"};
   esim.status = *status;
   const json* data = OptionalObject(item, "data");
-  if (data == nullptr) throw WrongShape{"esims[].data is missing"};
+  if (data == nullptr) throw JsonWrongShape{"esims[].data is missing"};
   esim.unlimited = OptionalBool(*data, "is_unlimited");
   const auto used = OptionalMegabytes(*data, "used_mb");
-  if (!used) throw WrongShape{"esims[].data.used_mb is missing"};
+  if (!used) throw JsonWrongShape{"esims[].data.used_mb is missing"};
   esim.used_bytes = *used;
   // Unlimited plans list total_mb 0: that is "no allowance", not "depleted".
   if (!esim.unlimited) esim.total_bytes = OptionalMegabytes(*data, "total_mb");
@@ -179,9 +115,9 @@ bool IsPendingEntry(const json& item) {
 }
 
 EsimListPage ParseListData(const json& data) {
-  if (!data.is_object()) throw WrongShape{"data is not an object"};
+  if (!data.is_object()) throw JsonWrongShape{"data is not an object"};
   const auto esims = data.find("esims");
-  if (esims == data.end() || !esims->is_array()) throw WrongShape{"data.esims is not a list"};
+  if (esims == data.end() || !esims->is_array()) throw JsonWrongShape{"data.esims is not a list"};
   EsimListPage page;
   page.esims.reserve(esims->size());
   // One odd entry never costs the page: it is skipped and counted, the others are merged.
@@ -192,23 +128,23 @@ EsimListPage ParseListData(const json& data) {
     }
     try {
       page.esims.push_back(ParseListedEsim(item));
-    } catch (const WrongShape& wrong) {
+    } catch (const JsonWrongShape& wrong) {
       if (page.skipped.malformed++ == 0) page.skipped.first_malformed = wrong.what;
     }
   }
   const json* pagination = OptionalObject(data, "pagination");
-  if (pagination == nullptr) throw WrongShape{"data.pagination is missing"};
+  if (pagination == nullptr) throw JsonWrongShape{"data.pagination is missing"};
   auto count = [&](const char* key) -> std::optional<int64_t> {
     const auto value = OptionalNumber(*pagination, key);
     if (!value) return std::nullopt;
     if (*value < 0 || *value > 1e9 || *value != std::floor(*value)) {
-      throw WrongShape{std::string("pagination.") + key + " is not a count"};
+      throw JsonWrongShape{std::string("pagination.") + key + " is not a count"};
     }
     return static_cast<int64_t>(*value);
   };
   page.page = count("page").value_or(1);
   const auto total = count("total");
-  if (!total) throw WrongShape{"pagination.total is missing"};
+  if (!total) throw JsonWrongShape{"pagination.total is missing"};
   page.total = *total;
   // The list page spells it total_pages, a general page of the vendor's docs totalPages.
   page.total_pages = count("total_pages");
@@ -222,14 +158,14 @@ EsimListPage ParseListData(const json& data) {
 }
 
 AccountBalance ParseBalanceData(const json& data) {
-  if (!data.is_object()) throw WrongShape{"data is not an object"};
+  if (!data.is_object()) throw JsonWrongShape{"data is not an object"};
   AccountBalance balance;
   const auto amount = OptionalNumber(data, "balance");
-  if (!amount) throw WrongShape{"data.balance is missing"};
+  if (!amount) throw JsonWrongShape{"data.balance is missing"};
   balance.amount = *amount;
   balance.currency = OptionalText(data, "currency").value_or("");
   if (balance.currency.empty() || balance.currency.size() > 8) {
-    throw WrongShape{"data.currency is not a currency code"};
+    throw JsonWrongShape{"data.currency is not a currency code"};
   }
   return balance;
 }
@@ -358,7 +294,7 @@ ApiResult InterpretResponse(const HttpResponse& response, double now, ParseData 
     const bool success = OptionalBool(body, "success");
     if (success && success_2xx) {
       const auto data = body.find("data");
-      if (data == body.end()) throw WrongShape{"data is missing"};
+      if (data == body.end()) throw JsonWrongShape{"data is missing"};
       parse_data(*data, result);
       result.code = "OK";
       result.api_up = true;
@@ -374,7 +310,7 @@ ApiResult InterpretResponse(const HttpResponse& response, double now, ParseData 
       return result;
     }
     result.api_up = !IsCredentialRefusal(result.code);
-  } catch (const WrongShape& wrong) {
+  } catch (const JsonWrongShape& wrong) {
     result.code = "INVALID_RESPONSE";
     result.api_up = false;
     result.status.reset();

@@ -158,9 +158,10 @@ struct Column {
   std::string_view title;
   std::optional<LandingSort> sort;
   std::string_view css_class;
+  bool webhook_only = false;  // shown only when a webhook receiver is configured
 };
 
-constexpr std::array<Column, 12> kColumns = {{
+constexpr std::array<Column, 13> kColumns = {{
     {"Name", LandingSort::kName, ""},
     {"ICCID", LandingSort::kIccid, ""},
     {"eSIM id", LandingSort::kEsimId, "num"},
@@ -172,12 +173,20 @@ constexpr std::array<Column, 12> kColumns = {{
     {"Live poll", LandingSort::kLivePoll, ""},
     {"Listed", LandingSort::kListed, ""},
     {"Last success", LandingSort::kLastSuccess, ""},
+    {"Last event", LandingSort::kLastEvent, "", true},
     {"Labels", std::nullopt, ""},
 }};
 
-void AppendHeader(std::string& out, const LandingQuery& query) {
+size_t VisibleColumns(bool webhooks) {
+  return static_cast<size_t>(std::count_if(kColumns.begin(), kColumns.end(), [&](const Column& c) {
+    return webhooks || !c.webhook_only;
+  }));
+}
+
+void AppendHeader(std::string& out, const LandingQuery& query, bool webhooks) {
   out += "<thead><tr>";
   for (const Column& column : kColumns) {
+    if (column.webhook_only && !webhooks) continue;
     const bool sorted = column.sort && *column.sort == query.sort;
     out += "<th";
     if (column.sort) {
@@ -293,7 +302,7 @@ void AppendNameCell(std::string& out, const EsimRecord& record) {
   out += "</div></td>";
 }
 
-void AppendRow(std::string& out, const EsimRecord& record, double now) {
+void AppendRow(std::string& out, const EsimRecord& record, double now, bool webhooks) {
   const EsimStatus* status = record.status ? &*record.status : nullptr;
   const bool retired = status && IsRetired(*status, now);
   out += "<tr";
@@ -332,6 +341,10 @@ void AppendRow(std::string& out, const EsimRecord& record, double now) {
   AppendListed(out, record, now);
   out += "<td>";
   AppendTimeAgo(out, record.last_success_time, now, "never");
+  if (webhooks) {
+    out += "</td><td class=\"last-event\">";
+    AppendTimeAgo(out, record.last_event_time, now, "none");
+  }
   out += "</td><td>";
   for (const auto& [name, value] : record.config.labels) {
     out += "<span class=\"label\">";
@@ -447,12 +460,13 @@ std::string RenderLandingPage(const StateSnapshot& snapshot, const LandingContex
   AppendFilterForm(out, query, counts);
   AppendShowing(out, query, rows, counts.monitored);
   out += "<table class=\"esims\" id=\"esims\">";
-  AppendHeader(out, query);
+  const bool webhooks = snapshot.webhooks.enabled;
+  AppendHeader(out, query, webhooks);
   out += "<tbody>\n";
-  for (const uint32_t row : rows.rows) AppendRow(out, *snapshot.esims[row], context.now);
+  for (const uint32_t row : rows.rows) AppendRow(out, *snapshot.esims[row], context.now, webhooks);
   if (rows.rows.empty()) {
     out += "<tr><td class=\"empty\" colspan=\"";
-    out += std::to_string(kColumns.size());
+    out += std::to_string(VisibleColumns(webhooks));
     out += "\">No eSIM to show</td></tr>\n";
   }
   out += "</tbody></table>\n";

@@ -8,7 +8,7 @@
 namespace esim {
 namespace {
 
-constexpr std::array<std::pair<LandingSort, std::string_view>, 12> kSortNames = {{
+constexpr std::array<std::pair<LandingSort, std::string_view>, 13> kSortNames = {{
     {LandingSort::kConfig, "config"},
     {LandingSort::kName, "name"},
     {LandingSort::kIccid, "iccid"},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<LandingSort, std::string_view>, 12> kSortNames = 
     {LandingSort::kLivePoll, "live_poll"},
     {LandingSort::kListed, "listed"},
     {LandingSort::kLastSuccess, "last_success"},
+    {LandingSort::kLastEvent, "last_event"},
 }};
 
 const std::string* First(const QueryParams& params, const std::string& name) {

@@ -28,6 +28,7 @@ enum class LandingSort {
   kLivePoll,  // by the latest successful live poll: the oldest live data first
   kListed,    // by the latest listing in an inventory sweep
   kLastSuccess,
+  kLastEvent,  // by the observation behind the newest applied webhook event
 };
 
 // Rows by the outcome of their latest live-status poll.
@@ -67,7 +68,7 @@ LandingQuery ParseLandingQuery(const QueryParams& params);
 std::string LandingQueryString(const LandingQuery& query);
 
 // "name", "iccid", "esim_id", "status", "used", "total", "used_pct", "expiry", "live_poll",
-// "listed", "last_success"; "config" for kConfig.
+// "listed", "last_success", "last_event"; "config" for kConfig.
 std::string_view LandingSortName(LandingSort sort);
 std::optional<LandingSort> ParseLandingSort(std::string_view name);
 // The order a column sorts in when its header is first clicked: amounts largest first, the rest

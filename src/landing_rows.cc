@@ -157,6 +157,8 @@ void SortRows(const StateSnapshot& snapshot, std::vector<uint32_t>& rows, Landin
       return by_number([](const EsimRecord& record) { return Time(record.last_listed_time); });
     case LandingSort::kLastSuccess:
       return by_number([](const EsimRecord& record) { return Time(record.last_success_time); });
+    case LandingSort::kLastEvent:
+      return by_number([](const EsimRecord& record) { return Time(record.last_event_time); });
   }
 }
 

@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <string_view>
+#include <vector>
 
 #include "landing_format.h"
 #include "landing_html.h"
@@ -13,6 +16,15 @@ namespace {
 
 // Bounds on text from the API that the summary repeats (why it paused).
 constexpr size_t kMaxReasonBytes = 200;
+
+// The receiver's outcomes (docs/contract.md) in the order the card lists them; the refusals
+// are the ones worth a red number.
+constexpr std::string_view kWebhookOutcomes[] = {"applied",      "duplicate", "ignored",
+                                                 "unknown_esim", "stale",     "invalid_signature",
+                                                 "malformed",    "too_large"};
+bool IsRefusal(std::string_view outcome) {
+  return outcome == "invalid_signature" || outcome == "malformed" || outcome == "too_large";
+}
 
 void AppendApiCard(std::string& out, const ApiState& api, double now) {
   out += "<div class=\"card\" id=\"summary-api\"><h2>API</h2><p class=\"big\">";
@@ -186,6 +198,53 @@ void AppendEsimsCard(std::string& out, const FleetCounts& counts, const LandingQ
   out += " not yet</p></div>\n";
 }
 
+// Deliveries by outcome since the start (summed over events; the events in the title) and when
+// the newest one was applied.
+void AppendWebhooksCard(std::string& out, const WebhookState& webhooks, double now) {
+  struct Outcome {
+    int64_t total = 0;
+    std::string by_event;  // "esim.installed 2, esim.status.changed 1"
+  };
+  std::map<std::string_view, Outcome> outcomes;
+  for (const auto& [key, count] : webhooks.deliveries) {
+    Outcome& outcome = outcomes[key.second];
+    outcome.total += count;
+    if (!outcome.by_event.empty()) outcome.by_event += ", ";
+    outcome.by_event += key.first + " " + FormatCount(count);
+  }
+  std::vector<std::string_view> order;
+  for (const std::string_view known : kWebhookOutcomes) {
+    if (outcomes.count(known) > 0) order.push_back(known);
+  }
+  for (const auto& [name, outcome] : outcomes) {
+    if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+  }
+
+  out += "<div class=\"card\" id=\"summary-webhooks\"><h2>Webhooks</h2><p>Last applied ";
+  AppendTimeAgo(out, webhooks.last_applied_time, now, "none yet");
+  out += "</p>";
+  if (order.empty()) {
+    out += "<p class=\"muted\" id=\"webhook-outcomes\">no delivery received yet</p></div>\n";
+    return;
+  }
+  out += "<ul class=\"counts\" id=\"webhook-outcomes\">";
+  for (const std::string_view name : order) {
+    const Outcome& outcome = outcomes[name];
+    out += "<li data-outcome=\"";
+    AppendHtmlEscaped(out, TruncateUtf8(name, 64));
+    out += "\" title=\"";
+    AppendHtmlEscaped(out, TruncateUtf8(outcome.by_event, kMaxReasonBytes));
+    out += "\"><span class=\"";
+    out += IsRefusal(name) ? "bad" : "muted";
+    out += "\">";
+    AppendHtmlEscaped(out, TruncateUtf8(name, 64));
+    out += "</span> ";
+    out += FormatCount(outcome.total);
+    out += "</li>";
+  }
+  out += "</ul></div>\n";
+}
+
 }  // namespace
 
 void AppendLandingSummary(std::string& out, const StateSnapshot& snapshot,
@@ -197,6 +256,7 @@ void AppendLandingSummary(std::string& out, const StateSnapshot& snapshot,
   AppendPollingCard(out, snapshot, context);
   AppendBalanceCard(out, snapshot.account);
   AppendEsimsCard(out, counts, query);
+  if (snapshot.webhooks.enabled) AppendWebhooksCard(out, snapshot.webhooks, context.now);
   out += "</section>\n";
 }
 

@@ -1,7 +1,8 @@
 // The summary at the top of the landing page: the API (up, refused credentials, a pause it
 // imposed), the request budget used and left, the poll interval in force against the
 // configured one, the balance, and the monitored eSIMs by lifecycle status and by the outcome
-// of their latest live poll (each count a link to the filtered table).
+// of their latest live poll (each count a link to the filtered table); with a webhook receiver,
+// its deliveries by outcome and when the newest one was applied.
 // Pure functions: thread safe.
 #pragma once
 

@@ -295,6 +295,95 @@ TEST(LandingPageTest, EscapesEveryTextFromTheConfigAndTheApi) {
   EXPECT_NE(searched.find("q=%22%3E%3Cscript%3Ealert%286%29%3C%2Fscript%3E"), std::string::npos);
 }
 
+TEST(LandingPageTest, NoWebhookCardNorColumnWithoutAReceiver) {
+  StateSnapshot snapshot;
+  auto record = Record("8900000000000000001", "ACTIVE");
+  record->last_event_time = kFleetNow - 600;
+  snapshot.esims = {record};
+  snapshot.webhooks.deliveries[{"esim.installed", "applied"}] = 1;
+  std::string html = Render(snapshot);
+  EXPECT_EQ(html.find("summary-webhooks"), std::string::npos);
+  EXPECT_EQ(html.find("Last event"), std::string::npos);
+  EXPECT_EQ(html.find("last-event"), std::string::npos);
+  html = Render(snapshot, {{"q", "nothing matches this"}});
+  EXPECT_NE(html.find("<td class=\"empty\" colspan=\"12\">"), std::string::npos);
+}
+
+TEST(LandingPageTest, WebhookCardCountsDeliveriesByOutcome) {
+  StateSnapshot snapshot;
+  snapshot.webhooks.enabled = true;
+  snapshot.webhooks.last_applied_time = kFleetNow - 180;
+  snapshot.webhooks.deliveries = {{{"esim.usage.threshold", "applied"}, 10},
+                                  {{"esim.status.changed", "applied"}, 1200},
+                                  {{"other", "invalid_signature"}, 3},
+                                  {{"esim.installed", "duplicate"}, 1}};
+  const std::string html = Render(snapshot);
+  const size_t card = html.find("<div class=\"card\" id=\"summary-webhooks\">");
+  ASSERT_NE(card, std::string::npos);
+  EXPECT_NE(html.find("Last applied <span class=\"nowrap\" title=\"2026-05-28 20:23:40 UTC\">"
+                      "3 min ago</span>",
+                      card),
+            std::string::npos);
+  // Summed over events, the events in the title; refusals in red; the documented order.
+  const size_t applied = html.find(
+      "<li data-outcome=\"applied\" title=\"esim.status.changed 1,200, esim.usage.threshold 10\">"
+      "<span class=\"muted\">applied</span> 1,210</li>",
+      card);
+  const size_t duplicate = html.find(
+      "<li data-outcome=\"duplicate\" title=\"esim.installed 1\"><span class=\"muted\">duplicate"
+      "</span> 1</li>",
+      card);
+  const size_t refused = html.find(
+      "<li data-outcome=\"invalid_signature\" title=\"other 3\"><span class=\"bad\">"
+      "invalid_signature</span> 3</li>",
+      card);
+  ASSERT_NE(applied, std::string::npos);
+  ASSERT_NE(duplicate, std::string::npos);
+  ASSERT_NE(refused, std::string::npos);
+  EXPECT_LT(applied, duplicate);
+  EXPECT_LT(duplicate, refused);
+}
+
+TEST(LandingPageTest, WebhookCardBeforeAnyDelivery) {
+  StateSnapshot snapshot;
+  snapshot.webhooks.enabled = true;
+  const std::string html = Render(snapshot);
+  EXPECT_NE(html.find("Last applied <span class=\"muted\">none yet</span>"), std::string::npos);
+  EXPECT_NE(html.find("id=\"webhook-outcomes\">no delivery received yet<"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"empty\" colspan=\"13\">"), std::string::npos);
+}
+
+TEST(LandingPageTest, WebhookCardEscapesOutcomesAndEvents) {
+  StateSnapshot snapshot;
+  snapshot.webhooks.enabled = true;
+  snapshot.webhooks.deliveries = {{{"<script>alert(7)</script>", "\"><img src=x>"}, 2}};
+  const std::string html = Render(snapshot);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_NE(html.find("data-outcome=\"&quot;&gt;&lt;img src=x&gt;\" "
+                      "title=\"&lt;script&gt;alert(7)&lt;/script&gt; 2\">"),
+            std::string::npos);
+}
+
+TEST(LandingPageTest, LastEventColumnWithAReceiver) {
+  StateSnapshot snapshot;
+  snapshot.webhooks.enabled = true;
+  auto with_event = Record("8900000000000000001", "ACTIVE");
+  with_event->last_event_time = kFleetNow - 600;
+  snapshot.esims = {with_event, Record("8900000000000000002", "ACTIVE")};
+  const std::string html = Render(snapshot, {{"sort", "last_event"}});
+  EXPECT_NE(html.find("<th data-sort=\"last_event\" class=\"sorted\" aria-sort=\"ascending\">"
+                      "<a href=\"?sort=last_event&amp;order=desc\">Last event ▲</a></th>"),
+            std::string::npos);
+  EXPECT_NE(RowOf(html, "8900000000000000001")
+                .find("<td class=\"last-event\"><span class=\"nowrap\" "
+                      "title=\"2026-05-28 20:16:40 UTC\">10 min ago</span></td>"),
+            std::string::npos);
+  EXPECT_NE(RowOf(html, "8900000000000000002")
+                .find("<td class=\"last-event\"><span class=\"muted\">none</span></td>"),
+            std::string::npos);
+}
+
 TEST(LandingPageTest, LongApiMessagesAreCut) {
   StateSnapshot snapshot;
   auto record = Record("8900000000000000001", "ACTIVE");

@@ -65,8 +65,9 @@ TEST(LandingQueryTest, ParsesEveryParameter) {
 }
 
 TEST(LandingQueryTest, EverySortNameRoundTrips) {
-  for (const char* name : {"config", "name", "iccid", "esim_id", "status", "used", "total",
-                           "used_pct", "expiry", "live_poll", "listed", "last_success"}) {
+  for (const char* name :
+       {"config", "name", "iccid", "esim_id", "status", "used", "total", "used_pct", "expiry",
+        "live_poll", "listed", "last_success", "last_event"}) {
     const auto sort = ParseLandingSort(name);
     ASSERT_TRUE(sort) << name;
     EXPECT_EQ(LandingSortName(*sort), name);

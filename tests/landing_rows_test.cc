@@ -143,6 +143,22 @@ TEST(LandingRowsTest, UsedShareSortsHeaviestFirstAndUnlimitedLast) {
   EXPECT_DOUBLE_EQ(*UsedRatioOf(*snapshot.esims[all.front()]), 1.0);
 }
 
+TEST(LandingRowsTest, LastEventSortsOldestFirstAndEsimsWithoutOneLast) {
+  StateSnapshot snapshot = Fleet(6);
+  auto event_at = [&](size_t i, double time) {
+    auto record = std::make_shared<EsimRecord>(*snapshot.esims[i]);
+    record->last_event_time = time;
+    snapshot.esims[i] = record;
+  };
+  event_at(1, kFleetNow - 60);
+  event_at(3, kFleetNow - 7200);
+  event_at(4, kFleetNow - 600);
+  LandingRows rows = SelectLandingRows(snapshot, Query({{"sort", "last_event"}}));
+  EXPECT_EQ(rows.rows, (std::vector<uint32_t>{3, 4, 1, 0, 2, 5}));
+  rows = SelectLandingRows(snapshot, Query({{"sort", "last_event"}, {"order", "desc"}}));
+  EXPECT_EQ(rows.rows, (std::vector<uint32_t>{1, 4, 3, 0, 2, 5}));
+}
+
 TEST(LandingRowsTest, NameSortIgnoresCase) {
   StateSnapshot snapshot = Fleet(3);
   std::const_pointer_cast<EsimRecord>(snapshot.esims[0])->config.name = "b-router";

@@ -123,6 +123,18 @@ TEST(WebhookEventTest, GarbageIsMalformed) {
             "data.iccid is not an ICCID");
   EXPECT_EQ(ParseError(R"({"event": "esim.installed", "data": {"esim_id": "5"}})"),
             "data.esim_id is not a whole number");
+  // Found by tests/fuzz/fuzz_webhook_event.cc: 2^64 - 1 was read as esim_id -1.
+  EXPECT_EQ(ParseError(R"({"event": "esim.installed", "data": {"esim_id": 18446744073709551615}})"),
+            "data.esim_id is out of range");
+  EXPECT_EQ(ParseError(R"({"event": "esim.installed", "data": {"esim_id": 9223372036854775808}})"),
+            "data.esim_id is out of range");
+  EXPECT_EQ(ParseError(R"({"event": "esim.installed", "data": {"esim_id": 0}})"),
+            "data.esim_id is out of range");
+  EXPECT_EQ(ParseError(R"({"event": "esim.installed", "data": {"esim_id": -5}})"),
+            "data.esim_id is out of range");
+  EXPECT_EQ(
+      Parse(R"({"event": "esim.installed", "data": {"esim_id": 9223372036854775807}})").esim_id,
+      INT64_MAX);
   EXPECT_EQ(ParseError(R"({"event": "esim.usage.threshold",
     "data": {"esim_id": 5, "used_gb": "lots"}})"),
             "used_gb is not a number");

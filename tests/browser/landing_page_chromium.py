@@ -7,9 +7,11 @@ Starts, on 127.0.0.1 and free ports, with their files in a temporary directory:
     the rest ACTIVE; tests/fake_api/fleet.h, GenerateFleet),
   - esim_exporter with a demo-like config (config/demo.yml) that discovers the whole fleet and
     names a few eSIMs: one DEPLETED, one with a hostile name and label, one unknown to the API
-    (its live poll fails with ESIM_NOT_FOUND).
-Once the exporter is ready, `chromium --headless --dump-dom` loads pages of `/` and the test
-checks: the summary is there (API up, budget, balance, counts); a page holds the rows it should;
+    (its live poll fails with ESIM_NOT_FOUND), and a webhook receiver at /webhook.
+Once the exporter is ready, the test sends it one signed webhook delivery and one wrongly signed,
+then `chromium --headless --dump-dom` loads pages of `/` and the test checks: the summary is
+there (API up, budget, balance, counts, webhook deliveries by outcome); a page holds the rows it
+should, with the last webhook event's age on the eSIM it was applied to;
 a DEPLETED eSIM is never shown green or "ok"; sorting by expiry puts the soonest first (following
 the column's own link); filters narrow; garbage parameters still give the first page; hostile
 text stays text in the DOM. `chromium --screenshot` shots must be real renderings: a PNG of the
@@ -25,7 +27,10 @@ scripts/install-deps.sh --test). Prints "N passed, M failed" last; exit status 1
 
 import argparse
 import calendar
+import hashlib
+import hmac
 import html.parser
+import json
 import os
 import re
 import shutil
@@ -44,6 +49,7 @@ import zlib
 FLEET_SIZE = 1200
 ACCESS_CODE = "esf_browser_test"
 SECRET = "sk_browser_test_secret"
+WEBHOOK_SECRET = "whsec_browser_test"
 UNKNOWN_ICCID = "8948010010036785078"  # unknown to the fake API: ESIM_NOT_FOUND
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_LABEL = "<script>alert(2)</script>"
@@ -104,7 +110,7 @@ NAMED_ICCID = fleet_iccid(3)     # ACTIVE
 HOSTILE_ICCID = fleet_iccid(4)   # ACTIVE
 
 
-def exporter_config(fake_url, secret_path):
+def exporter_config(fake_url, secret_path, webhook_secret_path):
     return f"""# Like config/demo.yml, with discovery of the whole (generated) fleet.
 api:
   url: {fake_url}
@@ -125,6 +131,9 @@ inventory:
   discover: true
 balance:
   interval: 1h
+webhook:
+  path: /webhook
+  secret_file: {webhook_secret_path}
 esims:
   - iccid: "{NAMED_ICCID}"
     name: router-sydney-01
@@ -434,6 +443,23 @@ def colour_census(path):
     return width, height, counts
 
 
+def send_webhook(url, event, data, secret=WEBHOOK_SECRET):
+    """POSTs one delivery signed as eSIMfly signs it (docs/esimfly-api.md, "Webhooks"); returns
+    the HTTP status."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    body = json.dumps({"event": event, "timestamp": now, "data": data}).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Webhook-Event": event,
+        "X-Webhook-Signature": signature, "X-Webhook-Timestamp": now,
+        "X-Webhook-Id": "whd_browser_" + hashlib.sha256(body + secret.encode()).hexdigest()[:16]})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def has_colour(counts, rgb, tolerance=3, at_least=50):
     total = 0
     for colour, n in counts.items():
@@ -476,9 +502,13 @@ def _run_with(procs, chromium, args, tmp, results):
                              f"--secret-key-file={secret}", f"--fleet-size={FLEET_SIZE}",
                              "--balance=1234.5", "--currency=EUR"])
     m = procs.wait_log("fake_api", r"listening on (http://127\.0\.0\.1:\d+)", 15)
+    webhook_secret = os.path.join(tmp, "webhook_secret")
+    with open(webhook_secret, "w") as f:
+        f.write(WEBHOOK_SECRET + "\n")
+    os.chmod(webhook_secret, 0o600)
     config = os.path.join(tmp, "esim_exporter.yml")
     with open(config, "w") as f:
-        f.write(exporter_config(m.group(1), secret))
+        f.write(exporter_config(m.group(1), secret, webhook_secret))
     procs.start("esim_exporter", [args.exporter, f"--config.file={config}",
                                   "--web.listen-address=127.0.0.1:0"])
     m = procs.wait_log("esim_exporter", r"esim_exporter started.* port=(\d+)", 15)
@@ -493,6 +523,14 @@ def _run_with(procs, chromium, args, tmp, results):
         time.sleep(0.25)
     log("exporter ready")
     monitored = FLEET_SIZE + 1  # the generated fleet and the ICCID unknown to the API
+
+    # One applied webhook event (it keeps the eSIM ACTIVE) and one refused for its signature.
+    status_changed = {"iccid": NAMED_ICCID, "old_status": "ACTIVE", "new_status": "ACTIVE"}
+    applied = send_webhook(base + "webhook", "esim.status.changed", status_changed)
+    refused = send_webhook(base + "webhook", "esim.status.changed", status_changed,
+                           secret="whsec_wrong")
+    results.check("webhook: a signed delivery is applied, a wrongly signed one refused",
+                  (applied, refused) == (200, 401), (applied, refused))
 
     # -- The first page: summary, rows, pager ---------------------------------------------------
     dom = chromium.dom(base)
@@ -523,6 +561,13 @@ def _run_with(procs, chromium, args, tmp, results):
     results.check("summary: eSIMs by status", counts == expected_counts,
                   f"{counts} != {expected_counts}")
     failing = dom.by_id("failing-polls")
+    outcomes = {li.attrs.get("data-outcome"): li.text()
+                 for li in (dom.by_id("webhook-outcomes") or Element("ul", {}, None)).find_all("li")}
+    results.check("summary: webhook deliveries by outcome",
+                  dom.by_id("summary-webhooks") is not None
+                  and re.fullmatch(r"applied\s+1", outcomes.get("applied", "")) is not None
+                  and re.fullmatch(r"invalid_signature\s+1", outcomes.get("invalid_signature", ""))
+                  is not None, outcomes)
     results.check("summary: failing live polls counted and linked",
                   failing is not None and re.match(r"[1-9][\d,]* failing", failing.text())
                   and failing.attrs.get("href") == "?poll=failing",
@@ -538,6 +583,14 @@ def _run_with(procs, chromium, args, tmp, results):
     results.check("pager: links up to the last page (13)", pager is not None
                   and pager.find("a", **{"data-page": "13"}) is not None
                   and pager.find("a", rel="next") is not None)
+    named = [r for r in page_rows if r.attrs.get("data-iccid") == NAMED_ICCID]
+    last_event = [td.text() for r in named for td in r.find_all("td", class_="last-event")]
+    results.check("table: the last webhook event's age for the eSIM it was applied to",
+                  len(last_event) == 1 and re.fullmatch(r".+ ago|now", last_event[0]) is not None,
+                  last_event)
+    others = [td.text() for r in page_rows if r.attrs.get("data-iccid") == DEPLETED_ICCID
+              for td in r.find_all("td", class_="last-event")]
+    results.check("table: no webhook event for the others", others == ["none"], others)
     depleted = [r for r in page_rows if r.attrs.get("data-iccid") == DEPLETED_ICCID]
     results.check("table: the configured DEPLETED eSIM is on the first page", len(depleted) == 1)
 

@@ -55,6 +55,7 @@ PER_ESIM_METRICS = {
     "esim_last_usage_timestamp_seconds", "esim_last_usage_age_seconds", "esim_info",
     "esim_network_info", "esim_device_info", "esim_poll_success",
     "esim_last_poll_success_timestamp_seconds", "esim_package_info", "esim_alert_threshold",
+    "esim_last_event_timestamp_seconds",
 }
 # Series of one API account (they carry `account` when the exporter watches several).
 PER_ACCOUNT_METRICS = {
