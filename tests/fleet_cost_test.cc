@@ -1,11 +1,14 @@
 #include "fleet_cost.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
 
 using std::chrono::hours;
 using std::chrono::minutes;
@@ -78,16 +81,15 @@ TEST(DailyCostTest, ShardedReplicasSayTheirShareAndTheWhole) {
   Config config = Fleet(10);
   config.api.rate_limit = {15, 250, 2500};  // ApplyShard halved it
   const std::string text = DescribeDailyCost(EstimateDailyCost(config, {1, 2}), config, {1, 2});
-  EXPECT_NE(text.find("estimated API requests per day of this replica (shard 1 of 2, with 1/2 of "
-                      "rate_limit):\n"),
-            std::string::npos)
+  EXPECT_THAT(text,
+              HasSubstr("estimated API requests per day of this replica (shard 1 of 2, with 1/2 of "
+                        "rate_limit):\n"))
       << text;
-  EXPECT_NE(text.find("  balance reads              0  (replica 0 reads the balance)\n"),
-            std::string::npos)
+  EXPECT_THAT(text, HasSubstr("  balance reads              0  (replica 0 reads the balance)\n"))
       << text;
-  EXPECT_NE(text.find("  all 2 replicas together spend about 2 times this, about 19.2 % of the "
-                      "key's 10,000/day\n"),
-            std::string::npos)
+  EXPECT_THAT(text,
+              HasSubstr("  all 2 replicas together spend about 2 times this, about 19.2 % of the "
+                        "key's 10,000/day\n"))
       << text;
 }
 

@@ -1,5 +1,6 @@
 #include "landing_page.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,6 +12,9 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using testing::Fleet;
 using testing::FleetRecord;
@@ -70,9 +74,8 @@ TEST(LandingPageTest, ShowsOnlyTheRequestedPage) {
   const StateSnapshot snapshot = Fleet(2500);
   std::string html = Render(snapshot);
   EXPECT_EQ(Rows(html), 100u);
-  EXPECT_NE(html.find("Showing 1–100 of 2,500 matching eSIMs (2,500 monitored)."),
-            std::string::npos);
-  EXPECT_NE(html.find("page 1 of 25"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("Showing 1–100 of 2,500 matching eSIMs (2,500 monitored)."));
+  EXPECT_THAT(html, HasSubstr("page 1 of 25"));
   EXPECT_NE(RowOf(html, "8988303000000000099"), "");
   EXPECT_EQ(RowOf(html, "8988303000000000100"), "");
 
@@ -80,7 +83,7 @@ TEST(LandingPageTest, ShowsOnlyTheRequestedPage) {
   EXPECT_EQ(Rows(html), 60u);
   html = Render(snapshot, {{"page", "42"}, {"per_page", "60"}});
   EXPECT_EQ(Rows(html), 40u);
-  EXPECT_NE(html.find("Showing 2,461–2,500 of 2,500"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("Showing 2,461–2,500 of 2,500"));
 
   html = Render(snapshot, {{"per_page", "1000"}});
   EXPECT_EQ(Rows(html), 1000u);
@@ -111,47 +114,45 @@ TEST(LandingPageTest, SummaryShowsApiBudgetPauseBalanceAndCounts) {
   context.poll_interval = std::chrono::minutes(45);  // stretched
   const std::string html = Render(snapshot, {}, context);
 
-  EXPECT_NE(html.find("data-up=\"1\">up<"), std::string::npos);
-  EXPECT_NE(html.find("id=\"credentials-refused\""), std::string::npos);
-  EXPECT_NE(html.find("Paused by the API until 2026-05-28 20:38:40 UTC (in 12 min): "
-                      "X-RateLimit-Remaining: 0"),
-            std::string::npos);
-  EXPECT_NE(html.find("12 / 30"), std::string::npos);
-  EXPECT_NE(html.find("18 left"), std::string::npos);
-  EXPECT_NE(html.find("300 / 500"), std::string::npos);
-  EXPECT_NE(html.find("2,000 / 5,000"), std::string::npos);
-  EXPECT_NE(html.find("3,000 left"), std::string::npos);
-  EXPECT_NE(html.find("1,500.00 USD"), std::string::npos);
-  EXPECT_NE(html.find("id=\"interval-in-force\">45 min<"), std::string::npos);
-  EXPECT_NE(html.find("configured 15 min"), std::string::npos);
-  EXPECT_NE(html.find("id=\"interval-stretched\""), std::string::npos);
-  EXPECT_NE(html.find("Last complete inventory sweep: "), std::string::npos);
-  EXPECT_NE(html.find(">3 min ago<"), std::string::npos);
-  EXPECT_NE(html.find("id=\"monitored\">2,500<"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("data-up=\"1\">up<"));
+  EXPECT_THAT(html, HasSubstr("id=\"credentials-refused\""));
+  EXPECT_THAT(html, HasSubstr("Paused by the API until 2026-05-28 20:38:40 UTC (in 12 min): "
+                              "X-RateLimit-Remaining: 0"));
+  EXPECT_THAT(html, HasSubstr("12 / 30"));
+  EXPECT_THAT(html, HasSubstr("18 left"));
+  EXPECT_THAT(html, HasSubstr("300 / 500"));
+  EXPECT_THAT(html, HasSubstr("2,000 / 5,000"));
+  EXPECT_THAT(html, HasSubstr("3,000 left"));
+  EXPECT_THAT(html, HasSubstr("1,500.00 USD"));
+  EXPECT_THAT(html, HasSubstr("id=\"interval-in-force\">45 min<"));
+  EXPECT_THAT(html, HasSubstr("configured 15 min"));
+  EXPECT_THAT(html, HasSubstr("id=\"interval-stretched\""));
+  EXPECT_THAT(html, HasSubstr("Last complete inventory sweep: "));
+  EXPECT_THAT(html, HasSubstr(">3 min ago<"));
+  EXPECT_THAT(html, HasSubstr("id=\"monitored\">2,500<"));
   const FleetCounts counts = CountFleet(snapshot);
-  EXPECT_NE(html.find("data-status=\"DEPLETED\"><span class=\"st st-depleted\">DEPLETED</span>"
-                      "</a> " +
-                      std::to_string(counts.by_status.at("DEPLETED")) + "<"),
-            std::string::npos);
-  EXPECT_NE(html.find("<a href=\"?status=DEPLETED\""), std::string::npos);
-  EXPECT_NE(html.find("<a href=\"?poll=failing\" id=\"failing-polls\" class=\"bad\">" +
-                      std::to_string(counts.live_failing) + " failing</a>"),
-            std::string::npos);
+  EXPECT_THAT(html,
+              HasSubstr("data-status=\"DEPLETED\"><span class=\"st st-depleted\">DEPLETED</span>"
+                        "</a> " +
+                        std::to_string(counts.by_status.at("DEPLETED")) + "<"));
+  EXPECT_THAT(html, HasSubstr("<a href=\"?status=DEPLETED\""));
+  EXPECT_THAT(html, HasSubstr("<a href=\"?poll=failing\" id=\"failing-polls\" class=\"bad\">" +
+                              std::to_string(counts.live_failing) + " failing</a>"));
 }
 
 TEST(LandingPageTest, SummaryWithoutAnswersOrPauses) {
   StateSnapshot snapshot;
   snapshot.api.paused_until = kFleetNow - 1;  // over
   const std::string html = Render(snapshot);
-  EXPECT_NE(html.find("data-up=\"unknown\">no answer yet<"), std::string::npos);
-  EXPECT_EQ(html.find("id=\"credentials-refused\""), std::string::npos);
-  EXPECT_EQ(html.find("id=\"api-paused\""), std::string::npos);
-  EXPECT_EQ(html.find("id=\"interval-stretched\""), std::string::npos);
-  EXPECT_NE(html.find("not read (yet)"), std::string::npos);
-  EXPECT_NE(html.find("No eSIM to show"), std::string::npos);
-  EXPECT_EQ(html.find("id=\"pager\""), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("data-up=\"unknown\">no answer yet<"));
+  EXPECT_THAT(html, Not(HasSubstr("id=\"credentials-refused\"")));
+  EXPECT_THAT(html, Not(HasSubstr("id=\"api-paused\"")));
+  EXPECT_THAT(html, Not(HasSubstr("id=\"interval-stretched\"")));
+  EXPECT_THAT(html, HasSubstr("not read (yet)"));
+  EXPECT_THAT(html, HasSubstr("No eSIM to show"));
+  EXPECT_THAT(html, Not(HasSubstr("id=\"pager\"")));
   snapshot.api.up = false;
-  EXPECT_NE(Render(snapshot).find("data-up=\"0\">down<"), std::string::npos);
+  EXPECT_THAT(Render(snapshot), HasSubstr("data-up=\"0\">down<"));
 }
 
 TEST(LandingPageTest, LifecycleColoursAreApartFromThePollResult) {
@@ -164,7 +165,7 @@ TEST(LandingPageTest, LifecycleColoursAreApartFromThePollResult) {
   }
   const std::string html = Render(snapshot);
   const std::string active = RowOf(html, "8900000000000000000");
-  EXPECT_NE(active.find("<span class=\"st st-active\">ACTIVE</span>"), std::string::npos);
+  EXPECT_THAT(active, HasSubstr("<span class=\"st st-active\">ACTIVE</span>"));
   const std::pair<const char*, const char*> expected[] = {
       {"8900000000000000001", "st st-new"},     {"8900000000000000002", "st st-depleted"},
       {"8900000000000000003", "st st-expired"}, {"8900000000000000004", "st st-cancelled"},
@@ -172,15 +173,15 @@ TEST(LandingPageTest, LifecycleColoursAreApartFromThePollResult) {
   for (const auto& [iccid, css] : expected) {
     const std::string row = RowOf(html, iccid);
     ASSERT_NE(row, "") << iccid;
-    EXPECT_NE(row.find(std::string("class=\"") + css + "\""), std::string::npos) << row;
+    EXPECT_THAT(row, HasSubstr(std::string("class=\"") + css + "\"")) << row;
     // Nothing in a row but an ACTIVE status is green.
-    EXPECT_EQ(row.find("st-active"), std::string::npos) << row;
-    EXPECT_EQ(row.find("\"good\""), std::string::npos) << row;
-    EXPECT_EQ(row.find("class=\"ok\""), std::string::npos) << row;
+    EXPECT_THAT(row, Not(HasSubstr("st-active"))) << row;
+    EXPECT_THAT(row, Not(HasSubstr("\"good\""))) << row;
+    EXPECT_THAT(row, Not(HasSubstr("class=\"ok\""))) << row;
   }
   // Each answered its live poll: the result says so, in the neutral poll-ok style.
-  EXPECT_NE(RowOf(html, "8900000000000000002").find("class=\"poll poll-ok\""), std::string::npos);
-  EXPECT_NE(html.find(".poll-ok{color:var(--muted)}"), std::string::npos);
+  EXPECT_THAT(RowOf(html, "8900000000000000002"), HasSubstr("class=\"poll poll-ok\""));
+  EXPECT_THAT(html, HasSubstr(".poll-ok{color:var(--muted)}"));
 }
 
 TEST(LandingPageTest, FailingAndPendingLivePolls) {
@@ -206,20 +207,19 @@ TEST(LandingPageTest, FailingAndPendingLivePolls) {
   const std::string html = Render(snapshot);
 
   const std::string failing_row = RowOf(html, "8900000000000000001");
-  EXPECT_NE(failing_row.find("class=\"poll poll-fail\"><span class=\"code\">PROVIDER_ERROR</span>"),
-            std::string::npos);
+  EXPECT_THAT(failing_row,
+              HasSubstr("class=\"poll poll-fail\"><span class=\"code\">PROVIDER_ERROR</span>"));
   // When the failing poll was, then when the last one succeeded.
-  EXPECT_NE(failing_row.find("2 min ago</span>, last OK <span class=\"nowrap\" "
-                             "title=\"2026-05-28 18:26:40 UTC\">2 h ago</span>"),
-            std::string::npos);
-  EXPECT_NE(failing_row.find("carrier &lt;down&gt;"), std::string::npos);
+  EXPECT_THAT(failing_row, HasSubstr("2 min ago</span>, last OK <span class=\"nowrap\" "
+                                     "title=\"2026-05-28 18:26:40 UTC\">2 h ago</span>"));
+  EXPECT_THAT(failing_row, HasSubstr("carrier &lt;down&gt;"));
   const std::string never_row = RowOf(html, "8900000000000000002");
-  EXPECT_NE(never_row.find("ESIM_NOT_FOUND"), std::string::npos);
-  EXPECT_NE(never_row.find("never OK"), std::string::npos);
-  EXPECT_NE(never_row.find("<span class=\"st st-unknown\">unknown</span>"), std::string::npos);
+  EXPECT_THAT(never_row, HasSubstr("ESIM_NOT_FOUND"));
+  EXPECT_THAT(never_row, HasSubstr("never OK"));
+  EXPECT_THAT(never_row, HasSubstr("<span class=\"st st-unknown\">unknown</span>"));
   const std::string listed_row = RowOf(html, "8900000000000000003");
-  EXPECT_NE(listed_row.find("class=\"poll poll-pending\">not yet<"), std::string::npos);
-  EXPECT_NE(listed_row.find("not in the latest sweep"), std::string::npos);
+  EXPECT_THAT(listed_row, HasSubstr("class=\"poll poll-pending\">not yet<"));
+  EXPECT_THAT(listed_row, HasSubstr("not in the latest sweep"));
 }
 
 TEST(LandingPageTest, UsageExpiryAndRetiredRows) {
@@ -238,20 +238,20 @@ TEST(LandingPageTest, UsageExpiryAndRetiredRows) {
   const std::string html = Render(snapshot);
 
   const std::string heavy_row = RowOf(html, "8900000000000000001");
-  EXPECT_NE(heavy_row.find("4.25 GiB"), std::string::npos);
-  EXPECT_NE(heavy_row.find("5.00 GiB"), std::string::npos);
-  EXPECT_NE(heavy_row.find("class=\"warn\" style=\"width:85%\""), std::string::npos);
-  EXPECT_NE(heavy_row.find("85 %"), std::string::npos);
-  EXPECT_NE(heavy_row.find("class=\"expiry exp-soon\""), std::string::npos);
-  EXPECT_NE(heavy_row.find("2026-05-31"), std::string::npos);
-  EXPECT_NE(heavy_row.find("in 3 d"), std::string::npos);
-  EXPECT_NE(RowOf(html, "8900000000000000002").find(">unlimited<"), std::string::npos);
+  EXPECT_THAT(heavy_row, HasSubstr("4.25 GiB"));
+  EXPECT_THAT(heavy_row, HasSubstr("5.00 GiB"));
+  EXPECT_THAT(heavy_row, HasSubstr("class=\"warn\" style=\"width:85%\""));
+  EXPECT_THAT(heavy_row, HasSubstr("85 %"));
+  EXPECT_THAT(heavy_row, HasSubstr("class=\"expiry exp-soon\""));
+  EXPECT_THAT(heavy_row, HasSubstr("2026-05-31"));
+  EXPECT_THAT(heavy_row, HasSubstr("in 3 d"));
+  EXPECT_THAT(RowOf(html, "8900000000000000002"), HasSubstr(">unlimited<"));
   const std::string old_row = RowOf(html, "8900000000000000003");
-  EXPECT_NE(old_row.find("<tr class=\"retired\""), std::string::npos);
-  EXPECT_NE(old_row.find("30 d ago"), std::string::npos);
+  EXPECT_THAT(old_row, HasSubstr("<tr class=\"retired\""));
+  EXPECT_THAT(old_row, HasSubstr("30 d ago"));
   const std::string recent_row = RowOf(html, "8900000000000000004");
-  EXPECT_EQ(recent_row.find("retired"), std::string::npos);
-  EXPECT_NE(recent_row.find("class=\"expiry exp-past\""), std::string::npos);
+  EXPECT_THAT(recent_row, Not(HasSubstr("retired")));
+  EXPECT_THAT(recent_row, HasSubstr("class=\"expiry exp-past\""));
 }
 
 TEST(LandingPageTest, EscapesEveryTextFromTheConfigAndTheApi) {
@@ -274,25 +274,23 @@ TEST(LandingPageTest, EscapesEveryTextFromTheConfigAndTheApi) {
   snapshot.account.balance = AccountBalance{1, "<b>$</b>"};
   const std::string html =
       Render(snapshot, {{"q", ""}, {"status", "<script>"}, {"sort", "\"><script>"}});
-  EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_EQ(html.find("<img"), std::string::npos);
-  EXPECT_EQ(html.find("<svg"), std::string::npos);
-  EXPECT_EQ(html.find("<i>"), std::string::npos);
-  EXPECT_EQ(html.find("<u>"), std::string::npos);
-  EXPECT_EQ(html.find("<b>"), std::string::npos);
-  EXPECT_EQ(html.find("<k>"), std::string::npos);
-  EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;"), std::string::npos);
-  EXPECT_NE(html.find("&lt;k&gt;=&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"),
-            std::string::npos);
-  EXPECT_NE(html.find("&lt;u&gt;Japan 5GB&lt;/u&gt;"), std::string::npos);
-  EXPECT_NE(html.find("data-status=\"&lt;b&gt;ACTIVE&lt;/b&gt;\""), std::string::npos);
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("<img")));
+  EXPECT_THAT(html, Not(HasSubstr("<svg")));
+  EXPECT_THAT(html, Not(HasSubstr("<i>")));
+  EXPECT_THAT(html, Not(HasSubstr("<u>")));
+  EXPECT_THAT(html, Not(HasSubstr("<b>")));
+  EXPECT_THAT(html, Not(HasSubstr("<k>")));
+  EXPECT_THAT(html, HasSubstr("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;"));
+  EXPECT_THAT(html, HasSubstr("&lt;k&gt;=&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;"));
+  EXPECT_THAT(html, HasSubstr("&lt;u&gt;Japan 5GB&lt;/u&gt;"));
+  EXPECT_THAT(html, HasSubstr("data-status=\"&lt;b&gt;ACTIVE&lt;/b&gt;\""));
 
   // The search text comes back in the form and in every link, escaped and encoded.
   const std::string searched = Render(snapshot, {{"q", "\"><script>alert(6)</script>"}});
-  EXPECT_EQ(searched.find("<script"), std::string::npos);
-  EXPECT_NE(searched.find("value=\"&quot;&gt;&lt;script&gt;alert(6)&lt;/script&gt;\""),
-            std::string::npos);
-  EXPECT_NE(searched.find("q=%22%3E%3Cscript%3Ealert%286%29%3C%2Fscript%3E"), std::string::npos);
+  EXPECT_THAT(searched, Not(HasSubstr("<script")));
+  EXPECT_THAT(searched, HasSubstr("value=\"&quot;&gt;&lt;script&gt;alert(6)&lt;/script&gt;\""));
+  EXPECT_THAT(searched, HasSubstr("q=%22%3E%3Cscript%3Ealert%286%29%3C%2Fscript%3E"));
 }
 
 TEST(LandingPageTest, NoWebhookCardNorColumnWithoutAReceiver) {
@@ -302,11 +300,11 @@ TEST(LandingPageTest, NoWebhookCardNorColumnWithoutAReceiver) {
   snapshot.esims = {record};
   snapshot.webhooks.deliveries[{"esim.installed", "applied"}] = 1;
   std::string html = Render(snapshot);
-  EXPECT_EQ(html.find("summary-webhooks"), std::string::npos);
-  EXPECT_EQ(html.find("Last event"), std::string::npos);
-  EXPECT_EQ(html.find("last-event"), std::string::npos);
+  EXPECT_THAT(html, Not(HasSubstr("summary-webhooks")));
+  EXPECT_THAT(html, Not(HasSubstr("Last event")));
+  EXPECT_THAT(html, Not(HasSubstr("last-event")));
   html = Render(snapshot, {{"q", "nothing matches this"}});
-  EXPECT_NE(html.find("<td class=\"empty\" colspan=\"12\">"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("<td class=\"empty\" colspan=\"12\">"));
 }
 
 TEST(LandingPageTest, WebhookCardCountsDeliveriesByOutcome) {
@@ -348,9 +346,9 @@ TEST(LandingPageTest, WebhookCardBeforeAnyDelivery) {
   StateSnapshot snapshot;
   snapshot.webhooks.enabled = true;
   const std::string html = Render(snapshot);
-  EXPECT_NE(html.find("Last applied <span class=\"muted\">none yet</span>"), std::string::npos);
-  EXPECT_NE(html.find("id=\"webhook-outcomes\">no delivery received yet<"), std::string::npos);
-  EXPECT_NE(html.find("<td class=\"empty\" colspan=\"13\">"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("Last applied <span class=\"muted\">none yet</span>"));
+  EXPECT_THAT(html, HasSubstr("id=\"webhook-outcomes\">no delivery received yet<"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"empty\" colspan=\"13\">"));
 }
 
 TEST(LandingPageTest, WebhookCardEscapesOutcomesAndEvents) {
@@ -358,11 +356,10 @@ TEST(LandingPageTest, WebhookCardEscapesOutcomesAndEvents) {
   snapshot.webhooks.enabled = true;
   snapshot.webhooks.deliveries = {{{"<script>alert(7)</script>", "\"><img src=x>"}, 2}};
   const std::string html = Render(snapshot);
-  EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_EQ(html.find("<img"), std::string::npos);
-  EXPECT_NE(html.find("data-outcome=\"&quot;&gt;&lt;img src=x&gt;\" "
-                      "title=\"&lt;script&gt;alert(7)&lt;/script&gt; 2\">"),
-            std::string::npos);
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("<img")));
+  EXPECT_THAT(html, HasSubstr("data-outcome=\"&quot;&gt;&lt;img src=x&gt;\" "
+                              "title=\"&lt;script&gt;alert(7)&lt;/script&gt; 2\">"));
 }
 
 TEST(LandingPageTest, LastEventColumnWithAReceiver) {
@@ -372,16 +369,14 @@ TEST(LandingPageTest, LastEventColumnWithAReceiver) {
   with_event->last_event_time = kFleetNow - 600;
   snapshot.esims = {with_event, Record("8900000000000000002", "ACTIVE")};
   const std::string html = Render(snapshot, {{"sort", "last_event"}});
-  EXPECT_NE(html.find("<th data-sort=\"last_event\" class=\"sorted\" aria-sort=\"ascending\">"
-                      "<a href=\"?sort=last_event&amp;order=desc\">Last event ▲</a></th>"),
-            std::string::npos);
-  EXPECT_NE(RowOf(html, "8900000000000000001")
-                .find("<td class=\"last-event\"><span class=\"nowrap\" "
-                      "title=\"2026-05-28 20:16:40 UTC\">10 min ago</span></td>"),
-            std::string::npos);
-  EXPECT_NE(RowOf(html, "8900000000000000002")
-                .find("<td class=\"last-event\"><span class=\"muted\">none</span></td>"),
-            std::string::npos);
+  EXPECT_THAT(html,
+              HasSubstr("<th data-sort=\"last_event\" class=\"sorted\" aria-sort=\"ascending\">"
+                        "<a href=\"?sort=last_event&amp;order=desc\">Last event ▲</a></th>"));
+  EXPECT_THAT(RowOf(html, "8900000000000000001"),
+              HasSubstr("<td class=\"last-event\"><span class=\"nowrap\" "
+                        "title=\"2026-05-28 20:16:40 UTC\">10 min ago</span></td>"));
+  EXPECT_THAT(RowOf(html, "8900000000000000002"),
+              HasSubstr("<td class=\"last-event\"><span class=\"muted\">none</span></td>"));
 }
 
 TEST(LandingPageTest, LongApiMessagesAreCut) {
@@ -394,7 +389,7 @@ TEST(LandingPageTest, LongApiMessagesAreCut) {
   snapshot.esims = {record};
   const std::string html = Render(snapshot);
   EXPECT_LT(html.size(), 20000u);
-  EXPECT_NE(html.find(std::string(200, 'm') + "…"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr(std::string(200, 'm') + "…"));
 }
 
 TEST(LandingPageTest, LinksKeepTheOtherParameters) {
@@ -405,26 +400,22 @@ TEST(LandingPageTest, LinksKeepTheOtherParameters) {
                                              {"per_page", "25"},
                                              {"page", "2"}});
   // Pages: the same sort and filters, another page.
-  EXPECT_NE(html.find("<a href=\"?sort=expiry&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
-                      "per_page=25&amp;page=3\" rel=\"next\""),
-            std::string::npos);
-  EXPECT_NE(html.find("<a href=\"?sort=expiry&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
-                      "per_page=25\" rel=\"prev\""),
-            std::string::npos);
+  EXPECT_THAT(html, HasSubstr("<a href=\"?sort=expiry&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
+                              "per_page=25&amp;page=3\" rel=\"next\""));
+  EXPECT_THAT(html, HasSubstr("<a href=\"?sort=expiry&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
+                              "per_page=25\" rel=\"prev\""));
   // Sorting by expiry again flips the order; another column starts in its own order; both go
   // back to the first page.
-  EXPECT_NE(html.find("<a href=\"?sort=expiry&amp;order=desc&amp;status=ACTIVE&amp;"
-                      "q=site%3Dsyd&amp;per_page=25\">Expires ▲</a>"),
-            std::string::npos);
-  EXPECT_NE(html.find("<a href=\"?sort=used_pct&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
-                      "per_page=25\">Used %</a>"),
-            std::string::npos);
-  EXPECT_NE(html.find("aria-sort=\"ascending\""), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("<a href=\"?sort=expiry&amp;order=desc&amp;status=ACTIVE&amp;"
+                              "q=site%3Dsyd&amp;per_page=25\">Expires ▲</a>"));
+  EXPECT_THAT(html, HasSubstr("<a href=\"?sort=used_pct&amp;status=ACTIVE&amp;q=site%3Dsyd&amp;"
+                              "per_page=25\">Used %</a>"));
+  EXPECT_THAT(html, HasSubstr("aria-sort=\"ascending\""));
   // The form keeps the sort and the filters.
-  EXPECT_NE(html.find("<input type=\"hidden\" name=\"sort\" value=\"expiry\">"), std::string::npos);
-  EXPECT_NE(html.find("<option value=\"ACTIVE\" selected>"), std::string::npos);
-  EXPECT_NE(html.find("<option value=\"25\" selected>"), std::string::npos);
-  EXPECT_NE(html.find("value=\"site=syd\""), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("<input type=\"hidden\" name=\"sort\" value=\"expiry\">"));
+  EXPECT_THAT(html, HasSubstr("<option value=\"ACTIVE\" selected>"));
+  EXPECT_THAT(html, HasSubstr("<option value=\"25\" selected>"));
+  EXPECT_THAT(html, HasSubstr("value=\"site=syd\""));
 }
 
 TEST(LandingPageTest, PagerStaysSmallForManyPages) {
@@ -435,10 +426,10 @@ TEST(LandingPageTest, PagerStaysSmallForManyPages) {
   ASSERT_NE(pager, std::string::npos);
   const std::string nav = html.substr(pager, html.find("</nav>", pager) - pager);
   EXPECT_LE(Count(nav, "<a "), 11u);  // previous, 1, 4997..5003 but 5000, 10000, next
-  EXPECT_NE(nav.find("data-page=\"1\""), std::string::npos);
-  EXPECT_NE(nav.find("data-page=\"10000\""), std::string::npos);
-  EXPECT_NE(nav.find("aria-current=\"page\">5000<"), std::string::npos);
-  EXPECT_NE(nav.find("page 5,000 of 10,000"), std::string::npos);
+  EXPECT_THAT(nav, HasSubstr("data-page=\"1\""));
+  EXPECT_THAT(nav, HasSubstr("data-page=\"10000\""));
+  EXPECT_THAT(nav, HasSubstr("aria-current=\"page\">5000<"));
+  EXPECT_THAT(nav, HasSubstr("page 5,000 of 10,000"));
 }
 
 TEST(LandingPageTest, GarbageParametersStillRenderTheFirstPage) {
@@ -451,11 +442,11 @@ TEST(LandingPageTest, GarbageParametersStillRenderTheFirstPage) {
                                              {"poll", "%00"},
                                              {"q", std::string(10000, '<')}});
   // Nothing matches the (cut) search; the page still renders, the text comes back bounded.
-  EXPECT_NE(html.find("No eSIM matches"), std::string::npos);
+  EXPECT_THAT(html, HasSubstr("No eSIM matches"));
   EXPECT_LT(html.size(), 40000u);
   const std::string plain = Render(snapshot, {{"page", "-3"}, {"per_page", "lots"}});
   EXPECT_EQ(Rows(plain), 100u);
-  EXPECT_NE(plain.find("Showing 1–100 of 300"), std::string::npos);
+  EXPECT_THAT(plain, HasSubstr("Showing 1–100 of 300"));
 }
 
 TEST(HtmlEscapeTest, EscapesEverySpecialCharacter) {

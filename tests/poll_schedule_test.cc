@@ -1,5 +1,6 @@
 #include "poll_schedule.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
 
 using std::chrono::hours;
 using std::chrono::milliseconds;
@@ -40,9 +43,8 @@ TEST(EffectiveIntervalTest, StretchesToTheTightestWindow) {
             "the API key's limits, lengthen poll.interval, or monitor fewer eSIMs)");
   // With the default day budget the day window binds first: 300 x 96 = 28,800/day > 5,000.
   EXPECT_EQ(EffectiveInterval(minutes(15), 300, RateLimitConfig{50, 500, 5000}), seconds(5760));
-  EXPECT_NE(DescribeStretch(minutes(15), 300, RateLimitConfig{50, 500, 5000})
-                .find("need 28800 requests/day but rate_limit.per_day allows 5000"),
-            std::string::npos);
+  EXPECT_THAT(DescribeStretch(minutes(15), 300, RateLimitConfig{50, 500, 5000}),
+              HasSubstr("need 28800 requests/day but rate_limit.per_day allows 5000"));
 }
 
 TEST(EffectiveIntervalTest, NeverBelowSixtySeconds) {
