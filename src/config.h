@@ -43,7 +43,9 @@ struct ApiConfig {
   std::chrono::milliseconds timeout{30000};
   int max_concurrency = 4;
   RateLimitConfig rate_limit;
-  std::string ca_file;                      // empty: system CA store only
+  std::string ca_file;  // empty: system CA store only
+  // ca_file's content as loaded: a reload notices a new bundle behind the same path.
+  std::string ca_pem;
   size_t max_response_bytes = 1024 * 1024;  // larger answers are cut off: INVALID_RESPONSE
   // Where the secret came from, for the permission warning; empty when inline or env.
   std::string secret_key_file;

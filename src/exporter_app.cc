@@ -268,6 +268,7 @@ void ExporterApp::Apply(const Config& config) {
   HttpTransportOptions transport_options;
   transport_options.base_url = config.api.url;
   transport_options.ca_file = config.api.ca_file;
+  transport_options.ca_pem = config.api.ca_pem;
   transport_options.timeout = config.api.timeout;
   transport_options.max_connections = static_cast<size_t>(config.api.max_concurrency);
   transport_options.max_body_bytes = config.api.max_response_bytes;

@@ -724,6 +724,24 @@ TEST(CredentialsTest, InlineSecretKeyWarns) {
                  "api.secret_key_file"});
 }
 
+// What the reader refuses, named with the path: never blocking, never reading without end.
+TEST(LoadConfigErrorTest, AFifoOrADeviceIsNotAConfig) {
+  TempDir dir;
+  const std::string fifo = dir.Path("fifo.yml");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(ErrorOf(fifo, CredentialsEnv()),
+            fifo + ": cannot read: not a regular file but a FIFO (named pipe)");
+  EXPECT_EQ(ErrorOf("/dev/zero", CredentialsEnv()),
+            "/dev/zero: cannot read: not a regular file but a character device");
+  const std::string path = dir.Write(
+      "c.yml", std::string("api:\n  access_code: a\n  secret_key_file: /dev/zero\n") + kOneEsim);
+  EXPECT_EQ(ErrorOf(path, FakeEnv({})),
+            path +
+                ":3:20: api.secret_key_file \"/dev/zero\": cannot read: not a regular file "
+                "but a character device; check the path and that the exporter's user may read "
+                "it");
+}
+
 // --- errors -------------------------------------------------------------------------------------
 
 TEST(LoadConfigErrorTest, MissingFile) {
@@ -732,7 +750,8 @@ TEST(LoadConfigErrorTest, MissingFile) {
 }
 
 TEST(LoadConfigErrorTest, DirectoryInsteadOfFile) {
-  EXPECT_EQ(ErrorOf(kInvalidDir, CredentialsEnv()), kInvalidDir + ": cannot read: Is a directory");
+  EXPECT_EQ(ErrorOf(kInvalidDir, CredentialsEnv()),
+            kInvalidDir + ": cannot read: not a regular file but a directory");
 }
 
 TEST(LoadConfigErrorTest, ZeroByteFile) {
