@@ -203,6 +203,7 @@ class Loader : public YamlReader {
     std::string error;
     const std::optional<LocalFile> file = ReadLocalFile(path(), kMaxConfigSize, error);
     if (!file) throw ConfigError(path() + ": cannot read: " + error);
+    config_mode_ = file->mode;
     ParseYaml(file->content, [this](const Node& root) {
       if (root.IsNull()) {
         Fail(Mark(),
@@ -533,6 +534,22 @@ class Loader : public YamlReader {
     return path;
   }
 
+  // An inline secret is only as private as the config file: when group or others may read the
+  // file, they may read the secret too, so the warning says so and how to fix it. `message`
+  // names the key; the secret itself is never shown.
+  void WarnInlineSecret(const Mark& key, const std::string& message) {
+    if ((config_mode_ & (S_IRGRP | S_IROTH)) == 0) {
+      Warn(key, message);
+      return;
+    }
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(config_mode_ & 07777));
+    Warn(key, message + "; the config is readable by group or others (mode " + mode +
+                  "), so they can read the secret: until it moves, restrict the config with "
+                  "chmod 600 " +
+                  Quoted(path()));
+  }
+
   // Reads a credential file; `what` names its source in messages (never its content).
   std::string ReadCredentialFile(const std::string& path, const std::string& what,
                                  const Mark& mark) {
@@ -600,9 +617,10 @@ class Loader : public YamlReader {
       }
       RequirePrintable(secret_key_.text, "api.secret_key", secret_key_.value);
       api.secret_key = Secret(secret_key_.text);
-      Warn(secret_key_.key,
-           "api.secret_key is written in the config, which is discouraged: whoever can read the "
-           "config can use the key; move it to a file named by api.secret_key_file");
+      WarnInlineSecret(secret_key_.key,
+                       "api.secret_key is written in the config, which is discouraged: whoever "
+                       "can read the config can use the key; move it to a file named by "
+                       "api.secret_key_file");
       return;
     }
     if (secret_key_file_.present) {
@@ -927,9 +945,10 @@ class Loader : public YamlReader {
              "webhook.secret_file");
       }
       webhook.secret = Secret(webhook_secret_.text);
-      Warn(webhook_secret_.key,
-           "webhook.secret is written in the config, which is discouraged: whoever can read "
-           "the config can forge deliveries; move it to a file named by webhook.secret_file");
+      WarnInlineSecret(webhook_secret_.key,
+                       "webhook.secret is written in the config, which is discouraged: whoever "
+                       "can read the config can forge deliveries; move it to a file named by "
+                       "webhook.secret_file");
       return;
     }
     if (webhook_secret_file_.present) {
@@ -1370,6 +1389,7 @@ class Loader : public YamlReader {
 
   const EnvLookup& env_;
   Config config_;
+  mode_t config_mode_ = 0;  // the config file's st_mode, for WarnInlineSecret
   AlertLevel default_alerts_{"alerts"};
   std::vector<AlertLevel> group_alerts_;  // in alerts.groups order
   std::vector<AlertLevel> esim_alerts_;   // in config_.esims order
