@@ -1,5 +1,6 @@
 // The files the operator names (--config.file, --web.config.file) when they are not what they
-// should be: a device, a FIFO, a path replaced under a running exporter.
+// should be: a device, a FIFO, a path replaced under a running exporter. And a reload flood: a
+// reload of an unchanged config must cost no log lines.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -43,6 +44,12 @@ std::string WriteConfig(const TempDir& dir, const std::string& url) {
 void ReplaceByFifo(const std::string& path) {
   ASSERT_EQ(::unlink(path.c_str()), 0);
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
 }
 
 TEST(LocalFilesTest, ADeviceAsTheWebConfigIsRefusedAtOnce) {
@@ -103,12 +110,54 @@ TEST(LocalFilesTest, AReloadFromAFifoFailsAndTheExporterStillStops) {
   EXPECT_EQ(m.at("esim_monitored_esims"), 1);  // the running config stays
 
   exporter.Signal(SIGHUP);
-  // SIGHUP reloads on the thread that handles SIGTERM: had it blocked, Terminate would fail.
+  // The refusal is logged once per reason: SIGHUP's reload, refused for the same reason as the
+  // POST's, adds no line; that it ran shows in the exporter still answering and stopping.
   EXPECT_TRUE(exporter.WaitFor([&] { return exporter.Get("/-/healthy").has_value(); }, seconds(5)));
   const auto stopping = steady_clock::now();
   EXPECT_EQ(exporter.Terminate(seconds(5)), 0) << exporter.Stderr();
   EXPECT_LT(steady_clock::now() - stopping, seconds(5));
-  EXPECT_NE(exporter.Stderr().find("config reload refused"), std::string::npos);
+  EXPECT_EQ(Count(exporter.Stderr(), "config reload refused"), 1u) << exporter.Stderr();
+}
+
+// POST /-/reload needs no credentials without a web config: a flood of reloads of an unchanged
+// config must not flood the log. At the default level, reloads that change nothing write no line,
+// and the reload metrics still count them as successful.
+TEST(LocalFilesTest, AFloodOfUnchangedReloadsWritesNoLogLines) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, api.BaseUrl());
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  const double started_at =
+      exporter.Scrape().at("esim_config_last_reload_success_timestamp_seconds");
+  const size_t before = exporter.Stderr().size();
+  std::this_thread::sleep_for(milliseconds(1100));  // the success timestamp has 1 s resolution
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(exporter.Post("/-/reload")->status, 200) << i;
+  for (int i = 0; i < 5; ++i) exporter.Signal(SIGHUP);
+  std::this_thread::sleep_for(milliseconds(500));  // SIGHUP reloads run on their own thread
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_config_last_reload_successful"), 1);
+  EXPECT_GT(m.at("esim_config_last_reload_success_timestamp_seconds"), started_at);
+  const std::string added = exporter.Stderr().substr(before);
+  EXPECT_EQ(Count(added, "level=info"), 0u) << added;
+  EXPECT_EQ(Count(added, "level=warn"), 0u) << added;
+
+  // A reload that does change something is still logged.
+  dir.Write("config.yml", "# changed\n" + ReadFile(config));  // a comment: same config
+  ASSERT_EQ(exporter.Post("/-/reload")->status, 200);
+  EXPECT_EQ(Count(exporter.Stderr().substr(before), "config reloaded"), 0u);
+  std::string text = ReadFile(config);
+  text.replace(text.find("timeout: 5s"), 11, "timeout: 6s");  // a different config
+  dir.Write("config.yml", text);
+  ASSERT_EQ(exporter.Post("/-/reload")->status, 200);
+  EXPECT_EQ(Count(exporter.Stderr().substr(before), "config reloaded"), 1u) << exporter.Stderr();
+  // So is one where only a file the config names changed: the secret the requests are signed with.
+  dir.Write("secret_key", "sk_rotated_secret\n");
+  ASSERT_EQ(exporter.Post("/-/reload")->status, 200);
+  EXPECT_EQ(Count(exporter.Stderr().substr(before), "config reloaded"), 2u) << exporter.Stderr();
+  EXPECT_EQ(exporter.Stderr().find("sk_rotated_secret"), std::string::npos);
+  EXPECT_EQ(exporter.Terminate(), 0);
 }
 
 }  // namespace
