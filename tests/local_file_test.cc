@@ -101,6 +101,13 @@ TEST_F(LocalFileTest, ReportsAMissingFile) {
   EXPECT_EQ(error, "No such file or directory");
 }
 
+// A path through a file: the errno text, whoever runs the test (root reads every file).
+TEST_F(LocalFileTest, ReportsAPathThroughAFile) {
+  std::string error;
+  EXPECT_FALSE(ReadLocalFile(Write("plain", "x") + "/child", 1024, error));
+  EXPECT_EQ(error, "Not a directory");
+}
+
 TEST_F(LocalFileTest, ReportsAFileItMayNotRead) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads every file";
   const std::string path = Write("locked", "x");
