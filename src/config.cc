@@ -19,6 +19,7 @@
 #include <system_error>
 #include <utility>
 
+#include "local_file.h"
 #include "yaml_reader.h"
 
 namespace esim {
@@ -75,39 +76,6 @@ constexpr std::array<std::string_view, 6> kInventoryStatuses = {"NEW",       "AC
 constexpr std::string_view kAllStatuses = "all";
 
 constexpr char kDurationHint[] = "(units: ms, s, m, h, d)";
-
-std::string ErrnoText(int error) {
-  return std::error_code(error, std::generic_category()).message();
-}
-
-// Reads a whole file. On failure returns nullopt and puts the reason in *error.
-std::optional<std::string> ReadFile(const std::string& path, size_t max_size, std::string* error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *error = ErrnoText(errno);
-    return std::nullopt;
-  }
-  std::string text;
-  char buffer[8192];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = ErrnoText(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > max_size) {
-      *error = "larger than " + std::to_string(max_size) + " bytes";
-      ::close(fd);
-      return std::nullopt;
-    }
-  }
-  ::close(fd);
-  return text;
-}
 
 // Editors and `echo` add a final newline that is not part of the secret; only one is removed so
 // that a secret which really ends in whitespace is not silently changed.
@@ -233,9 +201,10 @@ class Loader : public YamlReader {
 
   Config Load() {
     std::string error;
-    const std::optional<std::string> text = ReadFile(path(), kMaxConfigSize, &error);
-    if (!text) throw ConfigError(path() + ": cannot read: " + error);
-    ParseYaml(*text, [this](const Node& root) {
+    const std::optional<LocalFile> file = ReadLocalFile(path(), kMaxConfigSize, error);
+    if (!file) throw ConfigError(path() + ": cannot read: " + error);
+    config_mode_ = file->mode;
+    ParseYaml(file->content, [this](const Node& root) {
       if (root.IsNull()) {
         Fail(Mark(),
              "the config file is empty; write at least an esims: list (see the example config)");
@@ -551,29 +520,46 @@ class Loader : public YamlReader {
   std::string ParseCaFile(const Node& key, const Node& value) {
     const std::string path = PathValue(key, value, "api.ca_file");
     std::string error;
-    const std::optional<std::string> text = ReadFile(path, kMaxCaFileSize, &error);
-    if (!text) {
+    std::optional<LocalFile> file = ReadLocalFile(path, kMaxCaFileSize, error);
+    if (!file) {
       Fail(value.Mark(), "api.ca_file " + Quoted(path) + ": cannot read: " + error +
                              "; check the path and that the exporter's user may read it");
     }
-    if (text->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    if (file->content.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
       Fail(value.Mark(), "api.ca_file " + Quoted(path) +
                              " holds no PEM certificate; give a file with one or more "
                              "\"-----BEGIN CERTIFICATE-----\" blocks");
     }
+    config_.api.ca_pem = std::move(file->content);
     return path;
+  }
+
+  // An inline secret is only as private as the config file: when group or others may read the
+  // file, they may read the secret too, so the warning says so and how to fix it. `message`
+  // names the key; the secret itself is never shown.
+  void WarnInlineSecret(const Mark& key, const std::string& message) {
+    if ((config_mode_ & (S_IRGRP | S_IROTH)) == 0) {
+      Warn(key, message);
+      return;
+    }
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(config_mode_ & 07777));
+    Warn(key, message + "; the config is readable by group or others (mode " + mode +
+                  "), so they can read the secret: until it moves, restrict the config with "
+                  "chmod 600 " +
+                  Quoted(path()));
   }
 
   // Reads a credential file; `what` names its source in messages (never its content).
   std::string ReadCredentialFile(const std::string& path, const std::string& what,
                                  const Mark& mark) {
     std::string error;
-    const std::optional<std::string> text = ReadFile(path, kMaxSecretFileSize, &error);
-    if (!text) {
+    const std::optional<LocalFile> file = ReadLocalFile(path, kMaxSecretFileSize, error);
+    if (!file) {
       Fail(mark, what + " " + Quoted(path) + ": cannot read: " + error +
                      "; check the path and that the exporter's user may read it");
     }
-    std::string value = StripOneNewline(*text);
+    std::string value = StripOneNewline(file->content);
     if (value.empty()) Fail(mark, what + " " + Quoted(path) + " is empty; write the value into it");
     RequirePrintable(value, what + " " + Quoted(path) + " (after removing one final newline)",
                      mark);
@@ -631,9 +617,10 @@ class Loader : public YamlReader {
       }
       RequirePrintable(secret_key_.text, "api.secret_key", secret_key_.value);
       api.secret_key = Secret(secret_key_.text);
-      Warn(secret_key_.key,
-           "api.secret_key is written in the config, which is discouraged: whoever can read the "
-           "config can use the key; move it to a file named by api.secret_key_file");
+      WarnInlineSecret(secret_key_.key,
+                       "api.secret_key is written in the config, which is discouraged: whoever "
+                       "can read the config can use the key; move it to a file named by "
+                       "api.secret_key_file");
       return;
     }
     if (secret_key_file_.present) {
@@ -958,9 +945,10 @@ class Loader : public YamlReader {
              "webhook.secret_file");
       }
       webhook.secret = Secret(webhook_secret_.text);
-      Warn(webhook_secret_.key,
-           "webhook.secret is written in the config, which is discouraged: whoever can read "
-           "the config can forge deliveries; move it to a file named by webhook.secret_file");
+      WarnInlineSecret(webhook_secret_.key,
+                       "webhook.secret is written in the config, which is discouraged: whoever "
+                       "can read the config can forge deliveries; move it to a file named by "
+                       "webhook.secret_file");
       return;
     }
     if (webhook_secret_file_.present) {
@@ -1401,6 +1389,7 @@ class Loader : public YamlReader {
 
   const EnvLookup& env_;
   Config config_;
+  mode_t config_mode_ = 0;  // the config file's st_mode, for WarnInlineSecret
   AlertLevel default_alerts_{"alerts"};
   std::vector<AlertLevel> group_alerts_;  // in alerts.groups order
   std::vector<AlertLevel> esim_alerts_;   // in config_.esims order

@@ -43,21 +43,26 @@ struct ApiConfig {
   std::chrono::milliseconds timeout{30000};
   int max_concurrency = 4;
   RateLimitConfig rate_limit;
-  std::string ca_file;                      // empty: system CA store only
+  std::string ca_file;  // empty: system CA store only
+  // ca_file's content as loaded: a reload notices a new bundle behind the same path.
+  std::string ca_pem;
   size_t max_response_bytes = 1024 * 1024;  // larger answers are cut off: INVALID_RESPONSE
   // Where the secret came from, for the permission warning; empty when inline or env.
   std::string secret_key_file;
+  bool operator==(const ApiConfig&) const = default;
 };
 
 struct PollConfig {
   std::chrono::milliseconds interval{std::chrono::minutes(15)};
   std::chrono::milliseconds stale_after{std::chrono::hours(6)};
+  bool operator==(const PollConfig&) const = default;
 };
 
 struct MetricsConfig {
   bool export_imei = false;  // IMEI is personal data: exported only when opted in
   // EID and IMSI (from webhook events) identify a device and a subscriber: personal data too.
   bool export_eid_imsi = false;
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 // The webhook receiver (docs/contract.md, "Webhooks"). No `webhook:` block: no receiver.
@@ -85,10 +90,12 @@ struct InventoryConfig {
   bool discover = false;
   // Discovery adds at most this many eSIMs (per replica); past it, it warns and counts the rest.
   int64_t max_discovered = 50000;
+  bool operator==(const InventoryConfig&) const = default;
 };
 
 struct BalanceConfig {
   std::chrono::milliseconds interval{std::chrono::hours(1)};  // 0 disables
+  bool operator==(const BalanceConfig&) const = default;
 };
 
 // The thresholds the shipped alert rules compare per-eSIM series with (config `alerts:`).
@@ -119,12 +126,14 @@ struct AlertGroup {
   std::map<std::string, std::string> match;  // never empty
   AlertOverrides thresholds;
   bool Matches(const std::map<std::string, std::string>& labels) const;
+  bool operator==(const AlertGroup&) const = default;
 };
 
 struct AlertsConfig {
   AlertThresholds defaults;
   double balance_low = 50;         // in the account's own currency; 0: no low-balance alert
   std::vector<AlertGroup> groups;  // the first matching group applies
+  bool operator==(const AlertsConfig&) const = default;
 };
 
 struct EsimConfig {
@@ -143,6 +152,7 @@ struct EsimConfig {
   }
   // A stable key for the eSIM within one config: "iccid:<digits>" or "esim_id:<n>".
   std::string Key() const;
+  bool operator==(const EsimConfig&) const = default;
 };
 
 struct Config {
@@ -160,6 +170,9 @@ struct Config {
   WebhookConfig webhook;
   // Non-fatal findings (http:// URL, world-readable secret file, ...), for the log.
   std::vector<std::string> warnings;
+  // Everything, secrets and ca_pem included: a reload that loads a config equal to the running
+  // one (warnings aside) has nothing to do.
+  bool operator==(const Config&) const = default;
 };
 
 // Thrown by LoadConfig. what() reads "FILE:LINE:COL: problem; how to fix it"

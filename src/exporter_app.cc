@@ -20,6 +20,17 @@ void LogConfigFindings(const Config& config) {
   if (!stretch.empty()) LogWarn(stretch, {{"config", config.path}});
 }
 
+namespace {
+
+// Whether `loaded` would run exactly as `running` does. Warnings aside: they carry line numbers,
+// which an added comment moves without changing anything.
+bool RunsTheSame(Config loaded, const Config& running) {
+  loaded.warnings = running.warnings;
+  return loaded == running;
+}
+
+}  // namespace
+
 Config LoadShardedConfig(const std::string& path, const Shard& shard) {
   Config config = LoadConfig(path);
   ApplyShard(shard, config);
@@ -268,6 +279,7 @@ void ExporterApp::Apply(const Config& config) {
   HttpTransportOptions transport_options;
   transport_options.base_url = config.api.url;
   transport_options.ca_file = config.api.ca_file;
+  transport_options.ca_pem = config.api.ca_pem;
   transport_options.timeout = config.api.timeout;
   transport_options.max_connections = static_cast<size_t>(config.api.max_concurrency);
   transport_options.max_body_bytes = config.api.max_response_bytes;
@@ -333,6 +345,21 @@ std::string ExporterApp::Reload() {
   std::lock_guard<std::mutex> reload_lock(reload_mutex_);
   try {
     Config config = LoadShardedConfig(config_path_, shard_);
+    bool unchanged = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      unchanged = RunsTheSame(config, config_);
+    }
+    if (unchanged) {
+      // Same file, same secrets and CA bundle: nothing to apply, and nothing new to tell, so a
+      // reload flood (POST /-/reload needs no credentials without a web config) writes no log.
+      logged_reload_error_.clear();
+      std::lock_guard<std::mutex> lock(mutex_);
+      status_.last_reload_ok = true;
+      status_.last_reload_success_time = WallNow();
+      LogDebug("config unchanged, nothing to reload", {{"config", config_path_}});
+      return "";
+    }
     LogConfigFindings(config);
     const WebhookConfig& webhook = config.webhook;
     if (webhook.enabled != webhook_route_.enabled ||
@@ -345,6 +372,7 @@ std::string ExporterApp::Reload() {
           {{"path", webhook_route_.enabled ? webhook_route_.path : ""}});
     }
     Apply(config);
+    logged_reload_error_.clear();
     std::lock_guard<std::mutex> lock(mutex_);
     status_.last_reload_ok = true;
     status_.last_reload_success_time = WallNow();
@@ -354,7 +382,12 @@ std::string ExporterApp::Reload() {
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lock(mutex_);
     status_.last_reload_ok = false;
-    LogError("config reload refused, the running config stays in force", {{"error", e.what()}});
+    if (logged_reload_error_ != e.what()) {
+      logged_reload_error_ = e.what();
+      LogError("config reload refused, the running config stays in force", {{"error", e.what()}});
+    } else {
+      LogDebug("config reload refused again, for the same reason", {{"error", e.what()}});
+    }
     return e.what();
   }
 }

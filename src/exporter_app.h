@@ -114,6 +114,9 @@ class ExporterApp {
   size_t restored_esims_ = 0;
   std::atomic<bool> ledger_failing_{false};  // log a failing ledger write once per change
   bool stopped_ = false;                     // guarded by reload_mutex_
+  // The reason of the last refused reload, logged once per reason: a flood of reloads of the
+  // same broken config adds no lines. Cleared by a good reload. Guarded by reload_mutex_.
+  std::string logged_reload_error_;
   // Last: stopped and destroyed first, while everything it reads still exists.
   std::unique_ptr<StatePersister> persister_;
 };

@@ -1,14 +1,22 @@
 #include "http_transport.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <cctype>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 #include <stdexcept>
+
+#include "local_file.h"
 
 namespace esim {
 namespace {
+
+constexpr size_t kMaxCaFileBytes = 16 << 20;  // as the config allows
 
 std::string Lowercase(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -59,14 +67,31 @@ const std::string& DefaultCaDirectory() {
   return directory;
 }
 
-// The system CAs plus ca_file, parsed once.
-std::shared_ptr<X509_STORE> LoadCaStore(const std::string& ca_file) {
+// The system CAs plus ca_file, parsed once, from the text the config loaded when given: the file
+// is then not opened again, so the store holds what the config validated.
+std::shared_ptr<X509_STORE> LoadCaStore(const std::string& ca_file, std::string ca_pem) {
   std::shared_ptr<X509_STORE> store(X509_STORE_new(), X509_STORE_free);
   if (!store) throw std::runtime_error("cannot allocate an X509 store");
   X509_STORE_set_default_paths(store.get());
-  if (!ca_file.empty() && X509_STORE_load_file(store.get(), ca_file.c_str()) != 1) {
-    throw std::invalid_argument("cannot load CA file " + ca_file);
+  if (ca_file.empty()) return store;
+  if (ca_pem.empty()) {
+    std::string error;
+    std::optional<LocalFile> file = ReadLocalFile(ca_file, kMaxCaFileBytes, error);
+    if (!file) throw std::invalid_argument("cannot load CA file " + ca_file + ": " + error);
+    ca_pem = std::move(file->content);
   }
+  const std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())), BIO_free);
+  const std::unique_ptr<STACK_OF(X509_INFO), void (*)(STACK_OF(X509_INFO)*)> infos(
+      bio ? PEM_X509_INFO_read_bio(bio.get(), nullptr, nullptr, nullptr) : nullptr,
+      [](STACK_OF(X509_INFO) * list) { sk_X509_INFO_pop_free(list, X509_INFO_free); });
+  int added = 0;
+  for (int i = 0; infos && i < sk_X509_INFO_num(infos.get()); ++i) {
+    const X509_INFO* info = sk_X509_INFO_value(infos.get(), i);
+    if (info->x509 != nullptr && X509_STORE_add_cert(store.get(), info->x509) == 1) ++added;
+  }
+  ERR_clear_error();
+  if (added == 0) throw std::invalid_argument("cannot load CA file " + ca_file + ": no PEM CA");
   return store;
 }
 
@@ -74,7 +99,8 @@ std::shared_ptr<X509_STORE> LoadCaStore(const std::string& ca_file) {
 
 HttplibTransport::HttplibTransport(HttpTransportOptions options) : options_(std::move(options)) {
   std::tie(scheme_host_port_, path_prefix_) = SplitBaseUrl(options_.base_url);
-  if (scheme_host_port_.rfind("https://", 0) == 0) ca_store_ = LoadCaStore(options_.ca_file);
+  if (scheme_host_port_.rfind("https://", 0) == 0)
+    ca_store_ = LoadCaStore(options_.ca_file, options_.ca_pem);
   NewClient();  // fail early on an unusable URL
 }
 

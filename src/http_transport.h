@@ -53,6 +53,7 @@ class HttpTransport {
 struct HttpTransportOptions {
   std::string base_url = {};  // scheme://host[:port][/prefix]
   std::string ca_file = {};   // extra trusted CAs on top of the system store
+  std::string ca_pem = {};    // ca_file's content when already read (the config's); else read
   std::chrono::milliseconds timeout{30000};
   size_t max_connections = 4;           // kept-alive connections reused across requests
   size_t max_body_bytes = 1024 * 1024;  // larger answers are cut off

@@ -27,6 +27,7 @@
 
 namespace {
 
+using esim::LogDebug;
 using esim::LogError;
 using esim::LogInfo;
 using esim::LogWarn;
@@ -215,7 +216,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
       int signal_number = 0;
       if (sigwait(&signals, &signal_number) != 0) continue;
       if (signal_number == SIGHUP) {
-        LogInfo("SIGHUP: reloading the config");
+        LogDebug("SIGHUP: reloading the config");  // Reload logs what came of it
         notifier.Reloading();
         app.Reload();
         notifier.Ready();

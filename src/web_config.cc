@@ -1,23 +1,21 @@
 #include "web_config.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string_view>
-#include <system_error>
 
 #include "config.h"
+#include "local_file.h"
 #include "yaml_reader.h"
 
 namespace esim {
@@ -27,7 +25,10 @@ using YAML::Node;
 
 namespace {
 
+// Caps on what is read (ReadLocalFile): far above any real file, far below harm.
 constexpr size_t kMaxWebConfigSize = 1 << 20;
+constexpr size_t kMaxPemFileSize = 4 << 20;   // a certificate chain or a CA bundle
+constexpr size_t kMaxKeyFileSize = 64 << 10;  // one private key
 constexpr char kSessionIdContext[] = "esim_exporter";
 
 // The headers exporter-toolkit lets a web config add, with their allowed values (empty: any).
@@ -138,10 +139,6 @@ bool NeedsClientCa(ClientAuth auth) {
          auth == ClientAuth::kRequireAndVerifyClientCert;
 }
 
-std::string ErrnoText(int error) {
-  return std::error_code(error, std::generic_category()).message();
-}
-
 // The first OpenSSL error's reason (the cause; later ones only add context), for messages;
 // clears the error queue.
 std::string OpenSslReason() {
@@ -169,14 +166,74 @@ int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 
 enum class SslStep { kOk, kCertFile, kKeyFile, kKeyMismatch, kClientCaFile, kCiphers, kVersions };
 
-// Checks that `path` can be opened, for an errno-based message OpenSSL would not give.
-bool Readable(const std::string& path, std::string& error) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    error = "cannot read: " + ErrnoText(errno);
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+
+// Reads a PEM file through ReadLocalFile (no FIFO, device or oversized file) into a memory BIO
+// for OpenSSL, which then never opens the path itself. Null with `error` set on failure.
+Bio ReadPem(const std::string& path, size_t max_bytes, std::string& error) {
+  Bio none(nullptr, BIO_free);
+  std::string reason;
+  const std::optional<LocalFile> file = ReadLocalFile(path, max_bytes, reason);
+  if (!file) {
+    error = "cannot read: " + reason;
+    return none;
+  }
+  // BIO_new_mem_buf would point into `file`, gone on return: copy it into the BIO instead.
+  Bio bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio || BIO_write(bio.get(), file->content.data(), static_cast<int>(file->content.size())) !=
+                  static_cast<int>(file->content.size())) {
+    error = "cannot read: out of memory";
+    return none;
+  }
+  return bio;
+}
+
+// SSL_CTX_use_certificate_chain_file from memory: the first certificate is the server's, the
+// others its chain. False when there is no usable first certificate.
+bool UseCertificateChain(SSL_CTX& ctx, BIO& pem) {
+  X509* cert = PEM_read_bio_X509_AUX(&pem, nullptr, NoPassphrase, nullptr);
+  const bool used = cert != nullptr && SSL_CTX_use_certificate(&ctx, cert) == 1;
+  X509_free(cert);
+  if (!used || SSL_CTX_clear_chain_certs(&ctx) != 1) return false;
+  while (X509* chain = PEM_read_bio_X509(&pem, nullptr, NoPassphrase, nullptr)) {
+    if (SSL_CTX_add0_chain_cert(&ctx, chain) != 1) {  // takes ownership only on success
+      X509_free(chain);
+      return false;
+    }
+  }
+  // The loop ends at the end of the text, which OpenSSL reports as "no start line".
+  const unsigned long last = ERR_peek_last_error();
+  if (ERR_GET_LIB(last) != ERR_LIB_PEM || ERR_GET_REASON(last) != PEM_R_NO_START_LINE) {
     return false;
   }
-  std::fclose(file);
+  ERR_clear_error();
+  return true;
+}
+
+// SSL_load_client_CA_file plus SSL_CTX_load_verify_locations from memory: every certificate
+// becomes trusted for client verification and its subject is named in the request. False when
+// the text holds no certificate.
+bool UseClientCas(SSL_CTX& ctx, BIO& pem) {
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  if (names == nullptr) return false;
+  X509_STORE* store = SSL_CTX_get_cert_store(&ctx);
+  while (X509* cert = PEM_read_bio_X509(&pem, nullptr, NoPassphrase, nullptr)) {
+    X509_NAME* name = X509_NAME_dup(X509_get_subject_name(cert));
+    const bool added = X509_STORE_add_cert(store, cert) == 1 && name != nullptr &&
+                       sk_X509_NAME_push(names, name) > 0;
+    X509_free(cert);
+    if (!added) {
+      X509_NAME_free(name);
+      sk_X509_NAME_pop_free(names, X509_NAME_free);
+      return false;
+    }
+  }
+  ERR_clear_error();  // the end of the text ("no start line"), or a broken block after good ones
+  if (sk_X509_NAME_num(names) == 0) {
+    sk_X509_NAME_free(names);
+    return false;
+  }
+  SSL_CTX_set_client_CA_list(&ctx, names);  // takes ownership
   return true;
 }
 
@@ -185,17 +242,20 @@ SslStep SetUpSsl(SSL_CTX& ctx, const TlsServerConfig& tls, std::string& error) {
   SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                 SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION |
                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (!Readable(tls.cert_file, error)) return SslStep::kCertFile;
-  if (SSL_CTX_use_certificate_chain_file(&ctx, tls.cert_file.c_str()) != 1) {
+  const Bio cert_pem = ReadPem(tls.cert_file, kMaxPemFileSize, error);
+  if (!cert_pem) return SslStep::kCertFile;
+  if (!UseCertificateChain(ctx, *cert_pem)) {
     ERR_clear_error();  // OpenSSL 3's reasons here ("unsupported", "PEM lib") mislead
     error =
         "no usable PEM certificate in it; give the server certificate, followed by any "
         "intermediates, in PEM format";
     return SslStep::kCertFile;
   }
-  if (!Readable(tls.key_file, error)) return SslStep::kKeyFile;
-  const bool key_loaded =
-      SSL_CTX_use_PrivateKey_file(&ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) == 1;
+  const Bio key_pem = ReadPem(tls.key_file, kMaxKeyFileSize, error);
+  if (!key_pem) return SslStep::kKeyFile;
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_pem.get(), nullptr, NoPassphrase, nullptr);
+  const bool key_loaded = key != nullptr && SSL_CTX_use_PrivateKey(&ctx, key) == 1;
+  EVP_PKEY_free(key);
   if (!key_loaded && !KeyMismatchPending()) {
     ERR_clear_error();
     error =
@@ -226,18 +286,15 @@ SslStep SetUpSsl(SSL_CTX& ctx, const TlsServerConfig& tls, std::string& error) {
     return SslStep::kVersions;
   }
   if (!tls.client_ca_file.empty()) {
-    if (!Readable(tls.client_ca_file, error)) return SslStep::kClientCaFile;
-    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
-    if (names == nullptr ||
-        SSL_CTX_load_verify_locations(&ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
-      if (names != nullptr) sk_X509_NAME_pop_free(names, X509_NAME_free);
+    const Bio ca_pem = ReadPem(tls.client_ca_file, kMaxPemFileSize, error);
+    if (!ca_pem) return SslStep::kClientCaFile;
+    if (!UseClientCas(ctx, *ca_pem)) {
       ERR_clear_error();
       error =
           "no usable PEM CA certificate in it; give the CA certificates that sign the "
           "client certificates, in PEM format";
       return SslStep::kClientCaFile;
     }
-    SSL_CTX_set_client_CA_list(&ctx, names);  // takes ownership
   }
   int mode = SSL_VERIFY_NONE;
   SSL_verify_cb callback = nullptr;
@@ -279,19 +336,13 @@ class Loader : public YamlReader {
   }
 
   WebConfig Load() {
-    std::ifstream in(path(), std::ios::binary);
-    if (!in) {
-      throw WebConfigError(path() + ": cannot read: " + ErrnoText(errno) +
+    std::string error;
+    const std::optional<LocalFile> file = ReadLocalFile(path(), kMaxWebConfigSize, error);
+    if (!file) {
+      throw WebConfigError(path() + ": cannot read: " + error +
                            "; check the path given to --web.config.file");
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    const std::string text = buffer.str();
-    if (text.size() > kMaxWebConfigSize) {
-      throw WebConfigError(path() + ": larger than " + std::to_string(kMaxWebConfigSize) +
-                           " bytes; is this really the web config?");
-    }
-    ParseYaml(text, [this](const Node& root) { ParseRoot(root); });
+    ParseYaml(file->content, [this](const Node& root) { ParseRoot(root); });
     config_.warnings = TakeWarnings();
     return std::move(config_);
   }

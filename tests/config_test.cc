@@ -724,6 +724,68 @@ TEST(CredentialsTest, InlineSecretKeyWarns) {
                  "api.secret_key_file"});
 }
 
+// An inline secret in a config others may read: the warning names the key, the mode and the
+// fix (chmod 600 or a secret file), never the secret.
+TEST(CredentialsTest, InlineSecretsInAConfigOthersMayReadWarnWithTheFix) {
+  for (const auto& [mode, text] : std::vector<std::pair<fs::perms, std::string>>{
+           {fs::perms::group_read, "0640"}, {fs::perms::others_read, "0604"}}) {
+    TempDir dir;
+    const std::string path =
+        dir.Write("c.yml",
+                  std::string("api:\n  access_code: a\n  secret_key: inline-api-secret\n") +
+                      "webhook:\n  secret: whsec_inline_secret\n" + kOneEsim,
+                  fs::perms::owner_read | fs::perms::owner_write | mode);
+    const Config config = LoadConfig(path, FakeEnv({}));
+    ASSERT_EQ(config.warnings.size(), 2u);
+    EXPECT_EQ(config.warnings[0],
+              path +
+                  ":3:3: api.secret_key is written in the config, which is discouraged: "
+                  "whoever can read the config can use the key; move it to a file named by "
+                  "api.secret_key_file; the config is readable by group or others (mode " +
+                  text +
+                  "), so they can read the secret: until it moves, restrict the config "
+                  "with chmod 600 \"" +
+                  path + "\"");
+    EXPECT_NE(config.warnings[1].find(path + ":5:3: webhook.secret is written in the config"),
+              std::string::npos);
+    EXPECT_NE(config.warnings[1].find("(mode " + text + ")"), std::string::npos);
+    EXPECT_NE(config.warnings[1].find("chmod 600"), std::string::npos);
+    for (const std::string& warning : config.warnings) {
+      EXPECT_EQ(warning.find("inline-api-secret"), std::string::npos);
+      EXPECT_EQ(warning.find("whsec_inline_secret"), std::string::npos);
+    }
+  }
+}
+
+// No inline secret: a readable config says nothing (it holds no secret).
+TEST(CredentialsTest, AReadableConfigWithoutInlineSecretsDoesNotWarn) {
+  TempDir dir;
+  dir.Write("secret", "s\n");
+  const std::string path = dir.Write(
+      "c.yml", std::string("api:\n  access_code: a\n  secret_key_file: secret\n") + kOneEsim,
+      fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+          fs::perms::others_read);
+  EXPECT_TRUE(LoadConfig(path, FakeEnv({})).warnings.empty());
+}
+
+// What the reader refuses, named with the path: never blocking, never reading without end.
+TEST(LoadConfigErrorTest, AFifoOrADeviceIsNotAConfig) {
+  TempDir dir;
+  const std::string fifo = dir.Path("fifo.yml");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(ErrorOf(fifo, CredentialsEnv()),
+            fifo + ": cannot read: not a regular file but a FIFO (named pipe)");
+  EXPECT_EQ(ErrorOf("/dev/zero", CredentialsEnv()),
+            "/dev/zero: cannot read: not a regular file but a character device");
+  const std::string path = dir.Write(
+      "c.yml", std::string("api:\n  access_code: a\n  secret_key_file: /dev/zero\n") + kOneEsim);
+  EXPECT_EQ(ErrorOf(path, FakeEnv({})),
+            path +
+                ":3:20: api.secret_key_file \"/dev/zero\": cannot read: not a regular file "
+                "but a character device; check the path and that the exporter's user may read "
+                "it");
+}
+
 // --- errors -------------------------------------------------------------------------------------
 
 TEST(LoadConfigErrorTest, MissingFile) {
@@ -732,7 +794,8 @@ TEST(LoadConfigErrorTest, MissingFile) {
 }
 
 TEST(LoadConfigErrorTest, DirectoryInsteadOfFile) {
-  EXPECT_EQ(ErrorOf(kInvalidDir, CredentialsEnv()), kInvalidDir + ": cannot read: Is a directory");
+  EXPECT_EQ(ErrorOf(kInvalidDir, CredentialsEnv()),
+            kInvalidDir + ": cannot read: not a regular file but a directory");
 }
 
 TEST(LoadConfigErrorTest, ZeroByteFile) {
