@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "text.h"
+
 namespace esim {
 
 namespace {
@@ -52,17 +54,6 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
     }
   }
   return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -128,7 +119,7 @@ bool BasicAuthChecker::Verify(const std::string& hash, const std::string& passwo
 bool BasicAuthChecker::Check(const std::string& authorization) {
   const size_t space = authorization.find(' ');
   if (space == std::string::npos ||
-      !EqualsIgnoreCase(std::string_view(authorization).substr(0, space), "Basic")) {
+      !EqualsIgnoringAsciiCase(std::string_view(authorization).substr(0, space), "Basic")) {
     return false;
   }
   std::string_view encoded = std::string_view(authorization).substr(space + 1);

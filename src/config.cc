@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "local_file.h"
+#include "text.h"
 #include "yaml_reader.h"
 
 namespace esim {
@@ -88,60 +89,9 @@ std::string StripOneNewline(std::string text) {
   return text;
 }
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 bool AllDigits(std::string_view text) {
   return !text.empty() &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::string ToUpper(std::string_view text) {
-  std::string upper(text);
-  for (char& c : upper) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return upper;
-}
-
-// Number of code points, or nullopt when `text` is not valid UTF-8. Prometheus rejects a whole
-// scrape that carries a label value with invalid UTF-8, so it is caught here instead.
-std::optional<size_t> Utf8Length(std::string_view text) {
-  static constexpr uint32_t kMinCodePoint[] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t count = 0;
-  for (size_t i = 0; i < text.size(); ++count) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    size_t length;
-    uint32_t code_point;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2;
-      code_point = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3;
-      code_point = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4;
-      code_point = lead & 0x07;
-    } else {
-      return std::nullopt;
-    }
-    if (i + length > text.size()) return std::nullopt;
-    for (size_t j = 1; j < length; ++j) {
-      const auto next = static_cast<unsigned char>(text[i + j]);
-      if ((next & 0xC0) != 0x80) return std::nullopt;
-      code_point = (code_point << 6) | (next & 0x3F);
-    }
-    if (code_point < kMinCodePoint[length] || code_point > 0x10FFFF ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-      return std::nullopt;
-    }
-    i += length;
-  }
-  return count;
 }
 
 // Luhn sum of `digits`; `double_rightmost` is true when the check digit is not included.
@@ -423,7 +373,7 @@ class Loader : public YamlReader {
   std::string ParseUrl(const Node& key, const Node& value) {
     const std::string& url = Text(key, value, "api.url");
     const Mark at = value.Mark();
-    const std::string lower = ToLower(url);
+    const std::string lower = AsciiLower(url);
     const bool https = lower.starts_with("https://");
     const bool http = lower.starts_with("http://");
     if (!https && !http) {
@@ -440,7 +390,7 @@ class Loader : public YamlReader {
            "with api.access_code and the secret key instead");
     }
     if (std::any_of(url.begin(), url.end(),
-                    [](char c) { return IsSpace(c) || static_cast<unsigned char>(c) < 0x20; })) {
+                    [](char c) { return IsAsciiSpace(c) || IsAsciiControl(c); })) {
       Fail(at, "api.url " + Quoted(url) + " contains whitespace; remove it");
     }
     if (rest.find_first_of("?#") != std::string::npos) {
@@ -518,7 +468,7 @@ class Loader : public YamlReader {
   }
 
   std::string ParseCaFile(const Node& key, const Node& value) {
-    const std::string path = PathValue(key, value, "api.ca_file");
+    std::string path = PathValue(key, value, "api.ca_file");
     std::string error;
     std::optional<LocalFile> file = ReadLocalFile(path, kMaxCaFileSize, error);
     if (!file) {
@@ -806,7 +756,7 @@ class Loader : public YamlReader {
       const bool known = is_all || std::find(kInventoryStatuses.begin(), kInventoryStatuses.end(),
                                              status) != kInventoryStatuses.end();
       if (!known) {
-        const std::string upper = ToUpper(status);
+        const std::string upper = AsciiUpper(status);
         if (std::find(kInventoryStatuses.begin(), kInventoryStatuses.end(), upper) !=
             kInventoryStatuses.end()) {
           Fail(at, path + " " + Quoted(status) + " is not a status; statuses are in capitals, " +

@@ -12,16 +12,12 @@
 #include <stdexcept>
 
 #include "local_file.h"
+#include "text.h"
 
 namespace esim {
 namespace {
 
 constexpr size_t kMaxCaFileBytes = 16 << 20;  // as the config allows
-
-std::string Lowercase(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 // Splits "https://host:port/prefix" into "https://host:port" and "/prefix".
 std::pair<std::string, std::string> SplitBaseUrl(const std::string& url) {
@@ -194,7 +190,7 @@ HttpResponse HttplibTransport::Send(const HttpRequest& request) {
     return result;
   }
   result.status = res.status;
-  for (const auto& [name, value] : res.headers) result.headers.emplace(Lowercase(name), value);
+  for (const auto& [name, value] : res.headers) result.headers.emplace(AsciiLower(name), value);
   Release(std::move(client));
   return result;
 }

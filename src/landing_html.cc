@@ -59,13 +59,6 @@ void AppendHtmlEscaped(std::string& out, std::string_view text) {
   }
 }
 
-std::string TruncateUtf8(std::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return std::string(text.substr(0, end)) + "…";
-}
-
 std::string LandingHref(const LandingQuery& query) {
   const std::string query_string = LandingQueryString(query);
   return HtmlEscape(query_string.empty() ? "./" : query_string);

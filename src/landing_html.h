@@ -11,15 +11,13 @@
 
 #include "landing_query.h"
 #include "landing_rows.h"
+#include "text.h"
 
 namespace esim {
 
 // Escapes &, <, >, " and ' for HTML text and attribute values.
 std::string HtmlEscape(std::string_view text);
 void AppendHtmlEscaped(std::string& out, std::string_view text);
-
-// At most `max_bytes` of UTF-8 text, cut at a character boundary, with "…" when cut.
-std::string TruncateUtf8(std::string_view text, size_t max_bytes);
 
 // The link to the page for `query`, HTML-escaped: "./" for the defaults, else "?...".
 std::string LandingHref(const LandingQuery& query);

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <utility>
 
+#include "text.h"
+
 namespace esim {
 namespace {
 
@@ -27,12 +29,6 @@ constexpr std::array<std::pair<LandingSort, std::string_view>, 13> kSortNames = 
 const std::string* First(const QueryParams& params, const std::string& name) {
   const auto found = params.find(name);
   return found == params.end() ? nullptr : &found->second;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string_view Trim(std::string_view text) {
@@ -63,7 +59,7 @@ std::optional<int> ParseCount(std::string_view text, int max) {
 std::string CleanText(std::string_view text, size_t max_bytes) {
   std::string spaced(text);  // bounded by the server's limit on the request line
   for (char& c : spaced) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+    if (IsAsciiControl(c)) c = ' ';
   }
   std::string_view kept = Trim(spaced);
   if (kept.size() > max_bytes) {
@@ -81,7 +77,7 @@ std::optional<std::string> ParseStatus(std::string_view text) {
   if (text.empty() || text.size() > LandingQuery::kMaxStatusBytes) return std::nullopt;
   std::string out;
   for (const char c : text) {
-    const char upper = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const char upper = AsciiUpper(c);
     if (!((upper >= 'A' && upper <= 'Z') || (upper >= '0' && upper <= '9') || upper == '_')) {
       return std::nullopt;
     }
@@ -115,7 +111,7 @@ std::string_view LandingSortName(LandingSort sort) {
 }
 
 std::optional<LandingSort> ParseLandingSort(std::string_view name) {
-  const std::string lower = Lower(Trim(name));
+  const std::string lower = AsciiLower(Trim(name));
   for (const auto& [value, known] : kSortNames) {
     if (known == lower) return value;
   }
@@ -155,7 +151,7 @@ LandingQuery ParseLandingQuery(const QueryParams& params) {
   }
   query.descending = DescendingByDefault(query.sort);
   if (const std::string* order = First(params, "order")) {
-    const std::string lower = Lower(Trim(*order));
+    const std::string lower = AsciiLower(Trim(*order));
     if (lower == "asc") query.descending = false;
     if (lower == "desc") query.descending = true;
   }
@@ -163,7 +159,7 @@ LandingQuery ParseLandingQuery(const QueryParams& params) {
     query.status = ParseStatus(*status).value_or("");
   }
   if (const std::string* poll = First(params, "poll")) {
-    const std::string lower = Lower(Trim(*poll));
+    const std::string lower = AsciiLower(Trim(*poll));
     for (const PollFilter filter : {PollFilter::kOk, PollFilter::kFailing, PollFilter::kPending}) {
       if (lower == PollFilterName(filter)) query.poll = filter;
     }

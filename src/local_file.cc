@@ -8,13 +8,11 @@
 #include <cerrno>
 #include <system_error>
 
+#include "text.h"
+
 namespace esim {
 
 namespace {
-
-std::string ErrnoText(int error) {
-  return std::error_code(error, std::generic_category()).message();
-}
 
 const char* FileKind(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";

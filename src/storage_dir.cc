@@ -11,10 +11,10 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "text.h"
+
 namespace esim {
 namespace {
-
-std::string ErrnoText() { return std::strerror(errno); }
 
 // Writes all of `data` to `fd`, retrying short writes and EINTR.
 bool WriteAll(int fd, const char* data, size_t size) {
@@ -54,11 +54,12 @@ StorageDir::StorageDir(std::string path) : path_(std::move(path)) {
   const std::string lock_path = File("lock");
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (lock_fd_ < 0) {
-    throw std::runtime_error(where + "cannot open its lock file " + lock_path + ": " + ErrnoText());
+    throw std::runtime_error(where + "cannot open its lock file " + lock_path + ": " +
+                             ErrnoText(errno));
   }
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     const bool busy = errno == EWOULDBLOCK;
-    const std::string text = ErrnoText();
+    const std::string text = ErrnoText(errno);
     ::close(lock_fd_);
     lock_fd_ = -1;
     if (busy) {
@@ -89,30 +90,30 @@ std::string StorageDir::WriteAtomically(const std::string& name, const std::stri
   const std::string temp = File("." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
                                 std::to_string(counter.fetch_add(1)));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return "cannot create " + temp + ": " + ErrnoText();
+  if (fd < 0) return "cannot create " + temp + ": " + ErrnoText(errno);
   if (!WriteAll(fd, content.data(), content.size())) {
-    const std::string text = ErrnoText();
+    const std::string text = ErrnoText(errno);
     ::close(fd);
     ::unlink(temp.c_str());
     return "cannot write " + temp + ": " + text;
   }
   if (::fsync(fd) != 0) {
-    const std::string text = ErrnoText();
+    const std::string text = ErrnoText(errno);
     ::close(fd);
     ::unlink(temp.c_str());
     return "cannot fsync " + temp + ": " + text;
   }
   if (::close(fd) != 0) {
-    const std::string text = ErrnoText();
+    const std::string text = ErrnoText(errno);
     ::unlink(temp.c_str());
     return "cannot close " + temp + ": " + text;
   }
   if (::rename(temp.c_str(), target.c_str()) != 0) {
-    const std::string text = ErrnoText();
+    const std::string text = ErrnoText(errno);
     ::unlink(temp.c_str());
     return "cannot rename " + temp + " to " + target + ": " + text;
   }
-  if (!FsyncDir(path_)) return "cannot fsync directory " + path_ + ": " + ErrnoText();
+  if (!FsyncDir(path_)) return "cannot fsync directory " + path_ + ": " + ErrnoText(errno);
   return "";
 }
 
@@ -133,7 +134,7 @@ bool ReadWholeFile(const std::string& path, std::string& content, std::string& e
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     missing = errno == ENOENT;
-    error = "cannot open " + path + ": " + ErrnoText();
+    error = "cannot open " + path + ": " + ErrnoText(errno);
     return false;
   }
   content.clear();
@@ -145,7 +146,7 @@ bool ReadWholeFile(const std::string& path, std::string& content, std::string& e
     const ssize_t got = ::read(fd, buffer, sizeof buffer);
     if (got < 0) {
       if (errno == EINTR) continue;
-      error = "cannot read " + path + ": " + ErrnoText();
+      error = "cannot read " + path + ": " + ErrnoText(errno);
       ::close(fd);
       return false;
     }

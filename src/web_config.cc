@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "local_file.h"
+#include "text.h"
 #include "yaml_reader.h"
 
 namespace esim {
@@ -468,7 +469,6 @@ class Loader : public YamlReader {
       case SslStep::kCertFile:
         Fail(cert_mark, section + ".cert_file " + Quoted(tls.cert_file) + ": " + error);
       case SslStep::kKeyFile:
-        Fail(key_mark, section + ".key_file " + Quoted(tls.key_file) + ": " + error);
       case SslStep::kKeyMismatch:
         Fail(key_mark, section + ".key_file " + Quoted(tls.key_file) + ": " + error);
       case SslStep::kClientCaFile:
@@ -635,7 +635,7 @@ class Loader : public YamlReader {
     ForEachEntry(value, path, [&](const std::string& name, const Node& k, const Node& v) {
       const auto& allowed = AllowedHeaders();
       const auto header = std::find_if(allowed.begin(), allowed.end(), [&](const auto& h) {
-        return ToLower(h.name) == ToLower(name);
+        return EqualsIgnoringAsciiCase(h.name, name);
       });
       if (header == allowed.end()) {
         std::string names;
@@ -645,8 +645,7 @@ class Loader : public YamlReader {
       }
       const std::string field = path + "." + std::string(header->name);
       const std::string& text = Text(k, v, field);
-      if (std::any_of(text.begin(), text.end(),
-                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      if (std::any_of(text.begin(), text.end(), IsAsciiControl)) {
         Fail(v.Mark(), field +
                            " contains a control character (a line break?); write the value "
                            "on one line");
@@ -685,8 +684,7 @@ class Loader : public YamlReader {
         Fail(k.Mark(), section + ": the user name " + Quoted(user) +
                            " contains \":\", which basic auth cannot carry; choose another name");
       }
-      if (std::any_of(user.begin(), user.end(),
-                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      if (std::any_of(user.begin(), user.end(), IsAsciiControl)) {
         Fail(k.Mark(), section + ": a user name contains a control character; remove it");
       }
       const std::string field = section + "." + user;

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <utility>
 
+#include "text.h"
+
 namespace esim {
 
 using YAML::Mark;
@@ -29,14 +31,6 @@ std::string KindOf(const Node& node) {
 }
 
 std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-std::string ToLower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower;
-}
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -69,7 +63,7 @@ std::string UnknownKeyMessage(const std::string& name, const std::string& path,
   for (const std::string_view candidate : allowed) {
     if (!names.empty()) names += ", ";
     names += candidate;
-    const size_t distance = EditDistance(ToLower(name), candidate);
+    const size_t distance = EditDistance(AsciiLower(name), candidate);
     if (distance < best && distance <= candidate.size() / 2) {
       best = distance;
       suggestion = candidate;
@@ -104,25 +98,6 @@ void YamlReader::Warn(const Mark& mark, const std::string& message) {
 }
 
 namespace {
-
-// The offset of the first byte that is not part of valid UTF-8, or npos.
-size_t FirstInvalidUtf8(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    size_t length = byte < 0x80           ? 1
-                    : (byte >> 5) == 0x6  ? 2
-                    : (byte >> 4) == 0xE  ? 3
-                    : (byte >> 3) == 0x1E ? 4
-                                          : 0;
-    if (length == 0 || i + length > text.size()) return i;
-    for (size_t k = 1; k < length; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
-    }
-    i += length;
-  }
-  return std::string::npos;
-}
 
 // Records where each document starts and nothing else (a first pass over the events).
 class DocumentStarts : public YAML::EventHandler {
@@ -164,7 +139,7 @@ void YamlReader::ParseYaml(const std::string& text, const std::function<void(con
   // (found by tests/fuzz/fuzz_config.cc), so such files never reach it.
   if (const size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
     Mark mark;
-    mark.line = static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
+    mark.line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
     const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
     mark.column =
         static_cast<int>(bad - (line_start == std::string::npos || bad == 0 ? 0 : line_start + 1));
@@ -257,6 +232,7 @@ void YamlReader::ForEachField(const Node& map, const std::string& path,
       Fail(key.Mark(), Join(path, name) + " " + it->second);
     }
     std::vector<std::string_view> allowed;
+    allowed.reserve(fields.size());
     for (const Field& f : fields) allowed.push_back(f.name);
     Fail(key.Mark(), UnknownKeyMessage(name, path, allowed));
   });

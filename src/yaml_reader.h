@@ -22,9 +22,6 @@ std::string KindOf(const YAML::Node& node);
 // `text` in double quotes.
 std::string Quoted(std::string_view text);
 
-// `text` with ASCII letters in lower case.
-std::string ToLower(std::string_view text);
-
 // The Levenshtein distance between `a` and `b`.
 size_t EditDistance(std::string_view a, std::string_view b);
 

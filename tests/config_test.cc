@@ -1045,8 +1045,9 @@ const InvalidCase kInvalidCases[] = {
     {"label_value_not_scalar.yml",
      "4:13: esims[0].labels.site must be a single value, got a list; write one value after "
      "\"site:\""},
+    // An encoded surrogate: the file's own strict check finds it before the label's.
     {"label_value_not_utf8.yml",
-     "4:13: esims[0].labels.site is not valid UTF-8; save the file as UTF-8"},
+     "4:13: the file is not valid UTF-8 (byte 0xED); save it as UTF-8 text"},
     // inventory
     {"inventory_not_map.yml",
      "1:12: inventory must be a map, got a single value; write indented \"key: value\" lines "
