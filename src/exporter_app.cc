@@ -176,7 +176,10 @@ void ExporterApp::RestoreState(const Config& config) {
                                             esim.failures};
     }
     poller_.RestoreProgress(progress);
-    inventory_.RestoreNextDue({state->next_sweep_time, state->next_balance_time}, wall_now);
+    inventory_.RestoreNextDue(
+        {state->next_sweep_time, state->next_balance_time, state->next_webhook_check_time},
+        wall_now);
+    if (state->webhook_subscription) store_.RestoreSubscription(*state->webhook_subscription);
     delivery_ids_.Restore(state->delivery_ids, wall_now);
     LogInfo("durable state restored",
             {{"file", dir.File(kStateFileName)},
@@ -217,6 +220,10 @@ std::string ExporterApp::EncodeState() const {
   const Inventory::NextDue due = inventory_.NextDueAt(wall_now);
   state.next_sweep_time = due.sweep;
   state.next_balance_time = due.balance;
+  state.next_webhook_check_time = due.webhook;
+  if (snapshot->webhooks.subscription.health) {
+    state.webhook_subscription = snapshot->webhooks.subscription;
+  }
   state.delivery_ids = delivery_ids_.Entries();
   return esim::EncodeState(state);
 }
@@ -231,6 +238,10 @@ PollSchedule::Priority ExporterApp::LivePriority(const Config& config, size_t es
   double bulk_per_second = pages / std::chrono::duration<double>(config.inventory.interval).count();
   if (config.balance.interval.count() > 0 && shard_.ReadsAccount()) {
     bulk_per_second += 1.0 / std::chrono::duration<double>(config.balance.interval).count();
+  }
+  if (config.webhook.enabled && config.webhook.check_interval.count() > 0 &&
+      shard_.ReadsAccount()) {
+    bulk_per_second += 1.0 / std::chrono::duration<double>(config.webhook.check_interval).count();
   }
   const auto spacing = LiveSpacing(config.api.rate_limit, bulk_per_second);
   if (!spacing) {
@@ -288,6 +299,11 @@ void ExporterApp::Apply(const Config& config) {
   Inventory::Settings inventory_settings;
   inventory_settings.inventory = config.inventory;
   inventory_settings.balance = config.balance;
+  // Subscription reads serve the receiver's health: without a route no delivery can arrive.
+  if (webhook_route_.enabled && config.webhook.enabled) {
+    inventory_settings.webhook_check_interval = config.webhook.check_interval;
+    inventory_settings.webhook_public_url = config.webhook.public_url;
+  }
   inventory_settings.stale_after = config.poll.stale_after;
   inventory_settings.shard = shard_;
   inventory_settings.other_shards_esim_ids = config.other_shards_esim_ids;
@@ -324,6 +340,7 @@ void ExporterApp::Apply(const Config& config) {
   status_.configured_poll_interval = config.poll.interval;
   status_.alert_defaults = config.alerts.defaults;
   status_.balance_low = config.alerts.balance_low;
+  status_.webhook_public_url = config.webhook.public_url;
   status_.stale_after = config.poll.stale_after;
   status_.export_imei = config.metrics.export_imei;
   status_.export_eid_imsi = config.metrics.export_eid_imsi;
