@@ -314,14 +314,12 @@ bool Inventory::ReadWebhookSubscription(const Settings& settings, const ApiClien
   WebhookSubscriptionHealth health = SummarizeSubscription(*result.webhook_subscription);
   const std::string public_url = settings.webhook_public_url;
   {
-    // Where deliveries go instead is worth one line per change (it is no secret, but a query
-    // string may carry the other system's token: left out).
+    // Where deliveries go instead is worth one line per change (no secret, but see UrlForLog).
     std::lock_guard<std::mutex> lock(mutex_);
     const std::string url = health.url.value_or("");
     if (!public_url.empty() && !PointsAt(health.url, public_url) && logged_elsewhere_url_ != url) {
       LogInfo("the API key's webhook subscription does not point at webhook.public_url",
-              {{"subscription_url", url.substr(0, url.find_first_of("?#"))},
-               {"public_url", public_url}});
+              {{"subscription_url", UrlForLog(url)}, {"public_url", public_url}});
       logged_elsewhere_url_ = url;
     } else if (PointsAt(health.url, public_url)) {
       logged_elsewhere_url_.reset();

@@ -13,9 +13,12 @@
 #include <string>
 #include <thread>
 
+#include "api_client.h"
+#include "api_feedback.h"
 #include "config.h"
 #include "exporter_app.h"
 #include "fleet_cost.h"
+#include "http_transport.h"
 #include "log.h"
 #include "poll_schedule.h"
 #include "service_notify.h"
@@ -24,6 +27,7 @@
 #include "version.h"
 #include "web.h"
 #include "web_config.h"
+#include "webhook_show.h"
 
 namespace {
 
@@ -49,6 +53,7 @@ struct Flags {
   std::string shard_index = "0";
   esim::Shard shard;
   std::string storage_path;  // empty: state in memory only
+  bool webhook_show = false;
   bool version = false;
   bool help = false;
 };
@@ -78,6 +83,9 @@ constexpr char kUsage[] =
     "                                schedule, the request-budget ledger) in DIR, so that a\n"
     "                                restart loses nothing and spends nothing; DIR is created\n"
     "                                and locked (one exporter per DIR). Default: memory only\n"
+    "  --webhook.show                print the API key's webhook subscription (GET /webhooks:\n"
+    "                                URL, events, recent deliveries) and exit 0, or 1 when it\n"
+    "                                cannot be read; one request, read only, no secret shown\n"
     "  --version                     print the version and exit\n"
     "  -h, --help                    print this help and exit\n"
     "\n"
@@ -138,6 +146,8 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       error = take_value(flags.shard_index);
     else if (arg == "--storage.path")
       error = take_value(flags.storage_path);
+    else if (arg == "--webhook.show")
+      error = boolean(flags.webhook_show);
     else if (arg == "--version")
       error = boolean(flags.version);
     else if (arg == "--help")
@@ -238,6 +248,29 @@ int RunOnce(const Flags& flags, esim::Config config) {
   app.Stop();
   const std::string text = app.MetricsText();
   std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 ? kExitOk : kExitCannotStart;
+}
+
+// --webhook.show: one signed GET /webhooks outside the running exporter's budget (like a person
+// would send it), printed for people. The answer holds no secret.
+int ShowWebhook(const esim::Config& config) {
+  esim::HttpTransportOptions options;
+  options.base_url = config.api.url;
+  options.ca_file = config.api.ca_file;
+  options.timeout = config.api.timeout;
+  options.max_connections = 1;
+  options.max_body_bytes = config.api.max_response_bytes;
+  const esim::ApiClient client(config.api.access_code, config.api.secret_key,
+                               std::make_shared<esim::HttplibTransport>(options),
+                               [] { return esim::WallNow(); });
+  const esim::ApiResult result = client.FetchWebhookSubscription();
+  if (!result.ok() || !result.webhook_subscription) {
+    std::cerr << "esim_exporter: cannot read the webhook subscription: " << result.code
+              << (result.message.empty() ? "" : " (" + result.message + ")") << "\n";
+    return kExitInvalid;
+  }
+  std::cout << esim::FormatWebhookSubscription(*result.webhook_subscription,
+                                               config.webhook.public_url);
   return std::fflush(stdout) == 0 ? kExitOk : kExitCannotStart;
 }
 
@@ -417,6 +450,14 @@ int main(int argc, char** argv) {
     return kExitInvalid;
   }
   esim::LogConfigFindings(config);
+  if (flags.webhook_show) {
+    try {
+      return ShowWebhook(config);
+    } catch (const std::exception& e) {
+      LogError("cannot read the webhook subscription", {{"error", e.what()}});
+      return kExitInvalid;
+    }
+  }
   // Read once, before binding: a bad web config must not leave the endpoints open or down.
   std::optional<esim::WebConfig> web_config;
   if (!flags.once && !flags.web_config_file.empty()) {

@@ -68,4 +68,14 @@ bool PointsAt(const std::optional<std::string>& key_url, std::string_view public
   return TrimOneSlash(*key_url) == TrimOneSlash(public_url);
 }
 
+std::string UrlForLog(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  const size_t scheme = url.find("://");
+  const size_t host = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t path = url.find('/', host);
+  const size_t at = url.substr(0, path).rfind('@');
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  return std::string(url.substr(0, host)) + std::string(url.substr(at + 1));
+}
+
 }  // namespace esim

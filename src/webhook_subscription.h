@@ -56,4 +56,8 @@ WebhookSubscriptionHealth SummarizeSubscription(const WebhookSubscription& subsc
 // from each. False when the key has no URL.
 bool PointsAt(const std::optional<std::string>& key_url, std::string_view public_url);
 
+// The key's URL as the log may show it: without user:password@, query string or fragment (the
+// other system may carry a token there).
+std::string UrlForLog(std::string_view url);
+
 }  // namespace esim

@@ -183,5 +183,14 @@ TEST(PointsAtTest, ExactAfterOneTrailingSlash) {
   EXPECT_FALSE(PointsAt(std::string(), ""));
 }
 
+TEST(UrlForLogTest, DropsCredentialsQueryAndFragment) {
+  EXPECT_EQ(UrlForLog("https://orders.example.com/esimfly"), "https://orders.example.com/esimfly");
+  EXPECT_EQ(UrlForLog("https://orders.example.com/esimfly?token=abc#x"),
+            "https://orders.example.com/esimfly");
+  EXPECT_EQ(UrlForLog("https://user:pw@orders.example.com/a@b"), "https://orders.example.com/a@b");
+  EXPECT_EQ(UrlForLog("https://user:pw@orders.example.com"), "https://orders.example.com");
+  EXPECT_EQ(UrlForLog(""), "");
+}
+
 }  // namespace
 }  // namespace esim

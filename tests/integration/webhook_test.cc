@@ -315,5 +315,36 @@ TEST_F(WebhookTest, SubscriptionPointingHereSurvivesARestartWithoutARead) {
   EXPECT_EQ(webhook_reads(), 1u);
 }
 
+// --webhook.show: one signed read, printed; nothing secret in it.
+TEST_F(WebhookTest, WebhookShowPrintsTheSubscription) {
+  api_->SetWebhookSubscription("https://orders.example.com/esimfly", {"esim.provisioned"});
+  api_->SetRecentDeliveries(nlohmann::json::array({{{"id", "whd_9"},
+                                                    {"event", "esim.status.changed"},
+                                                    {"status", "failed"},
+                                                    {"attempts", 5},
+                                                    {"last_attempt", "2026-06-26T14:00:00Z"}}}));
+  const CommandResult shown = RunCommand(
+      {ESIM_EXPORTER_BINARY, "--webhook.show",
+       "--config.file=" + Config("  public_url: https://esim.example.com/hooks/esimfly\n")});
+  EXPECT_EQ(shown.exit_code, 0) << shown.output;
+  EXPECT_NE(shown.output.find("https://orders.example.com/esimfly  (NOT webhook.public_url"),
+            std::string::npos)
+      << shown.output;
+  EXPECT_NE(shown.output.find("whd_9  esim.status.changed  failed  attempts 5"), std::string::npos)
+      << shown.output;
+  EXPECT_EQ(shown.output.find(kSecret), std::string::npos);
+  EXPECT_EQ(shown.output.find(kWebhookSecret), std::string::npos);
+  ASSERT_EQ(api_->Requests().size(), 1u);
+  EXPECT_EQ(api_->Requests()[0].method, "GET");
+
+  // Refused credentials: exit 1 with the code, no secret.
+  dir_.Write("secret_key", "sk_wrong\n");
+  const CommandResult refused =
+      RunCommand({ESIM_EXPORTER_BINARY, "--webhook.show", "--config.file=" + Config()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("INVALID_SIGNATURE"), std::string::npos) << refused.output;
+  EXPECT_EQ(refused.output.find("sk_wrong"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace esim_test
