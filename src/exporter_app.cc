@@ -179,7 +179,12 @@ void ExporterApp::RestoreState(const Config& config) {
     inventory_.RestoreNextDue(
         {state->next_sweep_time, state->next_balance_time, state->next_webhook_check_time},
         wall_now);
-    if (state->webhook_subscription) store_.RestoreSubscription(*state->webhook_subscription);
+    const bool subscription_reads = webhook_route_.enabled && config.webhook.enabled &&
+                                    config.webhook.check_interval.count() > 0 &&
+                                    shard_.ReadsAccount();
+    if (state->webhook_subscription && subscription_reads) {
+      store_.RestoreSubscription(*state->webhook_subscription);
+    }
     delivery_ids_.Restore(state->delivery_ids, wall_now);
     LogInfo("durable state restored",
             {{"file", dir.File(kStateFileName)},
@@ -308,6 +313,11 @@ void ExporterApp::Apply(const Config& config) {
   inventory_settings.shard = shard_;
   inventory_settings.other_shards_esim_ids = config.other_shards_esim_ids;
   inventory_.Reconfigure(inventory_settings, client);
+  // Reads turned off (or never on for this replica): what an earlier read said is not kept
+  // on show forever.
+  if (inventory_settings.webhook_check_interval.count() == 0 || !shard_.ReadsAccount()) {
+    store_.ClearSubscription();
+  }
   WebhookReceiverSettings webhook_settings;
   webhook_settings.secret = config.webhook.secret;
   webhook_settings.max_age_seconds = std::chrono::duration<double>(config.webhook.max_age).count();

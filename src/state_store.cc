@@ -227,6 +227,11 @@ void StateStore::RestoreSubscription(const SubscriptionReads& reads) {
   webhooks_.subscription = reads;
 }
 
+void StateStore::ClearSubscription() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  webhooks_.subscription = {};
+}
+
 size_t StateStore::DropVanished(double now, double stale_after) {
   std::lock_guard<std::mutex> lock(mutex_);
   const size_t before = esims_.size();

@@ -191,6 +191,8 @@ class StateStore {
   void RecordSubscriptionRead(std::optional<WebhookSubscriptionHealth> health, double now);
   // What an earlier run read (durable state); ignored once this run has read it itself.
   void RestoreSubscription(const SubscriptionReads& reads);
+  // Forgets every read (reads turned off).
+  void ClearSubscription();
 
   // Forgets discovered eSIMs that no sweep listed for `stale_after` seconds; returns how many.
   size_t DropVanished(double now, double stale_after);

@@ -313,6 +313,14 @@ TEST_F(WebhookTest, SubscriptionPointingHereSurvivesARestartWithoutARead) {
   EXPECT_EQ(samples.at("esim_webhook_recent_deliveries{status=\"failed\"}"), 0);
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_EQ(webhook_reads(), 1u);
+  EXPECT_EQ(exporter.Terminate(), 0) << exporter.Stderr();
+
+  // Reads turned off: the saved read is not shown as if it were current.
+  ExporterProcess off(
+      {"--config.file=" + Config("  check_interval: 0s\n"), "--storage.path=" + storage});
+  ASSERT_TRUE(off.WaitUntilReady(seconds(10))) << off.Stderr();
+  EXPECT_EQ(off.ScrapeText().find("esim_webhook_subscri"), std::string::npos);
+  EXPECT_EQ(webhook_reads(), 1u);
 }
 
 // --webhook.show: one signed read, printed; nothing secret in it.
