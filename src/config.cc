@@ -997,11 +997,12 @@ class Loader : public YamlReader {
         Fail(at, "webhook.public_url " + Quoted(url) + " has a malformed IPv6 address; " + example);
       }
       if (close + 1 < host.size()) port = host.substr(close + 2);
+      if (close + 2 == host.size()) port = "x";  // "[::1]:" has an empty, hence invalid, port
       host = host.substr(1, close - 1);
     } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
       port = host.substr(colon + 1);
       host.resize(colon);
-      if (port.empty()) port = "x";  // "host:" has an empty, hence invalid, port
+      if (port.empty()) port = "x";  // so has "host:"
     }
     if (host.empty()) {
       Fail(at, "webhook.public_url " + Quoted(url) + " has no host name; " + example);

@@ -1159,6 +1159,9 @@ const InvalidCase kInvalidCases[] = {
      "3:19: webhook.check_interval is 10s, shorter than the 60s minimum; use at least 60s "
      "(every read spends a request of the rate_limit budget), e.g. 1h, or 0 to turn "
      "subscription reads off"},
+    {"webhook_public_url_empty_port.yml",
+     "3:15: webhook.public_url \"https://[::1]:/webhook\" has an invalid port; write a number "
+     "from 1 to 65535 after the colon, or no colon"},
     {"webhook_public_url_http.yml",
      "3:15: webhook.public_url \"http://esim.example.com/webhook\" must start with https:// "
      "(the vendor delivers to HTTPS URLs only); write e.g. https://esim.example.com/webhook"},
