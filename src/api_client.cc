@@ -170,6 +170,70 @@ AccountBalance ParseBalanceData(const json& data) {
   return balance;
 }
 
+// Like OptionalText, cut at `max_bytes` (a URL longer than the label limit is still compared).
+std::optional<std::string> BoundedText(const json& object, const char* key, size_t max_bytes) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw JsonWrongShape{std::string(key) + " is not a string"};
+  const std::string& text = it->get_ref<const std::string&>();
+  if (text.size() > max_bytes) throw JsonWrongShape{std::string(key) + " is too long"};
+  return text;
+}
+
+// An optional list of event names; only the first kMaxSubscriptionEvents are kept.
+std::vector<std::string> EventNames(const json& data, const char* key) {
+  std::vector<std::string> names;
+  const auto it = data.find(key);
+  if (it == data.end() || it->is_null()) return names;
+  if (!it->is_array()) throw JsonWrongShape{std::string(key) + " is not a list"};
+  for (const json& name : *it) {
+    if (!name.is_string())
+      throw JsonWrongShape{std::string(key) + " has an entry that is not a string"};
+    if (names.size() >= kMaxSubscriptionEvents) break;
+    names.push_back(CutLabelText(name.get<std::string>()));
+  }
+  return names;
+}
+
+WebhookSubscription::Delivery ParseDelivery(const json& item) {
+  if (!item.is_object()) throw JsonWrongShape{"a recent_deliveries entry is not an object"};
+  WebhookSubscription::Delivery delivery;
+  // The id may be a number or a string, depending on the vendor's page.
+  if (const auto it = item.find("id"); it != item.end() && it->is_number_integer()) {
+    delivery.id = std::to_string(it->get<int64_t>());
+  } else {
+    delivery.id = OptionalText(item, "id").value_or("");
+  }
+  delivery.event = OptionalText(item, "event").value_or("");
+  delivery.order_reference = OptionalText(item, "order_reference").value_or("");
+  delivery.status = OptionalText(item, "status").value_or("");
+  const auto attempts = OptionalNumber(item, "attempts");
+  if (attempts && (*attempts < 0 || *attempts > 1e6)) {
+    throw JsonWrongShape{"recent_deliveries[].attempts is out of range"};
+  }
+  delivery.attempts = attempts ? static_cast<int64_t>(*attempts) : 0;
+  delivery.last_attempt = OptionalTime(item, "last_attempt");
+  delivery.delivered_at = OptionalTime(item, "delivered_at");
+  return delivery;
+}
+
+WebhookSubscription ParseWebhookSubscriptionData(const json& data) {
+  if (!data.is_object()) throw JsonWrongShape{"data is not an object"};
+  WebhookSubscription subscription;
+  subscription.url = BoundedText(data, "webhook_url", kMaxSubscriptionUrlBytes);
+  subscription.events = EventNames(data, "events");
+  subscription.available_events = EventNames(data, "available_events");
+  const auto deliveries = data.find("recent_deliveries");
+  if (deliveries != data.end() && !deliveries->is_null()) {
+    if (!deliveries->is_array()) throw JsonWrongShape{"recent_deliveries is not a list"};
+    for (const json& item : *deliveries) {
+      if (subscription.recent_deliveries.size() >= kMaxRecentDeliveries) break;
+      subscription.recent_deliveries.push_back(ParseDelivery(item));
+    }
+  }
+  return subscription;
+}
+
 // Error codes become label values: only the API's UPPER_SNAKE_CASE words are taken as they are.
 bool IsPlainCode(std::string_view code) {
   if (code.empty() || code.size() > 64) return false;
@@ -316,6 +380,7 @@ ApiResult InterpretResponse(const HttpResponse& response, double now, ParseData 
     result.status.reset();
     result.list.reset();
     result.balance.reset();
+    result.webhook_subscription.reset();
     result.message = wrong.what;
   }
   return result;
@@ -341,6 +406,12 @@ ApiResult InterpretBalanceResponse(const HttpResponse& response, double now) {
   });
 }
 
+ApiResult InterpretWebhookSubscriptionResponse(const HttpResponse& response, double now) {
+  return InterpretResponse(response, now, [](const json& data, ApiResult& result) {
+    result.webhook_subscription = ParseWebhookSubscriptionData(data);
+  });
+}
+
 ApiClient::ApiClient(std::string access_code, Secret secret_key,
                      std::shared_ptr<HttpTransport> transport, WallClock wall_clock)
     : access_code_(std::move(access_code)),
@@ -362,6 +433,10 @@ ApiResult ApiClient::FetchListPage(const std::string& status, int64_t page, int 
 
 ApiResult ApiClient::FetchBalance() const {
   return Send("GET", "/api/v1/business/balance", "", Kind::kBalance);
+}
+
+ApiResult ApiClient::FetchWebhookSubscription() const {
+  return Send("GET", "/api/v1/business/webhooks", "", Kind::kWebhookSubscription);
 }
 
 ApiResult ApiClient::Send(const std::string& method, const std::string& path,
@@ -394,6 +469,9 @@ ApiResult ApiClient::Send(const std::string& method, const std::string& path,
         break;
       case Kind::kBalance:
         result = InterpretBalanceResponse(response, wall_clock_());
+        break;
+      case Kind::kWebhookSubscription:
+        result = InterpretWebhookSubscriptionResponse(response, wall_clock_());
         break;
     }
   } catch (const std::exception& e) {

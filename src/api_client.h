@@ -11,6 +11,7 @@
 #include "config.h"
 #include "esim_status.h"
 #include "http_transport.h"
+#include "webhook_subscription.h"
 
 namespace esim {
 
@@ -31,6 +32,7 @@ struct ApiResult {
   std::optional<EsimStatus> status;       // status call: set when code == "OK"
   std::optional<EsimListPage> list;       // list call: set when code == "OK"
   std::optional<AccountBalance> balance;  // balance call: set when code == "OK"
+  std::optional<WebhookSubscription> webhook_subscription;  // GET /webhooks: when code == "OK"
   RateLimitHeaders rate_limit;
   std::optional<double> retry_after_time;  // Unix seconds, from Retry-After
   std::optional<double> server_time;       // Unix seconds, from Date
@@ -44,6 +46,9 @@ ApiResult InterpretStatusResponse(const HttpResponse& response, double now);
 
 ApiResult InterpretListResponse(const HttpResponse& response, double now);
 ApiResult InterpretBalanceResponse(const HttpResponse& response, double now);
+// GET /webhooks. Bounded (see webhook_subscription.h); null optional fields are accepted, any
+// other wrong shape is INVALID_RESPONSE. Never throws.
+ApiResult InterpretWebhookSubscriptionResponse(const HttpResponse& response, double now);
 
 // True for the codes that mean the API refused our credentials or the request's signing
 // (esim_up 0): HMAC_REQUIRED, INVALID_API_KEY, INVALID_SIGNATURE, INVALID_TIMESTAMP, ...
@@ -61,9 +66,11 @@ class ApiClient {
   // One page of GET /esims for `status` (NEW, ACTIVE, ..., or all), `limit` eSIMs a page.
   ApiResult FetchListPage(const std::string& status, int64_t page, int limit = 100) const;
   ApiResult FetchBalance() const;
+  // The key's webhook subscription (read only; the signing secret is never part of it).
+  ApiResult FetchWebhookSubscription() const;
 
  private:
-  enum class Kind { kStatus, kList, kBalance };
+  enum class Kind { kStatus, kList, kBalance, kWebhookSubscription };
   ApiResult Send(const std::string& method, const std::string& path, const std::string& body,
                  Kind kind) const;
 

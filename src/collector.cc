@@ -337,8 +337,61 @@ void WriteAccountFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
   }
 }
 
+// What the reads of the key's subscription said (docs/contract.md, "Webhooks"). The key's URL
+// is never written: it may be another system's.
+void WriteSubscriptionFamilies(ExpositionWriter& out, const SubscriptionReads& reads,
+                               const std::string& public_url) {
+  if (!reads.last_ok) return;
+  out.Family("esim_webhook_subscription_read_success",
+             "1 when the latest read of the API key's webhook subscription (GET /webhooks) "
+             "succeeded, else 0.",
+             "gauge");
+  out.Sample("esim_webhook_subscription_read_success", {}, *reads.last_ok ? 1 : 0);
+  out.Family("esim_webhook_subscription_read_timestamp_seconds",
+             "Unix time of the latest successful read of the webhook subscription; 0 before the "
+             "first.",
+             "gauge");
+  out.Sample("esim_webhook_subscription_read_timestamp_seconds", {}, reads.last_success_time);
+  if (!reads.health) return;
+  const WebhookSubscriptionHealth& health = *reads.health;
+  if (!public_url.empty()) {
+    out.Family("esim_webhook_subscription_points_here",
+               "1 when the API key's webhook URL is webhook.public_url (ignoring one trailing "
+               "slash), else 0: deliveries go elsewhere or nowhere.",
+               "gauge");
+    out.Sample("esim_webhook_subscription_points_here", {},
+               PointsAt(health.url, public_url) ? 1 : 0);
+  }
+  out.Family("esim_webhook_subscribed",
+             "1 for each event the API key's webhook subscription carries, 0 for each documented "
+             "or available event it does not.",
+             "gauge");
+  for (const auto& [event, subscribed] : health.events) {
+    out.Sample("esim_webhook_subscribed", {{"event", event}}, subscribed ? 1 : 0);
+  }
+  out.Family("esim_webhook_recent_deliveries",
+             "The vendor's most recent delivery attempts (it lists the last 10) by status: "
+             "delivered, failed (retries exhausted), other (e.g. still retrying).",
+             "gauge");
+  out.Sample("esim_webhook_recent_deliveries", {{"status", "delivered"}},
+             static_cast<double>(health.delivered));
+  out.Sample("esim_webhook_recent_deliveries", {{"status", "failed"}},
+             static_cast<double>(health.failed));
+  out.Sample("esim_webhook_recent_deliveries", {{"status", "other"}},
+             static_cast<double>(health.other));
+  if (health.newest_failure_time) {
+    out.Family("esim_webhook_recent_failed_delivery_timestamp_seconds",
+               "Unix time of the last attempt of the newest failed delivery among the vendor's "
+               "recent deliveries; absent when none failed.",
+               "gauge");
+    out.Sample("esim_webhook_recent_failed_delivery_timestamp_seconds", {},
+               *health.newest_failure_time);
+  }
+}
+
 // What the webhook receiver saw, when one is configured.
-void WriteWebhookFamilies(ExpositionWriter& out, const StateSnapshot& snapshot) {
+void WriteWebhookFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
+                          const ExporterStatus& status) {
   const WebhookState& webhooks = snapshot.webhooks;
   if (!webhooks.enabled) return;
   out.Family("esim_webhook_deliveries_total",
@@ -354,6 +407,7 @@ void WriteWebhookFamilies(ExpositionWriter& out, const StateSnapshot& snapshot) 
              "Unix time when the latest webhook delivery was applied; 0 before the first.",
              "gauge");
   out.Sample("esim_webhook_last_applied_timestamp_seconds", {}, webhooks.last_applied_time);
+  WriteSubscriptionFamilies(out, webhooks.subscription, status.webhook_public_url);
 }
 
 // The thresholds the shipped alert rules use: the defaults always, and per eSIM only those
@@ -469,7 +523,7 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
     out.Sample("esim_api_clock_skew_seconds", {}, *api.server_time_offset);
   }
   WriteAccountFamilies(out, snapshot, status);
-  WriteWebhookFamilies(out, snapshot);
+  WriteWebhookFamilies(out, snapshot, status);
   out.Family("esim_monitored_esims",
              "eSIMs monitored: those in the running config, plus those found by discovery.",
              "gauge");

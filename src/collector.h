@@ -25,6 +25,7 @@ struct ExporterStatus {
   double last_reload_success_time = 0;  // Unix seconds
   AlertThresholds alert_defaults;       // alerts: (esim_alert_threshold_default)
   double balance_low = 50;              // alerts.balance_low
+  std::string webhook_public_url;       // webhook.public_url; empty: points_here not exported
   // Durable state (--storage.path); its families are exported only when it is on.
   struct Storage {
     double last_write_success_time = 0;  // Unix seconds; 0: none yet

@@ -44,6 +44,10 @@ constexpr FlagSpec kFlags[] = {
      "schedule, the request-budget ledger) in DIR, so that a\n"
      "restart loses nothing and spends nothing; DIR is created\n"
      "and locked (one exporter per DIR). Default: memory only"},
+    {"--webhook.show", "", &CommandLine::webhook_show,
+     "print the API key's webhook subscription (GET /webhooks:\n"
+     "URL, events, recent deliveries) and exit 0, or 1 when it\n"
+     "cannot be read; one request, read only, no secret shown"},
     {"--version", "", &CommandLine::version, "print the version and exit"},
     {"--help", "", &CommandLine::help, "print this help and exit"},
 };

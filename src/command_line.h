@@ -21,6 +21,7 @@ struct CommandLine {
   std::string shard_total = "1";
   std::string shard_index = "0";
   std::string storage_path;  // empty: state in memory only
+  bool webhook_show = false;
   bool version = false;
   bool help = false;
 

@@ -862,6 +862,20 @@ class Loader : public YamlReader {
                                     "an older delivery could be a replay), e.g. 1h");
                }
              }},
+            {"public_url",
+             [&](const Node& k, const Node& v) { webhook.public_url = ParsePublicUrl(k, v); }},
+            {"check_interval",
+             [&](const Node& k, const Node& v) {
+               webhook.check_interval = Duration(k, v, "webhook.check_interval");
+               if (webhook.check_interval > milliseconds(0) &&
+                   webhook.check_interval < kMinBalanceInterval) {
+                 Fail(v.Mark(), "webhook.check_interval is " +
+                                    FormatDuration(webhook.check_interval) +
+                                    ", shorter than the 60s minimum; use at least 60s (every "
+                                    "read spends a request of the rate_limit budget), e.g. 1h, "
+                                    "or 0 to turn subscription reads off");
+               }
+             }},
             {"listen_address",
              [&](const Node& k, const Node& v) {
                webhook.listen_address = Text(k, v, "webhook.listen_address");
@@ -881,6 +895,68 @@ class Loader : public YamlReader {
                }
              }},
         });
+  }
+
+  // The vendor delivers to HTTPS URLs only, and the URL is compared as a string with the key's
+  // subscription: anything the vendor would refuse, or that could never compare equal, fails.
+  std::string ParsePublicUrl(const Node& key, const Node& value) {
+    const std::string& url = Text(key, value, "webhook.public_url");
+    const Mark at = Where(key, value);
+    const std::string example = "write e.g. https://esim.example.com/webhook";
+    // Checked before anything echoes the URL: a password must not end up in a log.
+    const size_t scheme_end = url.find("://");
+    const std::string rest = scheme_end == std::string::npos ? url : url.substr(scheme_end + 3);
+    const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.find('@') != std::string::npos) {
+      Fail(at,
+           "webhook.public_url must not contain a user name or password (user@host); "
+           "deliveries are authenticated by their signature");
+    }
+    if (!ToLower(url).starts_with("https://")) {
+      Fail(at, "webhook.public_url " + Quoted(url) +
+                   " must start with https:// (the vendor delivers to HTTPS URLs only); " +
+                   example);
+    }
+    if (std::any_of(url.begin(), url.end(), [](char c) {
+          return IsSpace(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        })) {
+      Fail(at, "webhook.public_url " + Quoted(url) + " contains whitespace; remove it");
+    }
+    if (url.find('#') != std::string::npos) {
+      Fail(at,
+           "webhook.public_url " + Quoted(url) + " must not contain a fragment (#); " + example);
+    }
+    std::string host = authority;
+    std::string port;
+    if (host.starts_with('[')) {
+      const size_t close = host.find(']');
+      if (close == std::string::npos || (close + 1 < host.size() && host[close + 1] != ':')) {
+        Fail(at, "webhook.public_url " + Quoted(url) + " has a malformed IPv6 address; " + example);
+      }
+      if (close + 1 < host.size()) port = host.substr(close + 2);
+      if (close + 2 == host.size()) port = "x";  // "[::1]:" has an empty, hence invalid, port
+      host = host.substr(1, close - 1);
+    } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
+      port = host.substr(colon + 1);
+      host.resize(colon);
+      if (port.empty()) port = "x";  // so has "host:"
+    }
+    if (host.empty()) {
+      Fail(at, "webhook.public_url " + Quoted(url) + " has no host name; " + example);
+    }
+    if (!port.empty()) {
+      int number = 0;
+      const auto result = std::from_chars(port.data(), port.data() + port.size(), number);
+      if (!AllDigits(port) || result.ec != std::errc() || number < 1 || number > 65535) {
+        Fail(at, "webhook.public_url " + Quoted(url) +
+                     " has an invalid port; write a number "
+                     "from 1 to 65535 after the colon, or no colon");
+      }
+    }
+    if (url.size() > 2048) {
+      Fail(at, "webhook.public_url is longer than 2048 characters; use a shorter URL");
+    }
+    return url;
   }
 
   // Like the API secret key: inline (discouraged), a file, the environment, or a systemd

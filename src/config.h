@@ -75,6 +75,12 @@ struct WebhookConfig {
   // the future). At most 24 h: the delivery-id window, so a replay can never outlive it.
   std::chrono::milliseconds max_age{std::chrono::hours(1)};
   std::string listen_address;  // empty: the main listener serves the receiver
+  // The HTTPS URL the vendor should deliver to; when set, esim_webhook_subscription_points_here
+  // compares the key's subscription with it. Empty: not compared.
+  std::string public_url;
+  // How often the account-reading replica reads GET /webhooks (delivery health); 0 disables.
+  // Hourly by default: 24 requests a day of the key's budget.
+  std::chrono::milliseconds check_interval{std::chrono::hours(1)};
   bool operator==(const WebhookConfig&) const = default;
 };
 

@@ -187,7 +187,15 @@ void ExporterApp::RestoreState(const Config& config) {
                                             esim.failures};
     }
     poller_.RestoreProgress(progress);
-    inventory_.RestoreNextDue({state->next_sweep_time, state->next_balance_time}, wall_now);
+    inventory_.RestoreNextDue(
+        {state->next_sweep_time, state->next_balance_time, state->next_webhook_check_time},
+        wall_now);
+    const bool subscription_reads = webhook_route_.enabled && config.webhook.enabled &&
+                                    config.webhook.check_interval.count() > 0 &&
+                                    shard_.ReadsAccount();
+    if (state->webhook_subscription && subscription_reads) {
+      store_.RestoreSubscription(*state->webhook_subscription);
+    }
     delivery_ids_.Restore(state->delivery_ids, wall_now);
     LogInfo("durable state restored",
             {{"file", dir.File(kStateFileName)},
@@ -228,6 +236,10 @@ std::string ExporterApp::EncodeState() const {
   const Inventory::NextDue due = inventory_.NextDueAt(wall_now);
   state.next_sweep_time = due.sweep;
   state.next_balance_time = due.balance;
+  state.next_webhook_check_time = due.webhook;
+  if (snapshot->webhooks.subscription.health) {
+    state.webhook_subscription = snapshot->webhooks.subscription;
+  }
   state.delivery_ids = delivery_ids_.Entries();
   return esim::EncodeState(state);
 }
@@ -242,6 +254,10 @@ PollSchedule::Priority ExporterApp::LivePriority(const Config& config, size_t es
   double bulk_per_second = pages / std::chrono::duration<double>(config.inventory.interval).count();
   if (config.balance.interval.count() > 0 && shard_.ReadsAccount()) {
     bulk_per_second += 1.0 / std::chrono::duration<double>(config.balance.interval).count();
+  }
+  if (config.webhook.enabled && config.webhook.check_interval.count() > 0 &&
+      shard_.ReadsAccount()) {
+    bulk_per_second += 1.0 / std::chrono::duration<double>(config.webhook.check_interval).count();
   }
   const auto spacing = LiveSpacing(config.api.rate_limit, bulk_per_second);
   if (!spacing) {
@@ -300,10 +316,20 @@ void ExporterApp::Apply(const Config& config) {
   Inventory::Settings inventory_settings;
   inventory_settings.inventory = config.inventory;
   inventory_settings.balance = config.balance;
+  // Subscription reads serve the receiver's health: without a route no delivery can arrive.
+  if (webhook_route_.enabled && config.webhook.enabled) {
+    inventory_settings.webhook_check_interval = config.webhook.check_interval;
+    inventory_settings.webhook_public_url = config.webhook.public_url;
+  }
   inventory_settings.stale_after = config.poll.stale_after;
   inventory_settings.shard = shard_;
   inventory_settings.other_shards_esim_ids = config.other_shards_esim_ids;
   inventory_.Reconfigure(inventory_settings, client);
+  // Reads turned off (or never on for this replica): what an earlier read said is not kept
+  // on show forever.
+  if (inventory_settings.webhook_check_interval.count() == 0 || !shard_.ReadsAccount()) {
+    store_.ClearSubscription();
+  }
   WebhookReceiverSettings webhook_settings;
   webhook_settings.secret = config.webhook.secret;
   webhook_settings.max_age_seconds = std::chrono::duration<double>(config.webhook.max_age).count();
@@ -336,6 +362,7 @@ void ExporterApp::Apply(const Config& config) {
   status_.configured_poll_interval = config.poll.interval;
   status_.alert_defaults = config.alerts.defaults;
   status_.balance_low = config.alerts.balance_low;
+  status_.webhook_public_url = config.webhook.public_url;
   status_.stale_after = config.poll.stale_after;
   status_.export_imei = config.metrics.export_imei;
   status_.export_eid_imsi = config.metrics.export_eid_imsi;

@@ -86,6 +86,9 @@ DailyCost EstimateDailyCost(const Config& config, const Shard& shard) {
   if (config.balance.interval.count() > 0 && shard.ReadsAccount()) {
     cost.balance_reads = kDaySeconds / Seconds(config.balance.interval);
   }
+  if (config.webhook.enabled && config.webhook.check_interval.count() > 0 && shard.ReadsAccount()) {
+    cost.subscription_reads = kDaySeconds / Seconds(config.webhook.check_interval);
+  }
   if (!inventory.enabled) {
     cost.live_interval = EffectiveInterval(config.poll.interval, cost.esims, limits);
     cost.live_polls = static_cast<double>(cost.esims) * kDaySeconds / Seconds(cost.live_interval);
@@ -100,8 +103,8 @@ DailyCost EstimateDailyCost(const Config& config, const Shard& shard) {
   cost.sweeps = kDaySeconds / Seconds(inventory.interval);
   cost.sweep_pages = cost.sweeps * static_cast<double>(cost.pages_per_sweep);
   // The sweeps and balance reads come first; live polls get what is left (as the poller does).
-  const std::optional<std::chrono::milliseconds> spacing =
-      LiveSpacing(limits, (cost.sweep_pages + cost.balance_reads) / kDaySeconds);
+  const std::optional<std::chrono::milliseconds> spacing = LiveSpacing(
+      limits, (cost.sweep_pages + cost.balance_reads + cost.subscription_reads) / kDaySeconds);
   if (!spacing) {
     cost.live_capped_by_budget = true;
     return cost;
@@ -182,6 +185,18 @@ std::string DescribeDailyCost(const DailyCost& cost, const Config& config, const
     text += "one every " + ShortDuration(config.balance.interval);
   }
   text += ")\n";
+
+  if (config.webhook.enabled) {
+    text += "  subscription reads   " + Count(cost.subscription_reads) + "  (";
+    if (config.webhook.check_interval.count() == 0) {
+      text += "webhook.check_interval 0: off";
+    } else if (!shard.ReadsAccount()) {
+      text += "replica 0 reads the webhook subscription";
+    } else {
+      text += "one every " + ShortDuration(config.webhook.check_interval);
+    }
+    text += ")\n";
+  }
 
   const double total = cost.total();
   text += "  total                " + Count(total) + "  (" + Rate(total / 24) + " an hour, " +

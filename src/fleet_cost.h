@@ -29,7 +29,10 @@ struct DailyCost {
   double sweeps = 0;
   double sweep_pages = 0;
   double balance_reads = 0;  // 0 when off, or on a replica that does not read the account
-  double total() const { return live_polls + sweep_pages + balance_reads; }
+  // GET /webhooks (webhook.check_interval); 0 without a receiver, when off, or on a replica
+  // that does not read the account.
+  double subscription_reads = 0;
+  double total() const { return live_polls + sweep_pages + balance_reads + subscription_reads; }
 };
 
 // `config` as this replica runs it (LoadShardedConfig: eSIMs and rate_limit already cut).

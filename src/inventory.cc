@@ -40,6 +40,13 @@ void Inventory::Reconfigure(const Settings& settings, std::shared_ptr<const ApiC
   } else if (!next_balance_) {
     next_balance_ = now;
   }
+  // So is the webhook subscription.
+  if (settings.webhook_check_interval.count() == 0 || !settings.shard.ReadsAccount()) {
+    next_webhook_.reset();
+  } else if (!next_webhook_) {
+    next_webhook_ = now;
+  }
+  if (settings.webhook_public_url != settings_.webhook_public_url) logged_elsewhere_url_.reset();
   const bool discovery = settings.inventory.enabled && settings.inventory.discover;
   store_.SetDiscoveryLimit(discovery ? std::optional(settings.inventory.max_discovered)
                                      : std::nullopt);
@@ -74,7 +81,7 @@ Inventory::NextDue Inventory::NextDueAt(double wall_now) const {
   const auto wall = [&](const std::optional<Clock::time_point>& at) {
     return at ? wall_now + std::chrono::duration<double>(*at - now).count() : 0.0;
   };
-  return NextDue{wall(next_sweep_), wall(next_balance_)};
+  return NextDue{wall(next_sweep_), wall(next_balance_), wall(next_webhook_)};
 }
 
 void Inventory::RestoreNextDue(const NextDue& due, double wall_now) {
@@ -90,6 +97,7 @@ void Inventory::RestoreNextDue(const NextDue& due, double wall_now) {
   };
   restore(next_sweep_, due.sweep, settings_.inventory.interval);
   restore(next_balance_, due.balance, settings_.balance.interval);
+  restore(next_webhook_, due.webhook, settings_.webhook_check_interval);
   wake_.notify_all();
 }
 
@@ -114,8 +122,9 @@ void Inventory::Loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     std::optional<Clock::time_point> wake_at;
-    if (next_sweep_) wake_at = next_sweep_;
-    if (next_balance_ && (!wake_at || *next_balance_ < *wake_at)) wake_at = next_balance_;
+    for (const auto& next : {next_sweep_, next_balance_, next_webhook_}) {
+      if (next && (!wake_at || *next < *wake_at)) wake_at = next;
+    }
     if (!wake_at) {
       wake_.wait(lock);
       continue;
@@ -128,6 +137,7 @@ void Inventory::Loop() {
     const Settings settings = settings_;
     const auto client = client_;
     const bool sweep_due = next_sweep_ && *next_sweep_ <= now;
+    const bool balance_due = next_balance_ && *next_balance_ <= now;
     lock.unlock();
     if (sweep_due) {
       const bool ok = Sweep(settings, *client);
@@ -141,7 +151,7 @@ void Inventory::Loop() {
             wait, Clock::duration(settings_.sweep_retry) * (int64_t{1} << (failed_sweeps_ - 1)));
       }
       if (next_sweep_) next_sweep_ = now + wait;
-    } else {
+    } else if (balance_due) {
       const bool ok = ReadBalance(*client);
       lock.lock();
       if (next_balance_) {
@@ -149,6 +159,15 @@ void Inventory::Loop() {
         const auto retry =
             std::min<Clock::duration>(settings_.balance.interval, std::chrono::minutes(5));
         next_balance_ = now + (ok ? Clock::duration(settings_.balance.interval) : retry);
+      }
+    } else {
+      const bool ok = ReadWebhookSubscription(settings, *client);
+      lock.lock();
+      if (next_webhook_) {
+        // Retried like the balance: sooner, but never more than every 5 minutes.
+        const auto retry =
+            std::min<Clock::duration>(settings_.webhook_check_interval, std::chrono::minutes(5));
+        next_webhook_ = now + (ok ? Clock::duration(settings_.webhook_check_interval) : retry);
       }
     }
   }
@@ -279,6 +298,34 @@ bool Inventory::ReadBalance(const ApiClient& client) {
     return false;
   }
   store_.RecordBalance(*result.balance);
+  return true;
+}
+
+bool Inventory::ReadWebhookSubscription(const Settings& settings, const ApiClient& client) {
+  if (!AcquireBudget()) return false;
+  const ApiResult result = client.FetchWebhookSubscription();
+  RecordApiOutcome(result, budget_, store_, metrics_);
+  if (!result.ok() || !result.webhook_subscription) {
+    LogWarn("webhook subscription read failed",
+            {{"code", result.code}, {"message", result.message}});
+    store_.RecordSubscriptionRead(std::nullopt, WallNow());
+    return false;
+  }
+  WebhookSubscriptionHealth health = SummarizeSubscription(*result.webhook_subscription);
+  const std::string public_url = settings.webhook_public_url;
+  {
+    // Where deliveries go instead is worth one line per change (no secret, but see UrlForLog).
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::string url = health.url.value_or("");
+    if (!public_url.empty() && !PointsAt(health.url, public_url) && logged_elsewhere_url_ != url) {
+      LogInfo("the API key's webhook subscription does not point at webhook.public_url",
+              {{"subscription_url", UrlForLog(url)}, {"public_url", public_url}});
+      logged_elsewhere_url_ = url;
+    } else if (PointsAt(health.url, public_url)) {
+      logged_elsewhere_url_.reset();
+    }
+  }
+  store_.RecordSubscriptionRead(std::move(health), WallNow());
   return true;
 }
 

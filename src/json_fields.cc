@@ -23,11 +23,7 @@ const json* Field(const json& object, const char* key) {
 
 }  // namespace
 
-std::optional<std::string> OptionalText(const json& object, const char* key) {
-  const json* field = Field(object, key);
-  if (field == nullptr) return std::nullopt;
-  if (!field->is_string()) throw JsonWrongShape{std::string(key) + " is not a string"};
-  std::string text = field->get<std::string>();
+std::string CutLabelText(std::string text) {
   if (text.size() > kMaxTextBytes) {
     // Cut at a character boundary: invalid UTF-8 in one label makes Prometheus drop the scrape.
     size_t size = kMaxTextBytes;
@@ -35,6 +31,13 @@ std::optional<std::string> OptionalText(const json& object, const char* key) {
     text.resize(size);
   }
   return text;
+}
+
+std::optional<std::string> OptionalText(const json& object, const char* key) {
+  const json* field = Field(object, key);
+  if (field == nullptr) return std::nullopt;
+  if (!field->is_string()) throw JsonWrongShape{std::string(key) + " is not a string"};
+  return CutLabelText(field->get<std::string>());
 }
 
 std::optional<double> OptionalTime(const json& object, const char* key) {

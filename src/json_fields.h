@@ -15,6 +15,8 @@ struct JsonWrongShape {
 };
 
 // Strings may become label values: cut to 256 bytes at a UTF-8 character boundary.
+std::string CutLabelText(std::string text);
+// A string field, cut like CutLabelText.
 std::optional<std::string> OptionalText(const nlohmann::json& object, const char* key);
 // An ISO 8601 string, as Unix seconds.
 std::optional<double> OptionalTime(const nlohmann::json& object, const char* key);

@@ -12,10 +12,13 @@
 #include <string>
 #include <thread>
 
+#include "api_client.h"
+#include "api_feedback.h"
 #include "command_line.h"
 #include "config.h"
 #include "exporter_app.h"
 #include "fleet_cost.h"
+#include "http_transport.h"
 #include "log.h"
 #include "poll_schedule.h"
 #include "service_notify.h"
@@ -24,6 +27,7 @@
 #include "version.h"
 #include "web.h"
 #include "web_config.h"
+#include "webhook_show.h"
 
 namespace {
 
@@ -97,6 +101,30 @@ int RunOnce(const Flags& flags, esim::Config config) {
   app.Stop();
   const std::string text = app.MetricsText();
   std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 ? kExitOk : kExitCannotStart;
+}
+
+// --webhook.show: one signed GET /webhooks outside the running exporter's budget (like a person
+// would send it), printed for people. The answer holds no secret.
+int ShowWebhook(const esim::Config& config) {
+  esim::HttpTransportOptions options;
+  options.base_url = config.api.url;
+  options.ca_file = config.api.ca_file;
+  options.ca_pem = config.api.ca_pem;  // what --config.check validated
+  options.timeout = config.api.timeout;
+  options.max_connections = 1;
+  options.max_body_bytes = config.api.max_response_bytes;
+  const esim::ApiClient client(config.api.access_code, config.api.secret_key,
+                               std::make_shared<esim::HttplibTransport>(options),
+                               [] { return esim::WallNow(); });
+  const esim::ApiResult result = client.FetchWebhookSubscription();
+  if (!result.ok() || !result.webhook_subscription) {
+    std::cerr << "esim_exporter: cannot read the webhook subscription: " << result.code
+              << (result.message.empty() ? "" : " (" + result.message + ")") << "\n";
+    return kExitInvalid;
+  }
+  std::cout << esim::FormatWebhookSubscription(*result.webhook_subscription,
+                                               config.webhook.public_url);
   return std::fflush(stdout) == 0 ? kExitOk : kExitCannotStart;
 }
 
@@ -277,6 +305,14 @@ int main(int argc, char** argv) {
     return kExitInvalid;
   }
   esim::LogConfigFindings(config);
+  if (flags.webhook_show) {
+    try {
+      return ShowWebhook(config);
+    } catch (const std::exception& e) {
+      LogError("cannot read the webhook subscription", {{"error", e.what()}});
+      return kExitInvalid;
+    }
+  }
   // Read once, before binding: a bad web config must not leave the endpoints open or down.
   std::optional<esim::WebConfig> web_config;
   if (!flags.once && !flags.web_config_file.empty()) {

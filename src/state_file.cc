@@ -339,6 +339,39 @@ PersistedEsim EsimFrom(const json& in) {
   return esim;
 }
 
+// The subscription read's summary (a line of its own: an exporter from before subscription
+// reads skips it, and one reading an older file finds none).
+json SubscriptionJson(const SubscriptionReads& reads) {
+  const WebhookSubscriptionHealth& health = *reads.health;
+  json out = {{"t", "webhook_subscription"},
+              {"last_ok", reads.last_ok.value_or(false)},
+              {"last_success", Finite(reads.last_success_time)},
+              {"events", health.events},
+              {"delivered", health.delivered},
+              {"failed", health.failed},
+              {"other", health.other}};
+  PutOpt(out, "url", health.url);
+  PutOpt(out, "newest_failure", health.newest_failure_time);
+  return out;
+}
+
+SubscriptionReads SubscriptionFrom(const json& in) {
+  SubscriptionReads reads;
+  reads.last_ok = in.at("last_ok").get<bool>();
+  reads.last_success_time = in.at("last_success").get<double>();
+  WebhookSubscriptionHealth& health = reads.health.emplace();
+  for (const auto& [event, subscribed] : in.at("events").items()) {
+    if (health.events.size() >= kMaxSubscriptionEvents) break;
+    health.events[event] = subscribed.get<bool>();
+  }
+  health.delivered = Int<int64_t>(in.at("delivered"));
+  health.failed = Int<int64_t>(in.at("failed"));
+  health.other = Int<int64_t>(in.at("other"));
+  GetOpt(in, "url", health.url);
+  GetOpt(in, "newest_failure", health.newest_failure_time);
+  return reads;
+}
+
 template <typename T>
 std::optional<T> Decode(std::string_view data, std::string& error, T (*decode)(std::string_view)) {
   try {
@@ -373,8 +406,11 @@ PersistedState DecodeStateOrThrow(std::string_view data) {
       }
       Get(line, "next_sweep", state.next_sweep_time);
       Get(line, "next_balance", state.next_balance_time);
+      Get(line, "next_webhook_check", state.next_webhook_check_time);
       Get(line, "paused_until", state.paused_until);
       Get(line, "pause_reason", state.pause_reason);
+    } else if (type == "webhook_subscription") {
+      state.webhook_subscription = SubscriptionFrom(line);
     } else if (type == "delivery") {
       state.delivery_ids.emplace_back(line.at("id").get<std::string>(),
                                       line.at("at").get<double>());
@@ -422,7 +458,8 @@ std::string EncodeState(const PersistedState& state) {
   json account = {{"t", "account"},
                   {"inventory_success", Finite(state.account.inventory_last_success_time)},
                   {"next_sweep", Finite(state.next_sweep_time)},
-                  {"next_balance", Finite(state.next_balance_time)}};
+                  {"next_balance", Finite(state.next_balance_time)},
+                  {"next_webhook_check", Finite(state.next_webhook_check_time)}};
   if (state.paused_until > 0) {
     account["paused_until"] = Finite(state.paused_until);
     account["pause_reason"] = state.pause_reason;
@@ -436,6 +473,9 @@ std::string EncodeState(const PersistedState& state) {
   }
   AddLine(body, lines, account);
   for (const PersistedEsim& esim : state.esims) AddLine(body, lines, EsimJson(esim));
+  if (state.webhook_subscription && state.webhook_subscription->health) {
+    AddLine(body, lines, SubscriptionJson(*state.webhook_subscription));
+  }
   for (const auto& [id, at] : state.delivery_ids) {
     AddLine(body, lines, json{{"t", "delivery"}, {"id", id}, {"at", Finite(at)}});
   }

@@ -45,7 +45,12 @@ struct PersistedState {
   AccountState account;
   double next_sweep_time = 0;    // when the next inventory sweep is due; 0: none planned
   double next_balance_time = 0;  // when the next balance read is due; 0: none planned
-  double paused_until = 0;       // an API-imposed pause as the metrics show it; 0: none
+  // When the next webhook subscription read is due; 0: none planned (or a file from before
+  // subscription reads, which has no such field).
+  double next_webhook_check_time = 0;
+  // What the latest successful subscription read said; nullopt: none (or an older file).
+  std::optional<SubscriptionReads> webhook_subscription;
+  double paused_until = 0;  // an API-imposed pause as the metrics show it; 0: none
   std::string pause_reason;
   // Webhook delivery ids seen, with when (Unix seconds).
   std::vector<std::pair<std::string, double>> delivery_ids;

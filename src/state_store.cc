@@ -211,6 +211,27 @@ void StateStore::SetWebhookEnabled(bool enabled) {
   webhooks_.enabled = enabled;
 }
 
+void StateStore::RecordSubscriptionRead(std::optional<WebhookSubscriptionHealth> health,
+                                        double now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SubscriptionReads& reads = webhooks_.subscription;
+  reads.last_ok = health.has_value();
+  if (!health) return;
+  reads.last_success_time = now;
+  reads.health = std::move(health);
+}
+
+void StateStore::RestoreSubscription(const SubscriptionReads& reads) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (webhooks_.subscription.last_ok) return;
+  webhooks_.subscription = reads;
+}
+
+void StateStore::ClearSubscription() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  webhooks_.subscription = {};
+}
+
 size_t StateStore::DropVanished(double now, double stale_after) {
   std::lock_guard<std::mutex> lock(mutex_);
   const size_t before = esims_.size();

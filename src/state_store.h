@@ -22,6 +22,7 @@
 #include "record_labels.h"
 #include "shard.h"
 #include "webhook_event.h"
+#include "webhook_subscription.h"
 
 namespace esim {
 
@@ -114,12 +115,20 @@ struct SweepState {
   int64_t discovery_over_limit = 0;
 };
 
+// The reads of the key's webhook subscription (GET /webhooks) on the account-reading replica.
+struct SubscriptionReads {
+  std::optional<bool> last_ok;                      // the latest read; nullopt before the first
+  double last_success_time = 0;                     // Unix seconds; 0: none yet
+  std::optional<WebhookSubscriptionHealth> health;  // from the latest successful read
+};
+
 // What the webhook receiver saw (esim_webhook_*).
 struct WebhookState {
   bool enabled = false;  // a receiver is configured: its families are exported
   // Deliveries by (event label, outcome) since the exporter started.
   std::map<std::pair<std::string, std::string>, int64_t> deliveries;
   double last_applied_time = 0;  // Unix seconds; 0: none yet
+  SubscriptionReads subscription;
 };
 
 struct StateSnapshot {
@@ -177,6 +186,13 @@ class StateStore {
   void RecordDelivery(std::string_view event_label, std::string_view outcome, double now);
   // Whether a receiver is configured (its families are exported even before any delivery).
   void SetWebhookEnabled(bool enabled);
+  // One read of the webhook subscription at `now`: its summary, or nullopt when it failed (the
+  // previous summary stays, like the balance).
+  void RecordSubscriptionRead(std::optional<WebhookSubscriptionHealth> health, double now);
+  // What an earlier run read (durable state); ignored once this run has read it itself.
+  void RestoreSubscription(const SubscriptionReads& reads);
+  // Forgets every read (reads turned off).
+  void ClearSubscription();
 
   // Forgets discovered eSIMs that no sweep listed for `stale_after` seconds; returns how many.
   size_t DropVanished(double now, double stale_after);

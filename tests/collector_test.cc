@@ -340,5 +340,56 @@ TEST(CollectorTest, InventoryFamiliesFollowWhatIsEnabled) {
   EXPECT_EQ(text.find("esim_discovery_"), std::string::npos);
 }
 
+// The subscription's series: only after a read, points_here only with public_url, the key's
+// URL never on the page, a failed read keeps the previous summary.
+TEST(CollectorTest, WebhookSubscriptionSeries) {
+  StateSnapshot snapshot;
+  snapshot.webhooks.enabled = true;
+  ExporterStatus status = GoldenStatus();
+  status.webhook_public_url = "https://esim.example.com/webhook/";
+  const auto render = [&] {
+    return RenderMetrics(snapshot, status, nullptr, kNow, {.process_metrics = false});
+  };
+  EXPECT_EQ(render().find("esim_webhook_subscription"), std::string::npos);
+
+  WebhookSubscription subscription;
+  subscription.url = "https://orders.example.com/secret-path";
+  subscription.events = {"esim.usage.threshold"};
+  for (const auto& [status_text, last_attempt] :
+       {std::pair<std::string, std::optional<double>>{"failed", 1700000000.0},
+        {"delivered", std::nullopt},
+        {"failed", 1700000100.0}}) {
+    WebhookSubscription::Delivery& delivery = subscription.recent_deliveries.emplace_back();
+    delivery.status = status_text;
+    delivery.last_attempt = last_attempt;
+  }
+  snapshot.webhooks.subscription = {true, kNow - 60, SummarizeSubscription(subscription)};
+  std::string text = render();
+  EXPECT_NE(text.find("\nesim_webhook_subscription_read_success 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\nesim_webhook_subscription_points_here 0\n"), std::string::npos);
+  EXPECT_NE(text.find("\nesim_webhook_subscribed{event=\"esim.usage.threshold\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\nesim_webhook_subscribed{event=\"esim.status.changed\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\nesim_webhook_recent_deliveries{status=\"failed\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\nesim_webhook_recent_deliveries{status=\"delivered\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\nesim_webhook_recent_failed_delivery_timestamp_seconds 1700000100\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("orders.example.com"), std::string::npos);
+
+  snapshot.webhooks.subscription.health->url = "https://esim.example.com/webhook";
+  snapshot.webhooks.subscription.last_ok = false;
+  text = render();
+  EXPECT_NE(text.find("\nesim_webhook_subscription_read_success 0\n"), std::string::npos);
+  EXPECT_NE(text.find("\nesim_webhook_subscription_points_here 1\n"), std::string::npos);
+  status.webhook_public_url.clear();
+  EXPECT_EQ(render().find("esim_webhook_subscription_points_here"), std::string::npos);
+  snapshot.webhooks.enabled = false;
+  EXPECT_EQ(render().find("esim_webhook_"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace esim

@@ -93,7 +93,7 @@ TEST(CommandLineTest, UsageListsExactlyTheFlagsThatParse) {
     EXPECT_THAT(error, ::testing::Not(HasSubstr("unknown flag"))) << name;
     ++listed;
   }
-  EXPECT_EQ(listed, 13u) << usage;
+  EXPECT_EQ(listed, 14u) << usage;
   CommandLine flags;
   EXPECT_THAT(Parse({"--web.listen_address=:1"}, flags), HasSubstr("unknown flag"));
 }

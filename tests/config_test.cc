@@ -322,6 +322,8 @@ TEST(WebhookConfigTest, DefaultsAndEverySetting) {
   const std::string path =
       dir.Write("c.yml", "webhook:\n  path: /hooks/esimfly\n  secret_file: " + secret +
                              "\n  max_age: 30m\n  listen_address: \"127.0.0.1:10418\"\n"
+                             "  public_url: https://esim.example.com:8443/hooks/esimfly/\n"
+                             "  check_interval: 6h\n"
                              "metrics:\n  export_eid_imsi: true\n" +
                              std::string(kOneEsim));
   const Config config = LoadConfig(path, CredentialsEnv());
@@ -332,6 +334,8 @@ TEST(WebhookConfigTest, DefaultsAndEverySetting) {
   EXPECT_EQ(webhook.secret_file, secret);
   EXPECT_EQ(webhook.max_age, minutes(30));
   EXPECT_EQ(webhook.listen_address, "127.0.0.1:10418");
+  EXPECT_EQ(webhook.public_url, "https://esim.example.com:8443/hooks/esimfly/");
+  EXPECT_EQ(webhook.check_interval, hours(6));
   EXPECT_TRUE(config.metrics.export_eid_imsi);
   EXPECT_TRUE(config.warnings.empty());
 
@@ -342,6 +346,18 @@ TEST(WebhookConfigTest, DefaultsAndEverySetting) {
   EXPECT_EQ(from_env.webhook.path, "/webhook");
   EXPECT_EQ(from_env.webhook.max_age, hours(1));
   EXPECT_TRUE(from_env.webhook.listen_address.empty());
+  // Subscription reads are on by default with a receiver; the URL is compared only when given.
+  EXPECT_TRUE(from_env.webhook.public_url.empty());
+  EXPECT_EQ(from_env.webhook.check_interval, hours(1));
+  const std::string off = dir.Write("o.yml",
+                                    "webhook:\n  check_interval: 0s\n  public_url: "
+                                    "https://[2001:db8::1]/w\n" +
+                                        std::string(kOneEsim));
+  const Config reads_off = LoadConfig(off, FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"},
+                                                    {"ESIMFLY_SECRET_KEY", "k"},
+                                                    {"ESIMFLY_WEBHOOK_SECRET", "whsec_env"}}));
+  EXPECT_EQ(reads_off.webhook.check_interval, milliseconds(0));
+  EXPECT_EQ(reads_off.webhook.public_url, "https://[2001:db8::1]/w");
   EXPECT_EQ(from_env.webhook.secret.Reveal(), "whsec_env");
 }
 
@@ -1203,6 +1219,25 @@ const InvalidCase kInvalidCases[] = {
      "4:13: esims[0].alerts must be a map, got a single value; write indented \"key: value\" "
      "lines under \"alerts:\""},
     // webhook
+    {"webhook_check_interval_too_short.yml",
+     "3:19: webhook.check_interval is 10s, shorter than the 60s minimum; use at least 60s "
+     "(every read spends a request of the rate_limit budget), e.g. 1h, or 0 to turn "
+     "subscription reads off"},
+    {"webhook_public_url_empty_port.yml",
+     "3:15: webhook.public_url \"https://[::1]:/webhook\" has an invalid port; write a number "
+     "from 1 to 65535 after the colon, or no colon"},
+    {"webhook_public_url_http.yml",
+     "3:15: webhook.public_url \"http://esim.example.com/webhook\" must start with https:// "
+     "(the vendor delivers to HTTPS URLs only); write e.g. https://esim.example.com/webhook"},
+    {"webhook_public_url_no_host.yml",
+     "3:15: webhook.public_url \"https://:8443/webhook\" has no host name; write e.g. "
+     "https://esim.example.com/webhook"},
+    {"webhook_public_url_password.yml",
+     "3:15: webhook.public_url must not contain a user name or password (user@host); "
+     "deliveries are authenticated by their signature"},
+    {"webhook_public_url_port.yml",
+     "3:15: webhook.public_url \"https://esim.example.com:99999/webhook\" has an invalid port; "
+     "write a number from 1 to 65535 after the colon, or no colon"},
     {"webhook_listen_address_no_port.yml",
      "3:19: webhook.listen_address \"localhost\" is not [HOST]:PORT; write e.g. \":10418\" or "
      "\"127.0.0.1:10418\", or leave it out to serve the receiver on the main listener"},
@@ -1239,7 +1274,7 @@ const InvalidCase kInvalidCases[] = {
      "directory; check the path and that the exporter's user may read it"},
     {"webhook_unknown_key.yml",
      "3:3: unknown key \"sekret_file\" in webhook; did you mean \"secret_file\"? allowed keys:"
-     " path, secret, secret_file, max_age, listen_address"},
+     " path, secret, secret_file, max_age, public_url, check_interval, listen_address"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, InvalidConfigTest, testing::ValuesIn(kInvalidCases),

@@ -62,6 +62,23 @@ TEST(DailyCostTest, OnlyReplicaZeroReadsTheBalance) {
   EXPECT_EQ(EstimateDailyCost(config).balance_reads, 0);
 }
 
+TEST(DailyCostTest, SubscriptionReadsOnlyWithAReceiverOnReplicaZero) {
+  Config config = Fleet(10);
+  EXPECT_EQ(EstimateDailyCost(config).subscription_reads, 0);  // no webhook: block
+  EXPECT_EQ(DescribeDailyCost(EstimateDailyCost(config), config).find("subscription reads"),
+            std::string::npos);
+  config.webhook.enabled = true;  // check_interval 1h by default
+  const DailyCost cost = EstimateDailyCost(config);
+  EXPECT_EQ(cost.subscription_reads, 24);
+  EXPECT_NE(
+      DescribeDailyCost(cost, config).find("  subscription reads        24  (one every 1h)\n"),
+      std::string::npos)
+      << DescribeDailyCost(cost, config);
+  EXPECT_EQ(EstimateDailyCost(config, Shard{1, 2}).subscription_reads, 0);
+  config.webhook.check_interval = std::chrono::milliseconds(0);
+  EXPECT_EQ(EstimateDailyCost(config).subscription_reads, 0);
+}
+
 TEST(DailyCostTest, SharesOfTheVendorLimitsAndOfTheRateLimit) {
   const Config config = Fleet(10);  // 960 live polls and 24 balance reads a day
   const std::string text = DescribeDailyCost(EstimateDailyCost(config), config);

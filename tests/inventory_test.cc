@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -51,6 +52,13 @@ class AccountTransport : public HttpTransport {
       response.body = R"({"success":true,"data":{"balance":12.5,"currency":"EUR"}})";
       return response;
     }
+    if (request.path == "/api/v1/business/webhooks") {
+      ++webhook_requests;
+      std::lock_guard<std::mutex> lock(mutex_);
+      response.status = webhooks_status_;
+      response.body = webhooks_body_;
+      return response;
+    }
     // /api/v1/business/esims?page=P&limit=100&status=S
     const auto query = request.path.substr(request.path.find('?') + 1);
     const int page = std::stoi(query.substr(query.find("page=") + 5));
@@ -82,7 +90,13 @@ class AccountTransport : public HttpTransport {
     std::lock_guard<std::mutex> lock(mutex_);
     odd_entries_ = std::move(entries);
   }
+  void SetWebhooksAnswer(int status, std::string body) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    webhooks_status_ = status;
+    webhooks_body_ = std::move(body);
+  }
   std::atomic<int> requests{0};
+  std::atomic<int> webhook_requests{0};
   std::atomic<int> fail_page{0};
   std::atomic<Pagination> pagination_{Pagination::kTotalPages};
 
@@ -90,6 +104,10 @@ class AccountTransport : public HttpTransport {
   std::map<std::string, std::vector<json>> by_status_;
   std::mutex mutex_;
   std::vector<json> odd_entries_;  // guarded by mutex_
+  int webhooks_status_ = 200;      // guarded by mutex_
+  std::string webhooks_body_ =     // guarded by mutex_
+      R"({"success":true,"data":{"webhook_url":"https://orders.example.com/hook",)"
+      R"("events":["esim.provisioned"],"recent_deliveries":[{"id":"d1","status":"failed"}]}})";
 };
 
 struct Fixture {
@@ -364,6 +382,82 @@ TEST(InventoryTest, DiscoveryStopsAtItsLimitWhateverTheApiInvents) {
   settings.inventory.discover = false;
   inventory.Reconfigure(settings, client);
   EXPECT_FALSE(store.Snapshot()->inventory.discovery_limit.has_value());
+}
+
+// Subscription reads only, every `interval`, on the replica `shard`.
+Inventory::Settings SubscriptionReadsOnly(std::chrono::milliseconds interval, Shard shard = {}) {
+  Inventory::Settings settings;
+  settings.inventory.enabled = false;
+  settings.balance.interval = std::chrono::milliseconds(0);
+  settings.webhook_check_interval = interval;
+  settings.webhook_public_url = "https://esim.example.com/webhook";
+  settings.shard = shard;
+  return settings;
+}
+
+bool WaitUntil(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!condition() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+TEST(InventoryTest, ReadsTheWebhookSubscriptionEveryCheckInterval) {
+  Fixture f(0, 0);
+  f.inventory.Reconfigure(SubscriptionReadsOnly(std::chrono::milliseconds(400)), f.client);
+  f.inventory.Start();
+  ASSERT_TRUE(
+      WaitUntil([&] { return f.store.Snapshot()->webhooks.subscription.last_ok.has_value(); }));
+  const SubscriptionReads reads = f.store.Snapshot()->webhooks.subscription;
+  EXPECT_EQ(reads.last_ok, true);
+  EXPECT_GT(reads.last_success_time, 0);
+  ASSERT_TRUE(reads.health);
+  EXPECT_EQ(reads.health->url, "https://orders.example.com/hook");
+  EXPECT_EQ(reads.health->failed, 1);
+  EXPECT_EQ(reads.health->events.at("esim.provisioned"), true);
+  // Then once per interval, not more.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_GE(f.transport->webhook_requests.load(), 2);
+  EXPECT_LE(f.transport->webhook_requests.load(), 4);
+  // A failed read says so and keeps what the previous one said.
+  f.transport->SetWebhooksAnswer(502, "<html>bad gateway</html>");
+  ASSERT_TRUE(
+      WaitUntil([&] { return f.store.Snapshot()->webhooks.subscription.last_ok == false; }));
+  EXPECT_EQ(f.store.Snapshot()->webhooks.subscription.health, reads.health);
+  f.inventory.Stop();
+  EXPECT_EQ(f.transport->requests.load(), f.transport->webhook_requests.load());
+}
+
+TEST(InventoryTest, OnlyTheAccountReplicaReadsTheSubscriptionAndZeroTurnsItOff) {
+  for (const auto& [shard, interval] : {std::pair{Shard{1, 2}, std::chrono::milliseconds(50)},
+                                        std::pair{Shard{}, std::chrono::milliseconds(0)}}) {
+    Fixture f(0, 0);
+    f.inventory.Reconfigure(SubscriptionReadsOnly(interval, shard), f.client);
+    f.inventory.Start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    f.inventory.Stop();
+    EXPECT_EQ(f.transport->webhook_requests.load(), 0);
+    EXPECT_FALSE(f.store.Snapshot()->webhooks.subscription.last_ok);
+    EXPECT_EQ(f.inventory.NextDueAt(1000).webhook, 0);
+  }
+}
+
+TEST(InventoryTest, SubscriptionReadKeepsItsRhythmAcrossARestart) {
+  Fixture f(0, 0);
+  f.inventory.Reconfigure(SubscriptionReadsOnly(std::chrono::hours(1)), f.client);
+  const double wall_now = 1782500000;
+  // Newly configured: due now.
+  EXPECT_NEAR(f.inventory.NextDueAt(wall_now).webhook, wall_now, 1);
+  // Restored: due when the earlier run planned it, never beyond one interval from now.
+  f.inventory.RestoreNextDue({0, 0, wall_now + 1800}, wall_now);
+  EXPECT_NEAR(f.inventory.NextDueAt(wall_now).webhook, wall_now + 1800, 1);
+  f.inventory.RestoreNextDue({0, 0, wall_now + 86400}, wall_now);
+  EXPECT_NEAR(f.inventory.NextDueAt(wall_now).webhook, wall_now + 3600, 1);
+  f.inventory.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  f.inventory.Stop();
+  EXPECT_EQ(f.transport->webhook_requests.load(), 0);  // nothing re-read at the restart
 }
 
 }  // namespace

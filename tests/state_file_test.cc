@@ -65,6 +65,17 @@ PersistedState SampleState() {
   state.account.balance = AccountBalance{123.45, "USD"};
   state.next_sweep_time = 1764550000;
   state.next_balance_time = 1764548000;
+  state.next_webhook_check_time = 1764549000;
+  SubscriptionReads& reads = state.webhook_subscription.emplace();
+  reads.last_ok = false;
+  reads.last_success_time = 1764545000;
+  reads.health = WebhookSubscriptionHealth{
+      .url = "https://orders.example.com/esimfly",
+      .events = {{"esim.status.changed", true}, {"esim.usage.threshold", false}},
+      .delivered = 7,
+      .failed = 2,
+      .other = 1,
+      .newest_failure_time = 1764544000};
   state.paused_until = 1764547500;
   state.pause_reason = "RATE_LIMIT_EXCEEDED";
   state.delivery_ids = {{"d-1", 1764540000}, {"d-2", 1764541000}};
@@ -119,6 +130,11 @@ TEST(StateFileTest, RoundTripKeepsEverything) {
   EXPECT_EQ(decoded->account.balance->currency, "USD");
   EXPECT_EQ(decoded->next_sweep_time, state.next_sweep_time);
   EXPECT_EQ(decoded->next_balance_time, state.next_balance_time);
+  EXPECT_EQ(decoded->next_webhook_check_time, state.next_webhook_check_time);
+  ASSERT_TRUE(decoded->webhook_subscription);
+  EXPECT_EQ(decoded->webhook_subscription->last_ok, false);
+  EXPECT_EQ(decoded->webhook_subscription->last_success_time, 1764545000);
+  EXPECT_EQ(decoded->webhook_subscription->health, state.webhook_subscription->health);
   EXPECT_EQ(decoded->paused_until, state.paused_until);
   EXPECT_EQ(decoded->pause_reason, state.pause_reason);
   EXPECT_EQ(decoded->delivery_ids, state.delivery_ids);
@@ -148,6 +164,20 @@ TEST(StateFileTest, EmptyStateRoundTrips) {
   const auto decoded = DecodeState(EncodeState(state), error);
   ASSERT_TRUE(decoded) << error;
   EXPECT_TRUE(decoded->esims.empty());
+}
+
+// A file written before subscription reads existed (same format version): no subscription line,
+// no next_webhook_check. It reads, with none planned and none known.
+TEST(StateFileTest, FileFromBeforeSubscriptionReadsStillReads) {
+  const std::string body =
+      R"({"t":"account","inventory_success":0,"next_sweep":1764550000,"next_balance":1764548000})"
+      "\n";
+  std::string error;
+  const auto decoded = DecodeState(FrameStateBody(body, "fp", 1764547000), error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_EQ(decoded->next_balance_time, 1764548000);
+  EXPECT_EQ(decoded->next_webhook_check_time, 0);
+  EXPECT_FALSE(decoded->webhook_subscription);
 }
 
 TEST(StateFileTest, HeaderNamesFormatVersionAndFingerprint) {

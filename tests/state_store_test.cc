@@ -540,5 +540,32 @@ TEST(StateStoreRestoreTest, ObservationsOfThisRunWin) {
   EXPECT_EQ(store.Snapshot()->esims[0]->last_poll_time, 2000);
 }
 
+// A restored subscription read never replaces one this run made; turning reads off forgets both.
+TEST(StateStoreTest, SubscriptionReadsRestoreRecordAndClear) {
+  StateStore store;
+  SubscriptionReads saved;
+  saved.last_ok = true;
+  saved.last_success_time = 100;
+  saved.health = WebhookSubscriptionHealth{};
+  saved.health->failed = 3;
+  store.RestoreSubscription(saved);
+  EXPECT_EQ(store.Snapshot()->webhooks.subscription.health->failed, 3);
+
+  WebhookSubscriptionHealth fresh;
+  fresh.delivered = 10;
+  store.RecordSubscriptionRead(fresh, 200);
+  store.RecordSubscriptionRead(std::nullopt, 300);  // failed: the previous summary stays
+  store.RestoreSubscription(saved);                 // too late: ignored
+  SubscriptionReads reads = store.Snapshot()->webhooks.subscription;
+  EXPECT_EQ(reads.last_ok, false);
+  EXPECT_EQ(reads.last_success_time, 200);
+  EXPECT_EQ(reads.health, fresh);
+
+  store.ClearSubscription();
+  reads = store.Snapshot()->webhooks.subscription;
+  EXPECT_FALSE(reads.last_ok);
+  EXPECT_FALSE(reads.health);
+}
+
 }  // namespace
 }  // namespace esim

@@ -175,7 +175,11 @@ if command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null
     add case=t14 alertname=EsimDataStale severity=warning iccid=10 instance=d
     add case=t15 alertname=EsimApiRateLimitNearlyExhausted severity=warning instance=d
     add case=k14 alertname=EsimPollsFailing severity=warning iccid=10 instance=d
-    want="t1 t10 t11 t12 t13 t14 t15 t2 t3 t4 t6 t7 t8"
+    add case=k15 alertname=EsimWebhookSubscriptionElsewhere severity=warning instance=e
+    add case=t16 alertname=EsimWebhookDeliveriesFailing severity=warning status=failed instance=e
+    add case=t17 alertname=EsimWebhookReceiverSilent severity=warning instance=e
+    add case=k16 alertname=EsimWebhookDeliveriesFailing severity=warning status=failed instance=f
+    want="t1 t10 t11 t12 t13 t14 t15 t16 t17 t2 t3 t4 t6 t7 t8"
     got=""
     # The inhibitor learns about new source alerts asynchronously: poll for up to 10 s.
     for _ in $(seq 100); do

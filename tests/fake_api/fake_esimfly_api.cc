@@ -865,6 +865,12 @@ void FakeEsimflyApi::SetRecentDeliveries(nlohmann::json deliveries) {
   recent_deliveries_ = std::move(deliveries);
 }
 
+void FakeEsimflyApi::SetWebhookSubscription(std::string url, nlohmann::json events) {
+  std::lock_guard<std::mutex> lock(knobs_mu_);
+  webhook_url_ = std::move(url);
+  webhook_events_ = std::move(events);
+}
+
 void FakeEsimflyApi::HandleUnknown(const httplib::Request& req, httplib::Response& res,
                                    int http_status, const std::string& code,
                                    const std::string& message) {

@@ -226,6 +226,8 @@ class FakeEsimflyApi {
   std::string WebhookSecret() const;
   // recent_deliveries of GET /webhooks (the vendor keeps the last 10).
   void SetRecentDeliveries(nlohmann::json deliveries);
+  // Sets the URL and events as a PUT would (e.g. another system's), without a new secret.
+  void SetWebhookSubscription(std::string url, nlohmann::json events);
   // Switches an eSIM's fault on or off (Fault::kNone); releases requests hanging on it when the
   // new fault is not kHang. Returns false (and changes nothing) for an unknown ICCID.
   bool SetFault(const std::string& iccid, Fault fault);

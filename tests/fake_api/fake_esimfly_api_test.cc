@@ -1923,6 +1923,17 @@ TEST_F(FakeApiTest, WebhookSubscriptionPutRotatesTheSecretAndGetShowsIt) {
   EXPECT_EQ(data["recent_deliveries"][0]["status"], "failed");
   EXPECT_FALSE(data.contains("secret"));  // shown once, by the PUT
 
+  // The test knob moves the URL as another system's PUT would, keeping the secret.
+  const std::string secret = api_->WebhookSecret();
+  api_->SetWebhookSubscription("https://orders.example.com/hook",
+                               Json::array({"esim.provisioned"}));
+  res = SendGet(kWebhooksPath);
+  ASSERT_TRUE(res);
+  const Json moved = Json::parse(res->body)["data"];
+  EXPECT_EQ(moved["webhook_url"], "https://orders.example.com/hook");
+  EXPECT_EQ(moved["events"], Json::array({"esim.provisioned"}));
+  EXPECT_EQ(api_->WebhookSecret(), secret);
+
   res = put(R"({"webhook_url":"ftp://x","events":[]})");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);

@@ -169,6 +169,10 @@ TEST_F(WebhookTest, DeliveryIdsSurviveARestartWithStoragePath) {
 TEST_F(WebhookTest, ADeliveryNeverCallsTheApiOnItsOwnThread) {
   ExporterProcess exporter({"--config.file=" + Config()});
   ASSERT_TRUE(exporter.WaitUntilReady(seconds(10))) << exporter.Stderr();
+  // The subscription read at startup is a request of its own: let it pass first.
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] { return exporter.Scrape().contains("esim_webhook_subscription_read_success"); },
+      seconds(10)));
   const size_t polls_before = api_->Requests().size();
   // The first live poll was just now: the event's live read waits for the 60 s minimum, so
   // this only checks that no request goes out on the delivery's own thread.
@@ -228,6 +232,126 @@ TEST_F(WebhookTest, OwnListenerServesTheReceiverAlone) {
   EXPECT_EQ(main_sender.Send(fake_esimfly::UsageThresholdDelivery(
                 kWebhookSecret, fake_esimfly::kSpecExampleIccid, 4.8, 5, 200)),
             404);
+}
+
+// GET /webhooks as the vendor answers it for a key whose URL belongs to another system (the
+// ordering system), subscribed to one event the exporter needs, with a failed recent delivery.
+TEST_F(WebhookTest, SubscriptionReadShowsWhereDeliveriesGoAndHowTheyFared) {
+  api_->SetWebhookSubscription("https://orders.example.com/esimfly?token=abc",
+                               {"esim.provisioned", "esim.usage.threshold"});
+  api_->SetRecentDeliveries(nlohmann::json::array({{{"id", "whd_2"},
+                                                    {"event", "esim.usage.threshold"},
+                                                    {"order_reference", "ORD-2"},
+                                                    {"status", "failed"},
+                                                    {"attempts", 5},
+                                                    {"last_attempt", "2026-06-26T14:00:00Z"},
+                                                    {"delivered_at", nullptr}},
+                                                   {{"id", "whd_1"},
+                                                    {"event", "esim.provisioned"},
+                                                    {"order_reference", "ORD-1"},
+                                                    {"status", "delivered"},
+                                                    {"attempts", 1},
+                                                    {"last_attempt", "2026-06-26T13:00:00Z"},
+                                                    {"delivered_at", "2026-06-26T13:00:01Z"}}}));
+  ExporterProcess exporter(
+      {"--config.file=" + Config("  public_url: https://esim.example.com/hooks/esimfly/\n")});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(10))) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] { return exporter.Scrape().contains("esim_webhook_subscription_read_success"); },
+      seconds(10)))
+      << exporter.ScrapeText();
+  const Samples samples = exporter.Scrape();
+  EXPECT_EQ(samples.at("esim_webhook_subscription_read_success"), 1);
+  EXPECT_GT(samples.at("esim_webhook_subscription_read_timestamp_seconds"), 0);
+  EXPECT_EQ(samples.at("esim_webhook_subscription_points_here"), 0);
+  EXPECT_EQ(samples.at("esim_webhook_subscribed{event=\"esim.usage.threshold\"}"), 1);
+  EXPECT_EQ(samples.at("esim_webhook_subscribed{event=\"esim.status.changed\"}"), 0);
+  EXPECT_EQ(samples.at("esim_webhook_subscribed{event=\"esim.installed\"}"), 0);
+  EXPECT_EQ(samples.at("esim_webhook_recent_deliveries{status=\"failed\"}"), 1);
+  EXPECT_EQ(samples.at("esim_webhook_recent_deliveries{status=\"delivered\"}"), 1);
+  EXPECT_EQ(samples.at("esim_webhook_recent_deliveries{status=\"other\"}"), 0);
+  EXPECT_EQ(samples.at("esim_webhook_recent_failed_delivery_timestamp_seconds"), 1782482400);
+  EXPECT_EQ(samples.at("esim_api_requests_total{code=\"OK\"}"),
+            static_cast<double>(api_->Requests().size()));
+  // The other system's URL is logged once (without its query string), never exported.
+  const std::string log = exporter.Stderr();
+  EXPECT_NE(log.find("https://orders.example.com/esimfly"), std::string::npos) << log;
+  EXPECT_EQ(log.find("token=abc"), std::string::npos) << log;
+  EXPECT_EQ(exporter.ScrapeText().find("orders.example.com"), std::string::npos);
+  EXPECT_EQ(log.find(kWebhookSecret), std::string::npos);
+}
+
+// Moved here (a PUT by the operator): with --storage.path the summary and the rhythm survive a
+// restart, so the restarted exporter exports it at once without reading it again.
+TEST_F(WebhookTest, SubscriptionPointingHereSurvivesARestartWithoutARead) {
+  api_->SetWebhookSubscription("https://esim.example.com/hooks/esimfly",
+                               {"esim.usage.threshold", "esim.status.changed"});
+  const std::string storage = dir_.path() + "/state";
+  const std::string config = Config("  public_url: https://esim.example.com/hooks/esimfly\n");
+  const auto webhook_reads = [&] {
+    size_t reads = 0;
+    for (const auto& request : api_->Requests()) {
+      reads += request.path == fake_esimfly::kWebhooksPath ? 1 : 0;
+    }
+    return reads;
+  };
+  {
+    ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+    ASSERT_TRUE(exporter.WaitFor(
+        [&] { return exporter.Scrape().contains("esim_webhook_subscription_points_here"); },
+        seconds(10)))
+        << exporter.Stderr();
+    EXPECT_EQ(exporter.Scrape().at("esim_webhook_subscription_points_here"), 1);
+    EXPECT_EQ(exporter.Terminate(), 0) << exporter.Stderr();
+  }
+  EXPECT_EQ(webhook_reads(), 1u);
+  ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(10))) << exporter.Stderr();
+  const Samples samples = exporter.Scrape();
+  EXPECT_EQ(samples.at("esim_webhook_subscription_points_here"), 1);
+  EXPECT_EQ(samples.at("esim_webhook_subscribed{event=\"esim.status.changed\"}"), 1);
+  EXPECT_EQ(samples.at("esim_webhook_recent_deliveries{status=\"failed\"}"), 0);
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(webhook_reads(), 1u);
+  EXPECT_EQ(exporter.Terminate(), 0) << exporter.Stderr();
+
+  // Reads turned off: the saved read is not shown as if it were current.
+  ExporterProcess off(
+      {"--config.file=" + Config("  check_interval: 0s\n"), "--storage.path=" + storage});
+  ASSERT_TRUE(off.WaitUntilReady(seconds(10))) << off.Stderr();
+  EXPECT_EQ(off.ScrapeText().find("esim_webhook_subscri"), std::string::npos);
+  EXPECT_EQ(webhook_reads(), 1u);
+}
+
+// --webhook.show: one signed read, printed; nothing secret in it.
+TEST_F(WebhookTest, WebhookShowPrintsTheSubscription) {
+  api_->SetWebhookSubscription("https://orders.example.com/esimfly", {"esim.provisioned"});
+  api_->SetRecentDeliveries(nlohmann::json::array({{{"id", "whd_9"},
+                                                    {"event", "esim.status.changed"},
+                                                    {"status", "failed"},
+                                                    {"attempts", 5},
+                                                    {"last_attempt", "2026-06-26T14:00:00Z"}}}));
+  const CommandResult shown = RunCommand(
+      {ESIM_EXPORTER_BINARY, "--webhook.show",
+       "--config.file=" + Config("  public_url: https://esim.example.com/hooks/esimfly\n")});
+  EXPECT_EQ(shown.exit_code, 0) << shown.output;
+  EXPECT_NE(shown.output.find("https://orders.example.com/esimfly  (NOT webhook.public_url"),
+            std::string::npos)
+      << shown.output;
+  EXPECT_NE(shown.output.find("whd_9  esim.status.changed  failed  attempts 5"), std::string::npos)
+      << shown.output;
+  EXPECT_EQ(shown.output.find(kSecret), std::string::npos);
+  EXPECT_EQ(shown.output.find(kWebhookSecret), std::string::npos);
+  ASSERT_EQ(api_->Requests().size(), 1u);
+  EXPECT_EQ(api_->Requests()[0].method, "GET");
+
+  // Refused credentials: exit 1 with the code, no secret.
+  dir_.Write("secret_key", "sk_wrong\n");
+  const CommandResult refused =
+      RunCommand({ESIM_EXPORTER_BINARY, "--webhook.show", "--config.file=" + Config()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("INVALID_SIGNATURE"), std::string::npos) << refused.output;
+  EXPECT_EQ(refused.output.find("sk_wrong"), std::string::npos);
 }
 
 }  // namespace
