@@ -179,7 +179,9 @@ if command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null
     add case=t16 alertname=EsimWebhookDeliveriesFailing severity=warning status=failed instance=e
     add case=t17 alertname=EsimWebhookReceiverSilent severity=warning instance=e
     add case=k16 alertname=EsimWebhookDeliveriesFailing severity=warning status=failed instance=f
-    want="t1 t10 t11 t12 t13 t14 t15 t16 t17 t2 t3 t4 t6 t7 t8"
+    add case=t18 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=c
+    add case=k17 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=f
+    want="t1 t10 t11 t12 t13 t14 t15 t16 t17 t18 t2 t3 t4 t6 t7 t8"
     got=""
     # The inhibitor learns about new source alerts asynchronously: poll for up to 10 s.
     for _ in $(seq 100); do
