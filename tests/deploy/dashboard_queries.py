@@ -68,7 +68,10 @@ PER_ACCOUNT_METRICS = {
     "esim_account_balance", "esim_inventory_last_success_timestamp_seconds",
     "esim_inventory_skipped_entries_total", "esim_discovery_limit",
     "esim_discovery_over_limit_esims", "esim_webhook_deliveries_total",
-    "esim_webhook_last_applied_timestamp_seconds",
+    "esim_webhook_last_applied_timestamp_seconds", "esim_webhook_subscription_read_success",
+    "esim_webhook_subscription_read_timestamp_seconds", "esim_webhook_subscription_points_here",
+    "esim_webhook_subscribed", "esim_webhook_recent_deliveries",
+    "esim_webhook_recent_failed_delivery_timestamp_seconds",
 }
 # The exporter's other series, and what Prometheus adds. A dashboard query naming anything else
 # is a typo or a recording rule.
