@@ -5,6 +5,7 @@
 
 #include "api_feedback.h"
 #include "log.h"
+#include "read_retry.h"
 
 namespace esim {
 namespace {
@@ -145,29 +146,21 @@ void Inventory::Loop() {
       // The next turn counts from this one's start. A failed one is retried sooner, backing off
       // from sweep_retry: one request per attempt, never a tight loop.
       failed_sweeps_ = ok ? 0 : std::min(failed_sweeps_ + 1, 20);
-      Clock::duration wait = settings_.inventory.interval;
-      if (!ok) {
-        wait = std::min(
-            wait, Clock::duration(settings_.sweep_retry) * (int64_t{1} << (failed_sweeps_ - 1)));
+      if (next_sweep_) {
+        next_sweep_ = now + NextSweepWait(ok, failed_sweeps_, settings_.sweep_retry,
+                                          settings_.inventory.interval);
       }
-      if (next_sweep_) next_sweep_ = now + wait;
     } else if (balance_due) {
       const bool ok = ReadBalance(*client);
       lock.lock();
       if (next_balance_) {
-        // A failed read is retried sooner, but never more than every 5 minutes.
-        const auto retry =
-            std::min<Clock::duration>(settings_.balance.interval, std::chrono::minutes(5));
-        next_balance_ = now + (ok ? Clock::duration(settings_.balance.interval) : retry);
+        next_balance_ = now + NextReadWait(ok, settings_.balance.interval);
       }
     } else {
       const bool ok = ReadWebhookSubscription(settings, *client);
       lock.lock();
       if (next_webhook_) {
-        // Retried like the balance: sooner, but never more than every 5 minutes.
-        const auto retry =
-            std::min<Clock::duration>(settings_.webhook_check_interval, std::chrono::minutes(5));
-        next_webhook_ = now + (ok ? Clock::duration(settings_.webhook_check_interval) : retry);
+        next_webhook_ = now + NextReadWait(ok, settings_.webhook_check_interval);
       }
     }
   }

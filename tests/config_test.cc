@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace esim {
 namespace {
 
@@ -46,35 +48,7 @@ std::string ReadText(const std::string& path) {
   return text.str();
 }
 
-// A fresh directory for files a test writes (secrets need exact permission bits, which a checkout
-// does not preserve); removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "esim_config_test.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string Write(const std::string& name, const std::string& content,
-                    fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) {
-    const std::string file = Path(name);
-    std::ofstream(file, std::ios::binary) << content;
-    fs::permissions(file, mode);
-    return file;
-  }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-  std::string Dir() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using esim_test::TempDir;
 
 std::string ErrorOf(const std::string& path, const EnvLookup& env) {
   try {
@@ -367,7 +341,7 @@ TEST(WebhookConfigTest, SecretFromTheSystemdCredential) {
   const std::string path = dir.Write("c.yml", "webhook: {}\n" + std::string(kOneEsim));
   const Config config = LoadConfig(path, FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"},
                                                   {"ESIMFLY_SECRET_KEY", "k"},
-                                                  {"CREDENTIALS_DIRECTORY", dir.Dir()}}));
+                                                  {"CREDENTIALS_DIRECTORY", dir.path()}}));
   EXPECT_EQ(config.webhook.secret.Reveal(), "whsec_cred");
 }
 
@@ -671,7 +645,7 @@ TEST(CredentialsTest, SystemdCredentialIsTheLastFallback) {
       dir.Write("esimfly_secret_key", "cred-secret\n", fs::perms::owner_read);
   const Config config = LoadConfig(
       kConfigDir + "/valid/minimal.yml",
-      FakeEnv({{"ESIMFLY_ACCESS_CODE", "env-access"}, {"CREDENTIALS_DIRECTORY", dir.Dir()}}));
+      FakeEnv({{"ESIMFLY_ACCESS_CODE", "env-access"}, {"CREDENTIALS_DIRECTORY", dir.path()}}));
   EXPECT_EQ(config.api.secret_key.Reveal(), "cred-secret");
   EXPECT_EQ(config.api.secret_key_file, credential);
   EXPECT_TRUE(config.warnings.empty());
@@ -683,7 +657,7 @@ TEST(CredentialsTest, EnvironmentSecretWinsOverSystemdCredential) {
   const Config config = LoadConfig(kConfigDir + "/valid/minimal.yml",
                                    FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"},
                                             {"ESIMFLY_SECRET_KEY", "env-secret"},
-                                            {"CREDENTIALS_DIRECTORY", dir.Dir()}}));
+                                            {"CREDENTIALS_DIRECTORY", dir.path()}}));
   EXPECT_EQ(config.api.secret_key.Reveal(), "env-secret");
   EXPECT_EQ(config.api.secret_key_file, "");
 }
@@ -692,7 +666,7 @@ TEST(CredentialsTest, CredentialsDirectoryWithoutTheCredentialIsAMissingSecret) 
   TempDir dir;
   const std::string path = kConfigDir + "/valid/minimal.yml";
   const std::string error =
-      ErrorOf(path, FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"}, {"CREDENTIALS_DIRECTORY", dir.Dir()}}));
+      ErrorOf(path, FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"}, {"CREDENTIALS_DIRECTORY", dir.path()}}));
   EXPECT_EQ(error.rfind(path + ":2:1: no API secret key given;", 0), 0u) << error;
 }
 

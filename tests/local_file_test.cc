@@ -11,25 +11,21 @@
 #include <future>
 #include <string>
 
+#include "temp_dir.h"
+
 namespace esim {
 namespace {
 
 class LocalFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/esim_local_file_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& content) const {
     const std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << content;
     return path;
   }
 
-  std::string dir_;
+  esim_test::TempDir temp_;
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(LocalFileTest, ReadsARegularFileWithItsMode) {

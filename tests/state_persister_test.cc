@@ -10,19 +10,15 @@
 
 #include "state_file.h"
 #include "storage_dir.h"
+#include "temp_dir.h"
 
 namespace esim {
 namespace {
 
 class StatePersisterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/esim_persister_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-  std::string root_;
+  esim_test::TempDir dir_;
+  const std::string root_ = dir_.path();
 };
 
 std::string Read(const std::string& path) {

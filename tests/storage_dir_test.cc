@@ -9,6 +9,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "temp_dir.h"
+
 namespace esim {
 namespace {
 
@@ -16,13 +18,8 @@ using ::testing::HasSubstr;
 
 class StorageDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/esim_storage_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-  std::string root_;
+  esim_test::TempDir dir_;
+  const std::string root_ = dir_.path();
 };
 
 std::string Read(const std::string& path) {

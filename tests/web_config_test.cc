@@ -12,6 +12,7 @@
 
 #include "basic_auth.h"
 #include "bcrypt_hash.h"
+#include "temp_dir.h"
 
 namespace esim {
 namespace {
@@ -49,14 +50,10 @@ std::string BasicHeader(const std::string& user, const std::string& password) {
 class WebConfigTest : public testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "web_config_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     std::filesystem::copy_file(kCertDir + "/server.pem", dir_ + "/server.pem");
     std::filesystem::copy_file(kCertDir + "/server.key", dir_ + "/server.key");
     std::filesystem::copy_file(kCertDir + "/ca.pem", dir_ + "/ca.pem");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Write(const std::string& text, const std::string& name = "web.yml") {
     const std::string path = dir_ + "/" + name;
@@ -76,7 +73,8 @@ class WebConfigTest : public testing::Test {
     return "(no error)";
   }
 
-  std::string dir_;
+  esim_test::TempDir temp_;
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(WebConfigTest, ParsesEveryKeyAndResolvesPathsAgainstTheFile) {

@@ -62,6 +62,10 @@ FORBIDDEN = "8949012340000007779"     # another account's eSIM: every poll fails
 PROVIDER_ERROR = "8933000000000005029"  # carrier unreachable: every poll fails
 ALERTING = "8910000000000000853"      # ACTIVE, 85 % used, expires in 3 days
 HEALTHY_5G = "8982000000000000100"    # ACTIVE, 10 % used, expires in 60 days
+WEBHOOK_ESIM = HEALTHY_5G  # gets the e2e's webhook delivery (stays ACTIVE)
+WEBHOOK_PATH = "/webhook"
+# Where the fake API's webhook subscription points: at this exporter (no subscription alert).
+WEBHOOK_PUBLIC_URL = "https://esim-exporter.example.com" + WEBHOOK_PATH
 UNKNOWN = "8948010010036785078"       # in demo.yml only: ESIM_NOT_FOUND
 CANCELLED = "8939123456789012348"     # CANCELLED, never installed           (added by this test)
 DELETED = "8944071234567890124"       # DELETED, expired 70 days ago          (added by this test)
@@ -345,10 +349,10 @@ class WebhookReceiver:
 # ------------------------------------------------------------------------------------------------
 # Config files
 # ------------------------------------------------------------------------------------------------
-def exporter_config(source_dir, fake_url, secret_path):
+def exporter_config(source_dir, fake_url, secret_path, webhook_secret_path):
     """config/demo.yml with api.url -> the fake API and the secret file's absolute path, the
     retired eSIMs of RETIRED_ESIMS added (those it does not list yet) and the routing label
-    ROUTED_LABEL on ROUTED_ESIM's labels."""
+    ROUTED_LABEL on ROUTED_ESIM's labels, and a webhook block."""
     path = os.path.join(source_dir, "config", "demo.yml")
     with open(path) as f:
         text = f.read()
@@ -370,6 +374,10 @@ def exporter_config(source_dir, fake_url, secret_path):
     if n_label != 1:
         raise Fatal(f"{path}: no `labels: {{...}}` line for eSIM {ROUTED_ESIM} to add "
                     f"{key}: {value} to")
+    # The webhook receiver, so that its series and the vendor's view of the subscription (read
+    # from the fake API at startup) feed the dashboard's Webhooks row.
+    text += (f"webhook:\n  path: {WEBHOOK_PATH}\n  secret_file: {webhook_secret_path}\n"
+             f"  public_url: {WEBHOOK_PUBLIC_URL}\n")
     # The retired eSIMs, at the top of the esims: list.
     added = "".join(f'  - iccid: "{iccid}"\n    name: {name}\n    labels: {{fleet: retired}}\n'
                     for iccid, name in sorted(RETIRED_ESIMS.items()) if iccid not in text)
@@ -457,22 +465,27 @@ class E2E:
         shutil.copyfile(os.path.join(src, "config", "demo-secret-key"), secret)
         os.chmod(secret, 0o600)
 
+        self.webhook_secret = os.path.join(self.tmp, "webhook_secret")
+        shutil.copyfile(os.path.join(src, "config", "demo-webhook-secret"), self.webhook_secret)
+        os.chmod(self.webhook_secret, 0o600)
+
         self.hook = WebhookReceiver()
         log(f"webhook receiver on 127.0.0.1:{self.hook.port}")
 
         # Fake API first: the exporter's config needs its port (port 0: it picks and prints one).
         # Its access code is the one the demo config sends.
-        _, access_code = exporter_config(src, "http://127.0.0.1:0", secret)
+        _, access_code = exporter_config(src, "http://127.0.0.1:0", secret, self.webhook_secret)
         self.procs.start("fake_api", [fake_api, "--listen=127.0.0.1:0",
                                       f"--access-code={access_code}",
                                       f"--secret-key-file={secret}",
-                                      "--rate-limit-per-minute=1000"])
+                                      "--rate-limit-per-minute=1000",
+                                      f"--webhook-url={WEBHOOK_PUBLIC_URL}"])
         m = self.procs.wait_log("fake_api", r"listening on (http://127\.0\.0\.1:(\d+)) \((\d+) eSIMs\)",
                                 self.deadline, 15)
         fake_url = m.group(1)
         log(f"fake API at {fake_url} with {m.group(3)} eSIMs")
 
-        exporter_text, _ = exporter_config(src, fake_url, secret)
+        exporter_text, _ = exporter_config(src, fake_url, secret, self.webhook_secret)
         exporter_cfg = os.path.join(self.tmp, "esim_exporter.yml")
         with open(exporter_cfg, "w") as f:
             f.write(exporter_text)
@@ -587,6 +600,17 @@ class E2E:
                      + " and ".join(DELIVERY_ALERTS) + " (for: 5s)", bool(ok),
                      self.procs.log_text("prometheus")[-2000:])
 
+    def send_webhook(self):
+        """One signed esim.status.changed as the vendor sends it, for an eSIM that stays ACTIVE
+        (nothing an alert looks at changes): the receiver must apply it."""
+        sender = os.path.join(self.args.build_dir, "tests", "fake_esimfly_webhook")
+        result = subprocess.run(
+            [sender, f"--url={self.exporter}{WEBHOOK_PATH}", f"--secret-file={self.webhook_secret}",
+             f"--iccid={WEBHOOK_ESIM}", "--event=status", "--old-status=ACTIVE",
+             "--new-status=ACTIVE"], capture_output=True, text=True, timeout=30)
+        self.r.check("a signed webhook delivery is answered 2xx", result.returncode == 0,
+                     result.stdout + result.stderr)
+
     # -- 1. scrapes ------------------------------------------------------------------------------
     def wait_scraped(self):
         ok = wait_for("exporter ready", lambda: http_get(self.exporter + "/-/ready")[0] == 200,
@@ -595,6 +619,7 @@ class E2E:
                      f"{self.exporter}/-/ready not 200 within 45 s")
         if not ok:
             raise Fatal("the exporter never became ready")
+        self.send_webhook()
 
         def up():
             data, err = self.query('up{job="esim_exporter"}')

@@ -62,6 +62,8 @@ Flags:
   --reset-iso8601             send X-RateLimit-Reset as ISO 8601 instead of Unix seconds
   --balance=AMOUNT            the account balance the balance endpoint reports (default 1500)
   --currency=CODE             its currency, three capital letters: USD, EUR or IQD (default USD)
+  --webhook-url=URL           the API key's webhook URL as GET /webhooks reports it, with the
+                              four eSIM events subscribed (default: none set)
   --log-requests              log one line per request to stderr
   --help                      show this help
 
@@ -80,6 +82,7 @@ struct Flags {
   std::string secret_key_file;
   std::string fleet_file;
   std::optional<size_t> fleet_size;
+  std::string webhook_url;  // empty: the key has no webhook subscription
   bool log_requests = false;
   bool help = false;
 };
@@ -209,6 +212,11 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (name == "reset-iso8601") {
       boolean();
       flags.options.reset_header_iso8601 = true;
+    } else if (name == "webhook-url") {
+      flags.webhook_url = required();
+      if (!flags.webhook_url.starts_with("https://")) {
+        throw UsageError("--webhook-url: the vendor takes HTTPS URLs only");
+      }
     } else if (name == "log-requests") {
       boolean();
       flags.log_requests = true;
@@ -280,6 +288,10 @@ int main(int argc, char** argv) {
 
   const size_t esim_count = fleet.size();
   fake_esimfly::FakeEsimflyApi api(flags.options, std::move(fleet));
+  if (!flags.webhook_url.empty()) {
+    api.SetWebhookSubscription(flags.webhook_url, {"esim.usage.threshold", "esim.status.changed",
+                                                   "esim.installed", "esim.profile.updated"});
+  }
   try {
     api.Start(flags.host, flags.port);
   } catch (const fake_esimfly::BindError& e) {

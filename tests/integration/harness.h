@@ -11,20 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace esim_test {
-
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  // Writes `content` to path()/name (mode 0600) and returns the full path.
-  std::string Write(const std::string& name, const std::string& content) const;
-
- private:
-  std::string path_;
-};
 
 std::string ReadFile(const std::string& path);
 
