@@ -13,7 +13,240 @@
 namespace esim {
 namespace {
 
-constexpr char kFromPoll[] = ", from the last background poll.";
+// Every family of the page, declared once: name, HELP text and TYPE (docs/contract.md lists the
+// names). The per-eSIM data families end their help with ", from the last background poll."
+constexpr MetricDesc kDataUsedBytes{
+    "esim_data_used_bytes",
+    "Data used by the eSIM in bytes (API used_gb x 1024^3), from the last background poll.",
+    "gauge"};
+constexpr MetricDesc kDataTotalBytes{
+    "esim_data_total_bytes",
+    "Data allowance of the eSIM in bytes (API total_gb x 1024^3); absent for unlimited plans, "
+    "from the last background poll.",
+    "gauge"};
+constexpr MetricDesc kUnlimited{
+    "esim_unlimited", "1 when the eSIM's plan is unlimited, else 0, from the last background poll.",
+    "gauge"};
+constexpr MetricDesc kStatus{
+    "esim_status",
+    "Lifecycle status of the eSIM as a state set over NEW, ACTIVE, EXPIRED, DEPLETED, CANCELLED "
+    "and DELETED: 1 for the current status, 0 for the others; an undocumented status gets its "
+    "own series with 1, from the last background poll.",
+    "gauge"};
+constexpr MetricDesc kActive{
+    "esim_active", "1 when the eSIM's status is ACTIVE, else 0, from the last background poll.",
+    "gauge"};
+constexpr MetricDesc kActivationTime{
+    "esim_activation_timestamp_seconds",
+    "Unix time of the eSIM's first activation; absent while not activated, from the last "
+    "background poll.",
+    "gauge"};
+constexpr MetricDesc kExpiryTime{
+    "esim_expiry_timestamp_seconds",
+    "Unix time when the eSIM's plan expires; absent while unknown, from the last background "
+    "poll.",
+    "gauge"};
+constexpr MetricDesc kLastUsageTime{
+    "esim_last_usage_timestamp_seconds",
+    "Unix time of the eSIM's most recent data usage; absent while none, from the last "
+    "background poll.",
+    "gauge"};
+constexpr MetricDesc kLastUsageAge{
+    "esim_last_usage_age_seconds",
+    "Seconds since the eSIM's most recent data usage, computed at scrape time from the last "
+    "background poll.",
+    "gauge"};
+constexpr MetricDesc kInfo{
+    "esim_info",
+    "Always 1; labels carry the eSIM's installation, SM-DP+ and profile state and its configured "
+    "labels, from the last background poll.",
+    "gauge"};
+constexpr MetricDesc kNetworkInfo{
+    "esim_network_info",
+    "Always 1; labels describe the network the eSIM last connected to; absent until it has "
+    "connected, from the last background poll.",
+    "gauge"};
+constexpr MetricDesc kDeviceInfo{
+    "esim_device_info",
+    "Always 1; labels describe the device holding the eSIM; absent until installed, from the "
+    "last background poll.",
+    "gauge"};
+constexpr MetricDesc kPackageInfo{
+    "esim_package_info",
+    "Always 1; labels name the eSIM's package (plan), from the last inventory sweep.", "gauge"};
+constexpr MetricDesc kInstalledTime{
+    "esim_installed_timestamp_seconds",
+    "Unix time the eSIM's profile was first enabled on a device (esim.installed webhook event); "
+    "absent until such an event arrived.",
+    "gauge"};
+constexpr MetricDesc kLastEventTime{
+    "esim_last_event_timestamp_seconds",
+    "Unix time of the observation behind the newest webhook event applied to this eSIM; absent "
+    "until one was applied.",
+    "gauge"};
+constexpr MetricDesc kSubscriberInfo{
+    "esim_subscriber_info",
+    "Always 1; labels carry the EID and IMSI from webhook events (personal data: exported "
+    "because metrics.export_eid_imsi is true).",
+    "gauge"};
+constexpr MetricDesc kPollSuccess{
+    "esim_poll_success",
+    "1 when the eSIM's latest observation from this source succeeded, else 0. "
+    "source=\"live\": the latest live-status poll (present once one finished); "
+    "source=\"list\": the latest complete inventory sweep listed the eSIM (present once a sweep "
+    "listed it).",
+    "gauge"};
+constexpr MetricDesc kLastPollSuccessTime{
+    "esim_last_poll_success_timestamp_seconds",
+    "Unix time of the eSIM's latest successful observation from this source: source=\"live\" a "
+    "live-status poll, source=\"list\" an inventory sweep that listed it.",
+    "gauge"};
+
+constexpr MetricDesc kAccountEsims{
+    "esim_account_esims",
+    "eSIMs on the whole API account per status, from the latest complete inventory sweep (the "
+    "listings' pagination totals); with --shard.total above 1, replica 0 alone exports it.",
+    "gauge"};
+constexpr MetricDesc kAccountBalance{
+    "esim_account_balance",
+    "The API account's balance, from the last balance read; with --shard.total above 1, replica "
+    "0 alone reads and exports it.",
+    "gauge"};
+constexpr MetricDesc kInventoryLastSuccessTime{
+    "esim_inventory_last_success_timestamp_seconds",
+    "Unix time when the latest complete inventory sweep ended; 0 before the first.", "gauge"};
+constexpr MetricDesc kInventorySkippedEntries{
+    "esim_inventory_skipped_entries_total",
+    "List entries the inventory sweeps skipped, by reason: pending (orders still being "
+    "provisioned, without ICCID or usage yet) or malformed (entries that do not parse).",
+    "counter"};
+constexpr MetricDesc kDiscoveryLimit{
+    "esim_discovery_limit",
+    "The most eSIMs discovery adds on this replica (inventory.max_discovered).", "gauge"};
+constexpr MetricDesc kDiscoveryOverLimit{
+    "esim_discovery_over_limit_esims",
+    "eSIMs the latest inventory sweep listed for this replica but that are not monitored "
+    "because discovery's limit (esim_discovery_limit) is reached; 0 normally.",
+    "gauge"};
+
+constexpr MetricDesc kSubscriptionReadSuccess{
+    "esim_webhook_subscription_read_success",
+    "1 when the latest read of the API key's webhook subscription (GET /webhooks) succeeded, "
+    "else 0.",
+    "gauge"};
+constexpr MetricDesc kSubscriptionReadTime{
+    "esim_webhook_subscription_read_timestamp_seconds",
+    "Unix time of the latest successful read of the webhook subscription; 0 before the first.",
+    "gauge"};
+constexpr MetricDesc kSubscriptionPointsHere{
+    "esim_webhook_subscription_points_here",
+    "1 when the API key's webhook URL is webhook.public_url (ignoring one trailing slash), else "
+    "0: deliveries go elsewhere or nowhere.",
+    "gauge"};
+constexpr MetricDesc kWebhookSubscribed{
+    "esim_webhook_subscribed",
+    "1 for each event the API key's webhook subscription carries, 0 for each documented or "
+    "available event it does not.",
+    "gauge"};
+constexpr MetricDesc kWebhookRecentDeliveries{
+    "esim_webhook_recent_deliveries",
+    "The vendor's most recent delivery attempts (it lists the last 10) by status: delivered, "
+    "failed (retries exhausted), other (e.g. still retrying).",
+    "gauge"};
+constexpr MetricDesc kWebhookRecentFailedDeliveryTime{
+    "esim_webhook_recent_failed_delivery_timestamp_seconds",
+    "Unix time of the last attempt of the newest failed delivery among the vendor's recent "
+    "deliveries; absent when none failed.",
+    "gauge"};
+constexpr MetricDesc kWebhookDeliveries{
+    "esim_webhook_deliveries_total",
+    "Webhook deliveries received, by event (a documented event name, else other) and outcome: "
+    "applied, duplicate, invalid_signature, stale, malformed, too_large, unknown_esim, ignored.",
+    "counter"};
+constexpr MetricDesc kWebhookLastAppliedTime{
+    "esim_webhook_last_applied_timestamp_seconds",
+    "Unix time when the latest webhook delivery was applied; 0 before the first.", "gauge"};
+
+constexpr MetricDesc kAlertThreshold{
+    "esim_alert_threshold",
+    "Alert thresholds that the config sets for this eSIM (its own alerts: or its group's): "
+    "usage ratios of the plan's data, expiry in seconds before it; the others are "
+    "esim_alert_threshold_default.",
+    "gauge"};
+constexpr MetricDesc kAlertThresholdDefault{
+    "esim_alert_threshold_default",
+    "Alert thresholds of the config's alerts: section, for eSIMs without an override: usage "
+    "ratios of the plan's data, expiry in seconds before it, and balance_low in the account's "
+    "currency (0: no low-balance alert).",
+    "gauge"};
+
+constexpr MetricDesc kUp{
+    "esim_up",
+    "1 when the eSIMfly API answered the latest request with a valid signed-API response, 0 "
+    "when it was unreachable, refused the credentials or answered garbage.",
+    "gauge"};
+constexpr MetricDesc kCredentialsRefused{
+    "esim_api_credentials_refused",
+    "1 while the API's latest answer refused the credentials (INVALID_API_KEY, "
+    "INVALID_SIGNATURE, INVALID_TIMESTAMP, HMAC_REQUIRED, INVALID_USER), else 0.",
+    "gauge"};
+constexpr MetricDesc kPollInterval{
+    "esim_poll_interval_seconds",
+    "The per-eSIM live-status poll interval in force (the configured one, or longer when the "
+    "request budget forces it).",
+    "gauge"};
+constexpr MetricDesc kPollIntervalConfigured{
+    "esim_poll_interval_configured_seconds",
+    "The per-eSIM live-status poll interval set by poll.interval in the config; "
+    "esim_poll_interval_seconds is the one in force.",
+    "gauge"};
+constexpr MetricDesc kApiPausedUntil{
+    "esim_api_paused_until_timestamp_seconds",
+    "Unix time until which a pause the API imposed (RATE_LIMIT_EXCEEDED, Retry-After, "
+    "X-RateLimit-Remaining: 0) holds every request back; 0 when none holds.",
+    "gauge"};
+constexpr MetricDesc kRateLimitLimit{
+    "esim_api_rate_limit_limit",
+    "Request limit of the API key's current window, from the latest X-RateLimit-Limit header.",
+    "gauge"};
+constexpr MetricDesc kRateLimitRemaining{
+    "esim_api_rate_limit_remaining",
+    "Requests left in the API key's current window, from the latest X-RateLimit-Remaining "
+    "header.",
+    "gauge"};
+constexpr MetricDesc kRateLimitResetTime{
+    "esim_api_rate_limit_reset_timestamp_seconds",
+    "Unix time when the API key's current window resets, from the latest X-RateLimit-Reset "
+    "header.",
+    "gauge"};
+constexpr MetricDesc kApiClockSkew{
+    "esim_api_clock_skew_seconds",
+    "The API server's clock (Date header) minus this host's clock, in seconds; requests are "
+    "refused when the host clock is off by minutes.",
+    "gauge"};
+constexpr MetricDesc kMonitoredEsims{
+    "esim_monitored_esims",
+    "eSIMs monitored: those in the running config, plus those found by discovery.", "gauge"};
+constexpr MetricDesc kConfigLastReloadSuccessful{
+    "esim_config_last_reload_successful",
+    "1 when the latest config (re)load succeeded, 0 after a rejected reload.", "gauge"};
+constexpr MetricDesc kConfigLastReloadSuccessTime{
+    "esim_config_last_reload_success_timestamp_seconds",
+    "Unix time of the latest successful config (re)load.", "gauge"};
+constexpr MetricDesc kStorageLastWriteSuccessTime{
+    "esim_storage_last_write_success_timestamp_seconds",
+    "Unix time of the latest successful write of the durable state (--storage.path); 0 before "
+    "the first.",
+    "gauge"};
+constexpr MetricDesc kStorageWriteFailures{
+    "esim_storage_write_failures_total",
+    "Writes of the durable state or of the request-budget ledger that failed.", "counter"};
+constexpr MetricDesc kStorageRestoredEsims{
+    "esim_storage_restored_esims", "eSIMs whose state was restored from --storage.path at startup.",
+    "gauge"};
+constexpr MetricDesc kBuildInfo{
+    "esim_exporter_build_info",
+    "Always 1; labels carry the version and git revision of esim_exporter.", "gauge"};
 
 // What the renderer reads of one eSIM, copied into one contiguous array: a large fleet's records
 // are scattered over the heap, and the page visits every eSIM once per family (13 passes), so
@@ -90,200 +323,151 @@ std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& 
 }
 
 template <typename ValueOf>
-void DataGauge(ExpositionWriter& out, const std::vector<Row>& rows, std::string_view name,
-               std::string_view help, ValueOf value_of) {
+void DataGauge(ExpositionWriter& out, const std::vector<Row>& rows, const MetricDesc& desc,
+               ValueOf value_of) {
   bool family_written = false;
   for (const Row& row : rows) {
     if (!row.fresh) continue;
     const std::optional<double> value = value_of(row);
     if (!value) continue;
     if (!family_written) {
-      out.Family(name, help, "gauge");
+      out.Family(desc);
       family_written = true;
     }
-    out.SampleWithLabelText(name, {row.identity}, *value);
+    out.SampleWithLabelText(desc, {row.identity}, *value);
   }
+}
+
+// A per-eSIM family written when some row `has` it: the family, then `write_row` for each such
+// row.
+template <typename Has, typename WriteRow>
+void RowFamily(ExpositionWriter& out, const std::vector<Row>& rows, const MetricDesc& desc, Has has,
+               WriteRow write_row) {
+  if (std::none_of(rows.begin(), rows.end(), has)) return;
+  out.Family(desc);
+  for (const Row& row : rows) {
+    if (has(row)) write_row(row);
+  }
+}
+
+void WriteStatusSamples(ExpositionWriter& out, const Row& row) {
+  const std::string& status = row.record->status->status;
+  if (status.empty()) return;  // only events so far, none on status
+  for (size_t i = 0; i < kLifecycleStatuses.size(); ++i) {
+    out.SampleWithLabelText(kStatus, {row.identity, ",status=\"", kLifecycleStatuses[i], "\""},
+                            static_cast<int>(i) == row.status_index ? 1 : 0);
+  }
+  if (row.status_index < 0) {
+    std::string escaped;
+    AppendEscapedLabelValue(escaped, status);
+    out.SampleWithLabelText(kStatus, {row.identity, ",status=\"", escaped, "\""}, 1);
+  }
+}
+
+// What the last poll said of each eSIM whose data is not stale.
+void WriteDataFamilies(ExpositionWriter& out, const std::vector<Row>& rows, double now) {
+  DataGauge(out, rows, kDataUsedBytes,
+            [](const Row& r) { return std::optional<double>(r.used_bytes); });
+  DataGauge(out, rows, kDataTotalBytes, [](const Row& r) { return r.total_bytes; });
+  DataGauge(out, rows, kUnlimited,
+            [](const Row& r) { return std::optional<double>(r.unlimited ? 1 : 0); });
+  RowFamily(
+      out, rows, kStatus, [](const Row& r) { return r.fresh; },
+      [&out](const Row& row) { WriteStatusSamples(out, row); });
+  DataGauge(out, rows, kActive,
+            [](const Row& r) { return std::optional<double>(r.active ? 1 : 0); });
+  DataGauge(out, rows, kActivationTime, [](const Row& r) { return r.activation_time; });
+  DataGauge(out, rows, kExpiryTime, [](const Row& r) { return r.expiry_time; });
+  DataGauge(out, rows, kLastUsageTime, [](const Row& r) { return r.last_usage_time; });
+  DataGauge(out, rows, kLastUsageAge, [now](const Row& r) -> std::optional<double> {
+    if (!r.last_usage_time) return std::nullopt;
+    return std::max(0.0, now - *r.last_usage_time);
+  });
+}
+
+// The info families: always 1, their labels carry what the eSIM is and where it is.
+void WriteInfoFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
+                       const ExporterStatus& status) {
+  // esim_info carries the config labels, so it exists for every configured eSIM.
+  RowFamily(
+      out, rows, kInfo, [](const Row&) { return true; },
+      [&out](const Row& row) {
+        out.SampleWithLabelText(kInfo, {row.identity, row.labels->info}, 1);
+      });
+  RowFamily(
+      out, rows, kNetworkInfo, [](const Row& r) { return r.has_network; },
+      [&out](const Row& row) {
+        out.SampleWithLabelText(kNetworkInfo, {row.identity, row.labels->network}, 1);
+      });
+  RowFamily(
+      out, rows, kDeviceInfo, [](const Row& r) { return r.has_device; },
+      [&out, &status](const Row& row) {
+        const RenderedLabels& labels = *row.labels;
+        out.SampleWithLabelText(
+            kDeviceInfo,
+            {row.identity, labels.device_model,
+             status.export_imei ? std::string_view(labels.device_imei) : std::string_view()},
+            1);
+      });
+  RowFamily(
+      out, rows, kPackageInfo, [](const Row& r) { return r.has_package; },
+      [&out](const Row& row) {
+        out.SampleWithLabelText(kPackageInfo, {row.identity, row.labels->package}, 1);
+      });
+}
+
+// What webhook events said of each eSIM.
+void WriteEventFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
+                        const ExporterStatus& status) {
+  DataGauge(out, rows, kInstalledTime, [](const Row& r) { return r.record->installed_time; });
+  DataGauge(out, rows, kLastEventTime, [](const Row& r) -> std::optional<double> {
+    if (r.record->last_event_time <= 0) return std::nullopt;
+    return r.record->last_event_time;
+  });
+  if (!status.export_eid_imsi) return;
+  RowFamily(
+      out, rows, kSubscriberInfo,
+      [](const Row& r) { return r.fresh && !r.labels->subscriber.empty(); },
+      [&out](const Row& row) {
+        out.SampleWithLabelText(kSubscriberInfo, {row.identity, row.labels->subscriber}, 1);
+      });
+}
+
+// Split by source: a sweep listing the eSIM must not hide a live poll that keeps failing.
+void WritePollFamilies(ExpositionWriter& out, const std::vector<Row>& rows) {
+  RowFamily(
+      out, rows, kPollSuccess, [](const Row& r) { return r.live_polled || r.listed; },
+      [&out](const Row& row) {
+        if (row.live_polled) {
+          out.SampleWithLabelText(kPollSuccess, {row.identity, ",source=\"live\""},
+                                  row.last_live_ok ? 1 : 0);
+        }
+        if (row.listed) {
+          out.SampleWithLabelText(kPollSuccess, {row.identity, ",source=\"list\""},
+                                  row.last_list_ok ? 1 : 0);
+        }
+      });
+  RowFamily(
+      out, rows, kLastPollSuccessTime,
+      [](const Row& r) { return r.last_live_success_time > 0 || r.last_listed_time > 0; },
+      [&out](const Row& row) {
+        if (row.last_live_success_time > 0) {
+          out.SampleWithLabelText(kLastPollSuccessTime, {row.identity, ",source=\"live\""},
+                                  row.last_live_success_time);
+        }
+        if (row.last_listed_time > 0) {
+          out.SampleWithLabelText(kLastPollSuccessTime, {row.identity, ",source=\"list\""},
+                                  row.last_listed_time);
+        }
+      });
 }
 
 void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                        const ExporterStatus& status, double now) {
-  const std::string help_suffix = kFromPoll;
-  DataGauge(out, rows, "esim_data_used_bytes",
-            "Data used by the eSIM in bytes (API used_gb x 1024^3)" + help_suffix,
-            [](const Row& r) { return std::optional<double>(r.used_bytes); });
-  DataGauge(out, rows, "esim_data_total_bytes",
-            "Data allowance of the eSIM in bytes (API total_gb x 1024^3); absent for unlimited "
-            "plans" +
-                help_suffix,
-            [](const Row& r) { return r.total_bytes; });
-  DataGauge(out, rows, "esim_unlimited",
-            "1 when the eSIM's plan is unlimited, else 0" + help_suffix,
-            [](const Row& r) { return std::optional<double>(r.unlimited ? 1 : 0); });
-
-  bool any_data = std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.fresh; });
-  if (any_data) {
-    out.Family("esim_status",
-               "Lifecycle status of the eSIM as a state set over NEW, ACTIVE, EXPIRED, DEPLETED, "
-               "CANCELLED and DELETED: 1 for the current status, 0 for the others; an "
-               "undocumented status gets its own series with 1" +
-                   help_suffix,
-               "gauge");
-    for (const Row& row : rows) {
-      if (!row.fresh) continue;
-      for (size_t i = 0; i < kLifecycleStatuses.size(); ++i) {
-        if (row.record->status->status.empty()) break;  // only events so far, none on status
-        out.SampleWithLabelText("esim_status",
-                                {row.identity, ",status=\"", kLifecycleStatuses[i], "\""},
-                                static_cast<int>(i) == row.status_index ? 1 : 0);
-      }
-      if (row.status_index < 0 && !row.record->status->status.empty()) {
-        std::string escaped;
-        AppendEscapedLabelValue(escaped, row.record->status->status);
-        out.SampleWithLabelText("esim_status", {row.identity, ",status=\"", escaped, "\""}, 1);
-      }
-    }
-  }
-  DataGauge(out, rows, "esim_active", "1 when the eSIM's status is ACTIVE, else 0" + help_suffix,
-            [](const Row& r) { return std::optional<double>(r.active ? 1 : 0); });
-  DataGauge(out, rows, "esim_activation_timestamp_seconds",
-            "Unix time of the eSIM's first activation; absent while not activated" + help_suffix,
-            [](const Row& r) { return r.activation_time; });
-  DataGauge(out, rows, "esim_expiry_timestamp_seconds",
-            "Unix time when the eSIM's plan expires; absent while unknown" + help_suffix,
-            [](const Row& r) { return r.expiry_time; });
-  DataGauge(out, rows, "esim_last_usage_timestamp_seconds",
-            "Unix time of the eSIM's most recent data usage; absent while none" + help_suffix,
-            [](const Row& r) { return r.last_usage_time; });
-  DataGauge(out, rows, "esim_last_usage_age_seconds",
-            "Seconds since the eSIM's most recent data usage, computed at scrape time from the "
-            "last background poll.",
-            [now](const Row& r) -> std::optional<double> {
-              if (!r.last_usage_time) return std::nullopt;
-              return std::max(0.0, now - *r.last_usage_time);
-            });
-
-  // esim_info carries the config labels, so it exists for every configured eSIM.
-  if (!rows.empty()) {
-    out.Family("esim_info",
-               "Always 1; labels carry the eSIM's installation, SM-DP+ and profile state and its "
-               "configured labels" +
-                   help_suffix,
-               "gauge");
-  }
-  for (const Row& row : rows) {
-    out.SampleWithLabelText("esim_info", {row.identity, row.labels->info}, 1);
-  }
-
-  const bool any_network =
-      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.has_network; });
-  if (any_network) {
-    out.Family("esim_network_info",
-               "Always 1; labels describe the network the eSIM last connected to; absent until it "
-               "has connected" +
-                   help_suffix,
-               "gauge");
-    for (const Row& row : rows) {
-      if (!row.has_network) continue;
-      out.SampleWithLabelText("esim_network_info", {row.identity, row.labels->network}, 1);
-    }
-  }
-  const bool any_device =
-      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.has_device; });
-  if (any_device) {
-    out.Family("esim_device_info",
-               "Always 1; labels describe the device holding the eSIM; absent until installed" +
-                   help_suffix,
-               "gauge");
-    for (const Row& row : rows) {
-      if (!row.has_device) continue;
-      const RenderedLabels& labels = *row.labels;
-      out.SampleWithLabelText(
-          "esim_device_info",
-          {row.identity, labels.device_model,
-           status.export_imei ? std::string_view(labels.device_imei) : std::string_view()},
-          1);
-    }
-  }
-
-  const bool any_package =
-      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.has_package; });
-  if (any_package) {
-    out.Family("esim_package_info",
-               "Always 1; labels name the eSIM's package (plan), from the last inventory sweep.",
-               "gauge");
-    for (const Row& row : rows) {
-      if (!row.has_package) continue;
-      out.SampleWithLabelText("esim_package_info", {row.identity, row.labels->package}, 1);
-    }
-  }
-
-  DataGauge(out, rows, "esim_installed_timestamp_seconds",
-            "Unix time the eSIM's profile was first enabled on a device (esim.installed webhook "
-            "event); absent until such an event arrived.",
-            [](const Row& r) { return r.record->installed_time; });
-  DataGauge(out, rows, "esim_last_event_timestamp_seconds",
-            "Unix time of the observation behind the newest webhook event applied to this eSIM; "
-            "absent until one was applied.",
-            [](const Row& r) -> std::optional<double> {
-              if (r.record->last_event_time <= 0) return std::nullopt;
-              return r.record->last_event_time;
-            });
-  if (status.export_eid_imsi) {
-    bool written = false;
-    for (const Row& row : rows) {
-      if (!row.fresh || row.labels->subscriber.empty()) continue;
-      if (!written) {
-        out.Family("esim_subscriber_info",
-                   "Always 1; labels carry the EID and IMSI from webhook events (personal data: "
-                   "exported because metrics.export_eid_imsi is true).",
-                   "gauge");
-        written = true;
-      }
-      out.SampleWithLabelText("esim_subscriber_info", {row.identity, row.labels->subscriber}, 1);
-    }
-  }
-
-  // Split by source: a sweep listing the eSIM must not hide a live poll that keeps failing.
-  const bool any_polled =
-      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.live_polled || r.listed; });
-  if (any_polled) {
-    out.Family("esim_poll_success",
-               "1 when the eSIM's latest observation from this source succeeded, else 0. "
-               "source=\"live\": the latest live-status poll (present once one finished); "
-               "source=\"list\": the latest complete inventory sweep listed the eSIM (present "
-               "once a sweep listed it).",
-               "gauge");
-    for (const Row& row : rows) {
-      if (row.live_polled) {
-        out.SampleWithLabelText("esim_poll_success", {row.identity, ",source=\"live\""},
-                                row.last_live_ok ? 1 : 0);
-      }
-      if (row.listed) {
-        out.SampleWithLabelText("esim_poll_success", {row.identity, ",source=\"list\""},
-                                row.last_list_ok ? 1 : 0);
-      }
-    }
-  }
-  const bool any_success = std::any_of(rows.begin(), rows.end(), [](const Row& r) {
-    return r.last_live_success_time > 0 || r.last_listed_time > 0;
-  });
-  if (any_success) {
-    out.Family("esim_last_poll_success_timestamp_seconds",
-               "Unix time of the eSIM's latest successful observation from this source: "
-               "source=\"live\" a live-status poll, source=\"list\" an inventory sweep that "
-               "listed it.",
-               "gauge");
-    for (const Row& row : rows) {
-      if (row.last_live_success_time > 0) {
-        out.SampleWithLabelText("esim_last_poll_success_timestamp_seconds",
-                                {row.identity, ",source=\"live\""}, row.last_live_success_time);
-      }
-      if (row.last_listed_time > 0) {
-        out.SampleWithLabelText("esim_last_poll_success_timestamp_seconds",
-                                {row.identity, ",source=\"list\""}, row.last_listed_time);
-      }
-    }
-  }
+  WriteDataFamilies(out, rows, now);
+  WriteInfoFamilies(out, rows, status);
+  WriteEventFamilies(out, rows, status);
+  WritePollFamilies(out, rows);
 }
 
 // The account's figures (on the replica that reads them) and what the inventory sweeps saw.
@@ -291,49 +475,29 @@ void WriteAccountFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
                           const ExporterStatus& status) {
   const AccountState& account = snapshot.account;
   if (!account.esims_by_status.empty()) {
-    out.Family("esim_account_esims",
-               "eSIMs on the whole API account per status, from the latest complete inventory "
-               "sweep (the listings' pagination totals); with --shard.total above 1, replica 0 "
-               "alone exports it.",
-               "gauge");
+    out.Family(kAccountEsims);
     for (const auto& [account_status, count] : account.esims_by_status) {
-      out.Sample("esim_account_esims", {{"status", account_status}}, static_cast<double>(count));
+      out.Sample(kAccountEsims, {{"status", account_status}}, static_cast<double>(count));
     }
   }
   if (account.balance) {
-    out.Family("esim_account_balance",
-               "The API account's balance, from the last balance read; with --shard.total above "
-               "1, replica 0 alone reads and exports it.",
-               "gauge");
-    out.Sample("esim_account_balance", {{"currency", account.balance->currency}},
-               account.balance->amount);
+    out.Family(kAccountBalance);
+    out.Sample(kAccountBalance, {{"currency", account.balance->currency}}, account.balance->amount);
   }
   if (!status.inventory_enabled) return;
-  out.Family("esim_inventory_last_success_timestamp_seconds",
-             "Unix time when the latest complete inventory sweep ended; 0 before the first.",
-             "gauge");
-  out.Sample("esim_inventory_last_success_timestamp_seconds", {},
-             account.inventory_last_success_time);
+  out.Family(kInventoryLastSuccessTime);
+  out.Sample(kInventoryLastSuccessTime, {}, account.inventory_last_success_time);
   const SweepState& sweeps = snapshot.inventory;
-  out.Family("esim_inventory_skipped_entries_total",
-             "List entries the inventory sweeps skipped, by reason: pending (orders still being "
-             "provisioned, without ICCID or usage yet) or malformed (entries that do not parse).",
-             "counter");
-  out.Sample("esim_inventory_skipped_entries_total", {{"reason", "pending"}},
+  out.Family(kInventorySkippedEntries);
+  out.Sample(kInventorySkippedEntries, {{"reason", "pending"}},
              static_cast<double>(sweeps.skipped_pending));
-  out.Sample("esim_inventory_skipped_entries_total", {{"reason", "malformed"}},
+  out.Sample(kInventorySkippedEntries, {{"reason", "malformed"}},
              static_cast<double>(sweeps.skipped_malformed));
   if (sweeps.discovery_limit) {
-    out.Family("esim_discovery_limit",
-               "The most eSIMs discovery adds on this replica (inventory.max_discovered).",
-               "gauge");
-    out.Sample("esim_discovery_limit", {}, static_cast<double>(*sweeps.discovery_limit));
-    out.Family("esim_discovery_over_limit_esims",
-               "eSIMs the latest inventory sweep listed for this replica but that are not "
-               "monitored because discovery's limit (esim_discovery_limit) is reached; 0 normally.",
-               "gauge");
-    out.Sample("esim_discovery_over_limit_esims", {},
-               static_cast<double>(sweeps.discovery_over_limit));
+    out.Family(kDiscoveryLimit);
+    out.Sample(kDiscoveryLimit, {}, static_cast<double>(*sweeps.discovery_limit));
+    out.Family(kDiscoveryOverLimit);
+    out.Sample(kDiscoveryOverLimit, {}, static_cast<double>(sweeps.discovery_over_limit));
   }
 }
 
@@ -342,50 +506,28 @@ void WriteAccountFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
 void WriteSubscriptionFamilies(ExpositionWriter& out, const SubscriptionReads& reads,
                                const std::string& public_url) {
   if (!reads.last_ok) return;
-  out.Family("esim_webhook_subscription_read_success",
-             "1 when the latest read of the API key's webhook subscription (GET /webhooks) "
-             "succeeded, else 0.",
-             "gauge");
-  out.Sample("esim_webhook_subscription_read_success", {}, *reads.last_ok ? 1 : 0);
-  out.Family("esim_webhook_subscription_read_timestamp_seconds",
-             "Unix time of the latest successful read of the webhook subscription; 0 before the "
-             "first.",
-             "gauge");
-  out.Sample("esim_webhook_subscription_read_timestamp_seconds", {}, reads.last_success_time);
+  out.Family(kSubscriptionReadSuccess);
+  out.Sample(kSubscriptionReadSuccess, {}, *reads.last_ok ? 1 : 0);
+  out.Family(kSubscriptionReadTime);
+  out.Sample(kSubscriptionReadTime, {}, reads.last_success_time);
   if (!reads.health) return;
   const WebhookSubscriptionHealth& health = *reads.health;
   if (!public_url.empty()) {
-    out.Family("esim_webhook_subscription_points_here",
-               "1 when the API key's webhook URL is webhook.public_url (ignoring one trailing "
-               "slash), else 0: deliveries go elsewhere or nowhere.",
-               "gauge");
-    out.Sample("esim_webhook_subscription_points_here", {},
-               PointsAt(health.url, public_url) ? 1 : 0);
+    out.Family(kSubscriptionPointsHere);
+    out.Sample(kSubscriptionPointsHere, {}, PointsAt(health.url, public_url) ? 1 : 0);
   }
-  out.Family("esim_webhook_subscribed",
-             "1 for each event the API key's webhook subscription carries, 0 for each documented "
-             "or available event it does not.",
-             "gauge");
+  out.Family(kWebhookSubscribed);
   for (const auto& [event, subscribed] : health.events) {
-    out.Sample("esim_webhook_subscribed", {{"event", event}}, subscribed ? 1 : 0);
+    out.Sample(kWebhookSubscribed, {{"event", event}}, subscribed ? 1 : 0);
   }
-  out.Family("esim_webhook_recent_deliveries",
-             "The vendor's most recent delivery attempts (it lists the last 10) by status: "
-             "delivered, failed (retries exhausted), other (e.g. still retrying).",
-             "gauge");
-  out.Sample("esim_webhook_recent_deliveries", {{"status", "delivered"}},
+  out.Family(kWebhookRecentDeliveries);
+  out.Sample(kWebhookRecentDeliveries, {{"status", "delivered"}},
              static_cast<double>(health.delivered));
-  out.Sample("esim_webhook_recent_deliveries", {{"status", "failed"}},
-             static_cast<double>(health.failed));
-  out.Sample("esim_webhook_recent_deliveries", {{"status", "other"}},
-             static_cast<double>(health.other));
+  out.Sample(kWebhookRecentDeliveries, {{"status", "failed"}}, static_cast<double>(health.failed));
+  out.Sample(kWebhookRecentDeliveries, {{"status", "other"}}, static_cast<double>(health.other));
   if (health.newest_failure_time) {
-    out.Family("esim_webhook_recent_failed_delivery_timestamp_seconds",
-               "Unix time of the last attempt of the newest failed delivery among the vendor's "
-               "recent deliveries; absent when none failed.",
-               "gauge");
-    out.Sample("esim_webhook_recent_failed_delivery_timestamp_seconds", {},
-               *health.newest_failure_time);
+    out.Family(kWebhookRecentFailedDeliveryTime);
+    out.Sample(kWebhookRecentFailedDeliveryTime, {}, *health.newest_failure_time);
   }
 }
 
@@ -394,19 +536,13 @@ void WriteWebhookFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
                           const ExporterStatus& status) {
   const WebhookState& webhooks = snapshot.webhooks;
   if (!webhooks.enabled) return;
-  out.Family("esim_webhook_deliveries_total",
-             "Webhook deliveries received, by event (a documented event name, else other) and "
-             "outcome: applied, duplicate, invalid_signature, stale, malformed, too_large, "
-             "unknown_esim, ignored.",
-             "counter");
+  out.Family(kWebhookDeliveries);
   for (const auto& [key, count] : webhooks.deliveries) {
-    out.Sample("esim_webhook_deliveries_total", {{"event", key.first}, {"outcome", key.second}},
+    out.Sample(kWebhookDeliveries, {{"event", key.first}, {"outcome", key.second}},
                static_cast<double>(count));
   }
-  out.Family("esim_webhook_last_applied_timestamp_seconds",
-             "Unix time when the latest webhook delivery was applied; 0 before the first.",
-             "gauge");
-  out.Sample("esim_webhook_last_applied_timestamp_seconds", {}, webhooks.last_applied_time);
+  out.Family(kWebhookLastAppliedTime);
+  out.Sample(kWebhookLastAppliedTime, {}, webhooks.last_applied_time);
   WriteSubscriptionFamilies(out, webhooks.subscription, status.webhook_public_url);
 }
 
@@ -422,16 +558,12 @@ void WriteThresholdFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
     const AlertOverrides& set = row.record->config.alerts;
     if (set.empty()) continue;
     if (!family_written) {
-      out.Family("esim_alert_threshold",
-                 "Alert thresholds that the config sets for this eSIM (its own alerts: or its "
-                 "group's): usage ratios of the plan's data, expiry in seconds before it; the "
-                 "others are esim_alert_threshold_default.",
-                 "gauge");
+      out.Family(kAlertThreshold);
       family_written = true;
     }
     const auto sample = [&](std::string_view threshold, double value) {
-      out.SampleWithLabelText("esim_alert_threshold",
-                              {row.identity, ",threshold=\"", threshold, "\""}, value);
+      out.SampleWithLabelText(kAlertThreshold, {row.identity, ",threshold=\"", threshold, "\""},
+                              value);
     };
     if (set.data_usage_warning_ratio) {
       sample("data_usage_warning_ratio", *set.data_usage_warning_ratio);
@@ -443,20 +575,16 @@ void WriteThresholdFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
     if (set.expiry_critical) sample("expiry_critical_seconds", seconds(*set.expiry_critical));
   }
   const AlertThresholds& defaults = status.alert_defaults;
-  out.Family("esim_alert_threshold_default",
-             "Alert thresholds of the config's alerts: section, for eSIMs without an override: "
-             "usage ratios of the plan's data, expiry in seconds before it, and balance_low in "
-             "the account's currency (0: no low-balance alert).",
-             "gauge");
-  out.Sample("esim_alert_threshold_default", {{"threshold", "data_usage_warning_ratio"}},
+  out.Family(kAlertThresholdDefault);
+  out.Sample(kAlertThresholdDefault, {{"threshold", "data_usage_warning_ratio"}},
              defaults.data_usage_warning_ratio);
-  out.Sample("esim_alert_threshold_default", {{"threshold", "data_usage_critical_ratio"}},
+  out.Sample(kAlertThresholdDefault, {{"threshold", "data_usage_critical_ratio"}},
              defaults.data_usage_critical_ratio);
-  out.Sample("esim_alert_threshold_default", {{"threshold", "expiry_warning_seconds"}},
+  out.Sample(kAlertThresholdDefault, {{"threshold", "expiry_warning_seconds"}},
              seconds(defaults.expiry_warning));
-  out.Sample("esim_alert_threshold_default", {{"threshold", "expiry_critical_seconds"}},
+  out.Sample(kAlertThresholdDefault, {{"threshold", "expiry_critical_seconds"}},
              seconds(defaults.expiry_critical));
-  out.Sample("esim_alert_threshold_default", {{"threshold", "balance_low"}}, status.balance_low);
+  out.Sample(kAlertThresholdDefault, {{"threshold", "balance_low"}}, status.balance_low);
 }
 
 void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
@@ -464,97 +592,54 @@ void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
                            double now) {
   const ApiState& api = snapshot.api;
   if (api.up) {
-    out.Family("esim_up",
-               "1 when the eSIMfly API answered the latest request with a valid signed-API "
-               "response, 0 when it was unreachable, refused the credentials or answered garbage.",
-               "gauge");
-    out.Sample("esim_up", {}, *api.up ? 1 : 0);
-    out.Family("esim_api_credentials_refused",
-               "1 while the API's latest answer refused the credentials (INVALID_API_KEY, "
-               "INVALID_SIGNATURE, INVALID_TIMESTAMP, HMAC_REQUIRED, INVALID_USER), else 0.",
-               "gauge");
-    out.Sample("esim_api_credentials_refused", {}, api.credentials_refused ? 1 : 0);
+    out.Family(kUp);
+    out.Sample(kUp, {}, *api.up ? 1 : 0);
+    out.Family(kCredentialsRefused);
+    out.Sample(kCredentialsRefused, {}, api.credentials_refused ? 1 : 0);
   }
   if (api_metrics != nullptr) api_metrics->Write(out);
-  out.Family("esim_poll_interval_seconds",
-             "The per-eSIM live-status poll interval in force (the configured one, or longer when "
-             "the request budget forces it).",
-             "gauge");
-  out.Sample("esim_poll_interval_seconds", {},
-             std::chrono::duration<double>(status.poll_interval).count());
-  out.Family("esim_poll_interval_configured_seconds",
-             "The per-eSIM live-status poll interval set by poll.interval in the config; "
-             "esim_poll_interval_seconds is the one in force.",
-             "gauge");
-  out.Sample("esim_poll_interval_configured_seconds", {},
+  out.Family(kPollInterval);
+  out.Sample(kPollInterval, {}, std::chrono::duration<double>(status.poll_interval).count());
+  out.Family(kPollIntervalConfigured);
+  out.Sample(kPollIntervalConfigured, {},
              std::chrono::duration<double>(status.configured_poll_interval).count());
-  out.Family("esim_api_paused_until_timestamp_seconds",
-             "Unix time until which a pause the API imposed (RATE_LIMIT_EXCEEDED, Retry-After, "
-             "X-RateLimit-Remaining: 0) holds every request back; 0 when none holds.",
-             "gauge");
-  out.Sample("esim_api_paused_until_timestamp_seconds", {},
+  out.Family(kApiPausedUntil);
+  out.Sample(kApiPausedUntil, {},
              api.paused_until && *api.paused_until > now ? *api.paused_until : 0);
   if (api.rate_limit.limit) {
-    out.Family("esim_api_rate_limit_limit",
-               "Request limit of the API key's current window, from the latest X-RateLimit-Limit "
-               "header.",
-               "gauge");
-    out.Sample("esim_api_rate_limit_limit", {}, *api.rate_limit.limit);
+    out.Family(kRateLimitLimit);
+    out.Sample(kRateLimitLimit, {}, *api.rate_limit.limit);
   }
   if (api.rate_limit.remaining) {
-    out.Family("esim_api_rate_limit_remaining",
-               "Requests left in the API key's current window, from the latest "
-               "X-RateLimit-Remaining header.",
-               "gauge");
-    out.Sample("esim_api_rate_limit_remaining", {}, *api.rate_limit.remaining);
+    out.Family(kRateLimitRemaining);
+    out.Sample(kRateLimitRemaining, {}, *api.rate_limit.remaining);
   }
   if (api.rate_limit.reset_time) {
-    out.Family("esim_api_rate_limit_reset_timestamp_seconds",
-               "Unix time when the API key's current window resets, from the latest "
-               "X-RateLimit-Reset header.",
-               "gauge");
-    out.Sample("esim_api_rate_limit_reset_timestamp_seconds", {}, *api.rate_limit.reset_time);
+    out.Family(kRateLimitResetTime);
+    out.Sample(kRateLimitResetTime, {}, *api.rate_limit.reset_time);
   }
   if (api.server_time_offset) {
-    out.Family("esim_api_clock_skew_seconds",
-               "The API server's clock (Date header) minus this host's clock, in seconds; "
-               "requests are refused when the host clock is off by minutes.",
-               "gauge");
-    out.Sample("esim_api_clock_skew_seconds", {}, *api.server_time_offset);
+    out.Family(kApiClockSkew);
+    out.Sample(kApiClockSkew, {}, *api.server_time_offset);
   }
   WriteAccountFamilies(out, snapshot, status);
   WriteWebhookFamilies(out, snapshot, status);
-  out.Family("esim_monitored_esims",
-             "eSIMs monitored: those in the running config, plus those found by discovery.",
-             "gauge");
-  out.Sample("esim_monitored_esims", {}, static_cast<double>(snapshot.esims.size()));
-  out.Family("esim_config_last_reload_successful",
-             "1 when the latest config (re)load succeeded, 0 after a rejected reload.", "gauge");
-  out.Sample("esim_config_last_reload_successful", {}, status.last_reload_ok ? 1 : 0);
-  out.Family("esim_config_last_reload_success_timestamp_seconds",
-             "Unix time of the latest successful config (re)load.", "gauge");
-  out.Sample("esim_config_last_reload_success_timestamp_seconds", {},
-             status.last_reload_success_time);
+  out.Family(kMonitoredEsims);
+  out.Sample(kMonitoredEsims, {}, static_cast<double>(snapshot.esims.size()));
+  out.Family(kConfigLastReloadSuccessful);
+  out.Sample(kConfigLastReloadSuccessful, {}, status.last_reload_ok ? 1 : 0);
+  out.Family(kConfigLastReloadSuccessTime);
+  out.Sample(kConfigLastReloadSuccessTime, {}, status.last_reload_success_time);
   if (status.storage) {
-    out.Family("esim_storage_last_write_success_timestamp_seconds",
-               "Unix time of the latest successful write of the durable state "
-               "(--storage.path); 0 before the first.",
-               "gauge");
-    out.Sample("esim_storage_last_write_success_timestamp_seconds", {},
-               status.storage->last_write_success_time);
-    out.Family("esim_storage_write_failures_total",
-               "Writes of the durable state or of the request-budget ledger that failed.",
-               "counter");
-    out.Sample("esim_storage_write_failures_total", {},
-               static_cast<double>(status.storage->write_failures));
-    out.Family("esim_storage_restored_esims",
-               "eSIMs whose state was restored from --storage.path at startup.", "gauge");
-    out.Sample("esim_storage_restored_esims", {},
-               static_cast<double>(status.storage->restored_esims));
+    out.Family(kStorageLastWriteSuccessTime);
+    out.Sample(kStorageLastWriteSuccessTime, {}, status.storage->last_write_success_time);
+    out.Family(kStorageWriteFailures);
+    out.Sample(kStorageWriteFailures, {}, static_cast<double>(status.storage->write_failures));
+    out.Family(kStorageRestoredEsims);
+    out.Sample(kStorageRestoredEsims, {}, static_cast<double>(status.storage->restored_esims));
   }
-  out.Family("esim_exporter_build_info",
-             "Always 1; labels carry the version and git revision of esim_exporter.", "gauge");
-  out.Sample("esim_exporter_build_info", {{"version", kVersion}, {"revision", kRevision}}, 1);
+  out.Family(kBuildInfo);
+  out.Sample(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
 }
 
 void WriteMetrics(ExpositionWriter& out, const StateSnapshot& snapshot,

@@ -27,11 +27,11 @@ void AppendSampleValue(std::string& out, double value) {
   out.append(buffer, result.ptr);
 }
 
-void ExpositionWriter::Family(std::string_view name, std::string_view help, std::string_view type) {
+void ExpositionWriter::Family(const MetricDesc& desc) {
   out_ += "# HELP ";
-  out_ += name;
+  out_ += desc.name;
   out_ += ' ';
-  for (char c : help) {
+  for (char c : desc.help) {
     if (c == '\\') {
       out_ += "\\\\";
     } else if (c == '\n') {
@@ -41,9 +41,9 @@ void ExpositionWriter::Family(std::string_view name, std::string_view help, std:
     }
   }
   out_ += "\n# TYPE ";
-  out_ += name;
+  out_ += desc.name;
   out_ += ' ';
-  out_ += type;
+  out_ += desc.type;
   out_ += '\n';
 }
 
@@ -110,15 +110,15 @@ void ExpositionWriter::Flush() {
   out_.clear();
 }
 
-void ExpositionWriter::Sample(std::string_view name, std::initializer_list<Label> labels,
+void ExpositionWriter::Sample(const MetricDesc& desc, std::initializer_list<Label> labels,
                               double value) {
-  WriteSample(name, labels, {}, {}, value);
+  WriteSample(desc.name, labels, {}, {}, value);
 }
 
-void ExpositionWriter::SampleWithLabelText(std::string_view name,
+void ExpositionWriter::SampleWithLabelText(const MetricDesc& desc,
                                            std::initializer_list<std::string_view> pieces,
                                            double value) {
-  out_ += name;
+  out_ += desc.name;
   out_ += '{';
   for (std::string_view piece : pieces) out_ += piece;
   out_ += "} ";
@@ -127,67 +127,56 @@ void ExpositionWriter::SampleWithLabelText(std::string_view name,
   MaybeFlush();
 }
 
-void ExpositionWriter::Families(const std::vector<prometheus::MetricFamily>& families) {
-  using prometheus::MetricType;
-  for (const auto& family : families) {
-    const char* type = "untyped";
-    switch (family.type) {
-      case MetricType::Counter:
-        type = "counter";
-        break;
-      case MetricType::Gauge:
-        type = "gauge";
-        break;
-      case MetricType::Histogram:
-        type = "histogram";
-        break;
-      case MetricType::Summary:
-        type = "summary";
-        break;
-      case MetricType::Untyped:
-        break;
+namespace {
+
+std::vector<Label> LabelsOf(const prometheus::ClientMetric& metric) {
+  std::vector<Label> labels;
+  labels.reserve(metric.label.size());
+  for (const auto& pair : metric.label) labels.emplace_back(pair.name, pair.value);
+  return labels;
+}
+
+}  // namespace
+
+void ExpositionWriter::WriteCounterFamily(const prometheus::MetricFamily& family) {
+  Family({family.name, family.help, "counter"});
+  for (const auto& metric : family.metric) {
+    WriteSample(family.name, LabelsOf(metric), {}, {}, metric.counter.value);
+  }
+}
+
+void ExpositionWriter::WriteHistogramFamily(const prometheus::MetricFamily& family) {
+  Family({family.name, family.help, "histogram"});
+  const std::string bucket = family.name + "_bucket";
+  const std::string sum = family.name + "_sum";
+  const std::string count = family.name + "_count";
+  std::string bound;
+  for (const auto& metric : family.metric) {
+    const std::vector<Label> labels = LabelsOf(metric);
+    for (const auto& b : metric.histogram.bucket) {
+      bound.clear();
+      AppendSampleValue(bound, b.upper_bound);
+      WriteSample(bucket, labels, "le", bound, static_cast<double>(b.cumulative_count));
     }
-    Family(family.name, family.help, type);
-    for (const auto& metric : family.metric) {
-      std::vector<Label> labels;
-      labels.reserve(metric.label.size());
-      for (const auto& pair : metric.label) labels.emplace_back(pair.name, pair.value);
-      switch (family.type) {
-        case MetricType::Counter:
-          WriteSample(family.name, labels, {}, {}, metric.counter.value);
-          break;
-        case MetricType::Gauge:
-          WriteSample(family.name, labels, {}, {}, metric.gauge.value);
-          break;
-        case MetricType::Untyped:
-          WriteSample(family.name, labels, {}, {}, metric.untyped.value);
-          break;
-        case MetricType::Histogram: {
-          const std::string bucket = family.name + "_bucket";
-          std::string bound;
-          for (const auto& b : metric.histogram.bucket) {
-            bound.clear();
-            AppendSampleValue(bound, b.upper_bound);
-            WriteSample(bucket, labels, "le", bound, static_cast<double>(b.cumulative_count));
-          }
-          WriteSample(family.name + "_sum", labels, {}, {}, metric.histogram.sample_sum);
-          WriteSample(family.name + "_count", labels, {}, {},
-                      static_cast<double>(metric.histogram.sample_count));
-          break;
-        }
-        case MetricType::Summary: {
-          std::string quantile;
-          for (const auto& q : metric.summary.quantile) {
-            quantile.clear();
-            AppendSampleValue(quantile, q.quantile);
-            WriteSample(family.name, labels, "quantile", quantile, q.value);
-          }
-          WriteSample(family.name + "_sum", labels, {}, {}, metric.summary.sample_sum);
-          WriteSample(family.name + "_count", labels, {}, {},
-                      static_cast<double>(metric.summary.sample_count));
-          break;
-        }
-      }
+    WriteSample(sum, labels, {}, {}, metric.histogram.sample_sum);
+    WriteSample(count, labels, {}, {}, static_cast<double>(metric.histogram.sample_count));
+  }
+}
+
+void ExpositionWriter::Families(const std::vector<prometheus::MetricFamily>& families) {
+  for (const auto& family : families) {
+    switch (family.type) {
+      case prometheus::MetricType::Counter:
+        WriteCounterFamily(family);
+        break;
+      case prometheus::MetricType::Histogram:
+        WriteHistogramFamily(family);
+        break;
+      // ApiMetrics registers none of these; give one its branch when it does.
+      case prometheus::MetricType::Gauge:
+      case prometheus::MetricType::Summary:
+      case prometheus::MetricType::Untyped:
+        break;
     }
   }
 }

@@ -16,6 +16,15 @@ using Label = std::pair<std::string_view, std::string_view>;
 
 inline constexpr char kExpositionContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
+// One metric family, declared once (as node_exporter's prometheus.NewDesc): the writer takes it
+// for the family's HELP and TYPE lines and for each of its samples, so a name is written in one
+// place. Declare them as constexpr constants next to the code that writes them.
+struct MetricDesc {
+  std::string_view name;
+  std::string_view help;  // escaped by the writer
+  std::string_view type;  // "gauge" or "counter"
+};
+
 // Receives the text in pieces while it is written (a streamed /metrics answer).
 using TextSink = std::function<void(std::string_view piece)>;
 
@@ -28,19 +37,23 @@ class ExpositionWriter {
       : out_(out), flush_(std::move(flush)), flush_at_(flush_at) {}
   void Flush();
 
-  // "# HELP" and "# TYPE" lines; type is "gauge", "counter", "histogram", ...
-  void Family(std::string_view name, std::string_view help, std::string_view type);
+  // The "# HELP" and "# TYPE" lines.
+  void Family(const MetricDesc& desc);
 
-  void Sample(std::string_view name, std::initializer_list<Label> labels, double value);
+  void Sample(const MetricDesc& desc, std::initializer_list<Label> labels, double value);
   // A sample whose labels are already escaped and joined (`a="x",b="y"`), given in pieces that
   // are written one after another between the braces. At least one piece must be non-empty.
-  void SampleWithLabelText(std::string_view name, std::initializer_list<std::string_view> pieces,
+  void SampleWithLabelText(const MetricDesc& desc, std::initializer_list<std::string_view> pieces,
                            double value);
 
-  // Families collected from a prometheus-cpp registry (the exporter's own instrumentation).
+  // Counter and histogram families collected from a prometheus-cpp registry (ApiMetrics, the
+  // exporter's own instrumentation, registers no other type); families of other types are
+  // skipped.
   void Families(const std::vector<prometheus::MetricFamily>& families);
 
  private:
+  void WriteCounterFamily(const prometheus::MetricFamily& family);
+  void WriteHistogramFamily(const prometheus::MetricFamily& family);
   template <typename Labels>
   void WriteSample(std::string_view name, const Labels& labels, std::string_view extra_name,
                    std::string_view extra_value, double value);

@@ -11,6 +11,18 @@
 namespace esim {
 namespace {
 
+constexpr MetricDesc kCpuSeconds{"process_cpu_seconds_total",
+                                 "Total user and system CPU time spent in seconds.", "counter"};
+constexpr MetricDesc kResidentMemory{"process_resident_memory_bytes",
+                                     "Resident memory size in bytes.", "gauge"};
+constexpr MetricDesc kVirtualMemory{"process_virtual_memory_bytes", "Virtual memory size in bytes.",
+                                    "gauge"};
+constexpr MetricDesc kStartTime{"process_start_time_seconds",
+                                "Start time of the process since unix epoch in seconds.", "gauge"};
+constexpr MetricDesc kOpenFds{"process_open_fds", "Number of open file descriptors.", "gauge"};
+constexpr MetricDesc kMaxFds{"process_max_fds", "Maximum number of open file descriptors.",
+                             "gauge"};
+
 struct ProcStat {
   double cpu_seconds = 0, virtual_bytes = 0, resident_bytes = 0, start_time = 0;
   bool ok = false;
@@ -86,23 +98,21 @@ double OpenFds() {
 void WriteProcessMetrics(ExpositionWriter& writer) {
   const ProcStat stat = ReadProcStat();
   if (stat.ok) {
-    writer.Family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                  "counter");
-    writer.Sample("process_cpu_seconds_total", {}, stat.cpu_seconds);
-    writer.Family("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge");
-    writer.Sample("process_resident_memory_bytes", {}, stat.resident_bytes);
-    writer.Family("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge");
-    writer.Sample("process_virtual_memory_bytes", {}, stat.virtual_bytes);
-    writer.Family("process_start_time_seconds",
-                  "Start time of the process since unix epoch in seconds.", "gauge");
-    writer.Sample("process_start_time_seconds", {}, stat.start_time);
+    writer.Family(kCpuSeconds);
+    writer.Sample(kCpuSeconds, {}, stat.cpu_seconds);
+    writer.Family(kResidentMemory);
+    writer.Sample(kResidentMemory, {}, stat.resident_bytes);
+    writer.Family(kVirtualMemory);
+    writer.Sample(kVirtualMemory, {}, stat.virtual_bytes);
+    writer.Family(kStartTime);
+    writer.Sample(kStartTime, {}, stat.start_time);
   }
-  writer.Family("process_open_fds", "Number of open file descriptors.", "gauge");
-  writer.Sample("process_open_fds", {}, OpenFds());
+  writer.Family(kOpenFds);
+  writer.Sample(kOpenFds, {}, OpenFds());
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    writer.Family("process_max_fds", "Maximum number of open file descriptors.", "gauge");
-    writer.Sample("process_max_fds", {}, static_cast<double>(limit.rlim_cur));
+    writer.Family(kMaxFds);
+    writer.Sample(kMaxFds, {}, static_cast<double>(limit.rlim_cur));
   }
 }
 

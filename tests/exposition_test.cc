@@ -30,9 +30,10 @@ TEST(ExpositionTest, FormatsNumbersExactlyAndShortly) {
 TEST(ExpositionTest, EscapesLabelValuesAndHelp) {
   std::string out;
   ExpositionWriter writer(out);
-  writer.Family("m", "back\\slash\nnewline \"quotes\" stay", "gauge");
-  writer.Sample("m", {{"a", "x\"y\\z\nw"}, {"b", ""}}, 1);
-  writer.Sample("m", {}, 2);
+  constexpr MetricDesc kM{"m", "back\\slash\nnewline \"quotes\" stay", "gauge"};
+  writer.Family(kM);
+  writer.Sample(kM, {{"a", "x\"y\\z\nw"}, {"b", ""}}, 1);
+  writer.Sample(kM, {}, 2);
   EXPECT_EQ(out,
             "# HELP m back\\\\slash\\nnewline \"quotes\" stay\n"
             "# TYPE m gauge\n"
