@@ -912,14 +912,13 @@ class Loader : public YamlReader {
            "webhook.public_url must not contain a user name or password (user@host); "
            "deliveries are authenticated by their signature");
     }
-    if (!ToLower(url).starts_with("https://")) {
+    if (!AsciiLower(url).starts_with("https://")) {
       Fail(at, "webhook.public_url " + Quoted(url) +
                    " must start with https:// (the vendor delivers to HTTPS URLs only); " +
                    example);
     }
-    if (std::any_of(url.begin(), url.end(), [](char c) {
-          return IsSpace(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-        })) {
+    if (std::any_of(url.begin(), url.end(),
+                    [](char c) { return IsAsciiSpace(c) || IsAsciiControl(c); })) {
       Fail(at, "webhook.public_url " + Quoted(url) + " contains whitespace; remove it");
     }
     if (url.find('#') != std::string::npos) {
