@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace esim {
 namespace {
 
@@ -45,36 +47,6 @@ std::string ReadText(const std::string& path) {
   text << in.rdbuf();
   return text.str();
 }
-
-// A fresh directory for files a test writes (secrets need exact permission bits, which a checkout
-// does not preserve); removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "esim_config_test.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string Write(const std::string& name, const std::string& content,
-                    fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) {
-    const std::string file = Path(name);
-    std::ofstream(file, std::ios::binary) << content;
-    fs::permissions(file, mode);
-    return file;
-  }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-  std::string Dir() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string ErrorOf(const std::string& path, const EnvLookup& env) {
   try {

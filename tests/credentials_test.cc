@@ -1,8 +1,6 @@
 #include "credentials.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,10 +8,10 @@
 #include <optional>
 #include <string>
 
+#include "temp_dir.h"
+
 namespace esim {
 namespace {
-
-namespace fs = std::filesystem;
 
 EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
   return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
@@ -25,18 +23,10 @@ EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
 
 class ResolveCredentialTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/esim_credentials_test_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Write(const std::string& name, const std::string& content, mode_t mode = 0600) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    chmod(path.c_str(), mode);
-    return path;
+  std::string Write(const std::string& name, const std::string& content,
+                    std::filesystem::perms mode = std::filesystem::perms::owner_read |
+                                                  std::filesystem::perms::owner_write) {
+    return temp_.Write(name, content, mode);
   }
 
   ResolvedCredential Resolve(const CredentialKeys& keys, const EnvLookup& env,
@@ -67,7 +57,8 @@ class ResolveCredentialTest : public ::testing::Test {
     return given;
   }
 
-  std::string dir_;
+  TempDir temp_;
+  const std::string dir_ = temp_.Dir();
   GivenValue inline_;
   GivenValue file_;
   YAML::Mark section_;
@@ -75,9 +66,8 @@ class ResolveCredentialTest : public ::testing::Test {
 
 TEST_F(ResolveCredentialTest, InlineThenFileThenEnvironmentThenSystemd) {
   const std::string credentials = dir_ + "/creds";
-  fs::create_directory(credentials);
-  std::ofstream(credentials + "/esimfly_secret_key") << "from-systemd\n";
-  chmod((credentials + "/esimfly_secret_key").c_str(), 0600);
+  std::filesystem::create_directory(credentials);
+  Write("creds/esimfly_secret_key", "from-systemd\n");
   Write("secret", "from-file\n");
   const EnvLookup env =
       FakeEnv({{"ESIMFLY_SECRET_KEY", "from-env"}, {"CREDENTIALS_DIRECTORY", credentials}});
@@ -104,7 +94,8 @@ TEST_F(ResolveCredentialTest, AccessCodeIsNoSecret) {
   inline_ = Given("code", 2);
   EXPECT_TRUE(Resolve(kAccessCodeKeys, FakeEnv({})).warnings.empty());
   inline_ = {};
-  Write("code", "code-from-file", 0644);
+  Write("code", "code-from-file",
+        std::filesystem::perms::owner_read | std::filesystem::perms::group_read);
   file_ = Given("code", 3);
   const ResolvedCredential resolved = Resolve(kAccessCodeKeys, FakeEnv({}));
   EXPECT_EQ(resolved.value, "code-from-file");
