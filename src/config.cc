@@ -1,24 +1,20 @@
 #include "config.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <climits>
-#include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <limits>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
+#include "config_url.h"
+#include "config_values.h"
+#include "credentials.h"
 #include "local_file.h"
 #include "text.h"
 #include "yaml_reader.h"
@@ -31,13 +27,6 @@ using YAML::Node;
 
 namespace {
 
-constexpr char kAccessCodeEnv[] = "ESIMFLY_ACCESS_CODE";
-constexpr char kSecretKeyEnv[] = "ESIMFLY_SECRET_KEY";
-constexpr char kCredentialsDirectoryEnv[] = "CREDENTIALS_DIRECTORY";
-// The credential name a systemd unit passes with LoadCredential=esimfly_secret_key:PATH.
-constexpr char kSecretCredentialName[] = "esimfly_secret_key";
-constexpr char kWebhookSecretEnv[] = "ESIMFLY_WEBHOOK_SECRET";
-constexpr char kWebhookCredentialName[] = "esimfly_webhook_secret";
 // The delivery-id window: a webhook older than this could be a replay of a forgotten id.
 constexpr milliseconds kMaxWebhookAge = std::chrono::hours(24);
 constexpr milliseconds kMinWebhookAge = std::chrono::seconds(60);
@@ -53,18 +42,7 @@ constexpr size_t kMaxNameLength = 128;
 
 // Size caps keep a mistyped path (a log file, /dev/zero) from being slurped whole.
 constexpr size_t kMaxConfigSize = 16 << 20;
-constexpr size_t kMaxSecretFileSize = 64 << 10;
 constexpr size_t kMaxCaFileSize = 16 << 20;
-
-// Labels the exporter puts on its series, and those Prometheus adds (instance, job): config
-// labels go on every per-eSIM series, so a clash would overwrite or duplicate one of them.
-constexpr std::array<std::string_view, 31> kReservedLabels = {
-    "iccid",        "name",         "status",      "source",      "threshold",    "code",
-    "operator",     "mcc",          "mnc",         "country",     "country_iso2", "connection_type",
-    "model",        "imei",         "esim_status", "smdp_status", "profile",      "esim_id",
-    "package_code", "package_name", "countries",   "currency",    "account",      "version",
-    "revision",     "le",           "reason",      "event",       "outcome",      "instance",
-    "job"};
 
 // The thresholds a group or an eSIM may set (alerts: also takes balance_low and groups).
 constexpr std::array<std::string_view, 4> kThresholdKeys = {
@@ -77,69 +55,6 @@ constexpr std::array<std::string_view, 6> kInventoryStatuses = {"NEW",       "AC
 constexpr std::string_view kAllStatuses = "all";
 
 constexpr char kDurationHint[] = "(units: ms, s, m, h, d)";
-
-// Editors and `echo` add a final newline that is not part of the secret; only one is removed so
-// that a secret which really ends in whitespace is not silently changed.
-std::string StripOneNewline(std::string text) {
-  if (text.ends_with("\r\n")) {
-    text.resize(text.size() - 2);
-  } else if (text.ends_with('\n')) {
-    text.pop_back();
-  }
-  return text;
-}
-
-bool AllDigits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Luhn sum of `digits`; `double_rightmost` is true when the check digit is not included.
-int LuhnSum(std::string_view digits, bool double_rightmost) {
-  int sum = 0;
-  bool double_it = double_rightmost;
-  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-    int digit = *it - '0';
-    if (double_it) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-    double_it = !double_it;
-  }
-  return sum;
-}
-
-char LuhnCheckDigit(std::string_view payload) {
-  return static_cast<char>('0' + (10 - LuhnSum(payload, true) % 10) % 10);
-}
-
-bool IsValidLabelName(std::string_view name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    const bool digit = c >= '0' && c <= '9';
-    if (!letter && !(digit && i > 0)) return false;
-  }
-  return true;
-}
-
-// "90m" reads back as "1h30m": used to show durations in messages, including defaults.
-std::string FormatDuration(milliseconds duration) {
-  static constexpr std::pair<int64_t, const char*> kUnits[] = {
-      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}};
-  int64_t rest = duration.count();
-  if (rest == 0) return "0s";
-  std::string text;
-  for (const auto& [size, unit] : kUnits) {
-    if (rest >= size) {
-      text += std::to_string(rest / size) + unit;
-      rest %= size;
-    }
-  }
-  return text;
-}
 
 // One config parse. Throws ConfigError at the first problem; errors come in document order,
 // then the checks that need the whole file (credentials, an empty eSIM list).
@@ -166,14 +81,6 @@ class Loader : public YamlReader {
   }
 
  private:
-  // A value given in the file, remembered for checks that run after parsing.
-  struct Given {
-    bool present = false;
-    Mark key;
-    Mark value;
-    std::string text;
-  };
-
   std::exception_ptr MakeError(const std::string& message) const override {
     return std::make_exception_ptr(ConfigError(message));
   }
@@ -204,9 +111,7 @@ class Loader : public YamlReader {
                      {"alerts", [this](const Node& k, const Node& v) { ParseAlerts(k, v); }},
                      {"webhook", [this](const Node& k, const Node& v) { ParseWebhook(k, v); }},
                  });
-    ResolveAccessCode();
-    ResolveSecretKey();
-    ResolveWebhookSecret();
+    ResolveCredentials();
     CheckPollTimes();
     CheckDiscovery();
     ResolveAlerts();
@@ -230,17 +135,16 @@ class Loader : public YamlReader {
       Fail(value.Mark(),
            path + " must be a number, got the quoted text " + Quoted(text) + "; remove the quotes");
     }
-    const bool negative = text.starts_with('-');
-    const std::string_view digits = std::string_view(text).substr(negative ? 1 : 0);
-    if (!AllDigits(digits)) {
-      Fail(value.Mark(), path + " must be a whole number, got " + Quoted(text) +
-                             "; write digits only, e.g. " + std::string(example));
-    }
     int64_t number = 0;
-    const auto result = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (result.ec != std::errc() || result.ptr != text.data() + text.size()) {
-      Fail(value.Mark(), path + " " + text + " is out of range; write a smaller number, e.g. " +
-                             std::string(example));
+    switch (ParseInteger(text, number)) {
+      case IntegerText::kValid:
+        break;
+      case IntegerText::kNotWhole:
+        Fail(value.Mark(), path + " must be a whole number, got " + Quoted(text) +
+                               "; write digits only, e.g. " + std::string(example));
+      case IntegerText::kOutOfRange:
+        Fail(value.Mark(), path + " " + text + " is out of range; write a smaller number, e.g. " +
+                               std::string(example));
     }
     return number;
   }
@@ -253,21 +157,18 @@ class Loader : public YamlReader {
       Fail(value.Mark(),
            path + " must be a number, got the quoted text " + Quoted(text) + "; remove the quotes");
     }
-    double number = 0;
-    const auto result = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (result.ec != std::errc() || result.ptr != text.data() + text.size() ||
-        !std::isfinite(number)) {
+    const std::optional<double> number = ParseDecimal(text);
+    if (!number) {
       Fail(value.Mark(), path + " must be a number, got " + Quoted(text) + "; write e.g. " +
                              std::string(example));
     }
-    return number;
+    return *number;
   }
 
   bool Bool(const Node& key, const Node& value, const std::string& path) {
     const std::string& text = Text(key, value, path);
     if (value.Tag() != "!") {
-      if (text == "true" || text == "True" || text == "TRUE") return true;
-      if (text == "false" || text == "False" || text == "FALSE") return false;
+      if (const std::optional<bool> flag = ParseBool(text)) return *flag;
     }
     Fail(value.Mark(),
          path + " must be true or false, got " + Quoted(text) + "; write true or false unquoted");
@@ -358,8 +259,8 @@ class Loader : public YamlReader {
   }
 
   // Records one of a value / value-file pair; giving both is ambiguous.
-  void Remember(const Node& key, const Node& value, const std::string& path, Given* given,
-                const Given& other, const std::string& other_path) {
+  void Remember(const Node& key, const Node& value, const std::string& path, GivenValue* given,
+                const GivenValue& other, const std::string& other_path) {
     if (other.present) {
       Fail(key.Mark(), path + " and " + other_path + " are both set (the other at line " +
                            std::to_string(other.key.line + 1) + "); keep only one");
@@ -371,70 +272,10 @@ class Loader : public YamlReader {
   }
 
   std::string ParseUrl(const Node& key, const Node& value) {
-    const std::string& url = Text(key, value, "api.url");
-    const Mark at = value.Mark();
-    const std::string lower = AsciiLower(url);
-    const bool https = lower.starts_with("https://");
-    const bool http = lower.starts_with("http://");
-    if (!https && !http) {
-      Fail(at, "api.url " + Quoted(url) +
-                   " must start with https:// (or http:// for tests and local proxies); write "
-                   "e.g. https://esimfly.net");
-    }
-    std::string rest = url.substr(https ? 8 : 7);
-    const std::string authority = rest.substr(0, rest.find('/'));
-    // Checked before anything echoes the URL: a password must not end up in a log.
-    if (authority.find('@') != std::string::npos) {
-      Fail(at,
-           "api.url must not contain a user name or password (user@host); the API signs requests "
-           "with api.access_code and the secret key instead");
-    }
-    if (std::any_of(url.begin(), url.end(),
-                    [](char c) { return IsAsciiSpace(c) || IsAsciiControl(c); })) {
-      Fail(at, "api.url " + Quoted(url) + " contains whitespace; remove it");
-    }
-    if (rest.find_first_of("?#") != std::string::npos) {
-      Fail(at, "api.url " + Quoted(url) +
-                   " must not contain a query or fragment (? or #); give only the base URL, e.g. "
-                   "https://esimfly.net");
-    }
-    std::string host = authority;
-    std::optional<std::string> port;
-    if (host.starts_with('[')) {  // IPv6 literal, [::1]:8443
-      const size_t close = host.find(']');
-      if (close == std::string::npos) {
-        Fail(at, "api.url " + Quoted(url) +
-                     " has an unclosed \"[\"; write an IPv6 address as "
-                     "[::1]");
-      }
-      const std::string after = host.substr(close + 1);
-      if (!after.empty() && !after.starts_with(':')) {
-        Fail(at, "api.url " + Quoted(url) + " has text after the \"]\"; write [ADDRESS]:PORT");
-      }
-      if (!after.empty()) port = after.substr(1);
-      host = host.substr(1, close - 1);
-    } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
-      port = host.substr(colon + 1);
-      host.resize(colon);
-    }
-    if (host.empty()) {
-      Fail(at, "api.url " + Quoted(url) + " has no host name; write e.g. https://esimfly.net");
-    }
-    if (port) {
-      int number = 0;
-      const auto result = std::from_chars(port->data(), port->data() + port->size(), number);
-      if (!AllDigits(*port) || result.ec != std::errc() || number < 1 || number > 65535) {
-        Fail(at, "api.url " + Quoted(url) + " has an invalid port " + Quoted(*port) +
-                     "; write a number from 1 to 65535 after the colon, or no colon");
-      }
-    }
-    while (rest.ends_with('/')) rest.pop_back();
-    if (http) {
-      Warn(at,
-           "api.url uses plain http://: requests and eSIM data travel unencrypted; use https:// "
-           "outside tests and local proxies");
-    }
-    return (https ? "https://" : "http://") + rest;
+    const UrlCheck check = NormalizeApiUrl(Text(key, value, "api.url"));
+    if (!check.error.empty()) Fail(value.Mark(), check.error);
+    if (check.plain_http) Warn(value.Mark(), kPlainHttpApiUrlWarning);
+    return check.url;
   }
 
   void ParseRateLimit(const Node& key, const Node& value) {
@@ -484,125 +325,38 @@ class Loader : public YamlReader {
     return path;
   }
 
-  // An inline secret is only as private as the config file: when group or others may read the
-  // file, they may read the secret too, so the warning says so and how to fix it. `message`
-  // names the key; the secret itself is never shown.
-  void WarnInlineSecret(const Mark& key, const std::string& message) {
-    if ((config_mode_ & (S_IRGRP | S_IROTH)) == 0) {
-      Warn(key, message);
-      return;
-    }
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(config_mode_ & 07777));
-    Warn(key, message + "; the config is readable by group or others (mode " + mode +
-                  "), so they can read the secret: until it moves, restrict the config with "
-                  "chmod 600 " +
-                  Quoted(path()));
-  }
-
-  // Reads a credential file; `what` names its source in messages (never its content).
-  std::string ReadCredentialFile(const std::string& path, const std::string& what,
-                                 const Mark& mark) {
-    std::string error;
-    const std::optional<LocalFile> file = ReadLocalFile(path, kMaxSecretFileSize, error);
-    if (!file) {
-      Fail(mark, what + " " + Quoted(path) + ": cannot read: " + error +
-                     "; check the path and that the exporter's user may read it");
-    }
-    std::string value = StripOneNewline(file->content);
-    if (value.empty()) Fail(mark, what + " " + Quoted(path) + " is empty; write the value into it");
-    RequirePrintable(value, what + " " + Quoted(path) + " (after removing one final newline)",
-                     mark);
-    return value;
-  }
-
-  // API credentials are printable ASCII without spaces; a stray blank, tab or line break (from
-  // an editor or `echo`) would be signed or sent in a header and refused by the API. The message
-  // never shows the value.
-  void RequirePrintable(const std::string& value, const std::string& what, const Mark& mark) {
-    for (size_t i = 0; i < value.size(); ++i) {
-      const auto c = static_cast<unsigned char>(value[i]);
-      if (c <= 0x20 || c == 0x7f) {
-        Fail(mark, what + " holds whitespace or a control character at position " +
-                       std::to_string(i + 1) +
-                       "; API credentials never do: remove the stray space, tab or line break");
-      }
-    }
-  }
-
-  std::optional<std::string> NonEmptyEnv(const std::string& name) const {
-    std::optional<std::string> value = env_(name);
-    if (value && value->empty()) return std::nullopt;
-    return value;
-  }
-
-  void ResolveAccessCode() {
-    std::string& access_code = config_.api.access_code;
-    if (access_code_.present) {
-      if (access_code_.text.empty()) {
-        Fail(access_code_.value, "api.access_code is empty; give the API access code");
-      }
-      access_code = access_code_.text;
-      RequirePrintable(access_code, "api.access_code", access_code_.value);
-    } else if (access_code_file_.present) {
-      access_code = ReadCredentialFile(ResolvePath(access_code_file_.text), "api.access_code_file",
-                                       access_code_file_.value);
-    } else if (std::optional<std::string> from_env = NonEmptyEnv(kAccessCodeEnv)) {
-      access_code = *from_env;
-      RequirePrintable(access_code, std::string("the environment variable ") + kAccessCodeEnv,
-                       api_mark_);
-    } else {
-      Fail(api_mark_, std::string("no API access code given; set api.access_code or ") +
-                          "api.access_code_file, or the environment variable " + kAccessCodeEnv);
-    }
-  }
-
-  void ResolveSecretKey() {
+  // Every credential the config needs, each from the first place that gives it.
+  void ResolveCredentials() {
     ApiConfig& api = config_.api;
-    if (secret_key_.present) {
-      if (secret_key_.text.empty()) {
-        Fail(secret_key_.value,
-             "api.secret_key is empty; put the secret key in a file named by "
-             "api.secret_key_file");
-      }
-      RequirePrintable(secret_key_.text, "api.secret_key", secret_key_.value);
-      api.secret_key = Secret(secret_key_.text);
-      WarnInlineSecret(secret_key_.key,
-                       "api.secret_key is written in the config, which is discouraged: whoever "
-                       "can read the config can use the key; move it to a file named by "
-                       "api.secret_key_file");
-      return;
+    api.access_code = Resolve(kAccessCodeKeys, access_code_, access_code_file_, api_mark_).value;
+    ResolvedCredential secret_key =
+        Resolve(kSecretKeyKeys, secret_key_, secret_key_file_, api_mark_);
+    api.secret_key = Secret(std::move(secret_key.value));
+    api.secret_key_file = std::move(secret_key.file);
+    WebhookConfig& webhook = config_.webhook;
+    if (!webhook.enabled) return;
+    ResolvedCredential secret =
+        Resolve(kWebhookSecretKeys, webhook_secret_, webhook_secret_file_, webhook_mark_);
+    webhook.secret = Secret(std::move(secret.value));
+    webhook.secret_file = std::move(secret.file);
+  }
+
+  // One credential, its problems failing and its warnings logged at their place in the file.
+  ResolvedCredential Resolve(const CredentialKeys& keys, const GivenValue& inline_value,
+                             const GivenValue& file, const Mark& section) {
+    const CredentialContext context{env_, config_mode_, path(),
+                                    [this](const std::string& p) { return ResolvePath(p); }};
+    ResolvedCredential resolved;
+    try {
+      resolved = ResolveCredential(keys, {inline_value, file, section}, context);
+    } catch (const CredentialError& error) {
+      Fail(error.mark(), error.what());
     }
-    if (secret_key_file_.present) {
-      const std::string path = ResolvePath(secret_key_file_.text);
-      api.secret_key =
-          Secret(ReadCredentialFile(path, "api.secret_key_file", secret_key_file_.value));
-      api.secret_key_file = path;
-      WarnIfReadableByOthers(path, "api.secret_key_file", secret_key_file_.value);
-      return;
+    for (const LocatedMessage& warning : resolved.warnings) Warn(warning.mark, warning.text);
+    if (!resolved.file.empty()) {
+      WarnIfReadableByOthers(resolved.file, resolved.file_what.text, resolved.file_what.mark);
     }
-    if (std::optional<std::string> from_env = NonEmptyEnv(kSecretKeyEnv)) {
-      RequirePrintable(*from_env, std::string("the environment variable ") + kSecretKeyEnv,
-                       api_mark_);
-      api.secret_key = Secret(*from_env);
-      return;
-    }
-    // systemd's LoadCredential= puts the secret in a private directory named by this variable.
-    if (std::optional<std::string> directory = NonEmptyEnv(kCredentialsDirectoryEnv)) {
-      const std::string path = *directory + "/" + kSecretCredentialName;
-      struct stat info;
-      if (::stat(path.c_str(), &info) == 0) {
-        const std::string what = std::string("the systemd credential ") + kSecretCredentialName;
-        api.secret_key = Secret(ReadCredentialFile(path, what, api_mark_));
-        api.secret_key_file = path;
-        WarnIfReadableByOthers(path, what, api_mark_);
-        return;
-      }
-    }
-    Fail(api_mark_, std::string("no API secret key given; set api.secret_key_file (recommended) ") +
-                        "or api.secret_key, the environment variable " + kSecretKeyEnv +
-                        ", or the systemd credential " + kSecretCredentialName +
-                        " (LoadCredential=)");
+    return resolved;
   }
 
   // --- poll, metrics ---------------------------------------------------------------------------
@@ -897,113 +651,10 @@ class Loader : public YamlReader {
         });
   }
 
-  // The vendor delivers to HTTPS URLs only, and the URL is compared as a string with the key's
-  // subscription: anything the vendor would refuse, or that could never compare equal, fails.
   std::string ParsePublicUrl(const Node& key, const Node& value) {
-    const std::string& url = Text(key, value, "webhook.public_url");
-    const Mark at = Where(key, value);
-    const std::string example = "write e.g. https://esim.example.com/webhook";
-    // Checked before anything echoes the URL: a password must not end up in a log.
-    const size_t scheme_end = url.find("://");
-    const std::string rest = scheme_end == std::string::npos ? url : url.substr(scheme_end + 3);
-    const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-    if (authority.find('@') != std::string::npos) {
-      Fail(at,
-           "webhook.public_url must not contain a user name or password (user@host); "
-           "deliveries are authenticated by their signature");
-    }
-    if (!AsciiLower(url).starts_with("https://")) {
-      Fail(at, "webhook.public_url " + Quoted(url) +
-                   " must start with https:// (the vendor delivers to HTTPS URLs only); " +
-                   example);
-    }
-    if (std::any_of(url.begin(), url.end(),
-                    [](char c) { return IsAsciiSpace(c) || IsAsciiControl(c); })) {
-      Fail(at, "webhook.public_url " + Quoted(url) + " contains whitespace; remove it");
-    }
-    if (url.find('#') != std::string::npos) {
-      Fail(at,
-           "webhook.public_url " + Quoted(url) + " must not contain a fragment (#); " + example);
-    }
-    std::string host = authority;
-    std::string port;
-    if (host.starts_with('[')) {
-      const size_t close = host.find(']');
-      if (close == std::string::npos || (close + 1 < host.size() && host[close + 1] != ':')) {
-        Fail(at, "webhook.public_url " + Quoted(url) + " has a malformed IPv6 address; " + example);
-      }
-      if (close + 1 < host.size()) port = host.substr(close + 2);
-      if (close + 2 == host.size()) port = "x";  // "[::1]:" has an empty, hence invalid, port
-      host = host.substr(1, close - 1);
-    } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
-      port = host.substr(colon + 1);
-      host.resize(colon);
-      if (port.empty()) port = "x";  // so has "host:"
-    }
-    if (host.empty()) {
-      Fail(at, "webhook.public_url " + Quoted(url) + " has no host name; " + example);
-    }
-    if (!port.empty()) {
-      int number = 0;
-      const auto result = std::from_chars(port.data(), port.data() + port.size(), number);
-      if (!AllDigits(port) || result.ec != std::errc() || number < 1 || number > 65535) {
-        Fail(at, "webhook.public_url " + Quoted(url) +
-                     " has an invalid port; write a number "
-                     "from 1 to 65535 after the colon, or no colon");
-      }
-    }
-    if (url.size() > 2048) {
-      Fail(at, "webhook.public_url is longer than 2048 characters; use a shorter URL");
-    }
-    return url;
-  }
-
-  // Like the API secret key: inline (discouraged), a file, the environment, or a systemd
-  // credential. Never printed: messages name where it came from, never the value.
-  void ResolveWebhookSecret() {
-    WebhookConfig& webhook = config_.webhook;
-    if (!webhook.enabled) return;
-    if (webhook_secret_.present) {
-      if (webhook_secret_.text.empty()) {
-        Fail(webhook_secret_.value,
-             "webhook.secret is empty; put the webhook secret in a file named by "
-             "webhook.secret_file");
-      }
-      webhook.secret = Secret(webhook_secret_.text);
-      WarnInlineSecret(webhook_secret_.key,
-                       "webhook.secret is written in the config, which is discouraged: whoever "
-                       "can read the config can forge deliveries; move it to a file named by "
-                       "webhook.secret_file");
-      return;
-    }
-    if (webhook_secret_file_.present) {
-      const std::string path = ResolvePath(webhook_secret_file_.text);
-      webhook.secret =
-          Secret(ReadCredentialFile(path, "webhook.secret_file", webhook_secret_file_.value));
-      webhook.secret_file = path;
-      WarnIfReadableByOthers(path, "webhook.secret_file", webhook_secret_file_.value);
-      return;
-    }
-    if (std::optional<std::string> from_env = NonEmptyEnv(kWebhookSecretEnv)) {
-      webhook.secret = Secret(*from_env);
-      return;
-    }
-    if (std::optional<std::string> directory = NonEmptyEnv(kCredentialsDirectoryEnv)) {
-      const std::string path = *directory + "/" + kWebhookCredentialName;
-      struct stat info;
-      if (::stat(path.c_str(), &info) == 0) {
-        const std::string what = std::string("the systemd credential ") + kWebhookCredentialName;
-        webhook.secret = Secret(ReadCredentialFile(path, what, webhook_mark_));
-        webhook.secret_file = path;
-        WarnIfReadableByOthers(path, what, webhook_mark_);
-        return;
-      }
-    }
-    Fail(webhook_mark_,
-         std::string("no webhook secret given; set webhook.secret_file (recommended) "
-                     "or webhook.secret, the environment variable ") +
-             kWebhookSecretEnv + ", or the systemd credential " + kWebhookCredentialName +
-             " (the secret is shown once by the vendor when the subscription is set)");
+    const UrlCheck check = CheckPublicUrl(Text(key, value, "webhook.public_url"));
+    if (!check.error.empty()) Fail(Where(key, value), check.error);
+    return check.url;
   }
 
   // --- esims -----------------------------------------------------------------------------------
@@ -1169,10 +820,6 @@ class Loader : public YamlReader {
     }
   }
 
-  static bool IsReservedLabel(std::string_view name) {
-    return std::find(kReservedLabels.begin(), kReservedLabels.end(), name) != kReservedLabels.end();
-  }
-
   // --- alerts ----------------------------------------------------------------------------------
 
   // The thresholds one level of the config sets (alerts:, a group, an eSIM), with where.
@@ -1189,12 +836,6 @@ class Loader : public YamlReader {
     AlertThresholds values;
     std::map<std::string, std::string, std::less<>> origin;
   };
-
-  static std::string FormatNumber(double number) {
-    char text[32];
-    const auto result = std::to_chars(text, text + sizeof text, number);
-    return std::string(text, result.ptr);
-  }
 
   // The fields of kThresholdKeys, parsed into `level`.
   std::vector<Field> ThresholdFields(AlertLevel& level) {
@@ -1414,7 +1055,7 @@ class Loader : public YamlReader {
 
   const EnvLookup& env_;
   Config config_;
-  mode_t config_mode_ = 0;  // the config file's st_mode, for WarnInlineSecret
+  mode_t config_mode_ = 0;  // the config file's st_mode, for the inline secret warnings
   AlertLevel default_alerts_{"alerts"};
   std::vector<AlertLevel> group_alerts_;  // in alerts.groups order
   std::vector<AlertLevel> esim_alerts_;   // in config_.esims order
@@ -1425,13 +1066,13 @@ class Loader : public YamlReader {
   std::optional<Mark> interval_mark_;
   std::optional<Mark> stale_after_mark_;
   std::optional<Mark> discover_mark_;
-  Given access_code_;
-  Given access_code_file_;
-  Given secret_key_;
-  Given secret_key_file_;
+  GivenValue access_code_;
+  GivenValue access_code_file_;
+  GivenValue secret_key_;
+  GivenValue secret_key_file_;
   Mark webhook_mark_;
-  Given webhook_secret_;
-  Given webhook_secret_file_;
+  GivenValue webhook_secret_;
+  GivenValue webhook_secret_file_;
   std::map<std::string, int> first_line_by_key_;   // EsimConfig::Key() -> line
   std::map<std::string, int> first_line_by_name_;  // name -> line
 };
@@ -1481,45 +1122,6 @@ EnvLookup ProcessEnvironment() {
 
 Config LoadConfig(const std::string& path, const EnvLookup& env) {
   return Loader(path, env).Load();
-}
-
-std::optional<milliseconds> ParseDuration(const std::string& text) {
-  // Units largest first, each at most once, as in Prometheus' model.ParseDuration.
-  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-      {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}};
-  // Zero is zero in any unit; Prometheus accepts it bare too (used for "0 disables").
-  if (text == "0") return milliseconds(0);
-  if (text.empty()) return std::nullopt;
-  int64_t total = 0;
-  size_t next_unit = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t digits_end = pos;
-    while (digits_end < text.size() && text[digits_end] >= '0' && text[digits_end] <= '9') {
-      ++digits_end;
-    }
-    size_t unit_end = digits_end;
-    while (unit_end < text.size() && text[unit_end] >= 'a' && text[unit_end] <= 'z') ++unit_end;
-    int64_t number = 0;
-    const auto result = std::from_chars(text.data() + pos, text.data() + digits_end, number);
-    if (digits_end == pos || result.ec != std::errc()) return std::nullopt;
-    const std::string_view unit(text.data() + digits_end, unit_end - digits_end);
-    size_t index = next_unit;
-    while (index < std::size(kUnits) && kUnits[index].first != unit) ++index;
-    if (index == std::size(kUnits)) return std::nullopt;
-    const int64_t size = kUnits[index].second;
-    if (number > (std::numeric_limits<int64_t>::max() - total) / size) return std::nullopt;
-    total += number * size;
-    next_unit = index + 1;
-    pos = unit_end;
-  }
-  return milliseconds(total);
-}
-
-bool IsValidIccid(const std::string& iccid) {
-  if (iccid.size() != 19 && iccid.size() != 20) return false;
-  if (!AllDigits(iccid)) return false;
-  return LuhnSum(iccid, false) % 10 == 0;
 }
 
 }  // namespace esim

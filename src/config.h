@@ -195,10 +195,4 @@ EnvLookup ProcessEnvironment();
 // Parses and validates the YAML config at `path`. Throws ConfigError on the first problem.
 Config LoadConfig(const std::string& path, const EnvLookup& env = ProcessEnvironment());
 
-// Parses "90s", "15m", "1h30m", "250ms", "2d". Returns nullopt when malformed.
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
-
-// True when `iccid` is 19 or 20 digits and its last digit is a valid Luhn check digit.
-bool IsValidIccid(const std::string& iccid);
-
 }  // namespace esim

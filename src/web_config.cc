@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "config.h"
+#include "config_values.h"
 #include "local_file.h"
 #include "text.h"
 #include "yaml_reader.h"

@@ -19,6 +19,8 @@
 namespace esim {
 namespace {
 
+using esim_test::TempDir;
+
 namespace fs = std::filesystem;
 using std::chrono::hours;
 using std::chrono::milliseconds;
@@ -47,8 +49,6 @@ std::string ReadText(const std::string& path) {
   text << in.rdbuf();
   return text.str();
 }
-
-using esim_test::TempDir;
 
 std::string ErrorOf(const std::string& path, const EnvLookup& env) {
   try {
@@ -1275,58 +1275,6 @@ TEST(InvalidConfigTableTest, CoversEveryFile) {
 }
 
 // --- helpers ------------------------------------------------------------------------------------
-
-TEST(ParseDurationTest, Table) {
-  const std::vector<std::pair<std::string, std::optional<milliseconds>>> cases = {
-      {"250ms", milliseconds(250)},
-      {"90s", seconds(90)},
-      {"15m", minutes(15)},
-      {"6h", hours(6)},
-      {"2d", hours(48)},
-      {"1h30m", minutes(90)},
-      {"1d2h3m4s5ms", milliseconds(((26 * 60 + 3) * 60 + 4) * 1000 + 5)},
-      {"0s", milliseconds(0)},
-      {"0", milliseconds(0)},  // zero needs no unit, as in Prometheus
-      {"", std::nullopt},
-      {"15", std::nullopt},  // a bare number: the unit is ambiguous
-      {"1h30", std::nullopt},
-      {"30m1h", std::nullopt},  // largest unit first
-      {"1m1m", std::nullopt},
-      {"1.5h", std::nullopt},
-      {"-5s", std::nullopt},
-      {"5 s", std::nullopt},
-      {" 5s", std::nullopt},
-      {"5S", std::nullopt},
-      {"5w", std::nullopt},
-      {"5y", std::nullopt},
-      {"s", std::nullopt},
-      {"5sec", std::nullopt},
-      {"99999999999999999999s", std::nullopt},  // overflows
-      {"9223372036854775807d", std::nullopt},
-  };
-  for (const auto& [text, expected] : cases) {
-    EXPECT_EQ(ParseDuration(text), expected) << '"' << text << '"';
-  }
-}
-
-TEST(IsValidIccidTest, Table) {
-  const std::vector<std::pair<std::string, bool>> cases = {
-      {"8948010010036785060", true},
-      {"8948010010036785078", true},
-      {"89445001021983048261", true},    // 20 digits
-      {"8948010010036785061", false},    // wrong check digit
-      {"8948010010036785006", false},    // two digits swapped
-      {"894801001003678506", false},     // 18 digits
-      {"894450010219830482610", false},  // 21 digits
-      {"894801001003678506X", false},
-      {"8948 010010036785060", false},
-      {"", false},
-      {"0000000000000000000", true},  // only the format is checked, not the issuer
-  };
-  for (const auto& [iccid, valid] : cases) {
-    EXPECT_EQ(IsValidIccid(iccid), valid) << iccid;
-  }
-}
 
 TEST(EsimConfigTest, Key) {
   EsimConfig by_iccid;
