@@ -139,7 +139,8 @@ void YamlReader::ParseYaml(const std::string& text, const std::function<void(con
   // (found by tests/fuzz/fuzz_config.cc), so such files never reach it.
   if (const size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
     Mark mark;
-    mark.line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+    mark.line = static_cast<int>(
+        std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
     const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
     mark.column =
         static_cast<int>(bad - (line_start == std::string::npos || bad == 0 ? 0 : line_start + 1));
