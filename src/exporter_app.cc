@@ -37,7 +37,7 @@ Config LoadShardedConfig(const std::string& path, const Shard& shard) {
   return config;
 }
 
-ExporterApp::ExporterApp(Config config, bool once, Shard shard, StorageOptions storage)
+ExporterApp::ExporterApp(const Config& config, bool once, Shard shard, StorageOptions storage)
     : config_path_(config.path),
       webhook_route_(config.webhook),
       shard_(shard),

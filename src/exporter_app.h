@@ -37,7 +37,7 @@ class ExporterApp {
   // LoadShardedConfig(path, shard); reloads cut the new config to the same `shard`.
   // With `storage.dir`, the state saved there is restored before the constructor returns (so
   // before the first scrape), and the request budget's ledger is kept there from then on.
-  ExporterApp(Config config, bool once, Shard shard = {}, StorageOptions storage = {});
+  ExporterApp(const Config& config, bool once, Shard shard = {}, StorageOptions storage = {});
   ~ExporterApp();
 
   void Start();  // starts polling and the inventory sweeps in the background

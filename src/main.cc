@@ -88,8 +88,8 @@ int CheckConfig(const Flags& flags) {
   }
 }
 
-int RunOnce(const Flags& flags, esim::Config config) {
-  esim::ExporterApp app(std::move(config), /*once=*/true, flags.shard);
+int RunOnce(const Flags& flags, const esim::Config& config) {
+  esim::ExporterApp app(config, /*once=*/true, flags.shard);
   app.RunInventoryOnce();
   app.Start();
   // A persistent rate limit must not keep a cron job running for hours: after the deadline the
@@ -140,7 +140,8 @@ std::chrono::milliseconds StorageWriteInterval() {
   return std::chrono::minutes(1);
 }
 
-int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig> web_config) {
+int Serve(const Flags& flags, const esim::Config& config,
+          std::optional<esim::WebConfig> web_config) {
   // The receiver's route is set up once: a reload changes its secret and max_age, not where
   // it listens.
   const esim::WebhookConfig webhook = config.webhook;
@@ -170,7 +171,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
     }
   }
   // The saved state is restored here, before the server listens: the first scrape sees it.
-  esim::ExporterApp app(std::move(config), /*once=*/false, flags.shard,
+  esim::ExporterApp app(config, /*once=*/false, flags.shard,
                         {storage_dir.get(), StorageWriteInterval()});
   esim::ServiceNotifier notifier;
   esim::WebOptions web_options;
@@ -330,8 +331,7 @@ int main(int argc, char** argv) {
     LogWarn("--storage.path is ignored with --once: it polls every eSIM once and keeps nothing");
   }
   try {
-    return flags.once ? RunOnce(flags, std::move(config))
-                      : Serve(flags, std::move(config), std::move(web_config));
+    return flags.once ? RunOnce(flags, config) : Serve(flags, config, std::move(web_config));
   } catch (const std::exception& e) {
     // The API client could not be built from the config (e.g. an unreadable ca_file).
     LogError("cannot start", {{"error", e.what()}});
