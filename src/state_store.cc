@@ -249,7 +249,15 @@ void StateStore::RecordApiAnswer(const ApiResult& result, double now) {
   std::lock_guard<std::mutex> lock(mutex_);
   api_.up = result.api_up;
   if (result.rate_limit.limit || result.rate_limit.remaining || result.rate_limit.reset_time) {
-    api_.rate_limit = result.rate_limit;
+    RateLimitHeaders next = result.rate_limit;
+    const RateLimitHeaders& held = api_.rate_limit;
+    // Concurrent answers are recorded in any order, but within one window (the same reset time)
+    // the count left only goes down: an answer sent earlier must not raise it again.
+    if (next.remaining && held.remaining && next.reset_time && held.reset_time &&
+        *next.reset_time == *held.reset_time && *next.remaining > *held.remaining) {
+      next.remaining = held.remaining;
+    }
+    api_.rate_limit = next;
   }
   if (result.server_time) api_.server_time_offset = *result.server_time - now;
 }

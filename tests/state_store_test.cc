@@ -104,6 +104,26 @@ TEST(StateStoreTest, ApiStateFollowsTheLatestAnswer) {
   EXPECT_EQ(store.Snapshot()->api.rate_limit.remaining, 7);  // headers absent: keep the last
 }
 
+// Answers to concurrent requests are recorded in any order: the third answer of a window (0
+// left) recorded before the second (1 left) must leave 0, until a new window starts.
+TEST(StateStoreTest, RemainingNeverRisesWithinOneRateLimitWindow) {
+  StateStore store;
+  auto answer = [](double remaining, double reset) {
+    ApiResult result;
+    result.code = "OK";
+    result.rate_limit.limit = 3;
+    result.rate_limit.remaining = remaining;
+    result.rate_limit.reset_time = reset;
+    return result;
+  };
+  store.RecordApiAnswer(answer(0, 160), 100);
+  store.RecordApiAnswer(answer(1, 160), 100);
+  EXPECT_EQ(store.Snapshot()->api.rate_limit.remaining, 0);
+  store.RecordApiAnswer(answer(2, 220), 161);  // the next window
+  EXPECT_EQ(store.Snapshot()->api.rate_limit.remaining, 2);
+  EXPECT_EQ(store.Snapshot()->api.rate_limit.reset_time, 220);
+}
+
 }  // namespace
 }  // namespace esim
 

@@ -51,6 +51,7 @@ struct ConfigSpec {
   std::string rate_limit = "    per_minute: 600\n    per_hour: 100000\n    per_day: 1000000\n";
   std::string interval = "60s";
   std::string extra = {};
+  int max_concurrency = 2;
 };
 
 std::string WriteConfig(const TempDir& dir, const ConfigSpec& spec,
@@ -58,10 +59,10 @@ std::string WriteConfig(const TempDir& dir, const ConfigSpec& spec,
   dir.Write("secret_key", std::string(kSecret) + "\n");
   return dir.Write(name, "api:\n  url: " + spec.url + "\n  access_code: " + kAccessCode +
                              "\n  secret_key_file: secret_key\n  timeout: 5s\n"
-                             "  max_concurrency: 2\n" +
-                             spec.extra_api + "  rate_limit:\n" + spec.rate_limit +
-                             "poll:\n  interval: " + spec.interval + "\n" + spec.extra +
-                             "esims:\n" + spec.esims);
+                             "  max_concurrency: " +
+                             std::to_string(spec.max_concurrency) + "\n" + spec.extra_api +
+                             "  rate_limit:\n" + spec.rate_limit + "poll:\n  interval: " +
+                             spec.interval + "\n" + spec.extra + "esims:\n" + spec.esims);
 }
 
 std::string AllShapes() {
@@ -445,7 +446,10 @@ TEST(ExporterIntegrationTest, ExhaustedRateLimitHeadersPauseEveryPoll) {
   std::string esims;
   for (const auto& esim : api.Fleet()) esims += "  - iccid: \"" + esim.iccid + "\"\n";
   // The exporter's own budget would allow 10 requests a second; the API's says 3 a minute.
-  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims});
+  // One request at a time: the answer saying none are left arrives before the next request
+  // could go out (with two in flight, a fourth may be on its way already, on any API).
+  const std::string config =
+      WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims, .max_concurrency = 1});
   ExporterProcess exporter({"--config.file=" + config});
   ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
   ASSERT_TRUE(exporter.WaitFor([&] { return api.RequestCount() >= 3; }, seconds(10)));
