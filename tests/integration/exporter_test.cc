@@ -903,7 +903,10 @@ TEST(ExporterIntegrationTest, AnApiImposedPauseIsLoggedOnceAndExported) {
   TempDir dir;
   std::string esims;
   for (const auto& esim : api.Fleet()) esims += "  - iccid: \"" + esim.iccid + "\"\n";
-  const std::string config = WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims});
+  // One request at a time, so the answer with no requests left is the cause of the pause (two in
+  // flight: the second may meet RATE_LIMIT_EXCEEDED first).
+  const std::string config =
+      WriteConfig(dir, {.url = api.BaseUrl(), .esims = esims, .max_concurrency = 1});
   ExporterProcess exporter({"--config.file=" + config});
   ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
   ASSERT_TRUE(exporter.WaitFor([&] { return api.RequestCount() >= 3; }, seconds(10)));
