@@ -1112,6 +1112,11 @@ std::string EsimConfig::Key() const {
   return "iccid:" + iccid;
 }
 
+std::vector<Config> AccountsOf(const Config& config) {
+  if (!config.accounts.empty()) return config.accounts;
+  return {config};
+}
+
 EnvLookup ProcessEnvironment() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* value = std::getenv(name.c_str());

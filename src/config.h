@@ -143,6 +143,9 @@ struct AlertsConfig {
 };
 
 struct EsimConfig {
+  // The account (API key) it belongs to: accounts[].name; empty for the unnamed account of the
+  // top-level blocks. Label `account` on its series when set.
+  std::string account;
   std::string iccid;               // empty when identified by esim_id
   std::optional<int64_t> esim_id;  // set when identified by esim_id
   std::string name;                // optional, label `name`
@@ -161,8 +164,13 @@ struct EsimConfig {
   bool operator==(const EsimConfig&) const = default;
 };
 
+// One Config describes one account (API key) in its api, esims, other_shards_esim_ids,
+// inventory, balance and webhook fields; poll, metrics and alerts are shared by all accounts.
 struct Config {
   std::string path;  // the file it was loaded from
+  // The account's name (accounts[].name, label `account`); empty for the unnamed account that
+  // the top-level blocks form.
+  std::string account;
   ApiConfig api;
   PollConfig poll;
   MetricsConfig metrics;
@@ -174,12 +182,20 @@ struct Config {
   BalanceConfig balance;
   AlertsConfig alerts;
   WebhookConfig webhook;
+  // With an `accounts:` list: one Config per account in file order, each with its name, its own
+  // blocks and copies of the shared ones (path, poll, metrics, alerts); the top-level account
+  // fields are then left at their defaults (esims empty). Without one: empty, and this Config
+  // is the one unnamed account. Use AccountsOf() to get the accounts to run.
+  std::vector<Config> accounts;
   // Non-fatal findings (http:// URL, world-readable secret file, ...), for the log.
   std::vector<std::string> warnings;
   // Everything, secrets and ca_pem included: a reload that loads a config equal to the running
   // one (warnings aside) has nothing to do.
   bool operator==(const Config&) const = default;
 };
+
+// The accounts to run: config.accounts, or the config itself as the one unnamed account.
+std::vector<Config> AccountsOf(const Config& config);
 
 // Thrown by LoadConfig. what() reads "FILE:LINE:COL: problem; how to fix it"
 // (LINE:COL omitted when the problem is not tied to one place, e.g. an unreadable file).
