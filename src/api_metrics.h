@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "exposition.h"
 
@@ -18,16 +19,22 @@ namespace esim {
 
 class ApiMetrics {
  public:
-  ApiMetrics();
+  // `account`: the account (API key) whose requests these are, label `account` on every
+  // series; empty for the unnamed account (no label).
+  explicit ApiMetrics(const std::string& account = {});
   // Counts one request by its outcome code and records its latency.
   void Observe(const std::string& code, double duration_seconds);
   void Write(ExpositionWriter& writer) const;
+  // Several accounts' instrumentation as one family per metric (a family may appear only once
+  // on a page).
+  static void WriteAll(ExpositionWriter& writer, const std::vector<const ApiMetrics*>& accounts);
 
   // Outcome codes come from the API; past this many distinct ones, new codes count as OTHER so a
   // misbehaving upstream cannot grow the series without bound.
   static constexpr size_t kMaxCodes = 64;
 
  private:
+  const prometheus::Labels account_labels_;  // {account: name}, or none
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Histogram* duration_;

@@ -269,17 +269,14 @@ struct Row {
 
 // `rendered_here` keeps the label sets of records the store did not render (built by hand);
 // `identities` holds the rows' identity label text.
-std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& status, double now,
-                           std::deque<RenderedLabels>& rendered_here, std::string& identities) {
+// Appends one account's rows; `identity_ends` records where each row's identity text ends.
+void AppendRows(const StateSnapshot& snapshot, const ExporterStatus& status, double now,
+                std::deque<RenderedLabels>& rendered_here, std::string& identities,
+                std::vector<Row>& rows, std::vector<size_t>& identity_ends) {
   // A budget-stretched interval may exceed stale_after: never drop data between two polls.
   const double stale_after =
       std::max(std::chrono::duration<double>(status.stale_after).count(),
                2 * std::chrono::duration<double>(status.poll_interval).count());
-  std::vector<Row> rows;
-  rows.reserve(snapshot.esims.size());
-  std::vector<size_t> identity_ends;
-  identity_ends.reserve(snapshot.esims.size());
-  identities.reserve(snapshot.esims.size() * 64);  // iccid="<20 digits>",name="<a short name>"
   for (const auto& record : snapshot.esims) {
     Row row;
     row.record = record.get();
@@ -313,6 +310,21 @@ std::vector<Row> BuildRows(const StateSnapshot& snapshot, const ExporterStatus& 
       row.has_package = record->package.has_value();
     }
     rows.push_back(row);
+  }
+}
+
+std::vector<Row> BuildRows(const std::vector<AccountMetrics>& accounts, double now,
+                           std::deque<RenderedLabels>& rendered_here, std::string& identities) {
+  size_t esim_count = 0;
+  for (const AccountMetrics& account : accounts) esim_count += account.snapshot->esims.size();
+  std::vector<Row> rows;
+  rows.reserve(esim_count);
+  std::vector<size_t> identity_ends;
+  identity_ends.reserve(esim_count);
+  identities.reserve(esim_count * 64);  // iccid="<20 digits>",name="<a short name>"
+  for (const AccountMetrics& account : accounts) {
+    AppendRows(*account.snapshot, *account.status, now, rendered_here, identities, rows,
+               identity_ends);
   }
   size_t start = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -470,80 +482,132 @@ void WriteEsimFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
   WritePollFamilies(out, rows);
 }
 
+using Accounts = std::vector<AccountMetrics>;
+
+std::string_view NameOf(const AccountMetrics& account) { return account.status->account; }
+
+bool Always(const AccountMetrics&) { return true; }
+
+// One family with a sample (or several) per account: HELP and TYPE once when `has` holds for
+// some account, then `write` for each such account.
+template <typename Has, typename Write>
+void AccountFamily(ExpositionWriter& out, const Accounts& accounts, const MetricDesc& desc, Has has,
+                   Write write) {
+  if (std::none_of(accounts.begin(), accounts.end(), has)) return;
+  out.Family(desc);
+  for (const AccountMetrics& account : accounts) {
+    if (has(account)) write(account);
+  }
+}
+
+// One sample per account, labelled with nothing but the account.
+template <typename Has, typename ValueOf>
+void AccountGauge(ExpositionWriter& out, const Accounts& accounts, const MetricDesc& desc, Has has,
+                  ValueOf value_of) {
+  AccountFamily(out, accounts, desc, has, [&](const AccountMetrics& account) {
+    out.AccountSample(desc, NameOf(account), {}, value_of(account));
+  });
+}
+
 // The account's figures (on the replica that reads them) and what the inventory sweeps saw.
-void WriteAccountFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
-                          const ExporterStatus& status) {
-  const AccountState& account = snapshot.account;
-  if (!account.esims_by_status.empty()) {
-    out.Family(kAccountEsims);
-    for (const auto& [account_status, count] : account.esims_by_status) {
-      out.Sample(kAccountEsims, {{"status", account_status}}, static_cast<double>(count));
-    }
-  }
-  if (account.balance) {
-    out.Family(kAccountBalance);
-    out.Sample(kAccountBalance, {{"currency", account.balance->currency}}, account.balance->amount);
-  }
-  if (!status.inventory_enabled) return;
-  out.Family(kInventoryLastSuccessTime);
-  out.Sample(kInventoryLastSuccessTime, {}, account.inventory_last_success_time);
-  const SweepState& sweeps = snapshot.inventory;
-  out.Family(kInventorySkippedEntries);
-  out.Sample(kInventorySkippedEntries, {{"reason", "pending"}},
-             static_cast<double>(sweeps.skipped_pending));
-  out.Sample(kInventorySkippedEntries, {{"reason", "malformed"}},
-             static_cast<double>(sweeps.skipped_malformed));
-  if (sweeps.discovery_limit) {
-    out.Family(kDiscoveryLimit);
-    out.Sample(kDiscoveryLimit, {}, static_cast<double>(*sweeps.discovery_limit));
-    out.Family(kDiscoveryOverLimit);
-    out.Sample(kDiscoveryOverLimit, {}, static_cast<double>(sweeps.discovery_over_limit));
-  }
+void WriteAccountFamilies(ExpositionWriter& out, const Accounts& accounts) {
+  AccountFamily(
+      out, accounts, kAccountEsims,
+      [](const AccountMetrics& a) { return !a.snapshot->account.esims_by_status.empty(); },
+      [&out](const AccountMetrics& a) {
+        for (const auto& [account_status, count] : a.snapshot->account.esims_by_status) {
+          out.AccountSample(kAccountEsims, NameOf(a), {{"status", account_status}},
+                            static_cast<double>(count));
+        }
+      });
+  AccountFamily(
+      out, accounts, kAccountBalance,
+      [](const AccountMetrics& a) { return a.snapshot->account.balance.has_value(); },
+      [&out](const AccountMetrics& a) {
+        const AccountBalance& balance = *a.snapshot->account.balance;
+        out.AccountSample(kAccountBalance, NameOf(a), {{"currency", balance.currency}},
+                          balance.amount);
+      });
+  const auto inventory = [](const AccountMetrics& a) { return a.status->inventory_enabled; };
+  AccountGauge(out, accounts, kInventoryLastSuccessTime, inventory, [](const AccountMetrics& a) {
+    return a.snapshot->account.inventory_last_success_time;
+  });
+  AccountFamily(out, accounts, kInventorySkippedEntries, inventory,
+                [&out](const AccountMetrics& a) {
+                  const SweepState& sweeps = a.snapshot->inventory;
+                  out.AccountSample(kInventorySkippedEntries, NameOf(a), {{"reason", "pending"}},
+                                    static_cast<double>(sweeps.skipped_pending));
+                  out.AccountSample(kInventorySkippedEntries, NameOf(a), {{"reason", "malformed"}},
+                                    static_cast<double>(sweeps.skipped_malformed));
+                });
+  const auto discovery = [&inventory](const AccountMetrics& a) {
+    return inventory(a) && a.snapshot->inventory.discovery_limit.has_value();
+  };
+  AccountGauge(out, accounts, kDiscoveryLimit, discovery, [](const AccountMetrics& a) {
+    return static_cast<double>(*a.snapshot->inventory.discovery_limit);
+  });
+  AccountGauge(out, accounts, kDiscoveryOverLimit, discovery, [](const AccountMetrics& a) {
+    return static_cast<double>(a.snapshot->inventory.discovery_over_limit);
+  });
 }
 
 // What the reads of the key's subscription said (docs/contract.md, "Webhooks"). The key's URL
 // is never written: it may be another system's.
-void WriteSubscriptionFamilies(ExpositionWriter& out, const SubscriptionReads& reads,
-                               const std::string& public_url) {
-  if (!reads.last_ok) return;
-  out.Family(kSubscriptionReadSuccess);
-  out.Sample(kSubscriptionReadSuccess, {}, *reads.last_ok ? 1 : 0);
-  out.Family(kSubscriptionReadTime);
-  out.Sample(kSubscriptionReadTime, {}, reads.last_success_time);
-  if (!reads.health) return;
-  const WebhookSubscriptionHealth& health = *reads.health;
-  if (!public_url.empty()) {
-    out.Family(kSubscriptionPointsHere);
-    out.Sample(kSubscriptionPointsHere, {}, PointsAt(health.url, public_url) ? 1 : 0);
-  }
-  out.Family(kWebhookSubscribed);
-  for (const auto& [event, subscribed] : health.events) {
-    out.Sample(kWebhookSubscribed, {{"event", event}}, subscribed ? 1 : 0);
-  }
-  out.Family(kWebhookRecentDeliveries);
-  out.Sample(kWebhookRecentDeliveries, {{"status", "delivered"}},
-             static_cast<double>(health.delivered));
-  out.Sample(kWebhookRecentDeliveries, {{"status", "failed"}}, static_cast<double>(health.failed));
-  out.Sample(kWebhookRecentDeliveries, {{"status", "other"}}, static_cast<double>(health.other));
-  if (health.newest_failure_time) {
-    out.Family(kWebhookRecentFailedDeliveryTime);
-    out.Sample(kWebhookRecentFailedDeliveryTime, {}, *health.newest_failure_time);
-  }
+void WriteSubscriptionFamilies(ExpositionWriter& out, const Accounts& accounts) {
+  const auto reads = [](const AccountMetrics& a) -> const SubscriptionReads& {
+    return a.snapshot->webhooks.subscription;
+  };
+  const auto read_once = [&reads](const AccountMetrics& a) {
+    return a.snapshot->webhooks.enabled && reads(a).last_ok.has_value();
+  };
+  AccountGauge(out, accounts, kSubscriptionReadSuccess, read_once,
+               [&reads](const AccountMetrics& a) { return *reads(a).last_ok ? 1.0 : 0.0; });
+  AccountGauge(out, accounts, kSubscriptionReadTime, read_once,
+               [&reads](const AccountMetrics& a) { return reads(a).last_success_time; });
+  const auto healthy = [&](const AccountMetrics& a) {
+    return read_once(a) && reads(a).health.has_value();
+  };
+  AccountGauge(
+      out, accounts, kSubscriptionPointsHere,
+      [&](const AccountMetrics& a) { return healthy(a) && !a.status->webhook_public_url.empty(); },
+      [&reads](const AccountMetrics& a) {
+        return PointsAt(reads(a).health->url, a.status->webhook_public_url) ? 1.0 : 0.0;
+      });
+  AccountFamily(out, accounts, kWebhookSubscribed, healthy, [&](const AccountMetrics& a) {
+    for (const auto& [event, subscribed] : reads(a).health->events) {
+      out.AccountSample(kWebhookSubscribed, NameOf(a), {{"event", event}}, subscribed ? 1 : 0);
+    }
+  });
+  AccountFamily(out, accounts, kWebhookRecentDeliveries, healthy, [&](const AccountMetrics& a) {
+    const WebhookSubscriptionHealth& health = *reads(a).health;
+    out.AccountSample(kWebhookRecentDeliveries, NameOf(a), {{"status", "delivered"}},
+                      static_cast<double>(health.delivered));
+    out.AccountSample(kWebhookRecentDeliveries, NameOf(a), {{"status", "failed"}},
+                      static_cast<double>(health.failed));
+    out.AccountSample(kWebhookRecentDeliveries, NameOf(a), {{"status", "other"}},
+                      static_cast<double>(health.other));
+  });
+  AccountGauge(
+      out, accounts, kWebhookRecentFailedDeliveryTime,
+      [&](const AccountMetrics& a) {
+        return healthy(a) && reads(a).health->newest_failure_time.has_value();
+      },
+      [&reads](const AccountMetrics& a) { return *reads(a).health->newest_failure_time; });
 }
 
-// What the webhook receiver saw, when one is configured.
-void WriteWebhookFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
-                          const ExporterStatus& status) {
-  const WebhookState& webhooks = snapshot.webhooks;
-  if (!webhooks.enabled) return;
-  out.Family(kWebhookDeliveries);
-  for (const auto& [key, count] : webhooks.deliveries) {
-    out.Sample(kWebhookDeliveries, {{"event", key.first}, {"outcome", key.second}},
-               static_cast<double>(count));
-  }
-  out.Family(kWebhookLastAppliedTime);
-  out.Sample(kWebhookLastAppliedTime, {}, webhooks.last_applied_time);
-  WriteSubscriptionFamilies(out, webhooks.subscription, status.webhook_public_url);
+// What the webhook receivers saw, for the accounts that have one.
+void WriteWebhookFamilies(ExpositionWriter& out, const Accounts& accounts) {
+  const auto enabled = [](const AccountMetrics& a) { return a.snapshot->webhooks.enabled; };
+  AccountFamily(out, accounts, kWebhookDeliveries, enabled, [&out](const AccountMetrics& a) {
+    for (const auto& [key, count] : a.snapshot->webhooks.deliveries) {
+      out.AccountSample(kWebhookDeliveries, NameOf(a),
+                        {{"event", key.first}, {"outcome", key.second}},
+                        static_cast<double>(count));
+    }
+  });
+  AccountGauge(out, accounts, kWebhookLastAppliedTime, enabled,
+               [](const AccountMetrics& a) { return a.snapshot->webhooks.last_applied_time; });
+  WriteSubscriptionFamilies(out, accounts);
 }
 
 // The thresholds the shipped alert rules use: the defaults always, and per eSIM only those
@@ -587,92 +651,119 @@ void WriteThresholdFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
   out.Sample(kAlertThresholdDefault, {{"threshold", "balance_low"}}, status.balance_low);
 }
 
-void WriteExporterFamilies(ExpositionWriter& out, const StateSnapshot& snapshot,
-                           const ExporterStatus& status, const ApiMetrics* api_metrics,
-                           double now) {
-  const ApiState& api = snapshot.api;
-  if (api.up) {
-    out.Family(kUp);
-    out.Sample(kUp, {}, *api.up ? 1 : 0);
-    out.Family(kCredentialsRefused);
-    out.Sample(kCredentialsRefused, {}, api.credentials_refused ? 1 : 0);
+// What each account's API answers said, and the exporter's own state. `status` holds what all
+// accounts share (reloads).
+void WriteExporterFamilies(ExpositionWriter& out, const Accounts& accounts,
+                           const ExporterStatus& status, double now) {
+  const auto api = [](const AccountMetrics& a) -> const ApiState& { return a.snapshot->api; };
+  const auto answered = [&api](const AccountMetrics& a) { return api(a).up.has_value(); };
+  AccountGauge(out, accounts, kUp, answered,
+               [&api](const AccountMetrics& a) { return *api(a).up ? 1.0 : 0.0; });
+  AccountGauge(out, accounts, kCredentialsRefused, answered,
+               [&api](const AccountMetrics& a) { return api(a).credentials_refused ? 1.0 : 0.0; });
+  std::vector<const ApiMetrics*> api_metrics;
+  for (const AccountMetrics& account : accounts) {
+    if (account.api_metrics != nullptr) api_metrics.push_back(account.api_metrics);
   }
-  if (api_metrics != nullptr) api_metrics->Write(out);
-  out.Family(kPollInterval);
-  out.Sample(kPollInterval, {}, std::chrono::duration<double>(status.poll_interval).count());
-  out.Family(kPollIntervalConfigured);
-  out.Sample(kPollIntervalConfigured, {},
-             std::chrono::duration<double>(status.configured_poll_interval).count());
-  out.Family(kApiPausedUntil);
-  out.Sample(kApiPausedUntil, {},
-             api.paused_until && *api.paused_until > now ? *api.paused_until : 0);
-  if (api.rate_limit.limit) {
-    out.Family(kRateLimitLimit);
-    out.Sample(kRateLimitLimit, {}, *api.rate_limit.limit);
-  }
-  if (api.rate_limit.remaining) {
-    out.Family(kRateLimitRemaining);
-    out.Sample(kRateLimitRemaining, {}, *api.rate_limit.remaining);
-  }
-  if (api.rate_limit.reset_time) {
-    out.Family(kRateLimitResetTime);
-    out.Sample(kRateLimitResetTime, {}, *api.rate_limit.reset_time);
-  }
-  if (api.server_time_offset) {
-    out.Family(kApiClockSkew);
-    out.Sample(kApiClockSkew, {}, *api.server_time_offset);
-  }
-  WriteAccountFamilies(out, snapshot, status);
-  WriteWebhookFamilies(out, snapshot, status);
-  out.Family(kMonitoredEsims);
-  out.Sample(kMonitoredEsims, {}, static_cast<double>(snapshot.esims.size()));
+  ApiMetrics::WriteAll(out, api_metrics);
+  const auto seconds = [](std::chrono::milliseconds duration) {
+    return std::chrono::duration<double>(duration).count();
+  };
+  AccountGauge(out, accounts, kPollInterval, Always,
+               [&](const AccountMetrics& a) { return seconds(a.status->poll_interval); });
+  AccountGauge(out, accounts, kPollIntervalConfigured, Always, [&](const AccountMetrics& a) {
+    return seconds(a.status->configured_poll_interval);
+  });
+  AccountGauge(out, accounts, kApiPausedUntil, Always, [&](const AccountMetrics& a) {
+    const std::optional<double>& until = api(a).paused_until;
+    return until && *until > now ? *until : 0.0;
+  });
+  AccountGauge(
+      out, accounts, kRateLimitLimit,
+      [&api](const AccountMetrics& a) { return api(a).rate_limit.limit.has_value(); },
+      [&api](const AccountMetrics& a) { return *api(a).rate_limit.limit; });
+  AccountGauge(
+      out, accounts, kRateLimitRemaining,
+      [&api](const AccountMetrics& a) { return api(a).rate_limit.remaining.has_value(); },
+      [&api](const AccountMetrics& a) { return *api(a).rate_limit.remaining; });
+  AccountGauge(
+      out, accounts, kRateLimitResetTime,
+      [&api](const AccountMetrics& a) { return api(a).rate_limit.reset_time.has_value(); },
+      [&api](const AccountMetrics& a) { return *api(a).rate_limit.reset_time; });
+  AccountGauge(
+      out, accounts, kApiClockSkew,
+      [&api](const AccountMetrics& a) { return api(a).server_time_offset.has_value(); },
+      [&api](const AccountMetrics& a) { return *api(a).server_time_offset; });
+  WriteAccountFamilies(out, accounts);
+  WriteWebhookFamilies(out, accounts);
+  AccountGauge(out, accounts, kMonitoredEsims, Always, [](const AccountMetrics& a) {
+    return static_cast<double>(a.snapshot->esims.size());
+  });
   out.Family(kConfigLastReloadSuccessful);
   out.Sample(kConfigLastReloadSuccessful, {}, status.last_reload_ok ? 1 : 0);
   out.Family(kConfigLastReloadSuccessTime);
   out.Sample(kConfigLastReloadSuccessTime, {}, status.last_reload_success_time);
-  if (status.storage) {
-    out.Family(kStorageLastWriteSuccessTime);
-    out.Sample(kStorageLastWriteSuccessTime, {}, status.storage->last_write_success_time);
-    out.Family(kStorageWriteFailures);
-    out.Sample(kStorageWriteFailures, {}, static_cast<double>(status.storage->write_failures));
-    out.Family(kStorageRestoredEsims);
-    out.Sample(kStorageRestoredEsims, {}, static_cast<double>(status.storage->restored_esims));
-  }
+  const auto stored = [](const AccountMetrics& a) { return a.status->storage.has_value(); };
+  AccountGauge(out, accounts, kStorageLastWriteSuccessTime, stored,
+               [](const AccountMetrics& a) { return a.status->storage->last_write_success_time; });
+  AccountGauge(out, accounts, kStorageWriteFailures, stored, [](const AccountMetrics& a) {
+    return static_cast<double>(a.status->storage->write_failures);
+  });
+  AccountGauge(out, accounts, kStorageRestoredEsims, stored, [](const AccountMetrics& a) {
+    return static_cast<double>(a.status->storage->restored_esims);
+  });
   out.Family(kBuildInfo);
   out.Sample(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
 }
 
-void WriteMetrics(ExpositionWriter& out, const StateSnapshot& snapshot,
-                  const ExporterStatus& status, const ApiMetrics* api_metrics, double now,
+void WriteMetrics(ExpositionWriter& out, const Accounts& accounts, double now,
                   const RenderOptions& options) {
+  // What all accounts share (the shared config blocks, reloads) is the same in each status.
+  const ExporterStatus& shared = *accounts.front().status;
   std::deque<RenderedLabels> rendered_here;
   std::string identities;
-  const std::vector<Row> rows = BuildRows(snapshot, status, now, rendered_here, identities);
-  WriteEsimFamilies(out, rows, status, now);
-  WriteThresholdFamilies(out, rows, status);
-  WriteExporterFamilies(out, snapshot, status, api_metrics, now);
+  const std::vector<Row> rows = BuildRows(accounts, now, rendered_here, identities);
+  WriteEsimFamilies(out, rows, shared, now);
+  WriteThresholdFamilies(out, rows, shared);
+  WriteExporterFamilies(out, accounts, shared, now);
   if (options.process_metrics) WriteProcessMetrics(out);
+}
+
+size_t EsimCount(const Accounts& accounts) {
+  size_t count = 0;
+  for (const AccountMetrics& account : accounts) count += account.snapshot->esims.size();
+  return count;
 }
 
 }  // namespace
 
+std::string RenderMetrics(const std::vector<AccountMetrics>& accounts, double now,
+                          const RenderOptions& options) {
+  std::string text;
+  text.reserve(4096 + EsimCount(accounts) * 1800);  // a full eSIM takes ~1,600 bytes
+  ExpositionWriter out(text);
+  WriteMetrics(out, accounts, now, options);
+  return text;
+}
+
+void StreamMetrics(const std::vector<AccountMetrics>& accounts, double now,
+                   const RenderOptions& options, const TextSink& sink, size_t piece_bytes) {
+  std::string piece;
+  piece.reserve(piece_bytes + 4096);
+  ExpositionWriter out(piece, sink, piece_bytes);
+  WriteMetrics(out, accounts, now, options);
+  out.Flush();
+}
+
 std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
                           const ApiMetrics* api_metrics, double now, const RenderOptions& options) {
-  std::string text;
-  text.reserve(4096 + snapshot.esims.size() * 1800);  // a full eSIM takes ~1,600 bytes
-  ExpositionWriter out(text);
-  WriteMetrics(out, snapshot, status, api_metrics, now, options);
-  return text;
+  return RenderMetrics({{&snapshot, &status, api_metrics}}, now, options);
 }
 
 void StreamMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
                    const ApiMetrics* api_metrics, double now, const RenderOptions& options,
                    const TextSink& sink, size_t piece_bytes) {
-  std::string piece;
-  piece.reserve(piece_bytes + 4096);
-  ExpositionWriter out(piece, sink, piece_bytes);
-  WriteMetrics(out, snapshot, status, api_metrics, now, options);
-  out.Flush();
+  StreamMetrics({{&snapshot, &status, api_metrics}}, now, options, sink, piece_bytes);
 }
 
 }  // namespace esim

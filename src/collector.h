@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api_metrics.h"
 #include "exposition.h"
@@ -15,6 +16,8 @@ namespace esim {
 
 // What the running exporter knows about itself, for its own gauges.
 struct ExporterStatus {
+  // The account these figures are about (label `account`); empty for the unnamed account.
+  std::string account;
   std::chrono::milliseconds poll_interval{0};             // the effective per-eSIM interval
   std::chrono::milliseconds configured_poll_interval{0};  // poll.interval
   std::chrono::milliseconds stale_after{std::chrono::hours(6)};
@@ -39,7 +42,23 @@ struct RenderOptions {
   bool process_metrics = true;  // off in golden tests: they change from run to run
 };
 
-// The whole exposition text. `now` is Unix seconds (ages and staleness are computed from it).
+// One account's part of the page. What the accounts share (reloads, alert defaults, stale_after,
+// the personal-data switches) is read from the first account's status.
+struct AccountMetrics {
+  const StateSnapshot* snapshot = nullptr;
+  const ExporterStatus* status = nullptr;
+  const ApiMetrics* api_metrics = nullptr;  // may be null (no instrumentation)
+};
+
+// The whole exposition text for one or more accounts (at least one), each family once.
+std::string RenderMetrics(const std::vector<AccountMetrics>& accounts, double now,
+                          const RenderOptions& options = {});
+void StreamMetrics(const std::vector<AccountMetrics>& accounts, double now,
+                   const RenderOptions& options, const TextSink& sink,
+                   size_t piece_bytes = 256 * 1024);
+
+// The whole exposition text of one account. `now` is Unix seconds (ages and staleness are computed
+// from it).
 std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
                           const ApiMetrics* api_metrics, double now,
                           const RenderOptions& options = {});

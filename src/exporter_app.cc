@@ -1,23 +1,25 @@
 #include "exporter_app.h"
 
+#include <algorithm>
 #include <chrono>
 
-#include "api_client.h"
 #include "api_feedback.h"
-#include "http_transport.h"
 #include "landing_page.h"
 #include "log.h"
 #include "poll_schedule.h"
-#include "state_file.h"
 
 namespace esim {
 
 void LogConfigFindings(const Config& config) {
   for (const std::string& warning : config.warnings) LogWarn(warning, {{"config", config.path}});
-  if (config.inventory.enabled) return;  // live polls then take what the sweeps leave
-  const std::string stretch =
-      DescribeStretch(config.poll.interval, config.esims.size(), config.api.rate_limit);
-  if (!stretch.empty()) LogWarn(stretch, {{"config", config.path}});
+  for (const Config& account : AccountsOf(config)) {
+    if (account.inventory.enabled) continue;  // live polls then take what the sweeps leave
+    const std::string stretch =
+        DescribeStretch(account.poll.interval, account.esims.size(), account.api.rate_limit);
+    if (!stretch.empty()) {
+      LogWarn(stretch, {{"config", config.path}, {"account", account.account}});
+    }
+  }
 }
 
 namespace {
@@ -27,6 +29,21 @@ namespace {
 bool RunsTheSame(Config loaded, const Config& running) {
   loaded.warnings = running.warnings;
   return loaded == running;
+}
+
+std::map<std::string, WebhookConfig> WebhookRoutes(const Config& config) {
+  std::map<std::string, WebhookConfig> routes;
+  for (const Config& account : AccountsOf(config)) {
+    if (account.webhook.enabled) routes.emplace(account.account, account.webhook);
+  }
+  return routes;
+}
+
+// Whether a reload moved, added or removed the receiver that `route` set up at startup.
+bool RouteChanged(const WebhookConfig& route, const WebhookConfig& loaded) {
+  if (loaded.enabled != route.enabled) return true;
+  return loaded.enabled &&
+         (loaded.path != route.path || loaded.listen_address != route.listen_address);
 }
 
 }  // namespace
@@ -39,333 +56,61 @@ Config LoadShardedConfig(const std::string& path, const Shard& shard) {
 
 ExporterApp::ExporterApp(const Config& config, bool once, Shard shard, StorageOptions storage)
     : config_path_(config.path),
-      webhook_route_(config.webhook),
       shard_(shard),
       once_(once),
-      budget_(config.api.rate_limit),
-      poller_(store_, budget_, api_metrics_, once),
-      inventory_(store_, budget_, api_metrics_, [this] { OnEsimsChanged(); }),
-      webhooks_(store_, delivery_ids_, [this](const std::string& key) { poller_.PollSoon(key); }),
-      storage_(storage) {
-  Apply(config);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    status_.last_reload_ok = true;
-    status_.last_reload_success_time = WallNow();
-  }
-  if (storage_.dir) RestoreState(config);
+      storage_(storage),
+      webhook_routes_(WebhookRoutes(config)) {
+  Runtimes accounts;
+  for (const Config& account : AccountsOf(config)) accounts.push_back(MakeRuntime(account));
+  std::lock_guard<std::mutex> lock(mutex_);
+  accounts_ = std::move(accounts);
+  config_ = config;
+  last_reload_success_time_ = WallNow();
 }
 
 ExporterApp::~ExporterApp() { Stop(); }
 
+std::shared_ptr<AccountRuntime> ExporterApp::MakeRuntime(const Config& account) const {
+  const auto route = webhook_routes_.find(account.account);
+  return std::make_shared<AccountRuntime>(
+      account, once_, shard_.ForAccount(account.account), storage_,
+      route != webhook_routes_.end() ? route->second : WebhookConfig{});
+}
+
+ExporterApp::Runtimes ExporterApp::Accounts() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return accounts_;
+}
+
 void ExporterApp::Start() {
-  poller_.Start();
-  if (!once_) inventory_.Start();  // --once sweeps through RunInventoryOnce instead
-  if (persister_) persister_->Start();
+  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
+  for (const auto& account : Accounts()) account->Start();
+  started_ = true;
+}
+
+void ExporterApp::RunInventoryOnce() {
+  for (const auto& account : Accounts()) account->RunInventoryOnce();
 }
 
 void ExporterApp::Stop() {
-  inventory_.Stop();
-  poller_.Stop();
-  std::lock_guard<std::mutex> lock(reload_mutex_);
-  if (persister_ && !stopped_) persister_->Stop();  // the clean-stop write
-  stopped_ = true;
-}
-
-std::string ExporterApp::Fingerprint() const {
-  std::lock_guard<std::mutex> lock(fingerprint_mutex_);
-  return fingerprint_;
-}
-
-bool ExporterApp::SaveState() { return persister_ ? persister_->WriteNow() : true; }
-
-double ExporterApp::WallOf(std::chrono::steady_clock::time_point time) const {
-  return std::chrono::duration<double>(time.time_since_epoch()).count() + wall_minus_steady_;
-}
-
-std::chrono::steady_clock::time_point ExporterApp::SteadyOf(double wall) const {
-  return std::chrono::steady_clock::time_point(
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::duration<double>(wall - wall_minus_steady_)));
-}
-
-namespace {
-
-// Reads DIR/name; nullopt when missing. A file that cannot be used is moved aside with a
-// warning naming it (the exporter starts fresh rather than crash-looping on its own file).
-template <typename T>
-std::optional<T> ReadStateFile(const StorageDir& dir, const char* name,
-                               const std::string& fingerprint,
-                               std::optional<T> (*decode)(std::string_view, std::string&)) {
-  const std::string path = dir.File(name);
-  std::string content, error;
-  bool missing = false;
-  if (!ReadWholeFile(path, content, error, missing)) {
-    if (!missing) LogWarn("cannot read the durable state; starting fresh", {{"error", error}});
-    if (missing) return std::nullopt;
-  } else {
-    std::optional<T> decoded = decode(content, error);
-    if (decoded && decoded->fingerprint == fingerprint) return decoded;
-    if (decoded) {
-      error = "written for another API account (api.url or api.access_code changed), not restored";
-    }
-  }
-  const std::string aside = dir.MoveAside(name, static_cast<long long>(WallNow()));
-  LogWarn("the durable state file cannot be used; it is moved aside and the exporter starts fresh",
-          {{"file", path},
-           {"moved_to", aside.empty() ? "(could not be moved)" : aside},
-           {"error", error}});
-  return std::nullopt;
-}
-
-}  // namespace
-
-void ExporterApp::RestoreState(const Config& config) {
-  const StorageDir& dir = *storage_.dir;
-  {
-    std::lock_guard<std::mutex> lock(fingerprint_mutex_);
-    fingerprint_ = ConfigFingerprint(config);
-  }
-  const std::string fingerprint = Fingerprint();
-  const auto steady_now = std::chrono::steady_clock::now();
-  const double wall_now = WallNow();
-  wall_minus_steady_ =
-      wall_now - std::chrono::duration<double>(steady_now.time_since_epoch()).count();
-  persister_ = std::make_unique<StatePersister>(dir, kStateFileName, storage_.write_interval,
-                                                [this] { return EncodeState(); });
-
-  // The budget first: its windows continue, an unused reservation counts as spent.
-  if (const auto ledger =
-          ReadStateFile<PersistedLedger>(dir, kLedgerFileName, fingerprint, &DecodeLedger)) {
-    RateBudget::Ledger restored;
-    restored.sent = ledger->sent;
-    restored.reserved = ledger->reserved;
-    restored.paused_until = ledger->paused_until;
-    restored.backoff_seconds = ledger->backoff_seconds;
-    budget_.RestoreLedger(restored, steady_now);
-  }
-  budget_.AttachLedger(
-      [this, &dir](const RateBudget::Ledger& ledger) {
-        PersistedLedger file;
-        file.fingerprint = Fingerprint();
-        file.written = WallNow();
-        file.sent = ledger.sent;
-        file.reserved = ledger.reserved;
-        file.paused_until = ledger.paused_until;
-        file.backoff_seconds = ledger.backoff_seconds;
-        const std::string error = dir.WriteAtomically(kLedgerFileName, EncodeLedger(file));
-        if (!error.empty()) {
-          persister_->CountFailure();
-          if (!ledger_failing_.exchange(true)) {
-            LogError("cannot write the request-budget ledger; requests are sent anyway",
-                     {{"error", error}});
-          }
-          return false;
-        }
-        ledger_failing_ = false;
-        return true;
-      },
-      wall_minus_steady_);
-
-  const auto state = ReadStateFile<PersistedState>(dir, kStateFileName, fingerprint, &DecodeState);
-  if (state) {
-    std::vector<EsimRecord> records;
-    records.reserve(state->esims.size());
-    for (const PersistedEsim& esim : state->esims) records.push_back(esim.record);
-    const bool keep_discovered = config.inventory.enabled && config.inventory.discover;
-    restored_esims_ = store_.Restore(records, state->account, keep_discovered);
-    if (state->paused_until > wall_now) {
-      store_.SetApiPause(state->paused_until, state->pause_reason);
-    }
-    // Discovered eSIMs came back: the poller learns them (and every rank) before it starts.
-    OnEsimsChanged();
-    std::map<std::string, PollSchedule::Progress> progress;
-    for (const PersistedEsim& esim : state->esims) {
-      if (esim.last_attempt <= 0) continue;
-      // A last attempt "in the future" (the clock went back) counts as now.
-      progress[esim.record.config.Key()] = {SteadyOf(std::min(esim.last_attempt, wall_now)),
-                                            esim.failures};
-    }
-    poller_.RestoreProgress(progress);
-    inventory_.RestoreNextDue(
-        {state->next_sweep_time, state->next_balance_time, state->next_webhook_check_time},
-        wall_now);
-    const bool subscription_reads = webhook_route_.enabled && config.webhook.enabled &&
-                                    config.webhook.check_interval.count() > 0 &&
-                                    shard_.ReadsAccount();
-    if (state->webhook_subscription && subscription_reads) {
-      store_.RestoreSubscription(*state->webhook_subscription);
-    }
-    delivery_ids_.Restore(state->delivery_ids, wall_now);
-    LogInfo("durable state restored",
-            {{"file", dir.File(kStateFileName)},
-             {"esims", std::to_string(restored_esims_)},
-             {"saved_esims", std::to_string(state->esims.size())},
-             {"age_seconds", std::to_string(static_cast<int64_t>(wall_now - state->written))}});
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
-  status_.storage = ExporterStatus::Storage{};
-  status_.storage->restored_esims = static_cast<int64_t>(restored_esims_);
-}
-
-std::string ExporterApp::EncodeState() const {
-  PersistedState state;
-  state.fingerprint = Fingerprint();
-  const auto snapshot = store_.Snapshot();
-  const auto progress = poller_.Progresses();
-  const auto steady_now = std::chrono::steady_clock::now();
-  const double wall_now = WallNow();
-  state.written = wall_now;
-  state.esims.reserve(snapshot->esims.size());
-  for (const auto& record : snapshot->esims) {
-    PersistedEsim& esim = state.esims.emplace_back();
-    esim.shared = record;  // immutable: encoded without a copy
-    if (const auto it = progress.find(record->config.Key()); it != progress.end()) {
-      if (it->second.last_start) {
-        esim.last_attempt =
-            wall_now - std::chrono::duration<double>(steady_now - *it->second.last_start).count();
-      }
-      esim.failures = it->second.failures;
-    }
-  }
-  state.account = snapshot->account;
-  if (snapshot->api.paused_until) {
-    state.paused_until = *snapshot->api.paused_until;
-    state.pause_reason = snapshot->api.pause_reason;
-  }
-  const Inventory::NextDue due = inventory_.NextDueAt(wall_now);
-  state.next_sweep_time = due.sweep;
-  state.next_balance_time = due.balance;
-  state.next_webhook_check_time = due.webhook;
-  if (snapshot->webhooks.subscription.health) {
-    state.webhook_subscription = snapshot->webhooks.subscription;
-  }
-  state.delivery_ids = delivery_ids_.Entries();
-  return esim::EncodeState(state);
-}
-
-PollSchedule::Priority ExporterApp::LivePriority(const Config& config, size_t esim_count) const {
-  if (!config.inventory.enabled) return {};
-  // The bulk reads come first: what a sweep costs (as last measured, else estimated from the
-  // fleet) and the balance reads, on average per second.
-  const size_t estimated_pages =
-      config.inventory.statuses.size() * std::max<size_t>(1, (esim_count + 99) / 100);
-  const double pages = static_cast<double>(inventory_.last_sweep_pages().value_or(estimated_pages));
-  double bulk_per_second = pages / std::chrono::duration<double>(config.inventory.interval).count();
-  if (config.balance.interval.count() > 0 && shard_.ReadsAccount()) {
-    bulk_per_second += 1.0 / std::chrono::duration<double>(config.balance.interval).count();
-  }
-  if (config.webhook.enabled && config.webhook.check_interval.count() > 0 &&
-      shard_.ReadsAccount()) {
-    bulk_per_second += 1.0 / std::chrono::duration<double>(config.webhook.check_interval).count();
-  }
-  const auto spacing = LiveSpacing(config.api.rate_limit, bulk_per_second);
-  if (!spacing) {
-    LogWarn(
-        "the inventory sweeps take the whole request budget: no live-status polls (raise "
-        "rate_limit, lengthen inventory.interval, or list fewer statuses)");
-    return {true, std::chrono::hours(24)};
-  }
-  return {true, *spacing};
-}
-
-WebhookAnswer ExporterApp::HandleWebhook(const WebhookRequest& request) {
-  const size_t before = store_.EsimCount();
-  WebhookAnswer answer = webhooks_.Handle(request, WallNow());
-  // Discovery added the eSIM the event announced: the poller takes it on (in memory).
-  if (answer.outcome == "applied" && store_.EsimCount() != before) OnEsimsChanged();
-  return answer;
-}
-
-void ExporterApp::OnEsimsChanged() {
   std::lock_guard<std::mutex> reload_lock(reload_mutex_);
-  Config config;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    config = config_;
-  }
-  const std::vector<EsimConfig> esims = store_.MonitoredEsims();
-  poller_.UpdateEsims(esims, LivePriority(config, esims.size()),
-                      [this](const std::string& key) { return store_.LiveRank(key); });
-  std::lock_guard<std::mutex> lock(mutex_);
-  status_.poll_interval = poller_.interval();
+  for (const auto& account : Accounts()) account->Stop();
 }
 
-void ExporterApp::Apply(const Config& config) {
-  HttpTransportOptions transport_options;
-  transport_options.base_url = config.api.url;
-  transport_options.ca_file = config.api.ca_file;
-  transport_options.ca_pem = config.api.ca_pem;
-  transport_options.timeout = config.api.timeout;
-  transport_options.max_connections = static_cast<size_t>(config.api.max_concurrency);
-  transport_options.max_body_bytes = config.api.max_response_bytes;
-  auto client = std::make_shared<ApiClient>(config.api.access_code, config.api.secret_key,
-                                            std::make_shared<HttplibTransport>(transport_options),
-                                            [] { return WallNow(); });
+bool ExporterApp::SaveState() {
+  bool ok = true;
+  for (const auto& account : Accounts()) ok = account->SaveState() && ok;
+  return ok;
+}
 
-  budget_.SetLimits(config.api.rate_limit);
-  store_.SetEsims(config.esims, config.inventory.enabled && config.inventory.discover);
-  Poller::Settings settings;
-  settings.esims = store_.MonitoredEsims();
-  settings.interval = config.poll.interval;
-  settings.limits = config.api.rate_limit;
-  settings.max_concurrency = config.api.max_concurrency;
-  settings.priority = LivePriority(config, settings.esims.size());
-  poller_.Reconfigure(settings,
-                      [client](const EsimConfig& esim) { return client->FetchStatus(esim); });
-  Inventory::Settings inventory_settings;
-  inventory_settings.inventory = config.inventory;
-  inventory_settings.balance = config.balance;
-  // Subscription reads serve the receiver's health: without a route no delivery can arrive.
-  if (webhook_route_.enabled && config.webhook.enabled) {
-    inventory_settings.webhook_check_interval = config.webhook.check_interval;
-    inventory_settings.webhook_public_url = config.webhook.public_url;
+bool ExporterApp::WaitUntilAllPolledOnce(std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (const auto& account : Accounts()) {
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!account->WaitUntilAllPolledOnce(std::max(left, std::chrono::seconds(0)))) return false;
   }
-  inventory_settings.stale_after = config.poll.stale_after;
-  inventory_settings.shard = shard_;
-  inventory_settings.other_shards_esim_ids = config.other_shards_esim_ids;
-  inventory_.Reconfigure(inventory_settings, client);
-  // Reads turned off (or never on for this replica): what an earlier read said is not kept
-  // on show forever.
-  if (inventory_settings.webhook_check_interval.count() == 0 || !shard_.ReadsAccount()) {
-    store_.ClearSubscription();
-  }
-  WebhookReceiverSettings webhook_settings;
-  webhook_settings.secret = config.webhook.secret;
-  webhook_settings.max_age_seconds = std::chrono::duration<double>(config.webhook.max_age).count();
-  webhook_settings.discovery.enabled = config.inventory.enabled && config.inventory.discover;
-  webhook_settings.discovery.shard = shard_;
-  webhook_settings.discovery.other_shards_esim_ids = {config.other_shards_esim_ids.begin(),
-                                                      config.other_shards_esim_ids.end()};
-  webhook_settings.discovery.max_discovered = config.inventory.max_discovered;
-  webhooks_.Configure(std::move(webhook_settings));
-  // Without a route from startup no delivery can arrive: no families either.
-  store_.SetWebhookEnabled(webhook_route_.enabled && config.webhook.enabled);
-  if (settings.priority.enabled) {
-    LogInfo(
-        "inventory sweeps cover usage, status and validity; live polls go to eSIMs without "
-        "data first, then to active ones",
-        {{"live_poll_spacing_seconds",
-          std::to_string(std::chrono::duration<double>(settings.priority.live_spacing).count())},
-         {"esims", std::to_string(settings.esims.size())}});
-  }
-
-  if (storage_.dir) {
-    // A reload to another account: what is written from now on is that account's state.
-    std::lock_guard<std::mutex> lock(fingerprint_mutex_);
-    fingerprint_ = ConfigFingerprint(config);
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
-  config_ = config;
-  status_.inventory_enabled = config.inventory.enabled;
-  status_.poll_interval = poller_.interval();
-  status_.configured_poll_interval = config.poll.interval;
-  status_.alert_defaults = config.alerts.defaults;
-  status_.balance_low = config.alerts.balance_low;
-  status_.webhook_public_url = config.webhook.public_url;
-  status_.stale_after = config.poll.stale_after;
-  status_.export_imei = config.metrics.export_imei;
-  status_.export_eid_imsi = config.metrics.export_eid_imsi;
+  return true;
 }
 
 std::string ExporterApp::Reload() {
@@ -382,33 +127,71 @@ std::string ExporterApp::Reload() {
       // reload flood (POST /-/reload needs no credentials without a web config) writes no log.
       logged_reload_error_.clear();
       std::lock_guard<std::mutex> lock(mutex_);
-      status_.last_reload_ok = true;
-      status_.last_reload_success_time = WallNow();
+      last_reload_ok_ = true;
+      last_reload_success_time_ = WallNow();
       LogDebug("config unchanged, nothing to reload", {{"config", config_path_}});
       return "";
     }
     LogConfigFindings(config);
-    const WebhookConfig& webhook = config.webhook;
-    if (webhook.enabled != webhook_route_.enabled ||
-        (webhook.enabled && (webhook.path != webhook_route_.path ||
-                             webhook.listen_address != webhook_route_.listen_address))) {
-      LogWarn(
-          "the webhook receiver's presence, path or listen_address changed: that takes a "
-          "restart; until then the receiver stays where it was (a removed block refuses every "
-          "delivery)",
-          {{"path", webhook_route_.enabled ? webhook_route_.path : ""}});
+    const std::vector<Config> loaded = AccountsOf(config);
+    const Runtimes running = Accounts();
+    const auto find_running = [&running](const std::string& name) {
+      const auto it = std::find_if(running.begin(), running.end(), [&name](const auto& account) {
+        return account->name() == name;
+      });
+      return it == running.end() ? nullptr : *it;
+    };
+    // New accounts first: building one may throw, and then nothing has changed yet.
+    Runtimes next;
+    for (const Config& account : loaded) {
+      const auto route = webhook_routes_.find(account.account);
+      if (RouteChanged(route != webhook_routes_.end() ? route->second : WebhookConfig{},
+                       account.webhook)) {
+        LogWarn(
+            "the webhook receiver's presence, path or listen_address changed: that takes a "
+            "restart; until then the receiver stays where it was (a removed block refuses "
+            "every delivery)",
+            {{"account", account.account},
+             {"path", route != webhook_routes_.end() ? route->second.path : ""}});
+      }
+      std::shared_ptr<AccountRuntime> runtime = find_running(account.account);
+      next.push_back(runtime ? runtime : MakeRuntime(account));
     }
-    Apply(config);
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      if (find_running(loaded[i].account)) next[i]->Apply(loaded[i]);
+    }
+    Runtimes removed;
+    for (const auto& account : running) {
+      if (std::find(next.begin(), next.end(), account) == next.end()) removed.push_back(account);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      accounts_ = next;
+      config_ = config;
+    }
+    for (const auto& account : next) {
+      if (started_ && !find_running(account->name())) {
+        account->Start();
+        LogInfo("account added", {{"account", account->name()}});
+      }
+    }
+    for (const auto& account : removed) {
+      account->Stop();  // writes its state once more: a later reload that adds it back resumes
+      LogInfo("account removed", {{"account", account->name()}});
+    }
     logged_reload_error_.clear();
+    size_t esims = 0;
+    for (const Config& account : loaded) esims += account.esims.size();
     std::lock_guard<std::mutex> lock(mutex_);
-    status_.last_reload_ok = true;
-    status_.last_reload_success_time = WallNow();
-    LogInfo("config reloaded",
-            {{"config", config_path_}, {"esims", std::to_string(config.esims.size())}});
+    last_reload_ok_ = true;
+    last_reload_success_time_ = WallNow();
+    LogInfo("config reloaded", {{"config", config_path_},
+                                {"accounts", std::to_string(loaded.size())},
+                                {"esims", std::to_string(esims)}});
     return "";
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lock(mutex_);
-    status_.last_reload_ok = false;
+    last_reload_ok_ = false;
     if (logged_reload_error_ != e.what()) {
       logged_reload_error_ = e.what();
       LogError("config reload refused, the running config stays in force", {{"error", e.what()}});
@@ -420,52 +203,83 @@ std::string ExporterApp::Reload() {
 }
 
 bool ExporterApp::Ready() const {
-  bool discovery = false;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    discovery = config_.inventory.enabled && config_.inventory.discover;
-  }
-  if (discovery && store_.Snapshot()->account.inventory_last_success_time <= 0) return false;
-  return store_.AllPolled();
+  const Runtimes accounts = Accounts();
+  return std::all_of(accounts.begin(), accounts.end(),
+                     [](const auto& account) { return account->Ready(); });
 }
 
 bool ExporterApp::Alive() const {
-  store_.Snapshot();
-  poller_.interval();
-  return true;
+  const Runtimes accounts = Accounts();
+  return std::all_of(accounts.begin(), accounts.end(),
+                     [](const auto& account) { return account->Alive(); });
 }
 
-ExporterStatus ExporterApp::Status() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ExporterStatus status = status_;
-  if (status.storage && persister_) {
-    status.storage->last_write_success_time = persister_->last_success_time();
-    status.storage->write_failures = persister_->failures();
+WebhookAnswer ExporterApp::HandleWebhook(const WebhookRequest& request) {
+  for (const auto& account : Accounts()) {
+    const WebhookConfig& route = account->webhook_route();
+    if (route.enabled && route.path == request.path) return account->HandleWebhook(request);
   }
+  // The account behind this route was removed by a reload: as a removed webhook block does.
+  WebhookAnswer answer;
+  answer.status = 404;
+  answer.outcome = "unknown_route";
+  answer.body = "no account receives webhooks here\n";
+  return answer;
+}
+
+ExporterStatus ExporterApp::StatusOf(const AccountRuntime& account) const {
+  ExporterStatus status = account.Status();
+  std::lock_guard<std::mutex> lock(mutex_);
+  status.last_reload_ok = last_reload_ok_;
+  status.last_reload_success_time = last_reload_success_time_;
   return status;
 }
 
+// What one page reads of every account, held while it is rendered.
+struct ExporterApp::PageAccounts {
+  Runtimes accounts;  // kept alive: a reload may remove one meanwhile
+  std::vector<std::shared_ptr<const StateSnapshot>> snapshots;
+  std::vector<ExporterStatus> statuses;
+  std::vector<AccountMetrics> views;
+};
+
+ExporterApp::PageAccounts ExporterApp::ReadAccounts() const {
+  PageAccounts page;
+  page.accounts = Accounts();
+  page.snapshots.reserve(page.accounts.size());
+  page.statuses.reserve(page.accounts.size());  // views point into it: no reallocation
+  for (const auto& account : page.accounts) {
+    page.snapshots.push_back(account->Snapshot());
+    page.statuses.push_back(StatusOf(*account));
+    page.views.push_back(
+        {page.snapshots.back().get(), &page.statuses.back(), &account->api_metrics()});
+  }
+  return page;
+}
+
 std::string ExporterApp::MetricsText(const RenderOptions& options) const {
-  return RenderMetrics(*store_.Snapshot(), Status(), &api_metrics_, WallNow(), options);
+  const PageAccounts page = ReadAccounts();
+  return RenderMetrics(page.views, WallNow(), options);
 }
 
 void ExporterApp::StreamMetricsText(const TextSink& sink) const {
-  StreamMetrics(*store_.Snapshot(), Status(), &api_metrics_, WallNow(), RenderOptions{}, sink);
+  const PageAccounts page = ReadAccounts();
+  StreamMetrics(page.views, WallNow(), RenderOptions{}, sink);
 }
 
 std::string ExporterApp::LandingPage(const std::string& telemetry_path,
                                      const QueryParams& query) const {
+  const Runtimes accounts = Accounts();
+  const AccountRuntime& first = *accounts.front();
   LandingContext context;
   context.telemetry_path = telemetry_path;
   context.now = WallNow();
-  context.budget = budget_.UsageAt(RateBudget::Clock::now());
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    context.poll_interval = status_.poll_interval;
-    context.configured_poll_interval = config_.poll.interval;
-    context.inventory_enabled = config_.inventory.enabled;
-  }
-  return RenderLandingPage(*store_.Snapshot(), context, ParseLandingQuery(query));
+  context.budget = first.BudgetUsage();
+  const ExporterStatus status = first.Status();
+  context.poll_interval = status.poll_interval;
+  context.configured_poll_interval = status.configured_poll_interval;
+  context.inventory_enabled = status.inventory_enabled;
+  return RenderLandingPage(*first.Snapshot(), context, ParseLandingQuery(query));
 }
 
 }  // namespace esim

@@ -1,9 +1,11 @@
 #include "exposition.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <span>
 
 namespace esim {
 
@@ -113,6 +115,25 @@ void ExpositionWriter::Flush() {
 void ExpositionWriter::Sample(const MetricDesc& desc, std::initializer_list<Label> labels,
                               double value) {
   WriteSample(desc.name, labels, {}, {}, value);
+}
+
+void ExpositionWriter::AccountSample(const MetricDesc& desc, std::string_view account,
+                                     std::initializer_list<Label> labels, double value) {
+  if (account.empty()) {
+    WriteSample(desc.name, labels, {}, {}, value);
+    return;
+  }
+  // At most a few labels besides the account: no allocation for the common case.
+  std::array<Label, 4> joined;
+  if (labels.size() + 1 > joined.size()) {
+    std::vector<Label> all{{"account", account}};
+    all.insert(all.end(), labels.begin(), labels.end());
+    WriteSample(desc.name, all, {}, {}, value);
+    return;
+  }
+  joined[0] = {"account", account};
+  std::copy(labels.begin(), labels.end(), joined.begin() + 1);
+  WriteSample(desc.name, std::span<const Label>(joined.data(), labels.size() + 1), {}, {}, value);
 }
 
 void ExpositionWriter::SampleWithLabelText(const MetricDesc& desc,

@@ -41,6 +41,10 @@ class ExpositionWriter {
   void Family(const MetricDesc& desc);
 
   void Sample(const MetricDesc& desc, std::initializer_list<Label> labels, double value);
+  // The same with the label account="…" first; without it when `account` is empty (the unnamed
+  // account's series keep the labels they had before accounts existed).
+  void AccountSample(const MetricDesc& desc, std::string_view account,
+                     std::initializer_list<Label> labels, double value);
   // A sample whose labels are already escaped and joined (`a="x",b="y"`), given in pieces that
   // are written one after another between the braces. At least one piece must be non-empty.
   void SampleWithLabelText(const MetricDesc& desc, std::initializer_list<std::string_view> pieces,

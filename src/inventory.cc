@@ -64,7 +64,11 @@ void Inventory::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  // The account's log field goes along to the sweeper (LogAccountScope).
+  thread_ = std::thread([this, account = CurrentLogAccount()] {
+    LogAccountScope scope(account);
+    Loop();
+  });
 }
 
 void Inventory::Stop() {

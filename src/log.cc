@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <vector>
 
 namespace esim {
 namespace {
@@ -103,8 +104,32 @@ void Logger::CaptureInto(std::string* sink) {
   sink_ = sink;
 }
 
+namespace {
+thread_local std::string t_log_account;  // LogAccountScope's
+}  // namespace
+
+LogAccountScope::LogAccountScope(std::string account) : previous_(std::move(t_log_account)) {
+  t_log_account = std::move(account);
+}
+
+LogAccountScope::~LogAccountScope() { t_log_account = std::move(previous_); }
+
+std::string CurrentLogAccount() { return t_log_account; }
+
 void Logger::Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
   if (!Enabled(level)) return;
+  if (!t_log_account.empty()) {
+    // The account goes first, before the call's own fields.
+    std::vector<LogField> with_account{{"account", t_log_account}};
+    with_account.insert(with_account.end(), fields.begin(), fields.end());
+    LogFields(level, message, with_account);
+    return;
+  }
+  LogFields(level, message, std::vector<LogField>(fields.begin(), fields.end()));
+}
+
+void Logger::LogFields(LogLevel level, std::string_view message,
+                       const std::vector<LogField>& fields) {
   std::string line;
   const std::string ts = Timestamp();
   if (format_ == LogFormat::kJson) {

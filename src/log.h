@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace esim {
 
@@ -28,6 +29,8 @@ class Logger {
   void CaptureInto(std::string* sink);
 
  private:
+  void LogFields(LogLevel level, std::string_view message, const std::vector<LogField>& fields);
+
   std::atomic<LogLevel> level_{LogLevel::kInfo};
   std::atomic<LogFormat> format_{LogFormat::kLogfmt};
   std::mutex mutex_;
@@ -46,6 +49,22 @@ inline void LogWarn(std::string_view msg, std::initializer_list<LogField> fields
 inline void LogError(std::string_view msg, std::initializer_list<LogField> fields = {}) {
   Logger::Get().Log(LogLevel::kError, msg, fields);
 }
+
+// Adds account=<name> to every line logged on this thread while it lives, so that one account's
+// trouble is told apart from another's (an account's own threads start inside one and take
+// CurrentLogAccount() along). An empty name adds nothing: the unnamed account's lines stay.
+class LogAccountScope {
+ public:
+  explicit LogAccountScope(std::string account);
+  ~LogAccountScope();
+  LogAccountScope(const LogAccountScope&) = delete;
+  LogAccountScope& operator=(const LogAccountScope&) = delete;
+
+ private:
+  std::string previous_;
+};
+// The account of the innermost LogAccountScope on this thread; empty when none.
+std::string CurrentLogAccount();
 
 bool ParseLogLevel(std::string_view text, LogLevel& level);
 bool ParseLogFormat(std::string_view text, LogFormat& format);

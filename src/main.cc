@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <future>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,26 +107,39 @@ int RunOnce(const Flags& flags, const esim::Config& config) {
 
 // --webhook.show: one signed GET /webhooks outside the running exporter's budget (like a person
 // would send it), printed for people. The answer holds no secret.
-int ShowWebhook(const esim::Config& config) {
+int ShowWebhook(const esim::Config& account) {
   esim::HttpTransportOptions options;
-  options.base_url = config.api.url;
-  options.ca_file = config.api.ca_file;
-  options.ca_pem = config.api.ca_pem;  // what --config.check validated
-  options.timeout = config.api.timeout;
+  options.base_url = account.api.url;
+  options.ca_file = account.api.ca_file;
+  options.ca_pem = account.api.ca_pem;  // what --config.check validated
+  options.timeout = account.api.timeout;
   options.max_connections = 1;
-  options.max_body_bytes = config.api.max_response_bytes;
-  const esim::ApiClient client(config.api.access_code, config.api.secret_key,
+  options.max_body_bytes = account.api.max_response_bytes;
+  const esim::ApiClient client(account.api.access_code, account.api.secret_key,
                                std::make_shared<esim::HttplibTransport>(options),
                                [] { return esim::WallNow(); });
   const esim::ApiResult result = client.FetchWebhookSubscription();
+  const std::string who = account.account.empty() ? "" : " of account " + account.account;
   if (!result.ok() || !result.webhook_subscription) {
-    std::cerr << "esim_exporter: cannot read the webhook subscription: " << result.code
+    std::cerr << "esim_exporter: cannot read the webhook subscription" << who << ": " << result.code
               << (result.message.empty() ? "" : " (" + result.message + ")") << "\n";
     return kExitInvalid;
   }
+  if (!account.account.empty()) std::cout << "account " << account.account << ":\n";
   std::cout << esim::FormatWebhookSubscription(*result.webhook_subscription,
-                                               config.webhook.public_url);
+                                               account.webhook.public_url);
   return std::fflush(stdout) == 0 ? kExitOk : kExitCannotStart;
+}
+
+// --webhook.show for every account: each key has its own subscription. Exit 1 when any read
+// failed, after trying them all.
+int ShowWebhooks(const esim::Config& config) {
+  int exit_code = kExitOk;
+  for (const esim::Config& account : esim::AccountsOf(config)) {
+    const int code = ShowWebhook(account);
+    if (code != kExitOk) exit_code = code;
+  }
+  return exit_code;
 }
 
 // How often the durable state is written: every minute; ESIM_EXPORTER_STORAGE_WRITE_INTERVAL
@@ -142,13 +156,18 @@ std::chrono::milliseconds StorageWriteInterval() {
 
 int Serve(const Flags& flags, const esim::Config& config,
           std::optional<esim::WebConfig> web_config) {
-  // The receiver's route is set up once: a reload changes its secret and max_age, not where
-  // it listens.
-  const esim::WebhookConfig webhook = config.webhook;
-  if (webhook.enabled && webhook.listen_address.empty() && webhook.path == flags.telemetry_path) {
-    LogError("cannot start", {{"error", "webhook.path " + webhook.path +
-                                            " is also --web.telemetry-path; choose another"}});
-    return kExitInvalid;
+  // The receivers' routes are set up once: a reload changes their secrets and max_age, not where
+  // they listen. Each account with a webhook block has its own path.
+  std::vector<esim::Config> receivers;
+  for (esim::Config& account : esim::AccountsOf(config)) {
+    if (!account.webhook.enabled) continue;
+    const esim::WebhookConfig& webhook = account.webhook;
+    if (webhook.listen_address.empty() && webhook.path == flags.telemetry_path) {
+      LogError("cannot start", {{"error", "webhook.path " + webhook.path +
+                                              " is also --web.telemetry-path; choose another"}});
+      return kExitInvalid;
+    }
+    receivers.push_back(std::move(account));
   }
   // Signals are taken by one thread with sigwait; every other thread inherits the block.
   sigset_t signals;
@@ -189,7 +208,17 @@ int Serve(const Flags& flags, const esim::Config& config,
   handlers.webhook = [&app](const esim::WebhookRequest& request) {
     return app.HandleWebhook(request);
   };
-  if (webhook.enabled && webhook.listen_address.empty()) web_options.webhook_path = webhook.path;
+  // webhook.listen_address: listeners of their own that serve receivers alone (plain HTTP, for
+  // a TLS reverse proxy in front), e.g. when the main one requires client certificates.
+  std::map<std::string, std::vector<std::string>> paths_by_listener;
+  for (const esim::Config& account : receivers) {
+    const esim::WebhookConfig& webhook = account.webhook;
+    if (webhook.listen_address.empty()) {
+      web_options.webhook_paths.push_back(webhook.path);
+    } else {
+      paths_by_listener[webhook.listen_address].push_back(webhook.path);
+    }
+  }
   handlers.reload = [&app, &notifier] {
     notifier.Reloading();
     std::string error = app.Reload();
@@ -202,29 +231,33 @@ int Serve(const Flags& flags, const esim::Config& config,
     LogError("cannot start", {{"error", error}});
     return kExitCannotStart;
   }
-  // webhook.listen_address: a listener of its own that serves the receiver alone (plain HTTP,
-  // for a TLS reverse proxy in front), e.g. when the main one requires client certificates.
-  std::unique_ptr<esim::WebServer> webhook_server;
-  std::thread webhook_thread;
-  if (webhook.enabled && !webhook.listen_address.empty()) {
+  std::map<std::string, std::unique_ptr<esim::WebServer>> webhook_servers;
+  std::vector<std::thread> webhook_threads;
+  for (const auto& [listen_address, paths] : paths_by_listener) {
     esim::WebOptions options;
-    options.listen_address = webhook.listen_address;
-    options.webhook_path = webhook.path;
+    options.listen_address = listen_address;
+    options.webhook_paths = paths;
     options.webhook_only = true;
-    webhook_server = std::make_unique<esim::WebServer>(options, handlers);
+    auto webhook_server = std::make_unique<esim::WebServer>(options, handlers);
     if (!webhook_server->Bind(error)) {
       LogError("cannot start the webhook listener", {{"error", error}});
+      for (auto& thread : webhook_threads) thread.detach();  // exiting anyway
       return kExitCannotStart;
     }
-    webhook_thread = std::thread([&webhook_server] { webhook_server->Serve(); });
+    esim::WebServer* serving = webhook_server.get();
+    webhook_threads.emplace_back([serving] { serving->Serve(); });
+    webhook_servers.emplace(listen_address, std::move(webhook_server));
   }
-  if (webhook.enabled) {
+  for (const esim::Config& account : receivers) {
+    const esim::WebhookConfig& webhook = account.webhook;
+    const auto own = webhook_servers.find(webhook.listen_address);
     LogInfo("webhook receiver enabled",
-            {{"path", webhook.path},
+            {{"account", account.account},
+             {"path", webhook.path},
              {"listen_address",
               webhook.listen_address.empty() ? flags.listen_address : webhook.listen_address},
              {"webhook_port",
-              std::to_string(webhook_server ? webhook_server->port() : server.port())}});
+              std::to_string(own != webhook_servers.end() ? own->second->port() : server.port())}});
   }
   app.Start();
   LogInfo("esim_exporter started",
@@ -254,7 +287,7 @@ int Serve(const Flags& flags, const esim::Config& config,
       notifier.Stopping();
       LogInfo("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
       server.Stop();
-      if (webhook_server) webhook_server->Stop();
+      for (auto& [address, webhook_server] : webhook_servers) webhook_server->Stop();
       return;
     }
   });
@@ -264,7 +297,7 @@ int Serve(const Flags& flags, const esim::Config& config,
     _exit(kExitCannotStart);
   }
   signal_thread.join();
-  if (webhook_thread.joinable()) webhook_thread.join();
+  for (auto& thread : webhook_threads) thread.join();
   notifier.StopWatchdog();
 
   // Requests in flight may hang for up to api.timeout; a clean stop must not wait that long.
@@ -308,7 +341,7 @@ int main(int argc, char** argv) {
   esim::LogConfigFindings(config);
   if (flags.webhook_show) {
     try {
-      return ShowWebhook(config);
+      return ShowWebhooks(config);
     } catch (const std::exception& e) {
       LogError("cannot read the webhook subscription", {{"error", e.what()}});
       return kExitInvalid;

@@ -80,7 +80,11 @@ void Poller::Start() {
 
 void Poller::SpawnWorkersLocked() {
   while (static_cast<int>(workers_.size()) < max_concurrency_) {
-    workers_.emplace_back([this] { WorkerLoop(); });
+    // The account's log field goes along to the worker (LogAccountScope).
+    workers_.emplace_back([this, account = CurrentLogAccount()] {
+      LogAccountScope scope(account);
+      WorkerLoop();
+    });
   }
 }
 

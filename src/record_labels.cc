@@ -28,6 +28,10 @@ void AppendPairs(std::string& out, std::initializer_list<Label> labels) {
 
 RenderedLabels RenderLabels(const EsimRecord& record) {
   RenderedLabels labels;
+  // The account first: only named accounts have one, so the unnamed account's text is as before.
+  if (!record.config.account.empty()) {
+    AppendPairs(labels.identity, {{"account", record.config.account}});
+  }
   AppendPairs(labels.identity, {{"iccid", record.Iccid()}, {"name", record.config.name}});
   // Config labels on every series: alerts built from any of them carry the labels that
   // Alertmanager routes by (team, customer, site).

@@ -9,7 +9,8 @@ namespace esim {
 struct EsimRecord;
 
 struct RenderedLabels {
-  // iccid="…",name="…"[,config labels sorted by name]: every per-eSIM series starts with these
+  // [account="…",]iccid="…",name="…"[,config labels sorted by name]: every per-eSIM series
+  // starts with these
   std::string identity;
   std::string info;  // ,esim_status=…,smdp_status=…,profile=…,esim_id=…
   std::string network;  // ,operator=…,mcc=…,mnc=…,country=…,country_iso2=…,connection_type=…

@@ -14,6 +14,13 @@ uint64_t StableHash(const std::string& text) {
   return hash;
 }
 
+Shard Shard::ForAccount(const std::string& name) const {
+  Shard shard = *this;
+  shard.account_reader =
+      name.empty() ? 0 : static_cast<int>(StableHash(name) % static_cast<uint64_t>(total));
+  return shard;
+}
+
 bool Shard::Owns(const std::string& key) const {
   if (total <= 1) return true;
   return StableHash(key) % static_cast<uint64_t>(total) == static_cast<uint64_t>(index);
@@ -33,6 +40,7 @@ std::optional<int> ParseShardIndex(const std::string& text, int total) {
 
 void ApplyShard(const Shard& shard, Config& config) {
   if (shard.total <= 1) return;
+  for (Config& account : config.accounts) ApplyShard(shard, account);
   std::erase_if(config.esims, [&](const EsimConfig& esim) {
     if (shard.Owns(esim.Key())) return false;
     if (esim.iccid.empty() && esim.esim_id) config.other_shards_esim_ids.push_back(*esim.esim_id);

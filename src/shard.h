@@ -17,8 +17,14 @@ namespace esim {
 struct Shard {
   int index = 0;
   int total = 1;  // 1: no sharding
-  // The replica that reads account-wide figures (balance, eSIMs per status): exactly one does.
-  bool ReadsAccount() const { return index == 0; }
+  // The replica that reads the account-wide figures (balance, eSIMs per status, the webhook
+  // subscription): exactly one per account.
+  int account_reader = 0;
+  bool ReadsAccount() const { return index == account_reader; }
+  // This shard as it applies to the account `name`: a named account's reads go to replica
+  // StableHash(name) % total, so several accounts spread their reads over the replicas; the
+  // unnamed account's to replica 0.
+  Shard ForAccount(const std::string& name) const;
   // True when the eSIM with this key ("iccid:<digits>" or "esim_id:<n>") is this replica's.
   bool Owns(const std::string& key) const;
 };

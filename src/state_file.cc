@@ -520,4 +520,12 @@ std::optional<PersistedLedger> DecodeLedger(std::string_view data, std::string& 
   return Decode<PersistedLedger>(data, error, &DecodeLedgerOrThrow);
 }
 
+std::string StateFileName(const std::string& account) {
+  return account.empty() ? kStateFileName : "state-" + account + ".jsonl";
+}
+
+std::string LedgerFileName(const std::string& account) {
+  return account.empty() ? kLedgerFileName : "budget-" + account + ".jsonl";
+}
+
 }  // namespace esim

@@ -25,6 +25,12 @@ inline constexpr int kStateFormatVersion = 1;
 inline constexpr char kStateFileName[] = "state.jsonl";
 inline constexpr char kLedgerFileName[] = "budget.jsonl";
 
+// One account's files: kStateFileName and kLedgerFileName for the unnamed account,
+// state-<name>.jsonl and budget-<name>.jsonl for a named one (account names are letters,
+// digits, '_' and '-': safe in a file name).
+std::string StateFileName(const std::string& account);
+std::string LedgerFileName(const std::string& account);
+
 // What identifies the API account a state belongs to: api.url and a hash of the access code
 // (never the secret). A state of another account is not restored.
 std::string ConfigFingerprint(const Config& config);

@@ -108,6 +108,7 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
       position = by_key_.at(record->config.Key());
     } else {
       EsimConfig found;
+      found.account = account_name_;
       found.iccid = item.iccid;
       // Another replica's (same hash as configured eSIMs), or not to be monitored at all.
       if (!discovery.enabled || item.iccid.empty() || !discovery.shard.Owns(found.Key()) ||
@@ -171,6 +172,7 @@ StateStore::EventOutcome StateStore::RecordEvent(const WebhookEvent& event, doub
   } else {
     // Discovery adds it as a sweep would: only with an ICCID (the key), only this replica's.
     EsimConfig found;
+    found.account = account_name_;
     found.iccid = event.iccid;
     if (!discovery.enabled || event.iccid.empty() || !discovery.shard.Owns(found.Key()) ||
         (event.esim_id && discovery.other_shards_esim_ids.contains(*event.esim_id)) ||
@@ -342,6 +344,7 @@ size_t StateStore::Restore(const std::vector<EsimRecord>& records, const Account
           (saved.EsimId() && by_id_.contains(*saved.EsimId()))) {
         continue;
       }
+      record->config.account = account_name_;
       record->labels = RenderLabels(*record);
       const size_t at = esims_.size();
       esims_.push_back(std::move(record));

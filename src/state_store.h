@@ -151,6 +151,10 @@ struct DiscoveryRules {
 
 class StateStore {
  public:
+  // `account`: the account (API key) whose eSIMs this store holds; eSIMs found by discovery
+  // take it (EsimConfig::account, label `account`). Empty: the unnamed account.
+  explicit StateStore(std::string account = {}) : account_name_(std::move(account)) {}
+
   // Sets the configured eSIMs in config order; known ones keep their state (with the new name
   // and labels), removed ones are forgotten. Discovered eSIMs stay when `keep_discovered`;
   // one that the config now names becomes a configured one.
@@ -239,6 +243,7 @@ class StateStore {
   void RebuildIndexLocked();
   std::shared_ptr<EsimRecord> FindListedLocked(const ListedEsim& listed);
 
+  const std::string account_name_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<const EsimRecord>> esims_;  // guarded by mutex_
   std::map<std::string, size_t> by_key_;                  // Key() -> position in esims_

@@ -433,8 +433,8 @@ WebServer::WebServer(WebOptions options, WebHandlers handlers)
   server_->set_keep_alive_max_count(limits::kKeepAliveMaxRequests);
   // The webhook receiver's path takes larger bodies (its route reads them itself, within
   // kMaxWebhookBodyBytes); every other path is held to kMaxBodyBytes before routing (Secure).
-  server_->set_payload_max_length(options_.webhook_path.empty() ? limits::kMaxBodyBytes
-                                                                : limits::kMaxWebhookBodyBytes + 1);
+  server_->set_payload_max_length(
+      options_.webhook_paths.empty() ? limits::kMaxBodyBytes : limits::kMaxWebhookBodyBytes + 1);
   server_->set_tcp_nodelay(true);  // no Nagle delay on the last segment of an answer
   server_->set_socket_options([](socket_t sock) {
     // cpp-httplib's default SO_REUSEPORT would let a second exporter share the port silently;
@@ -472,7 +472,8 @@ void WebServer::Secure() {
     // The vendor cannot send basic auth; the receiver checks the delivery's signature instead,
     // and answers deliveries over kMaxWebhookBodyBytes 413 itself. Only this path may be that
     // large on the wire.
-    if (!options_.webhook_path.empty() && req.path == options_.webhook_path) {
+    if (std::find(options_.webhook_paths.begin(), options_.webhook_paths.end(), req.path) !=
+        options_.webhook_paths.end()) {
       if (t_request_stream != nullptr) {
         t_request_stream->SetRequestLimit(limits::kMaxWebhookRequestBytes);
       }
@@ -480,7 +481,7 @@ void WebServer::Secure() {
     }
     // On a listener that serves the receiver, cpp-httplib's own body cap is the receiver's: a
     // chunked body elsewhere is held to about kMaxBodyBytes on the wire here.
-    if (!options_.webhook_path.empty() && t_request_stream != nullptr &&
+    if (!options_.webhook_paths.empty() && t_request_stream != nullptr &&
         req.has_header("Transfer-Encoding")) {
       t_request_stream->LimitRest(limits::kMaxChunkedBodyWireBytes);
     }
@@ -524,7 +525,7 @@ void WebServer::Route() {
       }
     };
   };
-  RouteWebhook();
+  for (const std::string& path : options_.webhook_paths) RouteWebhook(path);
   if (options_.webhook_only) return;
 
   server_->Get(LiteralPathPattern(options_.telemetry_path),
@@ -590,15 +591,14 @@ void WebServer::Route() {
   server_->Options("/-/reload", guarded(method_not_allowed));
 }
 
-void WebServer::RouteWebhook() {
-  if (options_.webhook_path.empty() || !handlers_.webhook) return;
-  const std::string path = options_.webhook_path;
+void WebServer::RouteWebhook(const std::string& path) {
+  if (!handlers_.webhook) return;
   // The body is read here, not before routing, so that an announced size over the limit is
   // answered 413 (and counted) without reading it, and a chunked one is cut at the limit.
   static_assert(kMaxWebhookBodyBytes == limits::kMaxWebhookBodyBytes);
   server_->Post(
-      LiteralPathPattern(path), [this](const httplib::Request& req, httplib::Response& res,
-                                       const httplib::ContentReader& content) {
+      LiteralPathPattern(path), [this, path](const httplib::Request& req, httplib::Response& res,
+                                             const httplib::ContentReader& content) {
         try {
           std::string body;
           size_t size = 0;
@@ -631,7 +631,7 @@ void WebServer::RouteWebhook() {
           const std::string id = req.get_header_value("X-Webhook-Id");
           const std::string event = req.get_header_value("X-Webhook-Event");
           const WebhookAnswer answer =
-              handlers_.webhook(WebhookRequest{signature, timestamp, id, event, body, size});
+              handlers_.webhook(WebhookRequest{signature, timestamp, id, event, body, size, path});
           res.status = answer.status;
           // An unread body must not be taken for the next request.
           if (answer.status == 413) res.set_header("Connection", "close");

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "basic_auth.h"
 #include "body_response.h"
@@ -29,7 +30,8 @@ struct WebHandlers {
   std::function<bool()> ready;
   // Reloads the config; returns an empty string on success, else the error.
   std::function<std::string()> reload;
-  // One webhook delivery (WebOptions::webhook_path); never blocks on the network.
+  // One webhook delivery to one of WebOptions::webhook_paths (WebhookRequest::path says which);
+  // never blocks on the network.
   std::function<WebhookAnswer(const WebhookRequest&)> webhook;
 };
 
@@ -38,9 +40,10 @@ struct WebOptions {
   std::string listen_address = ":10417";  // [HOST]:PORT
   std::string telemetry_path = "/metrics";
   std::optional<WebConfig> web_config;  // TLS, basic auth, headers; none: plain HTTP, open
-  // The webhook receiver's path (POST only); empty: none. Basic auth never applies to it: the
-  // vendor cannot send credentials, and the delivery's signature authenticates it.
-  std::string webhook_path;
+  // The webhook receivers' paths (POST only), one per account with a receiver; empty: none.
+  // Basic auth never applies to them: the vendor cannot send credentials, and the delivery's
+  // signature authenticates it.
+  std::vector<std::string> webhook_paths;
   // Serve the receiver alone (webhook.listen_address): every other path is 404.
   bool webhook_only = false;
 };
@@ -69,7 +72,7 @@ class WebServer {
 
  private:
   void Route();
-  void RouteWebhook();
+  void RouteWebhook(const std::string& path);
 
   void Secure();
 

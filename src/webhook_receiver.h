@@ -31,6 +31,7 @@ struct WebhookRequest {
   std::string_view event;      // X-Webhook-Event (unsigned: only a label before the body is read)
   std::string_view body;       // the raw bytes
   size_t body_size = 0;        // the announced or received size (the body may be cut off)
+  std::string_view path = {};  // the receiver path it came to: which account it is for
 };
 
 struct WebhookAnswer {

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "version.h"
@@ -389,6 +390,65 @@ TEST(CollectorTest, WebhookSubscriptionSeries) {
   EXPECT_EQ(render().find("esim_webhook_subscription_points_here"), std::string::npos);
   snapshot.webhooks.enabled = false;
   EXPECT_EQ(render().find("esim_webhook_"), std::string::npos);
+}
+
+// Several accounts on one page: every family once, the account label first on each per-eSIM
+// and per-account series, none on the shared ones. Checked byte for byte against a golden file.
+TEST(CollectorTest, SeveralAccountsMatchTheGoldenFile) {
+  StateSnapshot acme = GoldenSnapshot();
+  for (auto& record : acme.esims) {
+    auto copy = std::make_shared<EsimRecord>(*record);
+    copy->config.account = "acme";
+    record = copy;
+  }
+  acme.webhooks.enabled = true;
+  acme.webhooks.deliveries[{"esim.status.changed", "applied"}] = 3;
+  ExporterStatus acme_status = GoldenStatus();
+  acme_status.account = "acme";
+  acme_status.storage = ExporterStatus::Storage{kNow - 30, 0, 2};
+
+  // globex: its credentials refused, one eSIM not polled yet, no inventory.
+  StateSnapshot globex;
+  auto waiting = Record("8988247000000000004", "router \"b\"");
+  waiting->config.account = "globex";
+  globex.esims.push_back(waiting);
+  globex.api.up = false;
+  globex.api.credentials_refused = true;
+  globex.api.paused_until = kNow + 600;
+  ExporterStatus globex_status = GoldenStatus();
+  globex_status.account = "globex";
+  globex_status.inventory_enabled = false;
+  globex_status.poll_interval = std::chrono::minutes(30);
+  globex_status.storage = ExporterStatus::Storage{kNow - 40, 1, 0};
+
+  ApiMetrics acme_requests("acme"), globex_requests("globex");
+  acme_requests.Observe("OK", 0.2);
+  globex_requests.Observe("INVALID_SIGNATURE", 0.1);
+  std::string text = RenderMetrics(
+      {{&acme, &acme_status, &acme_requests}, {&globex, &globex_status, &globex_requests}}, kNow,
+      RenderOptions{.process_metrics = false});
+  const std::string revision_label = std::string("revision=\"") + kRevision + "\"";
+  text.replace(text.find(revision_label), revision_label.size(), "revision=\"REVISION\"");
+  const std::string golden_path = std::string(ESIM_TESTDATA_DIR) + "/golden/metrics-accounts.txt";
+  if (std::getenv("UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(golden_path) << text;
+  }
+  EXPECT_EQ(text, ReadFile(golden_path))
+      << "run with UPDATE_GOLDEN=1 to rewrite, then review the diff";
+
+  // Whatever the golden file says: each family's HELP line appears exactly once.
+  std::map<std::string, int> help_lines;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# HELP ", 0) == 0) ++help_lines[line.substr(7, line.find(' ', 7) - 7)];
+  }
+  for (const auto& [family, count] : help_lines) EXPECT_EQ(count, 1) << family;
+  EXPECT_NE(text.find("\nesim_up{account=\"acme\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\nesim_up{account=\"globex\"} 0\n"), std::string::npos);
+  EXPECT_NE(
+      text.find("\nesim_api_requests_total{account=\"globex\",code=\"INVALID_SIGNATURE\"} 1\n"),
+      std::string::npos);
+  EXPECT_NE(text.find("\nesim_config_last_reload_successful 1\n"), std::string::npos);
 }
 
 }  // namespace

@@ -325,7 +325,7 @@ TEST(WebServerWebhookTest, OnlyTheReceiverPathTakesLargeBodies) {
   };
   WebOptions options;
   options.listen_address = "127.0.0.1:0";
-  options.webhook_path = "/webhook";
+  options.webhook_paths = {"/webhook"};
   WebServer server(options, handlers);
   std::string error;
   ASSERT_TRUE(server.Bind(error)) << error;

@@ -1,0 +1,202 @@
+// Several accounts (API keys) in one exporter: the real binary against two fake eSIMfly APIs,
+// one per key, so that one account's trouble can be shown not to touch the other.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "fake_esimfly_api.h"
+#include "fleet.h"
+#include "harness.h"
+#include "temp_dir.h"
+#include "webhook_sender.h"
+
+namespace esim_test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+using fake_esimfly::FakeEsimflyApi;
+using std::chrono::seconds;
+
+constexpr char kAcmeCode[] = "esf_acme_access";
+constexpr char kAcmeSecret[] = "sk_acme_secret_0123456789abcdef";
+constexpr char kGlobexCode[] = "esf_globex_access";
+constexpr char kGlobexSecret[] = "sk_globex_secret_0123456789abcde";
+constexpr char kAcmeHookSecret[] = "whsec_acme_0123456789abcdef";
+constexpr char kGlobexHookSecret[] = "whsec_globex_0123456789abcdef";
+
+std::unique_ptr<FakeEsimflyApi> StartApi(const std::string& code, const std::string& secret) {
+  fake_esimfly::Options options;
+  options.access_code = code;
+  options.secret_key = secret;
+  auto api = std::make_unique<FakeEsimflyApi>(options);
+  api->Start();
+  return api;
+}
+
+// One account block of the config; `esims` are ICCIDs the account's fake API serves.
+std::string Account(const std::string& name, const FakeEsimflyApi& api, const std::string& code,
+                    const std::vector<std::string>& esims, const std::string& extra = "") {
+  std::string yaml = "  - name: " + name + "\n    api:\n      url: " + api.BaseUrl() +
+                     "\n      access_code: " + code + "\n      secret_key_file: " + name +
+                     "_secret\n      timeout: 5s\n      rate_limit: {per_minute: 600, "
+                     "per_hour: 100000, per_day: 1000000}\n    balance: {interval: 0s}\n" +
+                     extra + "    esims:\n";
+  for (const std::string& iccid : esims) yaml += "      - iccid: \"" + iccid + "\"\n";
+  return yaml;
+}
+
+class AccountsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    acme_ = StartApi(kAcmeCode, kAcmeSecret);
+    globex_ = StartApi(kGlobexCode, kGlobexSecret);
+    dir_.Write("acme_secret", std::string(kAcmeSecret) + "\n");
+    dir_.Write("globex_secret", std::string(kGlobexSecret) + "\n");
+  }
+
+  std::string WriteConfig(const std::string& accounts) {
+    return dir_.Write("config.yml", "poll:\n  interval: 60s\naccounts:\n" + accounts);
+  }
+
+  std::string AcmeBlock(const std::string& extra = "") {
+    return Account("acme", *acme_, kAcmeCode,
+                   {fake_esimfly::kSpecExampleIccid, fake_esimfly::kDepletedIccid}, extra);
+  }
+  std::string GlobexBlock(const std::string& extra = "") {
+    return Account("globex", *globex_, kGlobexCode, {fake_esimfly::kHealthy5gIccid}, extra);
+  }
+
+  static std::string Used(const std::string& account, const std::string& iccid) {
+    return "esim_data_used_bytes{account=\"" + account + "\",iccid=\"" + iccid + "\",name=\"\"}";
+  }
+
+  std::unique_ptr<FakeEsimflyApi> acme_, globex_;
+  TempDir dir_;
+};
+
+TEST_F(AccountsTest, OneAccountsRefusedKeyLeavesTheOtherWorking) {
+  // globex's secret on disk is not the one its API expects.
+  dir_.Write("globex_secret", "sk_not_what_the_api_expects_000000\n");
+  const std::string config = WriteConfig(AcmeBlock() + GlobexBlock());
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] { return exporter.Scrape().count("esim_api_credentials_refused{account=\"globex\"}"); },
+      seconds(10)));
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_up{account=\"acme\"}"), 1);
+  EXPECT_EQ(m.at("esim_api_credentials_refused{account=\"acme\"}"), 0);
+  EXPECT_EQ(m.at("esim_up{account=\"globex\"}"), 0);
+  EXPECT_EQ(m.at("esim_api_credentials_refused{account=\"globex\"}"), 1);
+  EXPECT_GT(m.at(Used("acme", fake_esimfly::kSpecExampleIccid)), 0);
+  EXPECT_FALSE(m.count(Used("globex", fake_esimfly::kHealthy5gIccid)));
+  EXPECT_EQ(m.at("esim_monitored_esims{account=\"acme\"}"), 2);
+  EXPECT_EQ(m.at("esim_monitored_esims{account=\"globex\"}"), 1);
+  EXPECT_EQ(m.at("esim_api_requests_total{account=\"globex\",code=\"INVALID_SIGNATURE\"}"), 1);
+  EXPECT_FALSE(m.count("esim_up"));                          // no unnamed account here
+  EXPECT_EQ(m.at("esim_config_last_reload_successful"), 1);  // shared: no account label
+  // The refusal is logged for globex, with what to check, and never the secret.
+  const std::string log = exporter.Stderr();
+  EXPECT_THAT(log, HasSubstr("account=globex"));
+  EXPECT_THAT(log, HasSubstr("check api.secret_key"));
+  EXPECT_THAT(log, Not(HasSubstr(kGlobexSecret)));
+  EXPECT_THAT(log, Not(HasSubstr(kAcmeSecret)));
+  // acme's API never saw globex's key, and the reverse.
+  for (const auto& request : acme_->Requests()) EXPECT_EQ(request.access_code, kAcmeCode);
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+TEST_F(AccountsTest, ReloadAddsRemovesAndKeepsTheUnchangedAccountsState) {
+  const std::string config = WriteConfig(AcmeBlock() + GlobexBlock());
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  const double acme_used = exporter.Scrape().at(Used("acme", fake_esimfly::kSpecExampleIccid));
+  const size_t acme_requests = acme_->RequestCount();
+
+  // globex goes, initech comes (on globex's API, with another eSIM); acme stays as it was.
+  const std::string initech =
+      Account("initech", *globex_, kGlobexCode, {fake_esimfly::kExpiredIccid});
+  dir_.Write("initech_secret", std::string(kGlobexSecret) + "\n");
+  WriteConfig(AcmeBlock() + initech);
+  ASSERT_EQ(exporter.Post("/-/reload")->status, 200) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] { return exporter.Scrape().count(Used("initech", fake_esimfly::kExpiredIccid)) > 0; },
+      seconds(20)))
+      << exporter.ScrapeText();
+  const Samples m = exporter.Scrape();
+  EXPECT_FALSE(m.count("esim_up{account=\"globex\"}"));
+  EXPECT_FALSE(m.count(Used("globex", fake_esimfly::kHealthy5gIccid)));
+  EXPECT_EQ(m.at(Used("acme", fake_esimfly::kSpecExampleIccid)), acme_used);
+  // acme was not polled again because of the reload (its interval is 60 s).
+  EXPECT_EQ(acme_->RequestCount(), acme_requests);
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("account removed"));
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("account added"));
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+TEST_F(AccountsTest, EachAccountKeepsItsOwnStateFile) {
+  const std::string storage = dir_.path() + "/state";
+  const std::string config = WriteConfig(AcmeBlock() + GlobexBlock());
+  double acme_used = 0;
+  {
+    ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+    acme_used = exporter.Scrape().at(Used("acme", fake_esimfly::kSpecExampleIccid));
+    EXPECT_EQ(exporter.Terminate(), 0);
+  }
+  EXPECT_TRUE(std::filesystem::exists(storage + "/state-acme.jsonl"));
+  EXPECT_TRUE(std::filesystem::exists(storage + "/state-globex.jsonl"));
+  EXPECT_TRUE(std::filesystem::exists(storage + "/budget-acme.jsonl"));
+  EXPECT_FALSE(std::filesystem::exists(storage + "/state.jsonl"));
+
+  // Restarted with globex's API down: acme's and globex's series are back before any poll.
+  globex_->Stop();
+  acme_->ClearRequests();
+  ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at(Used("acme", fake_esimfly::kSpecExampleIccid)), acme_used);
+  EXPECT_TRUE(m.count(Used("globex", fake_esimfly::kHealthy5gIccid)));
+  EXPECT_EQ(m.at("esim_storage_restored_esims{account=\"acme\"}"), 2);
+  EXPECT_EQ(m.at("esim_storage_restored_esims{account=\"globex\"}"), 1);
+  EXPECT_EQ(acme_->RequestCount(), 0u);  // no re-poll of the restored fleet
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+TEST_F(AccountsTest, TheReceiverPathTellsTheAccountsApart) {
+  const std::string hook = [](const char* secret) {
+    return std::string("    webhook:\n      secret: ") + secret + "\n      check_interval: 0s\n";
+  }(kAcmeHookSecret);
+  const std::string globex_hook = std::string("    webhook:\n      secret: ") + kGlobexHookSecret +
+                                  "\n      check_interval: 0s\n";
+  const std::string config = WriteConfig(AcmeBlock(hook) + GlobexBlock(globex_hook));
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  const std::string base = "http://127.0.0.1:" + std::to_string(exporter.port());
+  fake_esimfly::WebhookSender acme_hook(base + "/webhook/acme");
+  fake_esimfly::WebhookSender globex_hook_sender(base + "/webhook/globex");
+  const auto delivery = [](const char* secret, const char* iccid) {
+    return fake_esimfly::UsageThresholdDelivery(secret, iccid, 4.5, 5, 90);
+  };
+  // Signed with acme's secret: applied at acme's path, refused at globex's.
+  EXPECT_EQ(acme_hook.Send(delivery(kAcmeHookSecret, fake_esimfly::kSpecExampleIccid)), 200);
+  EXPECT_EQ(globex_hook_sender.Send(delivery(kAcmeHookSecret, fake_esimfly::kHealthy5gIccid)), 401);
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_webhook_deliveries_total{account=\"acme\",event=\"esim.usage.threshold\","
+                 "outcome=\"applied\"}"),
+            1);
+  EXPECT_EQ(m.at("esim_webhook_deliveries_total{account=\"globex\",event=\"esim.usage.threshold\","
+                 "outcome=\"invalid_signature\"}"),
+            1);
+  EXPECT_NEAR(m.at(Used("acme", fake_esimfly::kSpecExampleIccid)), 4.5 * 1024 * 1024 * 1024, 1);
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+}  // namespace
+}  // namespace esim_test
