@@ -35,6 +35,12 @@
 #                  memory-backed volume; ServiceMonitor and PrometheusRule only with the component;
 #                  the workloads' security context, probes, resources, selectors, ports, the shard
 #                  flags; the ServiceMonitor finds the Services
+#   k8s-accounts   several accounts: deploy/kubernetes-per-account renders (kubectl kustomize) one
+#                  Deployment, Service and ConfigMap per account, each config listing that account
+#                  alone with its credentials under /run/secrets/esimfly_<account>_*, no Secret; every
+#                  workload (single, sharded, per account, with components/named-accounts-only)
+#                  copies the Secret's esimfly_* keys with an optional init container; the component
+#                  makes the unnamed account's keys optional
 #   prometheusrule deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml is what
 #                  tests/deploy/gen_prometheusrule.sh makes of
 #                  deploy/prometheus/rules/esim_exporter.rules.yml, and promtool accepts it
@@ -115,6 +121,13 @@ mine=(Dockerfile .dockerignore deploy/compose/compose.yml deploy/compose/prometh
       deploy/kubernetes/deployment.yaml deploy/kubernetes/service.yaml
       deploy/kubernetes/statefulset-sharded.yaml deploy/kubernetes/kustomization.yaml
       "$kcomp/kustomization.yaml" "$kcomp/servicemonitor.yaml" "$kcomp/prometheusrule.yaml"
+      deploy/kubernetes/components/named-accounts-only/kustomization.yaml
+      deploy/kubernetes/components/named-accounts-only/optional-unnamed-credentials.yaml
+      deploy/kubernetes-per-account/kustomization.yaml
+      deploy/kubernetes-per-account/acme/kustomization.yaml
+      deploy/kubernetes-per-account/acme/config.yml
+      deploy/kubernetes-per-account/globex/kustomization.yaml
+      deploy/kubernetes-per-account/globex/config.yml
       deploy/kubernetes/README.md tests/deploy/gen_prometheusrule.sh docs/contract.md
       docs/esimfly-api.md)
 theirs=(deploy/prometheus/rules/esim_exporter.rules.yml deploy/prometheus/alertmanager.yml
@@ -448,7 +461,7 @@ elif ! "$exporter_bin" --help 2>&1 | grep -q -- '--config.check'; then
   skip config-check "$exporter_bin has no --config.check yet"
 else
   run_py config-check "$exporter_bin" <<'PY'
-import os, subprocess, sys, yaml
+import os, re, subprocess, sys, yaml
 root, tmp, binary = sys.argv[1], sys.argv[2], sys.argv[3]
 configs = {}
 for rel in ("config/example.yml", "config/demo.yml", "deploy/compose/esim_exporter.yml",
@@ -458,6 +471,13 @@ for rel in ("config/example.yml", "config/demo.yml", "deploy/compose/esim_export
         configs[rel] = yaml.safe_load(open(p, encoding="utf-8"))
 configs["deploy/kubernetes/config.yml"] = yaml.safe_load(
     open(os.path.join(root, "deploy/kubernetes/config.yml"), encoding="utf-8"))
+# One Deployment per account: configs with accounts: (checked once the binary knows accounts:).
+per_account = os.path.join(root, "deploy/kubernetes-per-account")
+for a in sorted(os.listdir(per_account)) if os.path.isdir(per_account) else []:
+    p = os.path.join(per_account, a, "config.yml")
+    if os.path.exists(p):
+        configs[f"deploy/kubernetes-per-account/{a}/config.yml"] = yaml.safe_load(
+            open(p, encoding="utf-8"))
 problems = []
 secret = os.path.join(tmp, "secret_key")
 with open(secret, "w") as f:
@@ -474,11 +494,11 @@ with open(os.path.join(creds, "esimfly_secret_key"), "w") as f:
 os.chmod(os.path.join(creds, "esimfly_secret_key"), 0o600)
 for rel, cfg in configs.items():
     # The files the config names exist only inside the container: point them at stand-ins.
-    api = cfg.setdefault("api", {})
-    if "secret_key_file" in api:
-        api["secret_key_file"] = secret
-    if "access_code_file" in api:
-        api["access_code_file"] = access
+    for api in [a.get("api", {}) for a in cfg.get("accounts") or []] or [cfg.setdefault("api", {})]:
+        if "secret_key_file" in api:
+            api["secret_key_file"] = secret
+        if "access_code_file" in api:
+            api["access_code_file"] = access
     path = os.path.join(tmp, rel.replace("/", "_"))
     with open(path, "w") as f:
         yaml.safe_dump(cfg, f, sort_keys=False)
@@ -489,8 +509,11 @@ for rel, cfg in configs.items():
     env.update(ESIMFLY_ACCESS_CODE="esf_check_deploy", CREDENTIALS_DIRECTORY=creds)
     r = subprocess.run([binary, "--config.check", f"--config.file={path}"], capture_output=True,
                        text=True, env=env, timeout=30)
+    out = (r.stdout + r.stderr).strip()
+    if r.returncode != 0 and "accounts" in cfg and re.search(r"unknown key[^\n]*accounts", out, re.I):
+        continue  # a binary from before accounts: (issue 14); nothing to check it against
     if r.returncode != 0:
-        problems.append(f"{rel}: --config.check exit {r.returncode}: {(r.stdout + r.stderr).strip()}")
+        problems.append(f"{rel}: --config.check exit {r.returncode}: {out}")
 print("\n".join(problems))
 PY
 fi
@@ -747,6 +770,17 @@ ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 EOF
   grep -q '^MemoryHigh=' "$unit" || problems+=$'\n'"missing: MemoryHigh="
+  # A named account's credentials (accounts: in the config): commented out, ready to enable.
+  for c in secret_key access_code webhook_secret; do
+    grep -qE "^#LoadCredential=esimfly_[a-z][a-z0-9_-]*_${c}:/etc/esim_exporter/" "$unit" ||
+      problems+=$'\n'"missing: a commented #LoadCredential=esimfly_<account>_${c}:/etc/esim_exporter/..."
+  done
+  mkdir -p "$tmp/systemd/accounts"
+  sed 's/^#LoadCredential=esimfly_/LoadCredential=esimfly_/' "$tmp/systemd/esim_exporter.service" \
+    >"$tmp/systemd/accounts/esim_exporter.service"
+  out=$(systemd-analyze verify "$tmp/systemd/accounts/esim_exporter.service" 2>&1) ||
+    problems+=$'\n'"verify failed with the account credentials enabled"
+  [[ -n $out ]] && problems+=$'\n'"systemd-analyze verify, account credentials enabled: $out"
   grep -q '^UMask=' "$unit" || problems+=$'\n'"missing: UMask="
   sec=$(systemd-analyze security --offline=yes --threshold=20 --no-pager \
           "$tmp/systemd/esim_exporter.service" 2>&1)
@@ -1035,6 +1069,154 @@ if "single" in config_names and "single+edited" in config_names and \
     problems.append("editing config.yml does not change the ConfigMap's name: the pods would not roll")
 print("\n".join(problems))
 PY
+fi
+
+# ---------------------------------------------------------------------------------------------
+# k8s-accounts: several accounts (one Deployment per account, or one exporter / the shards with
+# accounts: and components/named-accounts-only).
+if ! command -v kubectl >/dev/null; then
+  skip k8s-accounts "kubectl not installed"
+else
+  acc_err="" acc_args=()
+  # deploy/kubernetes-per-account refers to deploy/kubernetes: render a copy of both.
+  mkdir -p "$tmp/acc/deploy"
+  cp -r "$kdir" deploy/kubernetes-per-account "$tmp/acc/deploy/" 2>/dev/null ||
+    acc_err+=$'\n'"deploy/kubernetes-per-account is missing"
+  for v in "single 0" "sharded 1"; do
+    read -r name sharded <<<"$v"
+    dir=$(variant "accounts-$name" "$sharded" 0 0)
+    sed -i -e 's/^# components:$/components:/' \
+           -e 's/^#   - components\/named-accounts-only$/  - components\/named-accounts-only/' \
+           "$dir/kustomization.yaml"
+    if kubectl kustomize "$dir" >"$tmp/accounts-$name.yaml" 2>"$tmp/accounts-$name.err"; then
+      acc_args+=("$name+named-accounts-only=$tmp/accounts-$name.yaml")
+    else
+      acc_err+=$'\n'"$name+named-accounts-only: $(cat "$tmp/accounts-$name.err")"
+    fi
+  done
+  if [[ -d $tmp/acc/deploy/kubernetes-per-account ]]; then
+    if kubectl kustomize "$tmp/acc/deploy/kubernetes-per-account" >"$tmp/per-account.yaml" \
+         2>"$tmp/per-account.err"; then
+      acc_args+=("per-account=$tmp/per-account.yaml")
+    else
+      acc_err+=$'\n'"per-account: $(cat "$tmp/per-account.err")"
+    fi
+  fi
+  for f in "$tmp"/single.yaml "$tmp"/sharded.yaml; do
+    [[ -f $f ]] && acc_args+=("$(basename "$f" .yaml)=$f")
+  done
+  if [[ -n $acc_err ]]; then
+    fail k8s-accounts "$acc_err"
+  else
+    run_py k8s-accounts "${acc_args[@]}" <<'PY'
+import os, re, sys, yaml
+root, tmp = sys.argv[1], sys.argv[2]
+problems = []
+per_account_dir = os.path.join(root, "deploy/kubernetes-per-account")
+listed = (yaml.safe_load(open(os.path.join(per_account_dir, "kustomization.yaml"), encoding="utf-8"))
+          or {}).get("resources") or []
+for arg in sys.argv[3:]:
+    vname, _, path = arg.partition("=")
+    docs = [d for d in yaml.safe_load_all(open(path, encoding="utf-8")) if d]
+    def err(msg):
+        problems.append(f"{vname}: {msg}")
+    kinds = {}
+    for d in docs:
+        kinds.setdefault(d["kind"], []).append(d)
+    for sec in kinds.get("Secret", []):
+        err(f"renders Secret {sec['metadata']['name']}: kubectl apply -k would overwrite the user's")
+    cms = {c["metadata"]["name"]: c for c in kinds.get("ConfigMap", [])}
+    workloads = kinds.get("Deployment", []) + kinds.get("StatefulSet", [])
+    if vname == "per-account" and sorted(w["metadata"]["name"] for w in workloads) != \
+            sorted(f"esim-exporter-{a}" for a in listed):
+        err(f"workloads {[w['kind'] + ' ' + w['metadata']['name'] for w in workloads]}, want one "
+            f"Deployment esim-exporter-<account> for each of {listed}")
+    for w in workloads:
+        wn = f"{w['kind']} {w['metadata']['name']}"
+        pod = w["spec"]["template"]["spec"]
+        tlabels = w["spec"]["template"]["metadata"].get("labels", {})
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        # The init container copying the Secret's esimfly_<account>_* keys: an optional projection
+        # of the whole Secret (no items), copied with mode 0400 into the exporter's memory volume.
+        acc = [ic for ic in pod.get("initContainers", []) if ic["name"] == "account-credentials"]
+        if len(acc) != 1:
+            err(f"{wn}: no init container account-credentials")
+            continue
+        ic = acc[0]
+        imounts = {m["name"]: m["mountPath"] for m in ic.get("volumeMounts", [])}
+        script = " ".join(ic.get("command", []) + ic.get("args", []))
+        src_vol = [n for n in imounts if "projected" in volumes.get(n, {})]
+        if len(src_vol) != 1:
+            err(f"{wn}/account-credentials: reads no projected volume")
+            continue
+        srcs = volumes[src_vol[0]]["projected"]["sources"]
+        if not (len(srcs) == 1 and "secret" in srcs[0] and srcs[0]["secret"].get("optional") is True
+                and not srcs[0]["secret"].get("items")):
+            err(f"{wn}: volume {src_vol[0]} is not the whole Secret, optional: {srcs}")
+        secret_vols = [v["secret"]["secretName"] for v in volumes.values() if "secret" in v]
+        if secret_vols and srcs and srcs[0].get("secret", {}).get("name") != secret_vols[0]:
+            err(f"{wn}: account keys come from {srcs[0].get('secret', {}).get('name')}, the API key "
+                f"from {secret_vols[0]}")
+        if f"{imounts[src_vol[0]]}/esimfly_*" not in script or "install --mode=0400" not in script:
+            err(f"{wn}/account-credentials: does not copy {imounts[src_vol[0]]}/esimfly_* with "
+                "install --mode=0400")
+        dest = re.search(r"--target-directory=(\S+)", script)
+        dvol = [n for n, p in imounts.items() if dest and p == dest.group(1)]
+        c = pod["containers"][0]
+        mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+        if not dvol or volumes.get(dvol[0], {}).get("emptyDir", {}).get("medium") != "Memory" \
+                or mounts.get(dvol[0]) != "/run/secrets":
+            err(f"{wn}/account-credentials: does not copy into the memory volume the exporter "
+                "mounts at /run/secrets")
+        if src_vol[0] in mounts:
+            err(f"{wn}: the exporter mounts the Secret itself (its files are group-readable)")
+        named_only = vname == "per-account" or vname.endswith("+named-accounts-only")
+        cs = volumes.get("credentials-secret", {}).get("secret", {})
+        if named_only != bool(cs.get("optional")):
+            err(f"{wn}: the unnamed account's Secret keys are {'optional' if cs.get('optional') else 'required'}"
+                f"{' with' if named_only else ' without'} components/named-accounts-only")
+        if named_only:
+            cred = [i for i in pod["initContainers"] if i["name"] == "credentials"]
+            cmd = " ".join(cred[0].get("command", [])) if cred else ""
+            if "[ -e" not in cmd or "install --mode=0400" not in cmd:
+                err(f"{wn}/credentials: does not copy the optional unnamed keys only when present")
+        if vname != "per-account":
+            continue
+        # One account per Deployment, named by its instance label, with its own credentials.
+        account = tlabels.get("app.kubernetes.io/instance")
+        if w["metadata"]["name"] != f"esim-exporter-{account}":
+            err(f"{wn}: instance label {account} does not name it")
+        if w["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/instance") != account:
+            err(f"{wn}: the selector does not include app.kubernetes.io/instance={account}")
+        cmv = [v["configMap"]["name"] for v in volumes.values() if "configMap" in v]
+        if len(cmv) != 1 or cmv[0] not in cms:
+            err(f"{wn}: mounts ConfigMaps {cmv}, not one rendered")
+            continue
+        cfg = yaml.safe_load(cms[cmv[0]]["data"]["config.yml"])
+        accs = cfg.get("accounts") or []
+        if [a.get("name") for a in accs] != [account] or "api" in cfg or "esims" in cfg:
+            err(f"{wn}: config lists accounts {[a.get('name') for a in accs]} (and top-level "
+                f"{[k for k in ('api', 'esims') if k in cfg]}), want {account} alone")
+            continue
+        api = accs[0].get("api", {})
+        for k, want in (("access_code_file", f"/run/secrets/esimfly_{account}_access_code"),
+                        ("secret_key_file", f"/run/secrets/esimfly_{account}_secret_key")):
+            if api.get(k) != want:
+                err(f"{wn}: accounts[0].api.{k} is {api.get(k)}, want {want}")
+        svcs = [s for s in kinds.get("Service", [])
+                if all(tlabels.get(k) == v for k, v in s["spec"].get("selector", {}).items())]
+        if len(svcs) != 1:
+            err(f"{wn}: selected by {len(svcs)} Services, want 1")
+    if vname == "per-account":
+        for s in kinds.get("Service", []):
+            hit = [w for w in workloads if all(
+                w["spec"]["template"]["metadata"]["labels"].get(k) == v
+                for k, v in s["spec"].get("selector", {}).items())]
+            if len(hit) != 1:
+                err(f"Service {s['metadata']['name']} selects {len(hit)} Deployments, want 1")
+print("\n".join(problems))
+PY
+  fi
 fi
 
 # ---------------------------------------------------------------------------------------------
