@@ -5,9 +5,10 @@
 #     every per-eSIM alert one where it fires with an eSIM's config label (customer), every
 #     recording rule is checked by a promql_expr_test (needs python3 with PyYAML)
 #   - promtool check config on the example Prometheus config
-#   - amtool check-config and routing tests (by config label, by severity) on the example
+#   - amtool check-config and routing tests (by config label, by account, by severity) on the example
 #     Alertmanager config
-#   - the inhibit rules, against a real prometheus-alertmanager on a loopback port
+#   - the inhibit rules, against a real prometheus-alertmanager on a loopback port (one
+#     account's outage must not mute another's alerts)
 # The Alertmanager parts run when amtool / prometheus-alertmanager are installed
 # (Debian: apt-get install prometheus-alertmanager) and are skipped otherwise.
 #
@@ -112,6 +113,10 @@ if command -v amtool >/dev/null; then
   route_test team alertname=EsimExpiringSoon severity=warning iccid=8910000000000000853 fleet=travellers
   route_test pager alertname=EsimApiCredentialsRefused severity=critical instance=a
   route_test low-priority alertname=EsimPollIntervalStretched severity=info instance=a
+  # By account (accounts: in the exporter config): a copy to the account's receiver, then severity.
+  route_test account-globex,pager alertname=EsimApiCredentialsRefused severity=critical instance=a account=globex
+  route_test account-globex,team alertname=EsimDataUsageHigh severity=warning iccid=8934000012345678905 account=globex
+  route_test pager alertname=EsimApiDown severity=critical instance=a account=acme
   echo "routes OK"
 else
   echo "SKIP: amtool not found (Debian: apt-get install prometheus-alertmanager)"
@@ -181,7 +186,21 @@ if command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null
     add case=k16 alertname=EsimWebhookDeliveriesFailing severity=warning status=failed instance=f
     add case=t18 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=c
     add case=k17 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=f
-    want="t1 t10 t11 t12 t13 t14 t15 t16 t17 t18 t2 t3 t4 t6 t7 t8"
+    # Several accounts on one exporter: acme's outage, refusal or empty balance mutes acme's
+    # alerts only, never globex's.
+    add case=k18 alertname=EsimApiDown severity=critical instance=g account=acme
+    add case=t19 alertname=EsimPollsFailing severity=warning iccid=11 instance=g account=acme
+    add case=k19 alertname=EsimPollsFailing severity=warning iccid=12 instance=g account=globex
+    add case=k20 alertname=EsimInventorySweepFailing severity=warning instance=g account=globex
+    add case=k21 alertname=EsimApiCredentialsRefused severity=critical instance=h account=acme
+    add case=t20 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=h account=acme
+    add case=k22 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=h account=globex
+    add case=k23 alertname=EsimAccountBalanceEmpty severity=critical currency=USD instance=h account=acme
+    add case=t21 alertname=EsimAccountBalanceLow severity=warning currency=USD instance=h account=acme
+    add case=k24 alertname=EsimAccountBalanceLow severity=warning currency=USD instance=h account=globex
+    # the unnamed account (no label) is not muted by a named one's outage either
+    add case=k25 alertname=EsimDataStale severity=warning iccid=13 instance=g
+    want="t1 t10 t11 t12 t13 t14 t15 t16 t17 t18 t19 t2 t20 t21 t3 t4 t6 t7 t8"
     got=""
     # The inhibitor learns about new source alerts asynchronously: poll for up to 10 s.
     for _ in $(seq 100); do
