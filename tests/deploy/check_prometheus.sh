@@ -3,6 +3,7 @@
 #   - promtool check rules / test rules (unit tests of every alert and recording rule)
 #   - a coverage check: every alert has a test where it fires and one where it stays quiet,
 #     every per-eSIM alert one where it fires with an eSIM's config label (customer), every
+#     alert about an eSIM or an API account one where it fires with an `account` label, every
 #     recording rule is checked by a promql_expr_test (needs python3 with PyYAML)
 #   - promtool check config on the example Prometheus config
 #   - amtool check-config and routing tests (by config label, by account, by severity) on the example
@@ -45,10 +46,10 @@ run promtool test rules "${test_files[@]}"
 step "test coverage of every alert and recording rule"
 if command -v python3 >/dev/null && python3 -c 'import yaml' 2>/dev/null; then
   run python3 - "${#rule_files[@]}" "${rule_files[@]}" "${test_files[@]}" <<'PY'
-import sys, yaml
+import re, sys, yaml
 n = int(sys.argv[1])
 rule_files, test_files = sys.argv[2:2 + n], sys.argv[2 + n:]
-alerts, records, per_esim = set(), set(), set()
+alerts, records, per_esim, per_account = set(), set(), set(), set()
 for f in rule_files:
     for g in yaml.safe_load(open(f))["groups"]:
         for r in g["rules"]:
@@ -56,7 +57,11 @@ for f in rule_files:
             # Alerts about eSIMs (they use iccid) must keep the eSIMs' config labels.
             if "alert" in r and "iccid" in r["expr"]:
                 per_esim.add(r["alert"])
-fires, quiet, exprs, cases, routable = set(), set(), [], 0, set()
+            # Alerts about an eSIM or an API account (all but those about the whole exporter:
+            # its scrape and its config) must keep the account of a named account.
+            if "alert" in r and not re.search(r"\bup\{|esim_config_", r["expr"]):
+                per_account.add(r["alert"])
+fires, quiet, exprs, cases, routable, accounted = set(), set(), [], 0, set(), set()
 for f in test_files:
     for t in yaml.safe_load(open(f))["tests"]:
         for a in t.get("alert_rule_test") or []:
@@ -64,6 +69,8 @@ for f in test_files:
             (fires if a.get("exp_alerts") else quiet).add(a["alertname"])
             if any("customer" in (e.get("exp_labels") or {}) for e in a.get("exp_alerts") or []):
                 routable.add(a["alertname"])
+            if any("account" in (e.get("exp_labels") or {}) for e in a.get("exp_alerts") or []):
+                accounted.add(a["alertname"])
         for p in t.get("promql_expr_test") or []:
             cases += 1
             exprs.append(p["expr"])
@@ -76,11 +83,15 @@ for a in sorted(alerts):
 for a in sorted(per_esim - routable):
     bad.append("per-eSIM alert %s: no test case where it fires with an eSIM's config label "
                "(customer) among its labels" % a)
+for a in sorted(per_account - accounted):
+    bad.append("alert %s: no test case where it fires with an account label (accounts: in "
+               "the exporter config)" % a)
 for r in sorted(records):
     if not any(r in e for e in exprs):
         bad.append("recording rule %s: no promql_expr_test" % r)
-print("%d alerts (%d per eSIM, each tested with config labels), %d recording rules, %d test cases"
-      % (len(alerts), len(per_esim), len(records), cases))
+print("%d alerts (%d per eSIM, each tested with config labels; %d per eSIM or account, each "
+      "tested with an account), %d recording rules, %d test cases"
+      % (len(alerts), len(per_esim), len(per_account), len(records), cases))
 for b in bad:
     print("  " + b)
 sys.exit(1 if bad else 0)
