@@ -3,11 +3,13 @@
 #   - promtool check rules / test rules (unit tests of every alert and recording rule)
 #   - a coverage check: every alert has a test where it fires and one where it stays quiet,
 #     every per-eSIM alert one where it fires with an eSIM's config label (customer), every
+#     alert about an eSIM or an API account one where it fires with an `account` label, every
 #     recording rule is checked by a promql_expr_test (needs python3 with PyYAML)
 #   - promtool check config on the example Prometheus config
-#   - amtool check-config and routing tests (by config label, by severity) on the example
+#   - amtool check-config and routing tests (by config label, by account, by severity) on the example
 #     Alertmanager config
-#   - the inhibit rules, against a real prometheus-alertmanager on a loopback port
+#   - the inhibit rules, against a real prometheus-alertmanager on a loopback port (one
+#     account's outage must not mute another's alerts)
 # The Alertmanager parts run when amtool / prometheus-alertmanager are installed
 # (Debian: apt-get install prometheus-alertmanager) and are skipped otherwise.
 #
@@ -44,10 +46,10 @@ run promtool test rules "${test_files[@]}"
 step "test coverage of every alert and recording rule"
 if command -v python3 >/dev/null && python3 -c 'import yaml' 2>/dev/null; then
   run python3 - "${#rule_files[@]}" "${rule_files[@]}" "${test_files[@]}" <<'PY'
-import sys, yaml
+import re, sys, yaml
 n = int(sys.argv[1])
 rule_files, test_files = sys.argv[2:2 + n], sys.argv[2 + n:]
-alerts, records, per_esim = set(), set(), set()
+alerts, records, per_esim, per_account = set(), set(), set(), set()
 for f in rule_files:
     for g in yaml.safe_load(open(f))["groups"]:
         for r in g["rules"]:
@@ -55,7 +57,11 @@ for f in rule_files:
             # Alerts about eSIMs (they use iccid) must keep the eSIMs' config labels.
             if "alert" in r and "iccid" in r["expr"]:
                 per_esim.add(r["alert"])
-fires, quiet, exprs, cases, routable = set(), set(), [], 0, set()
+            # Alerts about an eSIM or an API account (all but those about the whole exporter:
+            # its scrape and its config) must keep the account of a named account.
+            if "alert" in r and not re.search(r"\bup\{|esim_config_", r["expr"]):
+                per_account.add(r["alert"])
+fires, quiet, exprs, cases, routable, accounted = set(), set(), [], 0, set(), set()
 for f in test_files:
     for t in yaml.safe_load(open(f))["tests"]:
         for a in t.get("alert_rule_test") or []:
@@ -63,6 +69,8 @@ for f in test_files:
             (fires if a.get("exp_alerts") else quiet).add(a["alertname"])
             if any("customer" in (e.get("exp_labels") or {}) for e in a.get("exp_alerts") or []):
                 routable.add(a["alertname"])
+            if any("account" in (e.get("exp_labels") or {}) for e in a.get("exp_alerts") or []):
+                accounted.add(a["alertname"])
         for p in t.get("promql_expr_test") or []:
             cases += 1
             exprs.append(p["expr"])
@@ -75,11 +83,15 @@ for a in sorted(alerts):
 for a in sorted(per_esim - routable):
     bad.append("per-eSIM alert %s: no test case where it fires with an eSIM's config label "
                "(customer) among its labels" % a)
+for a in sorted(per_account - accounted):
+    bad.append("alert %s: no test case where it fires with an account label (accounts: in "
+               "the exporter config)" % a)
 for r in sorted(records):
     if not any(r in e for e in exprs):
         bad.append("recording rule %s: no promql_expr_test" % r)
-print("%d alerts (%d per eSIM, each tested with config labels), %d recording rules, %d test cases"
-      % (len(alerts), len(per_esim), len(records), cases))
+print("%d alerts (%d per eSIM, each tested with config labels; %d per eSIM or account, each "
+      "tested with an account), %d recording rules, %d test cases"
+      % (len(alerts), len(per_esim), len(per_account), len(records), cases))
 for b in bad:
     print("  " + b)
 sys.exit(1 if bad else 0)
@@ -112,6 +124,10 @@ if command -v amtool >/dev/null; then
   route_test team alertname=EsimExpiringSoon severity=warning iccid=8910000000000000853 fleet=travellers
   route_test pager alertname=EsimApiCredentialsRefused severity=critical instance=a
   route_test low-priority alertname=EsimPollIntervalStretched severity=info instance=a
+  # By account (accounts: in the exporter config): a copy to the account's receiver, then severity.
+  route_test account-globex,pager alertname=EsimApiCredentialsRefused severity=critical instance=a account=globex
+  route_test account-globex,team alertname=EsimDataUsageHigh severity=warning iccid=8934000012345678905 account=globex
+  route_test pager alertname=EsimApiDown severity=critical instance=a account=acme
   echo "routes OK"
 else
   echo "SKIP: amtool not found (Debian: apt-get install prometheus-alertmanager)"
@@ -181,7 +197,21 @@ if command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null
     add case=k16 alertname=EsimWebhookDeliveriesFailing severity=warning status=failed instance=f
     add case=t18 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=c
     add case=k17 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=f
-    want="t1 t10 t11 t12 t13 t14 t15 t16 t17 t18 t2 t3 t4 t6 t7 t8"
+    # Several accounts on one exporter: acme's outage, refusal or empty balance mutes acme's
+    # alerts only, never globex's.
+    add case=k18 alertname=EsimApiDown severity=critical instance=g account=acme
+    add case=t19 alertname=EsimPollsFailing severity=warning iccid=11 instance=g account=acme
+    add case=k19 alertname=EsimPollsFailing severity=warning iccid=12 instance=g account=globex
+    add case=k20 alertname=EsimInventorySweepFailing severity=warning instance=g account=globex
+    add case=k21 alertname=EsimApiCredentialsRefused severity=critical instance=h account=acme
+    add case=t20 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=h account=acme
+    add case=k22 alertname=EsimWebhookSubscriptionReadFailing severity=warning instance=h account=globex
+    add case=k23 alertname=EsimAccountBalanceEmpty severity=critical currency=USD instance=h account=acme
+    add case=t21 alertname=EsimAccountBalanceLow severity=warning currency=USD instance=h account=acme
+    add case=k24 alertname=EsimAccountBalanceLow severity=warning currency=USD instance=h account=globex
+    # the unnamed account (no label) is not muted by a named one's outage either
+    add case=k25 alertname=EsimDataStale severity=warning iccid=13 instance=g
+    want="t1 t10 t11 t12 t13 t14 t15 t16 t17 t18 t19 t2 t20 t21 t3 t4 t6 t7 t8"
     got=""
     # The inhibitor learns about new source alerts asynchronously: poll for up to 10 s.
     for _ in $(seq 100); do

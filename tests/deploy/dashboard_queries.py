@@ -21,9 +21,12 @@ What the validation enforces (see deploy/grafana/README.md for why):
   - raw metrics of the contract only (no recording rules: the dashboard works without them);
   - every exporter series narrowed to $job; per-eSIM series either to the fleet filters
     ($instance, $account, $fleet, $site) or, in the drill-down, to the one eSIM ($esim);
-    per-account series (API, budget, balance, sweeps) to $instance and $account;
+    per-account series (API, budget, balance, sweeps) to $instance and $account, and a query of
+    per-account series alone that aggregates keeps `account` (by (account, ...)), so that each
+    API key shows apart;
   - the filter variables are multi-value with All = ".*", which also matches series without the
-    label (an exporter without accounts, eSIMs without a fleet or site);
+    label (the unnamed account, eSIMs without a fleet or site); $account takes its values from
+    esim_monitored_esims (every account, also one without eSIMs), fleet and site from esim_info;
   - $esim takes ICCIDs as values (checked on sample series in the form Grafana gives to the
     variable's regex) and shows names, and every eSIM list (table) outside the drill-down links
     each row to /d/<uid>/...?var-esim=<its ICCID>.
@@ -71,12 +74,12 @@ PER_ACCOUNT_METRICS = {
     "esim_webhook_last_applied_timestamp_seconds", "esim_webhook_subscription_read_success",
     "esim_webhook_subscription_read_timestamp_seconds", "esim_webhook_subscription_points_here",
     "esim_webhook_subscribed", "esim_webhook_recent_deliveries",
-    "esim_webhook_recent_failed_delivery_timestamp_seconds",
+    "esim_webhook_recent_failed_delivery_timestamp_seconds", "esim_monitored_esims",
 }
 # The exporter's other series, and what Prometheus adds. A dashboard query naming anything else
 # is a typo or a recording rule.
 OTHER_METRICS = {
-    "esim_monitored_esims", "esim_config_last_reload_successful",
+    "esim_config_last_reload_successful",
     "esim_config_last_reload_success_timestamp_seconds", "esim_exporter_build_info",
     "esim_alert_threshold_default", "up",
 }
@@ -92,7 +95,12 @@ ESIM_FILTER = 'iccid=~"$esim"'
 # Variables that narrow the fleet: multi-value, All = ".*" (matches an absent label too).
 FILTER_VARIABLES = ("instance", "account", "fleet", "site")
 # Config labels offered as filters: their values come from esim_info.
-LABEL_FILTER_VARIABLES = ("account", "fleet", "site")
+LABEL_FILTER_VARIABLES = ("fleet", "site")
+# The account filter lists every account, also one with no eSIM yet (discovery before its first
+# sweep, a refused key): from esim_monitored_esims, which every account exports.
+ACCOUNT_VALUES_METRIC = "esim_monitored_esims"
+AGGREGATION = re.compile(r"\b(sum|min|max|avg|count|quantile|stddev|stdvar|group)\s*"
+                         r"(?:(by|without)\s*\(([^()]*)\)\s*)?\(")
 
 SUBSTITUTIONS = {
     "__rate_interval": "5m",
@@ -241,6 +249,14 @@ def check_expr(where, expr, problems, drill_down):
             missing = [f for f in need if f not in sel]
             if missing:
                 problems.append(f"{where}: {metric}{sel} lacks {', '.join(missing)}")
+    # Per-account series alone (no per-eSIM ones): every aggregation keeps the account apart.
+    if not drill_down and names and names <= PER_ACCOUNT_METRICS:
+        for m in AGGREGATION.finditer(strip_strings_and_braces(expr)):
+            how, labels = m.group(2), [x.strip() for x in (m.group(3) or "").split(",")]
+            if (how == "by" and "account" not in labels) or (how == "without" and "account" in labels) \
+                    or not how:
+                problems.append(f"{where}: {m.group(0).strip()} merges the accounts; aggregate "
+                                f"by (account, ...)")
 
 
 def variable_query(v):
@@ -324,6 +340,9 @@ def check_variables(dash, problems):
         elif name in LABEL_FILTER_VARIABLES and not re.match(r"esim_info\b", m.group(1)):
             problems.append(f"variable {name}: values must come from esim_info, which carries "
                             f"every eSIM's config labels")
+        elif name == "account" and not re.match(re.escape(ACCOUNT_VALUES_METRIC) + r"\b", m.group(1)):
+            problems.append(f"variable account: values must come from {ACCOUNT_VALUES_METRIC}, "
+                            f"which every account exports (also one without eSIMs)")
 
     top = by_name.get("top")
     if not top:
