@@ -1997,7 +1997,8 @@ std::set<std::string> ListedIccids(const httplib::Result& res) {
     ADD_FAILURE() << (res ? res->body : httplib::to_string(res.error()));
     return iccids;
   }
-  for (const Json& item : Json::parse(res->body)["data"]["esims"]) {
+  const Json body = Json::parse(res->body);
+  for (const Json& item : body["data"]["esims"]) {
     if (item["iccid"].is_string()) iccids.insert(item["iccid"].get<std::string>());
   }
   return iccids;
