@@ -493,14 +493,106 @@ bool IsUuidV4(const std::string& s) {
   return s[14] == '4' && (variant == '8' || variant == '9' || variant == 'a' || variant == 'b');
 }
 
+const char* AccountFaultName(AccountFault fault) {
+  switch (fault) {
+    case AccountFault::kNone:
+      return "none";
+    case AccountFault::kRevoked:
+      return "revoked";
+    case AccountFault::kDown:
+      return "down";
+    case AccountFault::kInvalidSignature:
+      return "invalid_signature";
+    case AccountFault::kRateLimited:
+      return "rate_limited";
+    case AccountFault::kProviderError:
+      return "provider_error";
+  }
+  return "none";
+}
+
+AccountFault ParseAccountFault(const std::string& name) {
+  for (AccountFault fault : {AccountFault::kNone, AccountFault::kRevoked, AccountFault::kDown,
+                             AccountFault::kInvalidSignature, AccountFault::kRateLimited,
+                             AccountFault::kProviderError}) {
+    if (name == AccountFaultName(fault)) return fault;
+  }
+  throw std::invalid_argument("unknown account fault \"" + name +
+                              "\" (expected none, revoked, down, invalid_signature, "
+                              "rate_limited or provider_error)");
+}
+
 FakeEsimflyApi::FakeEsimflyApi(Options options, std::vector<FakeEsim> fleet)
-    : options_(std::move(options)),
-      latency_(options_.latency),
-      balance_(options_.balance),
-      currency_(options_.currency),
-      list_fail_page_(options_.list_fail_page) {
-  rate_.limit = options_.rate_limit_per_minute;
+    : options_(std::move(options)), latency_(options_.latency) {
+  auto account = std::make_unique<Account>();
+  account->name = options_.account_name;
+  account->access_code = options_.access_code;
+  account->secret_key = options_.secret_key;
+  account->rate.limit = options_.rate_limit_per_minute;
+  account->balance = options_.balance;
+  account->currency = options_.currency;
+  account->list_fail_page = options_.list_fail_page;
+  accounts_.push_back(std::move(account));
   for (FakeEsim& esim : fleet) UpsertEsim(std::move(esim));
+}
+
+void FakeEsimflyApi::AddAccount(AccountOptions options, std::vector<FakeEsim> fleet) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+  if (server_) throw std::logic_error("AddAccount after Start");
+  if (options.name.empty() || options.access_code.empty()) {
+    throw std::invalid_argument("an account needs a name and an access code");
+  }
+  for (const auto& existing : accounts_) {
+    if (existing->name == options.name) {
+      throw std::invalid_argument("account \"" + options.name + "\" already exists");
+    }
+    if (existing->access_code == options.access_code) {
+      throw std::invalid_argument("accounts \"" + existing->name + "\" and \"" + options.name +
+                                  "\" have the same access code");
+    }
+  }
+  auto account = std::make_unique<Account>();
+  account->name = options.name;
+  account->access_code = options.access_code;
+  account->secret_key = options.secret_key;
+  account->rate.limit = options.rate_limit_per_minute;
+  account->balance = options.balance;
+  account->currency = options.currency;
+  {
+    // All or nothing: a refused eSIM leaves the server as it was.
+    std::lock_guard<std::mutex> lock(fleet_mu_);
+    for (FakeEsim& esim : fleet) UpsertLocked(std::move(esim), *account);
+    accounts_.push_back(std::move(account));
+  }
+}
+
+std::vector<std::string> FakeEsimflyApi::AccountNames() const {
+  std::vector<std::string> names;
+  for (const auto& account : accounts_) names.push_back(account->name);
+  return names;
+}
+
+void FakeEsimflyApi::SetAccountFault(const std::string& account, AccountFault fault) {
+  AccountNamed(account).fault = fault;
+}
+
+AccountFault FakeEsimflyApi::GetAccountFault(const std::string& account) const {
+  return AccountNamed(account).fault.load();
+}
+
+FakeEsimflyApi::Account& FakeEsimflyApi::AccountNamed(const std::string& name) const {
+  if (name.empty()) return *accounts_.front();
+  for (const auto& account : accounts_) {
+    if (account->name == name) return *account;
+  }
+  throw std::invalid_argument("no account named \"" + name + "\"");
+}
+
+FakeEsimflyApi::Account* FakeEsimflyApi::AccountByCode(const std::string& access_code) const {
+  for (const auto& account : accounts_) {
+    if (account->access_code == access_code) return account.get();
+  }
+  return nullptr;
 }
 
 FakeEsimflyApi::~FakeEsimflyApi() { Stop(); }
@@ -626,45 +718,65 @@ void FakeEsimflyApi::Stop() {
   server_.reset();
 }
 
-void FakeEsimflyApi::UpsertEsim(FakeEsim esim) {
+void FakeEsimflyApi::UpsertEsim(FakeEsim esim, const std::string& account) {
+  Account& target = AccountNamed(account);
+  std::lock_guard<std::mutex> lock(fleet_mu_);
+  UpsertLocked(std::move(esim), target);
+}
+
+void FakeEsimflyApi::UpsertLocked(FakeEsim esim, Account& account) {
   if (esim.iccid.empty()) throw std::invalid_argument("a fake eSIM needs an iccid");
-  std::lock_guard<std::mutex> lock(fleet_mu_);
-  auto existing = esims_by_iccid_.find(esim.iccid);
-  if (existing != esims_by_iccid_.end()) {
-    auto by_id = iccid_by_id_.find(existing->second.id);
-    if (by_id != iccid_by_id_.end() && by_id->second == esim.iccid) iccid_by_id_.erase(by_id);
+  // Two accounts never share an eSIM (the account being added is not in accounts_ yet).
+  for (const auto& other : accounts_) {
+    if (other.get() == &account) continue;
+    if (other->esims_by_iccid.count(esim.iccid) != 0 || other->iccid_by_id.count(esim.id) != 0) {
+      throw std::invalid_argument("eSIM " + esim.iccid + " (id " + std::to_string(esim.id) +
+                                  ") belongs to account \"" + other->name + "\", not \"" +
+                                  account.name + "\"");
+    }
   }
-  iccid_by_id_[esim.id] = esim.iccid;
+  auto existing = account.esims_by_iccid.find(esim.iccid);
+  if (existing != account.esims_by_iccid.end()) {
+    auto by_id = account.iccid_by_id.find(existing->second.id);
+    if (by_id != account.iccid_by_id.end() && by_id->second == esim.iccid) {
+      account.iccid_by_id.erase(by_id);
+    }
+  }
+  account.iccid_by_id[esim.id] = esim.iccid;
   std::string key = esim.iccid;
-  esims_by_iccid_[key] = std::move(esim);
+  account.esims_by_iccid[key] = std::move(esim);
 }
 
-void FakeEsimflyApi::RemoveEsim(const std::string& iccid) {
+void FakeEsimflyApi::RemoveEsim(const std::string& iccid, const std::string& account) {
+  Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(fleet_mu_);
-  auto it = esims_by_iccid_.find(iccid);
-  if (it == esims_by_iccid_.end()) return;
-  auto by_id = iccid_by_id_.find(it->second.id);
-  if (by_id != iccid_by_id_.end() && by_id->second == iccid) iccid_by_id_.erase(by_id);
-  esims_by_iccid_.erase(it);
+  auto it = target.esims_by_iccid.find(iccid);
+  if (it == target.esims_by_iccid.end()) return;
+  auto by_id = target.iccid_by_id.find(it->second.id);
+  if (by_id != target.iccid_by_id.end() && by_id->second == iccid) target.iccid_by_id.erase(by_id);
+  target.esims_by_iccid.erase(it);
 }
 
-std::vector<FakeEsim> FakeEsimflyApi::Fleet() const {
+std::vector<FakeEsim> FakeEsimflyApi::Fleet(const std::string& account) const {
+  const Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(fleet_mu_);
   std::vector<FakeEsim> out;
-  out.reserve(esims_by_iccid_.size());
-  for (const auto& [iccid, esim] : esims_by_iccid_) out.push_back(esim);
+  out.reserve(target.esims_by_iccid.size());
+  for (const auto& [iccid, esim] : target.esims_by_iccid) out.push_back(esim);
   return out;
 }
 
-size_t FakeEsimflyApi::FleetSize() const {
+size_t FakeEsimflyApi::FleetSize(const std::string& account) const {
+  const Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(fleet_mu_);
-  return esims_by_iccid_.size();
+  return target.esims_by_iccid.size();
 }
 
-void FakeEsimflyApi::SetRateLimitPerMinute(int limit) {
+void FakeEsimflyApi::SetRateLimitPerMinute(int limit, const std::string& account) {
+  Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(auth_mu_);
-  rate_ = RateLimitState{};
-  rate_.limit = limit;
+  target.rate = RateLimitState{};
+  target.rate.limit = limit;
 }
 
 void FakeEsimflyApi::SetLatency(milliseconds latency) {
@@ -672,15 +784,17 @@ void FakeEsimflyApi::SetLatency(milliseconds latency) {
   latency_ = latency;
 }
 
-void FakeEsimflyApi::SetBalance(double balance, std::string currency) {
+void FakeEsimflyApi::SetBalance(double balance, std::string currency, const std::string& account) {
+  Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(knobs_mu_);
-  balance_ = balance;
-  currency_ = std::move(currency);
+  target.balance = balance;
+  target.currency = std::move(currency);
 }
 
-void FakeEsimflyApi::SetListFailPage(int page) {
+void FakeEsimflyApi::SetListFailPage(int page, const std::string& account) {
+  Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(knobs_mu_);
-  list_fail_page_ = page;
+  target.list_fail_page = page;
 }
 
 std::vector<RequestRecord> FakeEsimflyApi::Requests() const {
@@ -720,8 +834,9 @@ void FakeEsimflyApi::HandleStatus(const httplib::Request& req, httplib::Response
   }
 
   Answer answer;
+  Account* account = nullptr;
   try {
-    if (auto rejection = Authenticate(req, req.body, /*require_json_content_type=*/true)) {
+    if (auto rejection = Authenticate(req, req.body, /*require_json_content_type=*/true, account)) {
       answer = std::move(*rejection);
     } else if (!body.is_object()) {
       answer = {400,
@@ -731,7 +846,7 @@ void FakeEsimflyApi::HandleStatus(const httplib::Request& req, httplib::Response
                  {"code", "INVALID_REQUEST"}},
                 {}};
     } else {
-      answer = LookUp(body);
+      answer = LookUp(body, *account);
     }
   } catch (const std::exception& e) {
     answer = {500,
@@ -739,6 +854,8 @@ void FakeEsimflyApi::HandleStatus(const httplib::Request& req, httplib::Response
               {{"success", false}, {"message", e.what()}, {"code", "INTERNAL_ERROR"}},
               {}};
   }
+  answer.account = account;
+  if (account != nullptr) record.account = account->name;
   WaitLatency();
   if (answer.fault != Fault::kNone) {
     InjectFault(req, res, body, answer, std::move(record));
@@ -750,11 +867,12 @@ void FakeEsimflyApi::HandleStatus(const httplib::Request& req, httplib::Response
 void FakeEsimflyApi::HandleList(const httplib::Request& req, httplib::Response& res) {
   RequestRecord record = NewRecord(req);
   Answer answer;
+  Account* account = nullptr;
   try {
-    if (auto rejection = Authenticate(req, "", /*require_json_content_type=*/false)) {
+    if (auto rejection = Authenticate(req, "", /*require_json_content_type=*/false, account)) {
       answer = std::move(*rejection);
     } else {
-      answer = List(req);
+      answer = List(req, *account);
     }
   } catch (const std::exception& e) {
     answer = {500,
@@ -762,6 +880,8 @@ void FakeEsimflyApi::HandleList(const httplib::Request& req, httplib::Response& 
               {{"success", false}, {"message", e.what()}, {"code", "INTERNAL_ERROR"}},
               {}};
   }
+  answer.account = account;
+  if (account != nullptr) record.account = account->name;
   WaitLatency();
   Finish(res, answer, std::move(record));
 }
@@ -769,15 +889,19 @@ void FakeEsimflyApi::HandleList(const httplib::Request& req, httplib::Response& 
 void FakeEsimflyApi::HandleBalance(const httplib::Request& req, httplib::Response& res) {
   RequestRecord record = NewRecord(req);
   Answer answer;
-  if (auto rejection = Authenticate(req, "", /*require_json_content_type=*/false)) {
+  Account* account = nullptr;
+  if (auto rejection = Authenticate(req, "", /*require_json_content_type=*/false, account)) {
     answer = std::move(*rejection);
   } else {
     std::lock_guard<std::mutex> lock(knobs_mu_);
     answer = {200,
               "",
-              {{"success", true}, {"data", {{"balance", balance_}, {"currency", currency_}}}},
+              {{"success", true},
+               {"data", {{"balance", account->balance}, {"currency", account->currency}}}},
               {}};
   }
+  answer.account = account;
+  if (account != nullptr) record.account = account->name;
   WaitLatency();
   Finish(res, answer, std::move(record));
 }
@@ -788,8 +912,10 @@ void FakeEsimflyApi::HandleWebhooks(const httplib::Request& req, httplib::Respon
                                             "esim.provisioned"};
   RequestRecord record = NewRecord(req);
   Answer answer;
+  Account* account = nullptr;
   const bool put = req.method == "PUT";
-  if (auto rejection = Authenticate(req, put ? req.body : "", /*require_json_content_type=*/put)) {
+  if (auto rejection =
+          Authenticate(req, put ? req.body : "", /*require_json_content_type=*/put, account)) {
     answer = std::move(*rejection);
   } else if (!put) {
     std::lock_guard<std::mutex> lock(knobs_mu_);
@@ -798,10 +924,11 @@ void FakeEsimflyApi::HandleWebhooks(const httplib::Request& req, httplib::Respon
         "",
         {{"success", true},
          {"data",
-          {{"webhook_url", webhook_url_.empty() ? nlohmann::json() : nlohmann::json(webhook_url_)},
-           {"events", webhook_events_},
+          {{"webhook_url",
+            account->webhook_url.empty() ? nlohmann::json() : nlohmann::json(account->webhook_url)},
+           {"events", account->webhook_events},
            {"available_events", kAvailable},
-           {"recent_deliveries", recent_deliveries_}}}},
+           {"recent_deliveries", account->recent_deliveries}}}},
         {}};
   } else {
     const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
@@ -833,42 +960,50 @@ void FakeEsimflyApi::HandleWebhooks(const httplib::Request& req, httplib::Respon
         secret += kDigits[byte & 0x0f];
       }
       std::lock_guard<std::mutex> lock(knobs_mu_);
-      webhook_url_ = body["webhook_url"].get<std::string>();
-      webhook_events_ = body["events"];
-      webhook_secret_ = secret;
-      answer = {
-          200,
-          "",
-          {{"success", true},
-           {"message", "Webhook configured. Store the secret now: it is not shown again."},
-           {"data",
-            {{"webhook_url", webhook_url_}, {"events", webhook_events_}, {"secret", secret}}}},
-          {}};
+      account->webhook_url = body["webhook_url"].get<std::string>();
+      account->webhook_events = body["events"];
+      account->webhook_secret = secret;
+      answer = {200,
+                "",
+                {{"success", true},
+                 {"message", "Webhook configured. Store the secret now: it is not shown again."},
+                 {"data",
+                  {{"webhook_url", account->webhook_url},
+                   {"events", account->webhook_events},
+                   {"secret", secret}}}},
+                {}};
     }
   }
+  answer.account = account;
+  if (account != nullptr) record.account = account->name;
   WaitLatency();
   Finish(res, answer, std::move(record));
 }
 
-std::string FakeEsimflyApi::WebhookUrl() const {
+std::string FakeEsimflyApi::WebhookUrl(const std::string& account) const {
+  const Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(knobs_mu_);
-  return webhook_url_;
+  return target.webhook_url;
 }
 
-std::string FakeEsimflyApi::WebhookSecret() const {
+std::string FakeEsimflyApi::WebhookSecret(const std::string& account) const {
+  const Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(knobs_mu_);
-  return webhook_secret_;
+  return target.webhook_secret;
 }
 
-void FakeEsimflyApi::SetRecentDeliveries(nlohmann::json deliveries) {
+void FakeEsimflyApi::SetRecentDeliveries(nlohmann::json deliveries, const std::string& account) {
+  Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(knobs_mu_);
-  recent_deliveries_ = std::move(deliveries);
+  target.recent_deliveries = std::move(deliveries);
 }
 
-void FakeEsimflyApi::SetWebhookSubscription(std::string url, nlohmann::json events) {
+void FakeEsimflyApi::SetWebhookSubscription(std::string url, nlohmann::json events,
+                                            const std::string& account) {
+  Account& target = AccountNamed(account);
   std::lock_guard<std::mutex> lock(knobs_mu_);
-  webhook_url_ = std::move(url);
-  webhook_events_ = std::move(events);
+  target.webhook_url = std::move(url);
+  target.webhook_events = std::move(events);
 }
 
 void FakeEsimflyApi::HandleUnknown(const httplib::Request& req, httplib::Response& res,
@@ -882,7 +1017,9 @@ void FakeEsimflyApi::HandleUnknown(const httplib::Request& req, httplib::Respons
 
 std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::Authenticate(const httplib::Request& req,
                                                                    const std::string& signed_body,
-                                                                   bool require_json_content_type) {
+                                                                   bool require_json_content_type,
+                                                                   Account*& account) {
+  account = nullptr;
   // The vendor's authentication middleware answers with "error", not "message".
   auto auth_error = [](int http_status, const char* code, const char* text) {
     return Answer{http_status, code, {{"success", false}, {"error", text}, {"code", code}}, {}};
@@ -898,9 +1035,20 @@ std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::Authenticate(const httplib
                       "HMAC authentication required: send RT-AccessCode, RT-RequestID, "
                       "RT-Timestamp and RT-Signature");
   }
-  // 2. A known access code.
-  if (access_code != options_.access_code) {
+  // 2. A known access code: it names the account.
+  account = AccountByCode(access_code);
+  if (account == nullptr) return auth_error(401, "INVALID_API_KEY", "Invalid API key");
+  const AccountFault account_fault = account->fault.load();
+  if (account_fault == AccountFault::kRevoked) {
     return auth_error(401, "INVALID_API_KEY", "Invalid API key");
+  }
+  if (account_fault == AccountFault::kDown) {
+    Answer down{503, "", Json(), {}};
+    down.html =
+        "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
+        "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx"
+        "</center>\r\n</body>\r\n</html>\r\n";
+    return down;
   }
   // 3. A fresh timestamp in milliseconds.
   const std::optional<int64_t> ts = ParseMillis(timestamp);
@@ -914,8 +1062,8 @@ std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::Authenticate(const httplib
   }
   // 5. The signature over the exact bytes received, uppercase hex, compared in constant time.
   const std::string expected =
-      ComputeSignature(options_.secret_key, timestamp, request_id, access_code, signed_body);
-  if (signature.size() != expected.size() ||
+      ComputeSignature(account->secret_key, timestamp, request_id, access_code, signed_body);
+  if (account_fault == AccountFault::kInvalidSignature || signature.size() != expected.size() ||
       CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) != 0) {
     return auth_error(401, "INVALID_SIGNATURE", "Invalid signature");
   }
@@ -945,21 +1093,37 @@ std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::Authenticate(const httplib
                    {"code", "UNSUPPORTED_MEDIA_TYPE"}},
                   {}};
   }
-  // 8. The rate limit.
-  return CheckRateLimit();
+  // 8. The rate limit: the account's own window, or its fault's exhausted budget.
+  auto api_error = [](int http_status, const std::string& code, const std::string& message) {
+    return Answer{
+        http_status, code, {{"success", false}, {"message", message}, {"code", code}}, {}};
+  };
+  if (account_fault == AccountFault::kRateLimited) {
+    const std::string retry_after = std::to_string(options_.fault_retry_after.count());
+    Answer limited = api_error(429, "RATE_LIMIT_EXCEEDED",
+                               "Rate limit exceeded. Try again in " + retry_after + " seconds.");
+    limited.headers["Retry-After"] = retry_after;
+    return limited;
+  }
+  if (auto limited = CheckRateLimit(*account)) return limited;
+  if (account_fault == AccountFault::kProviderError) {
+    return api_error(502, "PROVIDER_ERROR", "Failed to reach the eSIM provider");
+  }
+  return std::nullopt;
 }
 
-std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::CheckRateLimit() {
-  if (rate_.limit <= 0) return std::nullopt;
+std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::CheckRateLimit(Account& account) {
+  RateLimitState& rate = account.rate;
+  if (rate.limit <= 0) return std::nullopt;
   const auto now = steady_clock::now();
-  if (!rate_.window_open || now >= rate_.window_start + options_.rate_limit_window) {
-    rate_.window_open = true;
-    rate_.window_start = now;
-    rate_.window_end_wall = system_clock::now() + options_.rate_limit_window;
-    rate_.used = 0;
+  if (!rate.window_open || now >= rate.window_start + options_.rate_limit_window) {
+    rate.window_open = true;
+    rate.window_start = now;
+    rate.window_end_wall = system_clock::now() + options_.rate_limit_window;
+    rate.used = 0;
   }
-  if (rate_.used >= rate_.limit) {
-    const auto left = rate_.window_start + options_.rate_limit_window - now;
+  if (rate.used >= rate.limit) {
+    const auto left = rate.window_start + options_.rate_limit_window - now;
     const int64_t retry_after =
         std::max<int64_t>(1, (duration_cast<milliseconds>(left).count() + 999) / 1000);
     return Answer{429,
@@ -970,11 +1134,11 @@ std::optional<FakeEsimflyApi::Answer> FakeEsimflyApi::CheckRateLimit() {
                    {"code", "RATE_LIMIT_EXCEEDED"}},
                   {{"Retry-After", std::to_string(retry_after)}}};
   }
-  ++rate_.used;
+  ++rate.used;
   return std::nullopt;
 }
 
-FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body) const {
+FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body, const Account& account) const {
   auto error = [](int http_status, const std::string& code, const std::string& message) {
     return Answer{
         http_status, code, {{"success", false}, {"message", message}, {"code", code}}, {}};
@@ -991,14 +1155,14 @@ FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body) const {
       if (!iccid->is_string()) {
         return error(400, "MISSING_IDENTIFIER", "iccid must be a string");
       }
-      auto it = esims_by_iccid_.find(iccid->get<std::string>());
-      if (it != esims_by_iccid_.end()) found = it->second;
+      auto it = account.esims_by_iccid.find(iccid->get<std::string>());
+      if (it != account.esims_by_iccid.end()) found = it->second;
     } else if (esim_id != body.end() && esim_id->is_number_integer() &&
                esim_id->get<int64_t>() != 0) {
-      auto by_id = iccid_by_id_.find(esim_id->get<int64_t>());
-      if (by_id != iccid_by_id_.end()) {
-        auto it = esims_by_iccid_.find(by_id->second);
-        if (it != esims_by_iccid_.end()) found = it->second;
+      auto by_id = account.iccid_by_id.find(esim_id->get<int64_t>());
+      if (by_id != account.iccid_by_id.end()) {
+        auto it = account.esims_by_iccid.find(by_id->second);
+        if (it != account.esims_by_iccid.end()) found = it->second;
       }
     } else {
       return error(400, "MISSING_IDENTIFIER", "Either iccid or esimId is required");
@@ -1019,7 +1183,8 @@ FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body) const {
   return answer;
 }
 
-FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req) const {
+FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req,
+                                            const Account& account) const {
   auto error = [](int http_status, const std::string& code, const std::string& message) {
     return Answer{
         http_status, code, {{"success", false}, {"message", message}, {"code", code}}, {}};
@@ -1051,7 +1216,7 @@ FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req) const {
   const std::string search = Lower(req.has_param("search") ? req.get_param_value("search") : "");
   {
     std::lock_guard<std::mutex> lock(knobs_mu_);
-    if (list_fail_page_ > 0 && page == list_fail_page_) {
+    if (account.list_fail_page > 0 && page == account.list_fail_page) {
       return error(502, "PROVIDER_ERROR", "Failed to retrieve eSIMs from provider");
     }
   }
@@ -1065,7 +1230,7 @@ FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req) const {
   } else {
     std::lock_guard<std::mutex> lock(fleet_mu_);
     std::vector<std::tuple<int64_t, const std::string*, const FakeEsim*>> matching;
-    for (const auto& [iccid, esim] : esims_by_iccid_) {
+    for (const auto& [iccid, esim] : account.esims_by_iccid) {
       if (!IsListed(esim)) continue;
       if (status != "all" && ListedStatus(esim) != status) continue;
       if (!search.empty() && (esim.pending || !ContainsIgnoringCase(iccid, search)) &&
@@ -1108,13 +1273,15 @@ void FakeEsimflyApi::Compose(httplib::Response& res, const Answer& answer) {
   for (const auto& [name, value] : answer.headers) res.set_header(name, value);
   {
     std::lock_guard<std::mutex> lock(auth_mu_);
-    if (rate_.limit > 0) {
+    const RateLimitState& rate =
+        answer.account != nullptr ? answer.account->rate : accounts_.front()->rate;
+    if (rate.limit > 0) {
       const auto now = steady_clock::now();
-      const bool open = rate_.window_open && now < rate_.window_start + options_.rate_limit_window;
-      const int remaining = open ? std::max(0, rate_.limit - rate_.used) : rate_.limit;
+      const bool open = rate.window_open && now < rate.window_start + options_.rate_limit_window;
+      const int remaining = open ? std::max(0, rate.limit - rate.used) : rate.limit;
       const auto end_wall =
-          open ? rate_.window_end_wall : system_clock::now() + options_.rate_limit_window;
-      res.set_header("X-RateLimit-Limit", std::to_string(rate_.limit));
+          open ? rate.window_end_wall : system_clock::now() + options_.rate_limit_window;
+      res.set_header("X-RateLimit-Limit", std::to_string(rate.limit));
       res.set_header("X-RateLimit-Remaining", std::to_string(remaining));
       if (options_.reset_header_iso8601) {
         res.set_header("X-RateLimit-Reset", FormatIso8601Millis(end_wall));
@@ -1124,7 +1291,11 @@ void FakeEsimflyApi::Compose(httplib::Response& res, const Answer& answer) {
       }
     }
   }
-  res.set_content(answer.body.dump(), "application/json");
+  if (!answer.html.empty()) {
+    res.set_content(answer.html, "text/html");
+  } else {
+    res.set_content(answer.body.dump(), "application/json");
+  }
 }
 
 void FakeEsimflyApi::Record(RequestRecord record) {
@@ -1153,9 +1324,13 @@ void FakeEsimflyApi::WaitLatency() {
 bool FakeEsimflyApi::SetFault(const std::string& iccid, Fault fault) {
   {
     std::lock_guard<std::mutex> lock(fleet_mu_);
-    auto it = esims_by_iccid_.find(iccid);
-    if (it == esims_by_iccid_.end()) return false;
-    it->second.fault = fault;
+    FakeEsim* esim = nullptr;
+    for (const auto& account : accounts_) {
+      auto it = account->esims_by_iccid.find(iccid);
+      if (it != account->esims_by_iccid.end()) esim = &it->second;
+    }
+    if (esim == nullptr) return false;
+    esim->fault = fault;
   }
   // Under stop_mu_, so that a hanging handler cannot miss the change between its check and its
   // wait.
@@ -1171,8 +1346,11 @@ size_t FakeEsimflyApi::HangingCount() const {
 
 Fault FakeEsimflyApi::CurrentFault(const std::string& iccid) const {
   std::lock_guard<std::mutex> lock(fleet_mu_);
-  auto it = esims_by_iccid_.find(iccid);
-  return it == esims_by_iccid_.end() ? Fault::kNone : it->second.fault;
+  for (const auto& account : accounts_) {
+    auto it = account->esims_by_iccid.find(iccid);
+    if (it != account->esims_by_iccid.end()) return it->second.fault;
+  }
+  return Fault::kNone;
 }
 
 void FakeEsimflyApi::InjectFault(const httplib::Request& req, httplib::Response& res,
@@ -1196,17 +1374,21 @@ void FakeEsimflyApi::InjectFault(const httplib::Request& req, httplib::Response&
         auto still_hanging = [&] {
           if (!iccid.empty()) return CurrentFault(iccid) == Fault::kHang;
           std::lock_guard<std::mutex> fleet_lock(fleet_mu_);
-          auto by_id = iccid_by_id_.find(esim_id);
-          if (by_id == iccid_by_id_.end()) return false;
-          auto it = esims_by_iccid_.find(by_id->second);
-          return it != esims_by_iccid_.end() && it->second.fault == Fault::kHang;
+          const Account& account =
+              looked_up.account != nullptr ? *looked_up.account : *accounts_.front();
+          auto by_id = account.iccid_by_id.find(esim_id);
+          if (by_id == account.iccid_by_id.end()) return false;
+          auto it = account.esims_by_iccid.find(by_id->second);
+          return it != account.esims_by_iccid.end() && it->second.fault == Fault::kHang;
         };
         stop_cv_.wait(lock, [&] { return stopping_ || !still_hanging(); });
         released = !stopping_;
         --hanging_;
       }
       if (released) {
-        Answer answer = LookUp(body);
+        Answer answer =
+            LookUp(body, looked_up.account != nullptr ? *looked_up.account : *accounts_.front());
+        answer.account = looked_up.account;
         answer.fault = Fault::kNone;
         Compose(res, answer);
       } else {
@@ -1250,14 +1432,14 @@ void FakeEsimflyApi::InjectFault(const httplib::Request& req, httplib::Response&
 
     case Fault::kRateLimitedRetryAfter: {
       const std::string retry_after = std::to_string(options_.fault_retry_after.count());
-      Finish(res,
-             {429,
-              "RATE_LIMIT_EXCEEDED",
-              {{"success", false},
-               {"message", "Rate limit exceeded. Try again in " + retry_after + " seconds."},
-               {"code", "RATE_LIMIT_EXCEEDED"}},
-              {{"Retry-After", retry_after}}},
-             std::move(record));
+      Answer limited{429,
+                     "RATE_LIMIT_EXCEEDED",
+                     {{"success", false},
+                      {"message", "Rate limit exceeded. Try again in " + retry_after + " seconds."},
+                      {"code", "RATE_LIMIT_EXCEEDED"}},
+                     {{"Retry-After", retry_after}}};
+      limited.account = looked_up.account;
+      Finish(res, limited, std::move(record));
       return;
     }
 

@@ -92,8 +92,30 @@
 // else empty. A reset on an HTTPS server may raise SIGPIPE on the server's next write: the fake
 // then ignores SIGPIPE in the process (only when its disposition was the default).
 //
+// Several accounts (API keys) on one server, so that one account fails while another works:
+// Options describes the default account (named Options::account_name); AddAccount adds more, each
+// with its own access code and secret key, fleet, rate limit window, balance, list fault page and
+// webhook subscription. Check 2 picks the account by RT-AccessCode, check 5 verifies its secret,
+// check 8 counts against its own window, and every endpoint answers from that account's data only:
+// a request signed for one account never sees another's eSIMs (their ICCIDs and ids are
+// disjoint, AddAccount and UpsertEsim refuse a shared one). Request ids (check 6) are remembered
+// server-wide. Requests that match no account (unknown code, unknown path) carry the default
+// account's rate limit headers. The knobs taking an `account` name act on the default account when
+// it is empty and throw std::invalid_argument for an unknown name.
+//
+// Account faults (SetAccountFault), for every endpoint of one account:
+//   kRevoked           401 INVALID_API_KEY at check 2, as for an unknown access code
+//   kDown              503 text/html (an nginx-style page) right after check 2: not authenticated,
+//                      not counted against the rate limit
+//   kInvalidSignature  401 INVALID_SIGNATURE at check 5 whatever the signature (a rotated secret)
+//   kRateLimited       429 RATE_LIMIT_EXCEEDED + Retry-After fault_retry_after at check 8, not
+//                      counted (an exhausted daily budget)
+//   kProviderError     502 PROVIDER_ERROR after checks 1-8 (authenticated and counted)
+// Their records carry the account and the answer sent; `fault` stays kNone.
+//
 // Thread safety: every public member function is thread safe, except that BaseUrl() must not race
-// Start(). The server answers on its own worker threads between Start() and Stop().
+// Start() and AddAccount() must precede Start() and not race the other calls. The server answers on
+// its own worker threads between Start() and Stop().
 #ifndef ESIM_EXPORTER_TESTS_FAKE_API_FAKE_ESIMFLY_API_H_
 #define ESIM_EXPORTER_TESTS_FAKE_API_FAKE_ESIMFLY_API_H_
 
@@ -132,6 +154,20 @@ inline constexpr char kBalancePath[] = "/api/v1/business/balance";
 // {"webhook_url", "events"} sets it and answers a fresh signing secret once (rotating it).
 inline constexpr char kWebhooksPath[] = "/api/v1/business/webhooks";
 
+// A whole account's misbehaviour; see "Account faults" above.
+enum class AccountFault {
+  kNone,
+  kRevoked,
+  kDown,
+  kInvalidSignature,
+  kRateLimited,
+  kProviderError,
+};
+// "none", "revoked", "down", "invalid_signature", "rate_limited", "provider_error".
+const char* AccountFaultName(AccountFault fault);
+// The inverse of AccountFaultName; throws std::invalid_argument on anything else.
+AccountFault ParseAccountFault(const std::string& name);
+
 struct RequestRecord {
   std::string method, path;
   std::string iccid;  // from the body when it parsed, whatever the outcome
@@ -142,9 +178,22 @@ struct RequestRecord {
   std::string access_code;     // RT-AccessCode as received (may be wrong or empty)
   std::string query;           // the raw query string after '?' (empty without one), as received
   Fault fault = Fault::kNone;  // the fault injected into the answer, if any
+  std::string account;         // the account RT-AccessCode named; empty when it named none
+};
+
+// An account served next to the default one (FakeEsimflyApi::AddAccount).
+struct AccountOptions {
+  std::string name;         // non-empty, unique on the server
+  std::string access_code;  // non-empty, unique on the server
+  std::string secret_key;
+  int rate_limit_per_minute = 0;  // 0 = unlimited; its own fixed windows
+  double balance = 1500.0;
+  std::string currency = "USD";
 };
 
 struct Options {
+  // The default account: its name (for records, logs and the per-account knobs) and credentials.
+  std::string account_name = "default";
   std::string access_code = "esf_demo_access_code";
   std::string secret_key = "sk_demo_secret_key";
   int rate_limit_per_minute = 0;            // 0 = unlimited; fixed windows (see rate_limit_window)
@@ -211,25 +260,38 @@ class FakeEsimflyApi {
   // "http(s)://host:port", valid after Start().
   std::string BaseUrl() const;
 
-  void UpsertEsim(FakeEsim esim);  // keyed by iccid; replaces the id index entry too
-  void RemoveEsim(const std::string& iccid);
-  std::vector<FakeEsim> Fleet() const;  // ordered by iccid
-  size_t FleetSize() const;
+  // Adds an account with its own fleet (see "Several accounts" above). Before Start() only
+  // (std::logic_error after). Throws std::invalid_argument on an empty or taken name or access
+  // code, or an eSIM whose ICCID or id another account holds.
+  void AddAccount(AccountOptions account, std::vector<FakeEsim> fleet);
+  std::vector<std::string> AccountNames() const;  // the default account first, then as added
+  // Switches a whole account's fault on or off (AccountFault::kNone).
+  void SetAccountFault(const std::string& account, AccountFault fault);
+  AccountFault GetAccountFault(const std::string& account) const;
 
-  // Runtime knobs for tests.
-  void SetRateLimitPerMinute(int limit);  // also starts a fresh window
-  void SetLatency(std::chrono::milliseconds latency);
-  void SetBalance(double balance, std::string currency);
-  void SetListFailPage(int page);  // 0 = none
+  // Keyed by iccid; replaces the id index entry too. Throws std::invalid_argument when another
+  // account holds the ICCID or the id.
+  void UpsertEsim(FakeEsim esim, const std::string& account = {});
+  void RemoveEsim(const std::string& iccid, const std::string& account = {});
+  std::vector<FakeEsim> Fleet(const std::string& account = {}) const;  // ordered by iccid
+  size_t FleetSize(const std::string& account = {}) const;
+
+  // Runtime knobs for tests; `account` empty: the default account.
+  void SetRateLimitPerMinute(int limit, const std::string& account = {});  // and a fresh window
+  void SetLatency(std::chrono::milliseconds latency);                      // server-wide
+  void SetBalance(double balance, std::string currency, const std::string& account = {});
+  void SetListFailPage(int page, const std::string& account = {});  // 0 = none
   // The webhook subscription as the last PUT /webhooks set it; the secret is empty before one.
-  std::string WebhookUrl() const;
-  std::string WebhookSecret() const;
+  std::string WebhookUrl(const std::string& account = {}) const;
+  std::string WebhookSecret(const std::string& account = {}) const;
   // recent_deliveries of GET /webhooks (the vendor keeps the last 10).
-  void SetRecentDeliveries(nlohmann::json deliveries);
+  void SetRecentDeliveries(nlohmann::json deliveries, const std::string& account = {});
   // Sets the URL and events as a PUT would (e.g. another system's), without a new secret.
-  void SetWebhookSubscription(std::string url, nlohmann::json events);
-  // Switches an eSIM's fault on or off (Fault::kNone); releases requests hanging on it when the
-  // new fault is not kHang. Returns false (and changes nothing) for an unknown ICCID.
+  void SetWebhookSubscription(std::string url, nlohmann::json events,
+                              const std::string& account = {});
+  // Switches an eSIM's fault on or off (Fault::kNone), whichever account holds it; releases
+  // requests hanging on it when the new fault is not kHang. Returns false (and changes nothing)
+  // for an unknown ICCID.
   bool SetFault(const std::string& iccid, Fault fault);
   size_t HangingCount() const;  // status requests currently held by kHang
 
@@ -240,12 +302,15 @@ class FakeEsimflyApi {
   size_t SeenRequestIdCount() const;  // request ids currently remembered for replay detection
 
  private:
+  struct Account;
   struct Answer {
     int http_status = 200;
     std::string code;  // empty on success
     nlohmann::json body;
     std::map<std::string, std::string> headers;  // extra headers (Retry-After)
     Fault fault = Fault::kNone;                  // the looked-up eSIM's, for step 12
+    Account* account = nullptr;                  // whose rate limit headers; null: the default
+    std::string html{};                          // non-empty: sent as text/html instead of body
   };
   struct RateLimitState {
     int limit = 0;
@@ -253,6 +318,20 @@ class FakeEsimflyApi {
     std::chrono::steady_clock::time_point window_start;
     std::chrono::system_clock::time_point window_end_wall;
     bool window_open = false;
+  };
+  struct Account {
+    std::string name, access_code, secret_key;
+    std::atomic<AccountFault> fault{AccountFault::kNone};
+    std::map<std::string, FakeEsim> esims_by_iccid;              // guarded by fleet_mu_
+    std::unordered_map<int64_t, std::string> iccid_by_id;        // guarded by fleet_mu_
+    RateLimitState rate;                                         // guarded by auth_mu_
+    double balance = 0;                                          // guarded by knobs_mu_
+    std::string currency;                                        // guarded by knobs_mu_
+    std::string webhook_url;                                     // guarded by knobs_mu_
+    nlohmann::json webhook_events = nlohmann::json::array();     // guarded by knobs_mu_
+    std::string webhook_secret;                                  // guarded by knobs_mu_
+    nlohmann::json recent_deliveries = nlohmann::json::array();  // guarded by knobs_mu_
+    int list_fail_page = 0;                                      // guarded by knobs_mu_
   };
 
   void HandleStatus(const httplib::Request& req, httplib::Response& res);
@@ -264,11 +343,17 @@ class FakeEsimflyApi {
   // Runs checks 1-8 for any signed endpoint; `signed_body` is the body bytes to verify (the empty
   // string for a GET). Returns the rejection, or nullopt when the request may proceed (in which
   // case it has consumed one unit of the rate limit).
+  // `account` is set to the account RT-AccessCode names (null when none), even on a rejection.
   std::optional<Answer> Authenticate(const httplib::Request& req, const std::string& signed_body,
-                                     bool require_json_content_type);
-  std::optional<Answer> CheckRateLimit();  // requires auth_mu_
-  Answer LookUp(const nlohmann::json& body) const;
-  Answer List(const httplib::Request& req) const;
+                                     bool require_json_content_type, Account*& account);
+  std::optional<Answer> CheckRateLimit(Account& account);  // requires auth_mu_
+  Answer LookUp(const nlohmann::json& body, const Account& account) const;
+  Answer List(const httplib::Request& req, const Account& account) const;
+  // The named account (empty: the default); throws std::invalid_argument for an unknown name.
+  Account& AccountNamed(const std::string& name) const;
+  Account* AccountByCode(const std::string& access_code) const;  // null when none
+  // Adds to `account`; requires fleet_mu_.
+  void UpsertLocked(FakeEsim esim, Account& account);
   void Finish(httplib::Response& res, const Answer& answer, RequestRecord record);
   // Writes status, the rate limit headers (when configured), extra headers and the JSON body.
   void Compose(httplib::Response& res, const Answer& answer);
@@ -283,25 +368,18 @@ class FakeEsimflyApi {
   std::atomic<int> port_{0};
   std::string host_;
 
-  mutable std::mutex fleet_mu_;
-  std::map<std::string, FakeEsim> esims_by_iccid_;        // guarded by fleet_mu_
-  std::unordered_map<int64_t, std::string> iccid_by_id_;  // guarded by fleet_mu_
+  // [0] the default account, then as added; fixed once started (AddAccount precedes Start).
+  std::vector<std::unique_ptr<Account>> accounts_;
+
+  mutable std::mutex fleet_mu_;  // guards every account's fleet
 
   mutable std::mutex auth_mu_;
   // Request id -> the wall time until which it must be remembered; plus that order for pruning.
   std::unordered_map<std::string, std::chrono::system_clock::time_point> seen_ids_;
   std::multimap<std::chrono::system_clock::time_point, std::string> seen_ids_by_expiry_;
-  RateLimitState rate_;                // guarded by auth_mu_
-  std::chrono::milliseconds latency_;  // guarded by auth_mu_
+  std::chrono::milliseconds latency_;  // guarded by auth_mu_ (also every account's rate)
 
-  mutable std::mutex knobs_mu_;
-  double balance_;                                              // guarded by knobs_mu_
-  std::string currency_;                                        // guarded by knobs_mu_
-  std::string webhook_url_;                                     // guarded by knobs_mu_
-  nlohmann::json webhook_events_ = nlohmann::json::array();     // guarded by knobs_mu_
-  std::string webhook_secret_;                                  // guarded by knobs_mu_
-  nlohmann::json recent_deliveries_ = nlohmann::json::array();  // guarded by knobs_mu_
-  int list_fail_page_;                                          // guarded by knobs_mu_
+  mutable std::mutex knobs_mu_;  // guards every account's balance, webhook and list fault page
   mutable std::atomic<size_t> invented_esims_{0};  // eSIMs list_invents_esims made up so far
 
   mutable std::mutex records_mu_;

@@ -1944,3 +1944,339 @@ TEST_F(FakeApiTest, WebhookSubscriptionPutRotatesTheSecretAndGetShowsIt) {
 
 }  // namespace
 }  // namespace fake_esimfly
+
+// --- Several accounts ----------------------------------------------------------------------------
+
+namespace fake_esimfly {
+namespace {
+
+constexpr char kGlobexAccess[] = "esf_globex_access";
+constexpr char kGlobexSecret[] = "sk_globex_secret";
+
+// Two accounts on one server: the default one ("acme", kAccess, the default fleet) and "globex"
+// (kGlobexAccess, five generated eSIMs of the second account's ICCID range).
+class FakeApiAccountsTest : public FakeApiTest {
+ protected:
+  static AccountOptions Globex() {
+    AccountOptions globex;
+    globex.name = "globex";
+    globex.access_code = kGlobexAccess;
+    globex.secret_key = kGlobexSecret;
+    return globex;
+  }
+
+  void StartTwoAccounts(Options options, AccountOptions globex = Globex()) {
+    options.account_name = "acme";
+    api_ = std::make_unique<FakeEsimflyApi>(std::move(options), DefaultFleet());
+    globex_fleet_ = GenerateFleet(5, std::chrono::system_clock::now(), kAccountIndexStride);
+    api_->AddAccount(std::move(globex), globex_fleet_);
+    port_ = api_->Start();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    client_->set_read_timeout(10, 0);
+  }
+  void StartTwoAccounts() { StartTwoAccounts(DefaultOptions()); }
+
+  static Call AsGlobex(Call call) {
+    call.access_code = kGlobexAccess;
+    call.secret = kGlobexSecret;
+    return call;
+  }
+  httplib::Result GlobexStatus(const std::string& iccid) {
+    Call call;
+    call.body = BodyFor(iccid).dump();
+    return Send(AsGlobex(call));
+  }
+  std::string GlobexIccid(size_t i = 0) const { return globex_fleet_.at(i).iccid; }
+
+  std::vector<FakeEsim> globex_fleet_;
+};
+
+std::set<std::string> ListedIccids(const httplib::Result& res) {
+  std::set<std::string> iccids;
+  if (!res || res->status != 200) {
+    ADD_FAILURE() << (res ? res->body : httplib::to_string(res.error()));
+    return iccids;
+  }
+  const Json body = Json::parse(res->body);
+  for (const Json& item : body["data"]["esims"]) {
+    if (item["iccid"].is_string()) iccids.insert(item["iccid"].get<std::string>());
+  }
+  return iccids;
+}
+
+TEST_F(FakeApiAccountsTest, EachAccountAnswersFromItsOwnFleet) {
+  StartTwoAccounts();
+  EXPECT_EQ(api_->AccountNames(), (std::vector<std::string>{"acme", "globex"}));
+  EXPECT_EQ(api_->FleetSize(), kDefaultFleetSize);
+  EXPECT_EQ(api_->FleetSize("acme"), kDefaultFleetSize);
+  EXPECT_EQ(api_->FleetSize("globex"), 5u);
+
+  auto acme = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(acme);
+  EXPECT_EQ(acme->status, 200) << acme->body;
+  EXPECT_EQ(api_->Requests().back().account, "acme");
+  auto globex = GlobexStatus(GlobexIccid(3));
+  ASSERT_TRUE(globex);
+  ASSERT_EQ(globex->status, 200) << globex->body;
+  EXPECT_EQ(Json::parse(globex->body)["data"]["iccid"], GlobexIccid(3));
+  EXPECT_EQ(api_->Requests().back().account, "globex");
+  EXPECT_EQ(api_->Requests().back().access_code, kGlobexAccess);
+
+  // Each listing holds that account's eSIMs only.
+  const std::string page = std::string(kListPath) + "?limit=100";
+  const std::set<std::string> acme_listed = ListedIccids(SendGet(page));
+  const std::set<std::string> globex_listed = ListedIccids(SendGet(page, AsGlobex({})));
+  EXPECT_EQ(globex_listed.size(), 5u);
+  for (const FakeEsim& esim : globex_fleet_) {
+    EXPECT_TRUE(globex_listed.count(esim.iccid)) << esim.iccid;
+    EXPECT_FALSE(acme_listed.count(esim.iccid)) << esim.iccid;
+  }
+  EXPECT_TRUE(acme_listed.count(kSpecExampleIccid));
+  EXPECT_FALSE(globex_listed.count(kSpecExampleIccid));
+
+  // Generated fleets of different accounts never share an ICCID or id.
+  const auto first = GenerateFleet(50, std::chrono::system_clock::now());
+  const auto second = GenerateFleet(50, std::chrono::system_clock::now(), 2 * kAccountIndexStride);
+  for (const FakeEsim& a : first) {
+    for (const FakeEsim& b : second) {
+      ASSERT_NE(a.iccid, b.iccid);
+      ASSERT_NE(a.id, b.id);
+    }
+  }
+  EXPECT_TRUE(IsLuhnValid(second[7].iccid));
+}
+
+TEST_F(FakeApiAccountsTest, OneAccountsCredentialsDoNotReadTheOthersEsims) {
+  StartTwoAccounts();
+  // acme asks for a globex eSIM, globex for acme's (by ICCID and by id): not found.
+  ExpectApiError(SendFor(GlobexIccid()), 404, "ESIM_NOT_FOUND");
+  ExpectApiError(GlobexStatus(kSpecExampleIccid), 404, "ESIM_NOT_FOUND");
+  Call by_id;
+  by_id.body = Json{{"esimId", kByIdEsimId}}.dump();
+  ExpectApiError(Send(AsGlobex(by_id)), 404, "ESIM_NOT_FOUND");
+  auto own = Send(by_id);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->status, 200) << own->body;
+
+  // globex's code signed with acme's secret, or a wrong one: refused for globex only.
+  Call crossed = AsGlobex({});
+  crossed.body = BodyFor(GlobexIccid()).dump();
+  crossed.secret = kSecret;
+  ExpectAuthError(Send(crossed), 401, "INVALID_SIGNATURE");
+  EXPECT_EQ(api_->Requests().back().account, "globex");
+  crossed.secret = "sk_wrong";
+  ExpectAuthError(Send(crossed), 401, "INVALID_SIGNATURE");
+  auto acme = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(acme);
+  EXPECT_EQ(acme->status, 200) << acme->body;
+  // And acme's code with globex's secret.
+  Call reverse;
+  reverse.body = BodyFor(kSpecExampleIccid).dump();
+  reverse.secret = kGlobexSecret;
+  ExpectAuthError(Send(reverse), 401, "INVALID_SIGNATURE");
+  auto globex = GlobexStatus(GlobexIccid());
+  ASSERT_TRUE(globex);
+  EXPECT_EQ(globex->status, 200) << globex->body;
+
+  // An unknown code names no account.
+  Call unknown;
+  unknown.body = BodyFor(kSpecExampleIccid).dump();
+  unknown.access_code = "esf_nobody";
+  ExpectAuthError(Send(unknown), 401, "INVALID_API_KEY");
+  EXPECT_EQ(api_->Requests().back().account, "");
+}
+
+TEST_F(FakeApiAccountsTest, AccountsNeverShareAnEsimNameOrAccessCode) {
+  Options options = DefaultOptions();
+  options.account_name = "acme";
+  FakeEsimflyApi api(options, DefaultFleet());
+  AccountOptions globex = Globex();
+  // An eSIM of acme's, by ICCID and by id.
+  EXPECT_THROW(api.AddAccount(globex, {api.Fleet().front()}), std::invalid_argument);
+  FakeEsim same_id = GenerateFleet(1, std::chrono::system_clock::now(), kAccountIndexStride)[0];
+  same_id.id = kByIdEsimId;
+  EXPECT_THROW(api.AddAccount(globex, {same_id}), std::invalid_argument);
+  EXPECT_EQ(api.AccountNames(), std::vector<std::string>{"acme"});  // nothing added
+  AccountOptions taken = globex;
+  taken.name = "acme";
+  EXPECT_THROW(api.AddAccount(taken, {}), std::invalid_argument);
+  taken = globex;
+  taken.access_code = kAccess;
+  EXPECT_THROW(api.AddAccount(taken, {}), std::invalid_argument);
+
+  api.AddAccount(globex, GenerateFleet(2, std::chrono::system_clock::now(), kAccountIndexStride));
+  EXPECT_THROW(api.UpsertEsim(api.Fleet("globex")[0]), std::invalid_argument);  // into acme
+  EXPECT_THROW(api.UpsertEsim(api.Fleet()[0], "globex"), std::invalid_argument);
+  EXPECT_THROW(api.FleetSize("initech"), std::invalid_argument);
+  EXPECT_THROW(api.SetAccountFault("initech", AccountFault::kDown), std::invalid_argument);
+  // Moving an eSIM: remove it from one, then add it to the other.
+  const FakeEsim moved = api.Fleet("globex")[0];
+  api.RemoveEsim(moved.iccid, "globex");
+  api.UpsertEsim(moved);
+  EXPECT_EQ(api.FleetSize("globex"), 1u);
+  EXPECT_EQ(api.FleetSize(), kDefaultFleetSize + 1);
+
+  api.Start();
+  AccountOptions late = Globex();
+  late.name = "late";
+  late.access_code = "esf_late";
+  EXPECT_THROW(api.AddAccount(late, {}), std::logic_error);
+}
+
+TEST_F(FakeApiAccountsTest, RateLimitWindowsArePerAccount) {
+  Options options = DefaultOptions();
+  options.rate_limit_per_minute = 1;
+  AccountOptions globex = Globex();
+  globex.rate_limit_per_minute = 2;
+  StartTwoAccounts(options, globex);
+
+  auto acme = SendFor(kSpecExampleIccid);
+  ASSERT_TRUE(acme);
+  EXPECT_EQ(acme->status, 200);
+  EXPECT_EQ(acme->get_header_value("X-RateLimit-Limit"), "1");
+  EXPECT_EQ(acme->get_header_value("X-RateLimit-Remaining"), "0");
+  ExpectApiError(SendFor(kSpecExampleIccid), 429, "RATE_LIMIT_EXCEEDED");
+
+  // acme's exhausted window leaves globex's untouched.
+  for (const char* remaining : {"1", "0"}) {
+    auto res = GlobexStatus(GlobexIccid());
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(res->get_header_value("X-RateLimit-Limit"), "2");
+    EXPECT_EQ(res->get_header_value("X-RateLimit-Remaining"), remaining);
+  }
+  auto limited = GlobexStatus(GlobexIccid());
+  ExpectApiError(limited, 429, "RATE_LIMIT_EXCEEDED");
+  EXPECT_EQ(limited->get_header_value("X-RateLimit-Limit"), "2");
+  // A refused signature carries its account's headers.
+  Call bad = AsGlobex({});
+  bad.body = BodyFor(GlobexIccid()).dump();
+  bad.secret = "sk_wrong";
+  auto refused = Send(bad);
+  ExpectAuthError(refused, 401, "INVALID_SIGNATURE");
+  EXPECT_EQ(refused->get_header_value("X-RateLimit-Limit"), "2");
+
+  // A fresh window for globex only.
+  api_->SetRateLimitPerMinute(5, "globex");
+  auto fresh = GlobexStatus(GlobexIccid());
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->status, 200);
+  EXPECT_EQ(fresh->get_header_value("X-RateLimit-Remaining"), "4");
+  ExpectApiError(SendFor(kSpecExampleIccid), 429, "RATE_LIMIT_EXCEEDED");
+}
+
+TEST_F(FakeApiAccountsTest, AccountFaultLeavesTheOtherAccountWorking) {
+  Options options = DefaultOptions();
+  options.fault_retry_after = seconds(7);
+  StartTwoAccounts(options);
+  struct Case {
+    AccountFault fault;
+    int status;
+    std::string code;  // empty: not JSON
+    std::string text_key;
+  };
+  const Case cases[] = {
+      {AccountFault::kRevoked, 401, "INVALID_API_KEY", "error"},
+      {AccountFault::kDown, 503, "", ""},
+      {AccountFault::kInvalidSignature, 401, "INVALID_SIGNATURE", "error"},
+      {AccountFault::kRateLimited, 429, "RATE_LIMIT_EXCEEDED", "message"},
+      {AccountFault::kProviderError, 502, "PROVIDER_ERROR", "message"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(AccountFaultName(c.fault));
+    EXPECT_EQ(ParseAccountFault(AccountFaultName(c.fault)), c.fault);
+    api_->SetAccountFault("globex", c.fault);
+    EXPECT_EQ(api_->GetAccountFault("globex"), c.fault);
+    // Every endpoint of globex fails...
+    for (int endpoint = 0; endpoint < 3; ++endpoint) {
+      SCOPED_TRACE(endpoint);
+      auto res = endpoint == 0   ? GlobexStatus(GlobexIccid())
+                 : endpoint == 1 ? SendGet(kListPath, AsGlobex({}))
+                                 : SendGet(kBalancePath, AsGlobex({}));
+      if (c.code.empty()) {
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, c.status);
+        EXPECT_EQ(res->get_header_value("Content-Type"), "text/html");
+      } else {
+        ExpectError(res, c.status, c.code, c.text_key);
+      }
+      if (c.fault == AccountFault::kRateLimited) {
+        EXPECT_EQ(res->get_header_value("Retry-After"), "7");
+      }
+      EXPECT_EQ(api_->Requests().back().account, "globex");
+      EXPECT_EQ(api_->Requests().back().http_status, c.status);
+    }
+    // ...while acme answers as ever.
+    auto acme = SendFor(kSpecExampleIccid);
+    ASSERT_TRUE(acme);
+    EXPECT_EQ(acme->status, 200) << acme->body;
+    auto acme_list = SendGet(kListPath);
+    ASSERT_TRUE(acme_list);
+    EXPECT_EQ(acme_list->status, 200);
+  }
+  api_->SetAccountFault("globex", AccountFault::kNone);
+  auto healed = GlobexStatus(GlobexIccid());
+  ASSERT_TRUE(healed);
+  EXPECT_EQ(healed->status, 200) << healed->body;
+  EXPECT_THROW(ParseAccountFault("sleepy"), std::invalid_argument);
+
+  // The default account can fail the same way, the other one keeps working.
+  api_->SetAccountFault("", AccountFault::kProviderError);
+  EXPECT_EQ(api_->GetAccountFault("acme"), AccountFault::kProviderError);
+  ExpectApiError(SendFor(kSpecExampleIccid), 502, "PROVIDER_ERROR");
+  healed = GlobexStatus(GlobexIccid());
+  ASSERT_TRUE(healed);
+  EXPECT_EQ(healed->status, 200) << healed->body;
+}
+
+TEST_F(FakeApiAccountsTest, BalanceWebhookAndEsimFaultsArePerAccount) {
+  StartTwoAccounts();
+  api_->SetBalance(12.5, "EUR", "globex");
+  auto acme = SendGet(kBalancePath);
+  ASSERT_TRUE(acme);
+  EXPECT_EQ(Json::parse(acme->body)["data"]["currency"], "USD");
+  auto globex = SendGet(kBalancePath, AsGlobex({}));
+  ASSERT_TRUE(globex);
+  EXPECT_DOUBLE_EQ(Json::parse(globex->body)["data"]["balance"].get<double>(), 12.5);
+  EXPECT_EQ(Json::parse(globex->body)["data"]["currency"], "EUR");
+
+  // globex subscribes; acme's subscription stays empty.
+  const std::string body =
+      R"({"webhook_url":"https://mon.example.com/webhook/globex","events":["esim.installed"]})";
+  const std::string timestamp = NowMillis();
+  const std::string request_id = NewUuidV4();
+  httplib::Headers headers = {
+      {"RT-AccessCode", kGlobexAccess},
+      {"RT-RequestID", request_id},
+      {"RT-Timestamp", timestamp},
+      {"RT-Signature", TestSign(kGlobexSecret, timestamp, request_id, kGlobexAccess, body)}};
+  auto put = client_->Put(kWebhooksPath, headers, body, "application/json");
+  ASSERT_TRUE(put);
+  ASSERT_EQ(put->status, 200) << put->body;
+  EXPECT_EQ(api_->WebhookUrl("globex"), "https://mon.example.com/webhook/globex");
+  EXPECT_FALSE(api_->WebhookSecret("globex").empty());
+  EXPECT_EQ(api_->WebhookUrl(), "");
+  EXPECT_EQ(api_->WebhookSecret("acme"), "");
+  auto acme_hooks = SendGet(kWebhooksPath);
+  ASSERT_TRUE(acme_hooks);
+  EXPECT_TRUE(Json::parse(acme_hooks->body)["data"]["webhook_url"].is_null());
+  auto globex_hooks = SendGet(kWebhooksPath, AsGlobex({}));
+  ASSERT_TRUE(globex_hooks);
+  EXPECT_EQ(Json::parse(globex_hooks->body)["data"]["webhook_url"],
+            "https://mon.example.com/webhook/globex");
+
+  // An eSIM fault finds its eSIM in whichever account holds it.
+  ASSERT_TRUE(api_->SetFault(GlobexIccid(), Fault::kServerError));
+  auto faulty = GlobexStatus(GlobexIccid());
+  ASSERT_TRUE(faulty);
+  EXPECT_EQ(faulty->status, 500);
+  EXPECT_EQ(api_->Requests().back().fault, Fault::kServerError);
+  api_->SetListFailPage(1, "globex");
+  ExpectApiError(SendGet(kListPath, AsGlobex({})), 502, "PROVIDER_ERROR");
+  auto acme_list = SendGet(kListPath);
+  ASSERT_TRUE(acme_list);
+  EXPECT_EQ(acme_list->status, 200);
+}
+
+}  // namespace
+}  // namespace fake_esimfly

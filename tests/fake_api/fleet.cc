@@ -290,16 +290,18 @@ std::vector<FakeEsim> DefaultFleet(TimePoint now) {
   return fleet;
 }
 
-std::vector<FakeEsim> GenerateFleet(size_t count, TimePoint now) {
+std::vector<FakeEsim> GenerateFleet(size_t count, TimePoint now, size_t first_index) {
   now = std::chrono::floor<std::chrono::milliseconds>(now);
   static constexpr std::array<const Network*, 10> kNetworks = {
       &kOptusAu,   &kVodafoneUk, &kMovistarEs, &kVerizonUs, &kTeliaSe,
       &kTelekomDe, &kOrangeFr,   &kAisTh,      &kSktKr,     &kDocomoJp};
   static constexpr std::array<int, 6> kPlansGb = {1, 3, 5, 10, 20, 50};
-  if (count > 100000000000ULL) throw std::invalid_argument("fleet too large");
+  if (count > 100000000000ULL || first_index > 100000000000ULL - count) {
+    throw std::invalid_argument("fleet too large");
+  }
   std::vector<FakeEsim> fleet;
   fleet.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = first_index; i < first_index + count; ++i) {
     char digits[32];
     std::snprintf(digits, sizeof digits, "8988303%011llu",
                   static_cast<unsigned long long>(i % 100000000000ULL));

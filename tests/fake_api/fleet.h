@@ -94,12 +94,17 @@ std::vector<FakeEsim> DefaultFleet(
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // `count` varied, mostly healthy eSIMs for load tests: Luhn-valid 19-digit ICCIDs
-// 8988303XXXXXXXXXXXC (X = index), ids 100000 + index, no error codes. Deterministic for a given
-// `now`: 85 % ACTIVE (2 in 17 of them unlimited), 5 % NEW, 5 % DEPLETED, 5 % EXPIRED. Each has a
-// 30-day package named after its network's country and plan: "Japan 5GB - 30 Days" /
-// "japan-30days-5gb", "Spain Unlimited - 30 Days" / "spain-30days-unlimited".
+// 8988303XXXXXXXXXXXC (X = index), ids 100000 + index, no error codes; indexes run from
+// `first_index` (accounts served side by side take disjoint ranges, e.g. kAccountIndexStride
+// apart). Deterministic for a given `now` and `first_index`: 85 % ACTIVE (2 in 17 of them
+// unlimited), 5 % NEW, 5 % DEPLETED, 5 % EXPIRED. Each has a 30-day package named after its
+// network's country and plan: "Japan 5GB - 30 Days" / "japan-30days-5gb", "Spain Unlimited - 30
+// Days" / "spain-30days-unlimited".
 std::vector<FakeEsim> GenerateFleet(
-    size_t count, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+    size_t count, std::chrono::system_clock::time_point now = std::chrono::system_clock::now(),
+    size_t first_index = 0);
+// The index range of one account's generated fleet: the n-th account starts at n times this.
+inline constexpr size_t kAccountIndexStride = 100000000;
 
 // A fleet file is a JSON array of {"iccid": string, "id": integer, "status_data": object,
 // "error_code": string (optional), "package_name": string (optional), "package_code": string

@@ -19,6 +19,8 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "fake_esimfly_api.h"
 #include "fleet.h"
@@ -64,18 +66,56 @@ Flags:
   --currency=CODE             its currency, three capital letters: USD, EUR or IQD (default USD)
   --webhook-url=URL           the API key's webhook URL as GET /webhooks reports it, with the
                               four eSIM events subscribed (default: none set)
-  --log-requests              log one line per request to stderr
+  --log-requests              log one line per request to stderr (with account=NAME when
+                              several accounts are served)
   --help                      show this help
 
-Prints "fake eSIMfly API listening on URL (N eSIMs)" to stderr when ready; stops on SIGTERM or
-SIGINT. Exit codes: 0 stopped by a signal, 1 bad flags or files, 2 cannot bind.
+Several accounts (API keys) on one server, so that one fails while another works. The flags
+above describe the default account; each --account adds one with its own credentials, fleet,
+rate limit window, balance and webhook subscription. A request is answered for the account
+whose access code it sends, from that account's eSIMs only (no eSIM is in two accounts).
+  --account-name=NAME         the default account's name, for --account-fault and the request
+                              log (default "default")
+  --account=NAME:ACCESS_CODE:SECRET_KEY_FILE[,KEY=VALUE...]
+                              adds an account (repeatable). NAME: lowercase letters, digits,
+                              '_' and '-', first a letter. The secret comes from the file as
+                              for --secret-key-file. Optional KEY=VALUE settings, as the flags
+                              of the same name: fleet=FILE.json, fleet-size=N (default 20
+                              generated eSIMs, ICCIDs 8988303..., the n-th added account from
+                              index n*100000000), rate-limit-per-minute=N, balance=AMOUNT,
+                              currency=CODE, webhook-url=URL
+  --account-fault=NAME:FAULT  makes every request of one account fail (repeatable): revoked
+                              (401 INVALID_API_KEY), down (503 HTML page), invalid_signature
+                              (401 INVALID_SIGNATURE, as after a rotated secret), rate_limited
+                              (429 RATE_LIMIT_EXCEEDED, Retry-After 1) or provider_error (502
+                              PROVIDER_ERROR), or none
+
+Example, two accounts with globex refused:
+  fake_esimfly_api --account-name=acme --secret-key-file=config/demo-secret-key \
+    --account=globex:esf_demo_globex_access_code:config/demo-globex-secret-key,fleet-size=20 \
+    --account-fault=globex:invalid_signature
+
+Prints "fake eSIMfly API listening on URL (N eSIMs)" to stderr when ready (N: every account's),
+then with several accounts one line per account; stops on SIGTERM or SIGINT.
+Exit codes: 0 stopped by a signal, 1 bad flags or files, 2 cannot bind.
 )usage";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// One --account.
+struct AccountFlags {
+  fake_esimfly::AccountOptions options;
+  std::string secret_key_file;
+  std::string fleet_file;
+  std::optional<size_t> fleet_size;
+  std::string webhook_url;
+};
+
 struct Flags {
+  std::vector<AccountFlags> accounts;
+  std::vector<std::pair<std::string, fake_esimfly::AccountFault>> account_faults;
   std::string host = "127.0.0.1";
   int port = 18080;
   fake_esimfly::Options options;
@@ -115,9 +155,105 @@ void ParseListen(const std::string& value, Flags& flags) {
   flags.port = ParseNumber<int>("listen", value.substr(colon + 1), 0, 65535);
 }
 
-std::string ReadSecretFile(const std::string& path) {
+// 1-63 characters: lowercase letters, digits, '_' and '-', first a letter (as the exporter's
+// account names).
+void CheckAccountName(const std::string& flag, const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 63 && name[0] >= 'a' && name[0] <= 'z' &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+                  });
+  if (!ok) {
+    throw UsageError("--" + flag + ": bad account name \"" + name +
+                     "\" (1-63 lowercase letters, digits, '_' and '-', first a letter)");
+  }
+}
+
+double ParseBalance(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const double amount = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !std::isfinite(amount) ||
+      amount < 0 || std::isspace(static_cast<unsigned char>(text[0]))) {
+    throw UsageError("--" + flag +
+                     ": expected a non-negative amount such as 1500 or 12.50, got \"" + text +
+                     "\"");
+  }
+  return amount;
+}
+
+std::string ParseCurrency(const std::string& flag, const std::string& code) {
+  if (code.size() != 3 ||
+      !std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    throw UsageError("--" + flag + ": expected three capital letters such as USD, got \"" + code +
+                     "\"");
+  }
+  return code;
+}
+
+std::string ParseWebhookUrl(const std::string& flag, const std::string& url) {
+  if (!url.starts_with("https://")) {
+    throw UsageError("--" + flag + ": the vendor takes HTTPS URLs only");
+  }
+  return url;
+}
+
+// NAME:ACCESS_CODE:SECRET_KEY_FILE[,KEY=VALUE...]
+AccountFlags ParseAccount(const std::string& value) {
+  AccountFlags account;
+  const size_t comma = value.find(',');
+  const std::string head = value.substr(0, comma);
+  const size_t first = head.find(':');
+  const size_t second = first == std::string::npos ? first : head.find(':', first + 1);
+  if (second == std::string::npos) {
+    throw UsageError("--account: expected NAME:ACCESS_CODE:SECRET_KEY_FILE, got \"" + value + "\"");
+  }
+  account.options.name = head.substr(0, first);
+  CheckAccountName("account", account.options.name);
+  account.options.access_code = head.substr(first + 1, second - first - 1);
+  account.secret_key_file = head.substr(second + 1);
+  if (account.options.access_code.empty() || account.secret_key_file.empty()) {
+    throw UsageError("--account: empty access code or secret key file in \"" + value + "\"");
+  }
+  std::string rest = comma == std::string::npos ? "" : value.substr(comma + 1);
+  while (comma != std::string::npos) {
+    const size_t next = rest.find(',');
+    const std::string setting = rest.substr(0, next);
+    const size_t eq = setting.find('=');
+    if (eq == std::string::npos) {
+      throw UsageError("--account: expected KEY=VALUE, got \"" + setting + "\"");
+    }
+    const std::string key = setting.substr(0, eq);
+    const std::string text = setting.substr(eq + 1);
+    const std::string flag = "account " + account.options.name + " " + key;
+    if (key == "fleet") {
+      account.fleet_file = text;
+    } else if (key == "fleet-size") {
+      account.fleet_size = ParseNumber<size_t>(flag, text, 0, 10000000);
+    } else if (key == "rate-limit-per-minute") {
+      account.options.rate_limit_per_minute = ParseNumber<int>(flag, text, 0, 1000000000);
+    } else if (key == "balance") {
+      account.options.balance = ParseBalance(flag, text);
+    } else if (key == "currency") {
+      account.options.currency = ParseCurrency(flag, text);
+    } else if (key == "webhook-url") {
+      account.webhook_url = ParseWebhookUrl(flag, text);
+    } else {
+      throw UsageError("--account: unknown setting \"" + key +
+                       "\" (fleet, fleet-size, rate-limit-per-minute, balance, currency, "
+                       "webhook-url)");
+    }
+    if (next == std::string::npos) break;
+    rest = rest.substr(next + 1);
+  }
+  if (!account.fleet_file.empty() && account.fleet_size) {
+    throw UsageError("--account " + account.options.name + ": fleet and fleet-size are exclusive");
+  }
+  return account;
+}
+
+std::string ReadSecretFile(const std::string& path, const std::string& flag = "secret-key-file") {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("--secret-key-file: cannot read " + path);
+  if (!in) throw UsageError("--" + flag + ": cannot read " + path);
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string secret = buffer.str();
@@ -125,7 +261,7 @@ std::string ReadSecretFile(const std::string& path) {
                              secret.back() == ' ' || secret.back() == '\t')) {
     secret.pop_back();
   }
-  if (secret.empty()) throw UsageError("--secret-key-file: " + path + " is empty");
+  if (secret.empty()) throw UsageError("--" + flag + ": " + path + " is empty");
   return secret;
 }
 
@@ -180,25 +316,9 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (name == "fleet-size") {
       flags.fleet_size = ParseNumber<size_t>(name, required(), 0, 10000000);
     } else if (name == "balance") {
-      const std::string text = required();
-      char* end = nullptr;
-      errno = 0;
-      const double amount = std::strtod(text.c_str(), &end);
-      if (text.empty() || end != text.c_str() + text.size() || errno != 0 ||
-          !std::isfinite(amount) || amount < 0 ||
-          std::isspace(static_cast<unsigned char>(text[0]))) {
-        throw UsageError("--balance: expected a non-negative amount such as 1500 or 12.50, got \"" +
-                         text + "\"");
-      }
-      flags.options.balance = amount;
+      flags.options.balance = ParseBalance(name, required());
     } else if (name == "currency") {
-      const std::string code = required();
-      if (code.size() != 3 ||
-          !std::all_of(code.begin(), code.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
-        throw UsageError("--currency: expected three capital letters such as USD, got \"" + code +
-                         "\"");
-      }
-      flags.options.currency = code;
+      flags.options.currency = ParseCurrency(name, required());
     } else if (name == "list-pagination") {
       const std::string key = required();
       if (key != "total_pages" && key != "totalPages" && key != "none") {
@@ -213,9 +333,23 @@ Flags ParseFlags(int argc, char** argv) {
       boolean();
       flags.options.reset_header_iso8601 = true;
     } else if (name == "webhook-url") {
-      flags.webhook_url = required();
-      if (!flags.webhook_url.starts_with("https://")) {
-        throw UsageError("--webhook-url: the vendor takes HTTPS URLs only");
+      flags.webhook_url = ParseWebhookUrl(name, required());
+    } else if (name == "account-name") {
+      flags.options.account_name = required();
+      CheckAccountName(name, flags.options.account_name);
+    } else if (name == "account") {
+      flags.accounts.push_back(ParseAccount(required()));
+    } else if (name == "account-fault") {
+      const std::string text = required();
+      const size_t colon = text.find(':');
+      if (colon == std::string::npos) {
+        throw UsageError("--account-fault: expected NAME:FAULT, got \"" + text + "\"");
+      }
+      try {
+        flags.account_faults.emplace_back(text.substr(0, colon),
+                                          fake_esimfly::ParseAccountFault(text.substr(colon + 1)));
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--account-fault: ") + e.what());
       }
     } else if (name == "log-requests") {
       boolean();
@@ -230,6 +364,13 @@ Flags ParseFlags(int argc, char** argv) {
   if (!flags.fleet_file.empty() && flags.fleet_size) {
     throw UsageError("--fleet and --fleet-size are exclusive");
   }
+  for (const auto& [account, fault] : flags.account_faults) {
+    if (account != flags.options.account_name &&
+        std::none_of(flags.accounts.begin(), flags.accounts.end(),
+                     [&](const AccountFlags& a) { return a.options.name == account; })) {
+      throw UsageError("--account-fault: no account named \"" + account + "\"");
+    }
+  }
   return flags;
 }
 
@@ -238,6 +379,7 @@ Flags ParseFlags(int argc, char** argv) {
 int main(int argc, char** argv) {
   Flags flags;
   std::vector<fake_esimfly::FakeEsim> fleet;
+  std::vector<std::vector<fake_esimfly::FakeEsim>> account_fleets;  // one per --account
   try {
     flags = ParseFlags(argc, argv);
     if (flags.help) {
@@ -256,6 +398,18 @@ int main(int argc, char** argv) {
     } else {
       fleet = fake_esimfly::DefaultFleet();
     }
+    for (size_t i = 0; i < flags.accounts.size(); ++i) {
+      AccountFlags& account = flags.accounts[i];
+      account.options.secret_key =
+          ReadSecretFile(account.secret_key_file, "account " + account.options.name);
+      if (!account.fleet_file.empty()) {
+        account_fleets.push_back(fake_esimfly::LoadFleetFile(account.fleet_file));
+      } else {
+        account_fleets.push_back(fake_esimfly::GenerateFleet(
+            account.fleet_size.value_or(20), std::chrono::system_clock::now(),
+            (i + 1) * fake_esimfly::kAccountIndexStride));
+      }
+    }
   } catch (const UsageError& e) {
     std::cerr << "fake_esimfly_api: " << e.what() << "\n(see --help)\n";
     return 1;
@@ -266,13 +420,15 @@ int main(int argc, char** argv) {
 
   flags.options.max_recorded_requests = 10000;  // a long demo must not grow without bound
   if (flags.log_requests) {
-    flags.options.on_request = [](const fake_esimfly::RequestRecord& r) {
+    const bool several = !flags.accounts.empty();
+    flags.options.on_request = [several](const fake_esimfly::RequestRecord& r) {
       std::string line = r.method + " " + r.path;
       if (!r.query.empty()) line += "?" + r.query;
       if (!r.iccid.empty()) line += " iccid=" + r.iccid;
       if (r.esim_id != 0) line += " esimId=" + std::to_string(r.esim_id);
       line += " -> " + std::to_string(r.http_status);
       if (!r.code.empty()) line += " " + r.code;
+      if (several && !r.account.empty()) line += " account=" + r.account;
       std::cerr << line + "\n";
     };
   }
@@ -286,11 +442,25 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  const size_t esim_count = fleet.size();
+  size_t esim_count = fleet.size();
   fake_esimfly::FakeEsimflyApi api(flags.options, std::move(fleet));
-  if (!flags.webhook_url.empty()) {
-    api.SetWebhookSubscription(flags.webhook_url, {"esim.usage.threshold", "esim.status.changed",
-                                                   "esim.installed", "esim.profile.updated"});
+  const nlohmann::json events = {"esim.usage.threshold", "esim.status.changed", "esim.installed",
+                                 "esim.profile.updated"};
+  try {
+    if (!flags.webhook_url.empty()) api.SetWebhookSubscription(flags.webhook_url, events);
+    for (size_t i = 0; i < flags.accounts.size(); ++i) {
+      const AccountFlags& account = flags.accounts[i];
+      esim_count += account_fleets[i].size();
+      api.AddAccount(account.options, std::move(account_fleets[i]));
+      if (!account.webhook_url.empty()) {
+        api.SetWebhookSubscription(account.webhook_url, events, account.options.name);
+      }
+    }
+    for (const auto& [account, fault] : flags.account_faults) api.SetAccountFault(account, fault);
+  } catch (const std::exception& e) {
+    // A taken name or access code, or an eSIM in two accounts.
+    std::cerr << "fake_esimfly_api: " << e.what() << "\n";
+    return 1;
   }
   try {
     api.Start(flags.host, flags.port);
@@ -303,6 +473,16 @@ int main(int argc, char** argv) {
   }
   std::cerr << "fake eSIMfly API listening on " << api.BaseUrl() << " (" << esim_count << " eSIMs)"
             << std::endl;
+  if (!flags.accounts.empty()) {
+    for (const std::string& name : api.AccountNames()) {
+      const auto fault = api.GetAccountFault(name);
+      std::cerr << "  account " << name << ": " << api.FleetSize(name) << " eSIMs"
+                << (fault == fake_esimfly::AccountFault::kNone
+                        ? std::string()
+                        : std::string(", fault ") + fake_esimfly::AccountFaultName(fault))
+                << std::endl;
+    }
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
