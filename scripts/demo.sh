@@ -33,15 +33,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-chmod 600 config/demo-secret-key config/demo-webhook-secret  # the exporter warns otherwise
-# config/demo.yml plus the webhook receiver (a demo secret; the fake sends like the vendor).
-# Absolute paths: the copy lives in the temporary directory.
-sed "s|secret_key_file: demo-secret-key|secret_key_file: $PWD/config/demo-secret-key|" \
-  config/demo.yml >"$logs/demo.yml"
-printf 'webhook:\n  path: /webhook\n  secret_file: %s\n' "$PWD/config/demo-webhook-secret" \
-  >>"$logs/demo.yml"
-FAKE_ESIMFLY_SECRET_KEY=$(cat config/demo-secret-key) \
-  build/dev/tests/fake_esimfly_api --listen=$fake_address 2>"$logs/fake_api.log" &
+# the exporter warns about secrets others may read
+chmod 600 config/demo-secret-key config/demo-globex-secret-key config/demo-webhook-secret
+# Two accounts (API keys) on one fake server: acme works; globex's key is revoked on purpose, to
+# show one account failing while the other keeps working (config/demo-accounts.yml).
+build/dev/tests/fake_esimfly_api --listen=$fake_address --account-name=acme \
+  --secret-key-file=config/demo-secret-key \
+  --account=globex:esf_demo_globex_access_code:config/demo-globex-secret-key,fleet-size=20 \
+  --account-fault=globex:revoked 2>"$logs/fake_api.log" &
 pids+=($!)
 # The exporter's first inventory sweep goes out at once: the fake API must be listening by then.
 for _ in $(seq 1 100); do
@@ -50,11 +49,11 @@ for _ in $(seq 1 100); do
 done
 # Durable state under build/: stop and start the demo again and the series (and the webhook
 # delivery ids already received) are back at once.
-build/dev/esim_exporter --config.file="$logs/demo.yml" --web.listen-address=$exporter_address \
+build/dev/esim_exporter --config.file=config/demo-accounts.yml --web.listen-address=$exporter_address \
   --storage.path=build/demo-state 2>"$logs/exporter.log" &
 pids+=($!)
 
-echo "==> Waiting until every eSIM has been polled once"
+echo "==> Waiting until every eSIM has been polled once (globex's refused key holds up nothing)"
 for _ in $(seq 1 150); do
   curl -sf -o /dev/null "http://$exporter_address/-/ready" && break
   sleep 0.2
@@ -68,14 +67,17 @@ fi
 echo
 echo "==> Live metrics from http://$exporter_address/metrics (a selection)"
 curl -s "http://$exporter_address/metrics" |
-  grep -E '^(esim_data_(used|total)_bytes|esim_status\{.*\} 1|esim_expiry_timestamp_seconds|esim_poll_success|esim_up|esim_api_requests_total|esim_poll_interval_seconds)' |
+  grep -E '^(esim_data_(used|total)_bytes|esim_status\{.*\} 1|esim_expiry_timestamp_seconds|esim_poll_success|esim_up|esim_api_credentials_refused|esim_api_requests_total|esim_poll_interval_seconds)' |
   head -n 60
 echo
+echo "==> One account failing, the other working: globex's key is refused, acme's data flows"
+curl -s "http://$exporter_address/metrics" | grep -E '^esim_(up|api_credentials_refused|monitored_esims)\{'
+echo
 echo "==> A webhook: the fake sends a signed esim.usage.threshold (9.8 of 10 GB used, 200 MB left) for traveller-bangkok"
-series='esim_data_used_bytes{iccid="8910000000000000853"'
+series='esim_data_used_bytes{account="acme",iccid="8910000000000000853"'
 curl -s "http://$exporter_address/metrics" | grep -F "$series" || true
 sent=$(date +%s.%N)
-build/dev/tests/fake_esimfly_webhook --url="http://$exporter_address/webhook" \
+build/dev/tests/fake_esimfly_webhook --url="http://$exporter_address/webhook/acme" \
   --secret-file=config/demo-webhook-secret --iccid=8910000000000000853 \
   --used-gb=9.8 --total-gb=10 --threshold-mb=200 >/dev/null
 for _ in $(seq 1 20); do
@@ -85,9 +87,9 @@ done
 echo "on /metrics after $(awk "BEGIN { printf \"%.3f\", $(date +%s.%N) - $sent }") s:"
 page=$(curl -s "http://$exporter_address/metrics")
 grep -F "$series" <<<"$page"
-grep -E '^(esim_webhook_|esim_last_event_timestamp_seconds\{iccid="8910000000000000853")' <<<"$page"
+grep -E '^(esim_webhook_|esim_last_event_timestamp_seconds\{account="acme",iccid="8910000000000000853")' <<<"$page"
 echo "Wrong ones are refused: bad signature -> $(build/dev/tests/fake_esimfly_webhook \
-  --url="http://$exporter_address/webhook" --secret-file=config/demo-webhook-secret \
+  --url="http://$exporter_address/webhook/acme" --secret-file=config/demo-webhook-secret \
   --iccid=8910000000000000853 --fault=bad_signature || true)"
 
 echo

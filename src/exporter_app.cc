@@ -204,8 +204,13 @@ std::string ExporterApp::Reload() {
 
 bool ExporterApp::Ready() const {
   const Runtimes accounts = Accounts();
-  return std::all_of(accounts.begin(), accounts.end(),
-                     [](const auto& account) { return account->Ready(); });
+  // With several accounts, one whose API is down or refuses its key holds up nothing: readiness
+  // gates scrapes (a Kubernetes Service), and its trouble must not hide the others' series. Its
+  // own series and alerts say what is wrong.
+  const bool several = accounts.size() > 1;
+  return std::all_of(accounts.begin(), accounts.end(), [several](const auto& account) {
+    return account->Ready() || (several && account->Snapshot()->api.up == false);
+  });
 }
 
 bool ExporterApp::Alive() const {
