@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -81,6 +82,93 @@ class Loader : public YamlReader {
   }
 
  private:
+  // The thresholds one level of the config sets (alerts:, a group, an eSIM), with where.
+  struct AlertLevel {
+    explicit AlertLevel(std::string level_path) : path(std::move(level_path)) {}
+    std::string path;  // "alerts", "alerts.groups[0]", "esims[3].alerts"
+    AlertOverrides values;
+    std::map<std::string, Mark, std::less<>> marks;  // threshold key -> its value's position
+    Mark at;                                         // the level itself
+  };
+
+  // The thresholds in force at one level, and the key that set each (absent: built in).
+  struct ResolvedAlerts {
+    AlertThresholds values;
+    std::map<std::string, std::string, std::less<>> origin;
+  };
+
+  // The parse state of one account (the unnamed one of the top-level blocks, or one entry of
+  // accounts:): its blocks, where they stand, and the credentials as the file gives them.
+  struct AccountParse {
+    Config config;      // its api, esims, inventory, balance and webhook
+    std::string index;  // "accounts[1]"; empty for the unnamed account
+    Mark at;            // the account's entry (the document start for the unnamed one)
+    Mark name_mark;
+    Mark api_mark;    // the api key, or `at`: where a missing credential points
+    Mark esims_mark;  // the esims key, or `at`: where "nothing to monitor" points
+    Mark webhook_mark;
+    std::optional<Mark> webhook_path_mark;  // set when webhook.path is given
+    std::optional<Mark> discover_mark;
+    GivenValue access_code;
+    GivenValue access_code_file;
+    GivenValue secret_key;
+    GivenValue secret_key_file;
+    GivenValue webhook_secret;
+    GivenValue webhook_secret_file;
+    std::vector<AlertLevel> esim_alerts;            // in config.esims order
+    std::map<std::string, int> first_line_by_key;   // EsimConfig::Key() -> line
+    std::map<std::string, int> first_line_by_name;  // name -> line
+  };
+
+  // Where a named account's credentials come from besides the file: its own environment
+  // variables and systemd credentials, never the unprefixed ones (two accounts would silently
+  // share one key).
+  struct AccountCredentialKeys {
+    explicit AccountCredentialKeys(const std::string& name) {
+      const std::string env = "ESIMFLY_" + EnvName(name) + "_";
+      const std::string systemd = "esimfly_" + name + "_";
+      const std::string account = "account " + Quoted(name) + ": ";
+      access_env = env + "ACCESS_CODE";
+      secret_env = env + "SECRET_KEY";
+      webhook_env = env + "WEBHOOK_SECRET";
+      access_systemd = systemd + "access_code";
+      secret_systemd = systemd + "secret_key";
+      webhook_systemd = systemd + "webhook_secret";
+      access_missing = account +
+                       "no API access code given; set api.access_code or api.access_code_file in "
+                       "the account, the environment variable " +
+                       access_env + ", or the systemd credential " + access_systemd;
+      secret_missing = account +
+                       "no API secret key given; set api.secret_key_file (recommended) or "
+                       "api.secret_key in the account, the environment variable " +
+                       secret_env + ", or the systemd credential " + secret_systemd +
+                       " (LoadCredential=)";
+      webhook_missing = account +
+                        "no webhook secret given; set webhook.secret_file (recommended) or "
+                        "webhook.secret in the account, the environment variable " +
+                        webhook_env + ", or the systemd credential " + webhook_systemd +
+                        " (the secret is shown once by the vendor when the subscription is set)";
+      access = kAccessCodeKeys;
+      access.env = access_env;
+      access.systemd_name = access_systemd;
+      access.missing = access_missing;
+      secret = kSecretKeyKeys;
+      secret.env = secret_env;
+      secret.systemd_name = secret_systemd;
+      secret.missing = secret_missing;
+      webhook = kWebhookSecretKeys;
+      webhook.env = webhook_env;
+      webhook.systemd_name = webhook_systemd;
+      webhook.missing = webhook_missing;
+    }
+    AccountCredentialKeys(const AccountCredentialKeys&) = delete;
+    AccountCredentialKeys& operator=(const AccountCredentialKeys&) = delete;
+    std::string access_env, secret_env, webhook_env;
+    std::string access_systemd, secret_systemd, webhook_systemd;
+    std::string access_missing, secret_missing, webhook_missing;
+    CredentialKeys access, secret, webhook;  // views into the strings above
+  };
+
   std::exception_ptr MakeError(const std::string& message) const override {
     return std::make_exception_ptr(ConfigError(message));
   }
@@ -97,33 +185,244 @@ class Loader : public YamlReader {
                             KindOf(root) + "; start each section with \"name:\" at column 1");
     }
     root_mark_ = root.Mark();
-    api_mark_ = root.Mark();
-    esims_mark_ = root.Mark();
+    unnamed_.at = root.Mark();
+    unnamed_.api_mark = root.Mark();
+    unnamed_.esims_mark = root.Mark();
+    // An account block at the top level belongs to the unnamed account.
+    const auto top_level = [this](void (Loader::*parse)(const Node&, const Node&)) {
+      return [this, parse](const Node& k, const Node& v) {
+        top_level_blocks_.emplace_back(k.Scalar(), k.Mark());
+        (this->*parse)(k, v);
+      };
+    };
     // A new section is one more row here plus its own Parse function.
     ForEachField(root, "",
                  {
-                     {"api", [this](const Node& k, const Node& v) { ParseApi(k, v); }},
+                     {"api", top_level(&Loader::ParseApi)},
                      {"poll", [this](const Node& k, const Node& v) { ParsePoll(k, v); }},
                      {"metrics", [this](const Node& k, const Node& v) { ParseMetrics(k, v); }},
-                     {"esims", [this](const Node& k, const Node& v) { ParseEsims(k, v); }},
-                     {"inventory", [this](const Node& k, const Node& v) { ParseInventory(k, v); }},
-                     {"balance", [this](const Node& k, const Node& v) { ParseBalance(k, v); }},
+                     {"esims", top_level(&Loader::ParseEsims)},
+                     {"inventory", top_level(&Loader::ParseInventory)},
+                     {"balance", top_level(&Loader::ParseBalance)},
                      {"alerts", [this](const Node& k, const Node& v) { ParseAlerts(k, v); }},
-                     {"webhook", [this](const Node& k, const Node& v) { ParseWebhook(k, v); }},
+                     {"webhook", top_level(&Loader::ParseWebhook)},
+                     {"accounts", [this](const Node& k, const Node& v) { ParseAccounts(k, v); }},
                  });
-    ResolveCredentials();
+    if (accounts_mark_) {
+      LoadAccounts();
+      return;
+    }
+    account_ = &unnamed_;
+    ResolveCredentials(unnamed_, nullptr);
     CheckPollTimes();
-    CheckDiscovery();
-    ResolveAlerts();
+    CheckDiscovery(unnamed_);
+    ResolveAlerts({&unnamed_});
     // With discovery, the sweep finds the eSIMs; esims entries then only add names and labels.
-    const InventoryConfig& inventory = config_.inventory;
-    if (config_.esims.empty() && !(inventory.enabled && inventory.discover)) {
-      Fail(esims_mark_,
+    if (!Monitors(unnamed_.config)) {
+      Fail(unnamed_.esims_mark,
            "nothing to monitor: esims lists no eSIM; add at least one entry with an iccid or "
            "esim_id, or set inventory.enabled and inventory.discover to true to monitor every "
            "eSIM on the account");
     }
+    MoveAccountBlocks(std::move(unnamed_.config), config_);
   }
+
+  static bool Monitors(const Config& account) {
+    return !account.esims.empty() || (account.inventory.enabled && account.inventory.discover);
+  }
+
+  // The per-account blocks of `from` into `to` (the shared ones stay).
+  static void MoveAccountBlocks(Config&& from, Config& to) {
+    to.api = std::move(from.api);
+    to.esims = std::move(from.esims);
+    to.inventory = std::move(from.inventory);
+    to.balance = std::move(from.balance);
+    to.webhook = std::move(from.webhook);
+  }
+
+  // --- accounts --------------------------------------------------------------------------------
+
+  // "acme-eu" -> "ACME_EU": the account's part of its environment variables.
+  static std::string EnvName(const std::string& name) {
+    std::string text = AsciiUpper(name);
+    std::replace(text.begin(), text.end(), '-', '_');
+    return text;
+  }
+
+  static bool IsValidAccountName(const std::string& name) {
+    if (name.empty() || name.size() > 63) return false;
+    if (name.front() < 'a' || name.front() > 'z') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+  }
+
+  void ParseAccounts(const Node& key, const Node& value) {
+    accounts_mark_ = key.Mark();
+    const std::string example =
+        "\"- name: acme\" entry per account, with its api, esims, inventory, balance and "
+        "webhook under it";
+    if (value.IsNull() || (value.IsSequence() && value.size() == 0)) {
+      Fail(Where(key, value), "accounts is empty; write one " + example +
+                                  ", or remove accounts: and use the top-level blocks for one "
+                                  "account");
+    }
+    if (!value.IsSequence()) {
+      Fail(value.Mark(),
+           "accounts must be a list, got " + KindOf(value) + "; write one " + example);
+    }
+    size_t index = 0;
+    for (const auto& item : value) {
+      ParseAccount(item, "accounts[" + std::to_string(index++) + "]");
+    }
+    account_ = &unnamed_;
+  }
+
+  void ParseAccount(const Node& item, const std::string& path) {
+    if (!item.IsMap()) {
+      Fail(item.IsNull() ? accounts_mark_.value_or(root_mark_) : item.Mark(),
+           path + " must be a map with a name, got " + KindOf(item) +
+               "; write e.g. \"- name: acme\" with the account's api and esims under it");
+    }
+    accounts_.push_back(std::make_unique<AccountParse>());
+    AccountParse& account = *accounts_.back();
+    account_ = &account;
+    account.index = path;
+    account.at = item.Mark();
+    account.api_mark = item.Mark();
+    account.esims_mark = item.Mark();
+    account.webhook_mark = item.Mark();
+    bool named = false;
+    ForEachField(item, path,
+                 {
+                     {"name",
+                      [&](const Node& k, const Node& v) {
+                        named = true;
+                        ParseAccountName(k, v, Join(path, "name"), account);
+                      }},
+                     {"api", [this](const Node& k, const Node& v) { ParseApi(k, v); }},
+                     {"esims", [this](const Node& k, const Node& v) { ParseEsims(k, v); }},
+                     {"inventory", [this](const Node& k, const Node& v) { ParseInventory(k, v); }},
+                     {"balance", [this](const Node& k, const Node& v) { ParseBalance(k, v); }},
+                     {"webhook", [this](const Node& k, const Node& v) { ParseWebhook(k, v); }},
+                 },
+                 kSharedOnly);
+    if (!named) {
+      Fail(item.Mark(), path +
+                            " has no name; add e.g. \"name: acme\" (1 to 63 lowercase letters, "
+                            "digits, \"_\" and \"-\"; it becomes the account label)");
+    }
+  }
+
+  void ParseAccountName(const Node& key, const Node& value, const std::string& path,
+                        AccountParse& account) {
+    const std::string& name = Text(key, value, path);
+    const Mark at = Where(key, value);
+    if (!IsValidAccountName(name)) {
+      Fail(at, path + " " + Quoted(name) +
+                   " is not a valid account name; use 1 to 63 lowercase letters, digits, \"_\" "
+                   "and \"-\", starting with a letter, e.g. acme");
+    }
+    for (const auto& other : accounts_) {
+      if (other.get() == &account) continue;
+      const std::string& other_name = other->config.account;
+      if (other_name == name) {
+        Fail(at, path + " " + Quoted(name) + " is already the name of the account at line " +
+                     std::to_string(other->name_mark.line + 1) +
+                     "; give each account its own name");
+      }
+      if (EnvName(other_name) == EnvName(name)) {
+        Fail(at, path + " " + Quoted(name) + " and the account " + Quoted(other_name) +
+                     " at line " + std::to_string(other->name_mark.line + 1) +
+                     " would read the same environment variables (ESIMFLY_" + EnvName(name) +
+                     "_...); rename one of them");
+      }
+    }
+    account.config.account = name;
+    account.name_mark = at;
+  }
+
+  // Everything that needs every account: credentials, empty accounts, webhook paths, then one
+  // Config per account with copies of the shared blocks.
+  void LoadAccounts() {
+    if (!top_level_blocks_.empty()) {
+      const auto& [block, mark] = top_level_blocks_.front();
+      Fail(mark, block +
+                     " at the top level cannot be used together with accounts: (the "
+                     "top-level blocks are the one unnamed account); move it into an "
+                     "account, under accounts[].");
+    }
+    for (const auto& account : accounts_) {
+      const AccountCredentialKeys keys(account->config.account);
+      ResolveCredentials(*account, &keys);
+    }
+    CheckPollTimes();
+    std::vector<AccountParse*> all;
+    for (const auto& account : accounts_) {
+      CheckDiscovery(*account);
+      all.push_back(account.get());
+    }
+    ResolveAlerts(all);
+    CheckWebhookPaths();
+    const bool any = std::any_of(accounts_.begin(), accounts_.end(),
+                                 [](const auto& account) { return Monitors(account->config); });
+    if (!any) {
+      Fail(*accounts_mark_,
+           "nothing to monitor: no account lists an eSIM; add at least one entry with an iccid "
+           "or esim_id to an account's esims, or set inventory.enabled and inventory.discover to "
+           "true in an account to monitor every eSIM on it");
+    }
+    for (const auto& account : accounts_) {
+      if (Monitors(account->config)) continue;
+      Warn(account->esims_mark,
+           "account " + Quoted(account->config.account) +
+               " monitors nothing: its esims lists no eSIM and inventory.discover is off; add "
+               "eSIMs to it, set its inventory.enabled and inventory.discover to true, or remove "
+               "the account");
+    }
+    for (const auto& account : accounts_) {
+      Config one;
+      one.path = config_.path;
+      one.account = account->config.account;
+      MoveAccountBlocks(std::move(account->config), one);
+      one.poll = config_.poll;
+      one.metrics = config_.metrics;
+      one.alerts = config_.alerts;
+      for (EsimConfig& esim : one.esims) esim.account = one.account;
+      config_.accounts.push_back(std::move(one));
+    }
+  }
+
+  // A named account's receiver defaults to /webhook/<name>; the path tells the accounts apart,
+  // so no two may share one.
+  void CheckWebhookPaths() {
+    std::map<std::string, const AccountParse*> by_path;
+    for (const auto& account : accounts_) {
+      WebhookConfig& webhook = account->config.webhook;
+      if (!webhook.enabled) continue;
+      const std::string& name = account->config.account;
+      if (!account->webhook_path_mark) webhook.path = "/webhook/" + name;
+      const auto [first, inserted] = by_path.emplace(webhook.path, account.get());
+      if (inserted) continue;
+      const AccountParse& other = *first->second;
+      Fail(account->webhook_path_mark.value_or(account->webhook_mark),
+           "webhook.path " + Quoted(webhook.path) + " of account " + Quoted(name) +
+               " is already the receiver path of account " + Quoted(other.config.account) +
+               " (line " +
+               std::to_string(other.webhook_path_mark.value_or(other.webhook_mark).line + 1) +
+               "); the path tells the accounts apart: give each its own, e.g. /webhook/" + name);
+    }
+  }
+
+  // Blocks that all accounts share, refused inside an account.
+  inline static const std::map<std::string, std::string> kSharedOnly = {
+      {"poll", "is shared by all accounts; move it to the top level of the config"},
+      {"metrics", "is shared by all accounts; move it to the top level of the config"},
+      {"alerts",
+       "is shared by all accounts (alerts.groups match eSIM labels in every account); move it "
+       "to the top level of the config"},
+      {"accounts", "cannot be nested; list every account directly under the top-level accounts:"},
+  };
 
   // --- generic helpers -------------------------------------------------------------------------
 
@@ -192,32 +491,32 @@ class Loader : public YamlReader {
   // --- api -------------------------------------------------------------------------------------
 
   void ParseApi(const Node& key, const Node& value) {
-    api_mark_ = key.Mark();
+    account_->api_mark = key.Mark();
     if (!ExpectMap(key, value, "api")) return;
-    ApiConfig& api = config_.api;
+    ApiConfig& api = account_->config.api;
     ForEachField(
         value, "api",
         {
             {"url", [&](const Node& k, const Node& v) { api.url = ParseUrl(k, v); }},
             {"access_code",
              [&](const Node& k, const Node& v) {
-               Remember(k, v, "api.access_code", &access_code_, access_code_file_,
+               Remember(k, v, "api.access_code", &account_->access_code, account_->access_code_file,
                         "api.access_code_file");
              }},
             {"access_code_file",
              [&](const Node& k, const Node& v) {
-               Remember(k, v, "api.access_code_file", &access_code_file_, access_code_,
-                        "api.access_code");
+               Remember(k, v, "api.access_code_file", &account_->access_code_file,
+                        account_->access_code, "api.access_code");
              }},
             {"secret_key",
              [&](const Node& k, const Node& v) {
-               Remember(k, v, "api.secret_key", &secret_key_, secret_key_file_,
+               Remember(k, v, "api.secret_key", &account_->secret_key, account_->secret_key_file,
                         "api.secret_key_file");
              }},
             {"secret_key_file",
              [&](const Node& k, const Node& v) {
-               Remember(k, v, "api.secret_key_file", &secret_key_file_, secret_key_,
-                        "api.secret_key");
+               Remember(k, v, "api.secret_key_file", &account_->secret_key_file,
+                        account_->secret_key, "api.secret_key");
              }},
             {"timeout",
              [&](const Node& k, const Node& v) {
@@ -280,7 +579,7 @@ class Loader : public YamlReader {
 
   void ParseRateLimit(const Node& key, const Node& value) {
     if (!ExpectMap(key, value, "api.rate_limit")) return;
-    RateLimitConfig& limits = config_.api.rate_limit;
+    RateLimitConfig& limits = account_->config.api.rate_limit;
     const auto field = [&](std::string_view name, int* target) {
       return Field{name, [this, name, target](const Node& k, const Node& v) {
                      *target = RateLimitValue(k, v, Join("api.rate_limit", name), *target);
@@ -321,22 +620,27 @@ class Loader : public YamlReader {
                              " holds no PEM certificate; give a file with one or more "
                              "\"-----BEGIN CERTIFICATE-----\" blocks");
     }
-    config_.api.ca_pem = std::move(file->content);
+    account_->config.api.ca_pem = std::move(file->content);
     return path;
   }
 
-  // Every credential the config needs, each from the first place that gives it.
-  void ResolveCredentials() {
-    ApiConfig& api = config_.api;
-    api.access_code = Resolve(kAccessCodeKeys, access_code_, access_code_file_, api_mark_).value;
+  // Every credential an account needs, each from the first place that gives it. `keys`: a named
+  // account's own variables and systemd credentials; null for the unnamed account's.
+  void ResolveCredentials(AccountParse& account, const AccountCredentialKeys* keys) {
+    ApiConfig& api = account.config.api;
+    api.access_code = Resolve(keys ? keys->access : kAccessCodeKeys, account.access_code,
+                              account.access_code_file, account.api_mark)
+                          .value;
     ResolvedCredential secret_key =
-        Resolve(kSecretKeyKeys, secret_key_, secret_key_file_, api_mark_);
+        Resolve(keys ? keys->secret : kSecretKeyKeys, account.secret_key, account.secret_key_file,
+                account.api_mark);
     api.secret_key = Secret(std::move(secret_key.value));
     api.secret_key_file = std::move(secret_key.file);
-    WebhookConfig& webhook = config_.webhook;
+    WebhookConfig& webhook = account.config.webhook;
     if (!webhook.enabled) return;
     ResolvedCredential secret =
-        Resolve(kWebhookSecretKeys, webhook_secret_, webhook_secret_file_, webhook_mark_);
+        Resolve(keys ? keys->webhook : kWebhookSecretKeys, account.webhook_secret,
+                account.webhook_secret_file, account.webhook_mark);
     webhook.secret = Secret(std::move(secret.value));
     webhook.secret_file = std::move(secret.file);
   }
@@ -425,7 +729,7 @@ class Loader : public YamlReader {
 
   void ParseInventory(const Node& key, const Node& value) {
     if (!ExpectMap(key, value, "inventory")) return;
-    InventoryConfig& inventory = config_.inventory;
+    InventoryConfig& inventory = account_->config.inventory;
     ForEachField(
         value, "inventory",
         {
@@ -453,7 +757,7 @@ class Loader : public YamlReader {
             {"discover",
              [&](const Node& k, const Node& v) {
                inventory.discover = Bool(k, v, "inventory.discover");
-               discover_mark_ = v.Mark();
+               account_->discover_mark = v.Mark();
              }},
             {"max_discovered",
              [&](const Node& k, const Node& v) {
@@ -538,10 +842,10 @@ class Loader : public YamlReader {
   }
 
   // Discovery monitors what the sweep finds, so it needs the sweep.
-  void CheckDiscovery() {
-    const InventoryConfig& inventory = config_.inventory;
+  void CheckDiscovery(const AccountParse& account) {
+    const InventoryConfig& inventory = account.config.inventory;
     if (!inventory.discover || inventory.enabled) return;
-    Fail(*discover_mark_,
+    Fail(*account.discover_mark,
          "inventory.discover is true but inventory.enabled is not; discovery monitors the eSIMs "
          "that the inventory sweep finds, so set inventory.enabled: true, or remove "
          "inventory.discover");
@@ -549,7 +853,7 @@ class Loader : public YamlReader {
 
   void ParseBalance(const Node& key, const Node& value) {
     if (!ExpectMap(key, value, "balance")) return;
-    BalanceConfig& balance = config_.balance;
+    BalanceConfig& balance = account_->config.balance;
     ForEachField(
         value, "balance",
         {
@@ -569,9 +873,9 @@ class Loader : public YamlReader {
   // --- webhook ---------------------------------------------------------------------------------
 
   void ParseWebhook(const Node& key, const Node& value) {
-    webhook_mark_ = key.Mark();
+    account_->webhook_mark = key.Mark();
     if (!ExpectMap(key, value, "webhook")) return;
-    WebhookConfig& webhook = config_.webhook;
+    WebhookConfig& webhook = account_->config.webhook;
     webhook.enabled = true;
     ForEachField(
         value, "webhook",
@@ -580,6 +884,7 @@ class Loader : public YamlReader {
              [&](const Node& k, const Node& v) {
                webhook.path = Text(k, v, "webhook.path");
                const Mark at = Where(k, v);
+               account_->webhook_path_mark = at;
                if (webhook.path.empty() || webhook.path.front() != '/') {
                  Fail(at, "webhook.path " + Quoted(webhook.path) +
                               " must start with \"/\"; write e.g. /webhook");
@@ -599,13 +904,13 @@ class Loader : public YamlReader {
              }},
             {"secret",
              [&](const Node& k, const Node& v) {
-               Remember(k, v, "webhook.secret", &webhook_secret_, webhook_secret_file_,
-                        "webhook.secret_file");
+               Remember(k, v, "webhook.secret", &account_->webhook_secret,
+                        account_->webhook_secret_file, "webhook.secret_file");
              }},
             {"secret_file",
              [&](const Node& k, const Node& v) {
-               Remember(k, v, "webhook.secret_file", &webhook_secret_file_, webhook_secret_,
-                        "webhook.secret");
+               Remember(k, v, "webhook.secret_file", &account_->webhook_secret_file,
+                        account_->webhook_secret, "webhook.secret");
              }},
             {"max_age",
              [&](const Node& k, const Node& v) {
@@ -660,7 +965,7 @@ class Loader : public YamlReader {
   // --- esims -----------------------------------------------------------------------------------
 
   void ParseEsims(const Node& key, const Node& value) {
-    esims_mark_ = Where(key, value);
+    account_->esims_mark = Where(key, value);
     if (value.IsNull()) return;
     if (!value.IsSequence()) {
       Fail(value.Mark(), "esims must be a list, got " + KindOf(value) +
@@ -737,12 +1042,27 @@ class Loader : public YamlReader {
       Fail(item.Mark(),
            path + " has neither iccid nor esim_id; add one of them to say which eSIM to monitor");
     }
-    const auto [first_id, new_id] = first_line_by_key_.emplace(esim.Key(), id_mark->line + 1);
+    const auto [first_id, new_id] =
+        account_->first_line_by_key.emplace(esim.Key(), id_mark->line + 1);
     if (!new_id) {
       const std::string id =
           esim.esim_id ? "esim_id " + std::to_string(*esim.esim_id) : "iccid " + esim.iccid;
       Fail(*id_mark, path + ": the eSIM with " + id + " is already listed at line " +
                          std::to_string(first_id->second) + "; remove one of the two entries");
+    }
+    if (!account_->index.empty()) {
+      const std::string& account = account_->config.account;
+      const auto [first, inserted] =
+          account_by_key_.emplace(esim.Key(), std::make_pair(id_mark->line + 1, account));
+      if (!inserted) {
+        const std::string id =
+            esim.esim_id ? "esim_id " + std::to_string(*esim.esim_id) : "iccid " + esim.iccid;
+        Fail(*id_mark, path + " of account " + Quoted(account) + ": the eSIM with " + id +
+                           " is already listed at line " + std::to_string(first->second.first) +
+                           " under account " + Quoted(first->second.second) +
+                           "; an eSIM belongs to the one account whose API key sees it: remove "
+                           "one of the two entries");
+      }
     }
     if (esim.esim_id && esim.name.empty()) {
       // Until its first answer the ICCID label of such an eSIM is empty: only the name tells
@@ -753,15 +1073,15 @@ class Loader : public YamlReader {
     }
     if (!esim.name.empty()) {
       const auto [first_name, new_name] =
-          first_line_by_name_.emplace(esim.name, name_mark.line + 1);
+          account_->first_line_by_name.emplace(esim.name, name_mark.line + 1);
       if (!new_name) {
         Fail(name_mark, Join(path, "name") + " " + Quoted(esim.name) +
                             " is already used by the eSIM at line " +
                             std::to_string(first_name->second) + "; give each eSIM its own name");
       }
     }
-    config_.esims.push_back(std::move(esim));
-    esim_alerts_.push_back(std::move(alerts));  // resolved by ResolveAlerts
+    account_->config.esims.push_back(std::move(esim));
+    account_->esim_alerts.push_back(std::move(alerts));  // resolved by ResolveAlerts
   }
 
   std::string ParseIccid(const Node& key, const Node& value, const std::string& path) {
@@ -821,21 +1141,6 @@ class Loader : public YamlReader {
   }
 
   // --- alerts ----------------------------------------------------------------------------------
-
-  // The thresholds one level of the config sets (alerts:, a group, an eSIM), with where.
-  struct AlertLevel {
-    explicit AlertLevel(std::string level_path) : path(std::move(level_path)) {}
-    std::string path;  // "alerts", "alerts.groups[0]", "esims[3].alerts"
-    AlertOverrides values;
-    std::map<std::string, Mark, std::less<>> marks;  // threshold key -> its value's position
-    Mark at;                                         // the level itself
-  };
-
-  // The thresholds in force at one level, and the key that set each (absent: built in).
-  struct ResolvedAlerts {
-    AlertThresholds values;
-    std::map<std::string, std::string, std::less<>> origin;
-  };
 
   // The fields of kThresholdKeys, parsed into `level`.
   std::vector<Field> ThresholdFields(AlertLevel& level) {
@@ -1015,7 +1320,7 @@ class Loader : public YamlReader {
   }
 
   // Each eSIM's thresholds: its own over the first group matching its labels over the defaults.
-  void ResolveAlerts() {
+  void ResolveAlerts(const std::vector<AccountParse*>& accounts) {
     const ResolvedAlerts defaults = Resolve({}, default_alerts_);
     CheckAlertOrder(defaults, default_alerts_);
     config_.alerts.defaults = defaults.values;
@@ -1025,18 +1330,8 @@ class Loader : public YamlReader {
       CheckAlertOrder(groups.back(), level);
     }
     std::vector<bool> group_used(groups.size(), false);
-    for (size_t i = 0; i < config_.esims.size(); ++i) {
-      EsimConfig& esim = config_.esims[i];
-      const AlertLevel& own = esim_alerts_[i];
-      const std::vector<AlertGroup>& all = config_.alerts.groups;
-      const auto group = std::find_if(all.begin(), all.end(),
-                                      [&](const AlertGroup& g) { return g.Matches(esim.labels); });
-      const size_t group_index = static_cast<size_t>(group - all.begin());
-      if (group != all.end()) group_used[group_index] = true;
-      if (!own.marks.empty()) {
-        CheckAlertOrder(Resolve(group != all.end() ? groups[group_index] : defaults, own), own);
-      }
-      esim.alerts = own.values.Over(group != all.end() ? group->thresholds : AlertOverrides{});
+    for (AccountParse* account : accounts) {
+      ResolveEsimAlerts(*account, defaults, groups, group_used);
     }
     for (size_t i = 0; i < group_used.size(); ++i) {
       if (group_used[i]) continue;
@@ -1047,6 +1342,23 @@ class Loader : public YamlReader {
     }
   }
 
+  void ResolveEsimAlerts(AccountParse& account, const ResolvedAlerts& defaults,
+                         const std::vector<ResolvedAlerts>& groups, std::vector<bool>& group_used) {
+    for (size_t i = 0; i < account.config.esims.size(); ++i) {
+      EsimConfig& esim = account.config.esims[i];
+      const AlertLevel& own = account.esim_alerts[i];
+      const std::vector<AlertGroup>& all = config_.alerts.groups;
+      const auto group = std::find_if(all.begin(), all.end(),
+                                      [&](const AlertGroup& g) { return g.Matches(esim.labels); });
+      const size_t group_index = static_cast<size_t>(group - all.begin());
+      if (group != all.end()) group_used[group_index] = true;
+      if (!own.marks.empty()) {
+        CheckAlertOrder(Resolve(group != all.end() ? groups[group_index] : defaults, own), own);
+      }
+      esim.alerts = own.values.Over(group != all.end() ? group->thresholds : AlertOverrides{});
+    }
+  }
+
   // balance_low is one figure for the whole account, so groups and eSIMs do not take it.
   inline static const std::map<std::string, std::string> kAccountWideOnly = {
       {"balance_low",
@@ -1054,27 +1366,22 @@ class Loader : public YamlReader {
        "alerts:"}};
 
   const EnvLookup& env_;
-  Config config_;
+  Config config_;  // the shared blocks; the unnamed account's blocks are moved in at the end
   mode_t config_mode_ = 0;  // the config file's st_mode, for the inline secret warnings
   AlertLevel default_alerts_{"alerts"};
   std::vector<AlertLevel> group_alerts_;  // in alerts.groups order
-  std::vector<AlertLevel> esim_alerts_;   // in config_.esims order
 
   Mark root_mark_;
-  Mark api_mark_;    // the api key, or the document start: where a missing credential points
-  Mark esims_mark_;  // the esims key, or the document start: where "nothing to monitor" points
   std::optional<Mark> interval_mark_;
   std::optional<Mark> stale_after_mark_;
-  std::optional<Mark> discover_mark_;
-  GivenValue access_code_;
-  GivenValue access_code_file_;
-  GivenValue secret_key_;
-  GivenValue secret_key_file_;
-  Mark webhook_mark_;
-  GivenValue webhook_secret_;
-  GivenValue webhook_secret_file_;
-  std::map<std::string, int> first_line_by_key_;   // EsimConfig::Key() -> line
-  std::map<std::string, int> first_line_by_name_;  // name -> line
+  AccountParse unnamed_;               // the top-level api, esims, ... blocks
+  AccountParse* account_ = &unnamed_;  // the account whose blocks are being parsed
+  std::optional<Mark> accounts_mark_;  // the accounts key, when given
+  std::vector<std::unique_ptr<AccountParse>> accounts_;  // accounts: in file order
+  // Top-level account blocks (api, esims, ...) with their key's position, in file order.
+  std::vector<std::pair<std::string, Mark>> top_level_blocks_;
+  // Across accounts: EsimConfig::Key() -> line and account, for duplicates between accounts.
+  std::map<std::string, std::pair<int, std::string>> account_by_key_;
 };
 
 }  // namespace

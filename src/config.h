@@ -187,7 +187,9 @@ struct Config {
   // fields are then left at their defaults (esims empty). Without one: empty, and this Config
   // is the one unnamed account. Use AccountsOf() to get the accounts to run.
   std::vector<Config> accounts;
-  // Non-fatal findings (http:// URL, world-readable secret file, ...), for the log.
+  // Non-fatal findings (http:// URL, world-readable secret file, an account that monitors
+  // nothing, ...), for the log. With accounts:, all of them are here on the top-level Config;
+  // the entries of `accounts` carry none (logging them again would repeat each one).
   std::vector<std::string> warnings;
   // Everything, secrets and ca_pem included: a reload that loads a config equal to the running
   // one (warnings aside) has nothing to do.

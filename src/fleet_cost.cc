@@ -180,7 +180,7 @@ std::string DescribeDailyCost(const DailyCost& cost, const Config& config, const
   if (config.balance.interval.count() == 0) {
     text += "balance.interval 0: off";
   } else if (!shard.ReadsAccount()) {
-    text += "replica 0 reads the balance";
+    text += "replica " + std::to_string(shard.account_reader) + " reads the balance";
   } else {
     text += "one every " + ShortDuration(config.balance.interval);
   }
@@ -191,7 +191,7 @@ std::string DescribeDailyCost(const DailyCost& cost, const Config& config, const
     if (config.webhook.check_interval.count() == 0) {
       text += "webhook.check_interval 0: off";
     } else if (!shard.ReadsAccount()) {
-      text += "replica 0 reads the webhook subscription";
+      text += "replica " + std::to_string(shard.account_reader) + " reads the webhook subscription";
     } else {
       text += "one every " + ShortDuration(config.webhook.check_interval);
     }
@@ -214,6 +214,37 @@ std::string DescribeDailyCost(const DailyCost& cost, const Config& config, const
     text +=
         "  (an estimate: with inventory.discover the account's size decides the sweep pages "
         "and the live polls)\n";
+  }
+  return text;
+}
+
+std::string DescribeAccountCheck(const Config& account, const Shard& shard) {
+  const Shard own = shard.ForAccount(account.account);
+  const DailyCost cost = EstimateDailyCost(account, own);
+  std::string text = "account " + account.account + ": " + std::to_string(cost.esims) +
+                     (cost.esims == 1 ? " eSIM" : " eSIMs");
+  if (cost.discovery) {
+    text += " plus those discovery finds";
+  } else {
+    text += ", each polled every " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(cost.live_interval).count()) +
+            " s";
+  }
+  text += "\n";
+  // With inventory sweeps, live polls take what the sweeps leave (the cost lines say how).
+  if (!account.inventory.enabled) {
+    const std::string stretch =
+        DescribeStretch(account.poll.interval, account.esims.size(), account.api.rate_limit);
+    if (!stretch.empty()) text += "warning: account " + account.account + ": " + stretch + "\n";
+  }
+  return text + DescribeDailyCost(cost, account, own);
+}
+
+std::string DescribeAccountsCheck(const Config& config, const Shard& shard) {
+  std::string text;
+  for (const Config& account : config.accounts) {
+    text += "\n" + DescribeAccountCheck(account, shard);
   }
   return text;
 }

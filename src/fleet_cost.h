@@ -42,4 +42,13 @@ DailyCost EstimateDailyCost(const Config& config, const Shard& shard = {});
 // kVendorKeyLimits and of `limits` (this replica's api.rate_limit).
 std::string DescribeDailyCost(const DailyCost& cost, const Config& config, const Shard& shard = {});
 
+// --config.check for one named account (config.accounts[i]): a line "account NAME: N eSIMs,
+// each polled every S s", a stretch warning when the budget stretches the interval, then
+// DescribeDailyCost with the replica that reads this account (shard.ForAccount(NAME)); the
+// shares are of that account's own key and api.rate_limit.
+std::string DescribeAccountCheck(const Config& account, const Shard& shard = {});
+
+// One DescribeAccountCheck block per entry of config.accounts, each after an empty line.
+std::string DescribeAccountsCheck(const Config& config, const Shard& shard = {});
+
 }  // namespace esim

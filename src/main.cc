@@ -50,26 +50,36 @@ int CheckConfig(const Flags& flags) {
     for (const std::string& warning : config.warnings) {
       std::cout << "warning: " << warning << "\n";
     }
-    // With inventory sweeps, live polls take what the sweeps leave (the cost lines say how).
-    const std::string stretch =
-        config.inventory.enabled ? ""
-                                 : esim::DescribeStretch(config.poll.interval, config.esims.size(),
-                                                         config.api.rate_limit);
-    if (!stretch.empty()) std::cout << "warning: " << stretch << "\n";
-    const esim::DailyCost cost = esim::EstimateDailyCost(config, flags.shard);
-    if (flags.shard.total > 1) {
-      std::cout << "shard " << flags.shard.index << " of " << flags.shard.total << ": ";
-    }
-    std::cout << flags.config_file << ": valid; " << config.esims.size()
-              << (config.esims.size() == 1 ? " eSIM" : " eSIMs");
-    if (config.inventory.enabled && config.inventory.discover) {
-      std::cout << " plus those discovery finds";
+    if (!config.accounts.empty()) {
+      // One block per account: each has its own key, budget and eSIMs.
+      if (flags.shard.total > 1) {
+        std::cout << "shard " << flags.shard.index << " of " << flags.shard.total << ": ";
+      }
+      std::cout << flags.config_file << ": valid; " << config.accounts.size() << " accounts\n"
+                << esim::DescribeAccountsCheck(config, flags.shard);
     } else {
-      std::cout << ", each polled every "
-                << std::chrono::duration_cast<std::chrono::seconds>(cost.live_interval).count()
-                << " s";
+      // With inventory sweeps, live polls take what the sweeps leave (the cost lines say how).
+      const std::string stretch =
+          config.inventory.enabled
+              ? ""
+              : esim::DescribeStretch(config.poll.interval, config.esims.size(),
+                                      config.api.rate_limit);
+      if (!stretch.empty()) std::cout << "warning: " << stretch << "\n";
+      const esim::DailyCost cost = esim::EstimateDailyCost(config, flags.shard);
+      if (flags.shard.total > 1) {
+        std::cout << "shard " << flags.shard.index << " of " << flags.shard.total << ": ";
+      }
+      std::cout << flags.config_file << ": valid; " << config.esims.size()
+                << (config.esims.size() == 1 ? " eSIM" : " eSIMs");
+      if (config.inventory.enabled && config.inventory.discover) {
+        std::cout << " plus those discovery finds";
+      } else {
+        std::cout << ", each polled every "
+                  << std::chrono::duration_cast<std::chrono::seconds>(cost.live_interval).count()
+                  << " s";
+      }
+      std::cout << "\n" << esim::DescribeDailyCost(cost, config, flags.shard);
     }
-    std::cout << "\n" << esim::DescribeDailyCost(cost, config, flags.shard);
     if (!flags.web_config_file.empty()) {
       const esim::WebConfig web_config = esim::LoadWebConfig(flags.web_config_file);
       for (const std::string& warning : web_config.warnings) {

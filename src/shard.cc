@@ -14,13 +14,6 @@ uint64_t StableHash(const std::string& text) {
   return hash;
 }
 
-Shard Shard::ForAccount(const std::string& name) const {
-  Shard shard = *this;
-  shard.account_reader =
-      name.empty() ? 0 : static_cast<int>(StableHash(name) % static_cast<uint64_t>(total));
-  return shard;
-}
-
 bool Shard::Owns(const std::string& key) const {
   if (total <= 1) return true;
   return StableHash(key) % static_cast<uint64_t>(total) == static_cast<uint64_t>(index);
@@ -38,9 +31,17 @@ std::optional<int> ParseShardIndex(const std::string& text, int total) {
   return index;
 }
 
-void ApplyShard(const Shard& shard, Config& config) {
-  if (shard.total <= 1) return;
-  for (Config& account : config.accounts) ApplyShard(shard, account);
+Shard Shard::ForAccount(const std::string& name) const {
+  Shard shard = *this;
+  shard.account_reader = name.empty() || total <= 1
+                             ? 0
+                             : static_cast<int>(StableHash(name) % static_cast<uint64_t>(total));
+  return shard;
+}
+
+namespace {
+
+void CutAccount(const Shard& shard, Config& config) {
   std::erase_if(config.esims, [&](const EsimConfig& esim) {
     if (shard.Owns(esim.Key())) return false;
     if (esim.iccid.empty() && esim.esim_id) config.other_shards_esim_ids.push_back(*esim.esim_id);
@@ -50,14 +51,27 @@ void ApplyShard(const Shard& shard, Config& config) {
   const int smallest = std::min({limits.per_minute, limits.per_hour, limits.per_day});
   if (shard.total > smallest) {
     // 1 request per window and shard would already be more than the whole budget.
-    throw ConfigError(config.path + ": api.rate_limit allows " + std::to_string(smallest) +
-                      " requests in its tightest window, too few to split over " +
-                      std::to_string(shard.total) +
-                      " shards; raise the rate limit or run fewer shards");
+    const std::string account =
+        config.account.empty() ? "" : "account " + std::string("\"") + config.account + "\": ";
+    throw ConfigError(
+        config.path + ": " + account + "api.rate_limit allows " + std::to_string(smallest) +
+        " requests in its tightest window, too few to split over " + std::to_string(shard.total) +
+        " shards; raise the rate limit or run fewer shards");
   }
   limits.per_minute = std::max(1, limits.per_minute / shard.total);
   limits.per_hour = std::max(1, limits.per_hour / shard.total);
   limits.per_day = std::max(1, limits.per_day / shard.total);
+}
+
+}  // namespace
+
+void ApplyShard(const Shard& shard, Config& config) {
+  if (shard.total <= 1) return;
+  if (config.accounts.empty()) {
+    CutAccount(shard, config);
+    return;
+  }
+  for (Config& account : config.accounts) CutAccount(shard, account);
 }
 
 }  // namespace esim

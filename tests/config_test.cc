@@ -852,7 +852,7 @@ const InvalidCase kInvalidCases[] = {
     // Unknown keys and wrong types.
     {"unknown_top_level_key.yml",
      "4:1: unknown key \"alerting\" at the top level; allowed keys: api, poll, metrics, esims, "
-     "inventory, balance, alerts, webhook"},
+     "inventory, balance, alerts, webhook, accounts"},
     {"unknown_key_typo.yml",
      "2:3: unknown key \"interva\" in poll; did you mean \"interval\"? allowed keys: interval, "
      "stale_after"},
@@ -1291,6 +1291,379 @@ TEST(ProcessEnvironmentTest, ReadsTheProcessEnvironment) {
   EXPECT_EQ(env("ESIM_CONFIG_TEST_VARIABLE"), "value");
   ASSERT_EQ(unsetenv("ESIM_CONFIG_TEST_VARIABLE"), 0);
   EXPECT_EQ(env("ESIM_CONFIG_TEST_VARIABLE"), std::nullopt);
+}
+
+// --- several accounts ---------------------------------------------------------------------------
+
+// Two accounts: acme with its credentials in files, globex-eu from its own environment variables.
+constexpr char kTwoAccounts[] =
+    "poll:\n"                                                             // 1
+    "  interval: 30m\n"                                                   // 2
+    "alerts:\n"                                                           // 3
+    "  groups:\n"                                                         // 4
+    "    - match: {fleet: trackers}\n"                                    // 5
+    "      data_usage_warning_ratio: 0.5\n"                               // 6
+    "accounts:\n"                                                         // 7
+    "  - name: acme\n"                                                    // 8
+    "    api:\n"                                                          // 9
+    "      access_code: acme-code\n"                                      // 10
+    "      secret_key_file: acme.key\n"                                   // 11
+    "      rate_limit: {per_minute: 20, per_hour: 400, per_day: 4000}\n"  // 12
+    "    esims:\n"                                                        // 13
+    "      - iccid: \"8948010010036785060\"\n"                            // 14
+    "        name: a1\n"                                                  // 15
+    "        labels: {fleet: trackers}\n"                                 // 16
+    "    webhook:\n"                                                      // 17
+    "      secret_file: acme.whsec\n"                                     // 18
+    "  - name: globex-eu\n"                                               // 19
+    "    api:\n"                                                          // 20
+    "      url: https://globex.example\n"                                 // 21
+    "    balance:\n"                                                      // 22
+    "      interval: 0\n"                                                 // 23
+    "    esims:\n"                                                        // 24
+    "      - esim_id: 77\n"                                               // 25
+    "        name: a1\n";                                                 // 26
+
+EnvLookup GlobexEnv() {
+  return FakeEnv({{"ESIMFLY_GLOBEX_EU_ACCESS_CODE", "globex-code"},
+                  {"ESIMFLY_GLOBEX_EU_SECRET_KEY", "globex-secret"},
+                  {"ESIMFLY_GLOBEX_EU_WEBHOOK_SECRET", "whsec_globex"}});
+}
+
+// A config with two accounts; `extra` is appended (more accounts or a top-level block).
+std::string WriteTwoAccounts(const TempDir& dir, const std::string& extra = "") {
+  dir.Write("acme.key", "acme-secret\n");
+  dir.Write("acme.whsec", "whsec_acme\n");
+  return dir.Write("c.yml", kTwoAccounts + extra);
+}
+
+TEST(AccountsConfigTest, TwoAccountsEachGetTheirOwnBlocksAndTheSharedOnes) {
+  TempDir dir;
+  const std::string path = WriteTwoAccounts(dir);
+  const Config config = LoadConfig(path, GlobexEnv());
+  EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
+  EXPECT_TRUE(config.esims.empty());
+  EXPECT_EQ(config.account, "");
+  ASSERT_EQ(config.accounts.size(), 2u);
+  const Config& acme = config.accounts[0];
+  const Config& globex = config.accounts[1];
+  EXPECT_EQ(acme.account, "acme");
+  EXPECT_EQ(globex.account, "globex-eu");
+  for (const Config& account : config.accounts) {
+    EXPECT_EQ(account.path, path);
+    EXPECT_EQ(account.poll.interval, minutes(30));
+    EXPECT_EQ(account.alerts, config.alerts);
+    EXPECT_TRUE(account.accounts.empty());
+  }
+  EXPECT_EQ(acme.api.access_code, "acme-code");
+  EXPECT_EQ(acme.api.secret_key.Reveal(), "acme-secret");
+  EXPECT_EQ(acme.api.secret_key_file, dir.Path("acme.key"));
+  EXPECT_EQ(acme.api.rate_limit, (RateLimitConfig{20, 400, 4000}));
+  EXPECT_EQ(acme.api.url, "https://esimfly.net");
+  ASSERT_EQ(acme.esims.size(), 1u);
+  EXPECT_EQ(acme.esims[0].account, "acme");
+  EXPECT_EQ(acme.esims[0].iccid, "8948010010036785060");
+  // The shared group applies to the eSIM whose labels it matches.
+  EXPECT_EQ(acme.esims[0].alerts.data_usage_warning_ratio, 0.5);
+  EXPECT_TRUE(acme.webhook.enabled);
+  EXPECT_EQ(acme.webhook.path, "/webhook/acme");
+  EXPECT_EQ(acme.webhook.secret.Reveal(), "whsec_acme");
+  EXPECT_EQ(acme.balance.interval, hours(1));
+
+  EXPECT_EQ(globex.api.url, "https://globex.example");
+  EXPECT_EQ(globex.api.access_code, "globex-code");
+  EXPECT_EQ(globex.api.secret_key.Reveal(), "globex-secret");
+  EXPECT_EQ(globex.api.rate_limit, RateLimitConfig{});
+  ASSERT_EQ(globex.esims.size(), 1u);
+  EXPECT_EQ(globex.esims[0].account, "globex-eu");
+  EXPECT_EQ(globex.esims[0].esim_id, 77);
+  EXPECT_TRUE(globex.esims[0].alerts.empty());
+  // The same eSIM name in two accounts is fine: the account label tells them apart.
+  EXPECT_EQ(globex.esims[0].name, "a1");
+  EXPECT_FALSE(globex.webhook.enabled);
+  EXPECT_EQ(globex.balance.interval, milliseconds(0));
+
+  const std::vector<Config> run = AccountsOf(config);
+  ASSERT_EQ(run.size(), 2u);
+  EXPECT_EQ(run[1].account, "globex-eu");
+}
+
+TEST(AccountsConfigTest, WithoutAccountsTheTopLevelBlocksAreTheOneUnnamedAccount) {
+  const Config config = LoadConfig(kConfigDir + "/valid/minimal.yml", CredentialsEnv());
+  EXPECT_TRUE(config.accounts.empty());
+  EXPECT_EQ(config.account, "");
+  ASSERT_FALSE(config.esims.empty());
+  EXPECT_EQ(config.esims[0].account, "");
+  EXPECT_EQ(AccountsOf(config).size(), 1u);
+}
+
+TEST(AccountsConfigTest, EnvironmentVariablesAreTheAccountsOwnNeverTheUnprefixedOnes) {
+  TempDir dir;
+  const std::string path = WriteTwoAccounts(dir);
+  // The unprefixed variables are for the unnamed account only: globex-eu must not take them.
+  EXPECT_EQ(
+      ErrorOf(path, FakeEnv({{"ESIMFLY_ACCESS_CODE", "shared"}, {"ESIMFLY_SECRET_KEY", "shared"}})),
+      path +
+          ":20:5: account \"globex-eu\": no API access code given; set api.access_code or "
+          "api.access_code_file in the account, the environment variable "
+          "ESIMFLY_GLOBEX_EU_ACCESS_CODE, or the systemd credential "
+          "esimfly_globex-eu_access_code");
+  EXPECT_EQ(ErrorOf(path, FakeEnv({{"ESIMFLY_GLOBEX_EU_ACCESS_CODE", "c"}})),
+            path +
+                ":20:5: account \"globex-eu\": no API secret key given; set api.secret_key_file "
+                "(recommended) or api.secret_key in the account, the environment variable "
+                "ESIMFLY_GLOBEX_EU_SECRET_KEY, or the systemd credential "
+                "esimfly_globex-eu_secret_key (LoadCredential=)");
+  // An account's own variable does not reach another account that sets it in the file.
+  const Config config = LoadConfig(path, FakeEnv({{"ESIMFLY_GLOBEX_EU_ACCESS_CODE", "c"},
+                                                  {"ESIMFLY_GLOBEX_EU_SECRET_KEY", "s"},
+                                                  {"ESIMFLY_ACME_ACCESS_CODE", "not-used"}}));
+  EXPECT_EQ(config.accounts[0].api.access_code, "acme-code");
+  EXPECT_EQ(config.accounts[1].api.secret_key.Reveal(), "s");
+}
+
+TEST(AccountsConfigTest, SystemdCredentialsAndWebhookSecretsPerAccount) {
+  TempDir dir;
+  dir.Write("esimfly_globex-eu_secret_key", "cred-secret\n");
+  dir.Write("esimfly_globex-eu_access_code", "cred-code\n");
+  dir.Write("esimfly_globex-eu_webhook_secret", "whsec_cred\n");
+  const std::string path = WriteTwoAccounts(dir,
+                                            "    webhook:\n"
+                                            "      path: /hooks/globex\n");
+  const Config config = LoadConfig(path, FakeEnv({{"CREDENTIALS_DIRECTORY", dir.path()}}));
+  const Config& globex = config.accounts[1];
+  EXPECT_EQ(globex.api.access_code, "cred-code");
+  EXPECT_EQ(globex.api.secret_key.Reveal(), "cred-secret");
+  EXPECT_EQ(globex.webhook.secret.Reveal(), "whsec_cred");
+  EXPECT_EQ(globex.webhook.path, "/hooks/globex");
+  EXPECT_EQ(config.accounts[0].webhook.secret.Reveal(), "whsec_acme");
+  // Without any source, the message names the account's own variable and credential.
+  TempDir empty;
+  EXPECT_EQ(ErrorOf(path, FakeEnv({{"ESIMFLY_GLOBEX_EU_ACCESS_CODE", "c"},
+                                   {"ESIMFLY_GLOBEX_EU_SECRET_KEY", "s"},
+                                   {"ESIMFLY_WEBHOOK_SECRET", "whsec_unprefixed"},
+                                   {"CREDENTIALS_DIRECTORY", empty.path()}})),
+            path +
+                ":27:5: account \"globex-eu\": no webhook secret given; set webhook.secret_file "
+                "(recommended) or webhook.secret in the account, the environment variable "
+                "ESIMFLY_GLOBEX_EU_WEBHOOK_SECRET, or the systemd credential "
+                "esimfly_globex-eu_webhook_secret (the secret is shown once by the vendor when the "
+                "subscription is set)");
+}
+
+TEST(AccountsConfigTest, CredentialFilesAreReadPerAccountWithTheSameMessages) {
+  TempDir dir;
+  const std::string path = WriteTwoAccounts(dir,
+                                            "    webhook:\n"
+                                            "      secret_file: missing.whsec\n");
+  EXPECT_EQ(ErrorOf(path, GlobexEnv()),
+            path + ":28:20: webhook.secret_file \"" + dir.Path("missing.whsec") +
+                "\": cannot read: No such file or directory; check the path and that the "
+                "exporter's user may read it");
+  // Both of a value and its file in one account: the same message as at the top level.
+  const std::string both = dir.Write("both.yml", std::string(kTwoAccounts) +
+                                                     "    webhook:\n"
+                                                     "      secret: whsec_x\n"
+                                                     "      secret_file: x.whsec\n");
+  EXPECT_EQ(ErrorOf(both, GlobexEnv()),
+            both +
+                ":29:7: webhook.secret_file and webhook.secret are both set (the other at line "
+                "28); keep only one");
+}
+
+TEST(AccountsConfigTest, WebhookPathsDefaultToTheNameAndMustDiffer) {
+  TempDir dir;
+  const std::string same_default = WriteTwoAccounts(dir,
+                                                    "    webhook:\n"
+                                                    "      path: /webhook/acme\n");
+  EXPECT_EQ(ErrorOf(same_default, GlobexEnv()),
+            same_default +
+                ":28:13: webhook.path \"/webhook/acme\" of account \"globex-eu\" is already the "
+                "receiver path of account \"acme\" (line 17); the path tells the accounts apart: "
+                "give each its own, e.g. /webhook/globex-eu");
+  const std::string shared = dir.Write("shared.yml",
+                                       "accounts:\n"
+                                       "  - name: a\n"
+                                       "    esims: [{iccid: \"8948010010036785060\"}]\n"
+                                       "    webhook: {path: /hook}\n"
+                                       "  - name: b\n"
+                                       "    esims: [{iccid: \"8948010010036785078\"}]\n"
+                                       "    webhook: {path: /hook}\n");
+  EXPECT_EQ(ErrorOf(shared, FakeEnv({{"ESIMFLY_A_ACCESS_CODE", "a"},
+                                     {"ESIMFLY_A_SECRET_KEY", "a"},
+                                     {"ESIMFLY_A_WEBHOOK_SECRET", "a"},
+                                     {"ESIMFLY_B_ACCESS_CODE", "b"},
+                                     {"ESIMFLY_B_SECRET_KEY", "b"},
+                                     {"ESIMFLY_B_WEBHOOK_SECRET", "b"}})),
+            shared +
+                ":7:21: webhook.path \"/hook\" of account \"b\" is already the receiver path of "
+                "account \"a\" (line 4); the path tells the accounts apart: give each its own, "
+                "e.g. /webhook/b");
+}
+
+// The eSIM part of the two-account config: its `extra` lines start at line 27.
+TEST(AccountsConfigTest, AnEsimUnderTwoAccountsNamesBothPlaces) {
+  TempDir dir;
+  const std::string iccid = WriteTwoAccounts(dir, "      - iccid: \"8948010010036785060\"\n");
+  EXPECT_EQ(ErrorOf(iccid, GlobexEnv()),
+            iccid +
+                ":27:16: esims[1] of account \"globex-eu\": the eSIM with iccid "
+                "8948010010036785060 is already listed at line 14 under account \"acme\"; an "
+                "eSIM belongs to the one account whose API key sees it: remove one of the two "
+                "entries");
+  const std::string id = dir.Write("id.yml", std::string(kTwoAccounts) +
+                                                 "  - name: initech\n"
+                                                 "    esims:\n"
+                                                 "      - esim_id: 77\n"
+                                                 "        name: x\n");
+  EXPECT_EQ(ErrorOf(id, GlobexEnv()),
+            id + ":29:18: esims[0] of account \"initech\": the eSIM with esim_id 77 is already "
+                 "listed at line 25 under account \"globex-eu\"; an eSIM belongs to the one "
+                 "account whose API key sees it: remove one of the two entries");
+  // Within one account the message stays the one of the top-level esims.
+  const std::string twice = dir.Write("twice.yml", std::string(kTwoAccounts) +
+                                                       "      - esim_id: 77\n"
+                                                       "        name: b\n");
+  EXPECT_EQ(ErrorOf(twice, GlobexEnv()),
+            twice +
+                ":27:18: esims[1]: the eSIM with esim_id 77 is already listed at line 25; remove "
+                "one of the two entries");
+}
+
+TEST(AccountsConfigTest, AccountNamesAreCheckedAndUnique) {
+  TempDir dir;
+  const auto error_for = [&](const std::string& accounts) {
+    return ErrorOf(dir.Write("n.yml", "accounts:\n" + accounts), FakeEnv({}));
+  };
+  const std::string path = dir.Path("n.yml");
+  const std::string fix =
+      " is not a valid account name; use 1 to 63 lowercase letters, digits, \"_\" and \"-\", "
+      "starting with a letter, e.g. acme";
+  EXPECT_EQ(error_for("  - name: Acme\n"), path + ":2:11: accounts[0].name \"Acme\"" + fix);
+  EXPECT_EQ(error_for("  - name: 1acme\n"), path + ":2:11: accounts[0].name \"1acme\"" + fix);
+  EXPECT_EQ(error_for("  - name: a.b\n"), path + ":2:11: accounts[0].name \"a.b\"" + fix);
+  EXPECT_EQ(error_for("  - name: " + std::string(64, 'a') + "\n"),
+            path + ":2:11: accounts[0].name \"" + std::string(64, 'a') + "\"" + fix);
+  EXPECT_EQ(error_for("  - name: \"\"\n"), path + ":2:11: accounts[0].name \"\"" + fix);
+  EXPECT_EQ(error_for("  - esims: []\n"),
+            path +
+                ":2:5: accounts[0] has no name; add e.g. \"name: acme\" (1 to 63 lowercase "
+                "letters, digits, \"_\" and \"-\"; it becomes the account label)");
+  EXPECT_EQ(error_for("  - name: acme\n  - name: acme\n"),
+            path +
+                ":3:11: accounts[1].name \"acme\" is already the name of the account at line 2; "
+                "give each account its own name");
+  EXPECT_EQ(error_for("  - name: a-b\n  - name: a_b\n"),
+            path +
+                ":3:11: accounts[1].name \"a_b\" and the account \"a-b\" at line 2 would read "
+                "the same environment variables (ESIMFLY_A_B_...); rename one of them");
+  // 63 characters is the longest name.
+  dir.Write("k", "key\n");
+  const std::string longest = std::string(63, 'z');
+  const Config config =
+      LoadConfig(dir.Write("ok.yml", "accounts:\n  - name: " + longest +
+                                         "\n    api: {access_code: a, secret_key_file: k}\n"
+                                         "    esims: [{iccid: \"8948010010036785060\"}]\n"),
+                 FakeEnv({}));
+  EXPECT_EQ(config.accounts.at(0).account, longest);
+}
+
+TEST(AccountsConfigTest, TheListAndItsEntriesMustHaveTheRightShape) {
+  TempDir dir;
+  const auto error_for = [&](const std::string& text) {
+    return ErrorOf(dir.Write("s.yml", text),
+                   FakeEnv({{"ESIMFLY_ACME_ACCESS_CODE", "a"}, {"ESIMFLY_ACME_SECRET_KEY", "s"}}));
+  };
+  const std::string path = dir.Path("s.yml");
+  EXPECT_EQ(error_for("accounts: []\n"),
+            path +
+                ":1:11: accounts is empty; write one \"- name: acme\" entry per account, with its "
+                "api, esims, inventory, balance and webhook under it, or remove accounts: and "
+                "use the top-level blocks for one account");
+  EXPECT_EQ(error_for("accounts:\n"),
+            path +
+                ":1:1: accounts is empty; write one \"- name: acme\" entry per account, with its "
+                "api, esims, inventory, balance and webhook under it, or remove accounts: and "
+                "use the top-level blocks for one account");
+  EXPECT_EQ(error_for("accounts: {name: acme}\n"),
+            path +
+                ":1:11: accounts must be a list, got a map; write one \"- name: acme\" entry per "
+                "account, with its api, esims, inventory, balance and webhook under it");
+  EXPECT_EQ(error_for("accounts:\n  - acme\n"),
+            path +
+                ":2:5: accounts[0] must be a map with a name, got a single value; write e.g. "
+                "\"- name: acme\" with the account's api and esims under it");
+  EXPECT_EQ(error_for("accounts:\n  - name: acme\n    poll: {interval: 1h}\n"),
+            path +
+                ":3:5: accounts[0].poll is shared by all accounts; move it to the top level of "
+                "the config");
+  EXPECT_EQ(error_for("accounts:\n  - name: acme\n    alerts: {}\n"),
+            path +
+                ":3:5: accounts[0].alerts is shared by all accounts (alerts.groups match eSIM "
+                "labels in every account); move it to the top level of the config");
+  // The blocks keep their own messages inside an account.
+  EXPECT_EQ(error_for("accounts:\n  - name: acme\n    api:\n      timeout: 10m\n"),
+            path +
+                ":4:16: api.timeout is 10m, longer than the 5m maximum; use at most 5m (the "
+                "vendor suggests 30s)");
+  EXPECT_EQ(error_for("accounts:\n  - name: acme\n    inventory: {discover: true}\n"),
+            path +
+                ":3:27: inventory.discover is true but inventory.enabled is not; discovery "
+                "monitors the eSIMs that the inventory sweep finds, so set inventory.enabled: "
+                "true, or remove inventory.discover");
+}
+
+TEST(AccountsConfigTest, TopLevelAccountBlocksBesideAccountsAreAnError) {
+  TempDir dir;
+  for (const std::string block : {"api", "esims", "inventory", "balance", "webhook"}) {
+    const std::string path = WriteTwoAccounts(dir, block + ":\n");
+    EXPECT_EQ(ErrorOf(path, GlobexEnv()),
+              path + ":27:1: " + block +
+                  " at the top level cannot be used together with accounts: (the top-level "
+                  "blocks are the one unnamed account); move it into an account, under "
+                  "accounts[].")
+        << block;
+  }
+  // Before accounts: as well.
+  const std::string before = dir.Write(
+      "before.yml", std::string("esims:\n  - iccid: \"8948010010036785078\"\n") + kTwoAccounts);
+  EXPECT_TRUE(ErrorOf(before, GlobexEnv()).starts_with(before + ":1:1: esims at the top level"))
+      << ErrorOf(before, GlobexEnv());
+}
+
+TEST(AccountsConfigTest, AnAccountWithoutEsimsWarnsUnlessNoAccountMonitorsAnything) {
+  TempDir dir;
+  const std::string path = WriteTwoAccounts(dir,
+                                            "  - name: empty\n"
+                                            "    api: {access_code: e, secret_key: e}\n"
+                                            "    esims: []\n");
+  const Config config = LoadConfig(path, GlobexEnv());
+  ASSERT_EQ(config.accounts.size(), 3u);
+  EXPECT_TRUE(config.accounts[2].esims.empty());
+  const std::string warning =
+      path +
+      ":29:12: account \"empty\" monitors nothing: its esims lists no eSIM and "
+      "inventory.discover is off; add eSIMs to it, set its inventory.enabled and "
+      "inventory.discover to true, or remove the account";
+  EXPECT_NE(std::find(config.warnings.begin(), config.warnings.end(), warning),
+            config.warnings.end());
+  // Discovery counts as monitoring.
+  const std::string discovery =
+      dir.Write("d.yml",
+                "accounts:\n  - name: d\n    api: {access_code: e, secret_key_file: k}\n"
+                "    inventory: {enabled: true, discover: true}\n  - name: e\n"
+                "    api: {access_code: e, secret_key_file: k}\n");
+  dir.Write("k", "key\n");
+  const Config discovered = LoadConfig(discovery, FakeEnv({}));
+  EXPECT_EQ(discovered.warnings.size(), 1u);
+  EXPECT_EQ(ErrorOf(dir.Write("none.yml",
+                              "accounts:\n  - name: d\n    api: {access_code: e, "
+                              "secret_key_file: k}\n"),
+                    FakeEnv({})),
+            dir.Path("none.yml") +
+                ":1:1: nothing to monitor: no account lists an eSIM; add at least one entry "
+                "with an iccid or esim_id to an account's esims, or set inventory.enabled and "
+                "inventory.discover to true in an account to monitor every eSIM on it");
 }
 
 }  // namespace

@@ -110,5 +110,72 @@ TEST(DailyCostTest, ShardedReplicasSayTheirShareAndTheWhole) {
       << text;
 }
 
+Config Accounts() {
+  Config config;
+  Config acme = Fleet(10);
+  acme.account = "acme";
+  acme.api.rate_limit = {20, 400, 4000};
+  Config globex = Fleet(1);
+  globex.account = "globex";
+  globex.balance.interval = std::chrono::milliseconds(0);
+  globex.webhook.enabled = true;
+  config.accounts = {acme, globex};
+  return config;
+}
+
+TEST(DailyCostTest, ConfigCheckPrintsOneBlockPerAccountWithItsOwnKeysShare) {
+  const std::string text = DescribeAccountsCheck(Accounts());
+  EXPECT_EQ(text,
+            "\n"
+            "account acme: 10 eSIMs, each polled every 900 s\n"
+            "estimated API requests per day:\n"
+            "  live status polls        960  (10 eSIMs, each every 15m)\n"
+            "  inventory sweep pages      0  (inventory off)\n"
+            "  balance reads             24  (one every 1h)\n"
+            "  total                    984  (41 an hour, 0.68 a minute on average)\n"
+            "  of the API key's vendor limits (10,000/day, 1,000/h, 60/min): 9.8 % a day, 4.1 % "
+            "an hour, 1.1 % a minute\n"
+            "  of api.rate_limit (4,000/day, 400/h, 20/min): 24.6 % a day, 10.2 % an hour, 3.4 % "
+            "a minute\n"
+            "\n"
+            "account globex: 1 eSIM, each polled every 900 s\n"
+            "estimated API requests per day:\n"
+            "  live status polls         96  (1 eSIM, each every 15m)\n"
+            "  inventory sweep pages      0  (inventory off)\n"
+            "  balance reads              0  (balance.interval 0: off)\n"
+            "  subscription reads        24  (one every 1h)\n"
+            "  total                    120  (5.0 an hour, 0.08 a minute on average)\n"
+            "  of the API key's vendor limits (10,000/day, 1,000/h, 60/min): 1.2 % a day, 0.5 % "
+            "an hour, 0.1 % a minute\n"
+            "  of api.rate_limit (5,000/day, 500/h, 30/min): 2.4 % a day, 1.0 % an hour, 0.3 % "
+            "a minute\n");
+}
+
+TEST(DailyCostTest, EachAccountsAccountWideReadsHappenOnItsOwnReplica) {
+  const Config config = Accounts();
+  const int acme_reader = static_cast<int>(StableHash("acme") % 3);
+  for (int index = 0; index < 3; ++index) {
+    const Shard shard{index, 3};
+    const std::string text = DescribeAccountCheck(config.accounts[0], shard);
+    if (index == acme_reader) {
+      EXPECT_THAT(text, HasSubstr("  balance reads             24  (one every 1h)\n")) << text;
+    } else {
+      EXPECT_THAT(text, HasSubstr("  balance reads              0  (replica " +
+                                  std::to_string(acme_reader) + " reads the balance)\n"))
+          << text;
+    }
+  }
+}
+
+TEST(DailyCostTest, AnAccountStretchedByItsBudgetSaysSoInItsBlock) {
+  Config config = Accounts();
+  config.accounts[1] = Fleet(300);  // 300 every 15m: more than its 500/h allow
+  config.accounts[1].account = "globex";
+  const std::string text = DescribeAccountsCheck(config);
+  EXPECT_THAT(text, HasSubstr("\nwarning: account globex: ")) << text;
+  EXPECT_EQ(text.find("warning: account acme"), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr(", stretched from 15m by the budget)")) << text;
+}
+
 }  // namespace
 }  // namespace esim

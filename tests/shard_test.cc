@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace esim {
@@ -117,6 +118,97 @@ TEST(ShardTest, RecordsTheIdOnlyEsimsOfOtherReplicas) {
     }
   }
   EXPECT_EQ(elsewhere_total.size(), 40u);
+}
+
+TEST(ShardTest, ForAccountPicksOneReaderPerAccountByTheNamesHash) {
+  const Shard shard{1, 3};
+  EXPECT_EQ(shard.ForAccount("").account_reader, 0);  // the unnamed account: replica 0
+  const Shard acme = shard.ForAccount("acme");
+  EXPECT_EQ(acme.account_reader, static_cast<int>(StableHash("acme") % 3));
+  EXPECT_EQ(acme.index, 1);
+  EXPECT_EQ(acme.total, 3);
+  EXPECT_EQ(shard.account_reader, 0) << "ForAccount returns a copy";
+  EXPECT_EQ(Shard{}.ForAccount("acme").account_reader, 0);  // no sharding: the one replica
+  // Exactly one replica reads each account.
+  for (const std::string name : {"acme", "globex", "initech", "a-b"}) {
+    int readers = 0;
+    for (int index = 0; index < 3; ++index) {
+      if (Shard{index, 3}.ForAccount(name).ReadsAccount()) ++readers;
+    }
+    EXPECT_EQ(readers, 1) << name;
+  }
+}
+
+// Many accounts' account-wide reads spread over the replicas instead of all landing on 0.
+TEST(ShardTest, AccountReadersSpreadOverTheReplicas) {
+  std::set<int> readers;
+  for (int i = 0; i < 30; ++i) {
+    readers.insert(Shard{0, 3}.ForAccount("account" + std::to_string(i)).account_reader);
+  }
+  EXPECT_EQ(readers, (std::set<int>{0, 1, 2}));
+}
+
+Config AccountOf(const std::string& name, int first_id, RateLimitConfig limits) {
+  Config account;
+  account.path = "config.yml";
+  account.account = name;
+  account.api.rate_limit = limits;
+  for (int i = 0; i < 300; ++i) {
+    EsimConfig esim;
+    esim.account = name;
+    esim.esim_id = first_id + i;
+    if (i % 2 == 0) esim.iccid = "89000000000000" + std::to_string(first_id + i);
+    account.esims.push_back(esim);
+  }
+  return account;
+}
+
+TEST(ShardTest, EveryAccountIsCutByTheSameHashWithItsOwnRateLimit) {
+  Config config;
+  config.path = "config.yml";
+  config.accounts.push_back(AccountOf("acme", 10000, {30, 600, 6000}));
+  config.accounts.push_back(AccountOf("globex", 20000, {60, 900, 9000}));
+  const Config whole = config;
+  std::map<std::string, std::set<std::string>> seen;  // account -> eSIM keys
+  for (int index = 0; index < 3; ++index) {
+    Config part = config;
+    const Shard shard{index, 3};
+    ApplyShard(shard, part);
+    ASSERT_EQ(part.accounts.size(), 2u);
+    EXPECT_EQ(part.accounts[0].api.rate_limit, (RateLimitConfig{10, 200, 2000}));
+    EXPECT_EQ(part.accounts[1].api.rate_limit, (RateLimitConfig{20, 300, 3000}));
+    // The top level is not an account here: left as it was.
+    EXPECT_EQ(part.api.rate_limit, whole.api.rate_limit);
+    for (const Config& account : part.accounts) {
+      EXPECT_LT(account.esims.size(), 200u);
+      for (const EsimConfig& esim : account.esims) {
+        EXPECT_TRUE(shard.Owns(esim.Key()));
+        EXPECT_TRUE(seen[account.account].insert(esim.Key()).second) << "on two replicas";
+      }
+      // The id-only eSIMs of other replicas, per account.
+      for (const int64_t id : account.other_shards_esim_ids) {
+        EXPECT_EQ(id % 2, 1) << "only the eSIMs named by esim_id alone";
+        EXPECT_EQ(id / 10000, account.account == "acme" ? 1 : 2);
+      }
+    }
+  }
+  EXPECT_EQ(seen["acme"].size(), 300u);
+  EXPECT_EQ(seen["globex"].size(), 300u);
+}
+
+TEST(ShardTest, AnAccountsRateLimitTooSmallToSplitNamesTheAccount) {
+  Config config;
+  config.path = "config.yml";
+  config.accounts.push_back(AccountOf("acme", 10000, {30, 600, 6000}));
+  config.accounts.push_back(AccountOf("globex", 20000, {2, 600, 6000}));
+  try {
+    ApplyShard(Shard{0, 3}, config);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "config.yml: account \"globex\": api.rate_limit allows 2 requests in its tightest "
+              "window, too few to split over 3 shards; raise the rate limit or run fewer shards");
+  }
 }
 
 }  // namespace
