@@ -98,7 +98,7 @@ constexpr char kAccountStyle[] = R"css(
 .summary>h2.account-name{grid-column:1/-1;margin:6px 0 0;font-size:16px}
 .summary>h2.account-name a{color:var(--fg)}
 table.esims td.account{white-space:nowrap;font-weight:600}
-table.esims tr.group th{background:#fff;border-bottom:1px solid var(--line);padding:10px 8px 4px;
+table.esims tr.group th{position:static;background:#fff;border-bottom:1px solid var(--line);padding:10px 8px 4px;
 font-size:14px;text-align:left}
 )css";
 
