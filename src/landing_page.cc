@@ -92,6 +92,16 @@ border-radius:6px;text-align:center}
 .empty{padding:24px;text-align:center;color:var(--muted)}
 )css";
 
+// Only on a page that names its accounts (the page of one unnamed account stays as it was).
+constexpr char kAccountStyle[] = R"css(
+.summary.account{margin-bottom:14px}
+.summary>h2.account-name{grid-column:1/-1;margin:6px 0 0;font-size:16px}
+.summary>h2.account-name a{color:var(--fg)}
+table.esims td.account{white-space:nowrap;font-weight:600}
+table.esims tr.group th{position:static;background:#fff;border-bottom:1px solid var(--line);padding:10px 8px 4px;
+font-size:14px;text-align:left}
+)css";
+
 // Retired as the alert rules see it: cancelled, deleted, or expired or depleted more than a
 // week ago. Such an eSIM raises no alert; the table greys it out.
 bool IsRetired(const EsimStatus& status, double now) {
@@ -113,13 +123,27 @@ void AppendOption(std::string& out, std::string_view value, std::string_view lab
   out += "</option>";
 }
 
-void AppendFilterForm(std::string& out, const LandingQuery& query, const FleetCounts& counts) {
+void AppendFilterForm(std::string& out, const LandingQuery& query, const FleetCounts& counts,
+                      const std::vector<LandingAccount>& accounts, bool named) {
   out += "<form class=\"filters\" method=\"get\" id=\"filters\">";
   out +=
       "<input type=\"search\" name=\"q\" placeholder=\"Name, ICCID, eSIM id or label "
       "(site=syd)\" aria-label=\"Search\" value=\"";
   AppendHtmlEscaped(out, query.text);
-  out += "\"><select name=\"status\" aria-label=\"Status\">";
+  out += "\">";
+  if (named) {
+    out += "<select name=\"account\" aria-label=\"Account\">";
+    AppendOption(out, "", "any account", query.account.empty());
+    bool offered = query.account.empty();
+    for (const LandingAccount& account : accounts) {
+      if (account.name.empty()) continue;  // the filter cannot name the unnamed account
+      AppendOption(out, account.name, account.name, account.name == query.account);
+      offered = offered || account.name == query.account;
+    }
+    if (!offered) AppendOption(out, query.account, query.account, true);
+    out += "</select>";
+  }
+  out += "<select name=\"status\" aria-label=\"Status\">";
   AppendOption(out, "", "any status", query.status.empty());
   bool offered = query.status.empty();
   for (const std::string_view status : StatusesToOffer(counts)) {
@@ -158,10 +182,12 @@ struct Column {
   std::string_view title;
   std::optional<LandingSort> sort;
   std::string_view css_class;
-  bool webhook_only = false;  // shown only when a webhook receiver is configured
+  bool webhook_only = false;   // shown only when a webhook receiver is configured
+  bool accounts_only = false;  // shown only when the page names its accounts
 };
 
-constexpr std::array<Column, 13> kColumns = {{
+constexpr std::array<Column, 14> kColumns = {{
+    {"Account", LandingSort::kAccount, "", false, true},
     {"Name", LandingSort::kName, ""},
     {"ICCID", LandingSort::kIccid, ""},
     {"eSIM id", LandingSort::kEsimId, "num"},
@@ -177,16 +203,20 @@ constexpr std::array<Column, 13> kColumns = {{
     {"Labels", std::nullopt, ""},
 }};
 
-size_t VisibleColumns(bool webhooks) {
+bool Visible(const Column& column, bool webhooks, bool named) {
+  return (webhooks || !column.webhook_only) && (named || !column.accounts_only);
+}
+
+size_t VisibleColumns(bool webhooks, bool named) {
   return static_cast<size_t>(std::count_if(kColumns.begin(), kColumns.end(), [&](const Column& c) {
-    return webhooks || !c.webhook_only;
+    return Visible(c, webhooks, named);
   }));
 }
 
-void AppendHeader(std::string& out, const LandingQuery& query, bool webhooks) {
+void AppendHeader(std::string& out, const LandingQuery& query, bool webhooks, bool named) {
   out += "<thead><tr>";
   for (const Column& column : kColumns) {
-    if (column.webhook_only && !webhooks) continue;
+    if (!Visible(column, webhooks, named)) continue;
     const bool sorted = column.sort && *column.sort == query.sort;
     out += "<th";
     if (column.sort) {
@@ -302,7 +332,25 @@ void AppendNameCell(std::string& out, const EsimRecord& record) {
   out += "</div></td>";
 }
 
-void AppendRow(std::string& out, const EsimRecord& record, double now, bool webhooks) {
+// The account's name, a link to its eSIMs alone (keeping the rest of the query).
+void AppendAccountCell(std::string& out, const EsimRecord& record, const LandingQuery& query) {
+  out += "<td class=\"account\">";
+  if (record.config.account.empty()) {
+    out += "<span class=\"muted\">—</span></td>";
+    return;
+  }
+  LandingQuery filtered = query;
+  filtered.account = record.config.account;
+  filtered.page = 1;
+  out += "<a href=\"";
+  out += LandingHref(filtered);
+  out += "\">";
+  AppendHtmlEscaped(out, record.config.account);
+  out += "</a></td>";
+}
+
+void AppendRow(std::string& out, const EsimRecord& record, double now, bool webhooks, bool named,
+               const LandingQuery& query) {
   const EsimStatus* status = record.status ? &*record.status : nullptr;
   const bool retired = status && IsRetired(*status, now);
   out += "<tr";
@@ -311,8 +359,13 @@ void AppendRow(std::string& out, const EsimRecord& record, double now, bool webh
   AppendHtmlEscaped(out, record.Iccid());
   out += "\" data-status=\"";
   AppendHtmlEscaped(out, LifecycleStatusOf(record));
+  if (named) {
+    out += "\" data-account=\"";
+    AppendHtmlEscaped(out, record.config.account);
+  }
   out += "\">";
 
+  if (named) AppendAccountCell(out, record, query);
   AppendNameCell(out, record);
   out += "<td class=\"mono\">";
   AppendHtmlEscaped(out, record.Iccid());
@@ -433,18 +486,43 @@ void AppendShowing(std::string& out, const LandingQuery& query, const LandingRow
 
 }  // namespace
 
-std::string RenderLandingPage(const StateSnapshot& snapshot, const LandingContext& context,
-                              const LandingQuery& query) {
-  const FleetCounts counts = CountFleet(snapshot);
-  const LandingRows rows = SelectLandingRows(snapshot, query);
+bool LandingNamesAccounts(const std::vector<LandingAccount>& accounts) {
+  return accounts.size() > 1 || (accounts.size() == 1 && !accounts.front().name.empty());
+}
+
+std::string RenderLandingPage(const std::vector<LandingAccount>& accounts,
+                              const LandingContext& context, const LandingQuery& query) {
+  static const StateSnapshot kEmpty;
+  const bool named = LandingNamesAccounts(accounts);
+  // The table's rows come from one snapshot: the only account's, or all accounts' eSIMs one
+  // account after the other (the default order groups them by account). Copies pointers only.
+  std::vector<const StateSnapshot*> snapshots;
+  for (const LandingAccount& account : accounts) {
+    snapshots.push_back(account.snapshot ? account.snapshot.get() : &kEmpty);
+  }
+  StateSnapshot merged;
+  bool webhooks = false;
+  if (snapshots.size() > 1) {
+    size_t size = 0;
+    for (const StateSnapshot* snapshot : snapshots) size += snapshot->esims.size();
+    merged.esims.reserve(size);
+    for (const StateSnapshot* snapshot : snapshots) {
+      merged.esims.insert(merged.esims.end(), snapshot->esims.begin(), snapshot->esims.end());
+    }
+  }
+  for (const StateSnapshot* snapshot : snapshots) webhooks = webhooks || snapshot->webhooks.enabled;
+  const StateSnapshot& table = snapshots.size() == 1 ? *snapshots.front() : merged;
+  const FleetCounts counts = CountFleet(table);
+  const LandingRows rows = SelectLandingRows(table, query);
 
   std::string out;
-  out.reserve(16384 + rows.rows.size() * 1200);
+  out.reserve(16384 * std::max<size_t>(1, accounts.size()) + rows.rows.size() * 1200);
   out +=
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>esim_exporter</title><style>";
   out += kStyle;
+  if (named) out += kAccountStyle;
   out += "</style></head><body>\n<header class=\"top\"><h1>esim_exporter</h1><span>";
   out += "Prometheus exporter for eSIMfly eSIM fleets · version ";
   AppendHtmlEscaped(out, kVersion);
@@ -455,18 +533,44 @@ std::string RenderLandingPage(const StateSnapshot& snapshot, const LandingContex
   out +=
       "\">Metrics</a><a href=\"-/healthy\">Health</a><a href=\"-/ready\">Readiness</a>"
       "</nav></header>\n<main>\n";
-  AppendLandingSummary(out, snapshot, context, counts, query);
+  if (accounts.empty()) {
+    AppendLandingSummary(out, LandingAccount{}, false, context, counts, query);
+  }
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    AppendLandingSummary(out, accounts[i], named, context,
+                         accounts.size() == 1 ? counts : CountFleet(*snapshots[i]), query);
+  }
 
-  AppendFilterForm(out, query, counts);
+  AppendFilterForm(out, query, counts, accounts, named);
   AppendShowing(out, query, rows, counts.monitored);
   out += "<table class=\"esims\" id=\"esims\">";
-  const bool webhooks = snapshot.webhooks.enabled;
-  AppendHeader(out, query, webhooks);
+  AppendHeader(out, query, webhooks, named);
   out += "<tbody>\n";
-  for (const uint32_t row : rows.rows) AppendRow(out, *snapshot.esims[row], context.now, webhooks);
+  // In the default order and by account, a heading row where the next account's rows begin.
+  const bool group_rows =
+      named && (query.sort == LandingSort::kConfig || query.sort == LandingSort::kAccount);
+  const std::string* group = nullptr;
+  for (const uint32_t row : rows.rows) {
+    const EsimRecord& record = *table.esims[row];
+    if (group_rows && (!group || *group != record.config.account)) {
+      group = &record.config.account;
+      out += "<tr class=\"group\" data-group=\"";
+      AppendHtmlEscaped(out, *group);
+      out += "\"><th colspan=\"";
+      out += std::to_string(VisibleColumns(webhooks, named));
+      out += "\">";
+      if (group->empty()) {
+        out += "<span class=\"muted\">unnamed account</span>";
+      } else {
+        AppendHtmlEscaped(out, *group);
+      }
+      out += "</th></tr>\n";
+    }
+    AppendRow(out, record, context.now, webhooks, named, query);
+  }
   if (rows.rows.empty()) {
     out += "<tr><td class=\"empty\" colspan=\"";
-    out += std::to_string(VisibleColumns(webhooks));
+    out += std::to_string(VisibleColumns(webhooks, named));
     out += "\">No eSIM to show</td></tr>\n";
   }
   out += "</tbody></table>\n";

@@ -10,8 +10,9 @@
 namespace esim {
 namespace {
 
-constexpr std::array<std::pair<LandingSort, std::string_view>, 13> kSortNames = {{
+constexpr std::array<std::pair<LandingSort, std::string_view>, 14> kSortNames = {{
     {LandingSort::kConfig, "config"},
+    {LandingSort::kAccount, "account"},
     {LandingSort::kName, "name"},
     {LandingSort::kIccid, "iccid"},
     {LandingSort::kEsimId, "esim_id"},
@@ -87,6 +88,21 @@ std::optional<std::string> ParseStatus(std::string_view text) {
   return out;
 }
 
+// An account name as the config allows it (docs/contract.md): a lowercase letter, then up to 62
+// lowercase letters, digits, '_' and '-'. Read in any case; nullopt for anything else, so the
+// filter can only ever hold a name the page may repeat.
+std::optional<std::string> ParseAccount(std::string_view text) {
+  const std::string name = AsciiLower(Trim(text));
+  if (name.empty() || name.size() > LandingQuery::kMaxAccountBytes) return std::nullopt;
+  if (name.front() < 'a' || name.front() > 'z') return std::nullopt;
+  for (const char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+      return std::nullopt;
+    }
+  }
+  return name;
+}
+
 void AppendEncoded(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (const char c : text) {
@@ -155,6 +171,9 @@ LandingQuery ParseLandingQuery(const QueryParams& params) {
     if (lower == "asc") query.descending = false;
     if (lower == "desc") query.descending = true;
   }
+  if (const std::string* account = First(params, "account")) {
+    query.account = ParseAccount(*account).value_or("");
+  }
   if (const std::string* status = First(params, "status")) {
     query.status = ParseStatus(*status).value_or("");
   }
@@ -182,6 +201,7 @@ std::string LandingQueryString(const LandingQuery& query) {
   if (query.descending != DescendingByDefault(query.sort)) {
     add("order", query.descending ? "desc" : "asc");
   }
+  if (!query.account.empty()) add("account", query.account);
   if (!query.status.empty()) add("status", query.status);
   if (query.poll != PollFilter::kAny) add("poll", PollFilterName(query.poll));
   if (!query.text.empty()) add("q", query.text);

@@ -1,5 +1,5 @@
 // The landing page's query parameters, e.g.
-//   /?page=2&per_page=100&sort=expiry&order=asc&status=ACTIVE&poll=failing&q=syd
+//   /?page=2&per_page=100&sort=expiry&order=asc&account=acme&status=ACTIVE&poll=failing&q=syd
 // parsed leniently: a missing, unknown or malformed value falls back to its default, so every
 // URL renders a page (never an error page, never unbounded output). LandingQueryString writes a
 // query back, so that paging and sorting links keep the other parameters.
@@ -14,9 +14,11 @@
 
 namespace esim {
 
-// The table's sortable columns. kConfig: config order, then discovered eSIMs (the store's order).
+// The table's sortable columns. kConfig: account by account (in config order), each account's
+// configured eSIMs in config order, then its discovered ones (the store's order).
 enum class LandingSort {
   kConfig,
+  kAccount,
   kName,
   kIccid,
   kEsimId,
@@ -45,12 +47,14 @@ struct LandingQuery {
   static constexpr int kMaxPage = 1000000;
   static constexpr size_t kMaxTextBytes = 200;
   static constexpr size_t kMaxStatusBytes = 32;
+  static constexpr size_t kMaxAccountBytes = 63;  // the longest account name the config allows
 
   int page = 1;  // 1-based; the renderer clamps it to the last page
   int per_page = kDefaultPerPage;
   LandingSort sort = LandingSort::kConfig;
   bool descending = false;
-  std::string status;  // keep eSIMs in this lifecycle status (upper case); empty: all
+  std::string account;  // keep the eSIMs of this account (a valid account name); empty: all
+  std::string status;   // keep eSIMs in this lifecycle status (upper case); empty: all
   PollFilter poll = PollFilter::kAny;
   std::string text;  // keep eSIMs whose name, ICCID, eSIM id or a label contains it (any case)
 
@@ -67,8 +71,8 @@ LandingQuery ParseLandingQuery(const QueryParams& params);
 // when none does. Not HTML-escaped (HtmlEscape it inside an attribute).
 std::string LandingQueryString(const LandingQuery& query);
 
-// "name", "iccid", "esim_id", "status", "used", "total", "used_pct", "expiry", "live_poll",
-// "listed", "last_success", "last_event"; "config" for kConfig.
+// "account", "name", "iccid", "esim_id", "status", "used", "total", "used_pct", "expiry",
+// "live_poll", "listed", "last_success", "last_event"; "config" for kConfig.
 std::string_view LandingSortName(LandingSort sort);
 std::optional<LandingSort> ParseLandingSort(std::string_view name);
 // The order a column sorts in when its header is first clicked: amounts largest first, the rest

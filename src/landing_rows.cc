@@ -47,6 +47,7 @@ class Filter {
   }
 
   bool Matches(const EsimRecord& record) const {
+    if (!query_.account.empty() && record.config.account != query_.account) return false;
     if (!query_.status.empty() && LifecycleStatusOf(record) != query_.status) return false;
     if (query_.poll != PollFilter::kAny) {
       const LivePoll poll = LivePollOf(record);
@@ -116,6 +117,12 @@ void SortRows(const StateSnapshot& snapshot, std::vector<uint32_t>& rows, Landin
     case LandingSort::kConfig:
       if (descending) std::reverse(rows.begin(), rows.end());
       return;
+    case LandingSort::kAccount:
+      // Ties (one account's eSIMs) keep store order: config order, then discovered ones.
+      return SortRows(
+          snapshot, rows, descending,
+          [&](const EsimRecord& record) { return text(record.config.account); },
+          std::less<std::string_view>());
     case LandingSort::kName:
       return SortRows(
           snapshot, rows, descending,

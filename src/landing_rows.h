@@ -42,8 +42,9 @@ struct LandingRows {
   int pages = 1;               // at least 1, also when nothing matches
 };
 
-// Filters (status, poll, text), sorts (missing values last in either order, ties in store
-// order) and cuts out the query's page.
+// Filters (account, status, poll, text), sorts (missing values last in either order, ties in
+// store order) and cuts out the query's page. The account is each record's config.account; a
+// snapshot holding several accounts' eSIMs lists them account by account (the default order).
 LandingRows SelectLandingRows(const StateSnapshot& snapshot, const LandingQuery& query);
 
 struct FleetCounts {

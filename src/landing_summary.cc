@@ -14,6 +14,14 @@
 namespace esim {
 namespace {
 
+// ` id="<prefix><id>"`: the prefix keeps one account's ids apart from another's on one page.
+void AppendId(std::string& out, std::string_view prefix, std::string_view id) {
+  out += " id=\"";
+  AppendHtmlEscaped(out, prefix);
+  AppendHtmlEscaped(out, id);
+  out += "\"";
+}
+
 // Bounds on text from the API that the summary repeats (why it paused).
 constexpr size_t kMaxReasonBytes = 200;
 
@@ -26,23 +34,33 @@ bool IsRefusal(std::string_view outcome) {
   return outcome == "invalid_signature" || outcome == "malformed" || outcome == "too_large";
 }
 
-void AppendApiCard(std::string& out, const ApiState& api, double now) {
-  out += "<div class=\"card\" id=\"summary-api\"><h2>API</h2><p class=\"big\">";
+void AppendApiCard(std::string& out, std::string_view ids, const ApiState& api, double now) {
+  out += "<div class=\"card\"";
+  AppendId(out, ids, "summary-api");
+  out += "><h2>API</h2><p class=\"big\">";
   if (!api.up) {
-    out += "<span class=\"muted\" id=\"api-up\" data-up=\"unknown\">no answer yet</span>";
+    out += "<span class=\"muted\"";
+    AppendId(out, ids, "api-up");
+    out += " data-up=\"unknown\">no answer yet</span>";
   } else if (*api.up) {
-    out += "<span class=\"good\" id=\"api-up\" data-up=\"1\">up</span>";
+    out += "<span class=\"good\"";
+    AppendId(out, ids, "api-up");
+    out += " data-up=\"1\">up</span>";
   } else {
-    out += "<span class=\"bad\" id=\"api-up\" data-up=\"0\">down</span>";
+    out += "<span class=\"bad\"";
+    AppendId(out, ids, "api-up");
+    out += " data-up=\"0\">down</span>";
   }
   out += "</p>";
   if (api.credentials_refused) {
-    out +=
-        "<p class=\"alert bad\" id=\"credentials-refused\">Credentials refused: check the "
-        "access code, the secret key and the clock.</p>";
+    out += "<p class=\"alert bad\"";
+    AppendId(out, ids, "credentials-refused");
+    out += ">Credentials refused: check the access code, the secret key and the clock.</p>";
   }
   if (api.paused_until && *api.paused_until > now) {
-    out += "<p class=\"alert warn\" id=\"api-paused\">Paused by the API until ";
+    out += "<p class=\"alert warn\"";
+    AppendId(out, ids, "api-paused");
+    out += ">Paused by the API until ";
     out += FormatUtcDateTime(*api.paused_until);
     out += " (";
     out += FormatRelative(*api.paused_until, now);
@@ -71,10 +89,11 @@ void AppendApiCard(std::string& out, const ApiState& api, double now) {
 }
 
 // "last minute   521 left" over a bar and "79 / 600".
-void AppendBudgetWindow(std::string& out, std::string_view window, int used, int limit) {
-  out += "<div class=\"window\" id=\"budget-";
-  out += window;
-  out += "\" data-used=\"";
+void AppendBudgetWindow(std::string& out, std::string_view ids, std::string_view window, int used,
+                        int limit) {
+  out += "<div class=\"window\"";
+  AppendId(out, ids, "budget-" + std::string(window));
+  out += " data-used=\"";
   out += std::to_string(used);
   out += "\" data-limit=\"";
   out += std::to_string(limit);
@@ -91,43 +110,52 @@ void AppendBudgetWindow(std::string& out, std::string_view window, int used, int
   out += "</small></div></div>";
 }
 
-void AppendBudgetCard(std::string& out, const std::optional<RateBudget::Usage>& budget) {
-  out += "<div class=\"card\" id=\"summary-budget\"><h2>Request budget</h2>";
+void AppendBudgetCard(std::string& out, std::string_view ids,
+                      const std::optional<RateBudget::Usage>& budget) {
+  out += "<div class=\"card\"";
+  AppendId(out, ids, "summary-budget");
+  out += "><h2>Request budget</h2>";
   if (!budget) {
     out += "<p class=\"muted\">unknown</p></div>\n";
     return;
   }
-  AppendBudgetWindow(out, "minute", budget->minute, budget->limits.per_minute);
-  AppendBudgetWindow(out, "hour", budget->hour, budget->limits.per_hour);
-  AppendBudgetWindow(out, "day", budget->day, budget->limits.per_day);
+  AppendBudgetWindow(out, ids, "minute", budget->minute, budget->limits.per_minute);
+  AppendBudgetWindow(out, ids, "hour", budget->hour, budget->limits.per_hour);
+  AppendBudgetWindow(out, ids, "day", budget->day, budget->limits.per_day);
   out += "</div>\n";
 }
 
-void AppendPollingCard(std::string& out, const StateSnapshot& snapshot,
-                       const LandingContext& context) {
-  const double in_force = std::chrono::duration<double>(context.poll_interval).count();
-  const double configured = std::chrono::duration<double>(context.configured_poll_interval).count();
-  out += "<div class=\"card\" id=\"summary-polling\"><h2>Polling</h2>";
-  out += "<p>Live interval <span class=\"big\" id=\"interval-in-force\">";
+void AppendPollingCard(std::string& out, std::string_view ids, const StateSnapshot& snapshot,
+                       const LandingAccount& account, double now) {
+  const double in_force = std::chrono::duration<double>(account.poll_interval).count();
+  const double configured = std::chrono::duration<double>(account.configured_poll_interval).count();
+  out += "<div class=\"card\"";
+  AppendId(out, ids, "summary-polling");
+  out += "><h2>Polling</h2>";
+  out += "<p>Live interval <span class=\"big\"";
+  AppendId(out, ids, "interval-in-force");
+  out += ">";
   out += in_force > 0 ? FormatSpan(in_force) : "?";
   out += "</span></p><p><small>configured ";
   out += configured > 0 ? FormatSpan(configured) : "?";
   out += "</small></p>";
   if (in_force > configured + 0.5 && configured > 0) {
-    out +=
-        "<p class=\"alert warn\" id=\"interval-stretched\">Stretched by the request budget: "
-        "too many eSIMs for the key's limits.</p>";
+    out += "<p class=\"alert warn\"";
+    AppendId(out, ids, "interval-stretched");
+    out += ">Stretched by the request budget: too many eSIMs for the key's limits.</p>";
   }
-  if (context.inventory_enabled) {
+  if (account.inventory_enabled) {
     out += "<p><small>Last complete inventory sweep: ";
-    AppendTimeAgo(out, snapshot.account.inventory_last_success_time, context.now, "none yet");
+    AppendTimeAgo(out, snapshot.account.inventory_last_success_time, now, "none yet");
     out += "</small></p>";
   }
   out += "</div>\n";
 }
 
-void AppendBalanceCard(std::string& out, const AccountState& account) {
-  out += "<div class=\"card\" id=\"summary-balance\"><h2>Balance</h2>";
+void AppendBalanceCard(std::string& out, std::string_view ids, const AccountState& account) {
+  out += "<div class=\"card\"";
+  AppendId(out, ids, "summary-balance");
+  out += "><h2>Balance</h2>";
   if (account.balance) {
     out += "<p class=\"big\">";
     out += FormatAmount(account.balance->amount);
@@ -147,9 +175,14 @@ void AppendBalanceCard(std::string& out, const AccountState& account) {
   out += "</div>\n";
 }
 
-void AppendEsimsCard(std::string& out, const FleetCounts& counts, const LandingQuery& query) {
-  out += "<div class=\"card\" id=\"summary-esims\"><h2>Monitored eSIMs</h2>";
-  out += "<p><span class=\"big\" id=\"monitored\">";
+void AppendEsimsCard(std::string& out, std::string_view ids, const FleetCounts& counts,
+                     const LandingQuery& query) {
+  out += "<div class=\"card\"";
+  AppendId(out, ids, "summary-esims");
+  out += "><h2>Monitored eSIMs</h2>";
+  out += "<p><span class=\"big\"";
+  AppendId(out, ids, "monitored");
+  out += ">";
   out += FormatCount(static_cast<int64_t>(counts.monitored));
   out += "</span>";
   if (counts.discovered > 0) {
@@ -157,7 +190,9 @@ void AppendEsimsCard(std::string& out, const FleetCounts& counts, const LandingQ
     out += FormatCount(static_cast<int64_t>(counts.discovered));
     out += " discovered)</small>";
   }
-  out += "</p><ul class=\"counts\" id=\"status-counts\">";
+  out += "</p><ul class=\"counts\"";
+  AppendId(out, ids, "status-counts");
+  out += ">";
   for (const std::string_view status : StatusesToOffer(counts)) {
     const auto found = counts.by_status.find(status);
     if (found == counts.by_status.end()) continue;
@@ -187,7 +222,9 @@ void AppendEsimsCard(std::string& out, const FleetCounts& counts, const LandingQ
   failing.page = 1;
   out += "<a href=\"";
   out += LandingHref(failing);
-  out += "\" id=\"failing-polls\" class=\"";
+  out += "\"";
+  AppendId(out, ids, "failing-polls");
+  out += " class=\"";
   out += counts.live_failing > 0 ? "bad" : "muted";
   out += "\">";
   out += FormatCount(static_cast<int64_t>(counts.live_failing));
@@ -200,7 +237,8 @@ void AppendEsimsCard(std::string& out, const FleetCounts& counts, const LandingQ
 
 // Deliveries by outcome since the start (summed over events; the events in the title) and when
 // the newest one was applied.
-void AppendWebhooksCard(std::string& out, const WebhookState& webhooks, double now) {
+void AppendWebhooksCard(std::string& out, std::string_view ids, const WebhookState& webhooks,
+                        double now) {
   struct Outcome {
     int64_t total = 0;
     std::string by_event;  // "esim.installed 2, esim.status.changed 1"
@@ -220,14 +258,20 @@ void AppendWebhooksCard(std::string& out, const WebhookState& webhooks, double n
     if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
   }
 
-  out += "<div class=\"card\" id=\"summary-webhooks\"><h2>Webhooks</h2><p>Last applied ";
+  out += "<div class=\"card\"";
+  AppendId(out, ids, "summary-webhooks");
+  out += "><h2>Webhooks</h2><p>Last applied ";
   AppendTimeAgo(out, webhooks.last_applied_time, now, "none yet");
   out += "</p>";
   if (order.empty()) {
-    out += "<p class=\"muted\" id=\"webhook-outcomes\">no delivery received yet</p></div>\n";
+    out += "<p class=\"muted\"";
+    AppendId(out, ids, "webhook-outcomes");
+    out += ">no delivery received yet</p></div>\n";
     return;
   }
-  out += "<ul class=\"counts\" id=\"webhook-outcomes\">";
+  out += "<ul class=\"counts\"";
+  AppendId(out, ids, "webhook-outcomes");
+  out += ">";
   for (const std::string_view name : order) {
     const Outcome& outcome = outcomes[name];
     out += "<li data-outcome=\"";
@@ -247,16 +291,47 @@ void AppendWebhooksCard(std::string& out, const WebhookState& webhooks, double n
 
 }  // namespace
 
-void AppendLandingSummary(std::string& out, const StateSnapshot& snapshot,
+std::string LandingAccountIdPrefix(const LandingAccount& account, bool named) {
+  return named ? "account-" + account.name + "-" : std::string();
+}
+
+void AppendLandingSummary(std::string& out, const LandingAccount& account, bool named,
                           const LandingContext& context, const FleetCounts& counts,
                           const LandingQuery& query) {
-  out += "<section class=\"summary\" id=\"summary\">\n";
-  AppendApiCard(out, snapshot.api, context.now);
-  AppendBudgetCard(out, context.budget);
-  AppendPollingCard(out, snapshot, context);
-  AppendBalanceCard(out, snapshot.account);
-  AppendEsimsCard(out, counts, query);
-  if (snapshot.webhooks.enabled) AppendWebhooksCard(out, snapshot.webhooks, context.now);
+  static const StateSnapshot kEmpty;
+  const StateSnapshot& snapshot = account.snapshot ? *account.snapshot : kEmpty;
+  const std::string ids = LandingAccountIdPrefix(account, named);
+  // The cards' links (counts by status, failing polls) show this account's eSIMs.
+  LandingQuery own = query;
+  if (named && !account.name.empty()) own.account = account.name;
+  if (!named) {
+    out += "<section class=\"summary\" id=\"summary\">\n";
+  } else {
+    out += "<section class=\"summary account\"";
+    AppendId(out, "summary-", account.name);
+    out += " data-account=\"";
+    AppendHtmlEscaped(out, account.name);
+    out += "\">\n<h2 class=\"account-name\">";
+    if (account.name.empty()) {
+      out += "<span class=\"muted\">unnamed account</span>";
+    } else {
+      LandingQuery filtered = query;
+      filtered.account = account.name;
+      filtered.page = 1;
+      out += "<a href=\"";
+      out += LandingHref(filtered);
+      out += "\" title=\"only the eSIMs of this account\">";
+      AppendHtmlEscaped(out, account.name);
+      out += "</a>";
+    }
+    out += "</h2>\n";
+  }
+  AppendApiCard(out, ids, snapshot.api, context.now);
+  AppendBudgetCard(out, ids, account.budget);
+  AppendPollingCard(out, ids, snapshot, account, context.now);
+  AppendBalanceCard(out, ids, snapshot.account);
+  AppendEsimsCard(out, ids, counts, own);
+  if (snapshot.webhooks.enabled) AppendWebhooksCard(out, ids, snapshot.webhooks, context.now);
   out += "</section>\n";
 }
 

@@ -15,9 +15,18 @@
 
 namespace esim {
 
-// Appends <section id="summary">; its links keep `query` but for the filter they set.
-void AppendLandingSummary(std::string& out, const StateSnapshot& snapshot,
+// Appends the summary of one account; `counts` are its eSIMs'. Unless `named`, the page's only
+// account as it always was: <section id="summary">, whose links keep `query` but for the
+// filter they set. When `named` (the page names its accounts, LandingNamesAccounts):
+// <section class="summary account" id="summary-<name>" data-account="<name>"> headed by the
+// name, each element id inside it prefixed (LandingAccountIdPrefix), its links filtering on the
+// account as well.
+void AppendLandingSummary(std::string& out, const LandingAccount& account, bool named,
                           const LandingContext& context, const FleetCounts& counts,
                           const LandingQuery& query);
+
+// "account-<name>-" when `named`, else "": what the ids of an account's summary start with
+// ("account-acme-api-up", "account-acme-summary-budget").
+std::string LandingAccountIdPrefix(const LandingAccount& account, bool named);
 
 }  // namespace esim

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <regex>
+#include <set>
 #include <string>
 
 #include "landing_rows.h"
@@ -24,14 +25,26 @@ using testing::kGiB;
 LandingContext Context() {
   LandingContext context;
   context.now = kFleetNow;
-  context.poll_interval = std::chrono::minutes(15);
-  context.configured_poll_interval = std::chrono::minutes(15);
   return context;
 }
 
-std::string Render(const StateSnapshot& snapshot, const QueryParams& params = {},
-                   const LandingContext& context = Context()) {
-  return RenderLandingPage(snapshot, context, ParseLandingQuery(params));
+// An account of the page: `name` ("" the unnamed one) with a copy of `snapshot`.
+LandingAccount Account(const StateSnapshot& snapshot, const std::string& name = "") {
+  LandingAccount account;
+  account.name = name;
+  account.snapshot = std::make_shared<StateSnapshot>(snapshot);
+  account.poll_interval = std::chrono::minutes(15);
+  account.configured_poll_interval = std::chrono::minutes(15);
+  return account;
+}
+
+std::string Render(const std::vector<LandingAccount>& accounts, const QueryParams& params = {}) {
+  return RenderLandingPage(accounts, Context(), ParseLandingQuery(params));
+}
+
+// The page of one unnamed account, as before accounts existed.
+std::string Render(const StateSnapshot& snapshot, const QueryParams& params = {}) {
+  return Render(std::vector<LandingAccount>{Account(snapshot)}, params);
 }
 
 size_t Count(const std::string& text, const std::string& needle) {
@@ -108,11 +121,11 @@ TEST(LandingPageTest, SummaryShowsApiBudgetPauseBalanceAndCounts) {
   snapshot.api.pause_reason = "X-RateLimit-Remaining: 0";
   snapshot.account.balance = AccountBalance{1500, "USD"};
   snapshot.account.inventory_last_success_time = kFleetNow - 180;
-  LandingContext context = Context();
-  context.budget = RateBudget::Usage{12, 300, 2000, RateLimitConfig{30, 500, 5000}};
-  context.inventory_enabled = true;
-  context.poll_interval = std::chrono::minutes(45);  // stretched
-  const std::string html = Render(snapshot, {}, context);
+  LandingAccount account = Account(snapshot);
+  account.budget = RateBudget::Usage{12, 300, 2000, RateLimitConfig{30, 500, 5000}};
+  account.inventory_enabled = true;
+  account.poll_interval = std::chrono::minutes(45);  // stretched
+  const std::string html = Render({account});
 
   EXPECT_THAT(html, HasSubstr("data-up=\"1\">up<"));
   EXPECT_THAT(html, HasSubstr("id=\"credentials-refused\""));
@@ -447,6 +460,201 @@ TEST(LandingPageTest, GarbageParametersStillRenderTheFirstPage) {
   const std::string plain = Render(snapshot, {{"page", "-3"}, {"per_page", "lots"}});
   EXPECT_EQ(Rows(plain), 100u);
   EXPECT_THAT(plain, HasSubstr("Showing 1–100 of 300"));
+}
+
+// Records first..last-1 of the test fleet, all of `account`.
+StateSnapshot AccountFleet(const std::string& account, int first, int last) {
+  StateSnapshot snapshot;
+  for (int i = first; i < last; ++i) {
+    auto record = FleetRecord(i);
+    record->config.account = account;
+    snapshot.esims.push_back(record);
+  }
+  return snapshot;
+}
+
+// acme: records 0..59, API up, credentials refused, a balance; globex: records 60..99, API
+// down, paused by the API, a webhook receiver.
+std::vector<LandingAccount> TwoAccounts() {
+  StateSnapshot acme = AccountFleet("acme", 0, 60);
+  acme.api.up = true;
+  acme.api.credentials_refused = true;
+  acme.account.balance = AccountBalance{1500, "USD"};
+  StateSnapshot globex = AccountFleet("globex", 60, 100);
+  globex.api.up = false;
+  globex.api.paused_until = kFleetNow + 12 * 60;
+  globex.account.balance = AccountBalance{20, "EUR"};
+  globex.webhooks.enabled = true;
+  std::vector<LandingAccount> accounts = {Account(acme, "acme"), Account(globex, "globex")};
+  accounts[0].budget = RateBudget::Usage{12, 300, 2000, RateLimitConfig{30, 500, 5000}};
+  accounts[1].budget = RateBudget::Usage{1, 2, 3, RateLimitConfig{10, 100, 1000}};
+  accounts[1].poll_interval = std::chrono::minutes(60);  // stretched
+  return accounts;
+}
+
+// The <section> of the summary of `account`; empty when there is none.
+std::string SummaryOf(const std::string& html, const std::string& account) {
+  const size_t begin = html.find("<section class=\"summary account\" id=\"summary-" + account);
+  if (begin == std::string::npos) return "";
+  return html.substr(begin, html.find("</section>", begin) + 10 - begin);
+}
+
+TEST(LandingPageAccountsTest, OneSummaryPerAccountHeadedByItsName) {
+  const std::string html = Render(TwoAccounts());
+  EXPECT_THAT(html, Not(HasSubstr("id=\"summary\"")));
+  const std::string acme = SummaryOf(html, "acme");
+  const std::string globex = SummaryOf(html, "globex");
+  ASSERT_NE(acme, "");
+  ASSERT_NE(globex, "");
+  EXPECT_LT(html.find(acme), html.find(globex));  // config order
+  EXPECT_THAT(acme, HasSubstr("data-account=\"acme\">\n<h2 class=\"account-name\"><a "
+                              "href=\"?account=acme\" title=\"only the eSIMs of this account\">acme"
+                              "</a></h2>"));
+  // API, credentials, pause, budget, polling, balance and counts: each account's own.
+  EXPECT_THAT(acme, HasSubstr("id=\"account-acme-api-up\" data-up=\"1\">up<"));
+  EXPECT_THAT(globex, HasSubstr("id=\"account-globex-api-up\" data-up=\"0\">down<"));
+  EXPECT_THAT(acme, HasSubstr("id=\"account-acme-credentials-refused\""));
+  EXPECT_THAT(globex, Not(HasSubstr("credentials-refused")));
+  EXPECT_THAT(globex, HasSubstr("id=\"account-globex-api-paused\""));
+  EXPECT_THAT(acme, Not(HasSubstr("api-paused")));
+  EXPECT_THAT(acme, HasSubstr("id=\"account-acme-budget-day\" data-used=\"2000\" "
+                              "data-limit=\"5000\""));
+  EXPECT_THAT(globex, HasSubstr("id=\"account-globex-budget-day\" data-used=\"3\" "
+                                "data-limit=\"1000\""));
+  EXPECT_THAT(globex, HasSubstr("id=\"account-globex-interval-stretched\""));
+  EXPECT_THAT(acme, Not(HasSubstr("interval-stretched")));
+  EXPECT_THAT(acme, HasSubstr("1,500.00 USD"));
+  EXPECT_THAT(globex, HasSubstr("20.00 EUR"));
+  EXPECT_THAT(acme, HasSubstr("id=\"account-acme-monitored\">60<"));
+  EXPECT_THAT(globex, HasSubstr("id=\"account-globex-monitored\">40<"));
+  EXPECT_THAT(globex, HasSubstr("id=\"account-globex-summary-webhooks\""));
+  EXPECT_THAT(acme, Not(HasSubstr("summary-webhooks")));
+  // Each count links to that account's eSIMs in that state.
+  EXPECT_THAT(acme, HasSubstr("<a href=\"?account=acme&amp;status=DEPLETED\""));
+  EXPECT_THAT(globex, HasSubstr("<a href=\"?account=globex&amp;poll=failing\" "
+                                "id=\"account-globex-failing-polls\""));
+  const FleetCounts counts = CountFleet(AccountFleet("globex", 60, 100));
+  EXPECT_THAT(globex, HasSubstr(">" + std::to_string(counts.live_failing) + " failing</a>"));
+  // The table counts all accounts.
+  EXPECT_THAT(html, HasSubstr("Showing 1–100 of 100 matching eSIMs (100 monitored)."));
+}
+
+TEST(LandingPageAccountsTest, EveryIdIsUniqueOnThePage) {
+  const std::string html = Render(TwoAccounts());
+  const std::regex id(" id=\"([^\"]*)\"");
+  std::set<std::string> seen;
+  size_t ids = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), id); it != std::sregex_iterator();
+       ++it, ++ids) {
+    EXPECT_TRUE(seen.insert((*it)[1].str()).second) << (*it)[1].str();
+  }
+  EXPECT_GT(ids, 30u);
+}
+
+TEST(LandingPageAccountsTest, AccountColumnGroupsRowsByAccount) {
+  const std::string html = Render(TwoAccounts());
+  EXPECT_THAT(html, HasSubstr("<thead><tr><th data-sort=\"account\"><a href=\"?sort=account\">"
+                              "Account</a></th><th data-sort=\"name\">"));
+  const std::string row = RowOf(html, "8988303000000000061");
+  EXPECT_THAT(row, HasSubstr("data-account=\"globex\">"));
+  EXPECT_THAT(row, HasSubstr("<td class=\"account\"><a href=\"?account=globex\">globex</a></td>"));
+  // One heading row where each account's rows begin, acme's first; the Last event column since
+  // one account has a webhook receiver (14 columns).
+  const size_t acme = html.find("<tr class=\"group\" data-group=\"acme\"><th colspan=\"14\">acme<");
+  const size_t globex =
+      html.find("<tr class=\"group\" data-group=\"globex\"><th colspan=\"14\">globex<");
+  ASSERT_NE(acme, std::string::npos);
+  ASSERT_NE(globex, std::string::npos);
+  EXPECT_LT(acme, html.find(RowOf(html, "8988303000000000000")));
+  EXPECT_LT(html.find(RowOf(html, "8988303000000000059")), globex);
+  EXPECT_LT(globex, html.find(RowOf(html, "8988303000000000060")));
+  EXPECT_EQ(Count(html, "<tr class=\"group\""), 2u);
+  // The form offers the accounts.
+  EXPECT_THAT(html, HasSubstr("<select name=\"account\" aria-label=\"Account\"><option value=\"\" "
+                              "selected>any account</option><option value=\"acme\">acme</option>"
+                              "<option value=\"globex\">globex</option></select>"));
+  // Sorted by another column: no heading rows.
+  EXPECT_EQ(Count(Render(TwoAccounts(), {{"sort", "expiry"}}), "<tr class=\"group\""), 0u);
+}
+
+TEST(LandingPageAccountsTest, FilterAndSortByAccount) {
+  std::string html = Render(TwoAccounts(), {{"account", "globex"}});
+  EXPECT_EQ(Rows(html), 40u);
+  EXPECT_EQ(RowOf(html, "8988303000000000059"), "");
+  EXPECT_NE(RowOf(html, "8988303000000000060"), "");
+  EXPECT_THAT(html, HasSubstr("Showing 1–40 of 40 matching eSIMs (100 monitored)."));
+  EXPECT_THAT(html, HasSubstr("<option value=\"globex\" selected>globex</option>"));
+  // The summaries stay for every account; their links keep the account they belong to.
+  EXPECT_NE(SummaryOf(html, "acme"), "");
+  EXPECT_THAT(SummaryOf(html, "acme"), HasSubstr("<a href=\"?account=acme&amp;status=ACTIVE\""));
+  // Sorting keeps the filter.
+  EXPECT_THAT(html, HasSubstr("<a href=\"?sort=expiry&amp;account=globex\">Expires</a>"));
+
+  // An account the page does not hold: nothing matches, the form still shows it.
+  html = Render(TwoAccounts(), {{"account", "initech"}});
+  EXPECT_EQ(Rows(html), 0u);
+  EXPECT_THAT(html, HasSubstr("<option value=\"initech\" selected>initech</option>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"empty\" colspan=\"14\">"));
+
+  // By account, descending: globex's first, each in its config order.
+  html = Render(TwoAccounts(), {{"sort", "account"}, {"order", "desc"}});
+  EXPECT_THAT(html, HasSubstr("<th data-sort=\"account\" class=\"sorted\" "
+                              "aria-sort=\"descending\"><a href=\"?sort=account\">Account ▼</a>"));
+  EXPECT_LT(html.find(RowOf(html, "8988303000000000060")),
+            html.find(RowOf(html, "8988303000000000061")));
+  EXPECT_LT(html.find(RowOf(html, "8988303000000000099")),
+            html.find(RowOf(html, "8988303000000000000")));
+}
+
+TEST(LandingPageAccountsTest, PagesRunAcrossAccounts) {
+  const std::string html = Render(TwoAccounts(), {{"per_page", "25"}, {"page", "3"}});
+  EXPECT_EQ(Rows(html), 25u);
+  EXPECT_THAT(html, HasSubstr("Showing 51–75 of 100 matching eSIMs"));
+  EXPECT_THAT(html, HasSubstr("page 3 of 4"));
+  EXPECT_NE(RowOf(html, "8988303000000000050"), "");
+  EXPECT_NE(RowOf(html, "8988303000000000074"), "");
+  // The page starts inside acme: its heading row repeats, so every row sits under its account.
+  EXPECT_THAT(html, HasSubstr("data-group=\"acme\""));
+  EXPECT_THAT(html, HasSubstr("data-group=\"globex\""));
+  const std::string last = Render(TwoAccounts(), {{"per_page", "25"}, {"page", "4"}});
+  EXPECT_THAT(last, Not(HasSubstr("data-group=\"acme\"")));
+  EXPECT_EQ(Rows(last), 25u);
+}
+
+TEST(LandingPageAccountsTest, OneNamedAccountIsNamed) {
+  const std::string html = Render({Account(AccountFleet("acme", 0, 10), "acme")});
+  EXPECT_NE(SummaryOf(html, "acme"), "");
+  EXPECT_THAT(html, HasSubstr("data-sort=\"account\""));
+  EXPECT_THAT(html, HasSubstr("<td class=\"account\">"));
+}
+
+TEST(LandingPageAccountsTest, OneUnnamedAccountShowsNoAccount) {
+  const std::string html = Render(Fleet(10));
+  EXPECT_THAT(html, HasSubstr("<section class=\"summary\" id=\"summary\">"));
+  EXPECT_THAT(html, HasSubstr("id=\"api-up\""));
+  for (const char* absent : {"account", "Account", "data-group"}) {
+    EXPECT_THAT(html, Not(HasSubstr(absent))) << absent;
+  }
+  // No account: the page of an empty unnamed one.
+  EXPECT_THAT(Render(std::vector<LandingAccount>{}), HasSubstr("No eSIM to show"));
+  LandingAccount no_snapshot;
+  EXPECT_THAT(Render({no_snapshot}), HasSubstr("No eSIM to show"));
+}
+
+TEST(LandingPageAccountsTest, EscapesAccountNames) {
+  // The config allows no such name; the page escapes it all the same.
+  const std::string hostile = "<script>alert(8)</script>\"'&";
+  StateSnapshot snapshot = AccountFleet(hostile, 0, 3);
+  const std::string html = Render({Account(snapshot, hostile), Account(StateSnapshot{}, "b")});
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  const std::string escaped = "&lt;script&gt;alert(8)&lt;/script&gt;&quot;&#39;&amp;";
+  EXPECT_THAT(html, HasSubstr("id=\"summary-" + escaped + "\" data-account=\"" + escaped + "\""));
+  EXPECT_THAT(html, HasSubstr("id=\"account-" + escaped + "-api-up\""));
+  EXPECT_THAT(html, HasSubstr("<tr class=\"group\" data-group=\"" + escaped + "\">"));
+  EXPECT_THAT(html, HasSubstr("data-account=\"" + escaped + "\">"));
+  EXPECT_THAT(html, HasSubstr("<option value=\"" + escaped + "\">" + escaped + "</option>"));
+  // Links carry it percent-encoded.
+  EXPECT_THAT(html, HasSubstr("?account=%3Cscript%3Ealert%288%29%3C%2Fscript%3E%22%27%26"));
 }
 
 TEST(HtmlEscapeTest, EscapesEverySpecialCharacter) {

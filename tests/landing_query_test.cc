@@ -40,6 +40,7 @@ TEST(LandingQueryTest, DefaultsWithoutParameters) {
   EXPECT_EQ(query.per_page, 100);
   EXPECT_EQ(query.sort, LandingSort::kConfig);
   EXPECT_FALSE(query.descending);
+  EXPECT_EQ(query.account, "");
   EXPECT_EQ(query.status, "");
   EXPECT_EQ(query.poll, PollFilter::kAny);
   EXPECT_EQ(query.text, "");
@@ -66,8 +67,8 @@ TEST(LandingQueryTest, ParsesEveryParameter) {
 
 TEST(LandingQueryTest, EverySortNameRoundTrips) {
   for (const char* name :
-       {"config", "name", "iccid", "esim_id", "status", "used", "total", "used_pct", "expiry",
-        "live_poll", "listed", "last_success", "last_event"}) {
+       {"config", "account", "name", "iccid", "esim_id", "status", "used", "total", "used_pct",
+        "expiry", "live_poll", "listed", "last_success", "last_event"}) {
     const auto sort = ParseLandingSort(name);
     ASSERT_TRUE(sort) << name;
     EXPECT_EQ(LandingSortName(*sort), name);
@@ -97,6 +98,21 @@ TEST(LandingQueryTest, GarbageFallsBackToDefaults) {
     EXPECT_EQ(ParseLandingQuery({{"status", status}}).status, "") << status;
   }
   EXPECT_EQ(ParseLandingQuery({{"status", "SUSPENDED_2"}}).status, "SUSPENDED_2");
+}
+
+TEST(LandingQueryTest, AccountIsAValidAccountNameOrNone) {
+  EXPECT_EQ(ParseLandingQuery({{"account", "acme"}}).account, "acme");
+  EXPECT_EQ(ParseLandingQuery({{"account", " Globex-EU_2 "}}).account, "globex-eu_2");
+  const std::string longest = "a" + std::string(62, 'b');
+  EXPECT_EQ(ParseLandingQuery({{"account", longest}}).account, longest);
+  for (const std::string& account :
+       {std::string(), std::string("1acme"), std::string("-acme"), std::string("_acme"),
+        std::string("ac me"), std::string("acme\"><script>"), std::string("acmé"),
+        std::string("acme%00"), longest + "c", std::string(10000, 'a')}) {
+    EXPECT_EQ(ParseLandingQuery({{"account", account}}).account, "") << account;
+  }
+  EXPECT_EQ(ParseLandingQuery({{"sort", "account"}}).sort, LandingSort::kAccount);
+  EXPECT_FALSE(ParseLandingQuery({{"sort", "account"}}).descending);
 }
 
 TEST(LandingQueryTest, BoundsSizes) {
@@ -135,12 +151,13 @@ TEST(LandingQueryTest, QueryStringHoldsOnlyWhatDiffersAndRoundTrips) {
 
   query.page = 4;
   query.per_page = 50;
+  query.account = "globex-eu";
   query.status = "ACTIVE";
   query.poll = PollFilter::kPending;
   query.text = "a&b=c d/é#?\"<>";
   const std::string text = LandingQueryString(query);
   EXPECT_EQ(text,
-            "?sort=used_pct&order=asc&status=ACTIVE&poll=pending"
+            "?sort=used_pct&order=asc&account=globex-eu&status=ACTIVE&poll=pending"
             "&q=a%26b%3Dc%20d%2F%C3%A9%23%3F%22%3C%3E&per_page=50&page=4");
   EXPECT_EQ(ParseLandingQuery(Decode(text)), query);
 }

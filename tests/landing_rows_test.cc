@@ -275,5 +275,50 @@ TEST(LandingRowsTest, LivePollIgnoresTheListingsOutcome) {
   EXPECT_EQ(poll.code, "PROVIDER_ERROR");
 }
 
+// Two accounts' eSIMs one after the other, as the page merges them: acme's 0..59, globex's 60..99.
+StateSnapshot TwoAccounts() {
+  StateSnapshot snapshot = Fleet(100);
+  for (size_t i = 0; i < snapshot.esims.size(); ++i) {
+    auto record = std::make_shared<EsimRecord>(*snapshot.esims[i]);
+    record->config.account = i < 60 ? "acme" : "globex";
+    snapshot.esims[i] = record;
+  }
+  return snapshot;
+}
+
+TEST(LandingRowsTest, AccountFilterKeepsOnlyThatAccountsEsims) {
+  const StateSnapshot snapshot = TwoAccounts();
+  const std::vector<uint32_t> globex = AllPages(snapshot, Query({{"account", "globex"}}));
+  ASSERT_EQ(globex.size(), 40u);
+  for (size_t i = 0; i < globex.size(); ++i) EXPECT_EQ(globex[i], 60 + i);  // in store order
+  EXPECT_EQ(SelectLandingRows(snapshot, Query({{"account", "ACME"}})).matching, 60u);
+  EXPECT_EQ(SelectLandingRows(snapshot, Query({{"account", "initech"}})).matching, 0u);
+  // Combined with the other filters.
+  const LandingRows active =
+      SelectLandingRows(snapshot, Query({{"account", "globex"}, {"status", "ACTIVE"}}));
+  EXPECT_GT(active.matching, 0u);
+  for (const uint32_t row : active.rows) {
+    EXPECT_EQ(snapshot.esims[row]->config.account, "globex");
+    EXPECT_EQ(LifecycleStatusOf(*snapshot.esims[row]), "ACTIVE");
+  }
+}
+
+TEST(LandingRowsTest, AccountSortKeepsEachAccountsOrderAndPagesSpanAccounts) {
+  const StateSnapshot snapshot = TwoAccounts();
+  // Descending: globex first, each account's eSIMs still in store order.
+  const std::vector<uint32_t> rows =
+      AllPages(snapshot, Query({{"sort", "account"}, {"order", "desc"}, {"per_page", "25"}}));
+  ASSERT_EQ(rows.size(), 100u);
+  for (size_t i = 0; i < 40; ++i) EXPECT_EQ(rows[i], 60 + i);
+  for (size_t i = 40; i < 100; ++i) EXPECT_EQ(rows[i], i - 40);
+  // The default order: account by account; page 3 of 25 holds the last 10 of acme and the first
+  // 15 of globex.
+  const LandingRows page = SelectLandingRows(snapshot, Query({{"per_page", "25"}, {"page", "3"}}));
+  ASSERT_EQ(page.rows.size(), 25u);
+  EXPECT_EQ(page.rows.front(), 50u);
+  EXPECT_EQ(page.rows.back(), 74u);
+  EXPECT_EQ(page.pages, 4);
+}
+
 }  // namespace
 }  // namespace esim
