@@ -274,17 +274,21 @@ void ExporterApp::StreamMetricsText(const TextSink& sink) const {
 
 std::string ExporterApp::LandingPage(const std::string& telemetry_path,
                                      const QueryParams& query) const {
-  const Runtimes accounts = Accounts();
-  const AccountRuntime& first = *accounts.front();
   LandingContext context;
   context.telemetry_path = telemetry_path;
   context.now = WallNow();
-  context.budget = first.BudgetUsage();
-  const ExporterStatus status = first.Status();
-  context.poll_interval = status.poll_interval;
-  context.configured_poll_interval = status.configured_poll_interval;
-  context.inventory_enabled = status.inventory_enabled;
-  return RenderLandingPage(*first.Snapshot(), context, ParseLandingQuery(query));
+  std::vector<LandingAccount> accounts;
+  for (const auto& runtime : Accounts()) {
+    const ExporterStatus status = runtime->Status();
+    LandingAccount& account = accounts.emplace_back();
+    account.name = runtime->name();
+    account.snapshot = runtime->Snapshot();
+    account.budget = runtime->BudgetUsage();
+    account.poll_interval = status.poll_interval;
+    account.configured_poll_interval = status.configured_poll_interval;
+    account.inventory_enabled = status.inventory_enabled;
+  }
+  return RenderLandingPage(accounts, context, ParseLandingQuery(query));
 }
 
 }  // namespace esim
