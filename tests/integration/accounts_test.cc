@@ -95,7 +95,10 @@ TEST_F(AccountsTest, OneAccountsRefusedKeyLeavesTheOtherWorking) {
   EXPECT_EQ(m.at("esim_api_credentials_refused{account=\"acme\"}"), 0);
   EXPECT_EQ(m.at("esim_up{account=\"globex\"}"), 0);
   EXPECT_EQ(m.at("esim_api_credentials_refused{account=\"globex\"}"), 1);
-  EXPECT_GT(m.at(Used("acme", fake_esimfly::kSpecExampleIccid)), 0);
+  EXPECT_EQ(m.at("esim_poll_success{account=\"acme\",iccid=\"" +
+                 std::string(fake_esimfly::kSpecExampleIccid) + "\",name=\"\",source=\"live\"}"),
+            1);
+  EXPECT_TRUE(m.count(Used("acme", fake_esimfly::kSpecExampleIccid)));
   EXPECT_FALSE(m.count(Used("globex", fake_esimfly::kHealthy5gIccid)));
   EXPECT_EQ(m.at("esim_monitored_esims{account=\"acme\"}"), 2);
   EXPECT_EQ(m.at("esim_monitored_esims{account=\"globex\"}"), 1);
