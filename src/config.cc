@@ -236,7 +236,7 @@ class Loader : public YamlReader {
     to.api = std::move(from.api);
     to.esims = std::move(from.esims);
     to.inventory = std::move(from.inventory);
-    to.balance = std::move(from.balance);
+    to.balance = from.balance;
     to.webhook = std::move(from.webhook);
   }
 

@@ -497,6 +497,7 @@ std::string RenderLandingPage(const std::vector<LandingAccount>& accounts,
   // The table's rows come from one snapshot: the only account's, or all accounts' eSIMs one
   // account after the other (the default order groups them by account). Copies pointers only.
   std::vector<const StateSnapshot*> snapshots;
+  snapshots.reserve(accounts.size());
   for (const LandingAccount& account : accounts) {
     snapshots.push_back(account.snapshot ? account.snapshot.get() : &kEmpty);
   }

@@ -164,10 +164,11 @@ std::chrono::milliseconds StorageWriteInterval() {
   return std::chrono::minutes(1);
 }
 
-int Serve(const Flags& flags, const esim::Config& config,
-          std::optional<esim::WebConfig> web_config) {
-  // The receivers' routes are set up once: a reload changes their secrets and max_age, not where
-  // they listen. Each account with a webhook block has its own path.
+// The accounts with a webhook receiver. Their routes are set up once: a reload changes their
+// secrets and max_age, not where they listen. nullopt (logged) when a path is the telemetry
+// path.
+std::optional<std::vector<esim::Config>> WebhookReceivers(const Flags& flags,
+                                                          const esim::Config& config) {
   std::vector<esim::Config> receivers;
   for (esim::Config& account : esim::AccountsOf(config)) {
     if (!account.webhook.enabled) continue;
@@ -175,10 +176,93 @@ int Serve(const Flags& flags, const esim::Config& config,
     if (webhook.listen_address.empty() && webhook.path == flags.telemetry_path) {
       LogError("cannot start", {{"error", "webhook.path " + webhook.path +
                                               " is also --web.telemetry-path; choose another"}});
-      return kExitInvalid;
+      return std::nullopt;
     }
     receivers.push_back(std::move(account));
   }
+  return receivers;
+}
+
+// webhook.listen_address: listeners of their own that serve receivers alone (plain HTTP, for a
+// TLS reverse proxy in front), e.g. when the main one requires client certificates. One server
+// per distinct address, serving the paths of every account that names it.
+class WebhookListeners {
+ public:
+  // Paths without a listen_address go to `main_options` (the main listener serves them).
+  WebhookListeners(const std::vector<esim::Config>& receivers, esim::WebOptions& main_options) {
+    for (const esim::Config& account : receivers) {
+      const esim::WebhookConfig& webhook = account.webhook;
+      if (webhook.listen_address.empty()) {
+        main_options.webhook_paths.push_back(webhook.path);
+      } else {
+        paths_by_address_[webhook.listen_address].push_back(webhook.path);
+      }
+    }
+  }
+  WebhookListeners(const WebhookListeners&) = delete;
+  WebhookListeners& operator=(const WebhookListeners&) = delete;
+
+  // Binds and serves the listeners of their own. False (logged) when one cannot bind.
+  bool Start(const esim::WebHandlers& handlers) {
+    handlers_ = handlers;
+    for (const auto& [address, paths] : paths_by_address_) {
+      esim::WebOptions options;
+      options.listen_address = address;
+      options.webhook_paths = paths;
+      options.webhook_only = true;
+      auto server = std::make_unique<esim::WebServer>(options, handlers_);
+      std::string error;
+      if (!server->Bind(error)) {
+        LogError("cannot start the webhook listener", {{"error", error}});
+        return false;
+      }
+      esim::WebServer* serving = server.get();
+      threads_.emplace_back([serving] { serving->Serve(); });
+      servers_.emplace(address, std::move(server));
+    }
+    return true;
+  }
+
+  // The port a receiver on `address` is served on (`main_port` when it has none of its own).
+  int PortOf(const std::string& address, int main_port) const {
+    const auto own = servers_.find(address);
+    return own != servers_.end() ? own->second->port() : main_port;
+  }
+
+  void Stop() {
+    for (auto& [address, server] : servers_) server->Stop();
+  }
+
+  ~WebhookListeners() {
+    Stop();
+    for (auto& thread : threads_) thread.join();
+  }
+
+ private:
+  std::map<std::string, std::vector<std::string>> paths_by_address_;
+  esim::WebHandlers handlers_;
+  std::map<std::string, std::unique_ptr<esim::WebServer>> servers_;
+  std::vector<std::thread> threads_;
+};
+
+void LogWebhookReceivers(const std::vector<esim::Config>& receivers, const Flags& flags,
+                         const WebhookListeners& listeners, int main_port) {
+  for (const esim::Config& account : receivers) {
+    const esim::WebhookConfig& webhook = account.webhook;
+    LogInfo(
+        "webhook receiver enabled",
+        {{"account", account.account},
+         {"path", webhook.path},
+         {"listen_address",
+          webhook.listen_address.empty() ? flags.listen_address : webhook.listen_address},
+         {"webhook_port", std::to_string(listeners.PortOf(webhook.listen_address, main_port))}});
+  }
+}
+
+int Serve(const Flags& flags, const esim::Config& config,
+          std::optional<esim::WebConfig> web_config) {
+  const std::optional<std::vector<esim::Config>> receivers = WebhookReceivers(flags, config);
+  if (!receivers) return kExitInvalid;
   // Signals are taken by one thread with sigwait; every other thread inherits the block.
   sigset_t signals;
   sigemptyset(&signals);
@@ -218,57 +302,21 @@ int Serve(const Flags& flags, const esim::Config& config,
   handlers.webhook = [&app](const esim::WebhookRequest& request) {
     return app.HandleWebhook(request);
   };
-  // webhook.listen_address: listeners of their own that serve receivers alone (plain HTTP, for
-  // a TLS reverse proxy in front), e.g. when the main one requires client certificates.
-  std::map<std::string, std::vector<std::string>> paths_by_listener;
-  for (const esim::Config& account : receivers) {
-    const esim::WebhookConfig& webhook = account.webhook;
-    if (webhook.listen_address.empty()) {
-      web_options.webhook_paths.push_back(webhook.path);
-    } else {
-      paths_by_listener[webhook.listen_address].push_back(webhook.path);
-    }
-  }
   handlers.reload = [&app, &notifier] {
     notifier.Reloading();
     std::string error = app.Reload();
     notifier.Ready();
     return error;
   };
+  WebhookListeners webhook_listeners(*receivers, web_options);
   esim::WebServer server(web_options, handlers);
   std::string error;
   if (!server.Bind(error)) {
     LogError("cannot start", {{"error", error}});
     return kExitCannotStart;
   }
-  std::map<std::string, std::unique_ptr<esim::WebServer>> webhook_servers;
-  std::vector<std::thread> webhook_threads;
-  for (const auto& [listen_address, paths] : paths_by_listener) {
-    esim::WebOptions options;
-    options.listen_address = listen_address;
-    options.webhook_paths = paths;
-    options.webhook_only = true;
-    auto webhook_server = std::make_unique<esim::WebServer>(options, handlers);
-    if (!webhook_server->Bind(error)) {
-      LogError("cannot start the webhook listener", {{"error", error}});
-      for (auto& thread : webhook_threads) thread.detach();  // exiting anyway
-      return kExitCannotStart;
-    }
-    esim::WebServer* serving = webhook_server.get();
-    webhook_threads.emplace_back([serving] { serving->Serve(); });
-    webhook_servers.emplace(listen_address, std::move(webhook_server));
-  }
-  for (const esim::Config& account : receivers) {
-    const esim::WebhookConfig& webhook = account.webhook;
-    const auto own = webhook_servers.find(webhook.listen_address);
-    LogInfo("webhook receiver enabled",
-            {{"account", account.account},
-             {"path", webhook.path},
-             {"listen_address",
-              webhook.listen_address.empty() ? flags.listen_address : webhook.listen_address},
-             {"webhook_port",
-              std::to_string(own != webhook_servers.end() ? own->second->port() : server.port())}});
-  }
+  if (!webhook_listeners.Start(handlers)) return kExitCannotStart;
+  LogWebhookReceivers(*receivers, flags, webhook_listeners, server.port());
   app.Start();
   LogInfo("esim_exporter started",
           {{"version", esim::kVersion},
@@ -297,7 +345,7 @@ int Serve(const Flags& flags, const esim::Config& config,
       notifier.Stopping();
       LogInfo("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
       server.Stop();
-      for (auto& [address, webhook_server] : webhook_servers) webhook_server->Stop();
+      webhook_listeners.Stop();
       return;
     }
   });
@@ -307,7 +355,6 @@ int Serve(const Flags& flags, const esim::Config& config,
     _exit(kExitCannotStart);
   }
   signal_thread.join();
-  for (auto& thread : webhook_threads) thread.join();
   notifier.StopWatchdog();
 
   // Requests in flight may hang for up to api.timeout; a clean stop must not wait that long.
