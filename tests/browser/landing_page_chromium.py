@@ -17,6 +17,13 @@ the column's own link); filters narrow; garbage parameters still give the first 
 text stays text in the DOM. `chromium --screenshot` shots must be real renderings: a PNG of the
 window's size with the status colours of the stylesheet in it.
 
+Then two accounts (issue 14): the same fake API also serves the accounts "acme" (20 generated
+eSIMs) and "globex" (5, every request refused: --account-fault=globex:revoked), and a second
+exporter runs an `accounts:` config with both. Its page must show one summary per account
+(#summary-acme, #summary-globex), acme's API up, globex's credentials refused, an Account column
+(th[data-sort="account"]), a heading row per account (tr.group[data-group]) in the default
+order, and with ?account=globex only globex's rows.
+
 Usage: landing_page_chromium.py --exporter PATH --fake-api PATH [--out-dir DIR]
                                 [--chromium PATH] [--timeout SECONDS] [--keep-tmp] [--verbose]
 The screenshots stay in --out-dir (default: the current directory): landing_page.png (the first
@@ -108,6 +115,54 @@ DEPLETED_ICCID = fleet_iccid(1)  # index % 20 == 1: DEPLETED
 EXPIRED_ICCID = fleet_iccid(2)   # index % 20 == 2: EXPIRED
 NAMED_ICCID = fleet_iccid(3)     # ACTIVE
 HOSTILE_ICCID = fleet_iccid(4)   # ACTIVE
+
+
+# The two-account exporter: the fake API's first and second added accounts, whose generated
+# fleets start at index 100,000,000 and 200,000,000 (--account, fleet-size).
+ACME_CODE = "esf_browser_acme"
+GLOBEX_CODE = "esf_browser_globex"
+ACME_FLEET_SIZE = 20
+GLOBEX_FLEET_SIZE = 5
+ACME_NAMED_ICCID = fleet_iccid(100000000 + 3)  # ACTIVE
+GLOBEX_ICCIDS = [fleet_iccid(200000000 + i) for i in (3, 4)]  # never polled: the key is refused
+
+
+def accounts_config(fake_url, acme_secret, globex_secret):
+    def api(code, secret):
+        return f"""    api:
+      url: {fake_url}
+      access_code: {code}
+      secret_key_file: {secret}
+      timeout: 10s
+      max_concurrency: 2
+      rate_limit:
+        per_minute: 600
+        per_hour: 20000
+        per_day: 200000
+"""
+    return f"""# Two accounts: acme works, globex's key is refused by the fake API.
+poll:
+  interval: 60s
+  stale_after: 1h
+accounts:
+  - name: acme
+{api(ACME_CODE, acme_secret)}    inventory:
+      enabled: true
+      interval: 10m
+      discover: true
+    esims:
+      - iccid: "{ACME_NAMED_ICCID}"
+        name: acme-router-01
+        labels: {{fleet: routers}}
+  - name: globex
+{api(GLOBEX_CODE, globex_secret)}    esims:
+      - iccid: "{GLOBEX_ICCIDS[0]}"
+        name: globex-kiosk-01
+        labels: {{fleet: kiosks}}
+      - iccid: "{GLOBEX_ICCIDS[1]}"
+        name: globex-kiosk-02
+        labels: {{fleet: kiosks}}
+"""
 
 
 def exporter_config(fake_url, secret_path, webhook_secret_path):
@@ -498,22 +553,46 @@ def _run_with(procs, chromium, args, tmp, results):
     with open(secret, "w") as f:
         f.write(SECRET + "\n")
     os.chmod(secret, 0o600)
+    # The accounts of the two-account exporter, each with its own key (their fleets and windows
+    # are theirs: the default account's answers stay as they were).
+    account_secrets = {}
+    for name in ("acme", "globex"):
+        account_secrets[name] = os.path.join(tmp, f"secret_key_{name}")
+        with open(account_secrets[name], "w") as f:
+            f.write(f"sk_browser_{name}_secret\n")
+        os.chmod(account_secrets[name], 0o600)
     procs.start("fake_api", [args.fake_api, "--listen=127.0.0.1:0", f"--access-code={ACCESS_CODE}",
                              f"--secret-key-file={secret}", f"--fleet-size={FLEET_SIZE}",
-                             "--balance=1234.5", "--currency=EUR"])
+                             "--balance=1234.5", "--currency=EUR",
+                             f"--account=acme:{ACME_CODE}:{account_secrets['acme']},"
+                             f"fleet-size={ACME_FLEET_SIZE}",
+                             f"--account=globex:{GLOBEX_CODE}:{account_secrets['globex']},"
+                             f"fleet-size={GLOBEX_FLEET_SIZE}",
+                             "--account-fault=globex:revoked"])
     m = procs.wait_log("fake_api", r"listening on (http://127\.0\.0\.1:\d+)", 15)
+    fake_url = m.group(1)
     webhook_secret = os.path.join(tmp, "webhook_secret")
     with open(webhook_secret, "w") as f:
         f.write(WEBHOOK_SECRET + "\n")
     os.chmod(webhook_secret, 0o600)
     config = os.path.join(tmp, "esim_exporter.yml")
     with open(config, "w") as f:
-        f.write(exporter_config(m.group(1), secret, webhook_secret))
+        f.write(exporter_config(fake_url, secret, webhook_secret))
     procs.start("esim_exporter", [args.exporter, f"--config.file={config}",
                                   "--web.listen-address=127.0.0.1:0"])
     m = procs.wait_log("esim_exporter", r"esim_exporter started.* port=(\d+)", 15)
     base = f"http://127.0.0.1:{m.group(1)}/"
     log(f"exporter at {base}")
+
+    # The two-account exporter, started now so that it polls while the first one is checked.
+    accounts = os.path.join(tmp, "esim_exporter_accounts.yml")
+    with open(accounts, "w") as f:
+        f.write(accounts_config(fake_url, account_secrets["acme"], account_secrets["globex"]))
+    procs.start("esim_exporter_accounts", [args.exporter, f"--config.file={accounts}",
+                                           "--web.listen-address=127.0.0.1:0"])
+    m = procs.wait_log("esim_exporter_accounts", r"esim_exporter started.* port=(\d+)", 15)
+    accounts_base = f"http://127.0.0.1:{m.group(1)}/"
+    log(f"two-account exporter at {accounts_base}")
 
     end = time.monotonic() + args.timeout / 2
     while http_status(base + "-/ready") != 200:
@@ -698,7 +777,73 @@ def _run_with(procs, chromium, args, tmp, results):
                       f"{size} bytes, {len(census)} colours, commonest {top} pixels")
         results.check(f"screenshot {os.path.basename(path)}: {status} rows in their colour",
                       has_colour(census, colour))
+    check_two_accounts(procs, chromium, accounts_base, args, results)
     log(f"{chromium.runs} chromium runs")
+
+
+def check_two_accounts(procs, chromium, base, args, results):
+    """The page of an exporter with two accounts, acme working and globex refused."""
+    end = time.monotonic() + args.timeout / 4
+    while http_status(base + "-/ready") != 200:
+        procs.assert_running()
+        if time.monotonic() > end:
+            raise Fatal("the two-account exporter did not become ready")
+        time.sleep(0.25)
+    log("two-account exporter ready")
+
+    dom = chromium.dom(base)
+    summaries = {name: dom.by_id(f"summary-{name}") for name in ("acme", "globex")}
+    results.check("accounts: one summary per account, #summary-acme and #summary-globex",
+                  all(e is not None and e.attrs.get("data-account") == name
+                      for name, e in summaries.items()),
+                  {n: e.attrs if e else None for n, e in summaries.items()})
+    api_up = dom.by_id("account-acme-api-up")
+    results.check("accounts: acme's API up (#account-acme-api-up data-up=1)",
+                  api_up is not None and api_up.attrs.get("data-up") == "1",
+                  api_up.attrs if api_up else "no #account-acme-api-up")
+    refused = dom.by_id("account-globex-credentials-refused")
+    globex_up = dom.by_id("account-globex-api-up")
+    results.check("accounts: globex's credentials refused, in its own summary, API not up",
+                  refused is not None and summaries["globex"] is not None
+                  and refused in list(summaries["globex"].iter())
+                  and "Credentials refused" in refused.text()
+                  and globex_up is not None and globex_up.attrs.get("data-up") != "1",
+                  (refused.text() if refused else "no #account-globex-credentials-refused",
+                   globex_up.attrs if globex_up else "no #account-globex-api-up"))
+    results.check("accounts: acme's credentials are not refused",
+                  dom.by_id("account-acme-credentials-refused") is None)
+    results.check("accounts: no unprefixed summary ids on a two-account page",
+                  dom.by_id("api-up") is None and dom.by_id("credentials-refused") is None)
+    results.check('accounts: an Account column (th[data-sort="account"])',
+                  dom.find("th", **{"data-sort": "account"}) is not None)
+    table = dom.by_id("esims")
+    groups = [tr.attrs.get("data-group") for tr in table.find_all("tr", class_="group")
+              if "data-group" in tr.attrs] if table is not None else []
+    results.check("accounts: a heading row per account (tr.group[data-group]), acme then globex",
+                  groups == ["acme", "globex"], groups)
+    page_rows = rows(dom)
+    by_account = {}
+    for r in page_rows:
+        by_account.setdefault(r.attrs.get("data-account"), set()).add(r.attrs.get("data-iccid"))
+    results.check("accounts: every row names its account (data-account), acme's discovered "
+                  f"fleet ({ACME_FLEET_SIZE}) and globex's {len(GLOBEX_ICCIDS)} configured eSIMs",
+                  set(by_account) == {"acme", "globex"}
+                  and len(by_account["acme"]) == ACME_FLEET_SIZE
+                  and ACME_NAMED_ICCID in by_account["acme"]
+                  and by_account["globex"] == set(GLOBEX_ICCIDS),
+                  {a: len(i) for a, i in by_account.items()})
+
+    dom = chromium.dom(base + "?account=globex")
+    globex_rows = rows(dom)
+    results.check("accounts: ?account=globex shows globex's rows only (tr[data-account=globex])",
+                  {r.attrs.get("data-iccid") for r in globex_rows} == set(GLOBEX_ICCIDS)
+                  and all(r.attrs.get("data-account") == "globex" for r in globex_rows),
+                  [(r.attrs.get("data-account"), r.attrs.get("data-iccid")) for r in globex_rows])
+    showing = dom.by_id("showing")
+    results.check("accounts: ?account=globex counts globex's eSIMs as matching",
+                  showing is not None
+                  and showing.attrs.get("data-matching") == str(len(GLOBEX_ICCIDS)),
+                  showing.attrs if showing else "no #showing")
 
 
 def main():
