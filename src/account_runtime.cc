@@ -255,7 +255,7 @@ WebhookAnswer AccountRuntime::HandleWebhook(const WebhookRequest& request) {
 }
 
 void AccountRuntime::OnEsimsChanged() {
-  std::lock_guard<std::mutex> reload_lock(apply_mutex_);
+  std::lock_guard<std::mutex> apply_lock(apply_mutex_);
   Config config;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -330,7 +330,7 @@ void AccountRuntime::Apply(const Config& config) {
   }
 
   if (storage_.dir) {
-    // A reload to another account: what is written from now on is that account's state.
+    // A reload to another key (api.url or access code): what is written from now on is its state.
     std::lock_guard<std::mutex> lock(fingerprint_mutex_);
     fingerprint_ = ConfigFingerprint(config);
   }
