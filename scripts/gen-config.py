@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Writes a config listing N eSIMs, for measuring the config load (docs/benchmarks.md).
 
-Usage: scripts/gen-config.py N [ACCOUNTS] > config.yml
+Usage: scripts/gen-config.py N [--accounts=K] [--no-labels] > config.yml
 
 Each eSIM has an ICCID (valid Luhn digit), a name and two labels, as tests/bench/load_bench.cc
-writes them. With ACCOUNTS > 0 the eSIMs are spread over that many `accounts:` entries instead
-of the top-level `esims:` list. The config gives an inline `secret_key`, so that it checks
+writes them (--no-labels: an ICCID and a name). With --accounts=K the eSIMs are spread over K
+`accounts:` entries instead of the top-level `esims:` list. The config gives an inline `secret_key`, so that it checks
 anywhere (with a warning about the inline key).
 """
 import sys
@@ -23,17 +23,27 @@ def luhn_digit(payload: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def esim_lines(i: int, indent: str) -> str:
+def esim_lines(i: int, indent: str, labels: bool) -> str:
     payload = "894400000%09d" % i
     iccid = payload + luhn_digit(payload)
-    fleet = "trackers" if i % 2 else "routers"
-    return (f'{indent}- iccid: "{iccid}"\n{indent}  name: esim-{i}\n'
-            f'{indent}  labels: {{site: site-{i % 50}, fleet: {fleet}}}\n')
+    lines = f'{indent}- iccid: "{iccid}"\n{indent}  name: esim-{i}\n'
+    if labels:
+        fleet = "trackers" if i % 2 else "routers"
+        lines += f'{indent}  labels: {{site: site-{i % 50}, fleet: {fleet}}}\n'
+    return lines
 
 
 def main() -> None:
     n = int(sys.argv[1])
-    accounts = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    accounts = 0
+    labels = True
+    for arg in sys.argv[2:]:
+        if arg.startswith("--accounts="):
+            accounts = int(arg.split("=", 1)[1])
+        elif arg == "--no-labels":
+            labels = False
+        else:
+            sys.exit(f"unknown argument {arg}; usage: gen-config.py N [--accounts=K] [--no-labels]")
     out = sys.stdout
     api = ("  url: https://esimfly.example\n  access_code: esf_bench\n"
            "  secret_key: bench-secret\n")
@@ -41,7 +51,7 @@ def main() -> None:
     if accounts == 0:
         out.write("api:\n" + api + "esims:\n")
         for i in range(n):
-            out.write(esim_lines(i, "  "))
+            out.write(esim_lines(i, "  ", labels))
         return
     out.write("accounts:\n")
     per = (n + accounts - 1) // accounts
@@ -50,7 +60,7 @@ def main() -> None:
         out.write("".join("    " + line + "\n" for line in api.splitlines()))
         out.write("    esims:\n")
         for i in range(a * per, min(n, (a + 1) * per)):
-            out.write(esim_lines(i, "      "))
+            out.write(esim_lines(i, "      ", labels))
 
 
 if __name__ == "__main__":

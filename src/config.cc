@@ -973,6 +973,9 @@ class Loader : public YamlReader {
       Fail(value.Mark(), "esims must be a list, got " + KindOf(value) +
                              "; write one \"- iccid: ...\" or \"- esim_id: ...\" entry per eSIM");
     }
+    // The list's length is known: no copies of the entries while it grows (a list can be long).
+    account_->config.esims.reserve(account_->config.esims.size() + value.size());
+    account_->esim_alerts.reserve(account_->esim_alerts.size() + value.size());
     size_t index = 0;
     for (const auto& item : value) {
       ParseEsim(item, "esims[" + std::to_string(index++) + "]");
