@@ -3,6 +3,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
+#include <cstddef>
 #include <istream>
 #include <limits>
 #include <stdexcept>
@@ -169,8 +170,8 @@ class YamlTreeBuilder : public YAML::EventHandler {
     if (data.type == YAML::NodeType::Map) count -= count % 2;  // a key without value: dropped
     data.begin = Checked(tree_.children_.size());
     data.count = Checked(count);
-    tree_.children_.insert(tree_.children_.end(), pending_.begin() + first,
-                           pending_.begin() + first + count);
+    const auto from = pending_.begin() + static_cast<std::ptrdiff_t>(first);
+    tree_.children_.insert(tree_.children_.end(), from, from + static_cast<std::ptrdiff_t>(count));
     pending_.resize(first);
     Finish(index);
   }
