@@ -24,7 +24,7 @@ namespace esim {
 
 using std::chrono::milliseconds;
 using YAML::Mark;
-using YAML::Node;
+using Node = YamlNode;
 
 namespace {
 
@@ -60,6 +60,8 @@ constexpr char kDurationHint[] = "(units: ms, s, m, h, d)";
 // One config parse. Throws ConfigError at the first problem; errors come in document order,
 // then the checks that need the whole file (credentials, an empty eSIM list).
 class Loader : public YamlReader {
+  using Field = TreeField;  // the config is read into a YamlTree: it can list 100,000 eSIMs
+
  public:
   Loader(std::string path, const EnvLookup& env) : YamlReader(std::move(path), "url"), env_(env) {
     config_.path = this->path();
@@ -70,7 +72,7 @@ class Loader : public YamlReader {
     const std::optional<LocalFile> file = ReadLocalFile(path(), kMaxConfigSize, error);
     if (!file) throw ConfigError(path() + ": cannot read: " + error);
     config_mode_ = file->mode;
-    ParseYaml(file->content, [this](const Node& root) {
+    ParseYamlTree(file->content, [this](const Node& root) {
       if (root.IsNull()) {
         Fail(Mark(),
              "the config file is empty; write at least an esims: list (see the example config)");
@@ -971,6 +973,9 @@ class Loader : public YamlReader {
       Fail(value.Mark(), "esims must be a list, got " + KindOf(value) +
                              "; write one \"- iccid: ...\" or \"- esim_id: ...\" entry per eSIM");
     }
+    // The list's length is known: no copies of the entries while it grows (a list can be long).
+    account_->config.esims.reserve(account_->config.esims.size() + value.size());
+    account_->esim_alerts.reserve(account_->esim_alerts.size() + value.size());
     size_t index = 0;
     for (const auto& item : value) {
       ParseEsim(item, "esims[" + std::to_string(index++) + "]");

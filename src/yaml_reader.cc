@@ -17,7 +17,10 @@ namespace esim {
 using YAML::Mark;
 using YAML::Node;
 
-std::string KindOf(const Node& node) {
+namespace {
+
+template <class N>
+std::string KindOfNode(const N& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
       return "a map";
@@ -29,6 +32,11 @@ std::string KindOf(const Node& node) {
       return "no value";
   }
 }
+
+}  // namespace
+
+std::string KindOf(const Node& node) { return KindOfNode(node); }
+std::string KindOf(const YamlNode& node) { return KindOfNode(node); }
 
 std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
@@ -132,9 +140,13 @@ std::optional<Mark> FindStuckDocument(const std::string& text) {
   return std::nullopt;
 }
 
+constexpr char kStuckMessage[] =
+    "YAML syntax error: unexpected character; a \",\" or other flow character outside [...] or "
+    "{...}? Quote the value if it is text";
+
 }  // namespace
 
-void YamlReader::ParseYaml(const std::string& text, const std::function<void(const Node&)>& parse) {
+void YamlReader::CheckUtf8(const std::string& text) const {
   // YAML is UTF-8; yaml-cpp 0.7 can allocate without bound on some invalid byte sequences
   // (found by tests/fuzz/fuzz_config.cc), so such files never reach it.
   if (const size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
@@ -150,29 +162,57 @@ void YamlReader::ParseYaml(const std::string& text, const std::function<void(con
     Fail(mark,
          std::string("the file is not valid UTF-8 (byte ") + hex + "); save it as UTF-8 text");
   }
+}
+
+void YamlReader::FailSecondDocument(const Mark& mark) const {
+  Fail(mark,
+       "a second YAML document starts here; keep only one document in the file (remove the "
+       "\"---\" line above and merge the two)");
+}
+
+void YamlReader::FailSyntax(const YAML::Exception& e) const {
+  Fail(e.mark, "YAML syntax error: " + e.msg +
+                   "; check the indentation (spaces, not tabs), colons and quotes here or just "
+                   "above");
+}
+
+void YamlReader::ParseYaml(const std::string& text, const std::function<void(const Node&)>& parse) {
+  CheckUtf8(text);
   try {
     if (const std::optional<Mark> stuck = FindStuckDocument(text)) {
-      Fail(*stuck,
-           "YAML syntax error: unexpected character; a \",\" or other flow character outside "
-           "[...] or {...}? Quote the value if it is text");
+      Fail(*stuck, kStuckMessage);
     }
     const std::vector<Node> documents = YAML::LoadAll(text);
     const Node* root = nullptr;
     for (const Node& document : documents) {
       if (document.IsNull()) continue;  // a stray "---" is harmless
-      if (root != nullptr) {
-        Fail(document.Mark(),
-             "a second YAML document starts here; keep only one document in the file (remove the "
-             "\"---\" line above and merge the two)");
-      }
+      if (root != nullptr) FailSecondDocument(document.Mark());
       root = &document;
     }
     parse(root != nullptr ? *root : Node());
   } catch (const YAML::Exception& e) {
     // Parse errors; also a safety net for anything else yaml-cpp may throw.
-    Fail(e.mark, "YAML syntax error: " + e.msg +
-                     "; check the indentation (spaces, not tabs), colons and quotes here or "
-                     "just above");
+    FailSyntax(e);
+  }
+}
+
+void YamlReader::ParseYamlTree(const std::string& text,
+                               const std::function<void(const YamlNode&)>& parse) {
+  CheckUtf8(text);
+  try {
+    // One pass over the events, which also finds the document the parser gets stuck on (see
+    // FindStuckDocument) and stops there.
+    const YamlTree tree(text);
+    if (tree.stuck()) Fail(*tree.stuck(), kStuckMessage);
+    std::optional<YamlNode> root;
+    for (const YamlNode& document : tree.Documents()) {
+      if (document.IsNull()) continue;  // a stray "---" is harmless
+      if (root) FailSecondDocument(document.Mark());
+      root = document;
+    }
+    parse(root.value_or(YamlNode()));
+  } catch (const YAML::Exception& e) {
+    FailSyntax(e);
   }
 }
 
@@ -188,7 +228,8 @@ void YamlReader::WarnIfReadableByOthers(const std::string& path, const std::stri
   }
 }
 
-bool YamlReader::ExpectMap(const Node& key, const Node& value, const std::string& path) {
+template <class N>
+bool YamlReader::ExpectMapOf(const N& key, const N& value, const std::string& path) {
   if (value.IsNull()) return false;
   if (!value.IsMap()) {
     Fail(value.Mark(), path + " must be a map, got " + KindOf(value) +
@@ -197,13 +238,20 @@ bool YamlReader::ExpectMap(const Node& key, const Node& value, const std::string
   return true;
 }
 
-void YamlReader::ForEachEntry(
-    const Node& map, const std::string& path,
-    const std::function<void(const std::string&, const Node&, const Node&)>& visit) {
+bool YamlReader::ExpectMap(const Node& key, const Node& value, const std::string& path) {
+  return ExpectMapOf(key, value, path);
+}
+
+bool YamlReader::ExpectMap(const YamlNode& key, const YamlNode& value, const std::string& path) {
+  return ExpectMapOf(key, value, path);
+}
+
+template <class N, class Visit>
+void YamlReader::ForEachEntryOf(const N& map, const std::string& path, const Visit& visit) {
   std::map<std::string, int> first_line;
   for (const auto& entry : map) {
-    const Node& key = entry.first;
-    const Node& value = entry.second;
+    const N& key = entry.first;
+    const N& value = entry.second;
     if (!key.IsScalar()) {
       Fail(key.Mark(), "a key " + Within(path) + " is " + KindOf(key) +
                            "; keys must be plain names" +
@@ -219,12 +267,24 @@ void YamlReader::ForEachEntry(
   }
 }
 
-void YamlReader::ForEachField(const Node& map, const std::string& path,
-                              const std::vector<Field>& fields,
-                              const std::map<std::string, std::string>& refused) {
-  ForEachEntry(map, path, [&](const std::string& name, const Node& key, const Node& value) {
+void YamlReader::ForEachEntry(
+    const Node& map, const std::string& path,
+    const std::function<void(const std::string&, const Node&, const Node&)>& visit) {
+  ForEachEntryOf(map, path, visit);
+}
+
+void YamlReader::ForEachEntry(
+    const YamlNode& map, const std::string& path,
+    const std::function<void(const std::string&, const YamlNode&, const YamlNode&)>& visit) {
+  ForEachEntryOf(map, path, visit);
+}
+
+template <class N, class F>
+void YamlReader::ForEachFieldOf(const N& map, const std::string& path, const std::vector<F>& fields,
+                                const std::map<std::string, std::string>& refused) {
+  ForEachEntryOf(map, path, [&](const std::string& name, const N& key, const N& value) {
     const auto field =
-        std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name; });
+        std::find_if(fields.begin(), fields.end(), [&](const F& f) { return f.name == name; });
     if (field != fields.end()) {
       field->parse(key, value);
       return;
@@ -234,12 +294,26 @@ void YamlReader::ForEachField(const Node& map, const std::string& path,
     }
     std::vector<std::string_view> allowed;
     allowed.reserve(fields.size());
-    for (const Field& f : fields) allowed.push_back(f.name);
+    for (const F& f : fields) allowed.push_back(f.name);
     Fail(key.Mark(), UnknownKeyMessage(name, path, allowed));
   });
 }
 
-const std::string& YamlReader::Text(const Node& key, const Node& value, const std::string& path) {
+void YamlReader::ForEachField(const Node& map, const std::string& path,
+                              const std::vector<Field>& fields,
+                              const std::map<std::string, std::string>& refused) {
+  ForEachFieldOf(map, path, fields, refused);
+}
+
+void YamlReader::ForEachField(const YamlNode& map, const std::string& path,
+                              const std::vector<TreeField>& fields,
+                              const std::map<std::string, std::string>& refused) {
+  ForEachFieldOf(map, path, fields, refused);
+}
+
+// A reference to the node's text for a YAML::Node, a copy for a YamlNode.
+template <class N>
+decltype(auto) YamlReader::TextOf(const N& key, const N& value, const std::string& path) {
   if (value.IsNull()) {
     Fail(key.Mark(),
          path + " has no value; write one after \"" + key.Scalar() + ":\" or remove the line");
@@ -251,10 +325,28 @@ const std::string& YamlReader::Text(const Node& key, const Node& value, const st
   return value.Scalar();
 }
 
-std::string YamlReader::PathValue(const Node& key, const Node& value, const std::string& path) {
-  const std::string& text = Text(key, value, path);
+const std::string& YamlReader::Text(const Node& key, const Node& value, const std::string& path) {
+  return TextOf(key, value, path);
+}
+
+std::string YamlReader::Text(const YamlNode& key, const YamlNode& value, const std::string& path) {
+  return TextOf(key, value, path);
+}
+
+template <class N>
+std::string YamlReader::PathValueOf(const N& key, const N& value, const std::string& path) {
+  const auto& text = TextOf(key, value, path);
   if (text.empty()) Fail(value.Mark(), path + " is empty; give a file path or remove the key");
   return ResolvePath(text);
+}
+
+std::string YamlReader::PathValue(const Node& key, const Node& value, const std::string& path) {
+  return PathValueOf(key, value, path);
+}
+
+std::string YamlReader::PathValue(const YamlNode& key, const YamlNode& value,
+                                  const std::string& path) {
+  return PathValueOf(key, value, path);
 }
 
 }  // namespace esim

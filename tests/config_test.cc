@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "config_values.h"
 #include "temp_dir.h"
 
 namespace esim {
@@ -1664,6 +1665,59 @@ TEST(AccountsConfigTest, AnAccountWithoutEsimsWarnsUnlessNoAccountMonitorsAnythi
                 ":1:1: nothing to monitor: no account lists an eSIM; add at least one entry "
                 "with an iccid or esim_id to an account's esims, or set inventory.enabled and "
                 "inventory.discover to true in an account to monitor every eSIM on it");
+}
+
+// --- large files ---------------------------------------------------------------------------------
+
+// `count` eSIM entries from number `first` on, as scripts/gen-config.py writes them, indented by
+// `indent` (the "- " of each entry included).
+std::string ManyEsims(int first, int count, const std::string& indent) {
+  std::string yaml;
+  for (int i = first; i < first + count; ++i) {
+    char payload[24];
+    std::snprintf(payload, sizeof payload, "894400000%09d", i);
+    yaml += indent + "- iccid: \"" + payload + LuhnCheckDigit(payload) + "\"\n" + indent +
+            "  name: esim-" + std::to_string(i) + "\n" + indent + "  labels: {site: site-" +
+            std::to_string(i % 50) + ", fleet: routers}\n";
+  }
+  return yaml;
+}
+
+// The config is read from yaml-cpp's events into a compact tree (issue 15: 100,000 eSIMs within
+// the memory limit): every entry of a large file is read, and an error in its last entry still
+// names the line and column.
+TEST(ConfigScaleTest, LargeConfigIsReadWholeAndErrorsKeepTheirPosition) {
+  constexpr int kEsims = 20000;  // line 1 "esims:", entry i on lines 2 + 3i to 4 + 3i
+  TempDir dir;
+  const std::string yaml = "esims:\n" + ManyEsims(0, kEsims, "  ");
+  const Config config = LoadConfig(dir.Write("ok.yml", yaml), CredentialsEnv());
+  ASSERT_EQ(config.esims.size(), static_cast<size_t>(kEsims));
+  EXPECT_EQ(config.esims.back().iccid, "8944000000000199993");
+  EXPECT_EQ(config.esims.back().name, "esim-19999");
+  EXPECT_EQ(config.esims.back().labels.at("site"), "site-49");
+
+  // The last name repeats the first one's.
+  const std::string duplicate_name =
+      dir.Write("name.yml", "esims:\n" + ManyEsims(0, kEsims - 1, "  ") +
+                                "  - iccid: \"8944000000000199993\"\n    name: esim-0\n");
+  EXPECT_EQ(ErrorOf(duplicate_name, CredentialsEnv()),
+            duplicate_name +
+                ":60000:11: esims[19999].name \"esim-0\" is already used by the eSIM at line 3; "
+                "give each eSIM its own name");
+
+  // The same in the second account's list, after a first account of 10,000: a wrong check digit.
+  const std::string accounts =
+      "accounts:\n  - name: a\n    api: {access_code: a, secret_key: s}\n    esims:\n" +
+      ManyEsims(0, kEsims / 2, "      ") +
+      "  - name: b\n    api: {access_code: b, secret_key: s}\n    esims:\n" +
+      ManyEsims(kEsims / 2, kEsims / 2 - 1, "      ") +
+      "      - iccid: \"8944000000000199990\"\n        name: last\n";
+  const std::string luhn = dir.Write("luhn.yml", accounts);
+  EXPECT_EQ(ErrorOf(luhn, CredentialsEnv()),
+            luhn +
+                ":60005:16: esims[9999].iccid \"8944000000000199990\" fails the Luhn check: "
+                "after the digits before it, the last digit should be 3; check the ICCID for a "
+                "typo");
 }
 
 }  // namespace
