@@ -364,11 +364,6 @@ bool AccountRuntime::Alive() const {
   return true;
 }
 
-bool AccountRuntime::inventory_enabled() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return config_.inventory.enabled;
-}
-
 ExporterStatus AccountRuntime::Status() const {
   std::lock_guard<std::mutex> lock(mutex_);
   ExporterStatus status = status_;

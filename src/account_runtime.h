@@ -53,10 +53,6 @@ class AccountRuntime {
 
   // Writes the durable state now (no-op without --storage.path); false when it failed.
   bool SaveState();
-  // Webhook delivery ids of the last 24 h, kept in the durable state.
-  DeliveryIdSet& delivery_ids() { return delivery_ids_; }
-  // eSIMs restored from the durable state at startup.
-  size_t restored_esims() const { return restored_esims_; }
 
   // Takes this account's part of a reloaded config. Throws std::exception when the API client
   // cannot be built; nothing is changed then.
@@ -79,7 +75,6 @@ class AccountRuntime {
   ExporterStatus Status() const;  // the per-account fields; reload fields are the caller's
   const ApiMetrics& api_metrics() const { return api_metrics_; }
   RateBudget::Usage BudgetUsage() const { return budget_.UsageAt(RateBudget::Clock::now()); }
-  bool inventory_enabled() const;
 
  private:
   // Discovery changed the monitored eSIMs: hand them to the poller.

@@ -204,13 +204,12 @@ class WebhookListeners {
 
   // Binds and serves the listeners of their own. False (logged) when one cannot bind.
   bool Start(const esim::WebHandlers& handlers) {
-    handlers_ = handlers;
     for (const auto& [address, paths] : paths_by_address_) {
       esim::WebOptions options;
       options.listen_address = address;
       options.webhook_paths = paths;
       options.webhook_only = true;
-      auto server = std::make_unique<esim::WebServer>(options, handlers_);
+      auto server = std::make_unique<esim::WebServer>(options, handlers);
       std::string error;
       if (!server->Bind(error)) {
         LogError("cannot start the webhook listener", {{"error", error}});
@@ -240,7 +239,6 @@ class WebhookListeners {
 
  private:
   std::map<std::string, std::vector<std::string>> paths_by_address_;
-  esim::WebHandlers handlers_;
   std::map<std::string, std::unique_ptr<esim::WebServer>> servers_;
   std::vector<std::thread> threads_;
 };

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "fake_esimfly_api.h"
 #include "fleet.h"
@@ -164,6 +165,8 @@ TEST_F(AccountsTest, EachAccountKeepsItsOwnStateFile) {
   acme_->ClearRequests();
   ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
   const Samples m = exporter.Scrape();
+  // Without the restored schedule, the first polls would go out at once: give them the time.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(m.at(Used("acme", fake_esimfly::kSpecExampleIccid)), acme_used);
   EXPECT_TRUE(m.count(Used("globex", fake_esimfly::kHealthy5gIccid)));
   EXPECT_EQ(m.at("esim_storage_restored_esims{account=\"acme\"}"), 2);
