@@ -1411,7 +1411,7 @@ AlertThresholds AlertOverrides::Over(const AlertThresholds& defaults) const {
   return merged;
 }
 
-bool AlertGroup::Matches(const std::map<std::string, std::string>& labels) const {
+bool AlertGroup::Matches(const ConfigLabels& labels) const {
   if (match.empty()) return false;
   return std::all_of(match.begin(), match.end(), [&](const auto& pair) {
     const auto label = labels.find(pair.first);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "config_labels.h"
+
 namespace esim {
 
 // A secret value (the API secret key). Kept out of every printable path on purpose:
@@ -131,7 +133,7 @@ struct AlertOverrides {
 struct AlertGroup {
   std::map<std::string, std::string> match;  // never empty
   AlertOverrides thresholds;
-  bool Matches(const std::map<std::string, std::string>& labels) const;
+  bool Matches(const ConfigLabels& labels) const;
   bool operator==(const AlertGroup&) const = default;
 };
 
@@ -150,7 +152,7 @@ struct EsimConfig {
   std::optional<int64_t> esim_id;  // set when identified by esim_id
   std::string name;                // optional, label `name`
   // Optional; on every per-eSIM series after iccid and name; sorted by name.
-  std::map<std::string, std::string> labels;
+  ConfigLabels labels;
   // The thresholds set by the eSIM's own `alerts:` over those of the first group matching its
   // labels; unset ones take AlertsConfig::defaults (see EffectiveAlerts). An eSIM found by
   // discovery has none.
