@@ -290,7 +290,9 @@ void AccountRuntime::Apply(const Config& config) {
   settings.limits = config.api.rate_limit;
   settings.max_concurrency = config.api.max_concurrency;
   settings.priority = LivePriority(config, settings.esims.size());
-  poller_.Reconfigure(settings,
+  const size_t monitored = settings.esims.size();
+  const PollSchedule::Priority priority = settings.priority;
+  poller_.Reconfigure(std::move(settings),
                       [client](const EsimConfig& esim) { return client->FetchStatus(esim); });
   Inventory::Settings inventory_settings;
   inventory_settings.inventory = config.inventory;
@@ -320,13 +322,13 @@ void AccountRuntime::Apply(const Config& config) {
   webhooks_.Configure(std::move(webhook_settings));
   // Without a route from startup no delivery can arrive: no families either.
   store_.SetWebhookEnabled(webhook_route_.enabled && config.webhook.enabled);
-  if (settings.priority.enabled) {
+  if (priority.enabled) {
     LogInfo(
         "inventory sweeps cover usage, status and validity; live polls go to eSIMs without "
         "data first, then to active ones",
         {{"live_poll_spacing_seconds",
-          std::to_string(std::chrono::duration<double>(settings.priority.live_spacing).count())},
-         {"esims", std::to_string(settings.esims.size())}});
+          std::to_string(std::chrono::duration<double>(priority.live_spacing).count())},
+         {"esims", std::to_string(monitored)}});
   }
 
   if (storage_.dir) {
@@ -336,6 +338,7 @@ void AccountRuntime::Apply(const Config& config) {
   }
   std::lock_guard<std::mutex> lock(mutex_);
   config_ = config;
+  config_.esims = {};  // the store and the poll schedule hold them
   status_.account = config.account;
   status_.inventory_enabled = config.inventory.enabled;
   status_.poll_interval = poller_.interval();

@@ -105,7 +105,7 @@ class AccountRuntime {
 
   mutable std::mutex mutex_;
   ExporterStatus status_;  // guarded by mutex_
-  Config config_;          // guarded by mutex_; the account's config in force
+  Config config_;          // guarded by mutex_; the account's config in force, without esims
 
   const StorageOptions storage_;
   mutable std::mutex fingerprint_mutex_;

@@ -54,7 +54,7 @@ Config LoadShardedConfig(const std::string& path, const Shard& shard) {
   return config;
 }
 
-ExporterApp::ExporterApp(const Config& config, bool once, Shard shard, StorageOptions storage)
+ExporterApp::ExporterApp(Config config, bool once, Shard shard, StorageOptions storage)
     : config_path_(config.path),
       shard_(shard),
       once_(once),
@@ -64,7 +64,7 @@ ExporterApp::ExporterApp(const Config& config, bool once, Shard shard, StorageOp
   for (const Config& account : AccountsOf(config)) accounts.push_back(MakeRuntime(account));
   std::lock_guard<std::mutex> lock(mutex_);
   accounts_ = std::move(accounts);
-  config_ = config;
+  config_ = std::move(config);
   last_reload_success_time_ = WallNow();
 }
 
@@ -167,7 +167,7 @@ std::string ExporterApp::Reload() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       accounts_ = next;
-      config_ = config;
+      config_ = std::move(config);
     }
     for (const auto& account : next) {
       if (started_ && !find_running(account->name())) {

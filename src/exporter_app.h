@@ -26,7 +26,7 @@ class ExporterApp {
   // LoadShardedConfig(path, shard); reloads cut the new config to the same `shard`.
   // With `storage.dir`, each account's saved state is restored before the constructor returns
   // (so before the first scrape), and its request budget's ledger is kept there from then on.
-  ExporterApp(const Config& config, bool once, Shard shard = {}, StorageOptions storage = {});
+  ExporterApp(Config config, bool once, Shard shard = {}, StorageOptions storage = {});
   ~ExporterApp();
 
   void Start();  // starts every account's polling and inventory sweeps in the background

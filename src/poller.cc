@@ -39,9 +39,8 @@ Poller::Poller(StateStore& store, RateBudget& budget, ApiMetrics& metrics, bool 
 
 Poller::~Poller() { Stop(); }
 
-void Poller::Reconfigure(const Settings& settings, StatusFetcher fetcher) {
+void Poller::Reconfigure(Settings settings, StatusFetcher fetcher) {
   std::lock_guard<std::mutex> lock(mutex_);
-  settings_ = settings;
   schedule_.Update(settings.esims, settings.interval, settings.limits, SteadyClock::now(),
                    settings.priority);
   fetcher_ = std::move(fetcher);
@@ -49,6 +48,9 @@ void Poller::Reconfigure(const Settings& settings, StatusFetcher fetcher) {
   std::set<std::string> kept;
   for (const EsimConfig& esim : settings.esims) kept.insert(esim.Key());
   std::erase_if(last_logged_code_, [&](const auto& entry) { return !kept.contains(entry.first); });
+  // The schedule holds the eSIMs; a second list here cost ~10 MB per 50,000 eSIMs.
+  settings.esims = {};
+  settings_ = std::move(settings);
   if (started_) SpawnWorkersLocked();
   wake_.notify_all();
 }
@@ -56,7 +58,6 @@ void Poller::Reconfigure(const Settings& settings, StatusFetcher fetcher) {
 void Poller::UpdateEsims(const std::vector<EsimConfig>& esims, PollSchedule::Priority priority,
                          const std::function<int(const std::string&)>& rank_of) {
   std::lock_guard<std::mutex> lock(mutex_);
-  settings_.esims = esims;
   settings_.priority = priority;
   schedule_.Update(esims, settings_.interval, settings_.limits, SteadyClock::now(),
                    settings_.priority);

@@ -41,7 +41,7 @@ class Poller {
 
   // Applies new settings and a new fetcher (the API client of the new config). eSIMs kept by
   // the reload keep their schedule; new ones are polled as soon as the budget allows.
-  void Reconfigure(const Settings& settings, StatusFetcher fetcher);
+  void Reconfigure(Settings settings, StatusFetcher fetcher);
   // A new set of eSIMs (discovery found or lost some) under the same settings; `rank_of`
   // gives each one's PollSchedule rank for priority mode.
   void UpdateEsims(const std::vector<EsimConfig>& esims, PollSchedule::Priority priority,
