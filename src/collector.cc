@@ -282,7 +282,7 @@ void AppendRows(const StateSnapshot& snapshot, const ExporterStatus& status, dou
     row.record = record.get();
     row.labels = record->labels ? &*record->labels : nullptr;
     if (row.labels == nullptr) row.labels = &rendered_here.emplace_back(RenderLabels(*record));
-    identities += row.labels->identity;
+    identities += row.labels->identity();
     identity_ends.push_back(identities.size());
     row.live_polled = record->live_polled;
     row.last_live_ok = record->last_live_ok;
@@ -404,27 +404,26 @@ void WriteInfoFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
   RowFamily(
       out, rows, kInfo, [](const Row&) { return true; },
       [&out](const Row& row) {
-        out.SampleWithLabelText(kInfo, {row.identity, row.labels->info}, 1);
+        out.SampleWithLabelText(kInfo, {row.identity, row.labels->info()}, 1);
       });
   RowFamily(
       out, rows, kNetworkInfo, [](const Row& r) { return r.has_network; },
       [&out](const Row& row) {
-        out.SampleWithLabelText(kNetworkInfo, {row.identity, row.labels->network}, 1);
+        out.SampleWithLabelText(kNetworkInfo, {row.identity, row.labels->network()}, 1);
       });
   RowFamily(
       out, rows, kDeviceInfo, [](const Row& r) { return r.has_device; },
       [&out, &status](const Row& row) {
         const RenderedLabels& labels = *row.labels;
-        out.SampleWithLabelText(
-            kDeviceInfo,
-            {row.identity, labels.device_model,
-             status.export_imei ? std::string_view(labels.device_imei) : std::string_view()},
-            1);
+        out.SampleWithLabelText(kDeviceInfo,
+                                {row.identity, labels.device_model(),
+                                 status.export_imei ? labels.device_imei() : std::string_view()},
+                                1);
       });
   RowFamily(
       out, rows, kPackageInfo, [](const Row& r) { return r.has_package; },
       [&out](const Row& row) {
-        out.SampleWithLabelText(kPackageInfo, {row.identity, row.labels->package}, 1);
+        out.SampleWithLabelText(kPackageInfo, {row.identity, row.labels->package()}, 1);
       });
 }
 
@@ -439,9 +438,9 @@ void WriteEventFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
   if (!status.export_eid_imsi) return;
   RowFamily(
       out, rows, kSubscriberInfo,
-      [](const Row& r) { return r.fresh && !r.labels->subscriber.empty(); },
+      [](const Row& r) { return r.fresh && !r.labels->subscriber().empty(); },
       [&out](const Row& row) {
-        out.SampleWithLabelText(kSubscriberInfo, {row.identity, row.labels->subscriber}, 1);
+        out.SampleWithLabelText(kSubscriberInfo, {row.identity, row.labels->subscriber()}, 1);
       });
 }
 

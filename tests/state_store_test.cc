@@ -456,28 +456,28 @@ TEST(StateStoreLabelsTest, LabelSetsFollowEveryChangeOfTheRecord) {
     return record.labels.value_or(RenderedLabels{});
   };
   store.SetEsims({Esim(iccid, "router \"a\"")});
-  EXPECT_EQ(labels_now().identity, "iccid=\"" + iccid + "\",name=\"router \\\"a\\\"\"");
-  EXPECT_EQ(labels_now().network, "");
+  EXPECT_EQ(labels_now().identity(), "iccid=\"" + iccid + "\",name=\"router \\\"a\\\"\"");
+  EXPECT_EQ(labels_now().network(), "");
 
   store.RecordPoll("iccid:" + iccid, LiveUsage(iccid, 0), 100);
-  EXPECT_EQ(labels_now().network,
+  EXPECT_EQ(labels_now().network(),
             ",operator=\"Telia\",mcc=\"\",mnc=\"\",country=\"\",country_iso2=\"\","
             "connection_type=\"\"");
-  EXPECT_EQ(labels_now().info,
+  EXPECT_EQ(labels_now().info(),
             ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"\"");
 
   store.RecordListed({Listed(iccid, 1001, 10, "ACTIVE")}, 200);
-  EXPECT_EQ(labels_now().package,
+  EXPECT_EQ(labels_now().package(),
             ",package_code=\"se-1gb\",package_name=\"Sweden 1GB\",countries=\"Sweden,Norway\"");
-  EXPECT_EQ(labels_now().info,
+  EXPECT_EQ(labels_now().info(),
             ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"1001\"");
 
   EsimConfig renamed = Esim(iccid, "router-b");
   renamed.labels = {{"site", "syd"}};
   store.SetEsims({renamed});
   // Config labels go on every series, once: in the identity, not again in esim_info's own.
-  EXPECT_EQ(labels_now().identity, "iccid=\"" + iccid + "\",name=\"router-b\",site=\"syd\"");
-  EXPECT_EQ(labels_now().info,
+  EXPECT_EQ(labels_now().identity(), "iccid=\"" + iccid + "\",name=\"router-b\",site=\"syd\"");
+  EXPECT_EQ(labels_now().info(),
             ",esim_status=\"Active\",smdp_status=\"\",profile=\"\",esim_id=\"1001\"");
 }
 
