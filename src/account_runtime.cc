@@ -44,7 +44,11 @@ void AccountRuntime::Stop() {
   inventory_.Stop();
   poller_.Stop();
   std::lock_guard<std::mutex> lock(apply_mutex_);
-  if (persister_ && !stopped_) persister_->Stop();  // the clean-stop write
+  if (persister_ && !stopped_) {
+    // Nothing is in flight any more: the ledger keeps only what was really sent.
+    budget_.ReleaseReservation();
+    persister_->Stop();  // the clean-stop write
+  }
   stopped_ = true;
 }
 

@@ -135,14 +135,14 @@ RateBudget::TimePoint RateBudget::SteadyOf(double wall) const {
       std::chrono::duration<double>(wall - wall_minus_steady_)));
 }
 
-void RateBudget::WriteLedgerLocked(int reserved) {
+bool RateBudget::WriteLedgerLocked(int reserved) {
   Ledger ledger;
   ledger.sent.reserve(sent_.size());
   for (const TimePoint sent : sent_) ledger.sent.push_back(WallOf(sent));
   ledger.reserved = reserved;
   if (paused_until_ != TimePoint{}) ledger.paused_until = WallOf(paused_until_);
   ledger.backoff_seconds = std::chrono::duration<double>(backoff_).count();
-  ledger_writer_(ledger);
+  return ledger_writer_(ledger);
 }
 
 void RateBudget::AttachLedger(LedgerWriter writer, double wall_minus_steady, int block) {
@@ -151,6 +151,15 @@ void RateBudget::AttachLedger(LedgerWriter writer, double wall_minus_steady, int
   wall_minus_steady_ = wall_minus_steady;
   block_ = block;
   reserved_left_ = 0;
+}
+
+bool RateBudget::ReleaseReservation() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!ledger_writer_) return true;
+  // Left reserved on disk, the unused requests would count as sent at the next start: every
+  // ordinary restart would spend up to a block that was never sent.
+  reserved_left_ = 0;
+  return WriteLedgerLocked(0);
 }
 
 void RateBudget::RestoreLedger(const Ledger& ledger, TimePoint now) {

@@ -6,6 +6,7 @@
 // the ledger (sends so far plus the reservation, and any pause) is written before the first
 // request of the block is sent. After a crash, a reservation that the ledger does not show as
 // sent counts as sent at the restart: a loop of restarts can never send more than the limits.
+// A clean stop releases the unused reservation, so an ordinary restart costs nothing.
 #pragma once
 
 #include <chrono>
@@ -72,6 +73,10 @@ class RateBudget {
   // Continues the windows and pause of a ledger read at startup (before any request): its sends
   // count where they were, its unused reservation counts as sent at `now`.
   void RestoreLedger(const Ledger& ledger, TimePoint now);
+  // A clean stop (no request in flight, none to follow): writes the ledger with the unused part
+  // of the reservation released, so the next start counts only what was really sent. False when
+  // the write failed; a no-op returning true without a ledger.
+  bool ReleaseReservation();
   // Requests per reservation for `limits`: a tenth of the smallest window, 1 to 1,000.
   static int ReservationBlock(const RateLimitConfig& limits);
 
@@ -88,7 +93,7 @@ class RateBudget {
 
  private:
   TimePoint NextAllowedLocked(TimePoint now) const;
-  void WriteLedgerLocked(int reserved);
+  bool WriteLedgerLocked(int reserved);
   double WallOf(TimePoint time) const;
   TimePoint SteadyOf(double wall) const;
 

@@ -5,12 +5,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <set>
 #include <stdexcept>
+#include <string_view>
+#include <tuple>
+#include <vector>
 
+#include "log.h"
 #include "text.h"
 
 namespace esim {
@@ -36,6 +43,42 @@ bool FsyncDir(const std::string& path) {
   const bool ok = ::fsync(fd) == 0;
   ::close(fd);
   return ok;
+}
+
+bool AllDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// WriteAtomically's temporary files: ".<name>.tmp-<pid>-<n>".
+bool IsTempFileName(std::string_view file) {
+  const size_t tmp = file.rfind(".tmp-");
+  if (file.empty() || file[0] != '.' || tmp == std::string_view::npos || tmp < 2) return false;
+  const std::string_view numbers = file.substr(tmp + 5);
+  const size_t dash = numbers.find('-');
+  return dash != std::string_view::npos && AllDigits(numbers.substr(0, dash)) &&
+         AllDigits(numbers.substr(dash + 1));
+}
+
+// A file MoveAside made: "<name>.bad-<seconds>" or "<name>.bad-<seconds>-<i>".
+struct MovedAsideFile {
+  std::string name;  // the state file it was
+  long long seconds = 0;
+  long long index = 0;
+  std::string path;
+};
+
+std::optional<MovedAsideFile> ParseMovedAside(const std::string& file, const std::string& path) {
+  const size_t bad = file.rfind(".bad-");
+  if (bad == std::string::npos || bad == 0) return std::nullopt;
+  const std::string suffix = file.substr(bad + 5);
+  const size_t dash = suffix.find('-');
+  const std::string seconds = suffix.substr(0, dash);
+  const std::string index = dash == std::string::npos ? "0" : suffix.substr(dash + 1);
+  if (!AllDigits(seconds) || !AllDigits(index) || seconds.size() > 18 || index.size() > 18) {
+    return std::nullopt;
+  }
+  return MovedAsideFile{file.substr(0, bad), std::stoll(seconds), std::stoll(index), path};
 }
 
 }  // namespace
@@ -71,6 +114,7 @@ StorageDir::StorageDir(std::string path) : path_(std::move(path)) {
   // The lock file says who holds it, for an operator who wonders.
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(lock_fd_, 0) == 0) (void)!::pwrite(lock_fd_, pid.data(), pid.size(), 0);
+  RemoveLeftovers();
   // Writable: the same path every state write takes.
   if (const std::string failed = WriteAtomically(".write-check", "ok\n"); !failed.empty()) {
     ::close(lock_fd_);
@@ -124,8 +168,56 @@ std::string StorageDir::MoveAside(const std::string& name, long long now) const 
     to = from + ".bad-" + std::to_string(now) + "-" + std::to_string(i);
   }
   if (::rename(from.c_str(), to.c_str()) != 0) return "";
+  PruneMovedAside(name);
   FsyncDir(path_);
   return to;
+}
+
+void StorageDir::RemoveLeftovers() const {
+  // Under the lock no other process writes here: every temporary file is one a killed process
+  // left mid-write, never to be renamed.
+  std::error_code error;
+  std::vector<std::string> temp_files;
+  std::set<std::string> moved_aside_names;
+  for (std::filesystem::directory_iterator it(path_, error), end; !error && it != end;
+       it.increment(error)) {
+    const std::string file = it->path().filename().string();
+    if (IsTempFileName(file)) {
+      temp_files.push_back(it->path().string());
+    } else if (const auto aside = ParseMovedAside(file, it->path().string())) {
+      moved_aside_names.insert(aside->name);
+    }
+  }
+  for (const std::string& temp : temp_files) {
+    std::error_code removed;
+    if (std::filesystem::remove(temp, removed)) {
+      LogInfo("removed a temporary file a killed process left in the storage directory",
+              {{"file", temp}});
+    }
+  }
+  for (const std::string& name : moved_aside_names) PruneMovedAside(name);
+}
+
+void StorageDir::PruneMovedAside(const std::string& name) const {
+  std::vector<MovedAsideFile> files;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(path_, error), end; !error && it != end;
+       it.increment(error)) {
+    auto aside = ParseMovedAside(it->path().filename().string(), it->path().string());
+    if (aside && aside->name == name) files.push_back(std::move(*aside));
+  }
+  if (files.size() <= kKeptMovedAside) return;
+  // Newest first; each can be tens of MiB, and the volume may be a small emptyDir.
+  std::sort(files.begin(), files.end(), [](const MovedAsideFile& a, const MovedAsideFile& b) {
+    return std::tie(a.seconds, a.index) > std::tie(b.seconds, b.index);
+  });
+  for (size_t i = kKeptMovedAside; i < files.size(); ++i) {
+    std::error_code removed;
+    if (std::filesystem::remove(files[i].path, removed)) {
+      LogInfo("removed an old moved-aside state file: only the newest are kept",
+              {{"file", files[i].path}, {"kept", std::to_string(kKeptMovedAside)}});
+    }
+  }
 }
 
 bool ReadWholeFile(const std::string& path, std::string& content, std::string& error,

@@ -1,8 +1,11 @@
 // The directory of --storage.path: created if missing, locked for this process (flock on
 // DIR/lock, held until the process ends: a second exporter on the same directory is refused),
-// checked writable, and the atomic file replacement every file in it goes through.
+// checked writable, and the atomic file replacement every file in it goes through. Once locked,
+// it clears what earlier processes left: temporary files of interrupted writes, and all but the
+// newest moved-aside files of each state file.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace esim {
@@ -26,9 +29,17 @@ class StorageDir {
   std::string WriteAtomically(const std::string& name, const std::string& content) const;
 
   // Moves DIR/name aside as DIR/name.bad-<unix seconds>; returns the new path ("" on failure).
+  // Only the newest kKeptMovedAside of DIR/name.bad-* stay; older ones are removed.
   std::string MoveAside(const std::string& name, long long now) const;
 
+  static constexpr size_t kKeptMovedAside = 3;
+
  private:
+  // Removes temporary files of interrupted writes and prunes every name's moved-aside files.
+  void RemoveLeftovers() const;
+  // Keeps the newest kKeptMovedAside of DIR/name.bad-*, removing (and logging) the others.
+  void PruneMovedAside(const std::string& name) const;
+
   std::string path_;
   int lock_fd_ = -1;
 };

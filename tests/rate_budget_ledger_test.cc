@@ -37,10 +37,12 @@ struct Disk {
   std::optional<std::string> ledger;  // the encoded file, as a crash leaves it
 };
 
-// One simulated process: restores the ledger, sends as fast as the budget allows, and is
-// killed after `lifetime` (nothing in memory survives; the disk does).
+enum class End { kKilled, kCleanStop };
+
+// One simulated process: restores the ledger, sends as fast as the budget allows, and after
+// `lifetime` is killed (nothing in memory survives; the disk does) or stops cleanly.
 std::vector<TimePoint> RunProcess(Disk& disk, const RateLimitConfig& limits, TimePoint start,
-                                  RateBudget::Clock::duration lifetime) {
+                                  RateBudget::Clock::duration lifetime, End end = End::kKilled) {
   RateBudget budget(limits);
   if (disk.ledger) {
     std::string error;
@@ -74,6 +76,9 @@ std::vector<TimePoint> RunProcess(Disk& disk, const RateLimitConfig& limits, Tim
     } else {
       now = std::min(budget.NextAllowed(now), start + lifetime);
     }
+  }
+  if (end == End::kCleanStop) {
+    EXPECT_TRUE(budget.ReleaseReservation());
   }
   return sends;
 }
@@ -122,6 +127,50 @@ TEST(RateBudgetLedgerTest, WithoutCrashesTheReservationCostsNothing) {
   const auto sends = RunProcess(disk, limits, TimePoint{hours(5)}, minutes(10));
   // The per-minute pace: 30 a minute for 10 minutes.
   EXPECT_GE(sends.size(), 299u);
+}
+
+TEST(RateBudgetLedgerTest, CleanStopReleasesTheUnusedReservation) {
+  // Blocks of 2, a send a second: 3 sends in 2.5 s reserve 4, one of them unused.
+  const RateLimitConfig limits{60, 20, 1000};
+  ASSERT_EQ(RateBudget::ReservationBlock(limits), 2);
+  Disk disk;
+  const TimePoint start{hours(10)};
+  ASSERT_EQ(RunProcess(disk, limits, start, milliseconds(2500), End::kCleanStop).size(), 3u);
+  std::string error;
+  const auto file = DecodeLedger(*disk.ledger, error);
+  ASSERT_TRUE(file) << error;
+  EXPECT_EQ(file->reserved, 0);
+  EXPECT_EQ(file->sent.size(), 3u);
+
+  // The restart counts the 3 sends, not the 4 reserved.
+  RateBudget restarted(limits);
+  RateBudget::Ledger ledger;
+  ledger.sent = file->sent;
+  ledger.reserved = file->reserved;
+  restarted.RestoreLedger(ledger, start + seconds(5));
+  EXPECT_EQ(restarted.UsageAt(start + seconds(5)).hour, 3);
+}
+
+TEST(RateBudgetLedgerTest, CleanRestartsSpendTheWholeBudgetOnRealRequests) {
+  // Each life sends 3 and leaves 1 reserved: without the release every restart would lose one
+  // request of the 20 an hour (15 sent in all).
+  const RateLimitConfig limits{60, 20, 1000};
+  Disk disk;
+  std::vector<TimePoint> sends;
+  TimePoint now{hours(10)};
+  for (int i = 0; i < 10; ++i) {
+    const auto sent = RunProcess(disk, limits, now, milliseconds(2500), End::kCleanStop);
+    sends.insert(sends.end(), sent.begin(), sent.end());
+    now += seconds(3);
+  }
+  EXPECT_EQ(sends.size(), 20u);
+  EXPECT_LE(MaxInAnyWindow(sends, hours(1)), 20);
+}
+
+TEST(RateBudgetLedgerTest, ReleaseWithoutALedgerDoesNothing) {
+  RateBudget budget({30, 500, 5000});
+  EXPECT_TRUE(budget.ReleaseReservation());
+  EXPECT_TRUE(budget.TryAcquire(TimePoint{hours(1)}));
 }
 
 TEST(RateBudgetLedgerTest, LedgerIsWrittenBeforeTheFirstRequestOfEachBlock) {

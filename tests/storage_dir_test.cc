@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include "temp_dir.h"
@@ -90,6 +91,52 @@ TEST_F(StorageDirTest, MoveAsideKeepsTheFileUnderANewName) {
   EXPECT_FALSE(std::filesystem::exists(dir.File("state.jsonl")));
   ASSERT_EQ(dir.WriteAtomically("state.jsonl", "bad again"), "");
   EXPECT_EQ(dir.MoveAside("state.jsonl", 1764547200), dir.File("state.jsonl.bad-1764547200-1"));
+}
+
+std::set<std::string> FileNames(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+TEST_F(StorageDirTest, TemporaryFilesAKilledProcessLeftAreRemovedOnceLocked) {
+  for (const char* name :
+       {".state.jsonl.tmp-4242-0", ".budget-ops.jsonl.tmp-17-12", "..write-check.tmp-9-3",
+        "state.jsonl", ".hidden", "notes.tmp-1-2", ".x.tmp-abc", ".y.tmp-1-"}) {
+    std::ofstream(root_ + "/" + name) << "x";
+  }
+  testing::internal::CaptureStderr();
+  { StorageDir dir(root_); }
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr(".state.jsonl.tmp-4242-0"));
+  // Only our own naming scheme goes: what an operator put there stays.
+  EXPECT_EQ(FileNames(root_), (std::set<std::string>{"lock", "state.jsonl", ".hidden",
+                                                     "notes.tmp-1-2", ".x.tmp-abc", ".y.tmp-1-"}));
+}
+
+TEST_F(StorageDirTest, OnlyTheNewestMovedAsideFilesOfEachNameAreKept) {
+  for (const char* name :
+       {"state.jsonl.bad-100", "state.jsonl.bad-200", "state.jsonl.bad-300",
+        "state.jsonl.bad-300-1", "state.jsonl.bad-50", "budget.jsonl.bad-1", "state.jsonl.bad-x"}) {
+    std::ofstream(root_ + "/" + name) << "x";
+  }
+  testing::internal::CaptureStderr();
+  StorageDir dir(root_);
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr("state.jsonl.bad-100"));
+  EXPECT_THAT(log, HasSubstr("state.jsonl.bad-50"));
+  EXPECT_EQ(FileNames(root_), (std::set<std::string>{"lock", "state.jsonl.bad-200",
+                                                     "state.jsonl.bad-300", "state.jsonl.bad-300-1",
+                                                     "budget.jsonl.bad-1", "state.jsonl.bad-x"}));
+
+  // Each new one pushes the oldest out.
+  ASSERT_EQ(dir.WriteAtomically("state.jsonl", "bad"), "");
+  EXPECT_EQ(dir.MoveAside("state.jsonl", 400), dir.File("state.jsonl.bad-400"));
+  EXPECT_EQ(FileNames(root_), (std::set<std::string>{"lock", "state.jsonl.bad-300",
+                                                     "state.jsonl.bad-300-1", "state.jsonl.bad-400",
+                                                     "budget.jsonl.bad-1", "state.jsonl.bad-x"}));
 }
 
 TEST_F(StorageDirTest, ReadWholeFileTellsMissingFromUnreadable) {

@@ -26,6 +26,12 @@
 #   systemd        `systemd-analyze verify` (ExecStart pointed at a stand-in executable) prints
 #                  nothing; the required hardening directives are there; `systemd-analyze security
 #                  --offline` exposure at most 2.0
+#   storage        the durable state is wired everywhere to the image's --storage.path
+#                  (/var/lib/esim_exporter): the systemd unit's StateDirectory= and ExecStart, the
+#                  Dockerfile's VOLUME and ENTRYPOINT, a declared named volume per Compose
+#                  exporter, the StatefulSet's volumeClaimTemplates (one ReadWriteOnce claim per
+#                  replica) and the Deployment's bounded emptyDir (with strategy Recreate), each
+#                  mounted at that path
 #   kubernetes     `kubectl kustomize` (or, without kubectl, an emulation) renders the single-replica
 #                  and the sharded variant, each with and without the prometheus-operator component:
 #                  no Secret is ever rendered (the user creates it as README.md says, with the names
@@ -723,6 +729,114 @@ if problems:
 elif pend:
     print("; ".join(pend))
     sys.exit(3)
+PY
+
+# ---------------------------------------------------------------------------------------------
+# storage: the state directory (--storage.path) in every shipped deployment. Static: no tools
+# but PyYAML, so it runs where systemd-analyze, docker and kubectl do not.
+run_py storage <<'PY'
+import json, os, re, sys, yaml
+root = sys.argv[1]
+path = "/var/lib/esim_exporter"
+problems = []
+
+def read(rel):
+    return open(os.path.join(root, rel), encoding="utf-8").read()
+
+unit = read("systemd/esim_exporter.service").splitlines()
+if "StateDirectory=esim_exporter" not in unit:
+    problems.append("systemd: no StateDirectory=esim_exporter (systemd creates /var/lib/esim_exporter)")
+if not any(l.startswith("StateDirectoryMode=07") for l in unit):
+    problems.append("systemd: no StateDirectoryMode=07xx (the state is the exporter's alone)")
+execs = [l for l in unit if l.startswith("ExecStart=")]
+if not execs or f"--storage.path={path}" not in execs[-1].split():
+    problems.append(f"systemd: ExecStart does not pass --storage.path={path}")
+
+dockerfile = read("Dockerfile")
+if not re.search(rf"^VOLUME\s+\[?\"?{re.escape(path)}\"?\]?\s*$", dockerfile, re.M):
+    problems.append(f"Dockerfile: no VOLUME {path}")
+entry = [json.loads(m) for m in re.findall(r"^ENTRYPOINT\s+(\[.*\])\s*$", dockerfile, re.M)
+         if "esim_exporter\"" in m]
+if not entry or f"--storage.path={path}" not in entry[-1]:
+    problems.append(f"Dockerfile: the exporter's ENTRYPOINT does not pass --storage.path={path}")
+
+compose = yaml.safe_load(read("deploy/compose/compose.yml"))
+declared = compose.get("volumes") or {}
+used = {}
+for name in ("exporter", "exporter-demo"):
+    service = (compose.get("services") or {}).get(name) or {}
+    mounts = []
+    for v in service.get("volumes") or []:
+        if isinstance(v, str):
+            src, dst = (v.split(":") + [""])[:2]
+        else:
+            src, dst = v.get("source", ""), v.get("target", "")
+        if dst == path:
+            mounts.append(src)
+    if len(mounts) != 1 or mounts[0] not in declared:
+        problems.append(f"compose: service {name} does not mount one declared named volume at "
+                        f"{path} (mounts {mounts})")
+    else:
+        used.setdefault(mounts[0], []).append(name)
+for volume, services in used.items():
+    if len(services) > 1:
+        problems.append(f"compose: {services} share volume {volume}: the second exporter would "
+                        "find the directory locked")
+
+def workload(rel, kind):
+    docs = [d for d in yaml.safe_load_all(read(rel)) if d and d.get("kind") == kind]
+    if len(docs) != 1:
+        problems.append(f"{rel}: {len(docs)} {kind}s, want 1")
+        return None
+    return docs[0]
+
+def exporter_mount(rel, pod):
+    containers = [c for c in pod.get("containers", []) if c.get("name") == "esim-exporter"] or \
+        pod.get("containers", [])[:1]
+    mounts = [m for m in (containers[0].get("volumeMounts") or []) if m.get("mountPath") == path] \
+        if containers else []
+    if len(mounts) != 1 or mounts[0].get("readOnly"):
+        problems.append(f"{rel}: the exporter container does not mount a writable volume at {path}")
+        return None
+    return mounts[0]["name"]
+
+sts = workload("deploy/kubernetes/statefulset-sharded.yaml", "StatefulSet")
+if sts:
+    rel = "statefulset-sharded.yaml"
+    name = exporter_mount(rel, sts["spec"]["template"]["spec"])
+    claims = {c["metadata"]["name"]: c for c in sts["spec"].get("volumeClaimTemplates") or []}
+    pod_volumes = {v["name"] for v in sts["spec"]["template"]["spec"].get("volumes") or []}
+    if name and name not in claims:
+        problems.append(f"{rel}: {path} is volume {name}, not one of the volumeClaimTemplates "
+                        f"{sorted(claims)} (a volume per replica)")
+    elif name:
+        spec = claims[name].get("spec") or {}
+        if spec.get("accessModes") != ["ReadWriteOnce"]:
+            problems.append(f"{rel}: claim {name} accessModes {spec.get('accessModes')}, want "
+                            "[ReadWriteOnce]")
+        if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
+            problems.append(f"{rel}: claim {name} requests no storage size")
+        if name in pod_volumes:
+            problems.append(f"{rel}: a pod volume {name} hides the claim of the same name")
+
+deploy = workload("deploy/kubernetes/deployment.yaml", "Deployment")
+if deploy:
+    rel = "deployment.yaml"
+    pod = deploy["spec"]["template"]["spec"]
+    name = exporter_mount(rel, pod)
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    empty = (volumes.get(name) or {}).get("emptyDir")
+    if name and empty is None:
+        problems.append(f"{rel}: {path} is not an emptyDir volume (the documented choice)")
+    elif name:
+        if empty.get("medium") == "Memory":
+            problems.append(f"{rel}: the state emptyDir is memory-backed (counts against the "
+                            "container's memory)")
+        if not empty.get("sizeLimit"):
+            problems.append(f"{rel}: the state emptyDir has no sizeLimit")
+    if (deploy["spec"].get("strategy") or {}).get("type") != "Recreate":
+        problems.append(f"{rel}: strategy is not Recreate (two pods would share a budget)")
+print("\n".join(problems))
 PY
 
 # ---------------------------------------------------------------------------------------------

@@ -1,20 +1,24 @@
 // Durable state (--storage.path) with the real binary against the fake eSIMfly API: restarts
 // (SIGTERM and SIGKILL) bring every series back at once without a storm of requests, a crash
-// loop keeps to the request budget, a corrupt state file is moved aside, and a directory that
+// loop keeps to the request budget and a clean restart spends none of it, restored data older
+// than stale_after is not served, a corrupt state file is moved aside, and a directory that
 // cannot be used is a startup error.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "fake_esimfly_api.h"
 #include "harness.h"
+#include "state_file.h"
 
 namespace esim_test {
 namespace {
@@ -41,12 +45,13 @@ fake_esimfly::Options FakeOptions() {
 }
 
 std::string WriteConfig(const TempDir& dir, const std::string& url, const std::string& limits,
-                        const std::string& access_code = kAccessCode) {
+                        const std::string& access_code = kAccessCode,
+                        const std::string& poll = "  interval: 60s\n") {
   dir.Write("secret_key", std::string(kSecret) + "\n");
   std::string yaml = "api:\n  url: " + url + "\n  access_code: " + access_code +
                      "\n  secret_key_file: secret_key\n  timeout: 2s\n  max_concurrency: 2\n"
                      "  rate_limit:\n" +
-                     limits + "poll:\n  interval: 60s\nesims:\n";
+                     limits + "poll:\n" + poll + "esims:\n";
   for (const std::string& iccid : kFleet) yaml += "  - iccid: \"" + iccid + "\"\n";
   return dir.Write("config.yml", yaml);
 }
@@ -66,6 +71,24 @@ Samples EsimSeries(const Samples& all) {
     out.emplace(key, value);
   }
   return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string Limits(size_t per_hour) {
+  return "    per_minute: 60\n    per_hour: " + std::to_string(per_hour) +
+         "\n    per_day: 100000\n";
+}
+
+size_t CountFamily(const Samples& all, const std::string& family) {
+  size_t count = 0;
+  for (const auto& [key, value] : all) {
+    if (key.rfind(family + "{", 0) == 0) ++count;
+  }
+  return count;
 }
 
 size_t StatusRequests(const FakeEsimflyApi& api) {
@@ -164,6 +187,94 @@ TEST(StorageTest, CrashLoopOfSigkillsNeverExceedsTheBudget) {
   EXPECT_GE(api.RequestCount(), 1u);
 }
 
+TEST(StorageTest, SigtermRestartKeepsTheBudgetForRealRequests) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string storage = dir.path() + "/state";
+  // 40 an hour: reservations of 4, so the fleet's requests leave part of a block unused.
+  {
+    ExporterProcess exporter({"--config.file=" + WriteConfig(dir, api.BaseUrl(), Limits(40)),
+                              "--storage.path=" + storage});
+    ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+    EXPECT_EQ(exporter.Terminate(), 0) << exporter.Stderr();
+  }
+  const size_t sent = api.RequestCount();
+  ASSERT_GE(sent, kFleet.size());
+  // The clean stop leaves only what was really sent in the ledger.
+  std::string error;
+  const auto ledger = esim::DecodeLedger(ReadFile(storage + "/budget.jsonl"), error);
+  ASSERT_TRUE(ledger) << error;
+  EXPECT_EQ(ledger->reserved, 0);
+  EXPECT_EQ(ledger->sent.size(), sent);
+
+  // The restarted exporter counts those alone: the rest of the hour's budget is there to use
+  // (the landing page shows the sliding hour's requests as the budget sees them).
+  api.ClearRequests();
+  ExporterProcess exporter({"--config.file=" + WriteConfig(dir, api.BaseUrl(), Limits(40)),
+                            "--storage.path=" + storage});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  const size_t new_before = api.RequestCount();
+  const auto page = exporter.Get("/");
+  const size_t new_after = api.RequestCount();
+  ASSERT_TRUE(page);
+  std::smatch used;
+  ASSERT_TRUE(
+      std::regex_search(page->body, used, std::regex(R"re(id="budget-hour" data-used="(\d+)")re")))
+      << page->body;
+  EXPECT_GE(std::stoul(used[1]), sent + new_before);
+  EXPECT_LE(std::stoul(used[1]), sent + new_after);
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+TEST(StorageTest, RestoredDataOlderThanStaleAfterIsNotServed) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string storage = dir.path() + "/state";
+  {
+    ExporterProcess exporter({"--config.file=" + WriteConfig(dir, api.BaseUrl(), kGenerous),
+                              "--storage.path=" + storage});
+    ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+    ASSERT_TRUE(exporter.WaitUntilReady(seconds(20))) << exporter.Stderr();
+    ASSERT_EQ(CountFamily(exporter.Scrape(), "esim_data_used_bytes"), kFleet.size());
+    EXPECT_EQ(exporter.Terminate(), 0) << exporter.Stderr();
+  }
+  const size_t sent = api.RequestCount();
+  // The saved state as if written 5 hours ago: every observation 5 hours old.
+  constexpr double kAge = 5 * 3600;
+  std::string error;
+  auto state = esim::DecodeState(ReadFile(storage + "/state.jsonl"), error);
+  ASSERT_TRUE(state) << error;
+  state->written -= kAge;
+  for (esim::PersistedEsim& esim : state->esims) {
+    esim::EsimRecord& record = esim.record;
+    for (double* time : {&record.last_poll_time, &record.last_success_time, &record.last_live_time,
+                         &record.last_live_success_time, &esim.last_attempt}) {
+      if (*time > 0) *time -= kAge;
+    }
+  }
+  std::ofstream(storage + "/state.jsonl", std::ios::trunc) << esim::EncodeState(*state);
+
+  // stale_after 1h; the budget the first life spent allows no request now, so nothing is
+  // re-polled: the effective interval (about an hour) makes the limit max(1h, 2 x interval),
+  // well under 5 hours.
+  ExporterProcess exporter(
+      {"--config.file=" + WriteConfig(dir, api.BaseUrl(), Limits(sent), kAccessCode,
+                                      "  interval: 60s\n  stale_after: 1h\n"),
+       "--storage.path=" + storage});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  const Samples all = exporter.Scrape();
+  EXPECT_EQ(Get(all, "esim_storage_restored_esims"), static_cast<double>(kFleet.size()))
+      << exporter.Stderr();
+  for (const char* family :
+       {"esim_data_used_bytes", "esim_data_total_bytes", "esim_status", "esim_active"}) {
+    EXPECT_EQ(CountFamily(all, family), 0u) << family;
+  }
+  EXPECT_EQ(api.RequestCount(), sent);
+}
+
 TEST(StorageTest, CorruptStateFileIsMovedAsideAndTheExporterStartsFresh) {
   FakeEsimflyApi api(FakeOptions());
   api.Start();
@@ -215,6 +326,35 @@ TEST(StorageTest, DirectoryThatCannotBeCreatedIsAStartupErrorNamingIt) {
     EXPECT_EQ(exporter.WaitForExit(seconds(10)), 1) << path;
     EXPECT_THAT(exporter.Stderr(), HasSubstr(path)) << exporter.Stderr();
   }
+}
+
+TEST(StorageTest, ExistingDirectoryThatCannotBeWrittenIsAStartupErrorNamingIt) {
+  FakeEsimflyApi api(FakeOptions());
+  api.Start();
+  TempDir dir;
+  const std::string config = WriteConfig(dir, api.BaseUrl(), kGenerous);
+  const std::string storage = dir.path() + "/state";
+  std::filesystem::create_directories(storage);
+  // Root writes through any mode bits: the immutable attribute refuses it too.
+  std::filesystem::permissions(
+      storage, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  const bool immutable = std::system(("chattr +i '" + storage + "' 2>/dev/null").c_str()) == 0;
+  const auto writable_again = [&] {
+    if (immutable) {
+      EXPECT_EQ(std::system(("chattr -i '" + storage + "'").c_str()), 0);
+    }
+    std::filesystem::permissions(storage, std::filesystem::perms::owner_all);
+  };
+  const std::string probe = storage + "/probe";
+  if (std::ofstream(probe).is_open()) {
+    writable_again();
+    GTEST_SKIP() << "cannot make a directory unwritable here: running as root on a filesystem "
+                    "without chattr +i";
+  }
+  ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+  EXPECT_EQ(exporter.WaitForExit(seconds(10)), 1);
+  EXPECT_THAT(exporter.Stderr(), HasSubstr(storage)) << exporter.Stderr();
+  writable_again();
 }
 
 TEST(StorageTest, SecondProcessOnTheSameDirectoryExitsWithAClearError) {
