@@ -349,6 +349,10 @@ void AccountRuntime::Apply(const Config& config) {
   status_.configured_poll_interval = config.poll.interval;
   status_.alert_defaults = config.alerts.defaults;
   status_.balance_low = config.alerts.balance_low;
+  status_.account_balance_low.reset();
+  if (config.balance.interval.count() > 0 && shard_.ReadsAccount()) {
+    status_.account_balance_low = config.BalanceLow();
+  }
   status_.webhook_public_url = config.webhook.public_url;
   status_.stale_after = config.poll.stale_after;
   status_.export_imei = config.metrics.export_imei;

@@ -105,12 +105,19 @@ constexpr MetricDesc kLastPollSuccessTime{
 constexpr MetricDesc kAccountEsims{
     "esim_account_esims",
     "eSIMs on the whole API account per status, from the latest complete inventory sweep (the "
-    "listings' pagination totals); with --shard.total above 1, replica 0 alone exports it.",
+    "listings' pagination totals); with --shard.total above 1, only the replica that reads the "
+    "account exports it (replica 0 for the unnamed account, FNV-1a(name) mod N for a named one).",
     "gauge"};
 constexpr MetricDesc kAccountBalance{
     "esim_account_balance",
-    "The API account's balance, from the last balance read; with --shard.total above 1, replica "
-    "0 alone reads and exports it.",
+    "The API account's balance, from the last balance read; with --shard.total above 1, only the "
+    "replica that reads the account reads and exports it (replica 0 for the unnamed account, "
+    "FNV-1a(name) mod N for a named one).",
+    "gauge"};
+constexpr MetricDesc kAccountBalanceLowThreshold{
+    "esim_account_balance_low_threshold",
+    "The low-balance alert's threshold for this account, in its own currency: its balance.low, "
+    "else alerts.balance_low (0: no low-balance alert); exported where the balance is read.",
     "gauge"};
 constexpr MetricDesc kInventoryLastSuccessTime{
     "esim_inventory_last_success_timestamp_seconds",
@@ -176,8 +183,9 @@ constexpr MetricDesc kAlertThreshold{
 constexpr MetricDesc kAlertThresholdDefault{
     "esim_alert_threshold_default",
     "Alert thresholds of the config's alerts: section, for eSIMs without an override: usage "
-    "ratios of the plan's data, expiry in seconds before it, and balance_low in the account's "
-    "currency (0: no low-balance alert).",
+    "ratios of the plan's data, expiry in seconds before it, and balance_low, the low-balance "
+    "threshold of accounts without their own balance.low (0: no low-balance alert; "
+    "esim_account_balance_low_threshold is each account's).",
     "gauge"};
 
 constexpr MetricDesc kUp{
@@ -527,6 +535,10 @@ void WriteAccountFamilies(ExpositionWriter& out, const Accounts& accounts) {
         out.AccountSample(kAccountBalance, NameOf(a), {{"currency", balance.currency}},
                           balance.amount);
       });
+  AccountGauge(
+      out, accounts, kAccountBalanceLowThreshold,
+      [](const AccountMetrics& a) { return a.status->account_balance_low.has_value(); },
+      [](const AccountMetrics& a) { return *a.status->account_balance_low; });
   const auto inventory = [](const AccountMetrics& a) { return a.status->inventory_enabled; };
   AccountGauge(out, accounts, kInventoryLastSuccessTime, inventory, [](const AccountMetrics& a) {
     return a.snapshot->account.inventory_last_success_time;

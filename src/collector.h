@@ -28,7 +28,10 @@ struct ExporterStatus {
   double last_reload_success_time = 0;  // Unix seconds
   AlertThresholds alert_defaults;       // alerts: (esim_alert_threshold_default)
   double balance_low = 50;              // alerts.balance_low
-  std::string webhook_public_url;       // webhook.public_url; empty: points_here not exported
+  // The account's own low-balance threshold (balance.low, else alerts.balance_low); set while
+  // this replica reads the account's balance (esim_account_balance_low_threshold).
+  std::optional<double> account_balance_low;
+  std::string webhook_public_url;  // webhook.public_url; empty: points_here not exported
   // Durable state (--storage.path); its families are exported only when it is on.
   struct Storage {
     double last_write_success_time = 0;  // Unix seconds; 0: none yet

@@ -869,6 +869,17 @@ class Loader : public YamlReader {
                                     "budget), e.g. 1h, or 0 to turn balance reads off");
                }
              }},
+            // Per account because each account's balance is in its own currency.
+            {"low",
+             [&](const Node& k, const Node& v) {
+               balance.low = Number(k, v, "balance.low", "50");
+               if (*balance.low < 0) {
+                 Fail(v.Mark(), "balance.low is " + FormatNumber(*balance.low) +
+                                    "; give 0 or more, in this account's currency (0 turns "
+                                    "its low-balance alert off; without it, alerts.balance_low "
+                                    "applies)");
+               }
+             }},
         });
   }
 

@@ -103,6 +103,9 @@ struct InventoryConfig {
 
 struct BalanceConfig {
   std::chrono::milliseconds interval{std::chrono::hours(1)};  // 0 disables
+  // balance.low: the low-balance alert's threshold in this account's own currency (accounts can
+  // differ); 0: no alert; unset: alerts.balance_low (Config::BalanceLow).
+  std::optional<double> low;
   bool operator==(const BalanceConfig&) const = default;
 };
 
@@ -139,7 +142,9 @@ struct AlertGroup {
 
 struct AlertsConfig {
   AlertThresholds defaults;
-  double balance_low = 50;         // in the account's own currency; 0: no low-balance alert
+  // In the account's own currency; 0: no low-balance alert. The default of every account
+  // without its own balance.low.
+  double balance_low = 50;
   std::vector<AlertGroup> groups;  // the first matching group applies
   bool operator==(const AlertsConfig&) const = default;
 };
@@ -193,6 +198,8 @@ struct Config {
   // nothing, ...), for the log. With accounts:, all of them are here on the top-level Config;
   // the entries of `accounts` carry none (logging them again would repeat each one).
   std::vector<std::string> warnings;
+  // The account's low-balance threshold: its balance.low, else alerts.balance_low.
+  double BalanceLow() const { return balance.low.value_or(alerts.balance_low); }
   // Everything, secrets and ca_pem included: a reload that loads a config equal to the running
   // one (warnings aside) has nothing to do.
   bool operator==(const Config&) const = default;

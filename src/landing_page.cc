@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "landing_format.h"
 #include "landing_html.h"
@@ -102,15 +103,22 @@ table.esims tr.group th{position:static;background:#fff;border-bottom:1px solid 
 font-size:14px;text-align:left}
 )css";
 
-// Retired as the alert rules see it: cancelled, deleted, or expired or depleted more than a
-// week ago. Such an eSIM raises no alert; the table greys it out.
+// Retired as the alert rules see it (esim:retired): cancelled, deleted, or expired or depleted
+// more than a week ago. Such an eSIM raises no alert; the table greys it out.
 bool IsRetired(const EsimStatus& status, double now) {
+  const auto long_ago = [now](const std::optional<double>& when) {
+    return when && *when < now - kRetiredAfter;
+  };
   if (status.status == "CANCELLED" || status.status == "DELETED") return true;
   if (status.status == "EXPIRED") {
-    return status.expiry_time && *status.expiry_time < now - kRetiredAfter;
+    if (status.expiry_time) return long_ago(status.expiry_time);
+    return !status.last_usage_time || long_ago(status.last_usage_time);
   }
   if (status.status == "DEPLETED") {
-    return !status.last_usage_time || *status.last_usage_time < now - kRetiredAfter;
+    // The last usage comes from live polls only: an eSIM seen only through sweeps has none, and
+    // then only an old expiry date says that it is history.
+    if (status.last_usage_time) return long_ago(status.last_usage_time);
+    return long_ago(status.expiry_time);
   }
   return false;
 }

@@ -139,6 +139,8 @@ ExporterStatus GoldenStatus() {
   status.last_reload_ok = true;
   status.last_reload_success_time = 1782490000.0;
   status.inventory_enabled = true;
+  // The golden snapshot has a balance: this replica reads it, so the threshold is exported.
+  status.account_balance_low = 50;
   return status;
 }
 
@@ -406,6 +408,7 @@ TEST(CollectorTest, SeveralAccountsMatchTheGoldenFile) {
   ExporterStatus acme_status = GoldenStatus();
   acme_status.account = "acme";
   acme_status.storage = ExporterStatus::Storage{kNow - 30, 0, 2};
+  acme_status.account_balance_low = 1000;  // its own balance.low
 
   // globex: its credentials refused, one eSIM not polled yet, no inventory.
   StateSnapshot globex;
@@ -419,6 +422,7 @@ TEST(CollectorTest, SeveralAccountsMatchTheGoldenFile) {
   globex_status.account = "globex";
   globex_status.inventory_enabled = false;
   globex_status.poll_interval = std::chrono::minutes(30);
+  globex_status.account_balance_low.reset();  // no balance reads: no threshold either
   globex_status.storage = ExporterStatus::Storage{kNow - 40, 1, 0};
 
   ApiMetrics acme_requests("acme"), globex_requests("globex");

@@ -432,6 +432,24 @@ TEST(AlertsConfigTest, EqualWarningAndCriticalAndTheEdgesOfARatioAreFine) {
   EXPECT_EQ(config.alerts.balance_low, 12.5);
 }
 
+TEST(AlertsConfigTest, BalanceLowIsTheAlertsDefaultUnlessTheBalanceBlockSetsItsOwn) {
+  TempDir dir;
+  const auto load = [&](const std::string& blocks) {
+    return LoadConfig(dir.Write("c.yml", blocks + kOneEsim), CredentialsEnv());
+  };
+  Config config = load("alerts:\n  balance_low: 12.5\n");
+  EXPECT_EQ(config.balance.low, std::nullopt);
+  EXPECT_EQ(config.BalanceLow(), 12.5);
+  config = load("alerts:\n  balance_low: 12.5\nbalance:\n  low: 2000\n");
+  EXPECT_EQ(config.balance.low, 2000);
+  EXPECT_EQ(config.BalanceLow(), 2000);
+  // 0 turns this account's alert off, whatever the default says.
+  config = load("balance:\n  interval: 6h\n  low: 0\n");
+  EXPECT_EQ(config.balance.low, 0);
+  EXPECT_EQ(config.BalanceLow(), 0);
+  EXPECT_EQ(load("").BalanceLow(), 50);
+}
+
 TEST(AlertsConfigTest, AnEmptyAlertsSectionOrGroupsListKeepsTheDefaults) {
   TempDir dir;
   for (const std::string alerts :
@@ -1109,7 +1127,15 @@ const InvalidCase kInvalidCases[] = {
     {"balance_not_map.yml",
      "1:10: balance must be a map, got a list; write indented \"key: value\" lines under "
      "\"balance:\""},
-    {"balance_unknown_key.yml", "3:3: unknown key \"currency\" in balance; allowed keys: interval"},
+    {"balance_unknown_key.yml",
+     "3:3: unknown key \"currency\" in balance; allowed keys: interval, low"},
+    {"balance_low_negative.yml",
+     "2:8: balance.low is -5; give 0 or more, in this account's currency (0 turns its "
+     "low-balance alert off; without it, alerts.balance_low applies)"},
+    {"balance_low_not_number.yml",
+     "2:8: balance.low must be a number, got \"lots\"; write e.g. 50"},
+    {"balance_low_quoted_in_account.yml",
+     "7:12: balance.low must be a number, got the quoted text \"20\"; remove the quotes"},
     {"balance_interval_too_short.yml",
      "2:13: balance.interval is 30s, shorter than the 60s minimum; use at least 60s (every read "
      "spends a request of the rate_limit budget), e.g. 1h, or 0 to turn balance reads off"},
@@ -1319,8 +1345,8 @@ constexpr char kTwoAccounts[] =
     "  - name: globex-eu\n"                                               // 19
     "    api:\n"                                                          // 20
     "      url: https://globex.example\n"                                 // 21
-    "    balance:\n"                                                      // 22
-    "      interval: 0\n"                                                 // 23
+    "    balance: {interval: 0, low: 5000}\n"                             // 22
+    "    # low: in globex-eu's own currency\n"                            // 23
     "    esims:\n"                                                        // 24
     "      - esim_id: 77\n"                                               // 25
     "        name: a1\n";                                                 // 26
@@ -1348,6 +1374,10 @@ TEST(AccountsConfigTest, TwoAccountsEachGetTheirOwnBlocksAndTheSharedOnes) {
   ASSERT_EQ(config.accounts.size(), 2u);
   const Config& acme = config.accounts[0];
   const Config& globex = config.accounts[1];
+  // Each account's balance is in its own currency: its own low-balance threshold.
+  EXPECT_EQ(acme.BalanceLow(), 50);
+  EXPECT_EQ(globex.balance.low, 5000);
+  EXPECT_EQ(globex.BalanceLow(), 5000);
   EXPECT_EQ(acme.account, "acme");
   EXPECT_EQ(globex.account, "globex-eu");
   for (const Config& account : config.accounts) {

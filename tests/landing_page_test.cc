@@ -247,7 +247,16 @@ TEST(LandingPageTest, UsageExpiryAndRetiredRows) {
   old_expired->status->expiry_time = kFleetNow - 30 * 86400;
   auto recent_expired = Record("8900000000000000004", "EXPIRED");
   recent_expired->status->expiry_time = kFleetNow - 2 * 86400;
-  snapshot.esims = {heavy, unlimited, old_expired, recent_expired};
+  // DEPLETED: by its last usage; seen only through sweeps (no last usage), by its expiry date.
+  auto old_depleted = Record("8900000000000000005", "DEPLETED");
+  old_depleted->status->last_usage_time = kFleetNow - 30 * 86400;
+  auto sweep_depleted = Record("8900000000000000006", "DEPLETED");
+  sweep_depleted->status->last_usage_time.reset();
+  auto sweep_depleted_expired = Record("8900000000000000007", "DEPLETED");
+  sweep_depleted_expired->status->last_usage_time.reset();
+  sweep_depleted_expired->status->expiry_time = kFleetNow - 30 * 86400;
+  snapshot.esims = {heavy,        unlimited,      old_expired,           recent_expired,
+                    old_depleted, sweep_depleted, sweep_depleted_expired};
   const std::string html = Render(snapshot);
 
   const std::string heavy_row = RowOf(html, "8900000000000000001");
@@ -265,6 +274,9 @@ TEST(LandingPageTest, UsageExpiryAndRetiredRows) {
   const std::string recent_row = RowOf(html, "8900000000000000004");
   EXPECT_THAT(recent_row, Not(HasSubstr("retired")));
   EXPECT_THAT(recent_row, HasSubstr("class=\"expiry exp-past\""));
+  EXPECT_THAT(RowOf(html, "8900000000000000005"), HasSubstr("<tr class=\"retired\""));
+  EXPECT_THAT(RowOf(html, "8900000000000000006"), Not(HasSubstr("retired")));
+  EXPECT_THAT(RowOf(html, "8900000000000000007"), HasSubstr("<tr class=\"retired\""));
 }
 
 TEST(LandingPageTest, EscapesEveryTextFromTheConfigAndTheApi) {

@@ -1247,6 +1247,9 @@ FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req,
     const size_t first = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
     for (size_t i = first; i < total && i < first + static_cast<size_t>(limit); ++i) {
       esims.push_back(ListItemJson(*std::get<2>(matching[i]), now));
+      if (*std::get<1>(matching[i]) == options_.list_malformed_iccid) {
+        esims.back()["data"]["used_mb"] = "512 MB";
+      }
     }
   }
   const size_t total_pages = (total + static_cast<size_t>(limit) - 1) / static_cast<size_t>(limit);

@@ -66,7 +66,8 @@
 //   total_pages = ceil(total / limit) (0 for an empty listing), under the key
 //   Options::list_total_pages_key ("totalPages", or left out, on demand).
 //   With Options::list_invents_esims, every page is `limit` made-up eSIMs never listed before,
-//   total = (page + 1) * limit.
+//   total = (page + 1) * limit. The entry of Options::list_malformed_iccid has data.used_mb as
+//   a string ("512 MB").
 // GET /api/v1/business/balance: 200 {"success":true,"data":{"balance":<balance>,
 //   "currency":<currency>}}.
 //
@@ -228,6 +229,9 @@ struct Options {
   // ICCIDs and ids, see ListItemJson; the fleet is ignored) and claims one page more than the
   // one asked for, so a sweep never reaches the end by itself.
   bool list_invents_esims = false;
+  // Fault knob: the list entry of the eSIM with this ICCID carries a wrong-typed field
+  // (data.used_mb as text), one malformed entry among good ones; empty: none.
+  std::string list_malformed_iccid;
   // Fault injection (see FakeEsim::fault): kRateLimitedRetryAfter's Retry-After and kHugeBody's
   // body size.
   std::chrono::seconds fault_retry_after{1};

@@ -1414,6 +1414,19 @@ TEST_F(FakeApiTest, ListSpellsThePageCountOnDemand) {
   }
 }
 
+TEST_F(FakeApiTest, ListServesOneMalformedEntryOnDemand) {
+  Options o = DefaultOptions();
+  o.list_malformed_iccid = kNewIccid;
+  StartServer(o);
+  const Json body = List("limit=100");
+  EXPECT_EQ(ItemOf(body, kNewIccid)["data"]["used_mb"], "512 MB");
+  for (const Json& item : body["data"]["esims"]) {
+    if (item["iccid"] != kNewIccid && !item["data"].is_null()) {
+      EXPECT_TRUE(item["data"]["used_mb"].is_number()) << item["iccid"];
+    }
+  }
+}
+
 TEST_F(FakeApiTest, ListInventsNewEsimsOnEveryPageOnDemand) {
   Options o = DefaultOptions();
   o.list_invents_esims = true;

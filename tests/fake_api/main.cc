@@ -61,6 +61,8 @@ Flags:
                               totalPages, or none (clients derive it from total and limit)
   --list-invents-esims        a hostile list endpoint: new made-up eSIMs on every page, and
                               always one more page
+  --list-malformed-iccid=ICCID  the list entry of that eSIM has a wrong-typed field (data.used_mb
+                              as text): one malformed entry among good ones
   --reset-iso8601             send X-RateLimit-Reset as ISO 8601 instead of Unix seconds
   --balance=AMOUNT            the account balance the balance endpoint reports (default 1500)
   --currency=CODE             its currency, three capital letters: USD, EUR or IQD (default USD)
@@ -329,6 +331,8 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (name == "list-invents-esims") {
       boolean();
       flags.options.list_invents_esims = true;
+    } else if (name == "list-malformed-iccid") {
+      flags.options.list_malformed_iccid = required();
     } else if (name == "reset-iso8601") {
       boolean();
       flags.options.reset_header_iso8601 = true;

@@ -43,12 +43,13 @@ std::unique_ptr<FakeEsimflyApi> StartApi(const std::string& code, const std::str
 
 // One account block of the config; `esims` are ICCIDs the account's fake API serves.
 std::string Account(const std::string& name, const FakeEsimflyApi& api, const std::string& code,
-                    const std::vector<std::string>& esims, const std::string& extra = "") {
+                    const std::vector<std::string>& esims, const std::string& extra = "",
+                    const std::string& balance = "{interval: 0s}") {
   std::string yaml = "  - name: " + name + "\n    api:\n      url: " + api.BaseUrl() +
                      "\n      access_code: " + code + "\n      secret_key_file: " + name +
                      "_secret\n      timeout: 5s\n      rate_limit: {per_minute: 600, "
-                     "per_hour: 100000, per_day: 1000000}\n    balance: {interval: 0s}\n" +
-                     extra + "    esims:\n";
+                     "per_hour: 100000, per_day: 1000000}\n    balance: " +
+                     balance + "\n" + extra + "    esims:\n";
   for (const std::string& iccid : esims) yaml += "      - iccid: \"" + iccid + "\"\n";
   return yaml;
 }
@@ -114,6 +115,45 @@ TEST_F(AccountsTest, OneAccountsRefusedKeyLeavesTheOtherWorking) {
   EXPECT_THAT(log, Not(HasSubstr(kAcmeSecret)));
   // acme's API never saw globex's key, and the reverse.
   for (const auto& request : acme_->Requests()) EXPECT_EQ(request.access_code, kAcmeCode);
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
+// Each account's balance is in its own currency, so each has its own low-balance threshold:
+// balance.low, else alerts.balance_low; none where the balance is not read.
+TEST_F(AccountsTest, EachAccountExportsItsOwnLowBalanceThreshold) {
+  fake_esimfly::Options iqd;
+  iqd.access_code = kGlobexCode;
+  iqd.secret_key = kGlobexSecret;
+  iqd.currency = "IQD";
+  iqd.balance = 50000;
+  globex_ = std::make_unique<FakeEsimflyApi>(iqd);
+  globex_->Start();
+  const std::string initech =
+      Account("initech", *acme_, kAcmeCode, {fake_esimfly::kHealthy5gIccid}, "", "{interval: 1h}");
+  const std::string config = dir_.Write(
+      "config.yml", "poll:\n  interval: 60s\nalerts:\n  balance_low: 25\naccounts:\n" +
+                        Account("acme", *acme_, kAcmeCode, {fake_esimfly::kSpecExampleIccid}, "",
+                                "{interval: 1h, low: 0}") +
+                        Account("globex", *globex_, kGlobexCode, {fake_esimfly::kDepletedIccid}, "",
+                                "{interval: 1h, low: 65000}") +
+                        initech + Account("hooli", *acme_, kAcmeCode, {fake_esimfly::kNewIccid}));
+  dir_.Write("initech_secret", std::string(kAcmeSecret) + "\n");
+  dir_.Write("hooli_secret", std::string(kAcmeSecret) + "\n");
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] {
+        return exporter.Scrape().count("esim_account_balance{account=\"globex\",currency=\"IQD\"}");
+      },
+      seconds(10)))
+      << exporter.Stderr();
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at("esim_account_balance{account=\"globex\",currency=\"IQD\"}"), 50000);
+  EXPECT_EQ(m.at("esim_account_balance_low_threshold{account=\"acme\"}"), 0);  // its alert off
+  EXPECT_EQ(m.at("esim_account_balance_low_threshold{account=\"globex\"}"), 65000);
+  EXPECT_EQ(m.at("esim_account_balance_low_threshold{account=\"initech\"}"), 25);  // the default
+  EXPECT_FALSE(m.count("esim_account_balance_low_threshold{account=\"hooli\"}"));  // no reads
+  EXPECT_EQ(m.at("esim_alert_threshold_default{threshold=\"balance_low\"}"), 25);
   EXPECT_EQ(exporter.Terminate(), 0);
 }
 

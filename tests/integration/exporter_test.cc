@@ -957,6 +957,8 @@ TEST(ExporterIntegrationTest, AlertThresholdsAndConfigLabelsReachTheMetrics) {
   EXPECT_EQ(m.at("esim_alert_threshold_default{threshold=\"data_usage_warning_ratio\"}"), 0.8);
   EXPECT_EQ(m.at("esim_alert_threshold_default{threshold=\"expiry_warning_seconds\"}"), 10 * 86400);
   EXPECT_EQ(m.at("esim_alert_threshold_default{threshold=\"balance_low\"}"), 25.5);
+  // Balance reads are on (1h by default) and no balance.low: the account's is the default.
+  EXPECT_EQ(m.at("esim_account_balance_low_threshold"), 25.5);
   EXPECT_TRUE(Has(m, "esim_data_used_bytes{iccid=\"" + router + "\",name=\"\",fleet=\"routers\"}"));
   EXPECT_TRUE(Has(m, "esim_active" + tracker_labels + "}"));
   EXPECT_EQ(m.at("esim_poll_interval_configured_seconds"), 60);

@@ -229,6 +229,51 @@ TEST(InventoryIntegrationTest, PendingOrdersAndEveryStatusThroughOneSweep) {
   EXPECT_THAT(exporter.Stderr(), Not(HasSubstr("SECRET")));
 }
 
+// One list entry that does not parse (a wrong-typed field) costs that entry only: the sweep
+// completes, every other eSIM on the page is merged and discovered, and the entry is counted as
+// malformed and named in the log.
+TEST(InventoryIntegrationTest, OneMalformedEntryIsSkippedAndCountedTheOthersMerged) {
+  fake_esimfly::Options options;
+  options.access_code = kAccessCode;
+  options.secret_key = kSecret;
+  options.list_malformed_iccid = fake_esimfly::kNewIccid;
+  FakeEsimflyApi api(options);
+  api.Start();
+  TempDir dir;
+  const std::string config =
+      Config(dir, api.BaseUrl(), " []\n",
+             "inventory:\n  enabled: true\n  interval: 10m\n  discover: true\n"
+             "  statuses: [all]\n");
+  ExporterProcess exporter({"--config.file=" + config});
+  ASSERT_GT(exporter.port(), 0) << exporter.Stderr();
+  ASSERT_TRUE(exporter.WaitFor(
+      [&] {
+        const Samples m = exporter.Scrape();
+        return m.count("esim_inventory_last_success_timestamp_seconds") &&
+               m.at("esim_inventory_last_success_timestamp_seconds") > 0;
+      },
+      seconds(60)))
+      << exporter.Stderr();
+  const std::string text = exporter.ScrapeText();
+  const Samples m = ParseExposition(text);
+  // One sweep (every 10m): exactly the one bad entry; the 2 pending orders are not malformed.
+  EXPECT_EQ(m.at("esim_inventory_skipped_entries_total{reason=\"malformed\"}"), 1);
+  EXPECT_GE(m.at("esim_inventory_skipped_entries_total{reason=\"pending\"}"), 2);
+  // The 12 listed eSIMs of the pending-orders test but the malformed one.
+  EXPECT_EQ(m.at("esim_monitored_esims"), 11);
+  EXPECT_THAT(text, Not(HasSubstr(std::string("iccid=\"") + fake_esimfly::kNewIccid)));
+  for (const char* iccid : {fake_esimfly::kDepletedIccid, fake_esimfly::kCancelledIccid,
+                            fake_esimfly::kHealthy5gIccid}) {
+    EXPECT_EQ(
+        m.at(std::string("esim_poll_success{iccid=\"") + iccid + "\",name=\"\",source=\"list\"}"),
+        1)
+        << iccid;
+  }
+  EXPECT_EQ(exporter.Terminate(), 0);
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("list entries that do not parse were skipped"));
+  EXPECT_THAT(exporter.Stderr(), HasSubstr("used_mb is not a number"));
+}
+
 // A buggy or hostile API that lists new eSIMs on every page, without end: discovery stops at
 // inventory.max_discovered, says so once, and exports how many it left out.
 TEST(InventoryIntegrationTest, DiscoveryStaysWithinItsLimitWhatEverTheApiInvents) {
