@@ -265,8 +265,8 @@ void AccountRuntime::OnEsimsChanged() {
     std::lock_guard<std::mutex> lock(mutex_);
     config = config_;
   }
-  const std::vector<EsimConfig> esims = store_.MonitoredEsims();
-  poller_.UpdateEsims(esims, LivePriority(config, esims.size()),
+  const std::vector<std::string> keys = store_.MonitoredKeys();
+  poller_.UpdateEsims(keys, LivePriority(config, keys.size()),
                       [this](const std::string& key) { return store_.LiveRank(key); });
   std::lock_guard<std::mutex> lock(mutex_);
   status_.poll_interval = poller_.interval();
@@ -289,12 +289,12 @@ void AccountRuntime::Apply(const Config& config) {
   budget_.SetLimits(config.api.rate_limit);
   store_.SetEsims(config.esims, config.inventory.enabled && config.inventory.discover);
   Poller::Settings settings;
-  settings.esims = store_.MonitoredEsims();
+  settings.keys = store_.MonitoredKeys();
   settings.interval = config.poll.interval;
   settings.limits = config.api.rate_limit;
   settings.max_concurrency = config.api.max_concurrency;
-  settings.priority = LivePriority(config, settings.esims.size());
-  const size_t monitored = settings.esims.size();
+  settings.priority = LivePriority(config, settings.keys.size());
+  const size_t monitored = settings.keys.size();
   const PollSchedule::Priority priority = settings.priority;
   poller_.Reconfigure(std::move(settings),
                       [client](const EsimConfig& esim) { return client->FetchStatus(esim); });

@@ -44,6 +44,11 @@ class AccountRuntime {
   AccountRuntime& operator=(const AccountRuntime&) = delete;
 
   const std::string& name() const { return name_; }
+  // Whether the configured eSIMs in force are exactly `esims` (in order): a reload that
+  // changes nothing else applies nothing.
+  bool ConfiguresExactly(const std::vector<EsimConfig>& esims) const {
+    return store_.ConfiguredEsimsAre(esims);
+  }
   const WebhookConfig& webhook_route() const { return webhook_route_; }
 
   void Start();  // starts polling and the inventory sweeps in the background

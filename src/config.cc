@@ -1435,6 +1435,27 @@ std::string EsimConfig::Key() const {
   return "iccid:" + iccid;
 }
 
+EsimConfig EsimConfig::FromKey(std::string_view key) {
+  EsimConfig esim;
+  constexpr std::string_view kIccid = "iccid:", kEsimId = "esim_id:";
+  if (key.substr(0, kIccid.size()) == kIccid) {
+    esim.iccid = std::string(key.substr(kIccid.size()));
+  } else if (key.substr(0, kEsimId.size()) == kEsimId) {
+    int64_t id = 0;
+    const std::string_view digits = key.substr(kEsimId.size());
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (error == std::errc() && end == digits.data() + digits.size()) esim.esim_id = id;
+  }
+  return esim;
+}
+
+std::vector<std::string> KeysOf(const std::vector<EsimConfig>& esims) {
+  std::vector<std::string> keys;
+  keys.reserve(esims.size());
+  for (const EsimConfig& esim : esims) keys.push_back(esim.Key());
+  return keys;
+}
+
 std::vector<Config> AccountsOf(const Config& config) {
   if (!config.accounts.empty()) return config.accounts;
   return {config};

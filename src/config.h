@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config_labels.h"
@@ -168,8 +169,14 @@ struct EsimConfig {
   }
   // A stable key for the eSIM within one config: "iccid:<digits>" or "esim_id:<n>".
   std::string Key() const;
+  // The identity a key names (iccid or esim_id, nothing else): what a status request needs.
+  // A string that is no key gives an EsimConfig without either.
+  static EsimConfig FromKey(std::string_view key);
   bool operator==(const EsimConfig&) const = default;
 };
+
+// Each eSIM's Key(), in order.
+std::vector<std::string> KeysOf(const std::vector<EsimConfig>& esims);
 
 // One Config describes one account (API key) in its api, esims, other_shards_esim_ids,
 // inventory, balance and webhook fields; poll, metrics and alerts are shared by all accounts.

@@ -24,10 +24,34 @@ void LogConfigFindings(const Config& config) {
 
 namespace {
 
-// Whether `loaded` would run exactly as `running` does. Warnings aside: they carry line numbers,
-// which an added comment moves without changing anything.
-bool RunsTheSame(Config loaded, const Config& running) {
+// The configs of the accounts `config` describes, in order, without copying them.
+std::vector<Config*> AccountConfigs(Config& config) {
+  if (config.accounts.empty()) return {&config};
+  std::vector<Config*> accounts;
+  for (Config& account : config.accounts) accounts.push_back(&account);
+  return accounts;
+}
+
+// The config in force is kept without its eSIM lists: each account's store holds them (a
+// second copy of 50,000 eSIMs' configs cost ~11 MB).
+void DropEsimLists(Config& config) {
+  for (Config* account : AccountConfigs(config)) account->esims = {};
+}
+
+// Whether `loaded` would run exactly as the `running` config (without eSIM lists) and
+// `accounts` do. Warnings aside: they carry line numbers, which an added comment moves without
+// changing anything.
+template <typename Runtimes>
+bool RunsTheSame(Config loaded, const Config& running, const Runtimes& accounts) {
   loaded.warnings = running.warnings;
+  for (Config* account : AccountConfigs(loaded)) {
+    const auto runtime =
+        std::find_if(accounts.begin(), accounts.end(), [account](const auto& running_account) {
+          return running_account->name() == account->account;
+        });
+    if (runtime == accounts.end() || !(*runtime)->ConfiguresExactly(account->esims)) return false;
+  }
+  DropEsimLists(loaded);
   return loaded == running;
 }
 
@@ -61,7 +85,8 @@ ExporterApp::ExporterApp(Config config, bool once, Shard shard, StorageOptions s
       storage_(storage),
       webhook_routes_(WebhookRoutes(config)) {
   Runtimes accounts;
-  for (const Config& account : AccountsOf(config)) accounts.push_back(MakeRuntime(account));
+  for (const Config* account : AccountConfigs(config)) accounts.push_back(MakeRuntime(*account));
+  DropEsimLists(config);
   std::lock_guard<std::mutex> lock(mutex_);
   accounts_ = std::move(accounts);
   config_ = std::move(config);
@@ -120,7 +145,7 @@ std::string ExporterApp::Reload() {
     bool unchanged = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      unchanged = RunsTheSame(config, config_);
+      unchanged = RunsTheSame(config, config_, accounts_);
     }
     if (unchanged) {
       // Same file, same secrets and CA bundle: nothing to apply, and nothing new to tell, so a
@@ -167,6 +192,7 @@ std::string ExporterApp::Reload() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       accounts_ = next;
+      DropEsimLists(config);
       config_ = std::move(config);
     }
     for (const auto& account : next) {

@@ -85,9 +85,9 @@ class ExporterApp {
   std::string logged_reload_error_;
 
   mutable std::mutex mutex_;
-  Runtimes accounts_;                    // guarded by mutex_
-  Config config_;                        // guarded by mutex_; the config in force
-  bool last_reload_ok_ = true;           // guarded by mutex_
+  Runtimes accounts_;           // guarded by mutex_
+  Config config_;               // guarded by mutex_; the config in force, without its eSIM lists
+  bool last_reload_ok_ = true;  // guarded by mutex_
   double last_reload_success_time_ = 0;  // guarded by mutex_; Unix seconds
 };
 

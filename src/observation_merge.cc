@@ -84,7 +84,10 @@ void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
     if (!countries.empty()) countries += ',';
     countries += country;
   }
-  record.package = PackageInfo{listed.package_code, listed.package_name, countries};
+  PackageInfo package{listed.package_code, listed.package_name, std::move(countries)};
+  if (!record.package || !(*record.package == package)) {
+    record.package = std::make_shared<const PackageInfo>(std::move(package));
+  }
   record.last_listed_time = now;
 }
 

@@ -86,21 +86,21 @@ std::optional<milliseconds> LiveSpacing(const RateLimitConfig& limits, double bu
   return milliseconds(static_cast<int64_t>(std::ceil(1000.0 / live_per_second)));
 }
 
-void PollSchedule::Update(const std::vector<EsimConfig>& esims, milliseconds configured_interval,
+void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds configured_interval,
                           const RateLimitConfig& limits, TimePoint now, Priority priority) {
   priority_ = priority;
   configured_ = std::max(configured_interval, kMinimumPerEsim);
   if (priority.enabled) {
     // Every eSIM once per interval if the live budget allows, else as often as it allows.
     const auto cycle = std::chrono::duration_cast<milliseconds>(priority.live_spacing *
-                                                                static_cast<int64_t>(esims.size()));
+                                                                static_cast<int64_t>(keys.size()));
     interval_ = std::max(configured_, cycle);
   } else {
-    interval_ = EffectiveInterval(configured_interval, esims.size(), limits);
+    interval_ = EffectiveInterval(configured_interval, keys.size(), limits);
   }
   std::map<std::string, Entry> updated;
-  for (size_t slot = 0; slot < esims.size(); ++slot) {
-    const std::string key = esims[slot].Key();
+  for (size_t slot = 0; slot < keys.size(); ++slot) {
+    const std::string& key = keys[slot];
     auto old = entries_.find(key);
     Entry entry;
     if (old != entries_.end()) {
@@ -116,7 +116,6 @@ void PollSchedule::Update(const std::vector<EsimConfig>& esims, milliseconds con
         orphans_in_flight_.erase(orphan);
       }
     }
-    entry.esim = esims[slot];
     entry.slot = slot;
     updated.emplace(key, std::move(entry));
   }
@@ -129,6 +128,7 @@ void PollSchedule::Update(const std::vector<EsimConfig>& esims, milliseconds con
   entries_ = std::move(updated);
   in_flight_ = orphans_in_flight_.size();
   for (auto& [key, entry] : entries_) {
+    entry.key = &key;
     if (entry.in_flight) {
       ++in_flight_;
     } else if (!entry.done) {
@@ -162,7 +162,7 @@ PollSchedule::TimePoint PollSchedule::RegularDue(const Entry& entry) const {
 void PollSchedule::Enqueue(Entry& entry, TimePoint due) {
   entry.due = due;
   entry.ready = false;
-  queue_.emplace(due, entry.slot, entry.esim.Key());
+  queue_.emplace(due, entry.slot, entry.key);
 }
 
 void PollSchedule::Dequeue(Entry& entry) {
@@ -170,7 +170,7 @@ void PollSchedule::Dequeue(Entry& entry) {
     ready_.erase(ReadyKeyOf(entry));
     entry.ready = false;
   } else {
-    queue_.erase(QueueKey(entry.due, entry.slot, entry.esim.Key()));
+    queue_.erase(QueueKey(entry.due, entry.slot, entry.key));
   }
 }
 
@@ -178,12 +178,15 @@ std::optional<PollSchedule::Due> PollSchedule::Next(TimePoint now) {
   if (priority_.enabled) return NextByPriority(now);
   if (queue_.empty()) return std::nullopt;
   const auto& [due, slot, key] = *queue_.begin();
-  return Due{entries_.at(key).esim, due};
+  return DueOf(entries_.at(*key), due);
+}
+
+PollSchedule::Due PollSchedule::DueOf(const Entry& entry, TimePoint at) const {
+  return Due{*entry.key, EsimConfig::FromKey(*entry.key), at};
 }
 
 PollSchedule::ReadyKey PollSchedule::ReadyKeyOf(const Entry& entry) {
-  return ReadyKey(-entry.rank, entry.last_start.value_or(TimePoint::min()), entry.slot,
-                  entry.esim.Key());
+  return ReadyKey(-entry.rank, entry.last_start.value_or(TimePoint::min()), entry.slot, entry.key);
 }
 
 std::optional<PollSchedule::Due> PollSchedule::NextByPriority(TimePoint now) {
@@ -191,7 +194,7 @@ std::optional<PollSchedule::Due> PollSchedule::NextByPriority(TimePoint now) {
   // recently polled (never-polled ones count as least recent), then config order. None due: the
   // one due first.
   while (!queue_.empty() && std::get<0>(*queue_.begin()) <= now) {
-    Entry& entry = entries_.at(std::get<2>(*queue_.begin()));
+    Entry& entry = entries_.at(*std::get<2>(*queue_.begin()));
     queue_.erase(queue_.begin());
     entry.ready = true;
     ready_.insert(ReadyKeyOf(entry));
@@ -199,15 +202,15 @@ std::optional<PollSchedule::Due> PollSchedule::NextByPriority(TimePoint now) {
   const Entry* best = nullptr;
   TimePoint at = now;
   if (!ready_.empty()) {
-    best = &entries_.at(std::get<3>(*ready_.begin()));
+    best = &entries_.at(*std::get<3>(*ready_.begin()));
   } else if (!queue_.empty()) {
-    best = &entries_.at(std::get<2>(*queue_.begin()));
+    best = &entries_.at(*std::get<2>(*queue_.begin()));
     at = best->due;
   } else {
     return std::nullopt;
   }
   if (last_start_) at = std::max(at, *last_start_ + priority_.live_spacing);
-  return Due{best->esim, at};
+  return DueOf(*best, at);
 }
 
 void PollSchedule::SetRank(const std::string& key, int rank) {

@@ -50,7 +50,8 @@ class PollSchedule {
   enum class Outcome { kSuccess, kFailure, kRateLimited };
 
   struct Due {
-    EsimConfig esim;
+    std::string key;  // EsimConfig::Key()
+    EsimConfig esim;  // its identity alone (EsimConfig::FromKey): what a status request needs
     TimePoint at;
   };
 
@@ -59,10 +60,15 @@ class PollSchedule {
   // `once`: every eSIM is polled once (rate-limited attempts are retried), then never again.
   explicit PollSchedule(TimePoint anchor, bool once = false) : anchor_(anchor), once_(once) {}
 
-  // Sets the monitored eSIMs (in config order) and the interval settings. Known eSIMs keep
-  // their history and are re-spread over the new slots; new ones are due at `now`.
-  void Update(const std::vector<EsimConfig>& esims, std::chrono::milliseconds configured_interval,
+  // Sets the monitored eSIMs (their EsimConfig::Key(), in config order) and the interval
+  // settings. Known eSIMs keep their history and are re-spread over the new slots; new ones are
+  // due at `now`.
+  void Update(const std::vector<std::string>& keys, std::chrono::milliseconds configured_interval,
               const RateLimitConfig& limits, TimePoint now, Priority priority = {});
+  void Update(const std::vector<EsimConfig>& esims, std::chrono::milliseconds configured_interval,
+              const RateLimitConfig& limits, TimePoint now, Priority priority = {}) {
+    Update(KeysOf(esims), configured_interval, limits, now, priority);
+  }
 
   // The eSIM to poll next and when; nullopt when all are in flight or done. `now` must not go
   // back in time from one call to the next (priority mode remembers which eSIMs fell due).
@@ -100,8 +106,10 @@ class PollSchedule {
   bool AllDone() const { return once_ && queue_.empty() && ready_.empty() && in_flight_ == 0; }
 
  private:
+  // An eSIM's schedule: no copy of its config (a 50,000-eSIM schedule held ~10 MB of them);
+  // its identity is its key in entries_.
   struct Entry {
-    EsimConfig esim;
+    const std::string* key = nullptr;  // its key in entries_ (map nodes do not move)
     size_t slot = 0;
     TimePoint due{};
     std::optional<TimePoint> last_start;
@@ -113,9 +121,11 @@ class PollSchedule {
     std::optional<TimePoint> last_soon;  // the last PollSoon that moved it
   };
   std::optional<Due> NextByPriority(TimePoint now);
-  using QueueKey = std::tuple<TimePoint, size_t, std::string>;
+  // The slot is unique per entry, so the key pointer only identifies, never orders.
+  using QueueKey = std::tuple<TimePoint, size_t, const std::string*>;
   // Priority order: higher rank, then least recently started (never first), then config order.
-  using ReadyKey = std::tuple<int, TimePoint, size_t, std::string>;
+  using ReadyKey = std::tuple<int, TimePoint, size_t, const std::string*>;
+  Due DueOf(const Entry& entry, TimePoint at) const;
   static ReadyKey ReadyKeyOf(const Entry& entry);
 
   TimePoint BackoffDue(const Entry& entry, TimePoint last, double jitter) const;

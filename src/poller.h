@@ -28,7 +28,7 @@ using StatusFetcher = std::function<ApiResult(const EsimConfig&)>;
 class Poller {
  public:
   struct Settings {
-    std::vector<EsimConfig> esims;
+    std::vector<std::string> keys;  // the eSIMs' EsimConfig::Key(), in config order
     std::chrono::milliseconds interval{std::chrono::minutes(15)};
     RateLimitConfig limits;
     int max_concurrency = 4;
@@ -44,7 +44,7 @@ class Poller {
   void Reconfigure(Settings settings, StatusFetcher fetcher);
   // A new set of eSIMs (discovery found or lost some) under the same settings; `rank_of`
   // gives each one's PollSchedule rank for priority mode.
-  void UpdateEsims(const std::vector<EsimConfig>& esims, PollSchedule::Priority priority,
+  void UpdateEsims(const std::vector<std::string>& keys, PollSchedule::Priority priority,
                    const std::function<int(const std::string&)>& rank_of);
   // A webhook event announced a change of this eSIM: one live poll as soon as the budget
   // allows, never within 60 s of its last poll or of the last such request
@@ -76,13 +76,14 @@ class Poller {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  PollSchedule schedule_;                                // guarded by mutex_
-  Settings settings_;                                    // guarded by mutex_
-  StatusFetcher fetcher_;                                // guarded by mutex_
-  int max_concurrency_ = 1;                              // guarded by mutex_
-  bool started_ = false;                                 // guarded by mutex_
-  bool stopping_ = false;                                // guarded by mutex_
-  std::map<std::string, std::string> last_logged_code_;  // guarded by mutex_; log once per change
+  PollSchedule schedule_;    // guarded by mutex_
+  Settings settings_;        // guarded by mutex_
+  StatusFetcher fetcher_;    // guarded by mutex_
+  int max_concurrency_ = 1;  // guarded by mutex_
+  bool started_ = false;     // guarded by mutex_
+  bool stopping_ = false;    // guarded by mutex_
+  // Failing eSIMs: the failure code last logged. Guarded by mutex_; log once per change.
+  std::map<std::string, std::string> last_logged_code_;
   std::string credential_refusal_;  // guarded by mutex_; the code while the API refuses us
   std::mt19937_64 random_;          // guarded by mutex_
   std::vector<std::thread> workers_;

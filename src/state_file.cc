@@ -311,8 +311,8 @@ PersistedEsim EsimFrom(const json& in) {
     r.total_from_live = Flag(times.at(4));
   }
   if (const auto it = in.find("package"); it != in.end()) {
-    r.package = PackageInfo{it->at(0).get<std::string>(), it->at(1).get<std::string>(),
-                            it->at(2).get<std::string>()};
+    r.package = std::make_shared<const PackageInfo>(PackageInfo{
+        it->at(0).get<std::string>(), it->at(1).get<std::string>(), it->at(2).get<std::string>()});
   }
   if (const auto it = in.find("poll"); it != in.end()) {
     r.polled = Flag(it->at(0));

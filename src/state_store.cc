@@ -359,12 +359,23 @@ size_t StateStore::Restore(const std::vector<EsimRecord>& records, const Account
   return restored;
 }
 
-std::vector<EsimConfig> StateStore::MonitoredEsims() const {
+std::vector<std::string> StateStore::MonitoredKeys() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<EsimConfig> esims;
-  esims.reserve(esims_.size());
-  for (const auto& record : esims_) esims.push_back(record->config);
-  return esims;
+  std::vector<std::string> keys;
+  keys.reserve(esims_.size());
+  for (const auto& record : esims_) keys.push_back(record->config.Key());
+  return keys;
+}
+
+bool StateStore::ConfiguredEsimsAre(const std::vector<EsimConfig>& esims) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t configured = 0;
+  for (const auto& record : esims_) {
+    if (record->discovered) continue;
+    if (configured >= esims.size() || !(record->config == esims[configured])) return false;
+    ++configured;
+  }
+  return configured == esims.size();
 }
 
 int StateStore::LiveRank(const std::string& key) const {

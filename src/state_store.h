@@ -42,7 +42,8 @@ struct EsimRecord {
   bool used_from_live = false, total_from_live = false;
   std::string learned_iccid;         // from a live answer or the listing
   std::optional<int64_t> listed_id;  // the vendor's eSIM id, from the listing
-  std::optional<PackageInfo> package;
+  // From the listing; shared by the record's copies (one per poll) while it stays the same.
+  std::shared_ptr<const PackageInfo> package;
 
   // From webhook events (docs/contract.md, "Webhooks"); each with the time of its observation.
   double profile_time = 0;               // of status->profile (live answer or event)
@@ -228,8 +229,10 @@ class StateStore {
   size_t Restore(const std::vector<EsimRecord>& records, const AccountState& account,
                  bool keep_discovered);
 
-  // Every monitored eSIM (configured, then discovered) as the poller needs it.
-  std::vector<EsimConfig> MonitoredEsims() const;
+  // Every monitored eSIM's key (configured, then discovered): what the poller needs.
+  std::vector<std::string> MonitoredKeys() const;
+  // Whether the configured eSIMs (not discovered ones) are `esims`, in order.
+  bool ConfiguredEsimsAre(const std::vector<EsimConfig>& esims) const;
   // How urgently the eSIM needs a live poll (PollSchedule ranks): 2 nothing known yet, 1 its
   // latest status is ACTIVE, 0 otherwise.
   int LiveRank(const std::string& key) const;

@@ -112,7 +112,8 @@ StateSnapshot GoldenSnapshot() {
     snapshot.esims.push_back(record);
   }
   // Seen by an inventory sweep: package and vendor id known.
-  example->package = PackageInfo{"au-1gb-30d", "Australia 1GB - 30 Days", "Australia"};
+  example->package = std::make_shared<const PackageInfo>(
+      PackageInfo{"au-1gb-30d", "Australia 1GB - 30 Days", "Australia"});
   example->listed_id = 1001;
   example->last_listed_time = kNow - 300;
   example->last_list_ok = true;

@@ -1312,6 +1312,24 @@ TEST(EsimConfigTest, Key) {
   EXPECT_EQ(by_id.Key(), "esim_id:12345");
 }
 
+TEST(EsimConfigTest, FromKeyGivesBackTheIdentityAlone) {
+  const EsimConfig by_iccid = EsimConfig::FromKey("iccid:8948010010036785060");
+  EXPECT_EQ(by_iccid.iccid, "8948010010036785060");
+  EXPECT_FALSE(by_iccid.esim_id);
+  EXPECT_EQ(by_iccid.Key(), "iccid:8948010010036785060");
+  const EsimConfig by_id = EsimConfig::FromKey("esim_id:12345");
+  EXPECT_EQ(by_id.esim_id, 12345);
+  EXPECT_TRUE(by_id.iccid.empty());
+  EXPECT_EQ(by_id.Key(), "esim_id:12345");
+  for (const char* not_a_key : {"", "iccid", "esim_id:", "esim_id:12x", "esim_id:-", "id:5"}) {
+    const EsimConfig none = EsimConfig::FromKey(not_a_key);
+    EXPECT_TRUE(none.iccid.empty()) << not_a_key;
+    EXPECT_FALSE(none.esim_id) << not_a_key;
+  }
+  EXPECT_EQ(KeysOf({by_iccid, by_id}),
+            (std::vector<std::string>{"iccid:8948010010036785060", "esim_id:12345"}));
+}
+
 TEST(ProcessEnvironmentTest, ReadsTheProcessEnvironment) {
   const EnvLookup env = ProcessEnvironment();
   ASSERT_EQ(setenv("ESIM_CONFIG_TEST_VARIABLE", "value", 1), 0);

@@ -284,7 +284,8 @@ TEST(LandingPageTest, EscapesEveryTextFromTheConfigAndTheApi) {
   auto hostile = Record("<script>iccid</script>", "<b>ACTIVE</b>");
   hostile->config.name = "<img src=x onerror=alert(1)>\"'&";
   hostile->config.labels = {{"<k>", "\"><script>alert(2)</script>"}};
-  hostile->package = PackageInfo{"<i>code</i>", "<i>pkg</i>", ""};
+  hostile->package =
+      std::make_shared<const PackageInfo>(PackageInfo{"<i>code</i>", "<i>pkg</i>", ""});
   hostile->live_polled = true;
   hostile->last_live_ok = false;
   hostile->last_code = "<svg onload=alert(3)>";
@@ -292,7 +293,7 @@ TEST(LandingPageTest, EscapesEveryTextFromTheConfigAndTheApi) {
   auto unnamed = Record("8900000000000000009", "ACTIVE");
   unnamed->config.name = "";
   unnamed->discovered = true;
-  unnamed->package = PackageInfo{"c", "<u>Japan 5GB</u>", ""};
+  unnamed->package = std::make_shared<const PackageInfo>(PackageInfo{"c", "<u>Japan 5GB</u>", ""});
   snapshot.esims = {hostile, unnamed};
   snapshot.api.pause_reason = "<script>alert(5)</script>";
   snapshot.api.paused_until = kFleetNow + 60;

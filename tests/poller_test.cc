@@ -34,10 +34,11 @@ TEST(PollerTest, OnceModePollsEveryEsimOnceWithBoundedConcurrency) {
   Poller poller(store, budget, metrics, /*once=*/true);
   std::atomic<int> in_flight{0}, max_in_flight{0}, calls{0};
   Poller::Settings settings;
-  settings.esims = Fleet(40);
+  const std::vector<EsimConfig> fleet = Fleet(40);
+  settings.keys = KeysOf(fleet);
   settings.limits = kFastLimits;
   settings.max_concurrency = 3;
-  store.SetEsims(settings.esims);
+  store.SetEsims(fleet);
   poller.Reconfigure(settings, [&](const EsimConfig& esim) {
     const int now = ++in_flight;
     int seen = max_in_flight.load();
@@ -65,10 +66,11 @@ TEST(PollerTest, RateLimitedAnswerPausesEveryPoll) {
   ApiMetrics metrics;
   Poller poller(store, budget, metrics, /*once=*/true);
   Poller::Settings settings;
-  settings.esims = Fleet(5);
+  const std::vector<EsimConfig> fleet = Fleet(5);
+  settings.keys = KeysOf(fleet);
   settings.limits = kFastLimits;
   settings.max_concurrency = 1;
-  store.SetEsims(settings.esims);
+  store.SetEsims(fleet);
   std::atomic<int> calls{0};
   poller.Reconfigure(settings, [&](const EsimConfig& esim) {
     if (++calls == 1) {
@@ -97,9 +99,10 @@ TEST(PollerTest, ExceptionsFromTheFetcherBecomeFailedPolls) {
   ApiMetrics metrics;
   Poller poller(store, budget, metrics, /*once=*/true);
   Poller::Settings settings;
-  settings.esims = Fleet(2);
+  const std::vector<EsimConfig> fleet = Fleet(2);
+  settings.keys = KeysOf(fleet);
   settings.limits = kFastLimits;
-  store.SetEsims(settings.esims);
+  store.SetEsims(fleet);
   poller.Reconfigure(
       settings, [](const EsimConfig&) -> ApiResult { throw std::runtime_error("fetcher bug"); });
   poller.Start();
@@ -119,9 +122,10 @@ TEST(PollerTest, StopReturnsWhileWorkersWaitForTheSchedule) {
   ApiMetrics metrics;
   Poller poller(store, budget, metrics);
   Poller::Settings settings;
-  settings.esims = Fleet(3);
+  const std::vector<EsimConfig> fleet = Fleet(3);
+  settings.keys = KeysOf(fleet);
   settings.limits = kFastLimits;
-  store.SetEsims(settings.esims);
+  store.SetEsims(fleet);
   std::atomic<int> calls{0};
   poller.Reconfigure(settings, [&](const EsimConfig& esim) {
     ++calls;

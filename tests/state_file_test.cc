@@ -40,7 +40,8 @@ PersistedState SampleState() {
   r.used_from_live = true;
   r.learned_iccid = "8944000000000000001";
   r.listed_id = 42;
-  r.package = PackageInfo{"CH_10GB", "Switzerland 10 GB", "CH,LI"};
+  r.package =
+      std::make_shared<const PackageInfo>(PackageInfo{"CH_10GB", "Switzerland 10 GB", "CH,LI"});
   r.polled = r.live_polled = true;
   r.last_poll_time = r.last_live_time = 1764547100;
   r.last_success_time = r.last_live_success_time = 1764547100;
@@ -94,7 +95,10 @@ void ExpectSameRecord(const EsimRecord& a, const EsimRecord& b) {
   EXPECT_EQ(a.total_from_live, b.total_from_live);
   EXPECT_EQ(a.learned_iccid, b.learned_iccid);
   EXPECT_EQ(a.listed_id, b.listed_id);
-  EXPECT_EQ(a.package, b.package);
+  ASSERT_EQ(a.package != nullptr, b.package != nullptr);
+  if (a.package) {
+    EXPECT_EQ(*a.package, *b.package);
+  }
   EXPECT_EQ(a.polled, b.polled);
   EXPECT_EQ(a.last_poll_time, b.last_poll_time);
   EXPECT_EQ(a.last_success_time, b.last_success_time);

@@ -217,6 +217,28 @@ TEST(StateStoreMergeTest, ListedOnlyEsimIsVisibleAndMatchedById) {
   EXPECT_TRUE(snapshot->esims[1]->last_poll_ok);
 }
 
+// What a reload compares its eSIM list with (the config in force keeps none of its own).
+TEST(StateStoreDiscoveryTest, ConfiguredEsimsAreTheConfigsListInOrderWithoutDiscoveredOnes) {
+  StateStore store;
+  const std::vector<EsimConfig> configured = {Esim("8948010010036785060", "named"),
+                                              Esim("8934000012345678905")};
+  store.SetEsims(configured, /*keep_discovered=*/true);
+  store.RecordListed({Listed("8944500102198304826", 7, 20, "ACTIVE")}, 100, Discover());
+  ASSERT_EQ(store.MonitoredKeys().size(), 3u);
+  EXPECT_TRUE(store.ConfiguredEsimsAre(configured)) << "a discovered eSIM is not configured";
+  EXPECT_FALSE(store.ConfiguredEsimsAre({configured[1], configured[0]})) << "order";
+  EXPECT_FALSE(store.ConfiguredEsimsAre({configured[0]})) << "one fewer";
+  EXPECT_FALSE(
+      store.ConfiguredEsimsAre({configured[0], configured[1], Esim("8944500102198304826")}))
+      << "the discovered one named by the config";
+  std::vector<EsimConfig> renamed = configured;
+  renamed[1].name = "spare";
+  EXPECT_FALSE(store.ConfiguredEsimsAre(renamed)) << "a new name";
+  std::vector<EsimConfig> relabelled = configured;
+  relabelled[0].labels = {{"site", "depot"}};
+  EXPECT_FALSE(store.ConfiguredEsimsAre(relabelled)) << "new labels";
+}
+
 TEST(StateStoreDiscoveryTest, AddsListedEsimsAndDropsThemWhenGoneForStaleAfter) {
   StateStore store;
   store.SetEsims({Esim("8948010010036785060", "named")}, /*keep_discovered=*/true);
@@ -226,17 +248,17 @@ TEST(StateStoreDiscoveryTest, AddsListedEsimsAndDropsThemWhenGoneForStaleAfter) 
                               100, Discover())
                 .added,
             1u);
-  auto monitored = store.MonitoredEsims();
+  auto monitored = store.MonitoredKeys();
   ASSERT_EQ(monitored.size(), 2u);
-  EXPECT_EQ(monitored[1].Key(), "iccid:8944500102198304826");
+  EXPECT_EQ(monitored[1], "iccid:8944500102198304826");
   EXPECT_EQ(store.LiveRank("iccid:8944500102198304826"), 1);  // ACTIVE
   // Listed again at 1000, the discovered one is not: gone for longer than stale_after 500.
   store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE")}, 1000, Discover());
   EXPECT_EQ(store.DropVanished(1000, 1000), 0u);
   EXPECT_EQ(store.DropVanished(1000, 500), 1u);
-  monitored = store.MonitoredEsims();
+  monitored = store.MonitoredKeys();
   ASSERT_EQ(monitored.size(), 1u);  // configured eSIMs are never dropped
-  EXPECT_EQ(monitored[0].Key(), "iccid:8948010010036785060");
+  EXPECT_EQ(monitored[0], "iccid:8948010010036785060");
 }
 
 TEST(StateStoreDiscoveryTest, ReloadKeepsDiscoveredEsimsAndLetsTheConfigNameThem) {
@@ -388,9 +410,9 @@ TEST(StateStoreDiscoveryTest, TwoShardsSplitOneListingWithoutOverlap) {
     const size_t added = store.RecordListed(listing, 100, rules).added;
     EXPECT_GT(added, 400u);
     EXPECT_LT(added, 600u);
-    for (const EsimConfig& esim : store.MonitoredEsims()) {
-      EXPECT_TRUE(rules.shard.Owns(esim.Key())) << esim.Key();
-      EXPECT_TRUE(seen.insert(esim.Key()).second) << esim.Key() << " on both replicas";
+    for (const std::string& key : store.MonitoredKeys()) {
+      EXPECT_TRUE(rules.shard.Owns(key)) << key;
+      EXPECT_TRUE(seen.insert(key).second) << key << " on both replicas";
     }
   }
   EXPECT_EQ(seen.size(), listing.size());
@@ -411,7 +433,7 @@ TEST(StateStoreDiscoveryTest, LeavesEsimsOtherReplicasNameByIdAlone) {
   StateStore store;
   store.SetEsims({}, true);
   EXPECT_EQ(store.RecordListed(listing, 100, rules).added, mine.size() - 1);
-  for (const EsimConfig& esim : store.MonitoredEsims()) EXPECT_NE(esim.iccid, mine[0].iccid);
+  for (const std::string& key : store.MonitoredKeys()) EXPECT_NE(key, "iccid:" + mine[0].iccid);
 }
 
 TEST(StateStoreDiscoveryTest, AddsNoMoreThanTheLimitAndCountsTheRest) {
@@ -425,7 +447,7 @@ TEST(StateStoreDiscoveryTest, AddsNoMoreThanTheLimitAndCountsTheRest) {
   outcome = store.RecordListed(ManyListed(100, 25), 100, rules);
   EXPECT_EQ(outcome.added, 6u);
   EXPECT_EQ(outcome.over_limit, 94u);
-  EXPECT_EQ(store.MonitoredEsims().size(), 31u) << "configured eSIMs do not count";
+  EXPECT_EQ(store.MonitoredKeys().size(), 31u) << "configured eSIMs do not count";
   // Monitored eSIMs are still merged at the limit.
   store.RecordListed({Listed("8900000000000010003", 1003, 77, "DEPLETED")}, 200, rules);
   EXPECT_EQ(store.Snapshot()->esims[3]->status->status, "DEPLETED");
@@ -440,7 +462,7 @@ TEST(StateStoreDiscoveryTest, AnEsimListedTwiceOnOnePageIsAddedOnce) {
   store.SetEsims({}, true);
   const ListedEsim once = Listed("8944500102198304826", 7, 20, "ACTIVE");
   EXPECT_EQ(store.RecordListed({once, once}, 100, Discover()).added, 1u);
-  EXPECT_EQ(store.MonitoredEsims().size(), 1u);
+  EXPECT_EQ(store.MonitoredKeys().size(), 1u);
 }
 
 // The renderer trusts the label sets the store keeps with each record: every change that can

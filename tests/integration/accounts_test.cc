@@ -185,6 +185,34 @@ TEST_F(AccountsTest, ReloadAddsRemovesAndKeepsTheUnchangedAccountsState) {
   EXPECT_EQ(exporter.Terminate(), 0);
 }
 
+// The config in force keeps no eSIM lists (the accounts' stores hold them): a reload compares
+// each account's list with its store. The same file reloads as unchanged; a new name for one
+// eSIM of one account is applied.
+TEST_F(AccountsTest, AReloadThatOnlyRenamesOneEsimIsApplied) {
+  const std::string config = WriteConfig(AcmeBlock() + GlobexBlock());
+  ExporterProcess exporter({"--config.file=" + config, "--log.level=debug"});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  const std::string unchanged = "config unchanged, nothing to reload";
+  ASSERT_EQ(exporter.Post("/-/reload")->status, 200) << exporter.Stderr();
+  EXPECT_THAT(exporter.Stderr(), HasSubstr(unchanged));
+
+  std::string globex = GlobexBlock();
+  const std::string item =
+      std::string("      - iccid: \"") + fake_esimfly::kHealthy5gIccid + "\"\n";
+  ASSERT_NE(globex.find(item), std::string::npos) << globex;
+  globex.replace(globex.find(item), item.size(), item + "        name: spare\n");
+  WriteConfig(AcmeBlock() + globex);
+  ASSERT_EQ(exporter.Post("/-/reload")->status, 200) << exporter.Stderr();
+  const std::string renamed = "esim_data_used_bytes{account=\"globex\",iccid=\"" +
+                              std::string(fake_esimfly::kHealthy5gIccid) + "\",name=\"spare\"}";
+  ASSERT_TRUE(exporter.WaitFor([&] { return exporter.Scrape().count(renamed) > 0; }, seconds(10)))
+      << exporter.ScrapeText();
+  const std::string log = exporter.Stderr();
+  EXPECT_EQ(log.find(unchanged), log.rfind(unchanged)) << "the rename was not taken as unchanged";
+  EXPECT_THAT(log, HasSubstr("config reloaded"));
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
 TEST_F(AccountsTest, EachAccountKeepsItsOwnStateFile) {
   const std::string storage = dir_.path() + "/state";
   const std::string config = WriteConfig(AcmeBlock() + GlobexBlock());
