@@ -150,6 +150,14 @@ struct DiscoveryRules {
   int64_t max_discovered = 50000;  // discovered eSIMs monitored at most
 };
 
+// A restore in progress in a StateStore (BeginRestore to FinishRestore).
+struct PendingRestore {
+  bool keep_discovered = false;
+  size_t configured = 0;                 // records at BeginRestore: added ones follow
+  std::unordered_set<std::string> seen;  // keys taken: a key twice, the first one counts
+  std::vector<size_t> replaced;          // positions (< configured) given a saved record
+};
+
 class StateStore {
  public:
   // `account`: the account (API key) whose eSIMs this store holds; eSIMs found by discovery
@@ -269,14 +277,7 @@ class StateStore {
   WebhookState webhooks_;                                 // guarded by mutex_
   size_t discovered_count_ = 0;  // records with `discovered`; guarded by mutex_
 
-  // A restore in progress (BeginRestore to FinishRestore); guarded by mutex_.
-  struct Restoring {
-    bool keep_discovered = false;
-    size_t configured = 0;                 // esims_.size() at BeginRestore: added ones follow
-    std::unordered_set<std::string> seen;  // keys taken: a key twice, the first one counts
-    std::vector<size_t> replaced;          // positions (< configured) given a saved record
-  };
-  std::optional<Restoring> restoring_;
+  std::optional<PendingRestore> restoring_;  // guarded by mutex_
 };
 
 }  // namespace esim
