@@ -71,20 +71,21 @@ std::chrono::steady_clock::time_point AccountRuntime::SteadyOf(double wall) cons
 
 namespace {
 
-// Reads DIR/name; nullopt when missing. A file that cannot be used is moved aside with a
-// warning naming it (the exporter starts fresh rather than crash-looping on its own file).
-template <typename T>
+// Reads DIR/name through `decode`; nullopt when missing. A file that cannot be used is moved
+// aside with a warning naming it (the exporter starts fresh rather than crash-looping on its own
+// file).
+template <typename T, typename Decode>
 std::optional<T> ReadStateFile(const StorageDir& dir, const std::string& name,
-                               const std::string& fingerprint,
-                               std::optional<T> (*decode)(std::string_view, std::string&)) {
+                               const std::string& fingerprint, const Decode& decode) {
   const std::string path = dir.File(name);
-  std::string content, error;
+  std::string error;
   bool missing = false;
-  if (!ReadWholeFile(path, content, error, missing)) {
-    if (!missing) LogWarn("cannot read the durable state; starting fresh", {{"error", error}});
+  FileSource file;
+  if (!file.Open(path, error, missing)) {
     if (missing) return std::nullopt;
+    LogWarn("cannot read the durable state; starting fresh", {{"error", error}});
   } else {
-    std::optional<T> decoded = decode(content, error);
+    std::optional<T> decoded = decode(file, error);
     if (decoded && decoded->fingerprint == fingerprint) return decoded;
     if (decoded) {
       error = "written for another API account (api.url or api.access_code changed), not restored";
@@ -112,11 +113,12 @@ void AccountRuntime::RestoreState(const Config& config) {
   wall_minus_steady_ =
       wall_now - std::chrono::duration<double>(steady_now.time_since_epoch()).count();
   persister_ = std::make_unique<StatePersister>(dir, state_file_, storage_.write_interval,
-                                                [this] { return EncodeState(); });
+                                                [this](ByteSink& out) { WriteStateFile(out); });
 
   // The budget first: its windows continue, an unused reservation counts as spent.
-  if (const auto ledger =
-          ReadStateFile<PersistedLedger>(dir, ledger_file_, fingerprint, &DecodeLedger)) {
+  if (const auto ledger = ReadStateFile<PersistedLedger>(
+          dir, ledger_file_, fingerprint,
+          [](const ByteSource& file, std::string& error) { return DecodeLedger(file, error); })) {
     RateBudget::Ledger restored;
     restored.sent = ledger->sent;
     restored.reserved = ledger->reserved;
@@ -147,25 +149,37 @@ void AccountRuntime::RestoreState(const Config& config) {
       },
       wall_minus_steady_);
 
-  const auto state = ReadStateFile<PersistedState>(dir, state_file_, fingerprint, &DecodeState);
-  if (state) {
-    std::vector<EsimRecord> records;
-    records.reserve(state->esims.size());
-    for (const PersistedEsim& esim : state->esims) records.push_back(esim.record);
-    const bool keep_discovered = config.inventory.enabled && config.inventory.discover;
-    restored_esims_ = store_.Restore(records, state->account, keep_discovered);
+  // Each eSIM goes from its line into the record the store keeps, moved, never copied, and
+  // replaces the fresh record at once: a large fleet's restore holds each record once. A file
+  // refused halfway (or of another account) restores nothing.
+  const bool keep_discovered = config.inventory.enabled && config.inventory.discover;
+  std::map<std::string, PollSchedule::Progress> progress;
+  size_t saved_esims = 0;
+  store_.BeginRestore(keep_discovered);
+  const auto state = ReadStateFile<PersistedState>(
+      dir, state_file_, fingerprint, [&](const ByteSource& file, std::string& error) {
+        return DecodeState(
+            file,
+            [&](PersistedEsim&& esim) {
+              if (esim.last_attempt > 0) {
+                // A last attempt "in the future" (the clock went back) counts as now.
+                progress[esim.record.config.Key()] = {
+                    SteadyOf(std::min(esim.last_attempt, wall_now)), esim.failures};
+              }
+              ++saved_esims;
+              store_.RestoreRecord(std::make_shared<EsimRecord>(std::move(esim.record)));
+            },
+            error);
+      });
+  if (!state) {
+    store_.AbandonRestore();
+  } else {
+    restored_esims_ = store_.FinishRestore(state->account);
     if (state->paused_until > wall_now) {
       store_.SetApiPause(state->paused_until, state->pause_reason);
     }
     // Discovered eSIMs came back: the poller learns them (and every rank) before it starts.
     OnEsimsChanged();
-    std::map<std::string, PollSchedule::Progress> progress;
-    for (const PersistedEsim& esim : state->esims) {
-      if (esim.last_attempt <= 0) continue;
-      // A last attempt "in the future" (the clock went back) counts as now.
-      progress[esim.record.config.Key()] = {SteadyOf(std::min(esim.last_attempt, wall_now)),
-                                            esim.failures};
-    }
     poller_.RestoreProgress(progress);
     inventory_.RestoreNextDue(
         {state->next_sweep_time, state->next_balance_time, state->next_webhook_check_time},
@@ -180,7 +194,7 @@ void AccountRuntime::RestoreState(const Config& config) {
     LogInfo("durable state restored",
             {{"file", dir.File(state_file_)},
              {"esims", std::to_string(restored_esims_)},
-             {"saved_esims", std::to_string(state->esims.size())},
+             {"saved_esims", std::to_string(saved_esims)},
              {"age_seconds", std::to_string(static_cast<int64_t>(wall_now - state->written))}});
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -188,7 +202,7 @@ void AccountRuntime::RestoreState(const Config& config) {
   status_.storage->restored_esims = static_cast<int64_t>(restored_esims_);
 }
 
-std::string AccountRuntime::EncodeState() const {
+void AccountRuntime::WriteStateFile(ByteSink& out) const {
   PersistedState state;
   state.fingerprint = Fingerprint();
   const auto snapshot = store_.Snapshot();
@@ -196,18 +210,6 @@ std::string AccountRuntime::EncodeState() const {
   const auto steady_now = std::chrono::steady_clock::now();
   const double wall_now = WallNow();
   state.written = wall_now;
-  state.esims.reserve(snapshot->esims.size());
-  for (const auto& record : snapshot->esims) {
-    PersistedEsim& esim = state.esims.emplace_back();
-    esim.shared = record;  // immutable: encoded without a copy
-    if (const auto it = progress.find(record->config.Key()); it != progress.end()) {
-      if (it->second.last_start) {
-        esim.last_attempt =
-            wall_now - std::chrono::duration<double>(steady_now - *it->second.last_start).count();
-      }
-      esim.failures = it->second.failures;
-    }
-  }
   state.account = snapshot->account;
   if (snapshot->api.paused_until) {
     state.paused_until = *snapshot->api.paused_until;
@@ -221,7 +223,23 @@ std::string AccountRuntime::EncodeState() const {
     state.webhook_subscription = snapshot->webhooks.subscription;
   }
   state.delivery_ids = delivery_ids_.Entries();
-  return esim::EncodeState(state);
+  // The snapshot's records are immutable: encoded as they are, one at a time, without a copy.
+  esim::WriteState(state, out, [&](const EsimVisitor& visit) {
+    PersistedEsim esim;
+    for (const auto& record : snapshot->esims) {
+      esim.shared = record;
+      esim.last_attempt = 0;
+      esim.failures = 0;
+      if (const auto it = progress.find(record->config.Key()); it != progress.end()) {
+        if (it->second.last_start) {
+          esim.last_attempt =
+              wall_now - std::chrono::duration<double>(steady_now - *it->second.last_start).count();
+        }
+        esim.failures = it->second.failures;
+      }
+      visit(esim);
+    }
+  });
 }
 
 PollSchedule::Priority AccountRuntime::LivePriority(const Config& config, size_t esim_count) const {

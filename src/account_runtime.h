@@ -87,7 +87,8 @@ class AccountRuntime {
   PollSchedule::Priority LivePriority(const Config& config, size_t esim_count) const;
   // Durable state: restores what --storage.path holds, attaches the budget ledger.
   void RestoreState(const Config& config);
-  std::string EncodeState() const;
+  // Streams the state file's content (StatePersister's writer).
+  void WriteStateFile(ByteSink& out) const;
   double WallOf(std::chrono::steady_clock::time_point time) const;
   std::chrono::steady_clock::time_point SteadyOf(double wall) const;
   std::string Fingerprint() const;

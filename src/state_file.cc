@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -18,6 +19,8 @@ constexpr char kFormat[] = "esim_exporter.state";
 constexpr char kLedgerFormat[] = "esim_exporter.budget";
 // A header is a few hundred bytes; anything longer is not one of ours.
 constexpr size_t kMaxHeaderBytes = 4096;
+// What the reader holds of a file at a time (plus one line when a line spans two reads).
+constexpr size_t kReadBufferBytes = 1 << 20;
 
 std::string Hex(const unsigned char* data, size_t size) {
   static const char digits[] = "0123456789abcdef";
@@ -49,15 +52,20 @@ uint32_t Crc32(std::string_view first, std::string_view second = {}) {
   return static_cast<uint32_t>(crc);
 }
 
+json Header(const char* format, const std::string& fingerprint, double written, uint64_t lines,
+            uint64_t bytes) {
+  return {{"format", format},
+          {"version", kStateFormatVersion},
+          {"fingerprint", fingerprint},
+          {"written", written},
+          {"lines", lines},
+          {"bytes", bytes}};
+}
+
 // The framing shared by both files: header line, then the body lines.
 std::string Frame(const char* format, const std::string& fingerprint, double written,
                   std::string body, size_t lines) {
-  json header = {{"format", format},
-                 {"version", kStateFormatVersion},
-                 {"fingerprint", fingerprint},
-                 {"written", written},
-                 {"lines", lines},
-                 {"bytes", body.size()}};
+  json header = Header(format, fingerprint, written, lines, body.size());
   // The checksum covers the header's other fields too (as dumped: keys sorted, no spaces).
   header["crc32"] = Crc32(header.dump() + "\n", body);
   // The header goes in front of the body in place: no second copy of a large state.
@@ -66,28 +74,100 @@ std::string Frame(const char* format, const std::string& fingerprint, double wri
   return out;
 }
 
+// Writes a file of `format` through `out` while its body lines are made: a header slot of fixed
+// width first, the lines (counted, checksummed) as they come, then the header in its slot,
+// padded with spaces before its '\n' (JSON allows trailing white space: any reader of this
+// format version reads it as it reads an unpadded one).
+class FramedWriter {
+ public:
+  FramedWriter(ByteSink& out, const char* format, const std::string& fingerprint, double written)
+      : out_(out), format_(format), fingerprint_(fingerprint), written_(written) {
+    // Wide enough for any line and byte count and checksum.
+    json widest = Header(format, fingerprint, written, std::numeric_limits<uint64_t>::max(),
+                         std::numeric_limits<uint64_t>::max());
+    widest["crc32"] = std::numeric_limits<uint32_t>::max();
+    slot_ = std::max(kStateHeaderSlotBytes, widest.dump().size() + 1);
+    out_.Append(std::string(slot_, ' '));
+  }
+
+  void Add(const json& line) {
+    line_.clear();
+    line_ += line.dump(-1, ' ', false, json::error_handler_t::replace);
+    line_ += '\n';
+    crc_ = static_cast<uint32_t>(
+        crc32(crc_, reinterpret_cast<const Bytef*>(line_.data()), static_cast<uInt>(line_.size())));
+    bytes_ += line_.size();
+    ++lines_;
+    out_.Append(line_);
+  }
+
+  void Finish() {
+    json header = Header(format_, fingerprint_, written_, lines_, bytes_);
+    const std::string covered = header.dump() + "\n";
+    header["crc32"] =
+        static_cast<uint32_t>(crc32_combine(Crc32(covered), crc_, static_cast<z_off_t>(bytes_)));
+    std::string text = header.dump();
+    text.append(slot_ - 1 - text.size(), ' ');
+    text += '\n';
+    out_.Overwrite(0, text);
+  }
+
+ private:
+  ByteSink& out_;
+  const char* format_;
+  const std::string& fingerprint_;
+  double written_;
+  size_t slot_ = 0;
+  std::string line_;  // reused: one line's buffer, whatever the fleet
+  uint32_t crc_ = static_cast<uint32_t>(crc32(0L, Z_NULL, 0));
+  uint64_t bytes_ = 0;
+  uint64_t lines_ = 0;
+};
+
 void AddLine(std::string& body, size_t& lines, const json& line) {
   body += line.dump(-1, ' ', false, json::error_handler_t::replace);
   body += '\n';
   ++lines;
 }
 
-struct Unframed {
+// What the header says besides the counts and checksum checked by Unframe.
+struct FileIdentity {
   std::string fingerprint;
   double written = 0;
-  std::vector<json> lines;
 };
 
-// Throws std::runtime_error (or a json exception) saying what is wrong.
-Unframed Unframe(std::string_view data, const char* format) {
-  if (data.empty()) throw std::runtime_error("empty file");
-  const size_t end = data.find('\n');
-  if (end == std::string_view::npos) {
-    throw std::runtime_error(data.size() > kMaxHeaderBytes ? "no header line"
-                                                           : "truncated: no complete header line");
+// Reads `size` bytes at `offset` (fewer only at the end of the source).
+size_t ReadFully(const ByteSource& source, uint64_t offset, char* buffer, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    const size_t got = source.ReadAt(offset + done, buffer + done, size - done);
+    if (got == 0) break;
+    done += got;
+  }
+  return done;
+}
+
+// Checks the whole file (header, size, checksum), then hands each body line, parsed, to
+// `on_line`, reading through one fixed buffer: the file is never whole in memory. Throws
+// std::runtime_error (or a json exception) saying what is wrong.
+FileIdentity Unframe(const ByteSource& source, const char* format,
+                     const std::function<void(json&&)>& on_line) {
+  const uint64_t size = source.Size();
+  if (size == 0) throw std::runtime_error("empty file");
+  std::string head(static_cast<size_t>(std::min<uint64_t>(size, kMaxHeaderBytes + 1)), '\0');
+  head.resize(ReadFully(source, 0, head.data(), head.size()));
+  const size_t end = head.find('\n');
+  if (end == std::string::npos) {
+    throw std::runtime_error(size > kMaxHeaderBytes ? "no header line"
+                                                    : "truncated: no complete header line");
   }
   if (end > kMaxHeaderBytes) throw std::runtime_error("no header line");
-  const json header = json::parse(data.substr(0, end));
+  const std::string_view header_line = std::string_view(head).substr(0, end);
+  // The JSON parser stops at a NUL byte: one in the (unchecksummed) padding would pass.
+  if (header_line.find('\0') != std::string_view::npos) {
+    throw std::runtime_error("malformed header");
+  }
+  const json header = json::parse(header_line);
   if (!header.is_object() || header.value("format", "") != format) {
     throw std::runtime_error(std::string("not an ") + format + " file");
   }
@@ -102,34 +182,66 @@ Unframed Unframe(std::string_view data, const char* format) {
   if (!bytes.is_number_unsigned() || !lines.is_number_unsigned() || !crc.is_number_unsigned()) {
     throw std::runtime_error("malformed header");
   }
-  const std::string_view body = data.substr(end + 1);
+  const uint64_t body_start = end + 1;
+  const uint64_t body_size = size - body_start;
   const uint64_t expected = bytes.get<uint64_t>();
-  if (body.size() < expected) {
-    throw std::runtime_error("truncated: " + std::to_string(body.size()) + " of " +
+  if (body_size < expected) {
+    throw std::runtime_error("truncated: " + std::to_string(body_size) + " of " +
                              std::to_string(expected) + " body bytes");
   }
-  if (body.size() > expected) throw std::runtime_error("trailing bytes after the body");
+  if (body_size > expected) throw std::runtime_error("trailing bytes after the body");
+
+  // First pass: the checksum, before anything is taken from the file.
   json covered = header;
   covered.erase("crc32");
-  if (Crc32(covered.dump() + "\n", body) != crc.get<uint64_t>()) {
-    throw std::runtime_error("checksum mismatch");
+  uLong checksum = Crc32(covered.dump() + "\n");
+  std::string buffer(static_cast<size_t>(std::min<uint64_t>(body_size, kReadBufferBytes)), '\0');
+  for (uint64_t at = 0; at < body_size;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), body_size - at));
+    const size_t got = ReadFully(source, body_start + at, buffer.data(), want);
+    if (got < want) throw std::runtime_error("truncated while read");
+    checksum =
+        crc32(checksum, reinterpret_cast<const Bytef*>(buffer.data()), static_cast<uInt>(got));
+    at += got;
   }
+  if (checksum != crc.get<uint64_t>()) throw std::runtime_error("checksum mismatch");
   const uint64_t line_count = lines.get<uint64_t>();
-  if (line_count > body.size()) throw std::runtime_error("malformed header");
-  Unframed out;
-  out.fingerprint = header.at("fingerprint").get<std::string>();
-  out.written = header.at("written").get<double>();
-  out.lines.reserve(static_cast<size_t>(line_count));
-  size_t position = 0;
-  while (position < body.size()) {
-    const size_t newline = body.find('\n', position);
-    if (newline == std::string_view::npos) throw std::runtime_error("unterminated body line");
-    out.lines.push_back(json::parse(body.substr(position, newline - position)));
-    if (!out.lines.back().is_object()) throw std::runtime_error("body line is not an object");
-    position = newline + 1;
+  if (line_count > body_size) throw std::runtime_error("malformed header");
+  FileIdentity identity;
+  identity.fingerprint = header.at("fingerprint").get<std::string>();
+  identity.written = header.at("written").get<double>();
+
+  // Second pass: line by line; a line split between two reads is joined in `pending`.
+  uint64_t seen = 0;
+  std::string pending;
+  const auto parse = [&](std::string_view text) {
+    json line = json::parse(text);
+    if (!line.is_object()) throw std::runtime_error("body line is not an object");
+    ++seen;
+    on_line(std::move(line));
+  };
+  for (uint64_t at = 0; at < body_size;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), body_size - at));
+    const size_t got = ReadFully(source, body_start + at, buffer.data(), want);
+    if (got < want) throw std::runtime_error("truncated while read");
+    at += got;
+    std::string_view chunk(buffer.data(), got);
+    for (size_t newline = chunk.find('\n'); newline != std::string_view::npos;
+         newline = chunk.find('\n')) {
+      if (pending.empty()) {
+        parse(chunk.substr(0, newline));
+      } else {
+        pending.append(chunk.substr(0, newline));
+        parse(pending);
+        pending.clear();
+      }
+      chunk.remove_prefix(newline + 1);
+    }
+    pending.append(chunk);
   }
-  if (out.lines.size() != line_count) throw std::runtime_error("line count mismatch");
-  return out;
+  if (!pending.empty()) throw std::runtime_error("unterminated body line");
+  if (seen != line_count) throw std::runtime_error("line count mismatch");
+  return identity;
 }
 
 // Finite numbers only: NaN and infinities have no JSON form.
@@ -372,61 +484,46 @@ SubscriptionReads SubscriptionFrom(const json& in) {
   return reads;
 }
 
-template <typename T>
-std::optional<T> Decode(std::string_view data, std::string& error, T (*decode)(std::string_view)) {
-  try {
-    return decode(data);
-  } catch (const std::exception& e) {
-    error = e.what();
-    return std::nullopt;
-  }
-}
-
-PersistedState DecodeStateOrThrow(std::string_view data) {
-  Unframed unframed = Unframe(data, kFormat);
-  PersistedState state;
-  state.fingerprint = std::move(unframed.fingerprint);
-  state.written = unframed.written;
-  for (const json& line : unframed.lines) {
-    const std::string type = line.at("t").get<std::string>();
-    if (type == "esim") {
-      state.esims.push_back(EsimFrom(line));
-    } else if (type == "account") {
-      Get(line, "inventory_success", state.account.inventory_last_success_time);
-      if (const auto it = line.find("by_status"); it != line.end()) {
-        for (const auto& [status, count] : it->items()) {
-          state.account.esims_by_status[status] = Int<int64_t>(count);
-        }
+// One body line of a state file, into `state` (an eSIM to `on_esim`).
+void ReadStateLine(const json& line, PersistedState& state, const EsimReceiver& on_esim) {
+  const std::string type = line.at("t").get<std::string>();
+  if (type == "esim") {
+    on_esim(EsimFrom(line));
+  } else if (type == "account") {
+    Get(line, "inventory_success", state.account.inventory_last_success_time);
+    if (const auto it = line.find("by_status"); it != line.end()) {
+      for (const auto& [status, count] : it->items()) {
+        state.account.esims_by_status[status] = Int<int64_t>(count);
       }
-      if (const auto it = line.find("balance"); it != line.end()) {
-        AccountBalance balance;
-        balance.amount = it->at("amount").get<double>();
-        balance.currency = it->at("currency").get<std::string>();
-        state.account.balance = balance;
-      }
-      Get(line, "next_sweep", state.next_sweep_time);
-      Get(line, "next_balance", state.next_balance_time);
-      Get(line, "next_webhook_check", state.next_webhook_check_time);
-      Get(line, "paused_until", state.paused_until);
-      Get(line, "pause_reason", state.pause_reason);
-    } else if (type == "webhook_subscription") {
-      state.webhook_subscription = SubscriptionFrom(line);
-    } else if (type == "delivery") {
-      state.delivery_ids.emplace_back(line.at("id").get<std::string>(),
-                                      line.at("at").get<double>());
     }
-    // Other types: written by a later exporter of the same format version; skipped.
+    if (const auto it = line.find("balance"); it != line.end()) {
+      AccountBalance balance;
+      balance.amount = it->at("amount").get<double>();
+      balance.currency = it->at("currency").get<std::string>();
+      state.account.balance = balance;
+    }
+    Get(line, "next_sweep", state.next_sweep_time);
+    Get(line, "next_balance", state.next_balance_time);
+    Get(line, "next_webhook_check", state.next_webhook_check_time);
+    Get(line, "paused_until", state.paused_until);
+    Get(line, "pause_reason", state.pause_reason);
+  } else if (type == "webhook_subscription") {
+    state.webhook_subscription = SubscriptionFrom(line);
+  } else if (type == "delivery") {
+    state.delivery_ids.emplace_back(line.at("id").get<std::string>(), line.at("at").get<double>());
   }
-  return state;
+  // Other types: written by a later exporter of the same format version; skipped.
 }
 
-PersistedLedger DecodeLedgerOrThrow(std::string_view data) {
-  Unframed unframed = Unframe(data, kLedgerFormat);
+PersistedLedger DecodeLedgerOrThrow(const ByteSource& file) {
+  std::vector<json> lines;
+  const FileIdentity identity =
+      Unframe(file, kLedgerFormat, [&lines](json&& line) { lines.push_back(std::move(line)); });
   PersistedLedger ledger;
-  ledger.fingerprint = std::move(unframed.fingerprint);
-  ledger.written = unframed.written;
-  if (unframed.lines.size() != 1) throw std::runtime_error("a ledger has one body line");
-  const json& line = unframed.lines[0];
+  ledger.fingerprint = identity.fingerprint;
+  ledger.written = identity.written;
+  if (lines.size() != 1) throw std::runtime_error("a ledger has one body line");
+  const json& line = lines[0];
   for (const json& group : line.at("sent")) {
     const double second = group.at(0).get<double>();
     const int64_t count = Int<int64_t>(group.at(1));
@@ -451,10 +548,8 @@ std::string ConfigFingerprint(const Config& config) {
       .substr(0, 32);
 }
 
-std::string EncodeState(const PersistedState& state) {
-  std::string body;
-  body.reserve(state.esims.size() * 700 + 1024);
-  size_t lines = 0;
+void WriteState(const PersistedState& state, ByteSink& out, const EsimSource& esims) {
+  FramedWriter file(out, kFormat, state.fingerprint, Finite(state.written));
   json account = {{"t", "account"},
                   {"inventory_success", Finite(state.account.inventory_last_success_time)},
                   {"next_sweep", Finite(state.next_sweep_time)},
@@ -471,15 +566,28 @@ std::string EncodeState(const PersistedState& state) {
     account["balance"] = {{"amount", Finite(state.account.balance->amount)},
                           {"currency", state.account.balance->currency}};
   }
-  AddLine(body, lines, account);
-  for (const PersistedEsim& esim : state.esims) AddLine(body, lines, EsimJson(esim));
+  file.Add(account);
+  const EsimVisitor add_esim = [&file](const PersistedEsim& esim) { file.Add(EsimJson(esim)); };
+  if (esims) {
+    esims(add_esim);
+  } else {
+    for (const PersistedEsim& esim : state.esims) add_esim(esim);
+  }
   if (state.webhook_subscription && state.webhook_subscription->health) {
-    AddLine(body, lines, SubscriptionJson(*state.webhook_subscription));
+    file.Add(SubscriptionJson(*state.webhook_subscription));
   }
   for (const auto& [id, at] : state.delivery_ids) {
-    AddLine(body, lines, json{{"t", "delivery"}, {"id", id}, {"at", Finite(at)}});
+    file.Add(json{{"t", "delivery"}, {"id", id}, {"at", Finite(at)}});
   }
-  return Frame(kFormat, state.fingerprint, Finite(state.written), std::move(body), lines);
+  file.Finish();
+}
+
+std::string EncodeState(const PersistedState& state) {
+  std::string out;
+  out.reserve(state.esims.size() * 700 + 1024);
+  StringSink sink(out);
+  WriteState(state, sink);
+  return out;
 }
 
 std::string FrameStateBody(const std::string& body, const std::string& fingerprint,
@@ -512,12 +620,41 @@ std::string EncodeLedger(const PersistedLedger& ledger) {
   return Frame(kLedgerFormat, ledger.fingerprint, Finite(ledger.written), std::move(body), lines);
 }
 
+std::optional<PersistedState> DecodeState(const ByteSource& file, const EsimReceiver& on_esim,
+                                          std::string& error) {
+  try {
+    PersistedState state;
+    FileIdentity identity =
+        Unframe(file, kFormat, [&](json&& line) { ReadStateLine(line, state, on_esim); });
+    state.fingerprint = std::move(identity.fingerprint);
+    state.written = identity.written;
+    return state;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+}
+
 std::optional<PersistedState> DecodeState(std::string_view data, std::string& error) {
-  return Decode<PersistedState>(data, error, &DecodeStateOrThrow);
+  std::vector<PersistedEsim> esims;
+  auto state = DecodeState(
+      StringSource(data), [&esims](PersistedEsim&& esim) { esims.push_back(std::move(esim)); },
+      error);
+  if (state) state->esims = std::move(esims);
+  return state;
 }
 
 std::optional<PersistedLedger> DecodeLedger(std::string_view data, std::string& error) {
-  return Decode<PersistedLedger>(data, error, &DecodeLedgerOrThrow);
+  return DecodeLedger(StringSource(data), error);
+}
+
+std::optional<PersistedLedger> DecodeLedger(const ByteSource& file, std::string& error) {
+  try {
+    return DecodeLedgerOrThrow(file);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
 }
 
 std::string StateFileName(const std::string& account) {

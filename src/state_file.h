@@ -3,6 +3,8 @@
 // Format (JSON Lines, version kStateFormatVersion): a header line
 //   {"format":"esim_exporter.state","version":1,"fingerprint":"...","written":<unix s>,
 //    "lines":<n>,"bytes":<b>,"crc32":<c>}
+// (padded with spaces to kStateHeaderSlotBytes by this exporter: the header is filled in after
+// the body is streamed; JSON allows the white space, so any reader of version 1 reads it)
 // then exactly `b` bytes of `n` body lines, each one JSON object, whose CRC-32 is `c`. A file
 // that is truncated, altered, of another format or version, or written for another API account
 // (fingerprint) is refused as a whole: the caller moves it aside and starts fresh. All times are
@@ -10,12 +12,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "byte_stream.h"
 #include "config.h"
 #include "state_store.h"
 
@@ -24,6 +28,8 @@ namespace esim {
 inline constexpr int kStateFormatVersion = 1;
 inline constexpr char kStateFileName[] = "state.jsonl";
 inline constexpr char kLedgerFileName[] = "budget.jsonl";
+// The width of a state file's header line as written, '\n' included (a header is ~170 bytes).
+inline constexpr size_t kStateHeaderSlotBytes = 256;
 
 // One account's files: kStateFileName and kLedgerFileName for the unnamed account,
 // state-<name>.jsonl and budget-<name>.jsonl for a named one (account names are letters,
@@ -73,6 +79,15 @@ struct PersistedLedger {
   double backoff_seconds = 0;
 };
 
+// The eSIMs to write, handed one at a time to the visitor: the writer's snapshot, without a
+// PersistedEsim per eSIM held at once.
+using EsimVisitor = std::function<void(const PersistedEsim&)>;
+using EsimSource = std::function<void(const EsimVisitor&)>;
+
+// Writes the state file through `out` a line at a time (the eSIMs from `esims` when set, else
+// from state.esims). Throws what `out` throws.
+void WriteState(const PersistedState& state, ByteSink& out, const EsimSource& esims = {});
+// The same file as one string (tests, the fuzzer, small states).
 std::string EncodeState(const PersistedState& state);
 std::string EncodeLedger(const PersistedLedger& ledger);
 
@@ -83,6 +98,14 @@ std::string FrameStateBody(const std::string& body, const std::string& fingerpri
 // Decoding never throws: nullopt and `error` says what is wrong ("truncated: ...",
 // "checksum mismatch", "format version 2, this exporter reads 1", ...).
 std::optional<PersistedState> DecodeState(std::string_view data, std::string& error);
+// The same, streamed: the whole file is checked (size, checksum) before its lines are parsed,
+// then each eSIM is handed to `on_esim` as its line is parsed (to be moved where it is kept);
+// the returned state has no `esims`. On failure (even after eSIMs were handed over: a malformed
+// line further on) the file is refused as a whole, and what `on_esim` got must be dropped.
+using EsimReceiver = std::function<void(PersistedEsim&&)>;
+std::optional<PersistedState> DecodeState(const ByteSource& file, const EsimReceiver& on_esim,
+                                          std::string& error);
 std::optional<PersistedLedger> DecodeLedger(std::string_view data, std::string& error);
+std::optional<PersistedLedger> DecodeLedger(const ByteSource& file, std::string& error);
 
 }  // namespace esim

@@ -41,12 +41,7 @@ void StatePersister::Stop() {
 bool StatePersister::WriteNow() {
   std::lock_guard<std::mutex> lock(write_mutex_);
   std::string error;
-  try {
-    const std::string content = encode_();
-    error = dir_.WriteAtomically(file_name_, content);
-  } catch (const std::exception& e) {
-    error = std::string("cannot encode the state: ") + e.what();
-  }
+  error = dir_.WriteAtomically(file_name_, encode_);
   if (!error.empty()) {
     failures_.fetch_add(1);
     if (!failing_) LogError("cannot write the durable state", {{"error", error}});

@@ -1,6 +1,6 @@
 // The periodic writer of the durable state: a thread of its own that, every interval and once
-// more on Stop, asks for the file's content (built from immutable snapshots, so scrapes never
-// wait for it) and replaces the file atomically in the storage directory.
+// more on Stop, has the file's content streamed (from immutable snapshots, so scrapes never
+// wait for it) into a file that replaces the old one atomically in the storage directory.
 // Thread safe.
 #pragma once
 
@@ -19,8 +19,9 @@ namespace esim {
 
 class StatePersister {
  public:
-  // Builds the whole file content; runs on the persister thread (or the caller of WriteNow).
-  using Encode = std::function<std::string()>;
+  // Writes the file's content to the sink, piece by piece; runs on the persister thread (or the
+  // caller of WriteNow). Throwing fails the write (the old file stays).
+  using Encode = StorageDir::Writer;
 
   StatePersister(const StorageDir& dir, std::string file_name, std::chrono::milliseconds interval,
                  Encode encode);

@@ -1,6 +1,7 @@
 #include "state_store.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "observation_merge.h"
 
@@ -321,42 +322,81 @@ std::shared_ptr<const StateSnapshot> StateStore::Snapshot() const {
   return snapshot;
 }
 
-size_t StateStore::Restore(const std::vector<EsimRecord>& records, const AccountState& account,
-                           bool keep_discovered) {
+size_t StateStore::Restore(std::vector<std::shared_ptr<EsimRecord>> records,
+                           const AccountState& account, bool keep_discovered) {
+  BeginRestore(keep_discovered);
+  for (std::shared_ptr<EsimRecord>& record : records) RestoreRecord(std::move(record));
+  return FinishRestore(account);
+}
+
+void StateStore::BeginRestore(bool keep_discovered) {
   std::lock_guard<std::mutex> lock(mutex_);
-  size_t restored = 0;
-  std::set<std::string> seen;
-  for (const EsimRecord& saved : records) {
-    const std::string key = saved.config.Key();
-    if (!seen.insert(key).second) continue;  // a key twice: the first one counts
-    const auto it = by_key_.find(key);
-    auto record = std::make_shared<EsimRecord>(saved);
-    if (it != by_key_.end()) {
-      const EsimRecord& current = *esims_[it->second];
-      if (current.polled) continue;  // observed already by this run: newer
-      record->config = current.config;
-      record->discovered = current.discovered;
-      record->labels = RenderLabels(*record);
-      esims_[it->second] = std::move(record);
-    } else if (saved.discovered && keep_discovered) {
-      // Not if the config names it by its other identifier (SetEsims matched it there).
-      if ((!saved.Iccid().empty() && by_iccid_.contains(saved.Iccid())) ||
-          (saved.EsimId() && by_id_.contains(*saved.EsimId()))) {
-        continue;
-      }
-      record->config.account = account_name_;
-      record->labels = RenderLabels(*record);
-      const size_t at = esims_.size();
-      esims_.push_back(std::move(record));
-      by_key_.emplace(key, at);
-    } else {
-      continue;
+  restoring_.emplace();
+  restoring_->keep_discovered = keep_discovered;
+  restoring_->configured = esims_.size();
+  restoring_->seen.reserve(esims_.size());
+}
+
+void StateStore::RestoreRecord(std::shared_ptr<EsimRecord> record) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!restoring_) return;
+  std::string key = record->config.Key();
+  const auto it = by_key_.find(key);
+  if (!restoring_->seen.insert(std::move(key)).second) return;
+  if (it != by_key_.end()) {
+    const EsimRecord& current = *esims_[it->second];
+    if (current.polled) return;  // observed already by this run: newer
+    record->config = current.config;
+    record->discovered = current.discovered;
+    record->labels = RenderLabels(*record);
+    esims_[it->second] = std::move(record);
+    if (it->second < restoring_->configured) restoring_->replaced.push_back(it->second);
+  } else if (record->discovered && restoring_->keep_discovered) {
+    // Not if the config names it by its other identifier (SetEsims matched it there).
+    if ((!record->Iccid().empty() && by_iccid_.contains(record->Iccid())) ||
+        (record->EsimId() && by_id_.contains(*record->EsimId()))) {
+      return;
     }
-    ++restored;
+    record->config.account = account_name_;
+    record->labels = RenderLabels(*record);
+    by_key_.emplace(record->config.Key(), esims_.size());
+    esims_.push_back(std::move(record));
   }
+}
+
+size_t StateStore::FinishRestore(const AccountState& account) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!restoring_) return 0;
+  const size_t restored = restoring_->replaced.size() + (esims_.size() - restoring_->configured);
+  restoring_.reset();
   if (account_.inventory_last_success_time <= 0) account_ = account;
   RebuildIndexLocked();
   return restored;
+}
+
+void StateStore::AbandonRestore() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!restoring_) return;
+  for (const size_t at : restoring_->replaced) {
+    auto fresh = std::make_shared<EsimRecord>();
+    fresh->config = esims_[at]->config;
+    fresh->discovered = esims_[at]->discovered;
+    fresh->labels = RenderLabels(*fresh);
+    esims_[at] = std::move(fresh);
+  }
+  esims_.resize(restoring_->configured);
+  restoring_.reset();
+  RebuildIndexLocked();
+}
+
+size_t StateStore::Restore(std::vector<EsimRecord> records, const AccountState& account,
+                           bool keep_discovered) {
+  std::vector<std::shared_ptr<EsimRecord>> shared;
+  shared.reserve(records.size());
+  for (EsimRecord& record : records)
+    shared.push_back(std::make_shared<EsimRecord>(std::move(record)));
+  records = {};
+  return Restore(std::move(shared), account, keep_discovered);
 }
 
 std::vector<std::string> StateStore::MonitoredKeys() const {

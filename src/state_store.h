@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -150,6 +151,14 @@ struct DiscoveryRules {
   int64_t max_discovered = 50000;  // discovered eSIMs monitored at most
 };
 
+// A restore in progress in a StateStore (BeginRestore to FinishRestore).
+struct PendingRestore {
+  bool keep_discovered = false;
+  size_t configured = 0;                 // records at BeginRestore: added ones follow
+  std::unordered_set<std::string> seen;  // keys taken: a key twice, the first one counts
+  std::vector<size_t> replaced;          // positions (< configured) given a saved record
+};
+
 class StateStore {
  public:
   // `account`: the account (API key) whose eSIMs this store holds; eSIMs found by discovery
@@ -225,9 +234,22 @@ class StateStore {
   // Restores what an earlier run saved (call after SetEsims, before polling): configured eSIMs
   // (matched by key) take their saved records under their current config; saved discovered
   // ones are added when `keep_discovered`; the rest are dropped. The account figures come back
-  // too. Returns how many eSIMs were restored.
-  size_t Restore(const std::vector<EsimRecord>& records, const AccountState& account,
+  // too. Returns how many eSIMs were restored. The records are taken over, never copied (a
+  // large fleet's restore would hold each twice).
+  size_t Restore(std::vector<std::shared_ptr<EsimRecord>> records, const AccountState& account,
                  bool keep_discovered);
+  size_t Restore(std::vector<EsimRecord> records, const AccountState& account,
+                 bool keep_discovered);
+
+  // The same, a record at a time as the state file is read: each taken record replaces the
+  // fresh one at once, so a large fleet's restore never holds two records per eSIM. Begin, then
+  // RestoreRecord for each saved record, then FinishRestore (the account figures, the index;
+  // returns how many were restored), or AbandonRestore when the file turns out unusable further
+  // on (every eSIM fresh again, as if nothing had been restored).
+  void BeginRestore(bool keep_discovered);
+  void RestoreRecord(std::shared_ptr<EsimRecord> record);
+  size_t FinishRestore(const AccountState& account);
+  void AbandonRestore();
 
   // Every monitored eSIM's key (configured, then discovered): what the poller needs.
   std::vector<std::string> MonitoredKeys() const;
@@ -257,6 +279,8 @@ class StateStore {
   SweepState sweeps_;                                     // guarded by mutex_
   WebhookState webhooks_;                                 // guarded by mutex_
   size_t discovered_count_ = 0;  // records with `discovered`; guarded by mutex_
+
+  std::optional<PendingRestore> restoring_;  // guarded by mutex_
 };
 
 }  // namespace esim

@@ -128,18 +128,78 @@ StorageDir::~StorageDir() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
+namespace {
+
+// The temporary file of a write, through a fixed buffer.
+class TempFileSink final : public ByteSink {
+ public:
+  TempFileSink(int fd, const std::string& path) : fd_(fd), path_(path) {
+    buffer_.reserve(StorageDir::kWriteBufferBytes);
+  }
+  void Append(std::string_view data) override {
+    if (buffer_.size() + data.size() > StorageDir::kWriteBufferBytes) Flush();
+    if (data.size() >= StorageDir::kWriteBufferBytes) {
+      Write(data.data(), data.size());
+    } else {
+      buffer_.append(data);
+    }
+  }
+  void Overwrite(uint64_t offset, std::string_view data) override {
+    Flush();
+    const char* at = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      const ssize_t written = ::pwrite(fd_, at, left, static_cast<off_t>(offset));
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        Fail();
+      }
+      at += written;
+      offset += static_cast<uint64_t>(written);
+      left -= static_cast<size_t>(written);
+    }
+  }
+  void Flush() {
+    Write(buffer_.data(), buffer_.size());
+    buffer_.clear();
+  }
+
+ private:
+  void Write(const char* data, size_t size) {
+    if (!WriteAll(fd_, data, size)) Fail();
+  }
+  [[noreturn]] void Fail() const {
+    throw std::runtime_error("cannot write " + path_ + ": " + ErrnoText(errno));
+  }
+
+  int fd_;
+  const std::string& path_;
+  std::string buffer_;
+};
+
+}  // namespace
+
 std::string StorageDir::WriteAtomically(const std::string& name, const std::string& content) const {
+  return WriteAtomically(name, [&content](ByteSink& out) { out.Append(content); });
+}
+
+std::string StorageDir::WriteAtomically(const std::string& name, const Writer& write) const {
   static std::atomic<unsigned> counter{0};
   const std::string target = File(name);
   const std::string temp = File("." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
                                 std::to_string(counter.fetch_add(1)));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return "cannot create " + temp + ": " + ErrnoText(errno);
-  if (!WriteAll(fd, content.data(), content.size())) {
-    const std::string text = ErrnoText(errno);
+  try {
+    TempFileSink sink(fd, temp);
+    write(sink);
+    sink.Flush();
+  } catch (const std::exception& e) {
     ::close(fd);
     ::unlink(temp.c_str());
-    return "cannot write " + temp + ": " + text;
+    const std::string what = e.what();
+    // The sink's own errors name the file already; the writer's say what it was doing.
+    return what.rfind("cannot write " + temp, 0) == 0 ? what : "cannot write " + temp + ": " + what;
   }
   if (::fsync(fd) != 0) {
     const std::string text = ErrnoText(errno);
@@ -217,6 +277,36 @@ void StorageDir::PruneMovedAside(const std::string& name) const {
       LogInfo("removed an old moved-aside state file: only the newest are kept",
               {{"file", files[i].path}, {"kept", std::to_string(kKeptMovedAside)}});
     }
+  }
+}
+
+FileSource::~FileSource() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool FileSource::Open(const std::string& path, std::string& error, bool& missing) {
+  missing = false;
+  path_ = path;
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    missing = errno == ENOENT;
+    error = "cannot open " + path + ": " + ErrnoText(errno);
+    return false;
+  }
+  struct stat info {};
+  if (::fstat(fd_, &info) != 0) {
+    error = "cannot read " + path + ": " + ErrnoText(errno);
+    return false;
+  }
+  size_ = static_cast<uint64_t>(info.st_size);
+  return true;
+}
+
+size_t FileSource::ReadAt(uint64_t offset, char* buffer, size_t size) const {
+  for (;;) {
+    const ssize_t got = ::pread(fd_, buffer, size, static_cast<off_t>(offset));
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno != EINTR) throw std::runtime_error("cannot read " + path_ + ": " + ErrnoText(errno));
   }
 }
 

@@ -2,8 +2,16 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "storage_dir.h"
+#include "temp_dir.h"
 
 namespace esim {
 namespace {
@@ -322,6 +330,167 @@ TEST(StateFileTest, FiftyThousandEsimsStayWellUnder64MiB) {
   const auto decoded = DecodeState(encoded, error);
   ASSERT_TRUE(decoded) << error;
   EXPECT_EQ(decoded->esims.size(), 50000u);
+}
+
+// The reader of format version 1 as exporters before the streaming writer had it (header line
+// parsed as it is, checksum over the header's other fields dumped and the body): a file this
+// exporter writes must stay readable by them. Returns "" or what it refused.
+std::string OldReaderRefusal(const std::string& data, size_t& lines_read) {
+  using nlohmann::json;
+  try {
+    const size_t end = data.find('\n');
+    if (end == std::string::npos || end > 4096) return "no header line";
+    const json header = json::parse(data.substr(0, end));
+    if (header.value("format", "") != "esim_exporter.state") return "format";
+    if (header.at("version") != 1) return "version";
+    const std::string body = data.substr(end + 1);
+    if (body.size() != header.at("bytes").get<uint64_t>()) return "size";
+    json covered = header;
+    covered.erase("crc32");
+    const std::string checked = covered.dump() + "\n" + body;
+    const uLong crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(checked.data()),
+                            static_cast<uInt>(checked.size()));
+    if (crc != header.at("crc32").get<uint64_t>()) return "checksum mismatch";
+    lines_read = 0;
+    for (size_t at = 0; at < body.size();) {
+      const size_t newline = body.find('\n', at);
+      if (newline == std::string::npos) return "unterminated";
+      if (!json::parse(body.substr(at, newline - at)).is_object()) return "not an object";
+      ++lines_read;
+      at = newline + 1;
+    }
+    if (lines_read != header.at("lines").get<uint64_t>()) return "line count mismatch";
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+TEST(StateFileTest, PaddedHeaderIsReadByTheOlderReader) {
+  const std::string encoded = EncodeState(SampleState());
+  const size_t end = encoded.find('\n');
+  // The header fills its slot: the body can be streamed before the header is known.
+  EXPECT_EQ(end + 1, kStateHeaderSlotBytes);
+  EXPECT_EQ(encoded[end - 1], ' ');
+  size_t lines = 0;
+  EXPECT_EQ(OldReaderRefusal(encoded, lines), "");
+  EXPECT_EQ(lines, 6u);  // account, two eSIMs, subscription, two delivery ids
+  // And the older reader still refuses what it should in such a file.
+  std::string altered = encoded;
+  altered[end + 10] = static_cast<char>(altered[end + 10] ^ 0x01);
+  EXPECT_EQ(OldReaderRefusal(altered, lines), "checksum mismatch");
+}
+
+// Files written by older exporters have the header unpadded: they still read, to the same state.
+TEST(StateFileTest, UnpaddedHeaderOfOlderExportersReads) {
+  const PersistedState state = SampleState();
+  const std::string encoded = EncodeState(state);
+  const std::string body = encoded.substr(encoded.find('\n') + 1);
+  const std::string old_style = FrameStateBody(body, state.fingerprint, state.written);
+  ASSERT_LT(old_style.find('\n'), encoded.find('\n') - 20);  // no padding
+  std::string error;
+  const auto decoded = DecodeState(old_style, error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_EQ(EncodeState(*decoded), encoded);
+}
+
+// The padding is not checksummed; anything but white space in it is refused, a NUL byte too (the
+// JSON parser would stop there and take the header).
+TEST(StateFileTest, AnythingButSpacesInTheHeaderPaddingIsRefused) {
+  const std::string encoded = EncodeState(SampleState());
+  const size_t end = encoded.find('\n');
+  for (const char bad : {'\0', 'x', '}', ','}) {
+    std::string altered = encoded;
+    altered[end - 3] = bad;
+    std::string error;
+    EXPECT_FALSE(DecodeState(altered, error)) << int(bad);
+    EXPECT_FALSE(error.empty());
+  }
+}
+
+class StateFileStreamTest : public ::testing::Test {
+ protected:
+  esim_test::TempDir dir_;
+  StorageDir storage_{dir_.path()};
+};
+
+TEST_F(StateFileStreamTest, StreamedWriteAndReadRoundTripThroughAFile) {
+  // Enough eSIMs for the file to span several write buffers and read buffers.
+  PersistedState state = SampleState();
+  const PersistedEsim model = state.esims[0];
+  state.esims.clear();
+  for (int i = 0; i < 5000; ++i) {
+    PersistedEsim esim = model;
+    esim.record.config.iccid = "89440000000" + std::to_string(10000000 + i);
+    esim.failures = i % 7;
+    state.esims.push_back(std::move(esim));
+  }
+  // One eSIM whose line alone is larger than the reader's buffer.
+  state.esims[4000].record.last_message = std::string(3 << 20, 'm');
+  ASSERT_EQ(
+      storage_.WriteAtomically(kStateFileName, [&state](ByteSink& out) { WriteState(state, out); }),
+      "");
+  // The same bytes as the whole-string encoding.
+  const std::string encoded = EncodeState(state);
+  std::string content, error;
+  bool missing = false;
+  ASSERT_TRUE(ReadWholeFile(storage_.File(kStateFileName), content, error, missing));
+  ASSERT_GT(content.size(), 2 * StorageDir::kWriteBufferBytes);
+  EXPECT_TRUE(content == encoded);
+
+  FileSource file;
+  ASSERT_TRUE(file.Open(storage_.File(kStateFileName), error, missing)) << error;
+  std::vector<PersistedEsim> received;
+  const auto decoded = DecodeState(
+      file, [&received](PersistedEsim&& esim) { received.push_back(std::move(esim)); }, error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_TRUE(decoded->esims.empty());  // handed over, not kept
+  ASSERT_EQ(received.size(), state.esims.size());
+  for (size_t i = 0; i < received.size(); ++i) {
+    ExpectSameRecord(received[i].record, state.esims[i].record);
+    EXPECT_EQ(received[i].failures, state.esims[i].failures);
+  }
+  EXPECT_EQ(decoded->delivery_ids, state.delivery_ids);
+}
+
+// The eSIMs handed over before a malformed line further on do not make the file good.
+TEST_F(StateFileStreamTest, ALineRefusedAfterEsimsWereHandedOverRefusesTheFile) {
+  const std::string good = R"({"t":"esim","iccid":"8944000000000000001"})"
+                           "\n";
+  for (const std::string& bad :
+       {std::string("{\"t\":\"esim\"}\n"),  // no id
+        std::string("{\"t\":\"esim\",\"iccid\":\"1\",\"status\":{},\"times\":[1]}\n"),
+        std::string("[1]\n"), std::string("{\"t\":\n"), std::string("{\"t\":\"esim\"")}) {
+    std::ofstream(storage_.File(kStateFileName), std::ios::trunc)
+        << FrameStateBody(good + good + bad, "fp", 1764547000);
+    FileSource file;
+    std::string error;
+    bool missing = false;
+    ASSERT_TRUE(file.Open(storage_.File(kStateFileName), error, missing)) << error;
+    size_t handed = 0;
+    EXPECT_FALSE(DecodeState(
+        file, [&handed](PersistedEsim&&) { ++handed; }, error))
+        << bad;
+    EXPECT_FALSE(error.empty());
+    EXPECT_EQ(handed, 2u) << bad;  // streamed: the good ones went first
+  }
+}
+
+TEST_F(StateFileStreamTest, FileRefusalsMatchTheStringReader) {
+  const std::string encoded = EncodeState(SampleState());
+  for (const std::string& input : {encoded.substr(0, encoded.size() - 1), encoded + "x",
+                                   encoded.substr(0, 100), std::string()}) {
+    std::ofstream(storage_.File(kStateFileName), std::ios::trunc) << input;
+    FileSource file;
+    std::string file_error, string_error;
+    bool missing = false;
+    ASSERT_TRUE(file.Open(storage_.File(kStateFileName), file_error, missing));
+    EXPECT_FALSE(DecodeState(
+        file, [](PersistedEsim&&) {}, file_error));
+    EXPECT_FALSE(DecodeState(input, string_error));
+    EXPECT_EQ(file_error, string_error);
+    EXPECT_FALSE(file_error.empty());
+  }
 }
 
 }  // namespace

@@ -29,8 +29,9 @@ std::string Read(const std::string& path) {
 TEST_F(StatePersisterTest, WritesPeriodicallyAndOnStopWhileTheStateChanges) {
   StorageDir dir(root_);
   std::atomic<int> version{0};
-  StatePersister persister(dir, "state.jsonl", std::chrono::milliseconds(100),
-                           [&] { return "v" + std::to_string(version.load()) + "\n"; });
+  StatePersister persister(dir, "state.jsonl", std::chrono::milliseconds(100), [&](ByteSink& out) {
+    out.Append("v" + std::to_string(version.load()) + "\n");
+  });
   persister.Start();
   std::thread writer([&] {
     for (int i = 1; i <= 50; ++i) {
@@ -51,11 +52,10 @@ TEST_F(StatePersisterTest, WritesPeriodicallyAndOnStopWhileTheStateChanges) {
 TEST_F(StatePersisterTest, FailuresAreCountedAndTheWriterKeepsTrying) {
   StorageDir dir(root_);
   std::atomic<bool> fail{true};
-  StatePersister persister(dir, "state.jsonl", std::chrono::milliseconds(100),
-                           [&]() -> std::string {
-                             if (fail) throw std::runtime_error("boom");
-                             return "ok\n";
-                           });
+  StatePersister persister(dir, "state.jsonl", std::chrono::milliseconds(100), [&](ByteSink& out) {
+    if (fail) throw std::runtime_error("boom");
+    out.Append("ok\n");
+  });
   EXPECT_FALSE(persister.WriteNow());
   EXPECT_FALSE(persister.WriteNow());
   EXPECT_EQ(persister.failures(), 2);
@@ -68,7 +68,8 @@ TEST_F(StatePersisterTest, FailuresAreCountedAndTheWriterKeepsTrying) {
 TEST_F(StatePersisterTest, ConcurrentWritesLeaveOneWholeFile) {
   StorageDir dir(root_);
   const std::string big(1 << 20, 'x');
-  StatePersister persister(dir, "state.jsonl", std::chrono::milliseconds(100), [&] { return big; });
+  StatePersister persister(dir, "state.jsonl", std::chrono::milliseconds(100),
+                           [&](ByteSink& out) { out.Append(big); });
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {

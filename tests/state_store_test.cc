@@ -582,6 +582,62 @@ TEST(StateStoreRestoreTest, ObservationsOfThisRunWin) {
   EXPECT_EQ(store.Snapshot()->esims[0]->last_poll_time, 2000);
 }
 
+// The records of the state file are taken over as they are: the store keeps the very objects it
+// was given (a copy would hold a large fleet twice during the restore).
+TEST(StateStoreRestoreTest, RecordsAreTakenOverNotCopied) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060", "configured name"), Esim("8948010010036785078")});
+  auto saved = std::make_shared<EsimRecord>();
+  saved->config = Esim("8948010010036785060", "saved name");
+  saved->polled = true;
+  saved->last_poll_time = 1000;
+  saved->last_message = std::string(100, 'm');
+  const EsimRecord* const given = saved.get();
+  auto duplicate = std::make_shared<EsimRecord>(*saved);
+  duplicate->last_poll_time = 999;
+  std::vector<std::shared_ptr<EsimRecord>> records{saved, duplicate};
+  saved.reset();
+  EXPECT_EQ(store.Restore(std::move(records), {}, false), 1u);
+  const auto snapshot = store.Snapshot();
+  ASSERT_EQ(snapshot->esims.size(), 2u);
+  EXPECT_EQ(snapshot->esims[0].get(), given);
+  EXPECT_EQ(snapshot->esims[0]->config.name, "configured name");  // the config in force
+  EXPECT_EQ(snapshot->esims[0]->last_poll_time, 1000);            // the first of a key counts
+  EXPECT_TRUE(snapshot->esims[0]->labels);
+  EXPECT_FALSE(snapshot->esims[1]->polled);
+}
+
+// A state file refused after some of its records were taken (a malformed line further on)
+// restores nothing: every eSIM is as fresh as before, added ones are gone again.
+TEST(StateStoreRestoreTest, AnAbandonedRestoreLeavesEveryEsimFresh) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060", "one"), Esim("8948010010036785078", "two")}, true);
+  store.BeginRestore(/*keep_discovered=*/true);
+  auto saved = std::make_shared<EsimRecord>();
+  saved->config = Esim("8948010010036785060");
+  saved->polled = true;
+  saved->last_code = "OK";
+  store.RestoreRecord(saved);
+  auto discovered = std::make_shared<EsimRecord>();
+  discovered->config.iccid = "8948010010036785086";
+  discovered->discovered = true;
+  discovered->polled = true;
+  store.RestoreRecord(discovered);
+  EXPECT_EQ(store.Snapshot()->esims.size(), 3u);  // taken at once, not held aside
+  EXPECT_TRUE(store.Snapshot()->esims[0]->polled);
+  store.AbandonRestore();
+  const auto snapshot = store.Snapshot();
+  ASSERT_EQ(snapshot->esims.size(), 2u);
+  for (const auto& record : snapshot->esims) {
+    EXPECT_FALSE(record->polled);
+    EXPECT_TRUE(record->last_code.empty());
+    EXPECT_TRUE(record->labels);
+  }
+  EXPECT_EQ(snapshot->esims[0]->config.name, "one");
+  EXPECT_FALSE(store.AllPolled());
+  EXPECT_EQ(store.FinishRestore({}), 0u);  // nothing in progress any more
+}
+
 // A restored subscription read never replaces one this run made; turning reads off forgets both.
 TEST(StateStoreTest, SubscriptionReadsRestoreRecordAndClear) {
   StateStore store;

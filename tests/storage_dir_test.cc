@@ -2,9 +2,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -137,6 +139,83 @@ TEST_F(StorageDirTest, OnlyTheNewestMovedAsideFilesOfEachNameAreKept) {
   EXPECT_EQ(FileNames(root_), (std::set<std::string>{"lock", "state.jsonl.bad-300",
                                                      "state.jsonl.bad-300-1", "state.jsonl.bad-400",
                                                      "budget.jsonl.bad-1", "state.jsonl.bad-x"}));
+}
+
+size_t FilesIn(const std::string& path) {
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(path)) ++files;
+  return files;
+}
+
+TEST_F(StorageDirTest, StreamedWriteGoesThroughTheBufferAndFillsInTheHeaderLast) {
+  StorageDir dir(root_);
+  std::string expected = "HEADER\n";
+  const std::string piece(1000, 'p');
+  for (int i = 0; i < 3000; ++i) expected += piece;  // ~3 buffers
+  ASSERT_EQ(dir.WriteAtomically("state.jsonl",
+                                [&piece](ByteSink& out) {
+                                  out.Append("......\n");
+                                  for (int i = 0; i < 3000; ++i) out.Append(piece);
+                                  out.Append(std::string(StorageDir::kWriteBufferBytes + 5, 'q'));
+                                  out.Overwrite(0, "HEADER");
+                                }),
+            "");
+  expected += std::string(StorageDir::kWriteBufferBytes + 5, 'q');
+  EXPECT_TRUE(Read(dir.File("state.jsonl")) == expected);
+  EXPECT_EQ(FilesIn(root_), 2u);  // the lock and the file: no temporary file left
+}
+
+TEST_F(StorageDirTest, StreamedWriteThatThrowsMidwayLeavesTheOldFileAndNoTemporaryFile) {
+  StorageDir dir(root_);
+  ASSERT_EQ(dir.WriteAtomically("state.jsonl", "old\n"), "");
+  const std::string error = dir.WriteAtomically("state.jsonl", [](ByteSink& out) {
+    for (int i = 0; i < 3000; ++i) out.Append(std::string(1000, 'n'));  // some reached the disk
+    throw std::runtime_error("encoder failed");
+  });
+  EXPECT_THAT(error, HasSubstr("encoder failed"));
+  EXPECT_EQ(Read(dir.File("state.jsonl")), "old\n");
+  EXPECT_EQ(FilesIn(root_), 2u);
+}
+
+// A disk that fills up midway (here: a file size limit, which fails write() as a full disk does).
+TEST_F(StorageDirTest, StreamedWriteThatCannotBeStoredLeavesTheOldFileAndNoTemporaryFile) {
+  StorageDir dir(root_);
+  ASSERT_EQ(dir.WriteAtomically("state.jsonl", "old\n"), "");
+  rlimit before{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit limited = before;
+  limited.rlim_cur = 2 * StorageDir::kWriteBufferBytes;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  bool appended_all = false;
+  const std::string error = dir.WriteAtomically("state.jsonl", [&](ByteSink& out) {
+    for (int i = 0; i < 5000; ++i) out.Append(std::string(1000, 'n'));
+    appended_all = true;
+  });
+  ::setrlimit(RLIMIT_FSIZE, &before);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(appended_all);  // the failing write stopped the writer
+  EXPECT_THAT(error, HasSubstr("cannot write"));
+  EXPECT_EQ(Read(dir.File("state.jsonl")), "old\n");
+  EXPECT_EQ(FilesIn(root_), 2u);
+}
+
+TEST_F(StorageDirTest, FileSourceReadsAtAnyOffset) {
+  StorageDir dir(root_);
+  ASSERT_EQ(dir.WriteAtomically("f", "0123456789"), "");
+  FileSource file;
+  std::string error;
+  bool missing = true;
+  ASSERT_TRUE(file.Open(dir.File("f"), error, missing)) << error;
+  EXPECT_FALSE(missing);
+  EXPECT_EQ(file.Size(), 10u);
+  char buffer[8] = {};
+  EXPECT_EQ(file.ReadAt(7, buffer, sizeof buffer), 3u);
+  EXPECT_EQ(std::string(buffer, 3), "789");
+  EXPECT_EQ(file.ReadAt(10, buffer, sizeof buffer), 0u);
+  FileSource none;
+  EXPECT_FALSE(none.Open(dir.File("none"), error, missing));
+  EXPECT_TRUE(missing);
 }
 
 TEST_F(StorageDirTest, ReadWholeFileTellsMissingFromUnreadable) {
