@@ -50,7 +50,10 @@ done
 results=$(mktemp)
 peer_pid=""
 cleanup() {
-  [[ -n "$peer_pid" ]] && kill "$peer_pid" 2>/dev/null && wait "$peer_pid" 2>/dev/null
+  if [[ -n "$peer_pid" ]]; then
+    kill "$peer_pid" 2>/dev/null || true
+    wait "$peer_pid" 2>/dev/null || true
+  fi
   rm -f "$results"
 }
 trap cleanup EXIT
@@ -106,11 +109,13 @@ for n in $SIZES; do
   for ((run = 1; run <= REPEAT; run++)); do
     for program in ours go python; do
       echo "### $n eSIMs, $program, run $run/$REPEAT" >&2
+      # Not piped: run_peer must run in this shell, so that the EXIT trap sees a peer to stop.
       if [[ $program == ours ]]; then
-        run_ours "$n" "$run"
+        run_ours "$n" "$run" >>"$results"
       else
-        run_peer "$program" "$n" "$run"
-      fi | tee -a "$results" >&2
+        run_peer "$program" "$n" "$run" >>"$results"
+      fi
+      tail -n 1 "$results" >&2
     done
   done
 done
@@ -147,18 +152,20 @@ for n in sorted({n for n, _ in rows}):
         print("| %s | %s | %s | %s | %s | %.2fx | %.2fx |" % (
             first, label, *(fmt % v for v in values), values[1] / values[0],
             values[2] / values[0]))
-    # Comparable pages: the peers' per-eSIM series (lines with an iccid label) against ours'
-    # series per eSIM; the few exporter-wide series differ (go_*, python_*, process_* ...).
+    # Comparable pages: the peers' per-eSIM series (lines with an iccid label) must be ours but
+    # for our few exporter-wide series (35 today; allow up to 100). The peers' own exporter-wide
+    # series differ (go_*, python_*, process_* ...) and are left out of the check.
     ours = med(n, "ours", "series")
     for p in ("go", "python"):
-        per_esim = med(n, p, "esim_series") / n
-        total = med(n, p, "series")
-        ok = abs(total - ours) / ours < 0.01
-        notes.append("%d eSIMs, %s: %.2f per-eSIM series per eSIM (ours: %.2f series per eSIM "
-                     "all told), %.0f series against our %.0f (%+.2f %%), body %.2fx ours: %s"
-                     % (n, p, per_esim, ours / n, total, ours, 100 * (total - ours) / ours,
-                        med(n, p, "body_bytes") / med(n, "ours", "body_bytes"),
-                        "comparable" if ok else "NOT comparable (series differ by more than 1 %)"))
+        esim_series = med(n, p, "esim_series")
+        extra = ours - esim_series
+        ok = 0 <= extra <= 100
+        notes.append("%d eSIMs, %s: %.2f per-eSIM series per eSIM, %.0f series in all against "
+                     "our %.0f (ours has %.0f beyond the peer's per-eSIM ones), body %.2fx "
+                     "ours: %s" % (n, p, esim_series / n, med(n, p, "series"), ours, extra,
+                                   med(n, p, "body_bytes") / med(n, "ours", "body_bytes"),
+                                   "comparable" if ok else "NOT comparable: the per-eSIM series "
+                                   "differ from ours"))
 print()
 for note in notes:
     print("- " + note)
