@@ -104,7 +104,7 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
     auto old = entries_.find(key);
     Entry entry;
     if (old != entries_.end()) {
-      entry = std::move(old->second);
+      entry = old->second;  // trivially copyable: no config copied any more
       Dequeue(entry);
     } else {
       entry.due = now;
@@ -117,7 +117,7 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
       }
     }
     entry.slot = slot;
-    updated.emplace(key, std::move(entry));
+    updated.emplace(key, entry);
   }
   for (auto& [key, entry] : entries_) {
     if (updated.contains(key)) continue;
