@@ -360,7 +360,7 @@ void AccountRuntime::Apply(const Config& config) {
   }
   std::lock_guard<std::mutex> lock(mutex_);
   config_ = config;
-  config_.esims = {};  // the store and the poll schedule hold them
+  DropEsimLists(config_);  // the store and the poll schedule hold them
   status_.account = config.account;
   status_.inventory_enabled = config.inventory.enabled;
   status_.poll_interval = poller_.interval();

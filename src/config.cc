@@ -1456,9 +1456,23 @@ std::vector<std::string> KeysOf(const std::vector<EsimConfig>& esims) {
   return keys;
 }
 
-std::vector<Config> AccountsOf(const Config& config) {
-  if (!config.accounts.empty()) return config.accounts;
-  return {config};
+std::vector<const Config*> AccountsOf(const Config& config) {
+  if (config.accounts.empty()) return {&config};
+  std::vector<const Config*> accounts;
+  for (const Config& account : config.accounts) accounts.push_back(&account);
+  return accounts;
+}
+
+std::vector<Config*> AccountsOf(Config& config) {
+  if (config.accounts.empty()) return {&config};
+  std::vector<Config*> accounts;
+  for (Config& account : config.accounts) accounts.push_back(&account);
+  return accounts;
+}
+
+void DropEsimLists(Config& config) {
+  for (Config* account : AccountsOf(config)) std::vector<EsimConfig>().swap(account->esims);
+  std::vector<EsimConfig>().swap(config.esims);
 }
 
 EnvLookup ProcessEnvironment() {

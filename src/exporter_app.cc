@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "api_feedback.h"
 #include "landing_page.h"
@@ -12,7 +13,8 @@ namespace esim {
 
 void LogConfigFindings(const Config& config) {
   for (const std::string& warning : config.warnings) LogWarn(warning, {{"config", config.path}});
-  for (const Config& account : AccountsOf(config)) {
+  for (const Config* account_config : AccountsOf(config)) {
+    const Config& account = *account_config;
     if (account.inventory.enabled) continue;  // live polls then take what the sweeps leave
     const std::string stretch =
         DescribeStretch(account.poll.interval, account.esims.size(), account.api.rate_limit);
@@ -24,27 +26,13 @@ void LogConfigFindings(const Config& config) {
 
 namespace {
 
-// The configs of the accounts `config` describes, in order, without copying them.
-std::vector<Config*> AccountConfigs(Config& config) {
-  if (config.accounts.empty()) return {&config};
-  std::vector<Config*> accounts;
-  for (Config& account : config.accounts) accounts.push_back(&account);
-  return accounts;
-}
-
-// The config in force is kept without its eSIM lists: each account's store holds them (a
-// second copy of 50,000 eSIMs' configs cost ~11 MB).
-void DropEsimLists(Config& config) {
-  for (Config* account : AccountConfigs(config)) account->esims = {};
-}
-
 // Whether `loaded` would run exactly as the `running` config (without eSIM lists) and
 // `accounts` do. Warnings aside: they carry line numbers, which an added comment moves without
 // changing anything.
 template <typename Runtimes>
 bool RunsTheSame(Config loaded, const Config& running, const Runtimes& accounts) {
   loaded.warnings = running.warnings;
-  for (Config* account : AccountConfigs(loaded)) {
+  for (Config* account : AccountsOf(loaded)) {
     const auto runtime =
         std::find_if(accounts.begin(), accounts.end(), [account](const auto& running_account) {
           return running_account->name() == account->account;
@@ -57,8 +45,8 @@ bool RunsTheSame(Config loaded, const Config& running, const Runtimes& accounts)
 
 std::map<std::string, WebhookConfig> WebhookRoutes(const Config& config) {
   std::map<std::string, WebhookConfig> routes;
-  for (const Config& account : AccountsOf(config)) {
-    if (account.webhook.enabled) routes.emplace(account.account, account.webhook);
+  for (const Config* account : AccountsOf(config)) {
+    if (account->webhook.enabled) routes.emplace(account->account, account->webhook);
   }
   return routes;
 }
@@ -85,7 +73,7 @@ ExporterApp::ExporterApp(Config config, bool once, Shard shard, StorageOptions s
       storage_(storage),
       webhook_routes_(WebhookRoutes(config)) {
   Runtimes accounts;
-  for (const Config* account : AccountConfigs(config)) accounts.push_back(MakeRuntime(*account));
+  for (const Config* account : AccountsOf(config)) accounts.push_back(MakeRuntime(*account));
   DropEsimLists(config);
   std::lock_guard<std::mutex> lock(mutex_);
   accounts_ = std::move(accounts);
@@ -158,7 +146,7 @@ std::string ExporterApp::Reload() {
       return "";
     }
     LogConfigFindings(config);
-    const std::vector<Config> loaded = AccountsOf(config);
+    const std::vector<const Config*> loaded = AccountsOf(std::as_const(config));
     const Runtimes running = Accounts();
     const auto find_running = [&running](const std::string& name) {
       const auto it = std::find_if(running.begin(), running.end(), [&name](const auto& account) {
@@ -168,7 +156,8 @@ std::string ExporterApp::Reload() {
     };
     // New accounts first: building one may throw, and then nothing has changed yet.
     Runtimes next;
-    for (const Config& account : loaded) {
+    for (const Config* account_config : loaded) {
+      const Config& account = *account_config;
       const auto route = webhook_routes_.find(account.account);
       if (RouteChanged(route != webhook_routes_.end() ? route->second : WebhookConfig{},
                        account.webhook)) {
@@ -183,8 +172,12 @@ std::string ExporterApp::Reload() {
       next.push_back(runtime ? runtime : MakeRuntime(account));
     }
     for (size_t i = 0; i < loaded.size(); ++i) {
-      if (find_running(loaded[i].account)) next[i]->Apply(loaded[i]);
+      if (find_running(loaded[i]->account)) next[i]->Apply(*loaded[i]);
     }
+    // Counted now: the lists are dropped below.
+    const size_t loaded_accounts = loaded.size();
+    size_t esims = 0;
+    for (const Config* account : loaded) esims += account->esims.size();
     Runtimes removed;
     for (const auto& account : running) {
       if (std::find(next.begin(), next.end(), account) == next.end()) removed.push_back(account);
@@ -206,13 +199,11 @@ std::string ExporterApp::Reload() {
       LogInfo("account removed", {{"account", account->name()}});
     }
     logged_reload_error_.clear();
-    size_t esims = 0;
-    for (const Config& account : loaded) esims += account.esims.size();
     std::lock_guard<std::mutex> lock(mutex_);
     last_reload_ok_ = true;
     last_reload_success_time_ = WallNow();
     LogInfo("config reloaded", {{"config", config_path_},
-                                {"accounts", std::to_string(loaded.size())},
+                                {"accounts", std::to_string(loaded_accounts)},
                                 {"esims", std::to_string(esims)}});
     return "";
   } catch (const std::exception& e) {

@@ -1,5 +1,4 @@
 // esim_exporter: flags, wiring, signals and exit codes (docs/contract.md, "Command line").
-#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "fleet_cost.h"
 #include "http_transport.h"
 #include "log.h"
+#include "malloc_tuning.h"
 #include "poll_schedule.h"
 #include "service_notify.h"
 #include "shard.h"
@@ -146,8 +146,8 @@ int ShowWebhook(const esim::Config& account) {
 // failed, after trying them all.
 int ShowWebhooks(const esim::Config& config) {
   int exit_code = kExitOk;
-  for (const esim::Config& account : esim::AccountsOf(config)) {
-    const int code = ShowWebhook(account);
+  for (const esim::Config* account : esim::AccountsOf(config)) {
+    const int code = ShowWebhook(*account);
     if (code != kExitOk) exit_code = code;
   }
   return exit_code;
@@ -171,15 +171,16 @@ std::chrono::milliseconds StorageWriteInterval() {
 std::optional<std::vector<esim::Config>> WebhookReceivers(const Flags& flags,
                                                           const esim::Config& config) {
   std::vector<esim::Config> receivers;
-  for (esim::Config& account : esim::AccountsOf(config)) {
-    if (!account.webhook.enabled) continue;
-    const esim::WebhookConfig& webhook = account.webhook;
+  for (const esim::Config* account_config : esim::AccountsOf(config)) {
+    if (!account_config->webhook.enabled) continue;
+    const esim::WebhookConfig& webhook = account_config->webhook;
     if (webhook.listen_address.empty() && webhook.path == flags.telemetry_path) {
       LogError("cannot start", {{"error", "webhook.path " + webhook.path +
                                               " is also --web.telemetry-path; choose another"}});
       return std::nullopt;
     }
-    account.esims = {};  // only the webhook block is read from here on
+    esim::Config account = *account_config;
+    esim::DropEsimLists(account);  // only the webhook block is read from here on
     receivers.push_back(std::move(account));
   }
   return receivers;
@@ -287,6 +288,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
   // The saved state is restored here, before the server listens: the first scrape sees it.
   esim::ExporterApp app(std::move(config), /*once=*/false, flags.shard,
                         {storage_dir.get(), StorageWriteInterval()});
+  esim::TuneMallocForServing();
   esim::ServiceNotifier notifier;
   esim::WebOptions web_options;
   web_options.listen_address = flags.listen_address;
@@ -373,11 +375,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc gives each of up to 8 x cores threads an arena of its own; the poll workers, which
-  // copy a record per poll, then spread the fleet over 16 arenas with their own free lists.
-  // Two arenas: 50,000 eSIMs peak at 269 instead of 344 MiB, scrapes and polls as fast
-  // (docs/benchmarks.md, "Memory").
-  mallopt(M_ARENA_MAX, 2);
+  esim::TuneMallocForStartup();
   Flags flags;
   if (const std::string error = esim::ParseCommandLine(argc, argv, flags); !error.empty()) {
     std::cerr << "esim_exporter: " << error << "\n";

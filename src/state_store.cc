@@ -395,7 +395,7 @@ size_t StateStore::Restore(std::vector<EsimRecord> records, const AccountState& 
   shared.reserve(records.size());
   for (EsimRecord& record : records)
     shared.push_back(std::make_shared<EsimRecord>(std::move(record)));
-  records = {};
+  std::vector<EsimRecord>().swap(records);  // its moved-from slots: free them, not clear them
   return Restore(std::move(shared), account, keep_discovered);
 }
 

@@ -1432,9 +1432,30 @@ TEST(AccountsConfigTest, TwoAccountsEachGetTheirOwnBlocksAndTheSharedOnes) {
   EXPECT_FALSE(globex.webhook.enabled);
   EXPECT_EQ(globex.balance.interval, milliseconds(0));
 
-  const std::vector<Config> run = AccountsOf(config);
+  // The accounts to run are the config's own, not copies of them.
+  const std::vector<const Config*> run = AccountsOf(config);
   ASSERT_EQ(run.size(), 2u);
-  EXPECT_EQ(run[1].account, "globex-eu");
+  EXPECT_EQ(run[0], &acme);
+  EXPECT_EQ(run[1], &globex);
+}
+
+TEST(AccountsConfigTest, DroppingTheEsimListsEmptiesAndFreesThemInEveryAccount) {
+  TempDir dir;
+  Config config = LoadConfig(WriteTwoAccounts(dir), GlobexEnv());
+  config.esims.resize(3);  // the top-level list is empty with accounts: give it some anyway
+  ASSERT_GT(config.accounts[0].esims.capacity(), 0u);
+  const Config acme_before = config.accounts[0];
+  DropEsimLists(config);
+  // Capacity 0: `esims = {}` or clear() would leave the buffers allocated.
+  EXPECT_EQ(config.esims.capacity(), 0u);
+  for (const Config& account : config.accounts) {
+    EXPECT_TRUE(account.esims.empty());
+    EXPECT_EQ(account.esims.capacity(), 0u);
+  }
+  // Nothing else changes.
+  Config acme_without_esims = acme_before;
+  acme_without_esims.esims.clear();
+  EXPECT_EQ(config.accounts[0], acme_without_esims);
 }
 
 TEST(AccountsConfigTest, WithoutAccountsTheTopLevelBlocksAreTheOneUnnamedAccount) {
@@ -1443,7 +1464,8 @@ TEST(AccountsConfigTest, WithoutAccountsTheTopLevelBlocksAreTheOneUnnamedAccount
   EXPECT_EQ(config.account, "");
   ASSERT_FALSE(config.esims.empty());
   EXPECT_EQ(config.esims[0].account, "");
-  EXPECT_EQ(AccountsOf(config).size(), 1u);
+  ASSERT_EQ(AccountsOf(config).size(), 1u);
+  EXPECT_EQ(AccountsOf(config)[0], &config);
 }
 
 TEST(AccountsConfigTest, EnvironmentVariablesAreTheAccountsOwnNeverTheUnprefixedOnes) {
