@@ -488,9 +488,10 @@ std::string Fixed(double value, int decimals) {
 }
 
 struct RestartStats {
-  double stop_seconds = 0;  // SIGTERM to exit (the state written on the way)
-  double seconds = 0;       // fork/exec to the end of the first page with every eSIM
-  double peak_rss_mib = 0;  // VmHWM of the restarted process then
+  double stop_seconds = 0;    // SIGTERM to exit (the state written on the way)
+  double seconds = 0;         // fork/exec to the end of the first page with every eSIM
+  double listen_seconds = 0;  // fork/exec to its port in its log (config loaded, state restored)
+  double peak_rss_mib = 0;    // VmHWM of the restarted process then
   size_t first_page_samples = 0;
   int pages = 0;
   size_t polls = 0;                       // requests the fake got meanwhile
@@ -530,6 +531,7 @@ RestartStats Restart(const Flags& flags, Exporter& running, std::optional<Export
   const auto deadline = start + kRestartTimeout;
   restarted.emplace(flags.exporter, config, log_path, flags.storage_dir, flags.storage_interval,
                     kRestartTimeout);
+  stats.listen_seconds = Seconds(Clock::now() - start);
   ScrapeConnection connection(restarted->port());
   ScrapeConnection::Answer answer;
   size_t samples = 0;
@@ -784,6 +786,7 @@ int Run(const Flags& flags) {
     row("restart: SIGTERM to exit, state written (s)", Fixed(restart.stop_seconds, 2));
     row("restart: exec to all " + std::to_string(n) + " series on /metrics (s)",
         Fixed(restart.seconds, 2));
+    row("restart: of which exec to its port logged (s)", Fixed(restart.listen_seconds, 2));
     row("restart: peak RSS then, VmHWM (MiB)", Fixed(restart.peak_rss_mib, 1));
     row("restart: eSIMs restored / saved (its log)",
         (restart.restored ? std::to_string(*restart.restored) : std::string("none")) + " / " +
@@ -818,8 +821,11 @@ int Run(const Flags& flags) {
       peak_rss, cpu_per_request_us, throughput, cycle_seconds, cycle_connections, total_connections,
       total_requests);
   if (flags.restart) {
-    std::printf(" restart_s=%.2f restart_peak_rss_mib=%.1f restart_restored=%zu restart_polls=%zu",
-                restart.seconds, restart.peak_rss_mib, restart.restored.value_or(0), restart.polls);
+    std::printf(
+        " restart_s=%.2f restart_peak_rss_mib=%.1f restart_listen_s=%.2f restart_restored=%zu "
+        "restart_polls=%zu",
+        restart.seconds, restart.peak_rss_mib, restart.listen_seconds, restart.restored.value_or(0),
+        restart.polls);
   }
   if (flags.webhook_deliveries > 0) {
     std::printf(" webhook_per_s=%.0f webhook_p50_ms=%.3f webhook_p99_ms=%.3f webhook_ok=%zu",
