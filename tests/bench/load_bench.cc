@@ -4,7 +4,8 @@
 //
 //   load_bench [--exporter=PATH] [--esims=N] [--latency-ms=L] [--concurrency=C] [--scrapes=S]
 //              [--tls] [--window-seconds=W] [--busy-latency-ms=B] [--no-busy]
-//              [--storage-dir=DIR [--storage-interval=SECONDS]]
+//              [--storage-dir=DIR [--storage-interval=SECONDS] [--restart]]
+//              [--webhook-deliveries=K]
 //
 // With --storage-dir the exporter runs with --storage.path=DIR and writes its state every
 // SECONDS (default 1): the scrapes of phases 2 and 3 then run while the state is written.
@@ -19,7 +20,22 @@
 //   3. busy (unless --no-busy): the fake's latency becomes B ms and we wait for the second cycle,
 //      which spreads the N polls evenly over its 60 s (N/60 polls/s, at most C per latency):
 //      S + S scrapes again, while requests keep arriving.
-//   Peak RSS is VmHWM of /proc/<pid>/status at the end.
+//   Peak RSS is VmHWM of /proc/<pid>/status at the end (of phase 3, before the phases below).
+//   4. restart (--restart, needs --storage-dir): SIGTERM (the exporter writes its state on the
+//      way out; we wait for it to exit), then the same binary again, same config, same
+//      --storage.path, the fake still answering. Measured from just before fork/exec to the end
+//      of the first uncompressed /metrics answer holding one esim_data_used_bytes{ sample per
+//      eSIM (pages read back to back, 20 ms apart, over one connection; the exporter listens on
+//      127.0.0.1:0 again and we read its new port from its own log), and VmHWM of the restarted
+//      process at that moment. Also reported: the eSIMs its "durable state restored" log line
+//      names (all N, or the run fails after printing) and the polls the fake got meanwhile.
+//      Fails when all series are not served within 120 s.
+//   5. webhook ingest (--webhook-deliveries=K): the config then has a webhook: block (receiver at
+//      /webhook on the main listener, secret in a file, no subscription reads); K signed
+//      esim.usage.threshold deliveries (unique ids, eSIMs spread over the fleet) are prepared,
+//      then sent over 4 kept-alive connections at once to the running exporter (the restarted
+//      one with --restart): deliveries/s, p50 / p99 of single deliveries, how many got 2xx, and
+//      what esim_webhook_deliveries_total{outcome="applied"} says afterwards.
 // Prints a table, then one machine-readable line "RESULT key=value ..." (scripts/bench.sh).
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -31,6 +47,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -38,17 +55,20 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "count_series.h"
 #include "fake_esimfly_api.h"
 #include "fleet.h"
+#include "webhook_sender.h"
 
 namespace {
 
@@ -57,6 +77,10 @@ using std::chrono::milliseconds;
 
 constexpr char kSecret[] = "sk_bench_secret_key_0123456789abcdef";
 constexpr char kAccessCode[] = "esf_bench_access_code";
+constexpr char kWebhookSecret[] = "whsec_bench_webhook_secret_0123456789";
+constexpr char kWebhookPath[] = "/webhook";
+constexpr int kWebhookConnections = 4;
+constexpr auto kRestartTimeout = std::chrono::seconds(120);
 
 struct Flags {
   std::string exporter =
@@ -81,13 +105,16 @@ struct Flags {
   double window_seconds = 10;
   std::string storage_dir;  // empty: no --storage.path
   double storage_interval = 1;
+  bool restart = false;
+  size_t webhook_deliveries = 0;  // 0: no webhook: block, no deliveries
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
   std::cerr << "load_bench: " << problem << "\n"
             << "usage: load_bench [--exporter=PATH] [--esims=N] [--latency-ms=L] "
                "[--concurrency=C] [--scrapes=S] [--tls] [--cert-dir=DIR] [--window-seconds=W] "
-               "[--busy-latency-ms=B] [--no-busy]\n";
+               "[--busy-latency-ms=B] [--no-busy] [--storage-dir=DIR [--storage-interval=S] "
+               "[--restart]] [--webhook-deliveries=K]\n";
   std::exit(2);
 }
 
@@ -123,6 +150,10 @@ Flags ParseFlags(int argc, char** argv) {
         flags.storage_dir = value;
       } else if (name == "--storage-interval") {
         flags.storage_interval = std::stod(value);
+      } else if (name == "--restart") {
+        flags.restart = true;
+      } else if (name == "--webhook-deliveries") {
+        flags.webhook_deliveries = std::stoul(value);
       } else if (name == "--help" || name == "-h") {
         Usage("help");
       } else if (arg.rfind("--", 0) != 0 && flags.exporter.empty()) {
@@ -137,6 +168,7 @@ Flags ParseFlags(int argc, char** argv) {
   if (flags.exporter.empty()) Usage("no exporter binary: pass --exporter=PATH");
   if (flags.esims == 0 || flags.scrapes < 1 || flags.concurrency < 1) Usage("bad sizes");
   if (flags.tls && flags.cert_dir.empty()) Usage("--tls needs --cert-dir");
+  if (flags.restart && flags.storage_dir.empty()) Usage("--restart needs --storage-dir");
   return flags;
 }
 
@@ -177,7 +209,8 @@ double StatusMiB(pid_t pid, const std::string& key) {
 class Exporter {
  public:
   Exporter(const std::string& binary, const std::string& config, const std::string& log_path,
-           const std::string& storage_dir = "", double storage_interval = 1) {
+           const std::string& storage_dir = "", double storage_interval = 1,
+           std::chrono::seconds port_timeout = std::chrono::seconds(60)) {
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
@@ -199,7 +232,7 @@ class Exporter {
       _exit(127);
     }
     const std::regex port_pattern(" port=([0-9]+)");
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    const auto deadline = Clock::now() + port_timeout;
     while (Clock::now() < deadline) {
       std::smatch match;
       const std::string log = ReadFile(log_path);
@@ -213,7 +246,8 @@ class Exporter {
       }
       std::this_thread::sleep_for(milliseconds(10));
     }
-    throw std::runtime_error("the exporter did not log its port within 60 s");
+    throw std::runtime_error("the exporter did not log its port within " +
+                             std::to_string(port_timeout.count()) + " s (log: " + log_path + ")");
   }
   ~Exporter() {
     if (pid_ <= 0) return;
@@ -226,6 +260,26 @@ class Exporter {
       }
     }
   }
+  // SIGTERM, then waits up to `timeout` for the process to exit (a clean stop writes the durable
+  // state first): returns waitpid's status; throws (after SIGKILL) when it did not exit.
+  int Stop(std::chrono::seconds timeout) {
+    if (pid_ <= 0) return 0;
+    kill(pid_, SIGTERM);
+    const auto deadline = Clock::now() + timeout;
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) != pid_) {
+      if (Clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+        throw std::runtime_error("the exporter did not exit within " +
+                                 std::to_string(timeout.count()) + " s of SIGTERM");
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    pid_ = -1;
+    return status;
+  }
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
   pid_t pid() const { return pid_; }
@@ -236,20 +290,21 @@ class Exporter {
   int port_ = 0;
 };
 
+// Nearest rank.
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t rank = static_cast<size_t>(std::max(1.0, std::ceil(p * values.size())));
+  return values[std::min(rank, values.size()) - 1];
+}
+
 struct ScrapeStats {
   std::vector<double> ms;
   size_t body_bytes = 0;
   size_t series = 0;
   std::string encoding;
   double Median() const { return Percentile(0.5); }
-  double Percentile(double p) const {
-    if (ms.empty()) return 0;
-    std::vector<double> sorted = ms;
-    std::sort(sorted.begin(), sorted.end());
-    // Nearest rank.
-    const size_t rank = static_cast<size_t>(std::max(1.0, std::ceil(p * sorted.size())));
-    return sorted[std::min(rank, sorted.size()) - 1];
-  }
+  double Percentile(double p) const { return ::Percentile(ms, p); }
 };
 
 // One kept-alive HTTP/1.1 connection that reads like Prometheus' Go client does: large reads,
@@ -375,6 +430,18 @@ ScrapeStats Scrape(int port, int count, bool gzip) {
   return stats;
 }
 
+// The lines of an exposition text that start with `prefix`.
+size_t CountLinesStartingWith(std::string_view text, std::string_view prefix) {
+  size_t count = 0;
+  for (size_t line_start = 0; line_start < text.size();) {
+    size_t line_end = text.find('\n', line_start);
+    if (line_end == std::string_view::npos) line_end = text.size();
+    if (text.substr(line_start, line_end - line_start).starts_with(prefix)) ++count;
+    line_start = line_end + 1;
+  }
+  return count;
+}
+
 bool Ready(int port) {
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(10, 0);
@@ -383,7 +450,8 @@ bool Ready(int port) {
 }
 
 std::string Config(const Flags& flags, const std::string& url,
-                   const std::vector<fake_esimfly::FakeEsim>& fleet) {
+                   const std::vector<fake_esimfly::FakeEsim>& fleet,
+                   const std::string& webhook_secret_file) {
   std::string yaml;
   yaml.reserve(fleet.size() * 80 + 1024);
   yaml += "api:\n  url: " + url + "\n  access_code: " + kAccessCode +
@@ -395,6 +463,11 @@ std::string Config(const Flags& flags, const std::string& url,
       "  rate_limit:\n    per_minute: 1000000000\n    per_hour: 1000000000\n"
       "    per_day: 1000000000\n";
   yaml += "poll:\n  interval: 60s\n  stale_after: 6h\n";
+  if (flags.webhook_deliveries > 0) {
+    // No subscription reads (check_interval 0): the fake's GET /webhooks is not what is measured.
+    yaml += std::string("webhook:\n  path: ") + kWebhookPath +
+            "\n  secret_file: " + webhook_secret_file + "\n  check_interval: 0\n";
+  }
   yaml += "esims:\n";
   size_t i = 0;
   for (const auto& esim : fleet) {
@@ -412,6 +485,144 @@ std::string Fixed(double value, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
   return buffer;
+}
+
+struct RestartStats {
+  double stop_seconds = 0;    // SIGTERM to exit (the state written on the way)
+  double seconds = 0;         // fork/exec to the end of the first page with every eSIM
+  double listen_seconds = 0;  // fork/exec to its port in its log (config loaded, state restored)
+  double peak_rss_mib = 0;    // VmHWM of the restarted process then
+  size_t first_page_samples = 0;
+  int pages = 0;
+  size_t polls = 0;                       // requests the fake got meanwhile
+  std::optional<size_t> restored, saved;  // from the "durable state restored" log line
+};
+
+// The number after ` key=` (or `"key":`) on the first log line holding `message`.
+std::optional<size_t> LoggedNumber(const std::string& log, const std::string& message,
+                                   const std::string& key) {
+  std::istringstream lines(log);
+  std::string line;
+  const std::regex pattern("(^|[^_a-zA-Z])\"?" + key + "\"?[=:]\"?([0-9]+)");
+  while (std::getline(lines, line)) {
+    if (line.find(message) == std::string::npos) continue;
+    std::smatch match;
+    if (std::regex_search(line, match, pattern)) return std::stoul(match[2]);
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Phase 4, after `running` was stopped: starts `restarted` and reads /metrics until it holds one
+// esim_data_used_bytes{ sample per eSIM. `page_bytes`: the size of a page before the restart.
+RestartStats Restart(const Flags& flags, Exporter& running, std::optional<Exporter>& restarted,
+                     const std::string& config, const std::string& log_path,
+                     const fake_esimfly::FakeEsimflyApi& api, size_t page_bytes) {
+  RestartStats stats;
+  // The reader's buffer is grown and touched before the clock starts, as in Scrape (a scraper
+  // reuses its buffers): growing a fresh 112 MB string page by page during the first read took
+  // about a second at 50,000 eSIMs, which is the reader's cost, not the exporter's.
+  ScrapeConnection::Answer answer;
+  answer.body.assign(page_bytes + page_bytes / 4, '\0');
+  answer.body.clear();
+  const auto stop_start = Clock::now();
+  const int status = running.Stop(kRestartTimeout);
+  stats.stop_seconds = Seconds(Clock::now() - stop_start);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("the exporter did not stop cleanly on SIGTERM (wait status " +
+                             std::to_string(status) + ")");
+  }
+  const size_t requests_before = api.RequestCount();
+  const auto start = Clock::now();
+  const auto deadline = start + kRestartTimeout;
+  restarted.emplace(flags.exporter, config, log_path, flags.storage_dir, flags.storage_interval,
+                    kRestartTimeout);
+  stats.listen_seconds = Seconds(Clock::now() - start);
+  ScrapeConnection connection(restarted->port());
+  size_t samples = 0;
+  for (;;) {
+    connection.Get("/metrics", false, answer);
+    if (answer.status != 200) {
+      throw std::runtime_error("GET /metrics of the restarted exporter answered " +
+                               std::to_string(answer.status));
+    }
+    samples = CountLinesStartingWith(answer.body, "esim_data_used_bytes{");
+    if (++stats.pages == 1) stats.first_page_samples = samples;
+    if (samples >= flags.esims) break;
+    if (Clock::now() > deadline) {
+      throw std::runtime_error(
+          "the restarted exporter did not serve all " + std::to_string(flags.esims) +
+          " esim_data_used_bytes series within " + std::to_string(kRestartTimeout.count()) +
+          " s: the last of " + std::to_string(stats.pages) + " pages held " +
+          std::to_string(samples) + " (log: " + log_path + ")");
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  stats.seconds = Seconds(Clock::now() - start);
+  stats.peak_rss_mib = StatusMiB(restarted->pid(), "VmHWM");
+  stats.polls = api.RequestCount() - requests_before;
+  const std::string log = ReadFile(log_path);
+  stats.restored = LoggedNumber(log, "durable state restored", "esims");
+  stats.saved = LoggedNumber(log, "durable state restored", "saved_esims");
+  return stats;
+}
+
+struct WebhookStats {
+  size_t sent = 0, ok = 0;
+  double seconds = 0;
+  std::vector<double> ms;
+  double applied = 0;  // esim_webhook_deliveries_total{outcome="applied"} afterwards
+};
+
+// Phase 5: `count` signed esim.usage.threshold deliveries, eSIMs spread over the fleet, over
+// kWebhookConnections kept-alive connections at once.
+WebhookStats SendWebhooks(int port, const std::vector<fake_esimfly::FakeEsim>& fleet,
+                          size_t count) {
+  // Every delivery prepared (and signed) before the clock starts, as fake_esimfly_webhook does.
+  std::vector<fake_esimfly::WebhookDelivery> deliveries;
+  deliveries.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const auto& esim = fleet[(i * fleet.size() / count) % fleet.size()];
+    deliveries.push_back(fake_esimfly::UsageThresholdDelivery(
+        kWebhookSecret, esim.iccid, 1.0 + static_cast<double>(i % 300) / 100.0, 5.0, 500));
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + kWebhookPath;
+  WebhookStats stats;
+  stats.sent = count;
+  stats.ms.resize(count);
+  std::atomic<size_t> next{0}, ok{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kWebhookConnections; ++c) {
+    threads.emplace_back([&] {
+      fake_esimfly::WebhookSender sender(url);
+      for (size_t i; (i = next++) < deliveries.size();) {
+        const auto sent = Clock::now();
+        const int status = sender.Send(deliveries[i]);
+        stats.ms[i] = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+        if (status >= 200 && status < 300) ++ok;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  stats.seconds = Seconds(Clock::now() - start);
+  stats.ok = ok;
+
+  ScrapeConnection connection(port);
+  ScrapeConnection::Answer answer;
+  connection.Get("/metrics", false, answer);
+  const std::string_view body = answer.body;
+  constexpr std::string_view kCounter = "esim_webhook_deliveries_total{";
+  for (size_t line_start = 0; line_start < body.size();) {
+    size_t line_end = body.find('\n', line_start);
+    if (line_end == std::string_view::npos) line_end = body.size();
+    const std::string_view line = body.substr(line_start, line_end - line_start);
+    if (line.starts_with(kCounter) && line.find("outcome=\"applied\"") != std::string_view::npos) {
+      stats.applied += std::stod(std::string(line.substr(line.rfind(' ') + 1)));
+    }
+    line_start = line_end + 1;
+  }
+  return stats;
 }
 
 int Run(const Flags& flags) {
@@ -438,7 +649,12 @@ int Run(const Flags& flags) {
   {
     std::ofstream(dir + "/secret_key") << kSecret << "\n";
     chmod((dir + "/secret_key").c_str(), 0600);
-    std::ofstream(dir + "/config.yml") << Config(flags, api.BaseUrl(), fleet);
+    if (flags.webhook_deliveries > 0) {
+      std::ofstream(dir + "/webhook_secret") << kWebhookSecret << "\n";
+      chmod((dir + "/webhook_secret").c_str(), 0600);
+    }
+    std::ofstream(dir + "/config.yml")
+        << Config(flags, api.BaseUrl(), fleet, dir + "/webhook_secret");
   }
   const size_t n = flags.esims;
 
@@ -514,6 +730,20 @@ int Run(const Flags& flags) {
   const size_t total_connections = api.ConnectionCount();
   const size_t total_requests = api.RequestCount();
 
+  // Phase 4: restart.
+  std::optional<Exporter> restarted;
+  RestartStats restart;
+  if (flags.restart) {
+    restart = Restart(flags, exporter, restarted, dir + "/config.yml",
+                      dir + "/exporter-restart.log", api, idle_plain.body_bytes);
+  }
+  // Phase 5: webhook ingest, by whichever exporter runs now.
+  WebhookStats webhook;
+  if (flags.webhook_deliveries > 0) {
+    webhook = SendWebhooks(restarted ? restarted->port() : exporter.port(), fleet,
+                           flags.webhook_deliveries);
+  }
+
   // The table.
   auto row = [](const std::string& what, const std::string& value) {
     std::printf("| %-52s | %22s |\n", what.c_str(), value.c_str());
@@ -557,6 +787,29 @@ int Run(const Flags& flags) {
       std::to_string(cycle_connections));
   row(std::string(flags.tls ? "TLS handshakes" : "TCP connections") + " in the whole run",
       std::to_string(total_connections) + " for " + std::to_string(total_requests) + " req");
+  if (flags.restart) {
+    row("restart: SIGTERM to exit, state written (s)", Fixed(restart.stop_seconds, 2));
+    row("restart: exec to all " + std::to_string(n) + " series on /metrics (s)",
+        Fixed(restart.seconds, 2));
+    row("restart: of which exec to its port logged (s)", Fixed(restart.listen_seconds, 2));
+    row("restart: peak RSS then, VmHWM (MiB)", Fixed(restart.peak_rss_mib, 1));
+    row("restart: eSIMs restored / saved (its log)",
+        (restart.restored ? std::to_string(*restart.restored) : std::string("none")) + " / " +
+            (restart.saved ? std::to_string(*restart.saved) : std::string("none")));
+    row("restart: pages read; data_used samples in the first",
+        std::to_string(restart.pages) + "; " + std::to_string(restart.first_page_samples));
+    row("restart: polls until all series", std::to_string(restart.polls));
+  }
+  if (flags.webhook_deliveries > 0) {
+    row("webhook: deliveries over " + std::to_string(kWebhookConnections) +
+            " connections, 2xx / sent",
+        std::to_string(webhook.ok) + " / " + std::to_string(webhook.sent));
+    row("webhook: applied (esim_webhook_deliveries_total)", Fixed(webhook.applied, 0));
+    row("webhook: deliveries/s", Fixed(static_cast<double>(webhook.sent) / webhook.seconds, 0));
+    row("webhook: delivery p50 / p99 / max (ms)",
+        Fixed(Percentile(webhook.ms, 0.5), 2) + " / " + Fixed(Percentile(webhook.ms, 0.99), 2) +
+            " / " + Fixed(Percentile(webhook.ms, 1.0), 2));
+  }
   std::printf("\n");
 
   std::printf(
@@ -565,19 +818,41 @@ int Run(const Flags& flags) {
       "idle_gzip_p90_ms=%.3f idle_polls=%zu busy_plain_ms=%.3f busy_plain_p90_ms=%.3f "
       "busy_gzip_ms=%.3f busy_gzip_p90_ms=%.3f busy_polls_per_s=%.1f peak_rss_mib=%.1f "
       "cpu_per_request_us=%.1f polls_per_s=%.1f cycle_s=%.2f cycle_connections=%zu "
-      "total_connections=%zu total_requests=%zu\n",
+      "total_connections=%zu total_requests=%zu",
       n, flags.latency_ms, flags.concurrency, flags.tls ? 1 : 0, idle_plain.series,
       idle_plain.body_bytes, idle_gzip.body_bytes, idle_plain.Median(), idle_plain.Percentile(0.9),
       idle_gzip.Median(), idle_gzip.Percentile(0.9), idle_requests, busy_plain.Median(),
       busy_plain.Percentile(0.9), busy_gzip.Median(), busy_gzip.Percentile(0.9), busy_rate,
       peak_rss, cpu_per_request_us, throughput, cycle_seconds, cycle_connections, total_connections,
       total_requests);
+  if (flags.restart) {
+    std::printf(
+        " restart_s=%.2f restart_peak_rss_mib=%.1f restart_listen_s=%.2f restart_restored=%zu "
+        "restart_polls=%zu",
+        restart.seconds, restart.peak_rss_mib, restart.listen_seconds, restart.restored.value_or(0),
+        restart.polls);
+  }
+  if (flags.webhook_deliveries > 0) {
+    std::printf(" webhook_per_s=%.0f webhook_p50_ms=%.3f webhook_p99_ms=%.3f webhook_ok=%zu",
+                static_cast<double>(webhook.sent) / webhook.seconds, Percentile(webhook.ms, 0.5),
+                Percentile(webhook.ms, 0.99), webhook.ok);
+  }
+  std::printf("\n");
   std::fflush(stdout);
 
   std::remove((dir + "/config.yml").c_str());
   std::remove((dir + "/secret_key").c_str());
   std::remove((dir + "/exporter.log").c_str());
+  std::remove((dir + "/exporter-restart.log").c_str());
+  std::remove((dir + "/webhook_secret").c_str());
   rmdir(dir.c_str());
+  if (flags.restart && restart.restored != n) {
+    std::cerr << "load_bench: the restarted exporter restored "
+              << (restart.restored ? std::to_string(*restart.restored) : std::string("no"))
+              << " eSIMs from its durable state, not " << n
+              << ": the restart time above includes polling\n";
+    return 1;
+  }
   return 0;
 }
 
