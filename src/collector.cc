@@ -446,7 +446,8 @@ void WriteInfoFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
 // What webhook events said of each eSIM.
 void WriteEventFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                         const ExporterStatus& status) {
-  DataGauge(out, rows, kInstalledTime, [](const Row& r) { return r.record->installed_time; });
+  DataGauge(out, rows, kInstalledTime,
+            [](const Row& r) { return r.record->Installation().installed_time; });
   DataGauge(out, rows, kLastEventTime, [](const Row& r) -> std::optional<double> {
     if (r.record->last_event_time <= 0) return std::nullopt;
     return r.record->last_event_time;

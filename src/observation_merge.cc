@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <utility>
 
 namespace esim {
 namespace {
@@ -122,11 +124,13 @@ void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed) 
       }
       break;
     case WebhookEventType::kInstalled:
-      if (observed >= record.installed_observed_time) {
-        if (event.installed_at) record.installed_time = event.installed_at;
-        if (event.eid) record.eid = event.eid;
-        if (event.imsi) record.imsi = event.imsi;
-        record.installed_observed_time = observed;
+      if (observed >= record.Installation().installed_observed_time) {
+        InstallationFacts facts = record.Installation();
+        if (event.installed_at) facts.installed_time = event.installed_at;
+        if (event.eid) facts.eid = event.eid;
+        if (event.imsi) facts.imsi = event.imsi;
+        facts.installed_observed_time = observed;
+        record.installation = std::make_shared<const InstallationFacts>(std::move(facts));
       }
       break;
     case WebhookEventType::kProfileUpdated:
@@ -134,8 +138,12 @@ void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed) 
         merged.profile = event.profile;
         record.profile_time = observed;
       }
-      if (event.eid) record.eid = event.eid;
-      if (event.imsi) record.imsi = event.imsi;
+      if (event.eid || event.imsi) {
+        InstallationFacts facts = record.Installation();
+        if (event.eid) facts.eid = event.eid;
+        if (event.imsi) facts.imsi = event.imsi;
+        record.installation = std::make_shared<const InstallationFacts>(std::move(facts));
+      }
       break;
     default:
       return;

@@ -62,8 +62,8 @@ RenderedLabels RenderLabels(const EsimRecord& record) {
   labels.EndPart(RenderedLabels::kDeviceModel);
   if (device) AppendPairs(text, {{"imei", Text(known->device.imei)}});
   labels.EndPart(RenderedLabels::kDeviceImei);
-  if (record.eid || record.imsi) {
-    AppendPairs(text, {{"eid", Text(record.eid)}, {"imsi", Text(record.imsi)}});
+  if (const InstallationFacts& facts = record.Installation(); facts.eid || facts.imsi) {
+    AppendPairs(text, {{"eid", Text(facts.eid)}, {"imsi", Text(facts.imsi)}});
   }
   labels.EndPart(RenderedLabels::kSubscriber);
   if (record.package) {

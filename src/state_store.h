@@ -32,6 +32,17 @@ struct PackageInfo {
   bool operator==(const PackageInfo&) const = default;
 };
 
+// What esim.installed and esim.profile.updated events tell beyond the status: few eSIMs get
+// them, so a record holds a pointer (null until one came, shared by the record's copies) rather
+// than ~100 bytes of fields in every record.
+struct InstallationFacts {
+  std::optional<double> installed_time;  // esim.installed's installed_at
+  double installed_observed_time = 0;    // observation time of the event behind installed_time
+  // Personal data, like the IMEI: exported only when metrics.export_eid_imsi opts in.
+  std::optional<std::string> eid, imsi;
+  bool operator==(const InstallationFacts&) const = default;
+};
+
 struct EsimRecord {
   EsimConfig config;                 // from the config, or made up for an eSIM found by discovery
   bool discovered = false;           // not in the config: monitored because a sweep listed it
@@ -47,11 +58,8 @@ struct EsimRecord {
   std::shared_ptr<const PackageInfo> package;
 
   // From webhook events (docs/contract.md, "Webhooks"); each with the time of its observation.
-  double profile_time = 0;               // of status->profile (live answer or event)
-  std::optional<double> installed_time;  // esim.installed's installed_at
-  double installed_observed_time = 0;
-  // Personal data, like the IMEI: exported only when metrics.export_eid_imsi opts in.
-  std::optional<std::string> eid, imsi;
+  double profile_time = 0;  // of status->profile (live answer or event)
+  std::shared_ptr<const InstallationFacts> installation;  // null until an event brought one
   double last_event_time = 0;  // observation time of the newest applied event; 0: none
 
   // Any observation, live poll or sweep: readiness, staleness, the landing page's last poll.
@@ -80,6 +88,11 @@ struct EsimRecord {
   // built by hand (tests) may leave it empty and the renderer renders the labels itself.
   std::optional<RenderedLabels> labels;
 
+  // The installation facts, empty ones when no event brought any.
+  const InstallationFacts& Installation() const {
+    static const InstallationFacts kNone;
+    return installation ? *installation : kNone;
+  }
   // The ICCID to label series with: configured, else learned from the API.
   const std::string& Iccid() const { return config.iccid.empty() ? learned_iccid : config.iccid; }
   // The vendor's eSIM id when known: configured, else from the listing.

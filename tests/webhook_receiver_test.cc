@@ -283,7 +283,7 @@ TEST_F(WebhookReceiverTest, InstalledAndProfileEventsAndTheirMetrics) {
   EXPECT_EQ(Deliver(profile, "whd_2", kNow, "", kNow, "esim.profile.updated").outcome, "applied");
   EXPECT_TRUE(poll_soon_.empty());  // only usage and status events ask for a live read
   const auto record = Record();
-  EXPECT_EQ(record->installed_time, kNow - 5);
+  EXPECT_EQ(record->Installation().installed_time, kNow - 5);
   EXPECT_EQ(record->status->profile, "Disabled");
   EXPECT_EQ(record->last_event_time, kNow - 3);
 
