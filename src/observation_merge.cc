@@ -93,6 +93,25 @@ void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
   record.last_listed_time = now;
 }
 
+namespace {
+
+// The record's installation facts with what `event` says of them; `installed`: also its
+// installed_at and observation time (esim.installed). New facts, never a change to the shared
+// ones: a snapshot taken before keeps what it saw.
+void MergeInstallation(EsimRecord& record, const WebhookEvent& event, double observed,
+                       bool installed) {
+  InstallationFacts facts = record.Installation();
+  if (installed) {
+    if (event.installed_at) facts.installed_time = event.installed_at;
+    facts.installed_observed_time = observed;
+  }
+  if (event.eid) facts.eid = event.eid;
+  if (event.imsi) facts.imsi = event.imsi;
+  record.installation = std::make_shared<const InstallationFacts>(std::move(facts));
+}
+
+}  // namespace
+
 void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed) {
   if (!record.status) record.status = EsimStatus{};
   EsimStatus& merged = *record.status;
@@ -125,12 +144,7 @@ void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed) 
       break;
     case WebhookEventType::kInstalled:
       if (observed >= record.Installation().installed_observed_time) {
-        InstallationFacts facts = record.Installation();
-        if (event.installed_at) facts.installed_time = event.installed_at;
-        if (event.eid) facts.eid = event.eid;
-        if (event.imsi) facts.imsi = event.imsi;
-        facts.installed_observed_time = observed;
-        record.installation = std::make_shared<const InstallationFacts>(std::move(facts));
+        MergeInstallation(record, event, observed, /*installed=*/true);
       }
       break;
     case WebhookEventType::kProfileUpdated:
@@ -138,12 +152,7 @@ void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed) 
         merged.profile = event.profile;
         record.profile_time = observed;
       }
-      if (event.eid || event.imsi) {
-        InstallationFacts facts = record.Installation();
-        if (event.eid) facts.eid = event.eid;
-        if (event.imsi) facts.imsi = event.imsi;
-        record.installation = std::make_shared<const InstallationFacts>(std::move(facts));
-      }
+      if (event.eid || event.imsi) MergeInstallation(record, event, observed, /*installed=*/false);
       break;
     default:
       return;
