@@ -1047,7 +1047,7 @@ class Loader : public YamlReader {
                       }},
                      {"labels",
                       [&](const Node& k, const Node& v) {
-                        esim.labels = ParseLabels(k, v, Join(path, "labels"));
+                        esim.labels = label_sets_.Get(ParseLabels(k, v, Join(path, "labels")));
                       }},
                      {"alerts",
                       [&](const Node& k, const Node& v) {
@@ -1386,6 +1386,7 @@ class Loader : public YamlReader {
   mode_t config_mode_ = 0;  // the config file's st_mode, for the inline secret warnings
   AlertLevel default_alerts_{"alerts"};
   std::vector<AlertLevel> group_alerts_;  // in alerts.groups order
+  ConfigLabelsPool label_sets_;           // eSIMs with the same labels share one set
 
   Mark root_mark_;
   std::optional<Mark> interval_mark_;

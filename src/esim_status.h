@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pooled_text.h"
+
 namespace esim {
 
 // The documented lifecycle statuses (docs/esimfly-api.md, "Statuses"), in the order
@@ -16,8 +18,10 @@ namespace esim {
 inline constexpr std::array<std::string_view, 6> kLifecycleStatuses = {
     "NEW", "ACTIVE", "EXPIRED", "DEPLETED", "CANCELLED", "DELETED"};
 
+// The texts of a status are pooled (PooledText): a fleet repeats the same few operators,
+// countries, models and states, and a record is copied on every poll.
 struct NetworkInfo {
-  std::optional<std::string> operator_name, mcc, mnc, country, country_iso2, connection_type;
+  PooledText operator_name, mcc, mnc, country, country_iso2, connection_type;
   // The API sends an object of nulls until the eSIM has connected.
   bool HasAny() const {
     return operator_name || mcc || mnc || country || country_iso2 || connection_type;
@@ -26,7 +30,7 @@ struct NetworkInfo {
 };
 
 struct DeviceInfo {
-  std::optional<std::string> model, imei;  // IMEI is personal data
+  PooledText model, imei;  // IMEI is personal data
   bool HasAny() const { return model || imei; }
   bool operator==(const DeviceInfo&) const = default;
 };
@@ -34,7 +38,7 @@ struct DeviceInfo {
 struct EsimStatus {
   std::string iccid;
   std::string status;  // lifecycle: one of kLifecycleStatuses, or an undocumented one
-  std::optional<std::string> esim_status, smdp_status, profile;
+  PooledText esim_status, smdp_status, profile;
   bool unlimited = false;
   NetworkInfo last_network;
   DeviceInfo device;

@@ -8,6 +8,17 @@
 namespace esim {
 namespace {
 
+// The record's ICCID as an answer or event gives it: kept only when the config does not name
+// the eSIM by it already (a second copy of every ICCID cost ~5 MB per 100,000 eSIMs).
+void LearnIccid(EsimRecord& record, const std::string& iccid) {
+  if (iccid.empty()) return;
+  if (iccid == record.config.iccid) {
+    record.learned_iccid.clear();
+  } else {
+    record.learned_iccid = iccid;
+  }
+}
+
 bool WithinListRounding(double live, double listed) {
   return std::fabs(listed - live) < kListRoundingBytes;
 }
@@ -32,7 +43,6 @@ void MergeStatusAndValidity(EsimRecord& record, const Observation& seen, double 
 void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
   if (!record.status) record.status = EsimStatus{};
   EsimStatus& merged = *record.status;
-  merged.iccid = live.iccid;
   merged.esim_status = live.esim_status;
   merged.smdp_status = live.smdp_status;
   if (now >= record.profile_time) {
@@ -50,13 +60,12 @@ void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
     record.usage_time = now;
   }
   MergeStatusAndValidity(record, live, now);
-  if (!live.iccid.empty()) record.learned_iccid = live.iccid;
+  LearnIccid(record, live.iccid);
 }
 
 void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
   if (!record.status) record.status = EsimStatus{};
   EsimStatus& merged = *record.status;
-  if (merged.iccid.empty()) merged.iccid = listed.iccid;
   if (now >= record.usage_time) {
     // A live value the listing only rounds stays: otherwise the exported value would flip
     // between the two roundings with every sweep and live poll. A real change (1 MiB or more),
@@ -79,7 +88,7 @@ void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
     record.usage_time = now;
   }
   MergeStatusAndValidity(record, listed, now);
-  record.learned_iccid = listed.iccid;
+  LearnIccid(record, listed.iccid);
   record.listed_id = listed.id;
   std::string countries;
   for (const std::string& country : listed.countries) {
@@ -115,8 +124,7 @@ void MergeInstallation(EsimRecord& record, const WebhookEvent& event, double obs
 void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed) {
   if (!record.status) record.status = EsimStatus{};
   EsimStatus& merged = *record.status;
-  if (merged.iccid.empty() && !event.iccid.empty()) merged.iccid = event.iccid;
-  if (record.learned_iccid.empty() && !event.iccid.empty()) record.learned_iccid = event.iccid;
+  if (record.Iccid().empty()) LearnIccid(record, event.iccid);
   if (!record.listed_id && event.esim_id) record.listed_id = event.esim_id;
   switch (event.type) {
     case WebhookEventType::kUsageThreshold:

@@ -9,7 +9,7 @@
 namespace esim {
 namespace {
 
-std::string_view Text(const std::optional<std::string>& value) {
+std::string_view Text(const PooledText& value) {
   return value ? std::string_view(*value) : std::string_view();
 }
 

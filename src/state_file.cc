@@ -254,9 +254,15 @@ void PutOpt(json& out, const char* key, const std::optional<T>& value) {
 void PutOpt(json& out, const char* key, const std::optional<double>& value) {
   if (value) out[key] = Finite(*value);
 }
+void PutOpt(json& out, const char* key, const PooledText& value) {
+  if (value) out[key] = *value;
+}
 template <typename T>
 void GetOpt(const json& in, const char* key, std::optional<T>& value) {
   if (const auto it = in.find(key); it != in.end()) value = it->get<T>();
+}
+void GetOpt(const json& in, const char* key, PooledText& value) {
+  if (const auto it = in.find(key); it != in.end()) value = it->get<std::string>();
 }
 template <typename T>
 void Get(const json& in, const char* key, T& value) {
@@ -363,7 +369,8 @@ json EsimJson(const PersistedEsim& esim) {
   if (r.discovered) out["discovered"] = 1;
   if (r.status) {
     json status = StatusJson(*r.status);
-    if (status["iccid"] == r.Iccid()) status.erase("iccid");
+    // The record names the eSIM (Iccid()); its status holds no ICCID of its own.
+    status.erase("iccid");
     for (const char* key : {"activation", "last_usage", "expiry", "used", "total"}) {
       if (const auto it = status.find(key); it != status.end()) *it = Num(it->get<double>());
     }
@@ -372,10 +379,7 @@ json EsimJson(const PersistedEsim& esim) {
     out["times"] = {Num(r.usage_time), Num(r.lifecycle_time), Num(r.validity_time),
                     r.used_from_live ? 1 : 0, r.total_from_live ? 1 : 0};
   }
-  // "=": the configured ICCID, confirmed by the API.
-  if (!r.learned_iccid.empty()) {
-    out["learned_iccid"] = r.learned_iccid == r.config.iccid ? "=" : r.learned_iccid;
-  }
+  if (!r.learned_iccid.empty()) out["learned_iccid"] = r.learned_iccid;
   PutOpt(out, "listed_id", r.listed_id);
   if (r.package) out["package"] = {r.package->code, r.package->name, r.package->countries};
   // Any observation: [polled, time, success time, ok, code, message].
@@ -410,11 +414,12 @@ PersistedEsim EsimFrom(const json& in) {
   if (r.config.iccid.empty() && !r.config.esim_id) throw std::runtime_error("eSIM without id");
   if (const auto it = in.find("discovered"); it != in.end()) r.discovered = Flag(*it);
   Get(in, "learned_iccid", r.learned_iccid);
-  if (r.learned_iccid == "=") r.learned_iccid = r.config.iccid;
+  // "=" (written by earlier versions): the configured one, which the record does not repeat.
+  if (r.learned_iccid == "=" || r.learned_iccid == r.config.iccid) r.learned_iccid.clear();
   GetOpt(in, "listed_id", r.listed_id);
   if (const auto it = in.find("status"); it != in.end()) {
     r.status = StatusFrom(*it);
-    if (r.status->iccid.empty()) r.status->iccid = r.Iccid();
+    r.status->iccid.clear();
     const json& times = in.at("times");
     r.usage_time = times.at(0).get<double>();
     r.lifecycle_time = times.at(1).get<double>();

@@ -44,15 +44,18 @@ struct InstallationFacts {
 };
 
 struct EsimRecord {
-  EsimConfig config;                 // from the config, or made up for an eSIM found by discovery
-  bool discovered = false;           // not in the config: monitored because a sweep listed it
-  std::optional<EsimStatus> status;  // merged: each field group from its newest observation
+  EsimConfig config;        // from the config, or made up for an eSIM found by discovery
+  bool discovered = false;  // not in the config: monitored because a sweep listed it
+  // Merged: each field group from its newest observation. Its iccid is left empty: Iccid()
+  // names the eSIM (a third copy of every ICCID cost ~5 MB per 100,000 eSIMs).
+  std::optional<EsimStatus> status;
   // Unix seconds of the observation behind each field group of `status`.
   double usage_time = 0, lifecycle_time = 0, validity_time = 0;
   // status->used_bytes / total_bytes came from a live answer (GB with decimals): a listed value
   // (whole MB) that agrees with it within the list's rounding does not replace it.
   bool used_from_live = false, total_from_live = false;
-  std::string learned_iccid;         // from a live answer or the listing
+  // From a live answer, the listing or an event; empty when it is config.iccid.
+  std::string learned_iccid;
   std::optional<int64_t> listed_id;  // the vendor's eSIM id, from the listing
   // From the listing; shared by the record's copies (one per poll) while it stays the same.
   std::shared_ptr<const PackageInfo> package;

@@ -195,6 +195,26 @@ balance:
   EXPECT_EQ(config.balance.interval, seconds(60));
 }
 
+// A fleet labels by site or customer: eSIMs with the same labels share one set (~25 MB at
+// 100,000 eSIMs otherwise), and a different set stays apart.
+TEST(LoadConfigTest, EsimsWithTheSameLabelsShareOneSet) {
+  TempDir dir;
+  const std::string path =
+      dir.Write("c.yml", std::string("esims:\n") +
+                             "  - {iccid: \"8948010010036785060\", labels: {site: a, fleet: x}}\n" +
+                             "  - {esim_id: 7, name: b, labels: {fleet: x, site: a}}\n" +
+                             "  - {esim_id: 8, name: c, labels: {site: b, fleet: x}}\n" +
+                             "  - {esim_id: 9, name: d}\n");
+  const Config config = LoadConfig(path, CredentialsEnv());
+  ASSERT_EQ(config.esims.size(), 4u);
+  const ConfigLabels::Map expected{{"fleet", "x"}, {"site", "a"}};
+  EXPECT_EQ(config.esims[0].labels.map(), expected);
+  EXPECT_EQ(&config.esims[0].labels.map(), &config.esims[1].labels.map());
+  EXPECT_EQ(config.esims[2].labels.map(), (ConfigLabels::Map{{"fleet", "x"}, {"site", "b"}}));
+  EXPECT_NE(&config.esims[2].labels.map(), &config.esims[0].labels.map());
+  EXPECT_TRUE(config.esims[3].labels.empty());
+}
+
 // --- inventory, balance -------------------------------------------------------------------------
 
 TEST(InventoryConfigTest, DiscoveryNeedsNoEsimsList) {

@@ -20,6 +20,44 @@ WebhookEvent Installed(double at, const std::string& eid, const std::string& ims
   return event;
 }
 
+// A record keeps one copy of its ICCID: the configured one, else the one an answer, the listing
+// or an event gave; its status holds none (Iccid() names the eSIM).
+TEST(ObservationMergeTest, TheIccidIsKeptOnceWhereverItComesFrom) {
+  EsimStatus live;
+  live.iccid = "8948010010092445039";
+  live.status = "ACTIVE";
+
+  EsimRecord by_iccid;
+  by_iccid.config.iccid = live.iccid;
+  MergeLive(by_iccid, live, kNow);
+  EXPECT_EQ(by_iccid.learned_iccid, "");
+  EXPECT_EQ(by_iccid.status->iccid, "");
+  EXPECT_EQ(by_iccid.Iccid(), "8948010010092445039");
+
+  EsimRecord by_id;
+  by_id.config.esim_id = 7;
+  MergeLive(by_id, live, kNow);
+  EXPECT_EQ(by_id.learned_iccid, "8948010010092445039");
+  EXPECT_EQ(by_id.status->iccid, "");
+  EXPECT_EQ(by_id.Iccid(), "8948010010092445039");
+
+  ListedEsim listed;
+  listed.id = 7;
+  listed.iccid = "8948010010092445039";
+  listed.status = "ACTIVE";
+  EsimRecord listed_by_iccid;
+  listed_by_iccid.config.iccid = listed.iccid;
+  MergeListed(listed_by_iccid, listed, kNow);
+  EXPECT_EQ(listed_by_iccid.learned_iccid, "");
+  EXPECT_EQ(listed_by_iccid.status->iccid, "");
+
+  EsimRecord evented;
+  evented.config.esim_id = 7;
+  MergeEvent(evented, Installed(kNow - 60, "", ""), kNow - 60);
+  EXPECT_EQ(evented.learned_iccid, "8948010010092445039");
+  EXPECT_EQ(evented.status->iccid, "");
+}
+
 TEST(ObservationMergeTest, InstallationFactsArePointedToOnlyOnceAnEventBringsThem) {
   EsimRecord record;
   EsimStatus live;

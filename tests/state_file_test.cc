@@ -28,8 +28,7 @@ PersistedState SampleState() {
   r.config.iccid = "8944000000000000001";
   r.config.name = "router \"one\"\n";
   r.config.labels = {{"site", "bern"}, {"team", "ops"}};
-  EsimStatus status;
-  status.iccid = r.config.iccid;
+  EsimStatus status;  // a record's status holds no ICCID: the record names the eSIM
   status.status = "ACTIVE";
   status.esim_status = "Enabled";
   status.profile = std::nullopt;
@@ -46,7 +45,7 @@ PersistedState SampleState() {
   r.lifecycle_time = 1764547101;
   r.validity_time = 1764547102;
   r.used_from_live = true;
-  r.learned_iccid = "8944000000000000001";
+  r.learned_iccid = "8944000000000000009";  // the API said otherwise
   r.listed_id = 42;
   r.package =
       std::make_shared<const PackageInfo>(PackageInfo{"CH_10GB", "Switzerland 10 GB", "CH,LI"});
@@ -190,6 +189,30 @@ TEST(StateFileTest, FileFromBeforeSubscriptionReadsStillReads) {
   EXPECT_EQ(decoded->next_balance_time, 1764548000);
   EXPECT_EQ(decoded->next_webhook_check_time, 0);
   EXPECT_FALSE(decoded->webhook_subscription);
+}
+
+// Earlier versions wrote the status's ICCID, and "=" for a learned ICCID equal to the configured
+// one: both read into a record that holds neither (Iccid() names the eSIM).
+TEST(StateFileTest, IccidCopiesOfEarlierVersionsAreNotKept) {
+  const std::string body =
+      R"({"t":"esim","iccid":"8944000000000000001","learned_iccid":"=",)"
+      R"("status":{"iccid":"8944000000000000001","status":"ACTIVE","used":5},"times":[1,1,1,0,0]})"
+      "\n"
+      R"({"t":"esim","iccid":"8944000000000000002","learned_iccid":"8944000000000000002"})"
+      "\n";
+  std::string error;
+  const auto decoded = DecodeState(FrameStateBody(body, "fp", 1764547000), error);
+  ASSERT_TRUE(decoded) << error;
+  ASSERT_EQ(decoded->esims.size(), 2u);
+  const EsimRecord& first = decoded->esims[0].record;
+  EXPECT_EQ(first.Iccid(), "8944000000000000001");
+  EXPECT_EQ(first.learned_iccid, "");
+  ASSERT_TRUE(first.status);
+  EXPECT_EQ(first.status->iccid, "");
+  EXPECT_EQ(first.status->status, "ACTIVE");
+  EXPECT_EQ(first.status->used_bytes, 5);
+  EXPECT_EQ(decoded->esims[1].record.learned_iccid, "");
+  EXPECT_EQ(decoded->esims[1].record.Iccid(), "8944000000000000002");
 }
 
 TEST(StateFileTest, HeaderNamesFormatVersionAndFingerprint) {
