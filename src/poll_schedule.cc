@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
+#include <tuple>
 
 namespace esim {
 namespace {
@@ -98,14 +100,32 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
   } else {
     interval_ = EffectiveInterval(configured_interval, keys.size(), limits);
   }
-  std::map<std::string, Entry> updated;
+  size_t chars = 0;
+  for (const std::string& key : keys) chars += key.size();
+  if (chars >= UINT32_MAX || keys.size() >= UINT32_MAX) {
+    throw std::length_error("PollSchedule: too many eSIMs");
+  }
+  std::vector<Entry> updated;
+  updated.reserve(keys.size());
+  std::string key_chars;
+  key_chars.reserve(chars);
+  std::vector<uint32_t> key_ends;
+  key_ends.reserve(keys.size());
+  PositionIndex by_key;
+  by_key.Reset(keys.size());
+  const auto new_key = [&](size_t index) {
+    const size_t begin = index == 0 ? 0 : key_ends[index - 1];
+    return std::string_view(key_chars).substr(begin, key_ends[index] - begin);
+  };
   for (size_t slot = 0; slot < keys.size(); ++slot) {
     const std::string& key = keys[slot];
-    auto old = entries_.find(key);
+    const uint64_t hash = PositionIndex::HashOf(key);
+    // A key given twice: the first one counts.
+    if (by_key.Find(hash, [&](size_t at) { return new_key(at) == key; })) continue;
     Entry entry;
-    if (old != entries_.end()) {
-      entry = old->second;  // trivially copyable: no config copied any more
-      Dequeue(entry);
+    if (const auto old = Find(key)) {
+      entry = entries_[*old];  // out of queue_ and ready_: both are rebuilt below
+      entry.ready = false;
     } else {
       entry.due = now;
       // Removed by an earlier reload while its request was in flight, and back: that request
@@ -116,26 +136,47 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
         orphans_in_flight_.erase(orphan);
       }
     }
-    entry.slot = slot;
-    updated.emplace(key, entry);
+    entry.slot = static_cast<uint32_t>(slot);
+    key_chars += key;
+    key_ends.push_back(static_cast<uint32_t>(key_chars.size()));
+    by_key.Insert(hash, updated.size());
+    updated.push_back(entry);
   }
-  for (auto& [key, entry] : entries_) {
-    if (updated.contains(key)) continue;
-    Dequeue(entry);
+  for (size_t i = 0; i < entries_.size(); ++i) {
     // A removed eSIM's answer still arrives; Finished drops it.
-    if (entry.in_flight) orphans_in_flight_.emplace(key, entry.last_start.value_or(now));
+    if (!entries_[i].in_flight) continue;
+    const std::string_view key = KeyOf(i);
+    if (by_key.Find(PositionIndex::HashOf(key), [&](size_t at) { return new_key(at) == key; })) {
+      continue;
+    }
+    const TimePoint started = entries_[i].last_start == kNever ? now : entries_[i].last_start;
+    orphans_in_flight_.emplace(std::string(key), started);
   }
   entries_ = std::move(updated);
+  key_chars_ = std::move(key_chars);
+  key_ends_ = std::move(key_ends);
+  by_key_ = std::move(by_key);
+  queue_.Reset(entries_.size());
+  ready_.Reset(entries_.size());
   in_flight_ = orphans_in_flight_.size();
-  for (auto& [key, entry] : entries_) {
-    entry.key = &key;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& entry = entries_[i];
     if (entry.in_flight) {
       ++in_flight_;
     } else if (!entry.done) {
       // Known eSIMs move to their (possibly new) slot; never-polled ones stay due.
-      Enqueue(entry, entry.last_start && entry.failures == 0 ? RegularDue(entry) : entry.due);
+      Enqueue(i, entry.last_start != kNever && entry.failures == 0 ? RegularDue(entry) : entry.due);
     }
   }
+}
+
+std::string_view PollSchedule::KeyOf(size_t index) const {
+  const size_t begin = index == 0 ? 0 : key_ends_[index - 1];
+  return std::string_view(key_chars_).substr(begin, key_ends_[index] - begin);
+}
+
+std::optional<size_t> PollSchedule::Find(std::string_view key) const {
+  return by_key_.Find(PositionIndex::HashOf(key), [&](size_t at) { return KeyOf(at) == key; });
 }
 
 PollSchedule::TimePoint PollSchedule::NextSlotAtOrAfter(const Entry& entry,
@@ -152,115 +193,132 @@ PollSchedule::TimePoint PollSchedule::NextSlotAtOrAfter(const Entry& entry,
 }
 
 PollSchedule::TimePoint PollSchedule::RegularDue(const Entry& entry) const {
-  if (priority_.enabled) return *entry.last_start + configured_;
+  if (priority_.enabled) return entry.last_start + configured_;
   // The next own slot at least half an interval after the last poll: steady polling at the
   // interval, and a re-spread after reloads without a burst.
-  const TimePoint last = *entry.last_start;
+  const TimePoint last = entry.last_start;
   return std::max(NextSlotAtOrAfter(entry, last + interval_ / 2), last + kMinimumPerEsim);
 }
 
-void PollSchedule::Enqueue(Entry& entry, TimePoint due) {
-  entry.due = due;
-  entry.ready = false;
-  queue_.emplace(due, entry.slot, entry.key);
+bool PollSchedule::QueueBefore(uint32_t a, uint32_t b) const {
+  const Entry& x = entries_[a];
+  const Entry& y = entries_[b];
+  return std::tie(x.due, x.slot) < std::tie(y.due, y.slot);
 }
 
-void PollSchedule::Dequeue(Entry& entry) {
+bool PollSchedule::ReadyBefore(uint32_t a, uint32_t b) const {
+  const Entry& x = entries_[a];
+  const Entry& y = entries_[b];
+  return std::make_tuple(-x.rank, x.last_start, x.slot) <
+         std::make_tuple(-y.rank, y.last_start, y.slot);
+}
+
+void PollSchedule::Enqueue(size_t index, TimePoint due) {
+  Entry& entry = entries_[index];
+  entry.due = due;
+  entry.ready = false;
+  queue_.Push(static_cast<uint32_t>(index),
+              [this](uint32_t a, uint32_t b) { return QueueBefore(a, b); });
+}
+
+void PollSchedule::Dequeue(size_t index) {
+  Entry& entry = entries_[index];
+  const auto id = static_cast<uint32_t>(index);
   if (entry.ready) {
-    ready_.erase(ReadyKeyOf(entry));
+    ready_.Erase(id, [this](uint32_t a, uint32_t b) { return ReadyBefore(a, b); });
     entry.ready = false;
   } else {
-    queue_.erase(QueueKey(entry.due, entry.slot, entry.key));
+    queue_.Erase(id, [this](uint32_t a, uint32_t b) { return QueueBefore(a, b); });
   }
 }
 
 std::optional<PollSchedule::Due> PollSchedule::Next(TimePoint now) {
   if (priority_.enabled) return NextByPriority(now);
   if (queue_.empty()) return std::nullopt;
-  const auto& [due, slot, key] = *queue_.begin();
-  return DueOf(entries_.at(*key), due);
+  return DueOf(queue_.top(), entries_[queue_.top()].due);
 }
 
-PollSchedule::Due PollSchedule::DueOf(const Entry& entry, TimePoint at) const {
-  return Due{*entry.key, EsimConfig::FromKey(*entry.key), at};
-}
-
-PollSchedule::ReadyKey PollSchedule::ReadyKeyOf(const Entry& entry) {
-  return ReadyKey(-entry.rank, entry.last_start.value_or(TimePoint::min()), entry.slot, entry.key);
+PollSchedule::Due PollSchedule::DueOf(size_t index, TimePoint at) const {
+  const std::string_view key = KeyOf(index);
+  return Due{std::string(key), EsimConfig::FromKey(key), at};
 }
 
 std::optional<PollSchedule::Due> PollSchedule::NextByPriority(TimePoint now) {
   // Of the eSIMs due now: those without any data first, then active ones, then the least
   // recently polled (never-polled ones count as least recent), then config order. None due: the
   // one due first.
-  while (!queue_.empty() && std::get<0>(*queue_.begin()) <= now) {
-    Entry& entry = entries_.at(*std::get<2>(*queue_.begin()));
-    queue_.erase(queue_.begin());
-    entry.ready = true;
-    ready_.insert(ReadyKeyOf(entry));
+  const auto queue_before = [this](uint32_t a, uint32_t b) { return QueueBefore(a, b); };
+  const auto ready_before = [this](uint32_t a, uint32_t b) { return ReadyBefore(a, b); };
+  while (!queue_.empty() && entries_[queue_.top()].due <= now) {
+    const uint32_t id = queue_.top();
+    queue_.Pop(queue_before);
+    entries_[id].ready = true;
+    ready_.Push(id, ready_before);
   }
-  const Entry* best = nullptr;
+  size_t best = 0;
   TimePoint at = now;
   if (!ready_.empty()) {
-    best = &entries_.at(*std::get<3>(*ready_.begin()));
+    best = ready_.top();
   } else if (!queue_.empty()) {
-    best = &entries_.at(*std::get<2>(*queue_.begin()));
-    at = best->due;
+    best = queue_.top();
+    at = entries_[best].due;
   } else {
     return std::nullopt;
   }
   if (last_start_) at = std::max(at, *last_start_ + priority_.live_spacing);
-  return DueOf(*best, at);
+  return DueOf(best, at);
 }
 
 void PollSchedule::SetRank(const std::string& key, int rank) {
-  const auto it = entries_.find(key);
-  if (it == entries_.end()) return;
-  Entry& entry = it->second;
-  if (entry.ready) ready_.erase(ReadyKeyOf(entry));
-  entry.rank = rank;
-  if (entry.ready) ready_.insert(ReadyKeyOf(entry));
+  const auto index = Find(key);
+  if (!index) return;
+  Entry& entry = entries_[*index];
+  const auto ready_before = [this](uint32_t a, uint32_t b) { return ReadyBefore(a, b); };
+  const auto id = static_cast<uint32_t>(*index);
+  if (entry.ready) ready_.Erase(id, ready_before);
+  entry.rank = static_cast<int8_t>(rank);  // kNoData, kActive or kOther
+  if (entry.ready) ready_.Push(id, ready_before);
 }
 
 bool PollSchedule::PollSoon(const std::string& key, TimePoint now) {
-  const auto it = entries_.find(key);
-  if (it == entries_.end()) return false;
-  Entry& entry = it->second;
+  const auto index = Find(key);
+  if (!index) return false;
+  Entry& entry = entries_[*index];
   if (entry.in_flight || entry.done || entry.ready) return false;
-  if (entry.last_soon && now < *entry.last_soon + kMinimumPerEsim) return false;
+  if (entry.last_soon != kNever && now < entry.last_soon + kMinimumPerEsim) return false;
   TimePoint at = now;
-  if (entry.last_start) at = std::max(at, *entry.last_start + kMinimumPerEsim);
+  if (entry.last_start != kNever) at = std::max(at, entry.last_start + kMinimumPerEsim);
   if (entry.due <= at) return false;
-  Dequeue(entry);
-  Enqueue(entry, at);
+  Dequeue(*index);
+  Enqueue(*index, at);
   entry.last_soon = now;
   return true;
 }
 
 void PollSchedule::Started(const std::string& key, TimePoint now) {
-  auto it = entries_.find(key);
-  if (it == entries_.end() || it->second.in_flight) return;
-  Dequeue(it->second);
-  it->second.in_flight = true;
-  it->second.last_start = now;
+  const auto index = Find(key);
+  if (!index || entries_[*index].in_flight) return;
+  Dequeue(*index);
+  entries_[*index].in_flight = true;
+  entries_[*index].last_start = now;
   last_start_ = now;
   ++in_flight_;
 }
 
 void PollSchedule::Finished(const std::string& key, Outcome outcome, TimePoint now, double jitter) {
-  auto it = entries_.find(key);
-  if (it == entries_.end()) {
+  const auto index = Find(key);
+  if (!index) {
     if (orphans_in_flight_.erase(key) > 0) --in_flight_;  // removed by a reload meanwhile
     return;
   }
-  if (!it->second.in_flight) return;
-  Entry& entry = it->second;
+  Entry& entry = entries_[*index];
+  if (!entry.in_flight) return;
   entry.in_flight = false;
   --in_flight_;
-  const TimePoint last = entry.last_start.value_or(now);
+  const TimePoint last = entry.last_start == kNever ? now : entry.last_start;
   if (outcome == Outcome::kRateLimited) {
     // Not the eSIM's fault: retry when the budget's pause ends, but not within 60 s.
-    Enqueue(entry, last + kMinimumPerEsim);
+    Enqueue(*index, last + kMinimumPerEsim);
     return;
   }
   if (once_) {
@@ -269,17 +327,17 @@ void PollSchedule::Finished(const std::string& key, Outcome outcome, TimePoint n
   }
   if (outcome == Outcome::kSuccess) {
     entry.failures = 0;
-    Enqueue(entry, RegularDue(entry));
+    Enqueue(*index, RegularDue(entry));
     return;
   }
-  entry.failures = std::min(entry.failures + 1, 30);
-  Enqueue(entry, BackoffDue(entry, last, jitter));
+  entry.failures = static_cast<uint8_t>(std::min(entry.failures + 1, 30));
+  Enqueue(*index, BackoffDue(entry, last, jitter));
 }
 
 PollSchedule::TimePoint PollSchedule::BackoffDue(const Entry& entry, TimePoint last,
                                                  double jitter) const {
   // Exponential backoff with jitter, from 60 s up to the interval: never a tight retry loop.
-  const double base = std::min(60.0 * std::pow(2.0, std::max(entry.failures, 1) - 1),
+  const double base = std::min(60.0 * std::pow(2.0, std::max<int>(entry.failures, 1) - 1),
                                std::chrono::duration<double>(interval_).count());
   const double delay = std::max(60.0, base * (0.8 + 0.4 * jitter));
   return last + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay));
@@ -287,21 +345,26 @@ PollSchedule::TimePoint PollSchedule::BackoffDue(const Entry& entry, TimePoint l
 
 std::map<std::string, PollSchedule::Progress> PollSchedule::Progresses() const {
   std::map<std::string, Progress> out;
-  for (const auto& [key, entry] : entries_)
-    out.emplace(key, Progress{entry.last_start, entry.failures});
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& entry = entries_[i];
+    std::optional<TimePoint> last_start;
+    if (entry.last_start != kNever) last_start = entry.last_start;
+    out.emplace(std::string(KeyOf(i)), Progress{last_start, entry.failures});
+  }
   return out;
 }
 
 void PollSchedule::Restore(const std::string& key, TimePoint last_start, int failures) {
-  const auto it = entries_.find(key);
-  if (it == entries_.end()) return;
-  Entry& entry = it->second;
-  if (entry.in_flight || entry.done || entry.last_start) return;  // this run polled it already
-  Dequeue(entry);
+  const auto index = Find(key);
+  if (!index) return;
+  Entry& entry = entries_[*index];
+  // This run polled it already.
+  if (entry.in_flight || entry.done || entry.last_start != kNever) return;
+  Dequeue(*index);
   entry.last_start = last_start;
-  entry.failures = std::clamp(failures, 0, 30);
+  entry.failures = static_cast<uint8_t>(std::clamp(failures, 0, 30));
   if (!last_start_ || *last_start_ < last_start) last_start_ = last_start;
-  Enqueue(entry, entry.failures == 0 ? RegularDue(entry) : BackoffDue(entry, last_start, 0.5));
+  Enqueue(*index, entry.failures == 0 ? RegularDue(entry) : BackoffDue(entry, last_start, 0.5));
 }
 
 }  // namespace esim

@@ -5,14 +5,16 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
-#include <tuple>
+#include <string_view>
 #include <vector>
 
 #include "config.h"
+#include "indexed_heap.h"
+#include "position_index.h"
 
 namespace esim {
 
@@ -106,33 +108,37 @@ class PollSchedule {
   bool AllDone() const { return once_ && queue_.empty() && ready_.empty() && in_flight_ == 0; }
 
  private:
-  // An eSIM's schedule: no copy of its config (a 50,000-eSIM schedule held ~10 MB of them);
-  // its identity is its key in entries_.
+  // No poll starts at the clock's minimum: it stands for "none" in an Entry.
+  static constexpr TimePoint kNever = TimePoint::min();
+  // An eSIM's schedule, 32 bytes: no copy of its config (a 50,000-eSIM schedule held ~10 MB of
+  // them) nor of its key (in key_chars_ at the same index), no std::optional (a flag and
+  // padding each).
   struct Entry {
-    const std::string* key = nullptr;  // its key in entries_ (map nodes do not move)
-    size_t slot = 0;
     TimePoint due{};
-    std::optional<TimePoint> last_start;
-    bool in_flight = false;
-    bool done = false;
-    bool ready = false;  // priority mode: due, waiting in ready_ rather than queue_
-    int rank = kNoData;
-    int failures = 0;
-    std::optional<TimePoint> last_soon;  // the last PollSoon that moved it
+    TimePoint last_start = kNever;  // of its latest poll
+    TimePoint last_soon = kNever;   // the last PollSoon that moved it
+    uint32_t slot = 0;              // its position among the keys of the last Update
+    int8_t rank = kNoData;
+    uint8_t failures = 0;  // in a row, at most 30
+    bool in_flight : 1 = false;
+    bool done : 1 = false;
+    bool ready : 1 = false;  // priority mode: due, waiting in ready_ rather than queue_
   };
   std::optional<Due> NextByPriority(TimePoint now);
-  // The slot is unique per entry, so the key pointer only identifies, never orders.
-  using QueueKey = std::tuple<TimePoint, size_t, const std::string*>;
+  std::string_view KeyOf(size_t index) const;
+  std::optional<size_t> Find(std::string_view key) const;
+  Due DueOf(size_t index, TimePoint at) const;
+  // Heap orders of entry indices. The slot is unique per entry, so both orders are total.
+  // Waiting entries: by due time, then config order.
+  bool QueueBefore(uint32_t a, uint32_t b) const;
   // Priority order: higher rank, then least recently started (never first), then config order.
-  using ReadyKey = std::tuple<int, TimePoint, size_t, const std::string*>;
-  Due DueOf(const Entry& entry, TimePoint at) const;
-  static ReadyKey ReadyKeyOf(const Entry& entry);
+  bool ReadyBefore(uint32_t a, uint32_t b) const;
 
   TimePoint BackoffDue(const Entry& entry, TimePoint last, double jitter) const;
   TimePoint NextSlotAtOrAfter(const Entry& entry, TimePoint earliest) const;
   TimePoint RegularDue(const Entry& entry) const;
-  void Enqueue(Entry& entry, TimePoint due);
-  void Dequeue(Entry& entry);
+  void Enqueue(size_t index, TimePoint due);
+  void Dequeue(size_t index);
 
   TimePoint anchor_;
   bool once_;
@@ -140,11 +146,16 @@ class PollSchedule {
   std::chrono::milliseconds configured_{std::chrono::minutes(15)};
   Priority priority_;
   std::optional<TimePoint> last_start_;  // of any eSIM: priority mode paces from it
-  std::map<std::string, Entry> entries_;
-  std::set<QueueKey> queue_;  // waiting entries by due time, then config order
+  // The eSIMs in config order (duplicate keys once). Their keys, one after another in
+  // key_chars_: entry i's ends at key_ends_[i]. by_key_: entry indices by key.
+  std::vector<Entry> entries_;
+  std::string key_chars_;
+  std::vector<uint32_t> key_ends_;
+  PositionIndex by_key_;
+  IndexedHeap queue_;  // waiting entries by due time, then config order
   // Priority mode: entries already due, best first, so that choosing one costs O(log n) rather
   // than a scan of every due eSIM (a large fleet behind a small budget is due all the time).
-  std::set<ReadyKey> ready_;
+  IndexedHeap ready_;
   // eSIMs removed by a reload while their request was in flight (still counted), with the
   // time that request started.
   std::map<std::string, TimePoint> orphans_in_flight_;

@@ -1,6 +1,7 @@
 #include "state_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 
 #include "observation_merge.h"
@@ -16,17 +17,42 @@ bool IdsChanged(const std::string& old_iccid, const std::optional<int64_t>& old_
 }  // namespace
 
 void StateStore::RebuildIndexLocked() {
-  by_key_.clear();
-  by_iccid_.clear();
-  by_id_.clear();
+  // Each index sized for what it will hold: a fleet configured by ICCID has no eSIM ids yet.
+  size_t iccids = 0, ids = 0;
+  for (const auto& record : esims_) {
+    iccids += record->Iccid().empty() ? 0 : 1;
+    ids += record->EsimId() ? 1 : 0;
+  }
+  by_key_.Reset(esims_.size());
+  by_iccid_.Reset(iccids);
+  by_id_.Reset(ids);
   discovered_count_ = 0;
   for (size_t i = 0; i < esims_.size(); ++i) {
-    const EsimRecord& record = *esims_[i];
-    if (record.discovered) ++discovered_count_;
-    by_key_.emplace(record.config.Key(), i);
-    if (!record.Iccid().empty()) by_iccid_.emplace(record.Iccid(), i);
-    if (const auto id = record.EsimId()) by_id_.emplace(*id, i);
+    if (esims_[i]->discovered) ++discovered_count_;
+    by_key_.Insert(PositionIndex::HashOf(esims_[i]->config.Key()), i);
+    IndexIdsLocked(i);
   }
+}
+
+void StateStore::IndexIdsLocked(size_t position) {
+  const EsimRecord& record = *esims_[position];
+  if (!record.Iccid().empty()) by_iccid_.Insert(PositionIndex::HashOf(record.Iccid()), position);
+  if (const auto id = record.EsimId()) by_id_.Insert(std::hash<int64_t>{}(*id), position);
+}
+
+std::optional<size_t> StateStore::FindKeyLocked(const std::string& key) const {
+  return by_key_.Find(PositionIndex::HashOf(key),
+                      [&](size_t at) { return esims_[at]->config.Key() == key; });
+}
+
+std::optional<size_t> StateStore::FindIccidLocked(const std::string& iccid) const {
+  return by_iccid_.Find(PositionIndex::HashOf(iccid),
+                        [&](size_t at) { return esims_[at]->Iccid() == iccid; });
+}
+
+std::optional<size_t> StateStore::FindIdLocked(int64_t id) const {
+  return by_id_.Find(std::hash<int64_t>{}(id),
+                     [&](size_t at) { return esims_[at]->EsimId() == id; });
 }
 
 void StateStore::SetEsims(const std::vector<EsimConfig>& esims, bool keep_discovered) {
@@ -35,15 +61,10 @@ void StateStore::SetEsims(const std::vector<EsimConfig>& esims, bool keep_discov
   std::vector<bool> taken(esims_.size(), false);
   for (const EsimConfig& esim : esims) {
     auto record = std::make_shared<EsimRecord>();
-    std::optional<size_t> old;
-    if (const auto it = by_key_.find(esim.Key()); it != by_key_.end()) old = it->second;
+    std::optional<size_t> old = FindKeyLocked(esim.Key());
     // A discovered eSIM that the config now names keeps what was learned about it.
-    if (!old && !esim.iccid.empty()) {
-      if (const auto it = by_iccid_.find(esim.iccid); it != by_iccid_.end()) old = it->second;
-    }
-    if (!old && esim.esim_id) {
-      if (const auto it = by_id_.find(*esim.esim_id); it != by_id_.end()) old = it->second;
-    }
+    if (!old && !esim.iccid.empty()) old = FindIccidLocked(esim.iccid);
+    if (!old && esim.esim_id) old = FindIdLocked(*esim.esim_id);
     if (old && !taken[*old]) {
       *record = *esims_[*old];
       taken[*old] = true;
@@ -64,9 +85,9 @@ void StateStore::SetEsims(const std::vector<EsimConfig>& esims, bool keep_discov
 
 void StateStore::RecordPoll(const std::string& key, const ApiResult& result, double now) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const auto it = by_key_.find(key);
-  if (it == by_key_.end()) return;
-  auto record = std::make_shared<EsimRecord>(*esims_[it->second]);
+  const std::optional<size_t> position = FindKeyLocked(key);
+  if (!position) return;
+  auto record = std::make_shared<EsimRecord>(*esims_[*position]);
   const std::string old_iccid = record->Iccid();
   record->polled = record->live_polled = true;
   record->last_live_time = now;
@@ -83,18 +104,13 @@ void StateStore::RecordPoll(const std::string& key, const ApiResult& result, dou
   }
   const bool learned = record->Iccid() != old_iccid;
   record->labels = RenderLabels(*record);
-  esims_[it->second] = std::move(record);
+  esims_[*position] = std::move(record);
   if (learned) RebuildIndexLocked();
 }
 
-std::shared_ptr<EsimRecord> StateStore::FindListedLocked(const ListedEsim& listed) {
-  std::optional<size_t> index;
-  if (const auto it = by_iccid_.find(listed.iccid); it != by_iccid_.end()) index = it->second;
-  if (!index) {
-    if (const auto it = by_id_.find(listed.id); it != by_id_.end()) index = it->second;
-  }
-  if (!index) return nullptr;
-  return std::make_shared<EsimRecord>(*esims_[*index]);
+std::optional<size_t> StateStore::FindListedLocked(const ListedEsim& listed) const {
+  if (const auto at = FindIccidLocked(listed.iccid)) return at;
+  return FindIdLocked(listed.id);
 }
 
 StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>& listed,
@@ -103,10 +119,11 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
   ListedOutcome outcome;
   bool index_changed = false;
   for (const ListedEsim& item : listed) {
-    std::shared_ptr<EsimRecord> record = FindListedLocked(item);
+    std::shared_ptr<EsimRecord> record;
     std::optional<size_t> position;
-    if (record) {
-      position = by_key_.at(record->config.Key());
+    if (const auto known = FindListedLocked(item)) {
+      record = std::make_shared<EsimRecord>(*esims_[*known]);
+      position = FindKeyLocked(record->config.Key()).value();
     } else {
       EsimConfig found;
       found.account = account_name_;
@@ -144,11 +161,9 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
       index_changed = index_changed || !knew_ids;
     } else {
       // Indexed at once: the same eSIM listed twice on one page is added once.
-      const size_t added_at = esims_.size();
-      by_key_.emplace(record->config.Key(), added_at);
-      by_iccid_.emplace(record->Iccid(), added_at);
-      by_id_.emplace(item.id, added_at);
       esims_.push_back(std::move(record));
+      by_key_.Insert(PositionIndex::HashOf(esims_.back()->config.Key()), esims_.size() - 1);
+      IndexIdsLocked(esims_.size() - 1);
       index_changed = true;
     }
   }
@@ -161,12 +176,8 @@ StateStore::EventOutcome StateStore::RecordEvent(const WebhookEvent& event, doub
   std::lock_guard<std::mutex> lock(mutex_);
   EventOutcome outcome;
   std::optional<size_t> index;
-  if (!event.iccid.empty()) {
-    if (const auto it = by_iccid_.find(event.iccid); it != by_iccid_.end()) index = it->second;
-  }
-  if (!index && event.esim_id) {
-    if (const auto it = by_id_.find(*event.esim_id); it != by_id_.end()) index = it->second;
-  }
+  if (!event.iccid.empty()) index = FindIccidLocked(event.iccid);
+  if (!index && event.esim_id) index = FindIdLocked(*event.esim_id);
   std::shared_ptr<EsimRecord> record;
   if (index) {
     record = std::make_shared<EsimRecord>(*esims_[*index]);
@@ -341,26 +352,26 @@ void StateStore::RestoreRecord(std::shared_ptr<EsimRecord> record) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!restoring_) return;
   std::string key = record->config.Key();
-  const auto it = by_key_.find(key);
+  const std::optional<size_t> position = FindKeyLocked(key);
   if (!restoring_->seen.insert(std::move(key)).second) return;
-  if (it != by_key_.end()) {
-    const EsimRecord& current = *esims_[it->second];
+  if (position) {
+    const EsimRecord& current = *esims_[*position];
     if (current.polled) return;  // observed already by this run: newer
     record->config = current.config;
     record->discovered = current.discovered;
     record->labels = RenderLabels(*record);
-    esims_[it->second] = std::move(record);
-    if (it->second < restoring_->configured) restoring_->replaced.push_back(it->second);
+    esims_[*position] = std::move(record);
+    if (*position < restoring_->configured) restoring_->replaced.push_back(*position);
   } else if (record->discovered && restoring_->keep_discovered) {
     // Not if the config names it by its other identifier (SetEsims matched it there).
-    if ((!record->Iccid().empty() && by_iccid_.contains(record->Iccid())) ||
-        (record->EsimId() && by_id_.contains(*record->EsimId()))) {
+    if ((!record->Iccid().empty() && FindIccidLocked(record->Iccid())) ||
+        (record->EsimId() && FindIdLocked(*record->EsimId()))) {
       return;
     }
     record->config.account = account_name_;
     record->labels = RenderLabels(*record);
-    by_key_.emplace(record->config.Key(), esims_.size());
     esims_.push_back(std::move(record));
+    by_key_.Insert(PositionIndex::HashOf(esims_.back()->config.Key()), esims_.size() - 1);
   }
 }
 
@@ -420,9 +431,9 @@ bool StateStore::ConfiguredEsimsAre(const std::vector<EsimConfig>& esims) const 
 
 int StateStore::LiveRank(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  const auto it = by_key_.find(key);
-  if (it == by_key_.end()) return 0;
-  const auto& status = esims_[it->second]->status;
+  const std::optional<size_t> position = FindKeyLocked(key);
+  if (!position) return 0;
+  const auto& status = esims_[*position]->status;
   if (!status) return 2;
   return status->status == "ACTIVE" ? 1 : 0;
 }

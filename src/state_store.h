@@ -20,6 +20,7 @@
 #include "api_client.h"
 #include "config.h"
 #include "esim_status.h"
+#include "position_index.h"
 #include "record_labels.h"
 #include "shard.h"
 #include "webhook_event.h"
@@ -282,18 +283,24 @@ class StateStore {
 
  private:
   void RebuildIndexLocked();
-  std::shared_ptr<EsimRecord> FindListedLocked(const ListedEsim& listed);
+  // Adds the record at `position` to the indexes by ICCID and eSIM id.
+  void IndexIdsLocked(size_t position);
+  // The position of the record with this Key() / Iccid() / EsimId(), if any.
+  std::optional<size_t> FindKeyLocked(const std::string& key) const;
+  std::optional<size_t> FindIccidLocked(const std::string& iccid) const;
+  std::optional<size_t> FindIdLocked(int64_t id) const;
+  std::optional<size_t> FindListedLocked(const ListedEsim& listed) const;
 
   const std::string account_name_;
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<const EsimRecord>> esims_;  // guarded by mutex_
-  std::map<std::string, size_t> by_key_;                  // Key() -> position in esims_
-  std::map<std::string, size_t> by_iccid_;                // configured or learned ICCID
-  std::map<int64_t, size_t> by_id_;                       // configured or listed eSIM id
-  ApiState api_;                                          // guarded by mutex_
-  AccountState account_;                                  // guarded by mutex_
-  SweepState sweeps_;                                     // guarded by mutex_
-  WebhookState webhooks_;                                 // guarded by mutex_
+  // Positions in esims_ by Key(), by ICCID (configured or learned) and by eSIM id (configured
+  // or listed); the records hold the keys. Guarded by mutex_.
+  PositionIndex by_key_, by_iccid_, by_id_;
+  ApiState api_;                 // guarded by mutex_
+  AccountState account_;         // guarded by mutex_
+  SweepState sweeps_;            // guarded by mutex_
+  WebhookState webhooks_;        // guarded by mutex_
   size_t discovered_count_ = 0;  // records with `discovered`; guarded by mutex_
 
   std::optional<PendingRestore> restoring_;  // guarded by mutex_

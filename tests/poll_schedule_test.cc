@@ -433,3 +433,78 @@ TEST(PollScheduleTest, PollSoonBringsOnePollForwardAtMostOncePerMinute) {
 
 }  // namespace
 }  // namespace esim
+
+namespace esim {
+namespace {
+
+// Keys are kept once, outside the entries: each one must still find its own entry.
+TEST(PollScheduleKeysTest, EveryKeyOfALargeFleetFindsItsOwnEntry) {
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  const auto fleet = Fleet(2000);
+  schedule.Update(fleet, minutes(15), RateLimitConfig{1000, 100000, 10000000}, start);
+  // Never polled: all due at once, in config order.
+  for (size_t i = 0; i < fleet.size(); ++i) {
+    const auto next = schedule.Next(start);
+    ASSERT_TRUE(next);
+    ASSERT_EQ(next->key, fleet[i].Key());
+    ASSERT_EQ(next->esim.esim_id, fleet[i].esim_id);
+    schedule.Started(next->key, start + seconds(i));
+    schedule.Finished(next->key,
+                      i % 2 ? PollSchedule::Outcome::kFailure : PollSchedule::Outcome::kSuccess,
+                      start + seconds(i), 0.5);
+  }
+  schedule.Started("esim_id:2001", start);  // unknown: ignored
+  EXPECT_EQ(schedule.in_flight(), 0u);
+  const auto progress = schedule.Progresses();
+  ASSERT_EQ(progress.size(), fleet.size());
+  for (size_t i = 0; i < fleet.size(); ++i) {
+    const PollSchedule::Progress& entry = progress.at(fleet[i].Key());
+    ASSERT_EQ(entry.last_start, start + seconds(i));
+    ASSERT_EQ(entry.failures, i % 2 ? 1 : 0);
+  }
+}
+
+TEST(PollScheduleKeysTest, AKeyGivenTwiceIsScheduledOnceAtItsFirstPlace) {
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(std::vector<std::string>{"esim_id:7", "esim_id:8", "esim_id:7"}, minutes(15),
+                  RateLimitConfig{50, 500, 5000}, start);
+  EXPECT_EQ(schedule.size(), 2u);
+  EXPECT_EQ(schedule.Next(start)->key, "esim_id:7");
+  schedule.Started("esim_id:7", start);
+  EXPECT_EQ(schedule.Next(start)->key, "esim_id:8");
+  schedule.Started("esim_id:8", start);
+  EXPECT_FALSE(schedule.Next(start));
+  EXPECT_EQ(schedule.Progresses().size(), 2u);
+}
+
+TEST(PollScheduleKeysTest, AReloadInAnotherOrderKeepsEachEsimsOwnHistory) {
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  const RateLimitConfig limits{50, 500, 5000};
+  schedule.Update(std::vector<std::string>{"esim_id:1", "esim_id:2", "esim_id:3"}, minutes(15),
+                  limits, start);
+  schedule.Started("esim_id:2", start);
+  schedule.Finished("esim_id:2", PollSchedule::Outcome::kFailure, start, 0.5);
+  schedule.Update(std::vector<std::string>{"esim_id:3", "esim_id:2", "esim_id:4"}, minutes(15),
+                  limits, start + seconds(1));
+  const auto progress = schedule.Progresses();
+  ASSERT_EQ(progress.size(), 3u);
+  EXPECT_EQ(progress.at("esim_id:2").failures, 1);
+  EXPECT_EQ(progress.at("esim_id:2").last_start, start);
+  EXPECT_FALSE(progress.at("esim_id:3").last_start);
+  EXPECT_FALSE(progress.contains("esim_id:1"));
+  // Never-polled ones first, in the new config order; the failing one after its backoff.
+  EXPECT_EQ(schedule.Next(start + seconds(1))->key, "esim_id:3");
+  schedule.Started("esim_id:3", start + seconds(1));
+  EXPECT_EQ(schedule.Next(start + seconds(1))->key, "esim_id:4");
+  schedule.Started("esim_id:4", start + seconds(1));
+  const auto last = schedule.Next(start + seconds(1));
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->key, "esim_id:2");
+  EXPECT_GE(last->at, start + seconds(48));  // 60 s backoff, -20 % jitter at most
+}
+
+}  // namespace
+}  // namespace esim
