@@ -113,10 +113,7 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
   key_ends.reserve(keys.size());
   PositionIndex by_key;
   by_key.Reset(keys.size());
-  const auto new_key = [&](size_t index) {
-    const size_t begin = index == 0 ? 0 : key_ends[index - 1];
-    return std::string_view(key_chars).substr(begin, key_ends[index] - begin);
-  };
+  const auto new_key = [&](size_t index) { return KeyIn(key_chars, key_ends, index); };
   for (size_t slot = 0; slot < keys.size(); ++slot) {
     const std::string& key = keys[slot];
     const uint64_t hash = PositionIndex::HashOf(key);
@@ -170,9 +167,10 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
   }
 }
 
-std::string_view PollSchedule::KeyOf(size_t index) const {
-  const size_t begin = index == 0 ? 0 : key_ends_[index - 1];
-  return std::string_view(key_chars_).substr(begin, key_ends_[index] - begin);
+std::string_view PollSchedule::KeyIn(const std::string& chars, const std::vector<uint32_t>& ends,
+                                     size_t index) {
+  const size_t begin = index == 0 ? 0 : ends[index - 1];
+  return std::string_view(chars).substr(begin, ends[index] - begin);
 }
 
 std::optional<size_t> PollSchedule::Find(std::string_view key) const {

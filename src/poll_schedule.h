@@ -125,7 +125,10 @@ class PollSchedule {
     bool ready : 1 = false;  // priority mode: due, waiting in ready_ rather than queue_
   };
   std::optional<Due> NextByPriority(TimePoint now);
-  std::string_view KeyOf(size_t index) const;
+  // Entry `index`'s key in a buffer of keys back to back, each ending at ends[i].
+  static std::string_view KeyIn(const std::string& chars, const std::vector<uint32_t>& ends,
+                                size_t index);
+  std::string_view KeyOf(size_t index) const { return KeyIn(key_chars_, key_ends_, index); }
   std::optional<size_t> Find(std::string_view key) const;
   Due DueOf(size_t index, TimePoint at) const;
   // Heap orders of entry indices. The slot is unique per entry, so both orders are total.

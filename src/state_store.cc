@@ -123,7 +123,7 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
     std::optional<size_t> position;
     if (const auto known = FindListedLocked(item)) {
       record = std::make_shared<EsimRecord>(*esims_[*known]);
-      position = FindKeyLocked(record->config.Key()).value();
+      position = known;
     } else {
       EsimConfig found;
       found.account = account_name_;
