@@ -41,6 +41,7 @@ RUN apt-get update \
       nlohmann-json3-dev \
       prometheus-cpp-dev \
       zlib1g-dev \
+      libisal-dev \
       libsystemd-dev \
       libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -78,6 +79,7 @@ RUN apt-get update \
       libprometheus-cpp-core1.0 \
       libssl3 \
       zlib1g \
+      libisal2 \
       libsystemd0 \
       libcrypt1 \
       ca-certificates \

@@ -8,7 +8,7 @@ set -euo pipefail
 # cpp-httplib is vendored (third_party/cpp-httplib), not Debian's libcpp-httplib-dev (0.11.4).
 packages=(build-essential cmake ninja-build pkg-config ccache git curl ca-certificates openssl
   libssl-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
-  zlib1g-dev libsystemd-dev libcrypt-dev libgtest-dev libgmock-dev)
+  zlib1g-dev libisal-dev libsystemd-dev libcrypt-dev libgtest-dev libgmock-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(prometheus prometheus-alertmanager python3 python3-yaml systemd clang-format
     clang-tidy)

@@ -3,45 +3,109 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 #include "gzip.h"
 #include "log.h"
+#include "piece_pipeline.h"
 
 namespace esim {
 namespace {
 
-// Thrown by the page's write callback when the client has gone: the rest is not rendered.
+// Thrown when the client has gone: the rest of the page is not rendered.
 struct ClientGone {};
+
+// Pieces rendered but not yet sent: two keep both threads busy (measured: four were no faster)
+// and cost little memory (the renderer's pieces are ~256 KiB).
+constexpr size_t kPiecesInFlight = 2;
+
+// Sends pieces, through the compressor when the client takes gzip.
+class PieceSender {
+ public:
+  PieceSender(bool gzip, const std::function<bool(std::string_view)>& send) : send_(send) {
+    if (gzip) compressor_.emplace();
+  }
+
+  void Send(std::string_view piece) {  // throws ClientGone
+    if (!compressor_) return SendOrThrow(piece);
+    compressed_.clear();
+    compressor_->Compress(piece, /*finish=*/false, compressed_);
+    SendOrThrow(compressed_);
+  }
+
+  void Finish() {
+    if (!compressor_) return;
+    compressed_.clear();
+    compressor_->Compress({}, /*finish=*/true, compressed_);
+    SendOrThrow(compressed_);
+  }
+
+ private:
+  void SendOrThrow(std::string_view bytes) {
+    if (!bytes.empty() && !send_(bytes)) throw ClientGone{};
+  }
+
+  const std::function<bool(std::string_view)>& send_;
+  std::optional<GzipStream> compressor_;
+  std::string compressed_;
+};
+
+// Runs `step`; false when the client has gone or it threw (logged: the page is cut short).
+template <typename Step>
+bool Attempt(const Step& step) {
+  try {
+    step();
+    return true;
+  } catch (const ClientGone&) {
+  } catch (const std::exception& e) {
+    LogError("streaming a page failed", {{"error", e.what()}});
+  }
+  return false;
+}
+
+// Sends what `pipeline` brings until the renderer closes it; false when the client has gone or
+// sending failed (the pipeline is then stopped, so the renderer stops too).
+bool SendPieces(PiecePipeline& pipeline, PieceSender& sender) {
+  const bool sent = Attempt([&] {
+    std::string piece;
+    while (pipeline.Take(piece)) sender.Send(piece);
+  });
+  if (!sent) pipeline.Stop();
+  return sent;
+}
 
 }  // namespace
 
 bool StreamPage(const PageWriter& page, bool gzip,
-                const std::function<bool(std::string_view)>& send) {
-  std::optional<GzipStream> compressor;
-  if (gzip) compressor.emplace();
-  std::string compressed;
-  auto send_or_throw = [&](std::string_view bytes) {
-    if (!bytes.empty() && !send(bytes)) throw ClientGone{};
-  };
+                const std::function<bool(std::string_view)>& send,
+                const ThreadFactory& start_thread) {
+  PieceSender sender(gzip, send);
+  PiecePipeline pipeline(kPiecesInFlight);
+  bool sent = false;  // written by the sending thread, read once it is joined
+  auto send_pieces = [&] { sent = SendPieces(pipeline, sender); };
+  std::thread sending;
   try {
-    page([&](std::string_view piece) {
-      if (!compressor) return send_or_throw(piece);
-      compressed.clear();
-      compressor->Compress(piece, /*finish=*/false, compressed);
-      send_or_throw(compressed);
+    sending = start_thread ? start_thread(send_pieces) : std::thread(send_pieces);
+  } catch (const std::system_error&) {
+    // No thread to spare (TasksMax): render and send one piece after the other.
+    return Attempt([&] {
+      page([&](std::string_view piece) { sender.Send(piece); });
+      sender.Finish();
     });
-    if (compressor) {
-      compressed.clear();
-      compressor->Compress({}, /*finish=*/true, compressed);
-      send_or_throw(compressed);
-    }
-  } catch (const ClientGone&) {
-    return false;
-  } catch (const std::exception& e) {
-    LogError("streaming a page failed", {{"error", e.what()}});
-    return false;
   }
-  return true;
+  // Rendered here, on the connection's thread: what a page allocates while it is rendered then
+  // comes from the allocator arena that thread always uses, not from whichever arena a new
+  // thread is given (each of which would keep its own copy of that memory).
+  const bool rendered = Attempt([&] {
+    page([&](std::string_view piece) {
+      if (!pipeline.Put(piece)) throw ClientGone{};
+    });
+  });
+  pipeline.Close();
+  sending.join();
+  return rendered && sent && Attempt([&] { sender.Finish(); });
 }
 
 }  // namespace esim

@@ -1,9 +1,10 @@
 #include "gzip.h"
 
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -62,50 +63,53 @@ bool AcceptsGzip(std::string_view accept_encoding) {
 }
 
 struct GzipStream::State {
-  z_stream stream{};
-  std::vector<Bytef> chunk = std::vector<Bytef>(128 * 1024);
+  isal_zstream stream{};
+  std::vector<uint8_t> level_buffer = std::vector<uint8_t>(ISAL_DEF_LVL1_DEFAULT);
+  std::vector<uint8_t> chunk = std::vector<uint8_t>(128 * 1024);
   bool finished = false;
 };
 
-GzipStream::GzipStream(int level) : state_(std::make_unique<State>()) {
-  // windowBits 15 + 16: a gzip header and trailer around the deflate data.
-  if (deflateInit2(&state_->stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw std::runtime_error("zlib: deflateInit2 failed");
-  }
+GzipStream::GzipStream() : state_(std::make_unique<State>()) {
+  isal_zstream& stream = state_->stream;
+  isal_deflate_init(&stream);
+  stream.level = 1;
+  stream.level_buf = state_->level_buffer.data();
+  stream.level_buf_size = static_cast<uint32_t>(state_->level_buffer.size());
+  stream.gzip_flag = IGZIP_GZIP;  // a gzip header and trailer around the deflate data
 }
 
-GzipStream::~GzipStream() { deflateEnd(&state_->stream); }
+GzipStream::~GzipStream() = default;
 
 void GzipStream::Compress(std::string_view data, bool finish, std::string& out) {
   if (state_->finished) throw std::logic_error("gzip stream already finished");
-  z_stream& stream = state_->stream;
-  // zlib counts in 32 bits: feed large inputs in slices.
+  isal_zstream& stream = state_->stream;
+  // The compressor counts in 32 bits: feed large inputs in slices.
   constexpr size_t kSlice = 1u << 30;
   do {
     const size_t slice = std::min(data.size(), kSlice);
     const bool last_slice = slice == data.size();
-    const int flush = finish && last_slice ? Z_FINISH : Z_NO_FLUSH;
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    stream.avail_in = static_cast<uInt>(slice);
+    stream.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(data.data()));
+    stream.avail_in = static_cast<uint32_t>(slice);
+    stream.end_of_stream = finish && last_slice ? 1 : 0;
+    stream.flush = NO_FLUSH;
     // Through a small chunk rather than a body-sized buffer: the output is a fraction of the
     // input, and a scrape should not hold a second body-sized buffer.
-    int result = Z_OK;
     do {
       stream.next_out = state_->chunk.data();
-      stream.avail_out = static_cast<uInt>(state_->chunk.size());
-      result = deflate(&stream, flush);
-      if (result == Z_STREAM_ERROR) throw std::runtime_error("zlib: deflate failed");
+      stream.avail_out = static_cast<uint32_t>(state_->chunk.size());
+      if (isal_deflate(&stream) != COMP_OK) throw std::runtime_error("igzip: deflate failed");
       out.append(reinterpret_cast<const char*>(state_->chunk.data()),
                  state_->chunk.size() - stream.avail_out);
-    } while (stream.avail_out == 0 || (flush == Z_FINISH && result != Z_STREAM_END));
+    } while (stream.avail_in > 0 || stream.avail_out == 0 ||
+             (stream.end_of_stream && stream.internal_state.state != ZSTATE_END));
     data.remove_prefix(slice);
     if (last_slice) break;
   } while (true);
   state_->finished = finish;
 }
 
-std::string GzipCompress(std::string_view data, int level) {
-  GzipStream stream(level);
+std::string GzipCompress(std::string_view data) {
+  GzipStream stream;
   std::string out;
   out.reserve(data.size() / 8);
   stream.Compress(data, /*finish=*/true, out);

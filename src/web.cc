@@ -389,6 +389,20 @@ class TaskQueueAdapter final : public httplib::TaskQueue {
   ConnectionQueue queue_;
 };
 
+// Writes `bytes` as one HTTP/1.1 chunk (RFC 9112 7.1), in one write, framed in `frame` (reused):
+// cpp-httplib's DataSink::write copies each piece three times on the way (the payload, header
+// plus payload, plus the closing CRLF), the largest cost of sending a large page. One write per
+// chunk, so that no small frame waits behind Nagle's algorithm.
+bool WriteChunk(httplib::Stream& stream, std::string_view bytes, std::string& frame) {
+  char size[2 * sizeof(size_t)];
+  const auto [size_end, error] = std::to_chars(size, size + sizeof size, bytes.size(), 16);
+  frame.assign(size, size_end);
+  frame += "\r\n";
+  frame += bytes;
+  frame += "\r\n";
+  return httplib::detail::write_data(stream, frame.data(), frame.size());
+}
+
 // Streams `page` as a chunked answer, gzip-compressed by the exporter when the client accepts it.
 void ServeStream(PageWriter page, const std::string& content_type, const httplib::Request& req,
                  httplib::Response& res) {
@@ -401,8 +415,14 @@ void ServeStream(PageWriter page, const std::string& content_type, const httplib
   if (gzip) res.set_header("Content-Encoding", "gzip");
   res.set_chunked_content_provider(
       content_type, [page = std::move(page), gzip](size_t, httplib::DataSink& sink) {
-        const bool complete = StreamPage(page, gzip, [&sink](std::string_view bytes) {
-          return sink.write(bytes.data(), bytes.size());
+        // The chunks are written straight to this connection's stream (cpp-httplib writes the
+        // headers before and, at done(), the last chunk after), from the thread StreamPage
+        // sends from while this one renders.
+        GuardedStream* stream = t_request_stream;
+        std::string frame;
+        const bool complete = StreamPage(page, gzip, [&](std::string_view bytes) {
+          if (stream == nullptr) return sink.write(bytes.data(), bytes.size());
+          return WriteChunk(*stream, bytes, frame);
         });
         if (!complete) return false;  // cpp-httplib closes the connection
         sink.done();

@@ -1,0 +1,55 @@
+#include "piece_pipeline.h"
+
+#include <utility>
+
+namespace esim {
+
+bool PiecePipeline::Put(std::string_view piece) {
+  std::string buffer;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return stopped_ || waiting_.size() < depth_; });
+    if (stopped_) return false;
+    if (!spare_.empty()) {
+      buffer = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  buffer.assign(piece);  // outside the lock: the consumer goes on meanwhile
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopped_) return false;
+  waiting_.push_back(std::move(buffer));
+  changed_.notify_all();
+  return true;
+}
+
+void PiecePipeline::Close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  closed_ = true;
+  changed_.notify_all();
+}
+
+bool PiecePipeline::Take(std::string& piece) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (piece.capacity() > 0 && spare_.size() < depth_) {
+    piece.clear();
+    spare_.push_back(std::move(piece));
+  }
+  piece = std::string();
+  changed_.wait(lock, [this] { return closed_ || !waiting_.empty(); });
+  if (waiting_.empty()) return false;
+  piece = std::move(waiting_.front());
+  waiting_.pop_front();
+  changed_.notify_all();
+  return true;
+}
+
+void PiecePipeline::Stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopped_ = true;
+  waiting_.clear();
+  spare_.clear();
+  changed_.notify_all();
+}
+
+}  // namespace esim

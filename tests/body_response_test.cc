@@ -1,0 +1,125 @@
+#include "body_response.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "gunzip.h"
+
+namespace esim {
+namespace {
+
+using esim_test::Gunzip;
+
+// A page of `pieces` pieces of ~8 KB, each different, as the renderer would hand them over.
+std::string PieceText(int index) {
+  std::string text;
+  for (int line = 0; line < 100; ++line) {
+    text += "esim_data_used_bytes{iccid=\"8988303" + std::to_string(index * 100 + line) + "\"} " +
+            std::to_string(line * 12345) + "\n";
+  }
+  return text;
+}
+
+PageWriter PageOf(int pieces, std::atomic<int>* written = nullptr) {
+  return [pieces, written](const std::function<void(std::string_view)>& write) {
+    for (int i = 0; i < pieces; ++i) {
+      write(PieceText(i));
+      if (written) ++*written;
+    }
+  };
+}
+
+std::string WholePage(int pieces) {
+  std::string text;
+  for (int i = 0; i < pieces; ++i) text += PieceText(i);
+  return text;
+}
+
+TEST(BodyResponseTest, APageArrivesWholePlainAndGzipped) {
+  for (const bool gzip : {false, true}) {
+    std::string received;
+    const bool complete = StreamPage(PageOf(300), gzip, [&](std::string_view bytes) {
+      received.append(bytes);
+      return true;
+    });
+    EXPECT_TRUE(complete);
+    EXPECT_EQ(gzip ? Gunzip(received) : received, WholePage(300)) << "gzip " << gzip;
+  }
+}
+
+TEST(BodyResponseTest, ThePageIsSentFromAThreadOfItsOwn) {
+  std::thread::id rendered_on, sent_from;
+  const PageWriter page = [&](const std::function<void(std::string_view)>& write) {
+    rendered_on = std::this_thread::get_id();
+    write("up 1\n");
+  };
+  std::string received;
+  EXPECT_TRUE(StreamPage(page, false, [&](std::string_view bytes) {
+    sent_from = std::this_thread::get_id();
+    received.append(bytes);
+    return true;
+  }));
+  EXPECT_EQ(received, "up 1\n");
+  EXPECT_EQ(rendered_on, std::this_thread::get_id());
+  EXPECT_NE(sent_from, std::this_thread::get_id());
+}
+
+TEST(BodyResponseTest, WithoutAThreadToSpareThePageIsSentFromTheCallingThread) {
+  const PageWriter page = PageOf(50);
+  std::thread::id sent_from;
+  const ThreadFactory no_threads = [](std::function<void()>) -> std::thread {
+    throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
+  };
+  std::string received;
+  EXPECT_TRUE(StreamPage(
+      page, true,
+      [&](std::string_view bytes) {
+        sent_from = std::this_thread::get_id();
+        received.append(bytes);
+        return true;
+      },
+      no_threads));
+  EXPECT_EQ(Gunzip(received), WholePage(50));
+  EXPECT_EQ(sent_from, std::this_thread::get_id());
+}
+
+TEST(BodyResponseTest, AClientThatGoesStopsTheRendering) {
+  std::atomic<int> written{0};
+  int sends = 0;
+  const bool complete = StreamPage(PageOf(100000, &written), false, [&](std::string_view) {
+    return ++sends < 3;  // the third send finds the client gone
+  });
+  EXPECT_FALSE(complete);
+  EXPECT_EQ(sends, 3);
+  // The renderer ran at most a few pieces ahead of the sender, not to the end of the page.
+  EXPECT_LT(written.load(), 20);
+}
+
+TEST(BodyResponseTest, APageThatThrowsIsCutShortWithoutAnEnd) {
+  const PageWriter page = [](const std::function<void(std::string_view)>& write) {
+    PageOf(20)(write);
+    throw std::runtime_error("renderer failed");
+  };
+  for (const bool gzip : {false, true}) {
+    std::string received;
+    const bool complete = StreamPage(page, gzip, [&](std::string_view bytes) {
+      received.append(bytes);
+      return true;
+    });
+    EXPECT_FALSE(complete);
+    if (gzip) {
+      // What was sent is no complete gzip member: the client cannot take it for a whole page.
+      EXPECT_THROW(Gunzip(received), std::runtime_error);
+    } else {
+      EXPECT_EQ(received, WholePage(20));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace esim
