@@ -702,9 +702,15 @@ int Run(const Flags& flags) {
   const double ready_seconds = Seconds(Clock::now() - first_at);
 
   // Phase 2: idle scrapes.
+  // The exporter's CPU per scrape (all its threads): steadier than the wall time on a shared
+  // machine, and what a second thread sending while the first renders must not raise much.
   const size_t idle_requests_before = api.RequestCount();
+  const double plain_cpu0 = CpuSeconds(pid);
   const ScrapeStats idle_plain = Scrape(exporter.port(), flags.scrapes, false);
+  const double gzip_cpu0 = CpuSeconds(pid);
   const ScrapeStats idle_gzip = Scrape(exporter.port(), flags.scrapes, true);
+  const double idle_plain_cpu_ms = 1e3 * (gzip_cpu0 - plain_cpu0) / flags.scrapes;
+  const double idle_gzip_cpu_ms = 1e3 * (CpuSeconds(pid) - gzip_cpu0) / flags.scrapes;
   const size_t idle_requests = api.RequestCount() - idle_requests_before;
 
   // Phase 3: scrapes while the second cycle polls.
@@ -763,6 +769,8 @@ int Run(const Flags& flags) {
       Fixed(idle_plain.Median(), 2) + " / " + Fixed(idle_plain.Percentile(0.9), 2));
   row("idle /metrics gzip, median / p90 (ms)",
       Fixed(idle_gzip.Median(), 2) + " / " + Fixed(idle_gzip.Percentile(0.9), 2));
+  row("idle /metrics uncompressed / gzip, exporter CPU per scrape (ms)",
+      Fixed(idle_plain_cpu_ms, 1) + " / " + Fixed(idle_gzip_cpu_ms, 1));
   row("polls during the idle scrapes", std::to_string(idle_requests));
   if (flags.busy) {
     row("busy /metrics uncompressed, median / p90 (ms)",
@@ -815,16 +823,17 @@ int Run(const Flags& flags) {
   std::printf(
       "RESULT esims=%zu latency_ms=%d concurrency=%d tls=%d series=%zu body_bytes=%zu "
       "gzip_bytes=%zu idle_plain_ms=%.3f idle_plain_p90_ms=%.3f idle_gzip_ms=%.3f "
-      "idle_gzip_p90_ms=%.3f idle_polls=%zu busy_plain_ms=%.3f busy_plain_p90_ms=%.3f "
+      "idle_gzip_p90_ms=%.3f idle_plain_cpu_ms=%.1f idle_gzip_cpu_ms=%.1f idle_polls=%zu "
+      "busy_plain_ms=%.3f busy_plain_p90_ms=%.3f "
       "busy_gzip_ms=%.3f busy_gzip_p90_ms=%.3f busy_polls_per_s=%.1f peak_rss_mib=%.1f "
       "cpu_per_request_us=%.1f polls_per_s=%.1f cycle_s=%.2f cycle_connections=%zu "
       "total_connections=%zu total_requests=%zu",
       n, flags.latency_ms, flags.concurrency, flags.tls ? 1 : 0, idle_plain.series,
       idle_plain.body_bytes, idle_gzip.body_bytes, idle_plain.Median(), idle_plain.Percentile(0.9),
-      idle_gzip.Median(), idle_gzip.Percentile(0.9), idle_requests, busy_plain.Median(),
-      busy_plain.Percentile(0.9), busy_gzip.Median(), busy_gzip.Percentile(0.9), busy_rate,
-      peak_rss, cpu_per_request_us, throughput, cycle_seconds, cycle_connections, total_connections,
-      total_requests);
+      idle_gzip.Median(), idle_gzip.Percentile(0.9), idle_plain_cpu_ms, idle_gzip_cpu_ms,
+      idle_requests, busy_plain.Median(), busy_plain.Percentile(0.9), busy_gzip.Median(),
+      busy_gzip.Percentile(0.9), busy_rate, peak_rss, cpu_per_request_us, throughput, cycle_seconds,
+      cycle_connections, total_connections, total_requests);
   if (flags.restart) {
     std::printf(
         " restart_s=%.2f restart_peak_rss_mib=%.1f restart_listen_s=%.2f restart_restored=%zu "
