@@ -206,7 +206,7 @@ void AccountRuntime::WriteStateFile(ByteSink& out) const {
   PersistedState state;
   state.fingerprint = Fingerprint();
   const auto snapshot = store_.Snapshot();
-  const auto progress = poller_.Progresses();
+  const auto progress = poller_.ProgressOf(snapshot->esims);
   const auto steady_now = std::chrono::steady_clock::now();
   const double wall_now = WallNow();
   state.written = wall_now;
@@ -226,16 +226,16 @@ void AccountRuntime::WriteStateFile(ByteSink& out) const {
   // The snapshot's records are immutable: encoded as they are, one at a time, without a copy.
   esim::WriteState(state, out, [&](const EsimVisitor& visit) {
     PersistedEsim esim;
-    for (const auto& record : snapshot->esims) {
-      esim.shared = record;
+    for (size_t i = 0; i < snapshot->esims.size(); ++i) {
+      esim.shared = snapshot->esims[i];
       esim.last_attempt = 0;
       esim.failures = 0;
-      if (const auto it = progress.find(record->config.Key()); it != progress.end()) {
-        if (it->second.last_start) {
+      if (const auto& scheduled = progress[i]) {
+        if (scheduled->last_start) {
           esim.last_attempt =
-              wall_now - std::chrono::duration<double>(steady_now - *it->second.last_start).count();
+              wall_now - std::chrono::duration<double>(steady_now - *scheduled->last_start).count();
         }
-        esim.failures = it->second.failures;
+        esim.failures = scheduled->failures;
       }
       visit(esim);
     }

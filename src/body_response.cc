@@ -17,7 +17,7 @@ namespace {
 // Thrown when the client has gone: the rest of the page is not rendered.
 struct ClientGone {};
 
-// Pieces rendered but not yet sent: two keep both threads busy (measured: four were no faster)
+// Pieces rendered but not yet sent: two keep both threads busy (four were not measurably faster)
 // and cost little memory (the renderer's pieces are ~256 KiB).
 constexpr size_t kPiecesInFlight = 2;
 

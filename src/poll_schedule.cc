@@ -341,15 +341,14 @@ PollSchedule::TimePoint PollSchedule::BackoffDue(const Entry& entry, TimePoint l
   return last + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay));
 }
 
-std::map<std::string, PollSchedule::Progress> PollSchedule::Progresses() const {
-  std::map<std::string, Progress> out;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const Entry& entry = entries_[i];
-    std::optional<TimePoint> last_start;
-    if (entry.last_start != kNever) last_start = entry.last_start;
-    out.emplace(std::string(KeyOf(i)), Progress{last_start, entry.failures});
-  }
-  return out;
+std::optional<PollSchedule::Progress> PollSchedule::ProgressOf(std::string_view key) const {
+  const auto index = Find(key);
+  if (!index) return std::nullopt;
+  const Entry& entry = entries_[*index];
+  Progress progress;
+  if (entry.last_start != kNever) progress.last_start = entry.last_start;
+  progress.failures = entry.failures;
+  return progress;
 }
 
 void PollSchedule::Restore(const std::string& key, TimePoint last_start, int failures) {

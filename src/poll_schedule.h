@@ -96,7 +96,8 @@ class PollSchedule {
     std::optional<TimePoint> last_start;
     int failures = 0;
   };
-  std::map<std::string, Progress> Progresses() const;
+  // An eSIM's progress, for the durable state; nullopt when the schedule does not hold `key`.
+  std::optional<Progress> ProgressOf(std::string_view key) const;
   // Continues a schedule saved by an earlier run (after Update): the eSIM's next poll comes
   // from its last one, as if this run had made it (no re-poll of the fleet at startup).
   void Restore(const std::string& key, TimePoint last_start, int failures);

@@ -111,9 +111,13 @@ std::chrono::milliseconds Poller::interval() const {
   return schedule_.interval();
 }
 
-std::map<std::string, PollSchedule::Progress> Poller::Progresses() const {
+std::vector<std::optional<PollSchedule::Progress>> Poller::ProgressOf(
+    const std::vector<std::shared_ptr<const EsimRecord>>& records) const {
+  std::vector<std::optional<PollSchedule::Progress>> progress;
+  progress.reserve(records.size());
   std::lock_guard<std::mutex> lock(mutex_);
-  return schedule_.Progresses();
+  for (const auto& record : records) progress.push_back(schedule_.ProgressOf(record->config.Key()));
+  return progress;
 }
 
 void Poller::RestoreProgress(const std::map<std::string, PollSchedule::Progress>& progress) {

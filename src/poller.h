@@ -60,8 +60,12 @@ class Poller {
 
   std::chrono::milliseconds interval() const;
 
-  // The schedule for the durable state, and back (PollSchedule::Progresses / Restore).
-  std::map<std::string, PollSchedule::Progress> Progresses() const;
+  // The schedule for the durable state, and back (PollSchedule::ProgressOf / Restore): the
+  // progress of each of `records`, in their order (nullopt: not scheduled), looked up under one
+  // lock. A copy of the whole schedule keyed by strings cost ~15 MB at 100,000 eSIMs at every
+  // state write.
+  std::vector<std::optional<PollSchedule::Progress>> ProgressOf(
+      const std::vector<std::shared_ptr<const EsimRecord>>& records) const;
   void RestoreProgress(const std::map<std::string, PollSchedule::Progress>& progress);
 
  private:

@@ -367,9 +367,8 @@ TEST(PollScheduleRestoreTest, RestoredEsimsContinueFromTheirLastPollNotAtOnce) {
   for (const EsimConfig& esim : fleet) {
     schedule.Restore(esim.Key(), start - minutes(5), esim.esim_id == 3 ? 2 : 0);
   }
-  const auto progress = schedule.Progresses();
-  ASSERT_EQ(progress.size(), 10u);
-  EXPECT_EQ(progress.at(fleet[2].Key()).failures, 2);
+  for (const EsimConfig& esim : fleet) ASSERT_TRUE(schedule.ProgressOf(esim.Key()));
+  EXPECT_EQ(schedule.ProgressOf(fleet[2].Key())->failures, 2);
   // Nothing is due at the restart: the regular ones come at their slots at least half an
   // interval after their last poll; the failing one after its backoff (2 minutes, +-20 %).
   const auto next = schedule.Next(start);
@@ -394,7 +393,9 @@ TEST(PollScheduleRestoreTest, NeverPolledAndUnknownEsimsAreLeftAlone) {
   ASSERT_TRUE(next);
   EXPECT_EQ(next->esim.Key(), fleet[1].Key());  // never polled: due at once
   EXPECT_EQ(next->at, start);
-  EXPECT_FALSE(schedule.Progresses().at(fleet[1].Key()).last_start);
+  ASSERT_TRUE(schedule.ProgressOf(fleet[1].Key()));
+  EXPECT_FALSE(schedule.ProgressOf(fleet[1].Key())->last_start);
+  EXPECT_FALSE(schedule.ProgressOf("esim_id:999"));
 }
 
 TEST(PollScheduleTest, PollSoonBringsOnePollForwardAtMostOncePerMinute) {
@@ -456,12 +457,12 @@ TEST(PollScheduleKeysTest, EveryKeyOfALargeFleetFindsItsOwnEntry) {
   }
   schedule.Started("esim_id:2001", start);  // unknown: ignored
   EXPECT_EQ(schedule.in_flight(), 0u);
-  const auto progress = schedule.Progresses();
-  ASSERT_EQ(progress.size(), fleet.size());
+  ASSERT_EQ(schedule.size(), fleet.size());
   for (size_t i = 0; i < fleet.size(); ++i) {
-    const PollSchedule::Progress& entry = progress.at(fleet[i].Key());
-    ASSERT_EQ(entry.last_start, start + seconds(i));
-    ASSERT_EQ(entry.failures, i % 2 ? 1 : 0);
+    const auto entry = schedule.ProgressOf(fleet[i].Key());
+    ASSERT_TRUE(entry);
+    ASSERT_EQ(entry->last_start, start + seconds(i));
+    ASSERT_EQ(entry->failures, i % 2 ? 1 : 0);
   }
 }
 
@@ -476,7 +477,8 @@ TEST(PollScheduleKeysTest, AKeyGivenTwiceIsScheduledOnceAtItsFirstPlace) {
   EXPECT_EQ(schedule.Next(start)->key, "esim_id:8");
   schedule.Started("esim_id:8", start);
   EXPECT_FALSE(schedule.Next(start));
-  EXPECT_EQ(schedule.Progresses().size(), 2u);
+  EXPECT_TRUE(schedule.ProgressOf("esim_id:7")->last_start);
+  EXPECT_TRUE(schedule.ProgressOf("esim_id:8")->last_start);
 }
 
 TEST(PollScheduleKeysTest, AReloadInAnotherOrderKeepsEachEsimsOwnHistory) {
@@ -489,12 +491,13 @@ TEST(PollScheduleKeysTest, AReloadInAnotherOrderKeepsEachEsimsOwnHistory) {
   schedule.Finished("esim_id:2", PollSchedule::Outcome::kFailure, start, 0.5);
   schedule.Update(std::vector<std::string>{"esim_id:3", "esim_id:2", "esim_id:4"}, minutes(15),
                   limits, start + seconds(1));
-  const auto progress = schedule.Progresses();
-  ASSERT_EQ(progress.size(), 3u);
-  EXPECT_EQ(progress.at("esim_id:2").failures, 1);
-  EXPECT_EQ(progress.at("esim_id:2").last_start, start);
-  EXPECT_FALSE(progress.at("esim_id:3").last_start);
-  EXPECT_FALSE(progress.contains("esim_id:1"));
+  EXPECT_EQ(schedule.size(), 3u);
+  ASSERT_TRUE(schedule.ProgressOf("esim_id:2"));
+  EXPECT_EQ(schedule.ProgressOf("esim_id:2")->failures, 1);
+  EXPECT_EQ(schedule.ProgressOf("esim_id:2")->last_start, start);
+  ASSERT_TRUE(schedule.ProgressOf("esim_id:3"));
+  EXPECT_FALSE(schedule.ProgressOf("esim_id:3")->last_start);
+  EXPECT_FALSE(schedule.ProgressOf("esim_id:1"));
   // Never-polled ones first, in the new config order; the failing one after its backoff.
   EXPECT_EQ(schedule.Next(start + seconds(1))->key, "esim_id:3");
   schedule.Started("esim_id:3", start + seconds(1));

@@ -247,6 +247,9 @@ TEST(StorageTest, RestoredDataOlderThanStaleAfterIsNotServed) {
   std::string error;
   auto state = esim::DecodeState(ReadFile(storage + "/state.jsonl"), error);
   ASSERT_TRUE(state) << error;
+  for (const esim::PersistedEsim& esim : state->esims) {
+    EXPECT_GT(esim.last_attempt, 0) << "each eSIM's last poll, from the schedule, is saved";
+  }
   state->written -= kAge;
   for (esim::PersistedEsim& esim : state->esims) {
     esim::EsimRecord& record = esim.record;
