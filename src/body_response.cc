@@ -61,6 +61,9 @@ bool Attempt(const Step& step) {
   } catch (const ClientGone&) {
   } catch (const std::exception& e) {
     LogError("streaming a page failed", {{"error", e.what()}});
+  } catch (...) {
+    // Whatever it is, it must not leave StreamPage with the sending thread still running.
+    LogError("streaming a page failed", {{"error", "unknown exception"}});
   }
   return false;
 }

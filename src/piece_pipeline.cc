@@ -31,7 +31,8 @@ void PiecePipeline::Close() {
 
 bool PiecePipeline::Take(std::string& piece) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (piece.capacity() > 0 && spare_.size() < depth_) {
+  // A buffer worth keeping: one a piece was taken into, not an empty string's inline one.
+  if (piece.capacity() > std::string().capacity() && spare_.size() < depth_) {
     piece.clear();
     spare_.push_back(std::move(piece));
   }

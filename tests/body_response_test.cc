@@ -121,5 +121,18 @@ TEST(BodyResponseTest, APageThatThrowsIsCutShortWithoutAnEnd) {
   }
 }
 
+TEST(BodyResponseTest, APageThatThrowsAnythingElseIsCutShortToo) {
+  const PageWriter page = [](const std::function<void(std::string_view)>& write) {
+    PageOf(3)(write);
+    throw 42;  // not a std::exception: still no escape with the sending thread running
+  };
+  std::string received;
+  EXPECT_FALSE(StreamPage(page, false, [&](std::string_view bytes) {
+    received.append(bytes);
+    return true;
+  }));
+  EXPECT_EQ(received, WholePage(3));
+}
+
 }  // namespace
 }  // namespace esim
