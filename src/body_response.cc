@@ -99,8 +99,8 @@ bool StreamPage(const PageWriter& page, bool gzip,
     });
   }
   // Rendered here, on the connection's thread: what a page allocates while it is rendered then
-  // comes from the allocator arena that thread always uses, not from whichever arena a new
-  // thread is given (each of which would keep its own copy of that memory).
+  // comes from the allocator arena that thread always uses. Rendered on a new thread instead,
+  // peak RSS at 50,000 eSIMs was 117 MiB against 102 (likely an arena per thread keeping it).
   const bool rendered = Attempt([&] {
     page([&](std::string_view piece) {
       if (!pipeline.Put(piece)) throw ClientGone{};

@@ -395,8 +395,8 @@ class TaskQueueAdapter final : public httplib::TaskQueue {
 // chunk, so that no small frame waits behind Nagle's algorithm.
 bool WriteChunk(httplib::Stream& stream, std::string_view bytes, std::string& frame) {
   char size[2 * sizeof(size_t)];
-  const auto [size_end, error] = std::to_chars(size, size + sizeof size, bytes.size(), 16);
-  frame.assign(size, size_end);
+  // 16 hex digits hold any size_t: to_chars cannot run out of room.
+  frame.assign(size, std::to_chars(size, size + sizeof size, bytes.size(), 16).ptr);
   frame += "\r\n";
   frame += bytes;
   frame += "\r\n";
