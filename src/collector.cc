@@ -761,15 +761,16 @@ std::string RenderMetrics(const std::vector<AccountMetrics>& accounts, double no
                           const RenderOptions& options) {
   std::string text;
   text.reserve(4096 + EsimCount(accounts) * 1800);  // a full eSIM takes ~1,600 bytes
-  ExpositionWriter out(text);
-  WriteMetrics(out, accounts, now, options);
+  {
+    ExpositionWriter out(text);
+    WriteMetrics(out, accounts, now, options);
+  }  // the writer trims `text` to the page as it goes
   return text;
 }
 
 void StreamMetrics(const std::vector<AccountMetrics>& accounts, double now,
                    const RenderOptions& options, const TextSink& sink, size_t piece_bytes) {
   std::string piece;
-  piece.reserve(piece_bytes + 4096);
   ExpositionWriter out(piece, sink, piece_bytes);
   WriteMetrics(out, accounts, now, options);
   out.Flush();

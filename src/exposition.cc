@@ -5,111 +5,163 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 namespace esim {
+namespace {
 
-void AppendSampleValue(std::string& out, double value) {
-  if (std::isnan(value)) {
-    out += "NaN";
-    return;
-  }
-  if (std::isinf(value)) {
-    out += value > 0 ? "+Inf" : "-Inf";
-    return;
-  }
-  char buffer[32];
-  std::to_chars_result result;
-  // Whole numbers (counts, bytes, Unix seconds) print without an exponent.
-  if (value == std::trunc(value) && std::fabs(value) < 9007199254740992.0) {
-    result = std::to_chars(buffer, buffer + sizeof buffer, static_cast<int64_t>(value));
-  } else {
-    result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  }
-  out.append(buffer, result.ptr);
+// A label value's escaped form takes at most 3 bytes per byte (a control byte becomes U+FFFD).
+constexpr size_t kMaxEscapedBytesPerByte = 3;
+
+char* Copy(char* out, std::string_view text) {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
 }
 
-void ExpositionWriter::Family(const MetricDesc& desc) {
-  out_ += "# HELP ";
-  out_ += desc.name;
-  out_ += ' ';
-  for (char c : desc.help) {
-    if (c == '\\') {
-      out_ += "\\\\";
-    } else if (c == '\n') {
-      out_ += "\\n";
-    } else {
-      out_ += c;
-    }
-  }
-  out_ += "\n# TYPE ";
-  out_ += desc.name;
-  out_ += ' ';
-  out_ += desc.type;
-  out_ += '\n';
-}
-
-void AppendEscapedLabelValue(std::string& out, std::string_view value) {
-  // Most values need no escaping: append them whole.
+// Writes `value` escaped as the text format wants it (backslash, double quote, newline); needs
+// room for kMaxEscapedBytesPerByte bytes per byte of `value`.
+char* WriteEscapedLabelValue(char* out, std::string_view value) {
+  // Most values need no escaping: copy them whole.
   const auto plain = [](char c) {
     return c != '\\' && c != '"' && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
   };
-  if (std::all_of(value.begin(), value.end(), plain)) {
-    out += value;
-    return;
-  }
+  if (std::all_of(value.begin(), value.end(), plain)) return Copy(out, value);
   for (char c : value) {
     // Control characters from the API (\r, tab, NUL, DEL...) would reach dashboards and
     // Alertmanager as they are: each becomes U+FFFD. \n keeps its exposition escape.
     if (c != '\n' && (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)) {
-      out += "\xEF\xBF\xBD";
+      out = Copy(out, "\xEF\xBF\xBD");
       continue;
     }
     switch (c) {
       case '\\':
-        out += "\\\\";
+        out = Copy(out, "\\\\");
         break;
       case '"':
-        out += "\\\"";
+        out = Copy(out, "\\\"");
         break;
       case '\n':
-        out += "\\n";
+        out = Copy(out, "\\n");
         break;
       default:
-        out += c;
+        *out++ = c;
     }
   }
+  return out;
 }
 
-void ExpositionWriter::AppendValue(double value) { AppendSampleValue(out_, value); }
+}  // namespace
+
+char* WriteSampleValue(char* out, double value) {
+  // Most samples of a page are 0 or 1 (state sets, info families).
+  if (value == 0) {
+    *out = '0';
+    return out + 1;
+  }
+  if (value == 1) {
+    *out = '1';
+    return out + 1;
+  }
+  if (std::isnan(value)) return Copy(out, "NaN");
+  if (std::isinf(value)) return Copy(out, value > 0 ? "+Inf" : "-Inf");
+  // Whole numbers (counts, bytes, Unix seconds) print without an exponent.
+  if (value == std::trunc(value) && std::fabs(value) < 9007199254740992.0) {
+    return std::to_chars(out, out + kMaxSampleValueBytes, static_cast<int64_t>(value)).ptr;
+  }
+  return std::to_chars(out, out + kMaxSampleValueBytes, value).ptr;
+}
+
+void AppendSampleValue(std::string& out, double value) {
+  char buffer[kMaxSampleValueBytes];
+  out.append(buffer, WriteSampleValue(buffer, value));
+}
+
+void AppendEscapedLabelValue(std::string& out, std::string_view value) {
+  const size_t start = out.size();
+  out.resize(start + kMaxEscapedBytesPerByte * value.size());
+  const char* end = WriteEscapedLabelValue(out.data() + start, value);
+  out.resize(static_cast<size_t>(end - out.data()));
+}
+
+ExpositionWriter::ExpositionWriter(std::string& buffer, TextSink flush, size_t flush_at)
+    : out_(buffer), flush_(std::move(flush)), flush_at_(flush_at) {
+  // Room for a piece and the sample that ends it: resized once, not per sample.
+  out_.resize(flush_at_ + 4096);
+}
+
+ExpositionWriter::~ExpositionWriter() {
+  // Shrinking never reallocates: `out_` keeps its capacity for the next page.
+  out_.resize(used_);
+}
+
+char* ExpositionWriter::Reserve(size_t bytes) {
+  if (out_.size() - used_ < bytes) out_.resize(std::max(2 * out_.size(), used_ + bytes));
+  return out_.data() + used_;
+}
+
+void ExpositionWriter::Append(std::string_view text) {
+  used_ = static_cast<size_t>(Copy(Reserve(text.size()), text) - out_.data());
+}
+
+void ExpositionWriter::Flush() {
+  if (!flush_) {
+    out_.resize(used_);
+    return;
+  }
+  if (used_ == 0) return;
+  flush_(std::string_view(out_.data(), used_));
+  used_ = 0;
+}
+
+void ExpositionWriter::Family(const MetricDesc& desc) {
+  Append("# HELP ");
+  Append(desc.name);
+  Append(" ");
+  for (char c : desc.help) {
+    if (c == '\\') {
+      Append("\\\\");
+    } else if (c == '\n') {
+      Append("\\n");
+    } else {
+      Append(std::string_view(&c, 1));
+    }
+  }
+  Append("\n# TYPE ");
+  Append(desc.name);
+  Append(" ");
+  Append(desc.type);
+  Append("\n");
+}
 
 template <typename Labels>
 void ExpositionWriter::WriteSample(std::string_view name, const Labels& labels,
                                    std::string_view extra_name, std::string_view extra_value,
                                    double value) {
-  out_ += name;
-  bool first = true;
-  auto append_label = [&](std::string_view label_name, std::string_view label_value) {
-    out_ += first ? '{' : ',';
-    first = false;
-    out_ += label_name;
-    out_ += "=\"";
-    AppendEscapedLabelValue(out_, label_value);
-    out_ += '"';
+  // name{label="value",...} value\n
+  size_t bytes = name.size() + 3 + kMaxSampleValueBytes;
+  const auto room = [](std::string_view label_name, std::string_view label_value) {
+    return label_name.size() + 4 + kMaxEscapedBytesPerByte * label_value.size();
   };
-  for (const auto& [label_name, label_value] : labels) append_label(label_name, label_value);
-  if (!extra_name.empty()) append_label(extra_name, extra_value);
-  if (!first) out_ += '}';
-  out_ += ' ';
-  AppendValue(value);
-  out_ += '\n';
-  MaybeFlush();
-}
-
-void ExpositionWriter::Flush() {
-  if (!flush_ || out_.empty()) return;
-  flush_(out_);
-  out_.clear();
+  for (const auto& [label_name, label_value] : labels) bytes += room(label_name, label_value);
+  bytes += room(extra_name, extra_value);
+  char* out = Copy(Reserve(bytes), name);
+  bool first = true;
+  auto write_label = [&](std::string_view label_name, std::string_view label_value) {
+    *out++ = first ? '{' : ',';
+    first = false;
+    out = Copy(out, label_name);
+    out = Copy(out, "=\"");
+    out = WriteEscapedLabelValue(out, label_value);
+    *out++ = '"';
+  };
+  for (const auto& [label_name, label_value] : labels) write_label(label_name, label_value);
+  if (!extra_name.empty()) write_label(extra_name, extra_value);
+  if (!first) *out++ = '}';
+  *out++ = ' ';
+  out = WriteSampleValue(out, value);
+  *out++ = '\n';
+  Commit(out);
 }
 
 void ExpositionWriter::Sample(const MetricDesc& desc, std::initializer_list<Label> labels,
@@ -139,13 +191,17 @@ void ExpositionWriter::AccountSample(const MetricDesc& desc, std::string_view ac
 void ExpositionWriter::SampleWithLabelText(const MetricDesc& desc,
                                            std::initializer_list<std::string_view> pieces,
                                            double value) {
-  out_ += desc.name;
-  out_ += '{';
-  for (std::string_view piece : pieces) out_ += piece;
-  out_ += "} ";
-  AppendValue(value);
-  out_ += '\n';
-  MaybeFlush();
+  // name{pieces} value\n
+  size_t bytes = desc.name.size() + 4 + kMaxSampleValueBytes;
+  for (std::string_view piece : pieces) bytes += piece.size();
+  char* out = Copy(Reserve(bytes), desc.name);
+  *out++ = '{';
+  for (std::string_view piece : pieces) out = Copy(out, piece);
+  *out++ = '}';
+  *out++ = ' ';
+  out = WriteSampleValue(out, value);
+  *out++ = '\n';
+  Commit(out);
 }
 
 namespace {

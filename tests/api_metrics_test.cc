@@ -17,6 +17,7 @@ TEST(ApiMetricsTest, CountsByCodeAndBoundsTheNumberOfCodes) {
   std::string text;
   ExpositionWriter writer(text);
   metrics.Write(writer);
+  writer.Flush();
   size_t series = 0;
   for (size_t pos = 0; (pos = text.find("esim_api_requests_total{", pos)) != std::string::npos;
        ++pos) {

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 namespace esim {
 namespace {
@@ -16,6 +18,10 @@ std::string Format(double value) {
 
 TEST(ExpositionTest, FormatsNumbersExactlyAndShortly) {
   EXPECT_EQ(Format(0), "0");
+  EXPECT_EQ(Format(-0.0), "0");
+  EXPECT_EQ(Format(1), "1");
+  EXPECT_EQ(Format(-1), "-1");
+  EXPECT_EQ(Format(1.5), "1.5");
   EXPECT_EQ(Format(1073741824.0), "1073741824");
   EXPECT_EQ(Format(-3), "-3");
   EXPECT_EQ(Format(0.25), "0.25");
@@ -34,6 +40,7 @@ TEST(ExpositionTest, EscapesLabelValuesAndHelp) {
   writer.Family(kM);
   writer.Sample(kM, {{"a", "x\"y\\z\nw"}, {"b", ""}}, 1);
   writer.Sample(kM, {}, 2);
+  writer.Flush();
   EXPECT_EQ(out,
             "# HELP m back\\\\slash\\nnewline \"quotes\" stay\n"
             "# TYPE m gauge\n"
@@ -55,6 +62,43 @@ TEST(ExpositionTest, ControlCharactersInLabelValuesBecomeReplacementCharacters) 
   out.clear();
   AppendEscapedLabelValue(out, "caf\xC3\xA9 ok");  // UTF-8 stays as it is
   EXPECT_EQ(out, "caf\xC3\xA9 ok");
+}
+
+TEST(ExpositionTest, AppendsToWhatTheStringHeldAndTrimsItWhenGone) {
+  std::string out = "before\n";
+  {
+    ExpositionWriter writer(out);
+    writer.Sample({"m", "", "gauge"}, {{"a", "b"}}, 0.5);
+    writer.SampleWithLabelText({"n", "", "gauge"}, {"x=\"1\"", ",y=\"2\""}, 7);
+  }
+  EXPECT_EQ(out, "before\nm{a=\"b\"} 0.5\nn{x=\"1\",y=\"2\"} 7\n");
+}
+
+TEST(ExpositionTest, HandsOnPiecesWholeSamplesAtATimeAndGrowsForAHugeOne) {
+  std::string buffer;
+  std::vector<std::string> pieces;
+  constexpr MetricDesc kM{"m", "", "gauge"};
+  // A label value far larger than the buffer (the piece size plus 4 KiB) must fit too.
+  const std::string huge(20000, 'v');
+  std::string expected;
+  {
+    ExpositionWriter writer(
+        buffer, [&](std::string_view piece) { pieces.emplace_back(piece); }, 100);
+    for (int i = 0; i < 30; ++i) {
+      writer.SampleWithLabelText(kM, {"i=\"", std::to_string(i), "\""}, i);
+      expected += "m{i=\"" + std::to_string(i) + "\"} " + std::to_string(i) + "\n";
+    }
+    writer.Sample(kM, {{"big", huge}}, 1);
+    expected += "m{big=\"" + huge + "\"} 1\n";
+    writer.Flush();
+  }
+  std::string joined;
+  for (const std::string& piece : pieces) {
+    EXPECT_EQ(piece.back(), '\n');  // only whole samples
+    joined += piece;
+  }
+  EXPECT_EQ(joined, expected);
+  EXPECT_GT(pieces.size(), 3u);
 }
 
 }  // namespace
