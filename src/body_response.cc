@@ -21,35 +21,54 @@ struct ClientGone {};
 // and cost little memory (the renderer's pieces are ~256 KiB).
 constexpr size_t kPiecesInFlight = 2;
 
-// Sends pieces, through the compressor when the client takes gzip.
+constexpr size_t kHeadRoom = OutgoingPiece::kHeadRoom;
+constexpr size_t kTailRoom = OutgoingPiece::kTailRoom;
+
+// Sends pieces, through the compressor when the client takes gzip. Every piece goes out with the
+// room around it that OutgoingPiece promises.
 class PieceSender {
  public:
-  PieceSender(bool gzip, const std::function<bool(std::string_view)>& send) : send_(send) {
+  PieceSender(bool gzip, const PieceSend& send) : send_(send) {
     if (gzip) compressor_.emplace();
   }
 
-  void Send(std::string_view piece) {  // throws ClientGone
-    if (!compressor_) return SendOrThrow(piece);
-    compressed_.clear();
-    compressor_->Compress(piece, /*finish=*/false, compressed_);
-    SendOrThrow(compressed_);
+  // A piece with the room around it already, as the pipeline gives them (throws ClientGone).
+  void SendWithRoom(std::string& buffer) {
+    if (!compressor_) return SendOrThrow(buffer);
+    Compress(std::string_view(buffer).substr(kHeadRoom, buffer.size() - kHeadRoom - kTailRoom),
+             /*finish=*/false);
+  }
+
+  // A piece without room (one thread: straight from the renderer).
+  void Send(std::string_view piece) {
+    if (compressor_) return Compress(piece, /*finish=*/false);
+    staging_.assign(kHeadRoom, '\0');
+    staging_ += piece;
+    staging_.append(kTailRoom, '\0');
+    SendOrThrow(staging_);
   }
 
   void Finish() {
-    if (!compressor_) return;
-    compressed_.clear();
-    compressor_->Compress({}, /*finish=*/true, compressed_);
-    SendOrThrow(compressed_);
+    if (compressor_) Compress({}, /*finish=*/true);
   }
 
  private:
-  void SendOrThrow(std::string_view bytes) {
-    if (!bytes.empty() && !send_(bytes)) throw ClientGone{};
+  void Compress(std::string_view piece, bool finish) {
+    staging_.assign(kHeadRoom, '\0');
+    compressor_->Compress(piece, finish, staging_);
+    staging_.append(kTailRoom, '\0');
+    SendOrThrow(staging_);
   }
 
-  const std::function<bool(std::string_view)>& send_;
+  // `buffer` holds room, the piece, room.
+  void SendOrThrow(std::string& buffer) {
+    const size_t size = buffer.size() - kHeadRoom - kTailRoom;
+    if (size != 0 && !send_({buffer.data() + kHeadRoom, size})) throw ClientGone{};
+  }
+
+  const PieceSend& send_;
   std::optional<GzipStream> compressor_;
-  std::string compressed_;
+  std::string staging_;  // a piece compressed, or copied to get room around it
 };
 
 // Runs `step`; false when the client has gone or it threw (logged: the page is cut short).
@@ -73,7 +92,7 @@ bool Attempt(const Step& step) {
 bool SendPieces(PiecePipeline& pipeline, PieceSender& sender) {
   const bool sent = Attempt([&] {
     std::string piece;
-    while (pipeline.Take(piece)) sender.Send(piece);
+    while (pipeline.Take(piece)) sender.SendWithRoom(piece);
   });
   if (!sent) pipeline.Stop();
   return sent;
@@ -81,8 +100,7 @@ bool SendPieces(PiecePipeline& pipeline, PieceSender& sender) {
 
 }  // namespace
 
-bool StreamPage(const PageWriter& page, bool gzip,
-                const std::function<bool(std::string_view)>& send,
+bool StreamPage(const PageWriter& page, bool gzip, const PieceSend& send,
                 const ThreadFactory& start_thread) {
   PieceSender sender(gzip, send);
   PiecePipeline pipeline(kPiecesInFlight);
@@ -103,7 +121,8 @@ bool StreamPage(const PageWriter& page, bool gzip,
   // peak RSS at 50,000 eSIMs was 117 MiB against 102 (likely an arena per thread keeping it).
   const bool rendered = Attempt([&] {
     page([&](std::string_view piece) {
-      if (!pipeline.Put(piece)) throw ClientGone{};
+      // The one copy of the piece: into a buffer with room to frame it in.
+      if (!pipeline.Put(piece, kHeadRoom, kTailRoom)) throw ClientGone{};
     });
   });
   pipeline.Close();

@@ -5,6 +5,7 @@
 // the pieces as a chunked HTTP answer; this file knows no HTTP library.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string_view>
 
@@ -15,13 +16,26 @@ namespace esim {
 // Writes a page through `write`, piece by piece.
 using PageWriter = std::function<void(const std::function<void(std::string_view)>& write)>;
 
+// A piece of a page on its way out, with room around it: the bytes from `text - kHeadRoom` to
+// `text + size + kTailRoom` may be written, so that a sender frames the piece in place (web.cc
+// puts an HTTP chunk's size line before it and CRLF after it) instead of copying it into a frame.
+// A /metrics page is ~110 MB at 50,000 eSIMs: each copy of it costs the scrape ~10 ms.
+struct OutgoingPiece {
+  static constexpr size_t kHeadRoom = 2 * sizeof(size_t) + 2;  // 16 hex digits and CRLF
+  static constexpr size_t kTailRoom = 2;
+  char* text;
+  size_t size;
+};
+
+// Sends one piece; false when the client has gone.
+using PieceSend = std::function<bool(OutgoingPiece piece)>;
+
 // Renders `page` into `send`, compressed when `gzip`. `send` returns false when the client has
 // gone: the rest of the page is then not rendered. Returns whether the whole page was sent; a
 // page that throws is logged and cut short (the client sees an incomplete chunked body rather
 // than a page missing some series). The pieces are sent from a thread `start_thread` starts
 // (std::thread by default); when the system has none to give, from the calling thread.
-bool StreamPage(const PageWriter& page, bool gzip,
-                const std::function<bool(std::string_view)>& send,
+bool StreamPage(const PageWriter& page, bool gzip, const PieceSend& send,
                 const ThreadFactory& start_thread = {});
 
 }  // namespace esim

@@ -4,7 +4,7 @@
 
 namespace esim {
 
-bool PiecePipeline::Put(std::string_view piece) {
+bool PiecePipeline::Put(std::string_view piece, size_t head_room, size_t tail_room) {
   std::string buffer;
   {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -15,7 +15,10 @@ bool PiecePipeline::Put(std::string_view piece) {
       spare_.pop_back();
     }
   }
-  buffer.assign(piece);  // outside the lock: the consumer goes on meanwhile
+  // Outside the lock: the consumer goes on meanwhile.
+  buffer.assign(head_room, '\0');
+  buffer.append(piece);
+  buffer.append(tail_room, '\0');
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopped_) return false;
   waiting_.push_back(std::move(buffer));

@@ -21,9 +21,10 @@ class PiecePipeline {
   PiecePipeline(const PiecePipeline&) = delete;
   PiecePipeline& operator=(const PiecePipeline&) = delete;
 
-  // Producer: queues a copy of `piece`, waiting while `depth` pieces wait already. False once
-  // the consumer has stopped (the piece is dropped).
-  bool Put(std::string_view piece);
+  // Producer: queues a copy of `piece` with `head_room` bytes before it and `tail_room` after it
+  // (their contents unspecified: room for the consumer to frame the piece in place), waiting
+  // while `depth` pieces wait already. False once the consumer has stopped (the piece is dropped).
+  bool Put(std::string_view piece, size_t head_room = 0, size_t tail_room = 0);
   // Producer: no piece follows.
   void Close();
 

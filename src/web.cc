@@ -389,18 +389,20 @@ class TaskQueueAdapter final : public httplib::TaskQueue {
   ConnectionQueue queue_;
 };
 
-// Writes `bytes` as one HTTP/1.1 chunk (RFC 9112 7.1), in one write, framed in `frame` (reused):
-// cpp-httplib's DataSink::write copies each piece three times on the way (the payload, header
-// plus payload, plus the closing CRLF), the largest cost of sending a large page. One write per
-// chunk, so that no small frame waits behind Nagle's algorithm.
-bool WriteChunk(httplib::Stream& stream, std::string_view bytes, std::string& frame) {
+// Writes `piece` as one HTTP/1.1 chunk (RFC 9112 7.1), in one write, framed in place in the room
+// around it: cpp-httplib's DataSink::write copies each piece three times on the way (the
+// payload, header plus payload, plus the closing CRLF), the largest cost of sending a large page.
+// One write per chunk, so that no small frame waits behind Nagle's algorithm.
+bool WriteChunk(httplib::Stream& stream, OutgoingPiece piece) {
   char size[2 * sizeof(size_t)];
   // 16 hex digits hold any size_t: to_chars cannot run out of room.
-  frame.assign(size, std::to_chars(size, size + sizeof size, bytes.size(), 16).ptr);
-  frame += "\r\n";
-  frame += bytes;
-  frame += "\r\n";
-  return httplib::detail::write_data(stream, frame.data(), frame.size());
+  const size_t digits =
+      static_cast<size_t>(std::to_chars(size, size + sizeof size, piece.size, 16).ptr - size);
+  char* start = piece.text - digits - 2;
+  std::memcpy(start, size, digits);
+  std::memcpy(start + digits, "\r\n", 2);
+  std::memcpy(piece.text + piece.size, "\r\n", 2);
+  return httplib::detail::write_data(stream, start, digits + 2 + piece.size + 2);
 }
 
 // Streams `page` as a chunked answer, gzip-compressed by the exporter when the client accepts it.
@@ -419,10 +421,9 @@ void ServeStream(PageWriter page, const std::string& content_type, const httplib
         // headers before and, at done(), the last chunk after), from the thread StreamPage
         // sends from while this one renders.
         GuardedStream* stream = t_request_stream;
-        std::string frame;
-        const bool complete = StreamPage(page, gzip, [&](std::string_view bytes) {
-          if (stream == nullptr) return sink.write(bytes.data(), bytes.size());
-          return WriteChunk(*stream, bytes, frame);
+        const bool complete = StreamPage(page, gzip, [&](OutgoingPiece piece) {
+          if (stream == nullptr) return sink.write(piece.text, piece.size);
+          return WriteChunk(*stream, piece);
         });
         if (!complete) return false;  // cpp-httplib closes the connection
         sink.done();

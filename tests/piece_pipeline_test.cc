@@ -76,5 +76,14 @@ TEST(PiecePipelineTest, BuffersGivenBackAreReused) {
   EXPECT_EQ(piece, std::string(100000, 'c'));
 }
 
+TEST(PiecePipelineTest, APieceComesWithTheRoomAskedForAroundIt) {
+  PiecePipeline pipeline(1);
+  ASSERT_TRUE(pipeline.Put("text", 18, 2));
+  std::string piece;
+  ASSERT_TRUE(pipeline.Take(piece));
+  ASSERT_EQ(piece.size(), 18u + 4 + 2);
+  EXPECT_EQ(piece.substr(18, 4), "text");
+}
+
 }  // namespace
 }  // namespace esim
