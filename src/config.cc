@@ -1472,7 +1472,8 @@ std::vector<Config*> AccountsOf(Config& config) {
 }
 
 void DropEsimLists(Config& config) {
-  for (Config* account : AccountsOf(config)) std::vector<EsimConfig>().swap(account->esims);
+  // swap, not clear(): the lists' buffers are freed (a 100,000-eSIM list holds ~20 MB).
+  for (Config& account : config.accounts) std::vector<EsimConfig>().swap(account.esims);
   std::vector<EsimConfig>().swap(config.esims);
 }
 

@@ -38,6 +38,21 @@ void MergeStatusAndValidity(EsimRecord& record, const Observation& seen, double 
   }
 }
 
+// The record's installation facts with what `event` says of them; `installed`: also its
+// installed_at and observation time (esim.installed). New facts, never a change to the shared
+// ones: a snapshot taken before keeps what it saw.
+void MergeInstallation(EsimRecord& record, const WebhookEvent& event, double observed,
+                       bool installed) {
+  InstallationFacts facts = record.Installation();
+  if (installed) {
+    if (event.installed_at) facts.installed_time = event.installed_at;
+    facts.installed_observed_time = observed;
+  }
+  if (event.eid) facts.eid = event.eid;
+  if (event.imsi) facts.imsi = event.imsi;
+  record.installation = std::make_shared<const InstallationFacts>(std::move(facts));
+}
+
 }  // namespace
 
 void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
@@ -101,25 +116,6 @@ void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
   }
   record.last_listed_time = now;
 }
-
-namespace {
-
-// The record's installation facts with what `event` says of them; `installed`: also its
-// installed_at and observation time (esim.installed). New facts, never a change to the shared
-// ones: a snapshot taken before keeps what it saw.
-void MergeInstallation(EsimRecord& record, const WebhookEvent& event, double observed,
-                       bool installed) {
-  InstallationFacts facts = record.Installation();
-  if (installed) {
-    if (event.installed_at) facts.installed_time = event.installed_at;
-    facts.installed_observed_time = observed;
-  }
-  if (event.eid) facts.eid = event.eid;
-  if (event.imsi) facts.imsi = event.imsi;
-  record.installation = std::make_shared<const InstallationFacts>(std::move(facts));
-}
-
-}  // namespace
 
 void MergeEvent(EsimRecord& record, const WebhookEvent& event, double observed) {
   if (!record.status) record.status = EsimStatus{};

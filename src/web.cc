@@ -400,8 +400,10 @@ bool WriteChunk(httplib::Stream& stream, OutgoingPiece piece) {
       static_cast<size_t>(std::to_chars(size, size + sizeof size, piece.size, 16).ptr - size);
   char* start = piece.text - digits - 2;
   std::memcpy(start, size, digits);
-  std::memcpy(start + digits, "\r\n", 2);
-  std::memcpy(piece.text + piece.size, "\r\n", 2);
+  start[digits] = '\r';
+  start[digits + 1] = '\n';
+  piece.text[piece.size] = '\r';
+  piece.text[piece.size + 1] = '\n';
   return httplib::detail::write_data(stream, start, digits + 2 + piece.size + 2);
 }
 

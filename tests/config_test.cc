@@ -1478,6 +1478,14 @@ TEST(AccountsConfigTest, DroppingTheEsimListsEmptiesAndFreesThemInEveryAccount) 
   EXPECT_EQ(config.accounts[0], acme_without_esims);
 }
 
+TEST(AccountsConfigTest, DroppingTheEsimListsWithoutAccountsFreesTheTopLevelList) {
+  Config config = LoadConfig(kConfigDir + "/valid/minimal.yml", CredentialsEnv());
+  ASSERT_GT(config.esims.capacity(), 0u);
+  DropEsimLists(config);
+  EXPECT_EQ(config.esims.capacity(), 0u);
+  EXPECT_TRUE(config.accounts.empty());
+}
+
 TEST(AccountsConfigTest, WithoutAccountsTheTopLevelBlocksAreTheOneUnnamedAccount) {
   const Config config = LoadConfig(kConfigDir + "/valid/minimal.yml", CredentialsEnv());
   EXPECT_TRUE(config.accounts.empty());
