@@ -15,7 +15,8 @@ namespace {
 constexpr size_t kMaxEscapedBytesPerByte = 3;
 
 char* Copy(char* out, std::string_view text) {
-  std::memcpy(out, text.data(), text.size());
+  // An empty view may hold a null pointer, which memcpy must not be given even for 0 bytes.
+  if (!text.empty()) std::memcpy(out, text.data(), text.size());
   return out + text.size();
 }
 

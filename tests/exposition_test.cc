@@ -62,6 +62,8 @@ TEST(ExpositionTest, ControlCharactersInLabelValuesBecomeReplacementCharacters) 
   out.clear();
   AppendEscapedLabelValue(out, "caf\xC3\xA9 ok");  // UTF-8 stays as it is
   EXPECT_EQ(out, "caf\xC3\xA9 ok");
+  AppendEscapedLabelValue(out, std::string_view());  // empty, with a null pointer (UBSan build)
+  EXPECT_EQ(out, "caf\xC3\xA9 ok");
 }
 
 TEST(ExpositionTest, AppendsToWhatTheStringHeldAndTrimsItWhenGone) {
