@@ -764,7 +764,7 @@ std::string RenderMetrics(const std::vector<AccountMetrics>& accounts, double no
   {
     ExpositionWriter out(text);
     WriteMetrics(out, accounts, now, options);
-  }  // the writer trims `text` to the page as it goes
+  }  // the writer, once gone, leaves `text` holding exactly the page
   return text;
 }
 
