@@ -1302,6 +1302,7 @@ void FakeEsimflyApi::Compose(httplib::Response& res, const Answer& answer) {
 }
 
 void FakeEsimflyApi::Record(RequestRecord record) {
+  record.answered_at = steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(records_mu_);
     ++request_count_;

@@ -174,8 +174,9 @@ struct RequestRecord {
   std::string iccid;  // from the body when it parsed, whatever the outcome
   int64_t esim_id = 0;
   int http_status = 0;
-  std::string code;  // the error code answered; empty on success
-  std::chrono::steady_clock::time_point at;
+  std::string code;                                   // the error code answered; empty on success
+  std::chrono::steady_clock::time_point at;           // when the request arrived
+  std::chrono::steady_clock::time_point answered_at;  // when its answer was ready to go
   std::string access_code;     // RT-AccessCode as received (may be wrong or empty)
   std::string query;           // the raw query string after '?' (empty without one), as received
   Fault fault = Fault::kNone;  // the fault injected into the answer, if any
