@@ -1,5 +1,6 @@
 #include "collector.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,6 +12,9 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr double kNow = 1782500000.0;  // the fake clock of every test here
@@ -188,7 +192,11 @@ TEST(CollectorTest, StoreRenderedLabelsGiveTheSameText) {
         RenderMetrics(by_hand, status, nullptr, kNow, {.process_metrics = false});
     EXPECT_EQ(RenderMetrics(prerendered, status, nullptr, kNow, {.process_metrics = false}),
               expected);
-    EXPECT_EQ(expected.find("imei=") != std::string::npos, export_imei);
+    if (export_imei) {
+      EXPECT_THAT(expected, HasSubstr("imei="));
+    } else {
+      EXPECT_THAT(expected, Not(HasSubstr("imei=")));
+    }
   }
 }
 
@@ -226,29 +234,29 @@ TEST(CollectorTest, StreamedPiecesJoinToTheWholePage) {
 TEST(CollectorTest, UnlimitedPlanHasNoTotal) {
   const std::string text =
       RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});
-  EXPECT_NE(text.find("esim_unlimited{iccid=\"8948010010036785078\",name=\"tracker \\\"7\\\"\"} 1"),
-            std::string::npos);
-  EXPECT_EQ(text.find("esim_data_total_bytes{iccid=\"8948010010036785078\""), std::string::npos);
+  EXPECT_THAT(
+      text,
+      HasSubstr("esim_unlimited{iccid=\"8948010010036785078\",name=\"tracker \\\"7\\\"\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("esim_data_total_bytes{iccid=\"8948010010036785078\"")));
 }
 
 TEST(CollectorTest, StaleEsimKeepsOnlyItsPollSeries) {
   const std::string text =
       RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});
-  EXPECT_EQ(text.find("esim_data_used_bytes{iccid=\"8948010010036785110\""), std::string::npos);
-  EXPECT_NE(text.find("esim_poll_success{iccid=\"8948010010036785110\",name=\"stale\","
-                      "source=\"live\"} 0"),
-            std::string::npos);
-  EXPECT_NE(text.find("esim_last_poll_success_timestamp_seconds{iccid=\"8948010010036785110\""),
-            std::string::npos);
+  EXPECT_THAT(text, Not(HasSubstr("esim_data_used_bytes{iccid=\"8948010010036785110\"")));
+  EXPECT_THAT(text, HasSubstr("esim_poll_success{iccid=\"8948010010036785110\",name=\"stale\","
+                              "source=\"live\"} 0"));
+  EXPECT_THAT(text,
+              HasSubstr("esim_last_poll_success_timestamp_seconds{iccid=\"8948010010036785110\""));
 }
 
 TEST(CollectorTest, ImeiOnlyWhenOptedIn) {
   ExporterStatus status = GoldenStatus();
   std::string text = RenderMetrics(GoldenSnapshot(), status, nullptr, kNow, {false});
-  EXPECT_EQ(text.find("350000000000000"), std::string::npos);
+  EXPECT_THAT(text, Not(HasSubstr("350000000000000")));
   status.export_imei = true;
   text = RenderMetrics(GoldenSnapshot(), status, nullptr, kNow, {false});
-  EXPECT_NE(text.find(",imei=\"350000000000000\"} 1"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr(",imei=\"350000000000000\"} 1"));
 }
 
 TEST(CollectorTest, ProcessMetricsArePresentByDefault) {
@@ -256,16 +264,16 @@ TEST(CollectorTest, ProcessMetricsArePresentByDefault) {
   for (const char* name : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
                            "process_virtual_memory_bytes ", "process_open_fds ", "process_max_fds ",
                            "process_start_time_seconds "}) {
-    EXPECT_NE(text.find(std::string("\n") + name), std::string::npos) << name;
+    EXPECT_THAT(text, HasSubstr(std::string("\n") + name));
   }
 }
 
 TEST(CollectorTest, EmptyFleetStillServesExporterMetrics) {
   const std::string text =
       RenderMetrics(StateSnapshot{}, GoldenStatus(), nullptr, kNow, {.process_metrics = false});
-  EXPECT_EQ(text.find("esim_poll_success"), std::string::npos);
-  EXPECT_NE(text.find("esim_monitored_esims 0\n"), std::string::npos);
-  EXPECT_EQ(text.find("esim_up"), std::string::npos);  // no request made yet
+  EXPECT_THAT(text, Not(HasSubstr("esim_poll_success")));
+  EXPECT_THAT(text, HasSubstr("esim_monitored_esims 0\n"));
+  EXPECT_THAT(text, Not(HasSubstr("esim_up")));  // no request made yet
 }
 
 // A sweep that lists the eSIM must not hide a live poll that keeps failing: each source has its
@@ -274,22 +282,21 @@ TEST(CollectorTest, PollSuccessIsSplitBySource) {
   const std::string text =
       RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow, {.process_metrics = false});
   const std::string failing = "{iccid=\"8948010010036785102\",name=\"failing\",";
-  EXPECT_NE(text.find("esim_poll_success" + failing + "source=\"live\"} 0\n"), std::string::npos);
-  EXPECT_NE(text.find("esim_poll_success" + failing + "source=\"list\"} 0\n"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("esim_poll_success" + failing + "source=\"live\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("esim_poll_success" + failing + "source=\"list\"} 0\n"));
   const std::string example =
       "{iccid=\"8948010010036785060\",name=\"router-sydney-01\",fleet=\"routers\",site=\"syd\",";
-  EXPECT_NE(text.find("esim_poll_success" + example + "source=\"live\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("esim_poll_success" + example + "source=\"list\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("esim_last_poll_success_timestamp_seconds" + example +
-                      "source=\"list\"} 1782499700\n"),
-            std::string::npos);
+  EXPECT_THAT(text, HasSubstr("esim_poll_success" + example + "source=\"live\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("esim_poll_success" + example + "source=\"list\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("esim_last_poll_success_timestamp_seconds" + example +
+                              "source=\"list\"} 1782499700\n"));
   // Live-polled only: no list series. Never observed: no poll series at all.
-  EXPECT_EQ(
-      text.find("esim_poll_success{iccid=\"8948010010036785110\",name=\"stale\",source=\"list\""),
-      std::string::npos);
-  EXPECT_EQ(text.find("esim_poll_success{iccid=\"\",name=\"spare\""), std::string::npos);
-  EXPECT_EQ(text.find("esim_poll_success{iccid=\"8948010010036785102\",name=\"failing\"}"),
-            std::string::npos)
+  EXPECT_THAT(
+      text, Not(HasSubstr(
+                "esim_poll_success{iccid=\"8948010010036785110\",name=\"stale\",source=\"list\"")));
+  EXPECT_THAT(text, Not(HasSubstr("esim_poll_success{iccid=\"\",name=\"spare\"")));
+  EXPECT_THAT(text,
+              Not(HasSubstr("esim_poll_success{iccid=\"8948010010036785102\",name=\"failing\"}")))
       << "no series without a source";
 }
 
@@ -311,7 +318,7 @@ TEST(CollectorTest, StatusStateSetCoversEveryDocumentedStatus) {
     for (const char* state : statuses) {
       const std::string sample = identity + "status=\"" + state + "\"} " +
                                  (std::string(state) == statuses[i] ? "1" : "0") + "\n";
-      EXPECT_NE(text.find(sample), std::string::npos) << sample;
+      EXPECT_THAT(text, HasSubstr(sample));
     }
   }
   size_t samples = 0;
@@ -327,21 +334,19 @@ TEST(CollectorTest, InventoryFamiliesFollowWhatIsEnabled) {
   StateSnapshot snapshot;
   std::string text = RenderMetrics(snapshot, status, nullptr, kNow, {.process_metrics = false});
   // From the start, both reasons at 0, so that rate() and increase() work at once.
-  EXPECT_NE(text.find("# TYPE esim_inventory_skipped_entries_total counter\n"), std::string::npos);
-  EXPECT_NE(text.find("esim_inventory_skipped_entries_total{reason=\"pending\"} 0\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("esim_inventory_skipped_entries_total{reason=\"malformed\"} 0\n"),
-            std::string::npos);
-  EXPECT_EQ(text.find("esim_discovery_limit"), std::string::npos) << "discovery is off";
+  EXPECT_THAT(text, HasSubstr("# TYPE esim_inventory_skipped_entries_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("esim_inventory_skipped_entries_total{reason=\"pending\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("esim_inventory_skipped_entries_total{reason=\"malformed\"} 0\n"));
+  EXPECT_THAT(text, Not(HasSubstr("esim_discovery_limit"))) << "discovery is off";
   snapshot.inventory.discovery_limit = 300;
   snapshot.inventory.discovery_over_limit = 12;
   text = RenderMetrics(snapshot, status, nullptr, kNow, {.process_metrics = false});
-  EXPECT_NE(text.find("\nesim_discovery_limit 300\n"), std::string::npos);
-  EXPECT_NE(text.find("\nesim_discovery_over_limit_esims 12\n"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("\nesim_discovery_limit 300\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_discovery_over_limit_esims 12\n"));
   status.inventory_enabled = false;
   text = RenderMetrics(snapshot, status, nullptr, kNow, {.process_metrics = false});
-  EXPECT_EQ(text.find("esim_inventory_"), std::string::npos);
-  EXPECT_EQ(text.find("esim_discovery_"), std::string::npos);
+  EXPECT_THAT(text, Not(HasSubstr("esim_inventory_")));
+  EXPECT_THAT(text, Not(HasSubstr("esim_discovery_")));
 }
 
 // The subscription's series: only after a read, points_here only with public_url, the key's
@@ -354,7 +359,7 @@ TEST(CollectorTest, WebhookSubscriptionSeries) {
   const auto render = [&] {
     return RenderMetrics(snapshot, status, nullptr, kNow, {.process_metrics = false});
   };
-  EXPECT_EQ(render().find("esim_webhook_subscription"), std::string::npos);
+  EXPECT_THAT(render(), Not(HasSubstr("esim_webhook_subscription")));
 
   WebhookSubscription subscription;
   subscription.url = "https://orders.example.com/secret-path";
@@ -369,30 +374,25 @@ TEST(CollectorTest, WebhookSubscriptionSeries) {
   }
   snapshot.webhooks.subscription = {true, kNow - 60, SummarizeSubscription(subscription)};
   std::string text = render();
-  EXPECT_NE(text.find("\nesim_webhook_subscription_read_success 1\n"), std::string::npos);
-  EXPECT_NE(text.find("\nesim_webhook_subscription_points_here 0\n"), std::string::npos);
-  EXPECT_NE(text.find("\nesim_webhook_subscribed{event=\"esim.usage.threshold\"} 1\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("\nesim_webhook_subscribed{event=\"esim.status.changed\"} 0\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("\nesim_webhook_recent_deliveries{status=\"failed\"} 2\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("\nesim_webhook_recent_deliveries{status=\"delivered\"} 1\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("\nesim_webhook_recent_failed_delivery_timestamp_seconds 1700000100\n"),
-            std::string::npos)
-      << text;
-  EXPECT_EQ(text.find("orders.example.com"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("\nesim_webhook_subscription_read_success 1\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_webhook_subscription_points_here 0\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_webhook_subscribed{event=\"esim.usage.threshold\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_webhook_subscribed{event=\"esim.status.changed\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_webhook_recent_deliveries{status=\"failed\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_webhook_recent_deliveries{status=\"delivered\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("\nesim_webhook_recent_failed_delivery_timestamp_seconds 1700000100\n"));
+  EXPECT_THAT(text, Not(HasSubstr("orders.example.com")));
 
   snapshot.webhooks.subscription.health->url = "https://esim.example.com/webhook";
   snapshot.webhooks.subscription.last_ok = false;
   text = render();
-  EXPECT_NE(text.find("\nesim_webhook_subscription_read_success 0\n"), std::string::npos);
-  EXPECT_NE(text.find("\nesim_webhook_subscription_points_here 1\n"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("\nesim_webhook_subscription_read_success 0\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_webhook_subscription_points_here 1\n"));
   status.webhook_public_url.clear();
-  EXPECT_EQ(render().find("esim_webhook_subscription_points_here"), std::string::npos);
+  EXPECT_THAT(render(), Not(HasSubstr("esim_webhook_subscription_points_here")));
   snapshot.webhooks.enabled = false;
-  EXPECT_EQ(render().find("esim_webhook_"), std::string::npos);
+  EXPECT_THAT(render(), Not(HasSubstr("esim_webhook_")));
 }
 
 // Several accounts on one page: every family once, the account label first on each per-eSIM
@@ -448,12 +448,12 @@ TEST(CollectorTest, SeveralAccountsMatchTheGoldenFile) {
     if (line.rfind("# HELP ", 0) == 0) ++help_lines[line.substr(7, line.find(' ', 7) - 7)];
   }
   for (const auto& [family, count] : help_lines) EXPECT_EQ(count, 1) << family;
-  EXPECT_NE(text.find("\nesim_up{account=\"acme\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("\nesim_up{account=\"globex\"} 0\n"), std::string::npos);
-  EXPECT_NE(
-      text.find("\nesim_api_requests_total{account=\"globex\",code=\"INVALID_SIGNATURE\"} 1\n"),
-      std::string::npos);
-  EXPECT_NE(text.find("\nesim_config_last_reload_successful 1\n"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("\nesim_up{account=\"acme\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_up{account=\"globex\"} 0\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("\nesim_api_requests_total{account=\"globex\",code=\"INVALID_SIGNATURE\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("\nesim_config_last_reload_successful 1\n"));
 }
 
 }  // namespace

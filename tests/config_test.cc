@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -19,6 +20,10 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
 
 using esim_test::TempDir;
 
@@ -372,11 +377,11 @@ TEST(WebhookConfigTest, InlineSecretWarnsAndIsNeverPrinted) {
       dir.Write("c.yml", "webhook:\n  secret: whsec_do_not_print\n" + std::string(kOneEsim));
   const Config config = LoadConfig(path, CredentialsEnv());
   ASSERT_EQ(config.warnings.size(), 1u);
-  EXPECT_NE(config.warnings[0].find("webhook.secret is written in the config"), std::string::npos);
-  EXPECT_EQ(config.warnings[0].find("whsec_do_not_print"), std::string::npos);
+  EXPECT_THAT(config.warnings[0], HasSubstr("webhook.secret is written in the config"));
+  EXPECT_THAT(config.warnings[0], Not(HasSubstr("whsec_do_not_print")));
   const std::string broken = dir.Write(
       "b.yml", "webhook:\n  secret: whsec_do_not_print\n  max_age: 1s\n" + std::string(kOneEsim));
-  EXPECT_EQ(ErrorOf(broken, CredentialsEnv()).find("whsec_do_not_print"), std::string::npos);
+  EXPECT_THAT(ErrorOf(broken, CredentialsEnv()), Not(HasSubstr("whsec_do_not_print")));
 }
 
 // --- alerts -------------------------------------------------------------------------------------
@@ -630,10 +635,9 @@ TEST(CredentialsTest, CredentialFilesLoseExactlyOneTrailingNewline) {
         ADD_FAILURE() << "accepted " << testing::PrintToString(c.content);
       } catch (const ConfigError& error) {
         const std::string message = error.what();
-        EXPECT_NE(message.find("api.access_code_file"), std::string::npos) << message;
-        EXPECT_NE(message.find("whitespace or a control character at position"), std::string::npos)
-            << message;
-        EXPECT_EQ(message.find("w0rd"), std::string::npos) << message;
+        EXPECT_THAT(message, HasSubstr("api.access_code_file"));
+        EXPECT_THAT(message, HasSubstr("whitespace or a control character at position"));
+        EXPECT_THAT(message, Not(HasSubstr("w0rd")));
       }
       continue;
     }
@@ -655,9 +659,8 @@ TEST(CredentialsTest, InlineAndEnvironmentCredentialsWithWhitespaceAreErrors) {
         try {
           LoadConfig(inline_path, FakeEnv({}));
         } catch (const ConfigError& error) {
-          EXPECT_NE(std::string(error.what()).find("inline.yml:2:16: api.access_code holds"),
-                    std::string::npos)
-              << error.what();
+          EXPECT_THAT(std::string(error.what()),
+                      HasSubstr("inline.yml:2:16: api.access_code holds"));
           throw;
         }
       },
@@ -706,7 +709,7 @@ TEST(CredentialsTest, CredentialsDirectoryWithoutTheCredentialIsAMissingSecret) 
   const std::string path = kConfigDir + "/valid/minimal.yml";
   const std::string error =
       ErrorOf(path, FakeEnv({{"ESIMFLY_ACCESS_CODE", "a"}, {"CREDENTIALS_DIRECTORY", dir.path()}}));
-  EXPECT_EQ(error.rfind(path + ":2:1: no API secret key given;", 0), 0u) << error;
+  EXPECT_THAT(error, StartsWith(path + ":2:1: no API secret key given;"));
 }
 
 TEST(CredentialsTest, GroupOrWorldReadableSecretFileWarns) {
@@ -724,7 +727,7 @@ TEST(CredentialsTest, GroupOrWorldReadableSecretFileWarns) {
               std::vector<std::string>{path + ":3:20: api.secret_key_file \"" + secret +
                                        "\" is readable by group or others (mode " + octal +
                                        "); restrict it with chmod 600"});
-    EXPECT_EQ(config.warnings[0].find("very-secret-value"), std::string::npos);
+    EXPECT_THAT(config.warnings[0], Not(HasSubstr("very-secret-value")));
   }
 }
 
@@ -775,13 +778,13 @@ TEST(CredentialsTest, InlineSecretsInAConfigOthersMayReadWarnWithTheFix) {
                   "), so they can read the secret: until it moves, restrict the config "
                   "with chmod 600 \"" +
                   path + "\"");
-    EXPECT_NE(config.warnings[1].find(path + ":5:3: webhook.secret is written in the config"),
-              std::string::npos);
-    EXPECT_NE(config.warnings[1].find("(mode " + text + ")"), std::string::npos);
-    EXPECT_NE(config.warnings[1].find("chmod 600"), std::string::npos);
+    EXPECT_THAT(config.warnings[1],
+                HasSubstr(path + ":5:3: webhook.secret is written in the config"));
+    EXPECT_THAT(config.warnings[1], HasSubstr("(mode " + text + ")"));
+    EXPECT_THAT(config.warnings[1], HasSubstr("chmod 600"));
     for (const std::string& warning : config.warnings) {
-      EXPECT_EQ(warning.find("inline-api-secret"), std::string::npos);
-      EXPECT_EQ(warning.find("whsec_inline_secret"), std::string::npos);
+      EXPECT_THAT(warning, Not(HasSubstr("inline-api-secret")));
+      EXPECT_THAT(warning, Not(HasSubstr("whsec_inline_secret")));
     }
   }
 }

@@ -9,6 +9,7 @@ namespace esim {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 using std::chrono::hours;
 using std::chrono::minutes;
@@ -65,15 +66,13 @@ TEST(DailyCostTest, OnlyReplicaZeroReadsTheBalance) {
 TEST(DailyCostTest, SubscriptionReadsOnlyWithAReceiverOnReplicaZero) {
   Config config = Fleet(10);
   EXPECT_EQ(EstimateDailyCost(config).subscription_reads, 0);  // no webhook: block
-  EXPECT_EQ(DescribeDailyCost(EstimateDailyCost(config), config).find("subscription reads"),
-            std::string::npos);
+  EXPECT_THAT(DescribeDailyCost(EstimateDailyCost(config), config),
+              Not(HasSubstr("subscription reads")));
   config.webhook.enabled = true;  // check_interval 1h by default
   const DailyCost cost = EstimateDailyCost(config);
   EXPECT_EQ(cost.subscription_reads, 24);
-  EXPECT_NE(
-      DescribeDailyCost(cost, config).find("  subscription reads        24  (one every 1h)\n"),
-      std::string::npos)
-      << DescribeDailyCost(cost, config);
+  EXPECT_THAT(DescribeDailyCost(cost, config),
+              HasSubstr("  subscription reads        24  (one every 1h)\n"));
   EXPECT_EQ(EstimateDailyCost(config, Shard{1, 2}).subscription_reads, 0);
   config.webhook.check_interval = std::chrono::milliseconds(0);
   EXPECT_EQ(EstimateDailyCost(config).subscription_reads, 0);
@@ -173,7 +172,7 @@ TEST(DailyCostTest, AnAccountStretchedByItsBudgetSaysSoInItsBlock) {
   config.accounts[1].account = "globex";
   const std::string text = DescribeAccountsCheck(config);
   EXPECT_THAT(text, HasSubstr("\nwarning: account globex: ")) << text;
-  EXPECT_EQ(text.find("warning: account acme"), std::string::npos) << text;
+  EXPECT_THAT(text, Not(HasSubstr("warning: account acme")));
   EXPECT_THAT(text, HasSubstr(", stretched from 15m by the budget)")) << text;
 }
 

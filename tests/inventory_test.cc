@@ -1,5 +1,6 @@
 #include "inventory.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,6 +15,9 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using nlohmann::json;
 
@@ -302,7 +306,7 @@ TEST(InventoryTest, PendingAndMalformedEntriesAreSkippedNeverFailingAPage) {
     ++warnings;
   }
   EXPECT_EQ(warnings, 1u) << log;
-  EXPECT_NE(log.find("esims[].id is missing"), std::string::npos) << log;
+  EXPECT_THAT(log, HasSubstr("esims[].id is missing"));
 }
 
 TEST(InventoryTest, ReadsThePageCountInEverySpelling) {
@@ -376,8 +380,8 @@ TEST(InventoryTest, DiscoveryStopsAtItsLimitWhateverTheApiInvents) {
   EXPECT_EQ(transport->next_id.load(), 9001);
   const size_t first = log.find("discovery limit reached");
   ASSERT_NE(first, std::string::npos) << log;
-  EXPECT_EQ(log.find("discovery limit reached", first + 1), std::string::npos) << "warned once";
-  EXPECT_NE(log.find("max_discovered=250"), std::string::npos) << log;
+  EXPECT_THAT(log.substr(first + 1), Not(HasSubstr("discovery limit reached"))) << "warned once";
+  EXPECT_THAT(log, HasSubstr("max_discovered=250"));
   // Discovery switched off: no limit to export.
   settings.inventory.discover = false;
   inventory.Reconfigure(settings, client);

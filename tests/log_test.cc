@@ -10,6 +10,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 class LogTest : public testing::Test {
  protected:
@@ -28,7 +29,7 @@ TEST_F(LogTest, LogfmtQuotesAndEscapes) {
                                    "message=\"say \\\"hi\\\"\\nbye\"\n"))
       << captured_;
   EXPECT_THAT(captured_, Not(HasSubstr("empty=")));
-  EXPECT_EQ(captured_.rfind("ts=", 0), 0u);
+  EXPECT_THAT(captured_, StartsWith("ts="));
 }
 
 TEST_F(LogTest, JsonLinesParse) {

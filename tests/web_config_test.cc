@@ -1,5 +1,6 @@
 #include "web_config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 #include <sys/stat.h>
@@ -16,6 +17,9 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using esim_test::BcryptHash;
 
@@ -195,7 +199,7 @@ TEST_F(WebConfigTest, DefaultsAndWarnings) {
   const WebConfig empty = LoadWebConfig(Write(""));
   EXPECT_FALSE(empty.tls);
   ASSERT_EQ(empty.warnings.size(), 1u);
-  EXPECT_NE(empty.warnings[0].find("the web config is empty"), std::string::npos);
+  EXPECT_THAT(empty.warnings[0], HasSubstr("the web config is empty"));
 
   const WebConfig auth_only = LoadWebConfig(Write(
       "basic_auth_users:\n  bob: $2b$05$abcdefghijklmnopqrstuuAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"));
@@ -373,7 +377,7 @@ TEST_F(WebConfigTest, RejectsWhatIsWrongWithFileLineColumnAndAFix) {
 
 TEST_F(WebConfigTest, NeverEchoesAPasswordOrHash) {
   const std::string message = Error("basic_auth_users:\n  alice: hunter2-the-password\n");
-  EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  EXPECT_THAT(message, Not(HasSubstr("hunter2")));
 }
 
 TEST_F(WebConfigTest, AMissingFileSaysWhichFlag) {

@@ -1,5 +1,6 @@
 #include "web.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -14,6 +15,8 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
 
 TEST(ParseListenAddressTest, AcceptsTheExporterForms) {
   std::string host;
@@ -97,7 +100,7 @@ TEST_F(WebServerTest, ReloadOnlyByPost) {
   reload_error_ = "config.yml:3:5: bad";
   auto res = client_->Post("/-/reload");
   EXPECT_EQ(res->status, 500);
-  EXPECT_NE(res->body.find("config.yml:3:5: bad"), std::string::npos);
+  EXPECT_THAT(res->body, HasSubstr("config.yml:3:5: bad"));
 }
 
 // --- Limits (http_limits.h, docs/http-hardening.md) ---------------------------------------------
@@ -504,7 +507,7 @@ TEST(WebServerBindTest, ReportsAPortInUse) {
   options.listen_address = "127.0.0.1:" + std::to_string(first.port());
   WebServer second(options, {});
   EXPECT_FALSE(second.Bind(error));
-  EXPECT_NE(error.find("cannot listen on 127.0.0.1:"), std::string::npos);
+  EXPECT_THAT(error, HasSubstr("cannot listen on 127.0.0.1:"));
 }
 
 }  // namespace

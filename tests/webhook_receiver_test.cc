@@ -1,5 +1,6 @@
 #include "webhook_receiver.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -12,6 +13,9 @@
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kSecret[] = "whsec_test_secret";
 constexpr char kIccid[] = "8948010010092445039";
@@ -188,7 +192,7 @@ TEST_F(WebhookReceiverTest, UnknownEventsAndProvisionedAreIgnoredWith2xx) {
   answer = Deliver(provisioned, "whd_2", kNow, "", kNow, "esim.provisioned");
   EXPECT_EQ(answer.status, 200);
   EXPECT_EQ(answer.outcome, "ignored");
-  EXPECT_EQ(answer.body.find("SECRET"), std::string::npos);
+  EXPECT_THAT(answer.body, Not(HasSubstr("SECRET")));
   EXPECT_FALSE(Record()->status);
   // A made-up event name never becomes a label value of its own.
   Deliver(R"({"event":"evil.)" + std::string(100, 'x') + R"("})", "whd_3", kNow);
@@ -291,26 +295,26 @@ TEST_F(WebhookReceiverTest, InstalledAndProfileEventsAndTheirMetrics) {
   RenderOptions options;
   options.process_metrics = false;
   std::string page = RenderMetrics(*store_.Snapshot(), status, nullptr, kNow, options);
-  EXPECT_NE(
-      page.find("esim_installed_timestamp_seconds{iccid=\"8948010010092445039\",name=\"router\"} "),
-      std::string::npos);
-  EXPECT_NE(page.find("esim_last_event_timestamp_seconds{iccid=\"8948010010092445039\""),
-            std::string::npos);
-  EXPECT_NE(page.find("profile=\"Disabled\""), std::string::npos);
+  EXPECT_THAT(
+      page,
+      HasSubstr(
+          "esim_installed_timestamp_seconds{iccid=\"8948010010092445039\",name=\"router\"} "));
+  EXPECT_THAT(page, HasSubstr("esim_last_event_timestamp_seconds{iccid=\"8948010010092445039\""));
+  EXPECT_THAT(page, HasSubstr("profile=\"Disabled\""));
   // No lifecycle status known yet: no esim_status series with an empty status.
-  EXPECT_EQ(page.find("esim_status{"), std::string::npos);
-  EXPECT_NE(
-      page.find("esim_webhook_deliveries_total{event=\"esim.installed\",outcome=\"applied\"} 1"),
-      std::string::npos);
-  EXPECT_NE(page.find("esim_webhook_last_applied_timestamp_seconds "), std::string::npos);
+  EXPECT_THAT(page, Not(HasSubstr("esim_status{")));
+  EXPECT_THAT(
+      page,
+      HasSubstr("esim_webhook_deliveries_total{event=\"esim.installed\",outcome=\"applied\"} 1"));
+  EXPECT_THAT(page, HasSubstr("esim_webhook_last_applied_timestamp_seconds "));
   // EID and IMSI: personal data, only when opted in.
-  EXPECT_EQ(page.find("89049032000000000000000000000001"), std::string::npos);
-  EXPECT_EQ(page.find("234150000000001"), std::string::npos);
+  EXPECT_THAT(page, Not(HasSubstr("89049032000000000000000000000001")));
+  EXPECT_THAT(page, Not(HasSubstr("234150000000001")));
   status.export_eid_imsi = true;
   page = RenderMetrics(*store_.Snapshot(), status, nullptr, kNow, options);
-  EXPECT_NE(page.find("esim_subscriber_info{iccid=\"8948010010092445039\",name=\"router\","
-                      "eid=\"89049032000000000000000000000001\",imsi=\"234150000000001\"} 1"),
-            std::string::npos);
+  EXPECT_THAT(page,
+              HasSubstr("esim_subscriber_info{iccid=\"8948010010092445039\",name=\"router\","
+                        "eid=\"89049032000000000000000000000001\",imsi=\"234150000000001\"} 1"));
 }
 
 TEST_F(WebhookReceiverTest, DeliveryIdsCanBeListedAndRestored) {

@@ -1,10 +1,14 @@
 // --webhook.show's text: every part of the subscription, nothing that could drive a terminal.
 #include "webhook_show.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace esim {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 WebhookSubscription Sample() {
   WebhookSubscription subscription;
@@ -23,35 +27,30 @@ WebhookSubscription Sample() {
 
 TEST(WebhookShowTest, PrintsTheSubscriptionAndWhetherItPointsHere) {
   const std::string text = FormatWebhookSubscription(Sample(), "https://esim.example.com/webhook");
-  EXPECT_NE(text.find("url:               https://orders.example.com/esimfly  (NOT "
-                      "webhook.public_url https://esim.example.com/webhook)\n"),
-            std::string::npos)
-      << text;
-  EXPECT_NE(text.find("events:            esim.provisioned\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("available events:  esim.installed, esim.provisioned\n"), std::string::npos);
-  EXPECT_NE(text.find("    whd_2  esim.status.changed  failed  attempts 5  last attempt "
-                      "2026-06-26 14:00:00 UTC  delivered -  order ORD-2\n"),
-            std::string::npos)
-      << text;
-  EXPECT_NE(FormatWebhookSubscription(Sample(), "https://orders.example.com/esimfly/")
-                .find("(this exporter: webhook.public_url)"),
-            std::string::npos);
-  EXPECT_EQ(FormatWebhookSubscription(Sample(), "").find("public_url"), std::string::npos);
+  EXPECT_THAT(text, HasSubstr("url:               https://orders.example.com/esimfly  (NOT "
+                              "webhook.public_url https://esim.example.com/webhook)\n"));
+  EXPECT_THAT(text, HasSubstr("events:            esim.provisioned\n"));
+  EXPECT_THAT(text, HasSubstr("available events:  esim.installed, esim.provisioned\n"));
+  EXPECT_THAT(text, HasSubstr("    whd_2  esim.status.changed  failed  attempts 5  last attempt "
+                              "2026-06-26 14:00:00 UTC  delivered -  order ORD-2\n"));
+  EXPECT_THAT(FormatWebhookSubscription(Sample(), "https://orders.example.com/esimfly/"),
+              HasSubstr("(this exporter: webhook.public_url)"));
+  EXPECT_THAT(FormatWebhookSubscription(Sample(), ""), Not(HasSubstr("public_url")));
 }
 
 TEST(WebhookShowTest, NoSubscriptionAndHostileTextArePrintedSafely) {
   WebhookSubscription empty;
   const std::string none = FormatWebhookSubscription(empty, "https://esim.example.com/webhook");
-  EXPECT_NE(none.find("url:               (none)  (NOT"), std::string::npos) << none;
-  EXPECT_NE(none.find("events:            (none)\n"), std::string::npos);
-  EXPECT_NE(none.find("recent deliveries: 0\n"), std::string::npos);
+  EXPECT_THAT(none, HasSubstr("url:               (none)  (NOT"));
+  EXPECT_THAT(none, HasSubstr("events:            (none)\n"));
+  EXPECT_THAT(none, HasSubstr("recent deliveries: 0\n"));
   WebhookSubscription hostile = Sample();
   hostile.url = "https://x.example/\x1b]0;owned\x07\n";
   hostile.recent_deliveries[0].event = "\x1b[2J";
   const std::string text = FormatWebhookSubscription(hostile, "");
-  EXPECT_EQ(text.find('\x1b'), std::string::npos);
-  EXPECT_EQ(text.find('\x07'), std::string::npos);
-  EXPECT_NE(text.find("https://x.example/?]0;owned??\n"), std::string::npos) << text;
+  EXPECT_THAT(text, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(text, Not(HasSubstr("\x07")));
+  EXPECT_THAT(text, HasSubstr("https://x.example/?]0;owned??\n"));
 }
 
 }  // namespace

@@ -199,7 +199,7 @@ TEST_F(AccountsTest, AReloadThatOnlyRenamesOneEsimIsApplied) {
   std::string globex = GlobexBlock();
   const std::string item =
       std::string("      - iccid: \"") + fake_esimfly::kHealthy5gIccid + "\"\n";
-  ASSERT_NE(globex.find(item), std::string::npos) << globex;
+  ASSERT_THAT(globex, HasSubstr(item));
   globex.replace(globex.find(item), item.size(), item + "        name: spare\n");
   WriteConfig(AcmeBlock() + globex);
   ASSERT_EQ(exporter.Post("/-/reload")->status, 200) << exporter.Stderr();

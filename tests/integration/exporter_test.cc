@@ -26,6 +26,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 using fake_esimfly::FakeEsimflyApi;
 using std::chrono::milliseconds;
@@ -289,7 +290,7 @@ TEST(ExporterIntegrationTest, HttpsWithATrustedCaWorksAndAnUntrustedOneIsRefused
   options.tls_key_file = std::string(ESIM_TEST_CERT_DIR) + "/server.key";
   FakeEsimflyApi api(options);
   api.Start();
-  ASSERT_EQ(api.BaseUrl().rfind("https://", 0), 0u);
+  ASSERT_THAT(api.BaseUrl(), StartsWith("https://"));
   const std::string esims =
       std::string("  - iccid: \"") + fake_esimfly::kSpecExampleIccid + "\"\n    name: tls\n";
   {
@@ -888,8 +889,7 @@ TEST(ExporterIntegrationTest, ConfigCheckPrintsWhatTheFleetCostsTheKeyADay) {
                         "the 0 eSIMs in the config at 100 a page; with discovery the "
                         "account's real size decides)\n"))
       << estimate.output;
-  EXPECT_NE(estimate.output.find("(an estimate: with inventory.discover"), std::string::npos)
-      << estimate.output;
+  EXPECT_THAT(estimate.output, HasSubstr("(an estimate: with inventory.discover"));
   EXPECT_EQ(api.RequestCount(), 0u) << "--config.check must not touch the network";
 }
 
@@ -920,7 +920,7 @@ TEST(ExporterIntegrationTest, AnApiImposedPauseIsLoggedOnceAndExported) {
   const std::string log = exporter.Stderr();
   const size_t first = log.find("the API imposed a pause");
   ASSERT_NE(first, std::string::npos) << log;
-  EXPECT_EQ(log.find("the API imposed a pause", first + 1), std::string::npos) << log;
+  EXPECT_THAT(log.substr(first + 1), Not(HasSubstr("the API imposed a pause"))) << log;
   const std::string line = log.substr(first, log.find('\n', first) - first);
   EXPECT_THAT(line, HasSubstr("until=20")) << line;
   EXPECT_THAT(line, HasSubstr("X-RateLimit-Remaining: 0")) << line;

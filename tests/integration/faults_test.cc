@@ -4,6 +4,7 @@
 // gets esim_poll_success 0 and the right esim_api_requests_total{code}, the process stays small
 // and alive and stops cleanly. One test (FaultRecoveryTest) switches the faults off and waits for
 // the exporter to recover by itself: its backoff starts at 60 s, so that test takes 60-75 s.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -22,6 +23,8 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::StartsWith;
 
 using fake_esimfly::FakeEsimflyApi;
 using fake_esimfly::Fault;
@@ -322,7 +325,7 @@ TEST(FaultTest, UntrustedCertificateIsATlsErrorAndTheExporterKeepsServing) {
   options.tls_key_file = std::string(ESIM_TEST_CERT_DIR) + "/server.key";
   FakeEsimflyApi api(options);
   api.Start();
-  ASSERT_EQ(api.BaseUrl().rfind("https://", 0), 0u);
+  ASSERT_THAT(api.BaseUrl(), StartsWith("https://"));
   TempDir dir;
   // The fake's certificate is signed by ca.pem; the exporter is told to trust other_ca.pem.
   ExporterProcess exporter(

@@ -1,6 +1,7 @@
 // The files the operator names (--config.file, --web.config.file) when they are not what they
 // should be: a device, a FIFO, a path replaced under a running exporter. And a reload flood: a
 // reload of an unchanged config must cost no log lines.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,6 +17,9 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using fake_esimfly::FakeEsimflyApi;
 using std::chrono::milliseconds;
@@ -63,9 +67,8 @@ TEST(LocalFilesTest, ADeviceAsTheWebConfigIsRefusedAtOnce) {
                  "", seconds(20));
   const auto took = steady_clock::now() - start;
   EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_NE(run.output.find("/dev/zero: cannot read: not a regular file but a character device"),
-            std::string::npos)
-      << run.output;
+  EXPECT_THAT(run.output,
+              HasSubstr("/dev/zero: cannot read: not a regular file but a character device"));
   EXPECT_LT(took, seconds(5));
 }
 
@@ -80,9 +83,8 @@ TEST(LocalFilesTest, AFifoAsTheConfigIsRefusedAtOnce) {
       seconds(20));
   const auto took = steady_clock::now() - start;
   EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_NE(run.output.find(fifo + ": cannot read: not a regular file but a FIFO (named pipe)"),
-            std::string::npos)
-      << run.output;
+  EXPECT_THAT(run.output,
+              HasSubstr(fifo + ": cannot read: not a regular file but a FIFO (named pipe)"));
   EXPECT_LT(took, seconds(5));
 }
 
@@ -103,8 +105,7 @@ TEST(LocalFilesTest, AReloadFromAFifoFailsAndTheExporterStillStops) {
   ASSERT_TRUE(refused) << exporter.Stderr();
   EXPECT_LT(steady_clock::now() - posted, seconds(5));
   EXPECT_EQ(refused->status, 500);
-  EXPECT_NE(refused->body.find("not a regular file but a FIFO"), std::string::npos)
-      << refused->body;
+  EXPECT_THAT(refused->body, HasSubstr("not a regular file but a FIFO"));
   Samples m = exporter.Scrape();
   EXPECT_EQ(m.at("esim_config_last_reload_successful"), 0);
   EXPECT_EQ(m.at("esim_monitored_esims"), 1);  // the running config stays
@@ -156,7 +157,7 @@ TEST(LocalFilesTest, AFloodOfUnchangedReloadsWritesNoLogLines) {
   dir.Write("secret_key", "sk_rotated_secret\n");
   ASSERT_EQ(exporter.Post("/-/reload")->status, 200);
   EXPECT_EQ(Count(exporter.Stderr().substr(before), "config reloaded"), 2u) << exporter.Stderr();
-  EXPECT_EQ(exporter.Stderr().find("sk_rotated_secret"), std::string::npos);
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr("sk_rotated_secret")));
   EXPECT_EQ(exporter.Terminate(), 0);
 }
 

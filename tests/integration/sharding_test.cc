@@ -1,5 +1,6 @@
 // Two real exporter replicas (--shard.total=2) against one account with discovery: each eSIM on
 // exactly one replica, the account's figures on exactly one.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -11,6 +12,9 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::Not;
+using ::testing::StartsWith;
 
 using fake_esimfly::FakeEsimflyApi;
 using std::chrono::seconds;
@@ -84,7 +88,7 @@ TEST(ShardingIntegrationTest, TwoReplicasSplitADiscoveredFleetAndOneReadsTheAcco
   EXPECT_EQ(account_total, 200);
   EXPECT_EQ(one.at("esim_account_balance{currency=\"USD\"}"), 1500);
   for (const auto& [key, value] : two) {
-    EXPECT_NE(key.rfind("esim_account_", 0), 0u) << key << " on replica 1";
+    EXPECT_THAT(key, Not(StartsWith("esim_account_"))) << "on replica 1";
   }
   EXPECT_GT(two.at("esim_inventory_last_success_timestamp_seconds"), 0) << "it sweeps too";
 

@@ -1,6 +1,7 @@
 // The real esim_exporter binary receiving real signed webhook deliveries over HTTP (and HTTPS
 // with a web config), sent like the vendor sends them by the fake's webhook sender.
 #include <crypt.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -15,6 +16,9 @@
 
 namespace esim_test {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using fake_esimfly::FakeEsimflyApi;
 using fake_esimfly::WebhookFault;
@@ -139,8 +143,8 @@ TEST_F(WebhookTest, EveryWrongDeliveryIsRefusedOrNotAppliedTwice) {
   EXPECT_EQ(samples.at(Deliveries("esim.installed", "too_large")), 1);
   EXPECT_NEAR(samples.at(Series("esim_data_used_bytes")), 4.5 * kGb, 1);
   // Install secrets are never logged.
-  EXPECT_EQ(exporter.Stderr().find("SECRET-LPA"), std::string::npos);
-  EXPECT_EQ(exporter.Stderr().find(kWebhookSecret), std::string::npos);
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr("SECRET-LPA")));
+  EXPECT_THAT(exporter.Stderr(), Not(HasSubstr(kWebhookSecret)));
 }
 
 TEST_F(WebhookTest, DeliveryIdsSurviveARestartWithStoragePath) {
@@ -275,10 +279,10 @@ TEST_F(WebhookTest, SubscriptionReadShowsWhereDeliveriesGoAndHowTheyFared) {
             static_cast<double>(api_->Requests().size()));
   // The other system's URL is logged once (without its query string), never exported.
   const std::string log = exporter.Stderr();
-  EXPECT_NE(log.find("https://orders.example.com/esimfly"), std::string::npos) << log;
-  EXPECT_EQ(log.find("token=abc"), std::string::npos) << log;
-  EXPECT_EQ(exporter.ScrapeText().find("orders.example.com"), std::string::npos);
-  EXPECT_EQ(log.find(kWebhookSecret), std::string::npos);
+  EXPECT_THAT(log, HasSubstr("https://orders.example.com/esimfly"));
+  EXPECT_THAT(log, Not(HasSubstr("token=abc")));
+  EXPECT_THAT(exporter.ScrapeText(), Not(HasSubstr("orders.example.com")));
+  EXPECT_THAT(log, Not(HasSubstr(kWebhookSecret)));
 }
 
 // Moved here (a PUT by the operator): with --storage.path the summary and the rhythm survive a
@@ -319,7 +323,7 @@ TEST_F(WebhookTest, SubscriptionPointingHereSurvivesARestartWithoutARead) {
   ExporterProcess off(
       {"--config.file=" + Config("  check_interval: 0s\n"), "--storage.path=" + storage});
   ASSERT_TRUE(off.WaitUntilReady(seconds(10))) << off.Stderr();
-  EXPECT_EQ(off.ScrapeText().find("esim_webhook_subscri"), std::string::npos);
+  EXPECT_THAT(off.ScrapeText(), Not(HasSubstr("esim_webhook_subscri")));
   EXPECT_EQ(webhook_reads(), 1u);
 }
 
@@ -335,13 +339,11 @@ TEST_F(WebhookTest, WebhookShowPrintsTheSubscription) {
       {ESIM_EXPORTER_BINARY, "--webhook.show",
        "--config.file=" + Config("  public_url: https://esim.example.com/hooks/esimfly\n")});
   EXPECT_EQ(shown.exit_code, 0) << shown.output;
-  EXPECT_NE(shown.output.find("https://orders.example.com/esimfly  (NOT webhook.public_url"),
-            std::string::npos)
-      << shown.output;
-  EXPECT_NE(shown.output.find("whd_9  esim.status.changed  failed  attempts 5"), std::string::npos)
-      << shown.output;
-  EXPECT_EQ(shown.output.find(kSecret), std::string::npos);
-  EXPECT_EQ(shown.output.find(kWebhookSecret), std::string::npos);
+  EXPECT_THAT(shown.output,
+              HasSubstr("https://orders.example.com/esimfly  (NOT webhook.public_url"));
+  EXPECT_THAT(shown.output, HasSubstr("whd_9  esim.status.changed  failed  attempts 5"));
+  EXPECT_THAT(shown.output, Not(HasSubstr(kSecret)));
+  EXPECT_THAT(shown.output, Not(HasSubstr(kWebhookSecret)));
   ASSERT_EQ(api_->Requests().size(), 1u);
   EXPECT_EQ(api_->Requests()[0].method, "GET");
 
@@ -350,8 +352,8 @@ TEST_F(WebhookTest, WebhookShowPrintsTheSubscription) {
   const CommandResult refused =
       RunCommand({ESIM_EXPORTER_BINARY, "--webhook.show", "--config.file=" + Config()});
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
-  EXPECT_NE(refused.output.find("INVALID_SIGNATURE"), std::string::npos) << refused.output;
-  EXPECT_EQ(refused.output.find("sk_wrong"), std::string::npos);
+  EXPECT_THAT(refused.output, HasSubstr("INVALID_SIGNATURE"));
+  EXPECT_THAT(refused.output, Not(HasSubstr("sk_wrong")));
 }
 
 }  // namespace
