@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <deque>
+#include <limits>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -256,6 +259,9 @@ constexpr MetricDesc kBuildInfo{
     "esim_exporter_build_info",
     "Always 1; labels carry the version and git revision of esim_exporter.", "gauge"};
 
+// A Row's value that the eSIM's answer did not carry.
+constexpr double kAbsent = std::numeric_limits<double>::quiet_NaN();
+
 // What the renderer reads of one eSIM, copied into one contiguous array: a large fleet's records
 // are scattered over the heap, and the page visits every eSIM once per family (13 passes), so
 // reading the records themselves each time misses the cache on every row above ~10k eSIMs.
@@ -272,8 +278,15 @@ struct Row {
   int status_index = -1;  // in kLifecycleStatuses; -1 for an undocumented status
   double last_live_success_time = 0, last_listed_time = 0;
   double used_bytes = 0;
-  std::optional<double> total_bytes, activation_time, expiry_time, last_usage_time;
+  // NaN when the answer had none: half the size of optionals, over a row per eSIM per scrape.
+  double total_bytes = kAbsent, activation_time = kAbsent, expiry_time = kAbsent,
+         last_usage_time = kAbsent;
 };
+
+std::optional<double> Present(double value) {
+  if (std::isnan(value)) return std::nullopt;
+  return value;
+}
 
 // `rendered_here` keeps the label sets of records the store did not render (built by hand);
 // `identities` holds the rows' identity label text.
@@ -302,7 +315,7 @@ void AppendRows(const StateSnapshot& snapshot, const ExporterStatus& status, dou
     if (row.fresh) {
       const EsimStatus& data = *record->status;
       row.used_bytes = data.used_bytes;
-      row.total_bytes = data.total_bytes;
+      row.total_bytes = data.total_bytes.value_or(kAbsent);
       row.unlimited = data.unlimited;
       row.active = data.status == "ACTIVE";
       const auto documented =
@@ -310,9 +323,9 @@ void AppendRows(const StateSnapshot& snapshot, const ExporterStatus& status, dou
       row.status_index = documented == kLifecycleStatuses.end()
                              ? -1
                              : static_cast<int>(documented - kLifecycleStatuses.begin());
-      row.activation_time = data.activation_time;
-      row.expiry_time = data.expiry_time;
-      row.last_usage_time = data.last_usage_time;
+      row.activation_time = data.activation_time.value_or(kAbsent);
+      row.expiry_time = data.expiry_time.value_or(kAbsent);
+      row.last_usage_time = data.last_usage_time.value_or(kAbsent);
       row.has_network = data.last_network.HasAny();
       row.has_device = data.device.HasAny();
       row.has_package = record->package != nullptr;
@@ -396,7 +409,7 @@ void WriteStatusSamples(ExpositionWriter& out, const Row& row) {
 void WriteDataFamilies(ExpositionWriter& out, const std::vector<Row>& rows, double now) {
   DataGauge(out, rows, kDataUsedBytes,
             [](const Row& r) { return std::optional<double>(r.used_bytes); });
-  DataGauge(out, rows, kDataTotalBytes, [](const Row& r) { return r.total_bytes; });
+  DataGauge(out, rows, kDataTotalBytes, [](const Row& r) { return Present(r.total_bytes); });
   DataGauge(out, rows, kUnlimited,
             [](const Row& r) { return std::optional<double>(r.unlimited ? 1 : 0); });
   RowFamily(
@@ -404,12 +417,12 @@ void WriteDataFamilies(ExpositionWriter& out, const std::vector<Row>& rows, doub
       [&out](const Row& row) { WriteStatusSamples(out, row); });
   DataGauge(out, rows, kActive,
             [](const Row& r) { return std::optional<double>(r.active ? 1 : 0); });
-  DataGauge(out, rows, kActivationTime, [](const Row& r) { return r.activation_time; });
-  DataGauge(out, rows, kExpiryTime, [](const Row& r) { return r.expiry_time; });
-  DataGauge(out, rows, kLastUsageTime, [](const Row& r) { return r.last_usage_time; });
+  DataGauge(out, rows, kActivationTime, [](const Row& r) { return Present(r.activation_time); });
+  DataGauge(out, rows, kExpiryTime, [](const Row& r) { return Present(r.expiry_time); });
+  DataGauge(out, rows, kLastUsageTime, [](const Row& r) { return Present(r.last_usage_time); });
   DataGauge(out, rows, kLastUsageAge, [now](const Row& r) -> std::optional<double> {
-    if (!r.last_usage_time) return std::nullopt;
-    return std::max(0.0, now - *r.last_usage_time);
+    if (std::isnan(r.last_usage_time)) return std::nullopt;
+    return std::max(0.0, now - r.last_usage_time);
   });
 }
 
