@@ -10,12 +10,11 @@
 #include <string_view>
 
 #include "connection_queue.h"
-#include "piece_sink.h"
 
 namespace esim {
 
-// Writes a page into `sink`, piece by piece.
-using PageWriter = std::function<void(const PieceSink& sink)>;
+// Writes a page through `write`, piece by piece.
+using PageWriter = std::function<void(const std::function<void(std::string_view)>& write)>;
 
 // A piece of a page on its way out, with room around it: the bytes from `text - kHeadRoom` to
 // `text + size + kTailRoom` may be written, so that a sender frames the piece in place (web.cc

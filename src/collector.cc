@@ -782,8 +782,9 @@ std::string RenderMetrics(const std::vector<AccountMetrics>& accounts, double no
 }
 
 void StreamMetrics(const std::vector<AccountMetrics>& accounts, double now,
-                   const RenderOptions& options, const PieceSink& sink, size_t piece_bytes) {
-  ExpositionWriter out(sink, piece_bytes);
+                   const RenderOptions& options, const TextSink& sink, size_t piece_bytes) {
+  std::string piece;
+  ExpositionWriter out(piece, sink, piece_bytes);
   WriteMetrics(out, accounts, now, options);
   out.Flush();
 }
@@ -795,7 +796,7 @@ std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& s
 
 void StreamMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
                    const ApiMetrics* api_metrics, double now, const RenderOptions& options,
-                   const PieceSink& sink, size_t piece_bytes) {
+                   const TextSink& sink, size_t piece_bytes) {
   StreamMetrics({{&snapshot, &status, api_metrics}}, now, options, sink, piece_bytes);
 }
 

@@ -57,7 +57,7 @@ struct AccountMetrics {
 std::string RenderMetrics(const std::vector<AccountMetrics>& accounts, double now,
                           const RenderOptions& options = {});
 void StreamMetrics(const std::vector<AccountMetrics>& accounts, double now,
-                   const RenderOptions& options, const PieceSink& sink,
+                   const RenderOptions& options, const TextSink& sink,
                    size_t piece_bytes = 256 * 1024);
 
 // The whole exposition text of one account. `now` is Unix seconds (ages and staleness are computed
@@ -70,6 +70,6 @@ std::string RenderMetrics(const StateSnapshot& snapshot, const ExporterStatus& s
 // scrape then holds a piece, not the page, and sending overlaps rendering.
 void StreamMetrics(const StateSnapshot& snapshot, const ExporterStatus& status,
                    const ApiMetrics* api_metrics, double now, const RenderOptions& options,
-                   const PieceSink& sink, size_t piece_bytes = 256 * 1024);
+                   const TextSink& sink, size_t piece_bytes = 256 * 1024);
 
 }  // namespace esim

@@ -284,7 +284,7 @@ std::string ExporterApp::MetricsText(const RenderOptions& options) const {
   return RenderMetrics(page.views, WallNow(), options);
 }
 
-void ExporterApp::StreamMetricsText(const PieceSink& sink) const {
+void ExporterApp::StreamMetricsText(const TextSink& sink) const {
   const PageAccounts page = ReadAccounts();
   StreamMetrics(page.views, WallNow(), RenderOptions{}, sink);
 }

@@ -50,7 +50,7 @@ class ExporterApp {
 
   std::string MetricsText(const RenderOptions& options = {}) const;
   // The same text, handed to `sink` in pieces while it is rendered (a scrape).
-  void StreamMetricsText(const PieceSink& sink) const;
+  void StreamMetricsText(const TextSink& sink) const;
   // The landing page for the request's query parameters (landing_query.h).
   std::string LandingPage(const std::string& telemetry_path, const QueryParams& query) const;
   // Every account ready (AccountRuntime::Ready).

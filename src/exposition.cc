@@ -85,19 +85,15 @@ void AppendEscapedLabelValue(std::string& out, std::string_view value) {
   out.resize(static_cast<size_t>(end - out.data()));
 }
 
-ExpositionWriter::ExpositionWriter(PieceSink sink, size_t flush_at)
-    : sink_(std::move(sink)),
-      out_(pieces_),
-      used_(sink_.head_room),
-      flush_when_(sink_.head_room + flush_at),
-      // Room for a piece and the sample that ends it: a buffer is sized once, not per sample.
-      buffer_bytes_(sink_.head_room + flush_at + 4096 + sink_.tail_room) {
-  out_.resize(buffer_bytes_);
+ExpositionWriter::ExpositionWriter(std::string& buffer, TextSink flush, size_t flush_at)
+    : out_(buffer), flush_(std::move(flush)), flush_at_(flush_at) {
+  // Room for a piece and the sample that ends it: resized once, not per sample.
+  out_.resize(flush_at_ + 4096);
 }
 
 ExpositionWriter::~ExpositionWriter() {
   // Shrinking never reallocates: `out_` keeps its capacity for the next page.
-  if (!sink_.take) out_.resize(used_);
+  out_.resize(used_);
 }
 
 char* ExpositionWriter::Reserve(size_t bytes) {
@@ -110,17 +106,13 @@ void ExpositionWriter::Append(std::string_view text) {
 }
 
 void ExpositionWriter::Flush() {
-  if (!sink_.take) {
+  if (!flush_) {
     out_.resize(used_);
     return;
   }
-  if (used_ == sink_.head_room) return;
-  // Shrinking writes nothing; the buffer the sink leaves is mostly one handed over before,
-  // already about this size, so growing it back writes little too.
-  out_.resize(used_ + sink_.tail_room);
-  sink_.take(out_);
-  if (out_.size() < buffer_bytes_) out_.resize(buffer_bytes_);
-  used_ = sink_.head_room;
+  if (used_ == 0) return;
+  flush_(std::string_view(out_.data(), used_));
+  used_ = 0;
 }
 
 void ExpositionWriter::Family(const MetricDesc& desc) {

@@ -1,18 +1,14 @@
-// Writes the Prometheus text exposition format 0.0.4 into a string buffer (the whole page, or
-// pieces handed on as they fill): families, samples, escaping and number formatting, without
-// intermediate objects. Not thread safe (one per scrape).
+// Writes the Prometheus text exposition format 0.0.4 into one string buffer: families, samples,
+// escaping and number formatting, without intermediate objects. Not thread safe (one per scrape).
 #pragma once
 
 #include <prometheus/metric_family.h>
 
-#include <cstddef>
-#include <limits>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "piece_sink.h"
 
 namespace esim {
 
@@ -29,15 +25,18 @@ struct MetricDesc {
   std::string_view type;  // "gauge" or "counter"
 };
 
+// Receives the text in pieces while it is written (a streamed /metrics answer).
+using TextSink = std::function<void(std::string_view piece)>;
+
 class ExpositionWriter {
  public:
   // Appends the text to `out`. `out` holds exactly the text written so far after Flush() and
   // once the writer is gone; in between its tail is the writer's scratch space.
   explicit ExpositionWriter(std::string& out) : out_(out), used_(out.size()) {}
-  // Hands the text to `sink` in its own buffers whenever `flush_at` bytes or more are written
-  // after a sample, so a large page never has to be held whole. Call Flush() once at the end:
-  // text not flushed is dropped.
-  ExpositionWriter(PieceSink sink, size_t flush_at);
+  // Hands the text to `flush` whenever `flush_at` bytes or more are written after a sample, so
+  // a large page never has to be held whole; `buffer` is the (reused) space the text is written
+  // into. Call Flush() once at the end: text not flushed is dropped.
+  ExpositionWriter(std::string& buffer, TextSink flush, size_t flush_at);
   ExpositionWriter(const ExpositionWriter&) = delete;
   ExpositionWriter& operator=(const ExpositionWriter&) = delete;
   ~ExpositionWriter();
@@ -75,16 +74,13 @@ class ExpositionWriter {
   // Ends a sample written up to `end`; hands the text on when enough is written.
   void Commit(const char* end) {
     used_ = static_cast<size_t>(end - out_.data());
-    if (used_ >= flush_when_) Flush();
+    if (flush_ && used_ >= flush_at_) Flush();
   }
 
-  PieceSink sink_;      // empty `take`: the text stays in `out_`
-  std::string pieces_;  // with a sink: the buffer being written, handed over when full
   std::string& out_;
-  // Bytes of `out_` in use: the sink's head room, then text; the rest is scratch space.
-  size_t used_ = 0;
-  size_t flush_when_ = std::numeric_limits<size_t>::max();  // `used_` that hands a piece over
-  size_t buffer_bytes_ = 0;  // with a sink: what a buffer is sized to before it is written on
+  size_t used_ = 0;  // bytes of `out_` that are text; the rest is scratch space
+  TextSink flush_;
+  size_t flush_at_ = 0;
 };
 
 // Appends a label value escaped as the text format wants it (backslash, double quote, newline).

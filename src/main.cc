@@ -297,7 +297,7 @@ int Serve(const Flags& flags, esim::Config config, std::optional<esim::WebConfig
   const bool basic_auth = web_config && !web_config->basic_auth_users.empty();
   web_options.web_config = std::move(web_config);
   esim::WebHandlers handlers;
-  handlers.metrics = [&app](const esim::PieceSink& sink) { app.StreamMetricsText(sink); };
+  handlers.metrics = [&app](const esim::TextSink& write) { app.StreamMetricsText(write); };
   handlers.landing_page = [&app, path = flags.telemetry_path](const esim::QueryParams& query) {
     return app.LandingPage(path, query);
   };

@@ -4,16 +4,24 @@
 
 namespace esim {
 
-bool PiecePipeline::Put(std::string& piece) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [this] { return stopped_ || waiting_.size() < depth_; });
-  if (stopped_) return false;
-  waiting_.push_back(std::move(piece));
-  piece = std::string();
-  if (!spare_.empty()) {
-    piece = std::move(spare_.back());
-    spare_.pop_back();
+bool PiecePipeline::Put(std::string_view piece, size_t head_room, size_t tail_room) {
+  std::string buffer;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return stopped_ || waiting_.size() < depth_; });
+    if (stopped_) return false;
+    if (!spare_.empty()) {
+      buffer = std::move(spare_.back());
+      spare_.pop_back();
+    }
   }
+  // Outside the lock: the consumer goes on meanwhile.
+  buffer.assign(head_room, '\0');
+  buffer.append(piece);
+  buffer.append(tail_room, '\0');
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopped_) return false;
+  waiting_.push_back(std::move(buffer));
   changed_.notify_all();
   return true;
 }
@@ -28,6 +36,7 @@ bool PiecePipeline::Take(std::string& piece) {
   std::unique_lock<std::mutex> lock(mutex_);
   // A buffer worth keeping: one a piece was taken into, not an empty string's inline one.
   if (piece.capacity() > std::string().capacity() && spare_.size() < depth_) {
+    piece.clear();
     spare_.push_back(std::move(piece));
   }
   piece = std::string();

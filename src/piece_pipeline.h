@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace esim {
@@ -20,16 +21,14 @@ class PiecePipeline {
   PiecePipeline(const PiecePipeline&) = delete;
   PiecePipeline& operator=(const PiecePipeline&) = delete;
 
-  // Producer: queues `piece`, the buffer itself, not a copy (a /metrics page is ~110 MB at
-  // 50,000 eSIMs), waiting while `depth` pieces wait already, and leaves in `piece` a buffer
-  // the consumer gave back (or an empty one) to write the next piece in. False once the consumer
-  // has stopped (the piece is dropped).
-  bool Put(std::string& piece);
+  // Producer: queues a copy of `piece` with `head_room` bytes before it and `tail_room` after it
+  // (their contents unspecified: room for the consumer to frame the piece in place), waiting
+  // while `depth` pieces wait already. False once the consumer has stopped (the piece is dropped).
+  bool Put(std::string_view piece, size_t head_room = 0, size_t tail_room = 0);
   // Producer: no piece follows.
   void Close();
 
-  // Consumer: gives `piece`'s buffer back (as it is: the producer overwrites it) and moves the
-  // next piece into `piece`, waiting for one.
+  // Consumer: gives `piece`'s buffer back and moves the next piece into it, waiting for one.
   // False once the producer has closed and every piece was taken.
   bool Take(std::string& piece);
   // Consumer: takes nothing more; the producer's Put returns false from now on.

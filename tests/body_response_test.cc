@@ -27,7 +27,7 @@ std::string PieceText(int index) {
 }
 
 PageWriter PageOf(int pieces, std::atomic<int>* written = nullptr) {
-  return [pieces, written](const PieceSink& write) {
+  return [pieces, written](const std::function<void(std::string_view)>& write) {
     for (int i = 0; i < pieces; ++i) {
       write(PieceText(i));
       if (written) ++*written;
@@ -36,9 +36,9 @@ PageWriter PageOf(int pieces, std::atomic<int>* written = nullptr) {
 }
 
 // The text of `piece`, after writing over the room around it as a sender framing it in place
-// does: room that overlapped the text would corrupt the page the tests compare, room outside the
+// does: room that overlapped the text would corrupt the page the tests compare, room before the
 // buffer would stop the ASan build (a missing tail room inside the string's capacity is not
-// caught here: ExpositionWriterTest checks that the room is part of each piece).
+// caught here: PiecePipelineTest checks that the room is part of each piece).
 std::string_view Received(OutgoingPiece piece) {
   std::memset(piece.text - OutgoingPiece::kHeadRoom, '#', OutgoingPiece::kHeadRoom);
   std::memset(piece.text + piece.size, '#', OutgoingPiece::kTailRoom);
@@ -65,7 +65,7 @@ TEST(BodyResponseTest, APageArrivesWholePlainAndGzipped) {
 
 TEST(BodyResponseTest, ThePageIsSentFromAThreadOfItsOwn) {
   std::thread::id rendered_on, sent_from;
-  const PageWriter page = [&](const PieceSink& write) {
+  const PageWriter page = [&](const std::function<void(std::string_view)>& write) {
     rendered_on = std::this_thread::get_id();
     write("up 1\n");
   };
@@ -114,7 +114,7 @@ TEST(BodyResponseTest, AClientThatGoesStopsTheRendering) {
 }
 
 TEST(BodyResponseTest, APageThatThrowsIsCutShortWithoutAnEnd) {
-  const PageWriter page = [](const PieceSink& write) {
+  const PageWriter page = [](const std::function<void(std::string_view)>& write) {
     PageOf(20)(write);
     throw std::runtime_error("renderer failed");
   };
@@ -135,7 +135,7 @@ TEST(BodyResponseTest, APageThatThrowsIsCutShortWithoutAnEnd) {
 }
 
 TEST(BodyResponseTest, APageThatThrowsAnythingElseIsCutShortToo) {
-  const PageWriter page = [](const PieceSink& write) {
+  const PageWriter page = [](const std::function<void(std::string_view)>& write) {
     PageOf(3)(write);
     throw 42;  // not a std::exception: still no escape with the sending thread running
   };

@@ -210,19 +210,15 @@ TEST(CollectorTest, StreamedPiecesJoinToTheWholePage) {
   for (const size_t piece_bytes : {size_t{1}, size_t{100}, size_t{4096}, size_t{1} << 20}) {
     std::string joined;
     size_t pieces = 0, largest = 0;
-    // Room around each piece, as a sender wants it; written over here as a sender framing the
-    // piece in place does.
-    const PieceSink sink{[&](std::string& buffer) {
-                           ASSERT_GT(buffer.size(), size_t{18 + 2});
-                           const size_t size = buffer.size() - 18 - 2;
-                           buffer.replace(0, 18, 18, '#');
-                           buffer.replace(18 + size, 2, 2, '#');
-                           joined.append(buffer, 18, size);
-                           ++pieces;
-                           largest = std::max(largest, size);
-                         },
-                         18, 2};
-    StreamMetrics(GoldenSnapshot(), GoldenStatus(), &api_metrics, kNow, options, sink, piece_bytes);
+    StreamMetrics(
+        GoldenSnapshot(), GoldenStatus(), &api_metrics, kNow, options,
+        [&](std::string_view piece) {
+          EXPECT_FALSE(piece.empty());
+          joined += piece;
+          ++pieces;
+          largest = std::max(largest, piece.size());
+        },
+        piece_bytes);
     EXPECT_EQ(joined, whole) << "pieces of " << piece_bytes;
     // A piece ends after the sample that reached the size: at most one sample (and the family
     // headers before it) longer.

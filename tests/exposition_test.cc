@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace esim {
@@ -77,25 +76,16 @@ TEST(ExpositionTest, AppendsToWhatTheStringHeldAndTrimsItWhenGone) {
   EXPECT_EQ(out, "before\nm{a=\"b\"} 0.5\nn{x=\"1\",y=\"2\"} 7\n");
 }
 
-TEST(ExpositionTest, HandsOnPiecesWholeSamplesAtATimeInRoomAndGrowsForAHugeOne) {
+TEST(ExpositionTest, HandsOnPiecesWholeSamplesAtATimeAndGrowsForAHugeOne) {
+  std::string buffer;
   std::vector<std::string> pieces;
-  std::vector<const char*> buffers_handed;
   constexpr MetricDesc kM{"m", "", "gauge"};
-  constexpr size_t kHead = 18, kTail = 2;
   // A label value far larger than the buffer (the piece size plus 4 KiB) must fit too.
   const std::string huge(20000, 'v');
   std::string expected;
-  std::string spare;  // what the sink gives back: the buffer of the piece before
   {
-    const PieceSink sink{[&](std::string& buffer) {
-                           // The room is part of the buffer, around the text.
-                           ASSERT_GE(buffer.size(), kHead + kTail);
-                           pieces.emplace_back(buffer, kHead, buffer.size() - kHead - kTail);
-                           buffers_handed.push_back(buffer.data());
-                           std::swap(buffer, spare);
-                         },
-                         kHead, kTail};
-    ExpositionWriter writer(sink, 100);
+    ExpositionWriter writer(
+        buffer, [&](std::string_view piece) { pieces.emplace_back(piece); }, 100);
     for (int i = 0; i < 30; ++i) {
       writer.SampleWithLabelText(kM, {"i=\"", std::to_string(i), "\""}, i);
       expected += "m{i=\"" + std::to_string(i) + "\"} " + std::to_string(i) + "\n";
@@ -110,9 +100,7 @@ TEST(ExpositionTest, HandsOnPiecesWholeSamplesAtATimeInRoomAndGrowsForAHugeOne) 
     joined += piece;
   }
   EXPECT_EQ(joined, expected);
-  ASSERT_GT(pieces.size(), 3u);
-  // Handed over, not copied: the writer wrote the third piece in the first piece's buffer.
-  EXPECT_EQ(buffers_handed[2], buffers_handed[0]);
+  EXPECT_GT(pieces.size(), 3u);
 }
 
 }  // namespace
