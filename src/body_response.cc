@@ -18,7 +18,7 @@ namespace {
 struct ClientGone {};
 
 // Pieces rendered but not yet sent: two keep both threads busy (four were not measurably faster)
-// and cost little memory (the renderer's pieces are ~256 KiB).
+// and cost little memory (a /metrics piece is ~512 KiB, kMetricsPieceBytes).
 constexpr size_t kPiecesInFlight = 2;
 
 constexpr size_t kHeadRoom = OutgoingPiece::kHeadRoom;

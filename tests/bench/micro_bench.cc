@@ -296,7 +296,7 @@ BENCHMARK(BM_RenderMetricsAccounts)
     ->Args({10000, 10})
     ->Unit(benchmark::kMillisecond);
 
-// What a scrape does since /metrics is streamed: the same page rendered in 256 KiB pieces into
+// What a scrape does since /metrics is streamed: the same page rendered in 512 KiB pieces into
 // one reused buffer, each handed to a sink (here one that only counts).
 void BM_StreamMetrics(benchmark::State& state) {
   const size_t count = static_cast<size_t>(state.range(0));
