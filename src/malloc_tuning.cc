@@ -5,7 +5,7 @@
 namespace esim {
 
 void TuneMallocForStartup() {
-  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_ARENA_MAX, 1);
   mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 }
 
