@@ -55,7 +55,8 @@ struct AccountMetrics {
 
 // The size of the pieces a streamed page is handed on in. Each piece wakes the thread that sends
 // it: 512 KiB pieces sent a 50,000-eSIM page ~10 % faster than 256 KiB ones (half the wake-ups)
-// for ~2.5 MiB more memory; 1 and 2 MiB were no faster and cost 8-15 MiB (docs/benchmarks.md).
+// for ~2.5 MiB more memory; 1 and 2 MiB were no faster and cost 5-13 MiB more
+// (docs/benchmarks.md, "Eighth step").
 inline constexpr size_t kMetricsPieceBytes = 512 * 1024;
 
 // The whole exposition text for one or more accounts (at least one), each family once.

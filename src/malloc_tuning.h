@@ -6,7 +6,7 @@ namespace esim {
 // First thing in main. One arena: glibc's default of up to 8 per core spreads the records that
 // the poll workers copy over 16 free lists (50,000 eSIMs: 344 -> 269 MiB with two), and with two
 // the state writer's and a scrape's transient blocks each kept their own free space (100,000
-// eSIMs, state written every second: 190-192 MiB peak with one against 217-219 with two, polls
+// eSIMs, state written every second: 188-192 MiB peak with one against 210-219 with two, polls
 // and scrapes as fast; per-thread caches take the small blocks past the arena's lock). Blocks of
 // 1 MiB and more are mapped and unmapped: the config's eSIM lists and the state file's buffers,
 // freed once loaded, then leave no holes for the records to grow around.
