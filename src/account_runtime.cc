@@ -7,6 +7,7 @@
 #include "http_transport.h"
 #include "log.h"
 #include "poll_schedule.h"
+#include "saved_progress.h"
 #include "state_file.h"
 
 namespace esim {
@@ -28,12 +29,12 @@ AccountRuntime::AccountRuntime(const Config& config, bool once, Shard shard, Sto
       storage_(storage) {
   LogAccountScope log_scope(name_);
   Apply(config);
-  if (storage_.dir) RestoreState(config);
 }
 
 AccountRuntime::~AccountRuntime() { Stop(); }
 
 void AccountRuntime::Start() {
+  RestoreState();
   LogAccountScope log_scope(name_);  // the account's threads take it along
   poller_.Start();
   if (!once_) inventory_.Start();  // --once sweeps through RunInventoryOnce instead
@@ -101,13 +102,16 @@ std::optional<T> ReadStateFile(const StorageDir& dir, const std::string& name,
 
 }  // namespace
 
-void AccountRuntime::RestoreState(const Config& config) {
+void AccountRuntime::RestoreState() {
+  if (!storage_.dir || persister_) return;
+  LogAccountScope log_scope(name_);
   const StorageDir& dir = *storage_.dir;
+  Config config;  // without eSIM lists
   {
-    std::lock_guard<std::mutex> lock(fingerprint_mutex_);
-    fingerprint_ = ConfigFingerprint(config);
+    std::lock_guard<std::mutex> lock(mutex_);
+    config = config_;
   }
-  const std::string fingerprint = Fingerprint();
+  const std::string fingerprint = Fingerprint();  // set by Apply
   const auto steady_now = std::chrono::steady_clock::now();
   const double wall_now = WallNow();
   wall_minus_steady_ =
@@ -153,7 +157,7 @@ void AccountRuntime::RestoreState(const Config& config) {
   // replaces the fresh record at once: a large fleet's restore holds each record once. A file
   // refused halfway (or of another account) restores nothing.
   const bool keep_discovered = config.inventory.enabled && config.inventory.discover;
-  std::map<std::string, PollSchedule::Progress> progress;
+  SavedProgress progress;
   size_t saved_esims = 0;
   store_.BeginRestore(keep_discovered);
   const auto state = ReadStateFile<PersistedState>(
@@ -163,8 +167,8 @@ void AccountRuntime::RestoreState(const Config& config) {
             [&](PersistedEsim&& esim) {
               if (esim.last_attempt > 0) {
                 // A last attempt "in the future" (the clock went back) counts as now.
-                progress[esim.record.config.Key()] = {
-                    SteadyOf(std::min(esim.last_attempt, wall_now)), esim.failures};
+                progress.Add(esim.record.config.Key(),
+                             {SteadyOf(std::min(esim.last_attempt, wall_now)), esim.failures});
               }
               ++saved_esims;
               store_.RestoreRecord(std::make_shared<EsimRecord>(std::move(esim.record)));

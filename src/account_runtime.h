@@ -36,7 +36,6 @@ class AccountRuntime {
   // `config`: this account's (one of AccountsOf), already cut to the replica's shard; `shard`:
   // the replica's, as it applies to this account (Shard::ForAccount). `webhook_route`: the
   // receiver served for this account since startup (disabled: none); reloads cannot move it.
-  // With `storage.dir`, the account's saved state is restored before the constructor returns.
   AccountRuntime(const Config& config, bool once, Shard shard, StorageOptions storage,
                  WebhookConfig webhook_route);
   ~AccountRuntime();
@@ -51,6 +50,10 @@ class AccountRuntime {
   }
   const WebhookConfig& webhook_route() const { return webhook_route_; }
 
+  // With --storage.path: restores the account's saved state and starts keeping it. Once, before
+  // Start (which calls it if nobody did); best called after the caller dropped its own copy of
+  // the eSIM lists, as a restart's memory peak is here.
+  void RestoreState();
   void Start();  // starts polling and the inventory sweeps in the background
   // One inventory sweep and balance read on the calling thread (for --once; before Start).
   void RunInventoryOnce() { inventory_.RunOnce(); }
@@ -85,8 +88,6 @@ class AccountRuntime {
   // Discovery changed the monitored eSIMs: hand them to the poller.
   void OnEsimsChanged();
   PollSchedule::Priority LivePriority(const Config& config, size_t esim_count) const;
-  // Durable state: restores what --storage.path holds, attaches the budget ledger.
-  void RestoreState(const Config& config);
   // Streams the state file's content (StatePersister's writer).
   void WriteStateFile(ByteSink& out) const;
   double WallOf(std::chrono::steady_clock::time_point time) const;

@@ -75,6 +75,8 @@ ExporterApp::ExporterApp(Config config, bool once, Shard shard, StorageOptions s
   Runtimes accounts;
   for (const Config* account : AccountsOf(config)) accounts.push_back(MakeRuntime(*account));
   DropEsimLists(config);
+  // Only now, without the lists (~20 MB at 100,000 eSIMs): the restored records are the peak.
+  for (const auto& account : accounts) account->RestoreState();
   std::lock_guard<std::mutex> lock(mutex_);
   accounts_ = std::move(accounts);
   config_ = std::move(config);
@@ -169,7 +171,11 @@ std::string ExporterApp::Reload() {
              {"path", route != webhook_routes_.end() ? route->second.path : ""}});
       }
       std::shared_ptr<AccountRuntime> runtime = find_running(account.account);
-      next.push_back(runtime ? runtime : MakeRuntime(account));
+      if (!runtime) {
+        runtime = MakeRuntime(account);
+        runtime->RestoreState();  // a removed account added back resumes where it stopped
+      }
+      next.push_back(runtime);
     }
     for (size_t i = 0; i < loaded.size(); ++i) {
       if (find_running(loaded[i]->account)) next[i]->Apply(*loaded[i]);

@@ -351,7 +351,7 @@ std::optional<PollSchedule::Progress> PollSchedule::ProgressOf(std::string_view 
   return progress;
 }
 
-void PollSchedule::Restore(const std::string& key, TimePoint last_start, int failures) {
+void PollSchedule::Restore(std::string_view key, TimePoint last_start, int failures) {
   const auto index = Find(key);
   if (!index) return;
   Entry& entry = entries_[*index];

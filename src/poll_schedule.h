@@ -100,7 +100,7 @@ class PollSchedule {
   std::optional<Progress> ProgressOf(std::string_view key) const;
   // Continues a schedule saved by an earlier run (after Update): the eSIM's next poll comes
   // from its last one, as if this run had made it (no re-poll of the fleet at startup).
-  void Restore(const std::string& key, TimePoint last_start, int failures);
+  void Restore(std::string_view key, TimePoint last_start, int failures);
 
   std::chrono::milliseconds interval() const { return interval_; }
   size_t size() const { return entries_.size(); }

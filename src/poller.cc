@@ -120,10 +120,11 @@ std::vector<std::optional<PollSchedule::Progress>> Poller::ProgressOf(
   return progress;
 }
 
-void Poller::RestoreProgress(const std::map<std::string, PollSchedule::Progress>& progress) {
+void Poller::RestoreProgress(const SavedProgress& progress) {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& [key, entry] : progress) {
-    if (entry.last_start) schedule_.Restore(key, *entry.last_start, entry.failures);
+  for (size_t i = 0; i < progress.size(); ++i) {
+    const PollSchedule::Progress& entry = progress.ProgressAt(i);
+    if (entry.last_start) schedule_.Restore(progress.KeyAt(i), *entry.last_start, entry.failures);
   }
   wake_.notify_all();
 }

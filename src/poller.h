@@ -18,6 +18,7 @@
 #include "config.h"
 #include "poll_schedule.h"
 #include "rate_budget.h"
+#include "saved_progress.h"
 #include "state_store.h"
 
 namespace esim {
@@ -66,7 +67,7 @@ class Poller {
   // state write.
   std::vector<std::optional<PollSchedule::Progress>> ProgressOf(
       const std::vector<std::shared_ptr<const EsimRecord>>& records) const;
-  void RestoreProgress(const std::map<std::string, PollSchedule::Progress>& progress);
+  void RestoreProgress(const SavedProgress& progress);
 
  private:
   void WorkerLoop();

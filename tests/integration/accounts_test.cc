@@ -243,6 +243,31 @@ TEST_F(AccountsTest, EachAccountKeepsItsOwnStateFile) {
   EXPECT_EQ(exporter.Terminate(), 0);
 }
 
+// A reload that removes an account writes its state; one that adds it back restores it there
+// (AccountRuntime::RestoreState on the reload's path): its series return without a poll.
+TEST_F(AccountsTest, AnAccountAddedBackByAReloadResumesFromItsState) {
+  const std::string storage = dir_.path() + "/state";
+  const std::string config = WriteConfig(AcmeBlock() + GlobexBlock());
+  ExporterProcess exporter({"--config.file=" + config, "--storage.path=" + storage});
+  ASSERT_TRUE(exporter.WaitUntilReady(seconds(30))) << exporter.Stderr();
+  const double globex_used = exporter.Scrape().at(Used("globex", fake_esimfly::kHealthy5gIccid));
+
+  WriteConfig(AcmeBlock());
+  ASSERT_EQ(exporter.Post("/-/reload")->status, 200) << exporter.Stderr();
+  ASSERT_FALSE(exporter.Scrape().count(Used("globex", fake_esimfly::kHealthy5gIccid)));
+  globex_->ClearRequests();
+
+  WriteConfig(AcmeBlock() + GlobexBlock());
+  ASSERT_EQ(exporter.Post("/-/reload")->status, 200) << exporter.Stderr();
+  const Samples m = exporter.Scrape();
+  EXPECT_EQ(m.at(Used("globex", fake_esimfly::kHealthy5gIccid)), globex_used);
+  EXPECT_EQ(m.at("esim_storage_restored_esims{account=\"globex\"}"), 1);
+  // Without the restored schedule, its first poll would go out at once: give it the time.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(globex_->RequestCount(), 0u);
+  EXPECT_EQ(exporter.Terminate(), 0);
+}
+
 TEST_F(AccountsTest, TheReceiverPathTellsTheAccountsApart) {
   const std::string hook = [](const char* secret) {
     return std::string("    webhook:\n      secret: ") + secret + "\n      check_interval: 0s\n";
