@@ -283,6 +283,11 @@ struct Row {
          last_usage_time = kAbsent;
 };
 
+// A clock reading (or a difference of two) to the millisecond, the finest time Prometheus keeps:
+// it prints in ~14 characters instead of ~18, and without std::to_chars' search for the
+// shortest form (WriteSampleValue), for a few samples per eSIM.
+double ToMillis(double seconds) { return std::round(seconds * 1000) / 1000; }
+
 std::optional<double> Present(double value) {
   if (std::isnan(value)) return std::nullopt;
   return value;
@@ -309,8 +314,8 @@ void AppendRows(const StateSnapshot& snapshot, const ExporterStatus& status, dou
     row.last_live_ok = record->last_live_ok;
     row.listed = record->last_listed_time > 0;
     row.last_list_ok = record->last_list_ok;
-    row.last_live_success_time = record->last_live_success_time;
-    row.last_listed_time = record->last_listed_time;
+    row.last_live_success_time = ToMillis(record->last_live_success_time);
+    row.last_listed_time = ToMillis(record->last_listed_time);
     row.fresh = record->status && now - record->last_success_time <= stale_after;
     if (row.fresh) {
       const EsimStatus& data = *record->status;
@@ -422,7 +427,7 @@ void WriteDataFamilies(ExpositionWriter& out, const std::vector<Row>& rows, doub
   DataGauge(out, rows, kLastUsageTime, [](const Row& r) { return Present(r.last_usage_time); });
   DataGauge(out, rows, kLastUsageAge, [now](const Row& r) -> std::optional<double> {
     if (std::isnan(r.last_usage_time)) return std::nullopt;
-    return std::max(0.0, now - r.last_usage_time);
+    return std::max(0.0, ToMillis(now - r.last_usage_time));
   });
 }
 

@@ -52,6 +52,32 @@ char* WriteEscapedLabelValue(char* out, std::string_view value) {
   return out;
 }
 
+// `value` written as a whole number of thousandths, when it is the double nearest to one (times,
+// ages and byte counts of the API are): the shortest form that reads back exactly is then those
+// digits, which std::to_chars finds only after a search that took 14 % of a page's rendering.
+// Such a value of 1 <= |value| < 10^12 has at most 15 significant digits, and no two decimals of
+// at most 15 digits round to the same double, so none shorter reads back as `value`; at least 1,
+// the fixed form is shorter than the exponent form. nullptr when `value` is not such a value.
+char* WriteThousandths(char* out, double value) {
+  const double magnitude = std::fabs(value);
+  if (!(magnitude >= 1 && magnitude < 1e12)) return nullptr;
+  const double scaled = std::nearbyint(value * 1000);
+  if (scaled / 1000 != value) return nullptr;
+  int64_t thousandths = static_cast<int64_t>(scaled);
+  if (thousandths < 0) {
+    *out++ = '-';
+    thousandths = -thousandths;
+  }
+  out = std::to_chars(out, out + kMaxSampleValueBytes, thousandths / 1000).ptr;
+  const auto fraction = static_cast<int>(thousandths % 1000);  // not 0: whole values come first
+  const int tenths = fraction / 100, hundredths = fraction / 10 % 10, rest = fraction % 10;
+  *out++ = '.';
+  *out++ = static_cast<char>('0' + tenths);
+  if (hundredths != 0 || rest != 0) *out++ = static_cast<char>('0' + hundredths);
+  if (rest != 0) *out++ = static_cast<char>('0' + rest);
+  return out;
+}
+
 }  // namespace
 
 char* WriteSampleValue(char* out, double value) {
@@ -70,6 +96,7 @@ char* WriteSampleValue(char* out, double value) {
   if (value == std::trunc(value) && std::fabs(value) < 9007199254740992.0) {
     return std::to_chars(out, out + kMaxSampleValueBytes, static_cast<int64_t>(value)).ptr;
   }
+  if (char* end = WriteThousandths(out, value)) return end;
   return std::to_chars(out, out + kMaxSampleValueBytes, value).ptr;
 }
 

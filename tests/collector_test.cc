@@ -259,6 +259,27 @@ TEST(CollectorTest, ImeiOnlyWhenOptedIn) {
   EXPECT_THAT(text, HasSubstr(",imei=\"350000000000000\"} 1"));
 }
 
+// Clock readings of this process (poll times, ages at scrape time) go out to the millisecond,
+// the finest time Prometheus keeps; times the API gave (to the millisecond) go out as they are.
+TEST(CollectorTest, ClockReadingsAreWrittenToTheMillisecond) {
+  StateSnapshot snapshot;
+  auto record = Record("8948010010036785060", "r");
+  EsimStatus status = SpecExample();
+  status.last_usage_time = 1782484521.125;
+  Succeeded(*record, status, kNow - 60.12345678);
+  record->last_listed_time = kNow - 300.0004;
+  snapshot.esims.push_back(record);
+  const std::string text = RenderMetrics(snapshot, GoldenStatus(), nullptr, kNow + 0.9876543,
+                                         {.process_metrics = false});
+  const std::string labels = "{iccid=\"8948010010036785060\",name=\"r\"";
+  EXPECT_THAT(text, HasSubstr("esim_last_poll_success_timestamp_seconds" + labels +
+                              ",source=\"live\"} 1782499939.877\n"));
+  EXPECT_THAT(text, HasSubstr("esim_last_poll_success_timestamp_seconds" + labels +
+                              ",source=\"list\"} 1782499700\n"));
+  EXPECT_THAT(text, HasSubstr("esim_last_usage_age_seconds" + labels + "} 15479.863\n"));
+  EXPECT_THAT(text, HasSubstr("esim_last_usage_timestamp_seconds" + labels + "} 1782484521.125\n"));
+}
+
 TEST(CollectorTest, ProcessMetricsArePresentByDefault) {
   const std::string text = RenderMetrics(GoldenSnapshot(), GoldenStatus(), nullptr, kNow);
   for (const char* name : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",

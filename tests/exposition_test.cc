@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,38 @@ TEST(ExpositionTest, FormatsNumbersExactlyAndShortly) {
   EXPECT_EQ(Format(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(Format(-std::numeric_limits<double>::infinity()), "-Inf");
   EXPECT_EQ(Format(std::nan("")), "NaN");
+}
+
+// Values of whole thousandths take a shortcut past std::to_chars; what it writes must be what
+// std::to_chars writes, for them and for the values next to them.
+TEST(ExpositionTest, ThousandthsAreWrittenAsStdToCharsWritesThem) {
+  const auto to_chars = [](double value) {
+    char buffer[64];
+    return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
+  };
+  EXPECT_EQ(Format(1792787185.549), "1792787185.549");
+  EXPECT_EQ(Format(300647710.72), "300647710.72");
+  EXPECT_EQ(Format(-2.05), "-2.05");
+  EXPECT_EQ(Format(317.891), "317.891");
+  EXPECT_EQ(Format(1.001), "1.001");
+  EXPECT_EQ(Format(999999999999.999), "999999999999.999");
+  EXPECT_EQ(Format(0.125), "0.125");                            // below 1: std::to_chars decides
+  EXPECT_EQ(Format(1796243186.7560945), "1796243186.7560945");  // not whole thousandths
+  std::mt19937_64 random(20261202);
+  size_t compared = 0;
+  for (int64_t scale = 1000; scale <= int64_t{1000000000000000}; scale *= 10) {
+    std::uniform_int_distribution<int64_t> thousandths(-scale, scale);
+    for (int i = 0; i < 20000; ++i) {
+      const double value = static_cast<double>(thousandths(random)) / 1000;
+      for (const double near : {value, std::nextafter(value, 0.0), std::nextafter(value, 1e300),
+                                value * 1024, value / 3}) {
+        if (near == std::trunc(near)) continue;  // whole values take the integer path
+        ASSERT_EQ(Format(near), to_chars(near)) << std::hexfloat << near;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 1000000u);
 }
 
 TEST(ExpositionTest, EscapesLabelValuesAndHelp) {
