@@ -67,6 +67,22 @@ TEST(ExpositionTest, ThousandthsAreWrittenAsStdToCharsWritesThem) {
   EXPECT_GT(compared, 1000000u);
 }
 
+// Texts are copied in pieces of fixed sizes that overlap: every length must come out whole.
+TEST(ExpositionTest, LabelTextsOfEveryLengthAreCopiedWhole) {
+  std::string all;
+  for (int i = 0; i < 200; ++i) all += static_cast<char>('!' + i % 90);
+  for (size_t length = 0; length <= all.size(); ++length) {
+    const std::string text = all.substr(0, length);
+    const std::string after = all.substr(length % 7, 200 - length);
+    std::string out;
+    {
+      ExpositionWriter writer(out);
+      writer.SampleWithLabelText({"m", "", "gauge"}, {text, after}, 1);
+    }
+    ASSERT_EQ(out, "m{" + text + after + "} 1\n") << "length " << length;
+  }
+}
+
 TEST(ExpositionTest, EscapesLabelValuesAndHelp) {
   std::string out;
   ExpositionWriter writer(out);
