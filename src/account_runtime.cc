@@ -34,7 +34,6 @@ AccountRuntime::AccountRuntime(const Config& config, bool once, Shard shard, Sto
 AccountRuntime::~AccountRuntime() { Stop(); }
 
 void AccountRuntime::Start() {
-  RestoreState();
   LogAccountScope log_scope(name_);  // the account's threads take it along
   poller_.Start();
   if (!once_) inventory_.Start();  // --once sweeps through RunInventoryOnce instead

@@ -50,8 +50,8 @@ class AccountRuntime {
   }
   const WebhookConfig& webhook_route() const { return webhook_route_; }
 
-  // With --storage.path: restores the account's saved state and starts keeping it. Once, before
-  // Start (which calls it if nobody did); best called after the caller dropped its own copy of
+  // With --storage.path: restores the account's saved state and starts keeping it (without this
+  // call nothing is written). Once, before Start; best after the caller dropped its own copy of
   // the eSIM lists, as a restart's memory peak is here.
   void RestoreState();
   void Start();  // starts polling and the inventory sweeps in the background
