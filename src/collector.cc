@@ -275,13 +275,46 @@ struct Row {
   bool unlimited = false;
   bool active = false;
   bool has_network = false, has_device = false, has_package = false;
-  int status_index = -1;  // in kLifecycleStatuses; -1 for an undocumented status
+  bool has_lifecycle = false;        // the status names a lifecycle state (events alone leave none)
+  bool has_subscriber = false;       // labels->subscriber() is not empty
+  bool has_alert_overrides = false;  // record->config.alerts is not empty
+  int status_index = -1;             // in kLifecycleStatuses; -1 for an undocumented status
   double last_live_success_time = 0, last_listed_time = 0;
   double used_bytes = 0;
   // NaN when the answer had none: half the size of optionals, over a row per eSIM per scrape.
   double total_bytes = kAbsent, activation_time = kAbsent, expiry_time = kAbsent,
          last_usage_time = kAbsent;
+  // From webhook events: NaN while none told it.
+  double installed_time = kAbsent, last_event_time = kAbsent;
 };
+
+// Records lie scattered over the heap (a poll replaces its eSIM's), so a pass that reads each
+// row's record or label text misses the cache once per row, and a row's work is too long for
+// the processor to start the next row's loads meanwhile: the misses came one after another.
+// Asking for a row's memory this many rows ahead overlaps them.
+constexpr size_t kRowsAhead = 8;
+
+void PrefetchBytes(const void* begin, size_t bytes) {
+  // GCC takes a function that only prefetches for one without effects ("const") and drops the
+  // calls that it did not inline first, prefetches and all: an empty volatile asm is an effect.
+  asm volatile("");
+  if (bytes == 0) return;
+  const char* const at = static_cast<const char*>(begin);
+  for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(at + offset);
+  __builtin_prefetch(at + bytes - 1);
+}
+
+// The parts of `record` that AppendRows reads.
+void PrefetchRecord(const EsimRecord& record) {
+  PrefetchBytes(&record.config.alerts, sizeof(record.config.alerts));
+  PrefetchBytes(&record.status, sizeof(record.status));
+  PrefetchBytes(&record.package, sizeof(record.package));
+  PrefetchBytes(&record.installation, sizeof(record.installation));
+  PrefetchBytes(&record.last_event_time, sizeof(record.last_event_time));
+  PrefetchBytes(&record.last_success_time, sizeof(record.last_success_time));
+  const auto* const live_fields = reinterpret_cast<const char*>(&record.live_polled);
+  PrefetchBytes(live_fields, reinterpret_cast<const char*>(&record.labels + 1) - live_fields);
+}
 
 // A clock reading (or a difference of two) to the millisecond, the finest time Prometheus keeps:
 // it prints in ~14 characters instead of ~18, and without std::to_chars' search for the
@@ -303,13 +336,26 @@ void AppendRows(const StateSnapshot& snapshot, const ExporterStatus& status, dou
   const double stale_after =
       std::max(std::chrono::duration<double>(status.stale_after).count(),
                2 * std::chrono::duration<double>(status.poll_interval).count());
-  for (const auto& record : snapshot.esims) {
+  const auto& records = snapshot.esims;
+  for (size_t i = 0; i < records.size(); ++i) {
+    // Two stages: a record's labels hold the address of their text.
+    if (i + 2 * kRowsAhead < records.size()) PrefetchRecord(*records[i + 2 * kRowsAhead]);
+    if (i + kRowsAhead < records.size()) {
+      const EsimRecord& ahead = *records[i + kRowsAhead];
+      if (ahead.labels) {
+        const std::string_view identity = ahead.labels->identity();
+        PrefetchBytes(identity.data(), identity.size());
+      }
+    }
+    const auto& record = records[i];
     Row row;
     row.record = record.get();
     row.labels = record->labels ? &*record->labels : nullptr;
     if (row.labels == nullptr) row.labels = &rendered_here.emplace_back(RenderLabels(*record));
     identities += row.labels->identity();
     identity_ends.push_back(identities.size());
+    row.has_subscriber = !row.labels->subscriber().empty();
+    row.has_alert_overrides = !record->config.alerts.empty();
     row.live_polled = record->live_polled;
     row.last_live_ok = record->last_live_ok;
     row.listed = record->last_listed_time > 0;
@@ -317,11 +363,16 @@ void AppendRows(const StateSnapshot& snapshot, const ExporterStatus& status, dou
     row.last_live_success_time = ToMillis(record->last_live_success_time);
     row.last_listed_time = ToMillis(record->last_listed_time);
     row.fresh = record->status && now - record->last_success_time <= stale_after;
+    if (record->last_event_time > 0) row.last_event_time = record->last_event_time;
+    if (record->installation) {
+      row.installed_time = record->installation->installed_time.value_or(kAbsent);
+    }
     if (row.fresh) {
       const EsimStatus& data = *record->status;
       row.used_bytes = data.used_bytes;
       row.total_bytes = data.total_bytes.value_or(kAbsent);
       row.unlimited = data.unlimited;
+      row.has_lifecycle = !data.status.empty();
       row.active = data.status == "ACTIVE";
       const auto documented =
           std::find(kLifecycleStatuses.begin(), kLifecycleStatuses.end(), data.status);
@@ -384,15 +435,35 @@ void DataGauge(ExpositionWriter& out, const std::vector<Row>& rows, const Metric
   }
 }
 
+// For passes that read nothing of a row beyond the row itself.
+void NoPrefetch(const std::vector<Row>&, size_t) {}
+
+// For passes that write a part of each row's labels (`part_of` picks it): the labels themselves
+// (in the record) two strides ahead, then the part's text, whose address they hold, one stride
+// ahead.
+template <typename PartOf>
+auto PrefetchLabelPart(PartOf part_of) {
+  return [part_of](const std::vector<Row>& rows, size_t at) {
+    if (at + 2 * kRowsAhead < rows.size()) {
+      PrefetchBytes(rows[at + 2 * kRowsAhead].labels, sizeof(RenderedLabels));
+    }
+    if (at + kRowsAhead < rows.size()) {
+      const std::string_view part = part_of(*rows[at + kRowsAhead].labels);
+      PrefetchBytes(part.data(), part.size());
+    }
+  };
+}
+
 // A per-eSIM family written when some row `has` it: the family, then `write_row` for each such
-// row.
-template <typename Has, typename WriteRow>
+// row; `prefetch` is called with each row's index before it.
+template <typename Has, typename WriteRow, typename Prefetch = decltype(&NoPrefetch)>
 void RowFamily(ExpositionWriter& out, const std::vector<Row>& rows, const MetricDesc& desc, Has has,
-               WriteRow write_row) {
+               WriteRow write_row, Prefetch prefetch = &NoPrefetch) {
   if (std::none_of(rows.begin(), rows.end(), has)) return;
   out.Family(desc);
-  for (const Row& row : rows) {
-    if (has(row)) write_row(row);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    prefetch(rows, i);
+    if (has(rows[i])) write_row(rows[i]);
   }
 }
 
@@ -410,8 +481,7 @@ const std::array<std::string, kLifecycleStatuses.size()>& StatusLabelTexts() {
 }
 
 void WriteStatusSamples(ExpositionWriter& out, const Row& row) {
-  const std::string& status = row.record->status->status;
-  if (status.empty()) return;  // only events so far, none on status
+  if (!row.has_lifecycle) return;  // only events so far, none on status
   const auto& label_texts = StatusLabelTexts();
   for (size_t i = 0; i < label_texts.size(); ++i) {
     out.SampleWithLabelText(kStatus, {row.identity, label_texts[i]},
@@ -419,7 +489,7 @@ void WriteStatusSamples(ExpositionWriter& out, const Row& row) {
   }
   if (row.status_index < 0) {
     std::string escaped;
-    AppendEscapedLabelValue(escaped, status);
+    AppendEscapedLabelValue(escaped, row.record->status->status);
     out.SampleWithLabelText(kStatus, {row.identity, ",status=\"", escaped, "\""}, 1);
   }
 }
@@ -453,12 +523,14 @@ void WriteInfoFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
       out, rows, kInfo, [](const Row&) { return true; },
       [&out](const Row& row) {
         out.SampleWithLabelText(kInfo, {row.identity, row.labels->info()}, 1);
-      });
+      },
+      PrefetchLabelPart([](const RenderedLabels& labels) { return labels.info(); }));
   RowFamily(
       out, rows, kNetworkInfo, [](const Row& r) { return r.has_network; },
       [&out](const Row& row) {
         out.SampleWithLabelText(kNetworkInfo, {row.identity, row.labels->network()}, 1);
-      });
+      },
+      PrefetchLabelPart([](const RenderedLabels& labels) { return labels.network(); }));
   RowFamily(
       out, rows, kDeviceInfo, [](const Row& r) { return r.has_device; },
       [&out, &status](const Row& row) {
@@ -467,30 +539,28 @@ void WriteInfoFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                                 {row.identity, labels.device_model(),
                                  status.export_imei ? labels.device_imei() : std::string_view()},
                                 1);
-      });
+      },
+      PrefetchLabelPart([](const RenderedLabels& labels) { return labels.device_model(); }));
   RowFamily(
       out, rows, kPackageInfo, [](const Row& r) { return r.has_package; },
       [&out](const Row& row) {
         out.SampleWithLabelText(kPackageInfo, {row.identity, row.labels->package()}, 1);
-      });
+      },
+      PrefetchLabelPart([](const RenderedLabels& labels) { return labels.package(); }));
 }
 
 // What webhook events said of each eSIM.
 void WriteEventFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
                         const ExporterStatus& status) {
-  DataGauge(out, rows, kInstalledTime,
-            [](const Row& r) { return r.record->Installation().installed_time; });
-  DataGauge(out, rows, kLastEventTime, [](const Row& r) -> std::optional<double> {
-    if (r.record->last_event_time <= 0) return std::nullopt;
-    return r.record->last_event_time;
-  });
+  DataGauge(out, rows, kInstalledTime, [](const Row& r) { return Present(r.installed_time); });
+  DataGauge(out, rows, kLastEventTime, [](const Row& r) { return Present(r.last_event_time); });
   if (!status.export_eid_imsi) return;
   RowFamily(
-      out, rows, kSubscriberInfo,
-      [](const Row& r) { return r.fresh && !r.labels->subscriber().empty(); },
+      out, rows, kSubscriberInfo, [](const Row& r) { return r.fresh && r.has_subscriber; },
       [&out](const Row& row) {
         out.SampleWithLabelText(kSubscriberInfo, {row.identity, row.labels->subscriber()}, 1);
-      });
+      },
+      PrefetchLabelPart([](const RenderedLabels& labels) { return labels.subscriber(); }));
 }
 
 // Split by source: a sweep listing the eSIM must not hide a live poll that keeps failing.
@@ -671,8 +741,8 @@ void WriteThresholdFamilies(ExpositionWriter& out, const std::vector<Row>& rows,
   };
   bool family_written = false;
   for (const Row& row : rows) {
+    if (!row.has_alert_overrides) continue;
     const AlertOverrides& set = row.record->config.alerts;
-    if (set.empty()) continue;
     if (!family_written) {
       out.Family(kAlertThreshold);
       family_written = true;
