@@ -68,7 +68,9 @@ void Poller::UpdateEsims(const std::vector<std::string>& keys, PollSchedule::Pri
 bool Poller::PollSoon(const std::string& key) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!schedule_.PollSoon(key, SteadyClock::now())) return false;
-  wake_.notify_all();
+  // One poll came due: one worker takes it. Waking all of them (up to 64) for each webhook
+  // delivery that schedules a reconciling read cost more CPU than the deliveries themselves.
+  wake_.notify_one();
   return true;
 }
 
@@ -163,7 +165,13 @@ void Poller::WorkerLoop() {
     }
     lock.lock();
     HandleResult(key, result, now);
-    wake_.notify_all();
+    // This worker looks at the schedule again itself; one more may start what the result made
+    // due. All wake only for WaitUntilDone's last poll.
+    if (schedule_.AllDone()) {
+      wake_.notify_all();
+    } else {
+      wake_.notify_one();
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 //   load_bench [--exporter=PATH] [--esims=N] [--latency-ms=L] [--concurrency=C] [--scrapes=S]
 //              [--tls] [--window-seconds=W] [--busy-latency-ms=B] [--no-busy]
 //              [--storage-dir=DIR [--storage-interval=SECONDS] [--restart]]
-//              [--webhook-deliveries=K]
+//              [--webhook-deliveries=K [--webhook-rate=R] [--scrape-during-webhooks]]
 //
 // With --storage-dir the exporter runs with --storage.path=DIR and writes its state every
 // SECONDS (default 1): the scrapes of phases 2 and 3 then run while the state is written.
@@ -33,9 +33,13 @@
 //   5. webhook ingest (--webhook-deliveries=K): the config then has a webhook: block (receiver at
 //      /webhook on the main listener, secret in a file, no subscription reads); K signed
 //      esim.usage.threshold deliveries (unique ids, eSIMs spread over the fleet) are prepared,
-//      then sent over 4 kept-alive connections at once to the running exporter (the restarted
+//      then sent over 4 kept-alive connections at once (as fast as they go, or delivery i at
+//      i/R s with --webhook-rate=R) to the running exporter (the restarted
 //      one with --restart): deliveries/s, p50 / p99 of single deliveries, how many got 2xx, and
-//      what esim_webhook_deliveries_total{outcome="applied"} says afterwards.
+//      what esim_webhook_deliveries_total{outcome="applied"} says afterwards. With
+//      --scrape-during-webhooks, S + S scrapes run meanwhile (from 200 ms after the first
+//      delivery), and the line says whether the deliveries were still going when they ended
+//      (webhook_busy_overlap=1; otherwise give K more).
 // Prints a table, then one machine-readable line "RESULT key=value ..." (scripts/bench.sh).
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -107,6 +111,8 @@ struct Flags {
   double storage_interval = 1;
   bool restart = false;
   size_t webhook_deliveries = 0;  // 0: no webhook: block, no deliveries
+  double webhook_rate = 0;        // deliveries per second; 0: as fast as they go
+  bool scrape_during_webhooks = false;
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
@@ -114,7 +120,8 @@ struct Flags {
             << "usage: load_bench [--exporter=PATH] [--esims=N] [--latency-ms=L] "
                "[--concurrency=C] [--scrapes=S] [--tls] [--cert-dir=DIR] [--window-seconds=W] "
                "[--busy-latency-ms=B] [--no-busy] [--storage-dir=DIR [--storage-interval=S] "
-               "[--restart]] [--webhook-deliveries=K]\n";
+               "[--restart]] [--webhook-deliveries=K [--webhook-rate=R] "
+               "[--scrape-during-webhooks]]\n";
   std::exit(2);
 }
 
@@ -154,6 +161,10 @@ Flags ParseFlags(int argc, char** argv) {
         flags.restart = true;
       } else if (name == "--webhook-deliveries") {
         flags.webhook_deliveries = std::stoul(value);
+      } else if (name == "--webhook-rate") {
+        flags.webhook_rate = std::stod(value);
+      } else if (name == "--scrape-during-webhooks") {
+        flags.scrape_during_webhooks = true;
       } else if (name == "--help" || name == "-h") {
         Usage("help");
       } else if (arg.rfind("--", 0) != 0 && flags.exporter.empty()) {
@@ -575,9 +586,10 @@ struct WebhookStats {
 };
 
 // Phase 5: `count` signed esim.usage.threshold deliveries, eSIMs spread over the fleet, over
-// kWebhookConnections kept-alive connections at once.
-WebhookStats SendWebhooks(int port, const std::vector<fake_esimfly::FakeEsim>& fleet,
-                          size_t count) {
+// kWebhookConnections kept-alive connections at once; with `rate` > 0, delivery i not before
+// i / rate seconds. `started`, when given, is set as the first delivery goes out.
+WebhookStats SendWebhooks(int port, const std::vector<fake_esimfly::FakeEsim>& fleet, size_t count,
+                          double rate, std::atomic<bool>* started = nullptr) {
   // Every delivery prepared (and signed) before the clock starts, as fake_esimfly_webhook does.
   std::vector<fake_esimfly::WebhookDelivery> deliveries;
   deliveries.reserve(count);
@@ -592,11 +604,17 @@ WebhookStats SendWebhooks(int port, const std::vector<fake_esimfly::FakeEsim>& f
   stats.ms.resize(count);
   std::atomic<size_t> next{0}, ok{0};
   const auto start = Clock::now();
+  if (started != nullptr) *started = true;
   std::vector<std::thread> threads;
   for (int c = 0; c < kWebhookConnections; ++c) {
     threads.emplace_back([&] {
       fake_esimfly::WebhookSender sender(url);
       for (size_t i; (i = next++) < deliveries.size();) {
+        if (rate > 0) {
+          std::this_thread::sleep_until(
+              start + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(static_cast<double>(i) / rate)));
+        }
         const auto sent = Clock::now();
         const int status = sender.Send(deliveries[i]);
         stats.ms[i] = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
@@ -745,9 +763,25 @@ int Run(const Flags& flags) {
   }
   // Phase 5: webhook ingest, by whichever exporter runs now.
   WebhookStats webhook;
+  ScrapeStats webhook_plain, webhook_gzip;
+  bool scrapes_within_deliveries = false;
   if (flags.webhook_deliveries > 0) {
-    webhook = SendWebhooks(restarted ? restarted->port() : exporter.port(), fleet,
-                           flags.webhook_deliveries);
+    const int port = restarted ? restarted->port() : exporter.port();
+    if (flags.scrape_during_webhooks) {
+      std::atomic<bool> started{false}, finished{false};
+      std::thread deliveries([&] {
+        webhook = SendWebhooks(port, fleet, flags.webhook_deliveries, flags.webhook_rate, &started);
+        finished = true;
+      });
+      while (!started) std::this_thread::sleep_for(milliseconds(5));
+      std::this_thread::sleep_for(milliseconds(200));
+      webhook_plain = Scrape(port, flags.scrapes, false);
+      webhook_gzip = Scrape(port, flags.scrapes, true);
+      scrapes_within_deliveries = !finished;
+      deliveries.join();
+    } else {
+      webhook = SendWebhooks(port, fleet, flags.webhook_deliveries, flags.webhook_rate);
+    }
   }
 
   // The table.
@@ -813,6 +847,11 @@ int Run(const Flags& flags) {
             " connections, 2xx / sent",
         std::to_string(webhook.ok) + " / " + std::to_string(webhook.sent));
     row("webhook: applied (esim_webhook_deliveries_total)", Fixed(webhook.applied, 0));
+    if (flags.scrape_during_webhooks) {
+      row("webhook: scrapes meanwhile, plain / gzip median (ms)",
+          Fixed(webhook_plain.Median(), 2) + " / " + Fixed(webhook_gzip.Median(), 2));
+      row("webhook: deliveries outlasted the scrapes", scrapes_within_deliveries ? "yes" : "no");
+    }
     row("webhook: deliveries/s", Fixed(static_cast<double>(webhook.sent) / webhook.seconds, 0));
     row("webhook: delivery p50 / p99 / max (ms)",
         Fixed(Percentile(webhook.ms, 0.5), 2) + " / " + Fixed(Percentile(webhook.ms, 0.99), 2) +
@@ -845,6 +884,10 @@ int Run(const Flags& flags) {
     std::printf(" webhook_per_s=%.0f webhook_p50_ms=%.3f webhook_p99_ms=%.3f webhook_ok=%zu",
                 static_cast<double>(webhook.sent) / webhook.seconds, Percentile(webhook.ms, 0.5),
                 Percentile(webhook.ms, 0.99), webhook.ok);
+    if (flags.scrape_during_webhooks) {
+      std::printf(" webhook_busy_plain_ms=%.3f webhook_busy_gzip_ms=%.3f webhook_busy_overlap=%d",
+                  webhook_plain.Median(), webhook_gzip.Median(), scrapes_within_deliveries ? 1 : 0);
+    }
   }
   std::printf("\n");
   std::fflush(stdout);
