@@ -5,7 +5,7 @@
 //   load_bench [--exporter=PATH] [--esims=N] [--latency-ms=L] [--concurrency=C] [--scrapes=S]
 //              [--tls] [--window-seconds=W] [--busy-latency-ms=B] [--no-busy]
 //              [--storage-dir=DIR [--storage-interval=SECONDS] [--restart]]
-//              [--webhook-deliveries=K [--webhook-rate=R] [--scrape-during-webhooks]]
+//              [--webhook-deliveries=K [--webhook-rate=R] [--scrape-during-webhooks]] [--sweeps]
 //
 // With --storage-dir the exporter runs with --storage.path=DIR and writes its state every
 // SECONDS (default 1): the scrapes of phases 2 and 3 then run while the state is written.
@@ -19,7 +19,11 @@
 //      nothing polls: S scrapes of /metrics uncompressed, then S with Accept-Encoding: gzip.
 //   3. busy (unless --no-busy): the fake's latency becomes B ms and we wait for the second cycle,
 //      which spreads the N polls evenly over its 60 s (N/60 polls/s, at most C per latency):
-//      S + S scrapes again, while requests keep arriving.
+//      S + S scrapes again, while requests keep arriving. With --sweeps the config turns
+//      inventory sweeps on (every 60 s, every status, which puts the live polls in priority
+//      order), and the scrapes start once a sweep runs (one list request of 100 eSIMs after the
+//      other, at B ms each: N/100 x B ms in all); the line counts the list requests the fake
+//      got during the scrapes (busy_list_requests).
 //   Peak RSS is VmHWM of /proc/<pid>/status at the end (of phase 3, before the phases below).
 //   4. restart (--restart, needs --storage-dir): SIGTERM (the exporter writes its state on the
 //      way out; we wait for it to exit), then the same binary again, same config, same
@@ -113,6 +117,7 @@ struct Flags {
   size_t webhook_deliveries = 0;  // 0: no webhook: block, no deliveries
   double webhook_rate = 0;        // deliveries per second; 0: as fast as they go
   bool scrape_during_webhooks = false;
+  bool sweeps = false;  // inventory sweeps on
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
@@ -121,7 +126,7 @@ struct Flags {
                "[--concurrency=C] [--scrapes=S] [--tls] [--cert-dir=DIR] [--window-seconds=W] "
                "[--busy-latency-ms=B] [--no-busy] [--storage-dir=DIR [--storage-interval=S] "
                "[--restart]] [--webhook-deliveries=K [--webhook-rate=R] "
-               "[--scrape-during-webhooks]]\n";
+               "[--scrape-during-webhooks]] [--sweeps]\n";
   std::exit(2);
 }
 
@@ -165,6 +170,8 @@ Flags ParseFlags(int argc, char** argv) {
         flags.webhook_rate = std::stod(value);
       } else if (name == "--scrape-during-webhooks") {
         flags.scrape_during_webhooks = true;
+      } else if (name == "--sweeps") {
+        flags.sweeps = true;
       } else if (name == "--help" || name == "-h") {
         Usage("help");
       } else if (arg.rfind("--", 0) != 0 && flags.exporter.empty()) {
@@ -474,6 +481,7 @@ std::string Config(const Flags& flags, const std::string& url,
       "  rate_limit:\n    per_minute: 1000000000\n    per_hour: 1000000000\n"
       "    per_day: 1000000000\n";
   yaml += "poll:\n  interval: 60s\n  stale_after: 6h\n";
+  if (flags.sweeps) yaml += "inventory:\n  enabled: true\n  interval: 60s\n  statuses: [all]\n";
   if (flags.webhook_deliveries > 0) {
     // No subscription reads (check_interval 0): the fake's GET /webhooks is not what is measured.
     yaml += std::string("webhook:\n  path: ") + kWebhookPath +
@@ -645,7 +653,11 @@ WebhookStats SendWebhooks(int port, const std::vector<fake_esimfly::FakeEsim>& f
 
 int Run(const Flags& flags) {
   // The fake API: generated fleet, signed requests verified as the vendor would.
+  std::atomic<size_t> list_requests{0};  // before the fake: its threads count into it
   fake_esimfly::Options options;
+  options.on_request = [&list_requests](const fake_esimfly::RequestRecord& request) {
+    if (request.path == fake_esimfly::kListPath) ++list_requests;
+  };
   options.access_code = kAccessCode;
   options.secret_key = kSecret;
   options.latency = milliseconds(flags.latency_ms);
@@ -734,6 +746,7 @@ int Run(const Flags& flags) {
   // Phase 3: scrapes while the second cycle polls.
   ScrapeStats busy_plain, busy_gzip;
   double busy_rate = 0;
+  size_t busy_list_requests = 0;
   if (flags.busy) {
     api.SetLatency(milliseconds(flags.busy_latency_ms));
     const size_t before = api.RequestCount();
@@ -742,10 +755,24 @@ int Run(const Flags& flags) {
       if (Clock::now() > wait_deadline) throw std::runtime_error("the second cycle never began");
       std::this_thread::sleep_for(milliseconds(20));
     }
+    if (flags.sweeps) {
+      // A sweep lasts ~N/100 pages x B ms: wait until one runs, so the scrapes meet it.
+      const size_t lists = list_requests;
+      while (list_requests == lists) {
+        if (Clock::now() > wait_deadline) throw std::runtime_error("no sweep began");
+        std::this_thread::sleep_for(milliseconds(20));
+      }
+    }
     const size_t busy_before = api.RequestCount();
     const auto busy_start = Clock::now();
+    const size_t list_before = list_requests;
     busy_plain = Scrape(exporter.port(), flags.scrapes, false);
     busy_gzip = Scrape(exporter.port(), flags.scrapes, true);
+    busy_list_requests = list_requests - list_before;
+    if (flags.sweeps && busy_list_requests == 0) {
+      std::cerr << "load_bench: warning: no sweep ran during the busy scrapes (no list request); "
+                   "these figures do not include one\n";
+    }
     busy_rate = static_cast<double>(api.RequestCount() - busy_before) /
                 std::max(Seconds(Clock::now() - busy_start), 1e-3);
   }
@@ -813,6 +840,9 @@ int Run(const Flags& flags) {
         Fixed(busy_gzip.Median(), 2) + " / " + Fixed(busy_gzip.Percentile(0.9), 2));
     row("busy / idle, uncompressed median", Fixed(busy_plain.Median() / idle_plain.Median(), 2));
     row("busy / idle, gzip median", Fixed(busy_gzip.Median() / idle_gzip.Median(), 2));
+    if (flags.sweeps) {
+      row("list requests during the busy scrapes", std::to_string(busy_list_requests));
+    }
     row("polls/s during the busy scrapes (upstream " + std::to_string(flags.busy_latency_ms) +
             " ms)",
         Fixed(busy_rate, 1));
@@ -873,6 +903,7 @@ int Run(const Flags& flags) {
       idle_requests, busy_plain.Median(), busy_plain.Percentile(0.9), busy_gzip.Median(),
       busy_gzip.Percentile(0.9), busy_rate, peak_rss, cpu_per_request_us, throughput, cycle_seconds,
       cycle_connections, total_connections, total_requests);
+  if (flags.sweeps) std::printf(" busy_list_requests=%zu", busy_list_requests);
   if (flags.restart) {
     std::printf(
         " restart_s=%.2f restart_peak_rss_mib=%.1f restart_listen_s=%.2f restart_restored=%zu "

@@ -745,6 +745,7 @@ void FakeEsimflyApi::UpsertLocked(FakeEsim esim, Account& account) {
   account.iccid_by_id[esim.id] = esim.iccid;
   std::string key = esim.iccid;
   account.esims_by_iccid[key] = std::move(esim);
+  account.list_order_stale = true;
 }
 
 void FakeEsimflyApi::RemoveEsim(const std::string& iccid, const std::string& account) {
@@ -755,6 +756,7 @@ void FakeEsimflyApi::RemoveEsim(const std::string& iccid, const std::string& acc
   auto by_id = target.iccid_by_id.find(it->second.id);
   if (by_id != target.iccid_by_id.end() && by_id->second == iccid) target.iccid_by_id.erase(by_id);
   target.esims_by_iccid.erase(it);
+  target.list_order_stale = true;
 }
 
 std::vector<FakeEsim> FakeEsimflyApi::Fleet(const std::string& account) const {
@@ -1183,6 +1185,20 @@ FakeEsimflyApi::Answer FakeEsimflyApi::LookUp(const Json& body, const Account& a
   return answer;
 }
 
+const std::vector<const FakeEsim*>& FakeEsimflyApi::ListOrder(const Account& account) {
+  if (account.list_order_stale) {
+    account.list_order.clear();
+    account.list_order.reserve(account.esims_by_iccid.size());
+    for (const auto& entry : account.esims_by_iccid) account.list_order.push_back(&entry.second);
+    std::sort(account.list_order.begin(), account.list_order.end(),
+              [](const FakeEsim* a, const FakeEsim* b) {
+                return std::tie(a->id, a->iccid) < std::tie(b->id, b->iccid);
+              });
+    account.list_order_stale = false;
+  }
+  return account.list_order;
+}
+
 FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req,
                                             const Account& account) const {
   auto error = [](int http_status, const std::string& code, const std::string& message) {
@@ -1229,27 +1245,22 @@ FakeEsimflyApi::Answer FakeEsimflyApi::List(const httplib::Request& req,
     total = static_cast<size_t>(page + 1) * static_cast<size_t>(limit);
   } else {
     std::lock_guard<std::mutex> lock(fleet_mu_);
-    std::vector<std::tuple<int64_t, const std::string*, const FakeEsim*>> matching;
-    for (const auto& [iccid, esim] : account.esims_by_iccid) {
-      if (!IsListed(esim)) continue;
-      if (status != "all" && ListedStatus(esim) != status) continue;
-      if (!search.empty() && (esim.pending || !ContainsIgnoringCase(iccid, search)) &&
-          !ContainsIgnoringCase(PackageName(esim), search) &&
-          !ContainsIgnoringCase(PackageCode(esim), search)) {
+    const size_t first = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
+    for (const FakeEsim* esim : ListOrder(account)) {
+      if (!IsListed(*esim)) continue;
+      if (status != "all" && ListedStatus(*esim) != status) continue;
+      if (!search.empty() && (esim->pending || !ContainsIgnoringCase(esim->iccid, search)) &&
+          !ContainsIgnoringCase(PackageName(*esim), search) &&
+          !ContainsIgnoringCase(PackageCode(*esim), search)) {
         continue;
       }
-      matching.emplace_back(esim.id, &iccid, &esim);
-    }
-    std::sort(matching.begin(), matching.end(), [](const auto& a, const auto& b) {
-      return std::tie(std::get<0>(a), *std::get<1>(a)) < std::tie(std::get<0>(b), *std::get<1>(b));
-    });
-    total = matching.size();
-    const size_t first = static_cast<size_t>(page - 1) * static_cast<size_t>(limit);
-    for (size_t i = first; i < total && i < first + static_cast<size_t>(limit); ++i) {
-      esims.push_back(ListItemJson(*std::get<2>(matching[i]), now));
-      if (*std::get<1>(matching[i]) == options_.list_malformed_iccid) {
-        esims.back()["data"]["used_mb"] = "512 MB";
+      if (total >= first && total < first + static_cast<size_t>(limit)) {
+        esims.push_back(ListItemJson(*esim, now));
+        if (esim->iccid == options_.list_malformed_iccid) {
+          esims.back()["data"]["used_mb"] = "512 MB";
+        }
       }
+      ++total;
     }
   }
   const size_t total_pages = (total + static_cast<size_t>(limit) - 1) / static_cast<size_t>(limit);
