@@ -24,7 +24,14 @@ AccountRuntime::AccountRuntime(const Config& config, bool once, Shard shard, Sto
       budget_(config.api.rate_limit),
       api_metrics_(config.account),
       poller_(store_, budget_, api_metrics_, once),
-      inventory_(store_, budget_, api_metrics_, [this] { OnEsimsChanged(); }),
+      inventory_(store_, budget_, api_metrics_,
+                 [this](const std::optional<std::vector<std::string>>& listed_keys) {
+                   if (listed_keys) {
+                     OnEsimsListed(*listed_keys);
+                   } else {
+                     OnEsimsChanged();
+                   }
+                 }),
       webhooks_(store_, delivery_ids_, [this](const std::string& key) { poller_.PollSoon(key); }),
       storage_(storage) {
   LogAccountScope log_scope(name_);
@@ -291,6 +298,13 @@ void AccountRuntime::OnEsimsChanged() {
                       [this](const std::string& key) { return store_.LiveRank(key); });
   std::lock_guard<std::mutex> lock(mutex_);
   status_.poll_interval = poller_.interval();
+}
+
+void AccountRuntime::OnEsimsListed(const std::vector<std::string>& keys) {
+  std::vector<std::pair<std::string, int>> ranks;
+  ranks.reserve(keys.size());
+  for (const std::string& key : keys) ranks.emplace_back(key, store_.LiveRank(key));
+  poller_.Rerank(ranks);
 }
 
 void AccountRuntime::Apply(const Config& config) {

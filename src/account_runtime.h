@@ -8,7 +8,9 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "api_metrics.h"
 #include "collector.h"
@@ -87,6 +89,9 @@ class AccountRuntime {
  private:
   // Discovery changed the monitored eSIMs: hand them to the poller.
   void OnEsimsChanged();
+  // A sweep's page told something new about these monitored eSIMs: the poller re-ranks them
+  // alone (a re-rank of the whole fleet per page of 100 made a sweep quadratic in the fleet).
+  void OnEsimsListed(const std::vector<std::string>& keys);
   PollSchedule::Priority LivePriority(const Config& config, size_t esim_count) const;
   // Streams the state file's content (StatePersister's writer).
   void WriteStateFile(ByteSink& out) const;

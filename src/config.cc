@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdlib>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <string_view>
 #include <system_error>
@@ -1434,6 +1435,16 @@ bool AlertGroup::Matches(const ConfigLabels& labels) const {
 std::string EsimConfig::Key() const {
   if (esim_id) return "esim_id:" + std::to_string(*esim_id);
   return "iccid:" + iccid;
+}
+
+bool EsimConfig::HasKey(std::string_view key) const {
+  constexpr std::string_view kIccid = "iccid:", kEsimId = "esim_id:";
+  if (!esim_id) return key.substr(0, kIccid.size()) == kIccid && key.substr(kIccid.size()) == iccid;
+  if (key.substr(0, kEsimId.size()) != kEsimId) return false;
+  char digits[24];
+  const auto [end, error] = std::to_chars(std::begin(digits), std::end(digits), *esim_id);
+  return error == std::errc() &&
+         key.substr(kEsimId.size()) == std::string_view(digits, static_cast<size_t>(end - digits));
 }
 
 EsimConfig EsimConfig::FromKey(std::string_view key) {

@@ -169,6 +169,8 @@ struct EsimConfig {
   }
   // A stable key for the eSIM within one config: "iccid:<digits>" or "esim_id:<n>".
   std::string Key() const;
+  // Key() == key, without building the key (index lookups compare many).
+  bool HasKey(std::string_view key) const;
   // The identity a key names (iccid or esim_id, nothing else): what a status request needs.
   // A string that is no key gives an EsimConfig without either.
   static EsimConfig FromKey(std::string_view key);

@@ -18,7 +18,7 @@ constexpr int kPageSize = 100;
 }  // namespace
 
 Inventory::Inventory(StateStore& store, RateBudget& budget, ApiMetrics& metrics,
-                     std::function<void()> on_esims_changed)
+                     EsimsChanged on_esims_changed)
     : store_(store),
       budget_(budget),
       metrics_(metrics),
@@ -221,7 +221,11 @@ bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
       if (skipped.malformed == 0) skipped.first_malformed = list.skipped.first_malformed;
       skipped.malformed += list.skipped.malformed;
       // New eSIMs to poll, or eSIMs that now have data: the live poller re-ranks them.
-      if (!list.esims.empty()) on_esims_changed_();
+      if (outcome.added > 0) {
+        on_esims_changed_(std::nullopt);
+      } else if (!outcome.listed_keys.empty()) {
+        on_esims_changed_(outcome.listed_keys);
+      }
       totals[status] = list.total;
       total_pages = std::min(list.total_pages.value_or((list.total + kPageSize - 1) / kPageSize),
                              kMaxPagesPerStatus);
@@ -243,9 +247,9 @@ bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
     if (dropped > 0) {
       LogInfo("discovery: eSIMs gone from the account for stale_after are no longer monitored",
               {{"count", std::to_string(dropped)}});
-      on_esims_changed_();
     }
   }
+  on_esims_changed_(std::nullopt);
   LogDebug("inventory sweep complete", {{"requests", std::to_string(pages)}});
   return true;
 }

@@ -16,7 +16,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "api_client.h"
 #include "api_metrics.h"
@@ -44,10 +46,14 @@ class Inventory {
     std::vector<int64_t> other_shards_esim_ids;  // Config::other_shards_esim_ids
   };
 
-  // `on_esims_changed` runs (on the sweeper thread) after every listed page and when discovery
-  // dropped eSIMs: the monitored set or what is known about its eSIMs changed.
+  // `on_esims_changed` runs on the sweeper thread. After a page that listed monitored eSIMs
+  // and added none: with their keys (what is known about them changed; the live poller re-ranks
+  // just these). With nullopt when the monitored set changed (discovery added or dropped eSIMs)
+  // and after each complete sweep (its measured cost sets the live polls' spacing).
+  using EsimsChanged =
+      std::function<void(const std::optional<std::vector<std::string>>& listed_keys)>;
   Inventory(StateStore& store, RateBudget& budget, ApiMetrics& metrics,
-            std::function<void()> on_esims_changed);
+            EsimsChanged on_esims_changed);
   ~Inventory();
 
   void Reconfigure(const Settings& settings, std::shared_ptr<const ApiClient> client);
@@ -84,7 +90,7 @@ class Inventory {
   StateStore& store_;
   RateBudget& budget_;
   ApiMetrics& metrics_;
-  std::function<void()> on_esims_changed_;
+  EsimsChanged on_esims_changed_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -53,6 +53,7 @@ void Poller::Reconfigure(Settings settings, StatusFetcher fetcher) {
   settings_ = std::move(settings);
   if (started_) SpawnWorkersLocked();
   wake_.notify_all();
+  done_.notify_all();
 }
 
 void Poller::UpdateEsims(const std::vector<std::string>& keys, PollSchedule::Priority priority,
@@ -63,6 +64,12 @@ void Poller::UpdateEsims(const std::vector<std::string>& keys, PollSchedule::Pri
                    settings_.priority);
   for (const std::string& key : keys) schedule_.SetRank(key, rank_of(key));
   wake_.notify_all();
+  done_.notify_all();
+}
+
+void Poller::Rerank(const std::vector<std::pair<std::string, int>>& ranks) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [key, rank] : ranks) schedule_.SetRank(key, rank);
 }
 
 bool Poller::PollSoon(const std::string& key) {
@@ -97,6 +104,7 @@ void Poller::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  done_.notify_all();
   for (auto& worker : workers_) {
     if (worker.joinable()) worker.join();
   }
@@ -105,7 +113,7 @@ void Poller::Stop() {
 
 bool Poller::WaitUntilDone(std::chrono::seconds timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
-  return wake_.wait_for(lock, timeout, [this] { return stopping_ || schedule_.AllDone(); });
+  return done_.wait_for(lock, timeout, [this] { return stopping_ || schedule_.AllDone(); });
 }
 
 std::chrono::milliseconds Poller::interval() const {
@@ -146,7 +154,13 @@ void Poller::WorkerLoop() {
     }
     const auto ready_at = std::max(next->at, budget_.NextAllowed(now));
     if (ready_at > now) {
-      wake_.wait_until(lock, ready_at);
+      if (timed_wait_until_ > now && timed_wait_until_ <= ready_at) {
+        wake_.wait(lock);  // another worker wakes in time
+      } else {
+        timed_wait_until_ = ready_at;
+        wake_.wait_until(lock, ready_at);
+        if (timed_wait_until_ == ready_at) timed_wait_until_ = {};
+      }
       continue;
     }
     if (!budget_.TryAcquire(now)) continue;
@@ -154,6 +168,8 @@ void Poller::WorkerLoop() {
     const EsimConfig esim = next->esim;
     const StatusFetcher fetcher = fetcher_;
     schedule_.Started(key, now);
+    // This may have been the worker waiting for the due time: another takes that over.
+    wake_.notify_one();
     lock.unlock();
     ApiResult result;
     try {
@@ -166,12 +182,9 @@ void Poller::WorkerLoop() {
     lock.lock();
     HandleResult(key, result, now);
     // This worker looks at the schedule again itself; one more may start what the result made
-    // due. All wake only for WaitUntilDone's last poll.
-    if (schedule_.AllDone()) {
-      wake_.notify_all();
-    } else {
-      wake_.notify_one();
-    }
+    // due.
+    wake_.notify_one();
+    if (schedule_.AllDone()) done_.notify_all();
   }
 }
 

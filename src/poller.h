@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "api_client.h"
@@ -47,6 +48,9 @@ class Poller {
   // gives each one's PollSchedule rank for priority mode.
   void UpdateEsims(const std::vector<std::string>& keys, PollSchedule::Priority priority,
                    const std::function<int(const std::string&)>& rank_of);
+  // New PollSchedule ranks for some eSIMs (key, rank), for priority mode; unknown keys are
+  // ignored. When each is due does not change: no worker wakes.
+  void Rerank(const std::vector<std::pair<std::string, int>>& ranks);
   // A webhook event announced a change of this eSIM: one live poll as soon as the budget
   // allows, never within 60 s of its last poll or of the last such request
   // (PollSchedule::PollSoon). Never blocks on a request; false when nothing changed.
@@ -80,13 +84,18 @@ class Poller {
   ApiMetrics& metrics_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  PollSchedule schedule_;    // guarded by mutex_
-  Settings settings_;        // guarded by mutex_
-  StatusFetcher fetcher_;    // guarded by mutex_
-  int max_concurrency_ = 1;  // guarded by mutex_
-  bool started_ = false;     // guarded by mutex_
-  bool stopping_ = false;    // guarded by mutex_
+  std::condition_variable wake_;  // workers only: a notify_one always reaches a worker
+  std::condition_variable done_;  // WaitUntilDone: stopping, or once mode's last poll done
+  // The due time one worker waits for; the others wait until woken (none: in the past). When
+  // all idle workers (up to 64) woke at each due time and all but one went back to sleep, the
+  // wake-ups cost more CPU than the polls.
+  std::chrono::steady_clock::time_point timed_wait_until_;  // guarded by mutex_
+  PollSchedule schedule_;                                   // guarded by mutex_
+  Settings settings_;                                       // guarded by mutex_
+  StatusFetcher fetcher_;                                   // guarded by mutex_
+  int max_concurrency_ = 1;                                 // guarded by mutex_
+  bool started_ = false;                                    // guarded by mutex_
+  bool stopping_ = false;                                   // guarded by mutex_
   // Failing eSIMs: the failure code last logged. Guarded by mutex_; log once per change.
   std::map<std::string, std::string> last_logged_code_;
   std::string credential_refusal_;  // guarded by mutex_; the code while the API refuses us

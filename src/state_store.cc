@@ -40,9 +40,23 @@ void StateStore::IndexIdsLocked(size_t position) {
   if (const auto id = record.EsimId()) by_id_.Insert(std::hash<int64_t>{}(*id), position);
 }
 
+bool StateStore::IndexLearnedIdsLocked(size_t position, const std::string& old_iccid,
+                                       const std::optional<int64_t>& old_id) {
+  const EsimRecord& record = *esims_[position];
+  const bool iccid_learned = record.Iccid() != old_iccid;
+  const bool id_learned = record.EsimId() != old_id;
+  // A changed key leaves its old entry behind, and a key another record has too must find the
+  // lower position first: only a rebuild gets those right.
+  if (iccid_learned && (!old_iccid.empty() || FindIccidLocked(record.Iccid()))) return false;
+  if (id_learned && (old_id || FindIdLocked(*record.EsimId()))) return false;
+  if (iccid_learned) by_iccid_.Insert(PositionIndex::HashOf(record.Iccid()), position);
+  if (id_learned) by_id_.Insert(std::hash<int64_t>{}(*record.EsimId()), position);
+  return true;
+}
+
 std::optional<size_t> StateStore::FindKeyLocked(const std::string& key) const {
   return by_key_.Find(PositionIndex::HashOf(key),
-                      [&](size_t at) { return esims_[at]->config.Key() == key; });
+                      [&](size_t at) { return esims_[at]->config.HasKey(key); });
 }
 
 std::optional<size_t> StateStore::FindIccidLocked(const std::string& iccid) const {
@@ -144,7 +158,8 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
       ++outcome.added;
       ++discovered_count_;
     }
-    const bool knew_ids = record->listed_id.has_value() && !record->Iccid().empty();
+    const std::string old_iccid = record->Iccid();
+    const std::optional<int64_t> old_id = record->EsimId();
     MergeListed(*record, item, now);
     record->last_list_ok = true;
     record->polled = true;
@@ -156,15 +171,19 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
       record->last_message.clear();
     }
     record->labels = RenderLabels(*record);
+    outcome.listed_keys.push_back(record->config.Key());
     if (position) {
+      // The first sweep teaches every eSIM configured by ICCID its id: indexed one by one, as
+      // a rebuild of every index per page made that sweep quadratic in the fleet.
       esims_[*position] = std::move(record);
-      index_changed = index_changed || !knew_ids;
+      if (!IndexLearnedIdsLocked(*position, old_iccid, old_id)) index_changed = true;
     } else {
-      // Indexed at once: the same eSIM listed twice on one page is added once.
+      // Indexed at once: the same eSIM listed twice on one page is added once. Neither its
+      // ICCID nor its id is indexed yet (else it was found), so the index stays as a rebuild
+      // would make it.
       esims_.push_back(std::move(record));
       by_key_.Insert(PositionIndex::HashOf(esims_.back()->config.Key()), esims_.size() - 1);
       IndexIdsLocked(esims_.size() - 1);
-      index_changed = true;
     }
   }
   if (index_changed) RebuildIndexLocked();

@@ -197,6 +197,7 @@ class StateStore {
   struct ListedOutcome {
     size_t added = 0;
     size_t over_limit = 0;
+    std::vector<std::string> listed_keys;  // Key() of every monitored eSIM the page listed
   };
   ListedOutcome RecordListed(const std::vector<ListedEsim>& listed, double now,
                              const DiscoveryRules& discovery = {});
@@ -285,6 +286,10 @@ class StateStore {
   void RebuildIndexLocked();
   // Adds the record at `position` to the indexes by ICCID and eSIM id.
   void IndexIdsLocked(size_t position);
+  // Indexes the ICCID or id the record at `position` learned since `old_iccid`/`old_id`: a key
+  // it lacked that no other record has. False when only a rebuild keeps the index right.
+  bool IndexLearnedIdsLocked(size_t position, const std::string& old_iccid,
+                             const std::optional<int64_t>& old_id);
   // The position of the record with this Key() / Iccid() / EsimId(), if any.
   std::optional<size_t> FindKeyLocked(const std::string& key) const;
   std::optional<size_t> FindIccidLocked(const std::string& iccid) const;

@@ -1353,6 +1353,38 @@ TEST(EsimConfigTest, FromKeyGivesBackTheIdentityAlone) {
             (std::vector<std::string>{"iccid:8948010010036785060", "esim_id:12345"}));
 }
 
+// HasKey(k) is Key() == k for every kind of key and near miss.
+TEST(EsimConfigTest, HasKeyIsKeyEquality) {
+  EsimConfig by_iccid;
+  by_iccid.iccid = "8948010010036785060";
+  EsimConfig by_id;
+  by_id.esim_id = 12345;
+  by_id.iccid = "8948010010036785060";  // the id wins, as in Key()
+  EsimConfig negative;
+  negative.esim_id = -5;
+  EsimConfig neither;
+  const std::vector<std::string> keys = {"iccid:8948010010036785060",
+                                         "iccid:894801001003678506",
+                                         "iccid:89480100100367850600",
+                                         "esim_id:12345",
+                                         "esim_id:1234",
+                                         "esim_id:123456",
+                                         "esim_id:012345",
+                                         "esim_id:-5",
+                                         "esim_id:5",
+                                         "iccid:",
+                                         "esim_id:",
+                                         "",
+                                         "8948010010036785060",
+                                         "id:12345"};
+  for (const EsimConfig& esim : {by_iccid, by_id, negative, neither}) {
+    for (const std::string& key : keys) {
+      EXPECT_EQ(esim.HasKey(key), esim.Key() == key) << esim.Key() << " vs " << key;
+    }
+    EXPECT_TRUE(esim.HasKey(esim.Key())) << esim.Key();
+  }
+}
+
 TEST(ProcessEnvironmentTest, ReadsTheProcessEnvironment) {
   const EnvLookup env = ProcessEnvironment();
   ASSERT_EQ(setenv("ESIM_CONFIG_TEST_VARIABLE", "value", 1), 0);

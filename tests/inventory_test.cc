@@ -8,8 +8,11 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "log.h"
 
@@ -120,7 +123,16 @@ struct Fixture {
         client(std::make_shared<ApiClient>("esf", Secret("sk"), transport,
                                            [] { return 1782500000.0; })),
         budget(RateLimitConfig{100000, 1000000, 10000000}),
-        inventory(store, budget, metrics, [this] { ++changes; }) {}
+        inventory(store, budget, metrics,
+                  [this](const std::optional<std::vector<std::string>>& listed_keys) {
+                    std::lock_guard<std::mutex> lock(changes_mutex);
+                    changes.push_back(listed_keys);
+                  }) {}
+  // What on_esims_changed was called with, in order.
+  std::vector<std::optional<std::vector<std::string>>> Changes() {
+    std::lock_guard<std::mutex> lock(changes_mutex);
+    return changes;
+  }
   void Configure(bool discover, Shard shard = {}) {
     Inventory::Settings settings;
     settings.inventory.enabled = true;
@@ -134,7 +146,8 @@ struct Fixture {
   StateStore store;
   RateBudget budget;
   ApiMetrics metrics;
-  std::atomic<int> changes{0};
+  std::mutex changes_mutex;
+  std::vector<std::optional<std::vector<std::string>>> changes;  // guarded by changes_mutex
   Inventory inventory;
 };
 
@@ -152,7 +165,9 @@ TEST(InventoryTest, SweepsEveryPageOfEveryStatusAndDiscovers) {
   EXPECT_EQ(snapshot->account.esims_by_status.at("NEW"), 30);
   EXPECT_GT(snapshot->account.inventory_last_success_time, 0);
   EXPECT_EQ(snapshot->account.balance->currency, "EUR");
-  EXPECT_GE(f.changes.load(), 1);
+  // Each page added eSIMs, and the sweep completed: the poller takes on the whole set each time.
+  const std::vector<std::optional<std::vector<std::string>>> whole_set(5, std::nullopt);
+  EXPECT_EQ(f.Changes(), whole_set);
   for (const auto& record : snapshot->esims) {
     ASSERT_TRUE(record->status);
     EXPECT_TRUE(record->discovered);
@@ -189,7 +204,11 @@ TEST(InventoryTest, WithoutDiscoveryOnlyConfiguredEsimsAreUpdated) {
   ASSERT_TRUE(snapshot->esims[0]->status);
   EXPECT_EQ(snapshot->esims[0]->status->used_bytes, 5 * 1024.0 * 1024.0);
   EXPECT_EQ(snapshot->esims[0]->EsimId(), 1005);
-  EXPECT_EQ(f.changes.load(), 2) << "one per listed page: the poller re-ranks";
+  // Page 1 listed the configured eSIM: the poller re-ranks it alone. Page 2 listed none of the
+  // monitored eSIMs: no call. The complete sweep: the whole set (its cost sets the spacing).
+  const std::vector<std::optional<std::vector<std::string>>> expected = {
+      std::vector<std::string>{"iccid:8900000000000010005"}, std::nullopt};
+  EXPECT_EQ(f.Changes(), expected);
 }
 
 // With the API failing at startup, a fleet found by discovery would stay unknown for a whole
@@ -232,7 +251,7 @@ TEST(InventoryTest, EveryRequestTakesFromTheSharedBudget) {
   Fixture f(250, 30);
   f.store.SetEsims({}, true);
   RateBudget day_of_five(RateLimitConfig{1000, 1000, 5});
-  Inventory inventory(f.store, day_of_five, f.metrics, [] {});
+  Inventory inventory(f.store, day_of_five, f.metrics, [](const auto&) {});
   Inventory::Settings settings;
   settings.inventory.enabled = true;
   settings.inventory.discover = true;
@@ -358,7 +377,7 @@ TEST(InventoryTest, DiscoveryStopsAtItsLimitWhateverTheApiInvents) {
   store.SetEsims({}, true);
   RateBudget budget(RateLimitConfig{100000, 1000000, 10000000});
   ApiMetrics metrics;
-  Inventory inventory(store, budget, metrics, [] {});
+  Inventory inventory(store, budget, metrics, [](const auto&) {});
   Inventory::Settings settings;
   settings.inventory.enabled = true;
   settings.inventory.discover = true;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace esim {
 namespace {
@@ -58,6 +60,39 @@ TEST(PollerTest, OnceModePollsEveryEsimOnceWithBoundedConcurrency) {
   EXPECT_TRUE(store.AllPolled());
   const auto snapshot = store.Snapshot();
   for (const auto& record : snapshot->esims) EXPECT_TRUE(record->last_poll_ok);
+}
+
+// With sweeps on (priority mode), a page's re-rank decides which due eSIM is polled first.
+TEST(PollerTest, RerankOrdersThePollsOfPriorityMode) {
+  StateStore store;
+  RateBudget budget(kFastLimits);
+  ApiMetrics metrics;
+  Poller poller(store, budget, metrics, /*once=*/true);
+  Poller::Settings settings;
+  const std::vector<EsimConfig> fleet = Fleet(5);
+  settings.keys = KeysOf(fleet);
+  settings.limits = kFastLimits;
+  settings.max_concurrency = 1;
+  settings.priority = {true, std::chrono::milliseconds(10)};
+  store.SetEsims(fleet);
+  std::mutex mutex;
+  std::vector<int64_t> order;
+  poller.Reconfigure(settings, [&](const EsimConfig& esim) {
+    std::lock_guard<std::mutex> lock(mutex);
+    order.push_back(*esim.esim_id);
+    return OkFor(esim);
+  });
+  // Sweeps told something about every eSIM but 5 (kNoData stays first); 3 is active.
+  poller.Rerank({{"esim_id:1", PollSchedule::kOther},
+                 {"esim_id:2", PollSchedule::kOther},
+                 {"esim_id:3", PollSchedule::kActive},
+                 {"esim_id:4", PollSchedule::kOther},
+                 {"esim_id:99", PollSchedule::kActive}});  // not monitored: ignored
+  poller.Start();
+  ASSERT_TRUE(poller.WaitUntilDone(std::chrono::seconds(30)));
+  poller.Stop();
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(order, (std::vector<int64_t>{5, 3, 1, 2, 4}));
 }
 
 TEST(PollerTest, RateLimitedAnswerPausesEveryPoll) {

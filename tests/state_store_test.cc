@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace esim {
 namespace {
@@ -215,6 +218,52 @@ TEST(StateStoreMergeTest, ListedOnlyEsimIsVisibleAndMatchedById) {
   EXPECT_EQ(snapshot->esims[1]->Iccid(), "8944500102198304826");
   EXPECT_EQ(snapshot->esims[1]->status->used_bytes, 20 * kMiB);
   EXPECT_TRUE(snapshot->esims[1]->last_poll_ok);
+}
+
+// The first sweep teaches each configured eSIM the key it lacked (an id, an ICCID): lookups by
+// that key find it at once. A key another eSIM has already goes to the first of them, as before.
+TEST(StateStoreMergeTest, KeysLearnedFromAListingFindTheirEsims) {
+  StateStore store;
+  EsimConfig by_id;
+  by_id.esim_id = 7;
+  store.SetEsims({Esim("8948010010036785060"), by_id, Esim("8934000012345678905")});
+  const auto outcome = store.RecordListed(
+      {Listed("8948010010036785060", 6, 10, "ACTIVE"), Listed("8944500102198304826", 7, 20, "NEW"),
+       Listed("8900000000000000001", 99, 1, "ACTIVE")},
+      100);
+  EXPECT_EQ(outcome.listed_keys,
+            (std::vector<std::string>{"iccid:8948010010036785060", "esim_id:7"}));
+  const auto key_found_by = [&store](const std::string& iccid, std::optional<int64_t> id) {
+    WebhookEvent event;
+    event.type = WebhookEventType::kStatusChanged;
+    event.iccid = iccid;
+    event.esim_id = id;
+    event.new_status = "ACTIVE";
+    return store.RecordEvent(event, 200, 200).key;
+  };
+  EXPECT_EQ(key_found_by("", 6), "iccid:8948010010036785060");
+  EXPECT_EQ(key_found_by("8944500102198304826", std::nullopt), "esim_id:7");
+  EXPECT_EQ(key_found_by("", 99), "");  // on the account, not monitored
+  // The third eSIM is listed with id 6 as well: the first eSIM keeps it.
+  store.RecordListed({Listed("8934000012345678905", 6, 30, "ACTIVE")}, 300);
+  EXPECT_EQ(store.Snapshot()->esims[2]->EsimId(), 6);
+  EXPECT_EQ(key_found_by("", 6), "iccid:8948010010036785060");
+  EXPECT_EQ(key_found_by("8934000012345678905", std::nullopt), "iccid:8934000012345678905");
+}
+
+// The other order: an eSIM learns an id a later eSIM learned first. The earlier eSIM answers
+// to it, as when every index is rebuilt.
+TEST(StateStoreMergeTest, AnIdLearnedTwiceGoesToTheEarlierEsim) {
+  StateStore store;
+  store.SetEsims({Esim("8948010010036785060"), Esim("8934000012345678905")});
+  store.RecordListed({Listed("8934000012345678905", 6, 30, "ACTIVE")}, 100);
+  WebhookEvent by_id;
+  by_id.type = WebhookEventType::kStatusChanged;
+  by_id.esim_id = 6;
+  by_id.new_status = "ACTIVE";
+  EXPECT_EQ(store.RecordEvent(by_id, 150, 150).key, "iccid:8934000012345678905");
+  store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE")}, 200);
+  EXPECT_EQ(store.RecordEvent(by_id, 250, 250).key, "iccid:8948010010036785060");
 }
 
 // What a reload compares its eSIM list with (the config in force keeps none of its own).
