@@ -29,6 +29,22 @@ ApiResult OkFor(const EsimConfig& esim) {
 // A generous budget so the tests run in milliseconds: 6,000/min is a 10 ms spacing.
 constexpr RateLimitConfig kFastLimits{6000, 1000000, 10000000};
 
+// A once-mode poller over `count` eSIMs on the fast budget, one request at a time.
+struct OncePoller {
+  explicit OncePoller(size_t count) : fleet(Fleet(count)) {
+    settings.keys = KeysOf(fleet);
+    settings.limits = kFastLimits;
+    settings.max_concurrency = 1;
+    store.SetEsims(fleet);
+  }
+  StateStore store;
+  RateBudget budget{kFastLimits};
+  ApiMetrics metrics;
+  Poller poller{store, budget, metrics, /*once=*/true};
+  std::vector<EsimConfig> fleet;
+  Poller::Settings settings;
+};
+
 TEST(PollerTest, OnceModePollsEveryEsimOnceWithBoundedConcurrency) {
   StateStore store;
   RateBudget budget(kFastLimits);
@@ -64,20 +80,12 @@ TEST(PollerTest, OnceModePollsEveryEsimOnceWithBoundedConcurrency) {
 
 // With sweeps on (priority mode), a page's re-rank decides which due eSIM is polled first.
 TEST(PollerTest, RerankOrdersThePollsOfPriorityMode) {
-  StateStore store;
-  RateBudget budget(kFastLimits);
-  ApiMetrics metrics;
-  Poller poller(store, budget, metrics, /*once=*/true);
-  Poller::Settings settings;
-  const std::vector<EsimConfig> fleet = Fleet(5);
-  settings.keys = KeysOf(fleet);
-  settings.limits = kFastLimits;
-  settings.max_concurrency = 1;
-  settings.priority = {true, std::chrono::milliseconds(10)};
-  store.SetEsims(fleet);
+  OncePoller rig(5);
+  Poller& poller = rig.poller;
+  rig.settings.priority = {true, std::chrono::milliseconds(10)};
   std::mutex mutex;
   std::vector<int64_t> order;
-  poller.Reconfigure(settings, [&](const EsimConfig& esim) {
+  poller.Reconfigure(rig.settings, [&](const EsimConfig& esim) {
     std::lock_guard<std::mutex> lock(mutex);
     order.push_back(*esim.esim_id);
     return OkFor(esim);
@@ -96,18 +104,10 @@ TEST(PollerTest, RerankOrdersThePollsOfPriorityMode) {
 }
 
 TEST(PollerTest, RateLimitedAnswerPausesEveryPoll) {
-  StateStore store;
-  RateBudget budget(kFastLimits);
-  ApiMetrics metrics;
-  Poller poller(store, budget, metrics, /*once=*/true);
-  Poller::Settings settings;
-  const std::vector<EsimConfig> fleet = Fleet(5);
-  settings.keys = KeysOf(fleet);
-  settings.limits = kFastLimits;
-  settings.max_concurrency = 1;
-  store.SetEsims(fleet);
+  OncePoller rig(5);
+  Poller& poller = rig.poller;
   std::atomic<int> calls{0};
-  poller.Reconfigure(settings, [&](const EsimConfig& esim) {
+  poller.Reconfigure(rig.settings, [&](const EsimConfig& esim) {
     if (++calls == 1) {
       ApiResult limited;
       limited.code = "RATE_LIMIT_EXCEEDED";
@@ -124,7 +124,7 @@ TEST(PollerTest, RateLimitedAnswerPausesEveryPoll) {
   poller.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(calls.load(), 1);
-  EXPECT_TRUE(budget.paused_until(std::chrono::steady_clock::now()).has_value());
+  EXPECT_TRUE(rig.budget.paused_until(std::chrono::steady_clock::now()).has_value());
   poller.Stop();
 }
 
