@@ -13,7 +13,7 @@ namespace {
 constexpr double kDaySeconds = 86400;
 constexpr int64_t kPageSize = 100;  // eSIMs per page of the list endpoint
 
-double Seconds(std::chrono::milliseconds duration) {
+double Seconds(std::chrono::duration<double> duration) {
   return std::chrono::duration<double>(duration).count();
 }
 
@@ -103,7 +103,7 @@ DailyCost EstimateDailyCost(const Config& config, const Shard& shard) {
   cost.sweeps = kDaySeconds / Seconds(inventory.interval);
   cost.sweep_pages = cost.sweeps * static_cast<double>(cost.pages_per_sweep);
   // The sweeps and balance reads come first; live polls get what is left (as the poller does).
-  const std::optional<std::chrono::milliseconds> spacing = LiveSpacing(
+  const std::optional<std::chrono::microseconds> spacing = LiveSpacing(
       limits, (cost.sweep_pages + cost.balance_reads + cost.subscription_reads) / kDaySeconds);
   if (!spacing) {
     cost.live_capped_by_budget = true;

@@ -77,7 +77,8 @@ std::string DescribeStretch(milliseconds configured, size_t esim_count,
   return out.str();
 }
 
-std::optional<milliseconds> LiveSpacing(const RateLimitConfig& limits, double bulk_per_second) {
+std::optional<std::chrono::microseconds> LiveSpacing(const RateLimitConfig& limits,
+                                                     double bulk_per_second) {
   double live_per_second = std::numeric_limits<double>::infinity();
   const std::pair<int, double> windows[] = {
       {limits.per_minute, 60.0}, {limits.per_hour, 3600.0}, {limits.per_day, 86400.0}};
@@ -85,7 +86,7 @@ std::optional<milliseconds> LiveSpacing(const RateLimitConfig& limits, double bu
     live_per_second = std::min(live_per_second, limit * kPlannedShare / seconds - bulk_per_second);
   }
   if (live_per_second <= 0) return std::nullopt;
-  return milliseconds(static_cast<int64_t>(std::ceil(1000.0 / live_per_second)));
+  return std::chrono::microseconds(static_cast<int64_t>(std::ceil(1e6 / live_per_second)));
 }
 
 void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds configured_interval,

@@ -33,7 +33,8 @@ std::string DescribeStretch(std::chrono::milliseconds configured, size_t esim_co
 // With inventory sweeps on: the spacing between live polls that keeps, in every window of
 // `limits`, within the planned 90 % once the bulk reads (sweep pages and balance reads,
 // `bulk_per_second` on average) have taken theirs. nullopt when the bulk reads take it all.
-std::optional<std::chrono::milliseconds> LiveSpacing(const RateLimitConfig& limits,
+// In microseconds: whole milliseconds would cap a large budget at 1,000 polls a second.
+std::optional<std::chrono::microseconds> LiveSpacing(const RateLimitConfig& limits,
                                                      double bulk_per_second);
 
 // With inventory sweeps covering usage and status for everyone, the live polls left over go

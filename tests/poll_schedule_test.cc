@@ -256,8 +256,28 @@ TEST(LiveSpacingTest, LeavesTheBulkReadsTheirShare) {
   // 30/min planned at 27/min; sweeps take 6 pages every 10 min (0.01/s): 0.44/s remain.
   const auto spacing = LiveSpacing(RateLimitConfig{30, 100000, 1000000}, 6.0 / 600);
   ASSERT_TRUE(spacing);
-  EXPECT_EQ(*spacing, milliseconds(2273));
+  EXPECT_EQ(*spacing, std::chrono::microseconds(2272728));
   EXPECT_FALSE(LiveSpacing(RateLimitConfig{1, 10, 100}, 1.0).has_value());
+}
+
+// A large budget spaces live polls below a millisecond: rounded to whole milliseconds it would
+// cap them at 1,000 a second, and a large fleet's first cycle would take minutes.
+TEST(LiveSpacingTest, ALargeBudgetSpacesLivePollsBelowAMillisecond) {
+  // 1,728,000,000/day planned at 18,000/s: one every 55.6 us, rounded up to 56.
+  const RateLimitConfig limits{1000000000, 1000000000, 1728000000};
+  const auto spacing = LiveSpacing(limits, 0.0);
+  ASSERT_TRUE(spacing);
+  EXPECT_EQ(*spacing, std::chrono::microseconds(56));
+
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(3), minutes(1), limits, start, {true, *spacing});
+  schedule.Started("esim_id:1", start);
+  schedule.Finished("esim_id:1", PollSchedule::Outcome::kSuccess, start, 0.001);
+  const auto next = schedule.Next(start);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->esim.Key(), "esim_id:2");
+  EXPECT_EQ(next->at, start + std::chrono::microseconds(56));
 }
 
 TEST(PollSchedulePriorityTest, ActiveAndLeastRecentlyPolledFirstPacedByTheLiveSpacing) {
