@@ -25,9 +25,9 @@ AccountRuntime::AccountRuntime(const Config& config, bool once, Shard shard, Sto
       api_metrics_(config.account),
       poller_(store_, budget_, api_metrics_, once),
       inventory_(store_, budget_, api_metrics_,
-                 [this](const std::optional<std::vector<std::string>>& listed_keys) {
-                   if (listed_keys) {
-                     OnEsimsListed(*listed_keys);
+                 [this](const std::optional<Inventory::PageChange>& page) {
+                   if (page) {
+                     OnEsimsListed(*page);
                    } else {
                      OnEsimsChanged();
                    }
@@ -112,11 +112,7 @@ void AccountRuntime::RestoreState() {
   if (!storage_.dir || persister_) return;
   LogAccountScope log_scope(name_);
   const StorageDir& dir = *storage_.dir;
-  Config config;  // without eSIM lists
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    config = config_;
-  }
+  const Config config = ConfigInForce();          // without eSIM lists
   const std::string fingerprint = Fingerprint();  // set by Apply
   const auto steady_now = std::chrono::steady_clock::now();
   const double wall_now = WallNow();
@@ -288,11 +284,10 @@ WebhookAnswer AccountRuntime::HandleWebhook(const WebhookRequest& request) {
 
 void AccountRuntime::OnEsimsChanged() {
   std::lock_guard<std::mutex> apply_lock(apply_mutex_);
-  Config config;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    config = config_;
-  }
+  UpdatePollerLocked(ConfigInForce());
+}
+
+void AccountRuntime::UpdatePollerLocked(const Config& config) {
   const std::vector<std::string> keys = store_.MonitoredKeys();
   poller_.UpdateEsims(keys, LivePriority(config, keys.size()),
                       [this](const std::string& key) { return store_.LiveRank(key); });
@@ -300,11 +295,30 @@ void AccountRuntime::OnEsimsChanged() {
   status_.poll_interval = poller_.interval();
 }
 
-void AccountRuntime::OnEsimsListed(const std::vector<std::string>& keys) {
-  std::vector<std::pair<std::string, int>> ranks;
-  ranks.reserve(keys.size());
-  for (const std::string& key : keys) ranks.emplace_back(key, store_.LiveRank(key));
-  poller_.Rerank(ranks);
+Config AccountRuntime::ConfigInForce() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return config_;
+}
+
+void AccountRuntime::OnEsimsListed(const Inventory::PageChange& page) {
+  if (page.added_keys.empty()) {
+    poller_.Rerank(store_.LiveRanks(page.listed_keys));
+    return;
+  }
+  // Discovery added eSIMs: the poller takes on these alone. Handing it the whole fleet for
+  // every such page made discovering a large account quadratic in its size.
+  std::lock_guard<std::mutex> apply_lock(apply_mutex_);
+  const Config config = ConfigInForce();
+  const PollSchedule::Priority priority = LivePriority(config, store_.EsimCount());
+  if (!priority.enabled) {  // a reload turned the sweeps off meanwhile
+    UpdatePollerLocked(config);
+    return;
+  }
+  // Unknown keys are left out: a reload under apply_mutex_ may have dropped them already.
+  poller_.AddEsims(store_.LiveRanks(page.added_keys), priority);
+  poller_.Rerank(store_.LiveRanks(page.listed_keys));
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.poll_interval = poller_.interval();
 }
 
 void AccountRuntime::Apply(const Config& config) {

@@ -87,11 +87,16 @@ class AccountRuntime {
   RateBudget::Usage BudgetUsage() const { return budget_.UsageAt(RateBudget::Clock::now()); }
 
  private:
-  // Discovery changed the monitored eSIMs: hand them to the poller.
+  // The monitored eSIMs may have changed (a sweep completed, a webhook's discovery): hand them
+  // all to the poller.
   void OnEsimsChanged();
-  // A sweep's page told something new about these monitored eSIMs: the poller re-ranks them
-  // alone (a re-rank of the whole fleet per page of 100 made a sweep quadratic in the fleet).
-  void OnEsimsListed(const std::vector<std::string>& keys);
+  // The same with apply_mutex_ held.
+  void UpdatePollerLocked(const Config& config);
+  Config ConfigInForce() const;
+  // A sweep's page told something new about these monitored eSIMs, and discovery may have
+  // added some: the poller takes on the added ones and re-ranks the listed ones alone (the
+  // whole fleet per page of 100 made a sweep quadratic in the fleet).
+  void OnEsimsListed(const Inventory::PageChange& page);
   PollSchedule::Priority LivePriority(const Config& config, size_t esim_count) const;
   // Streams the state file's content (StatePersister's writer).
   void WriteStateFile(ByteSink& out) const;

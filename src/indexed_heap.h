@@ -21,6 +21,11 @@ class IndexedHeap {
     position_.assign(ids, kAbsent);
   }
 
+  // Room for ids below `ids` too, keeping what it holds.
+  void Grow(size_t ids) {
+    if (ids > position_.size()) position_.resize(ids, kAbsent);
+  }
+
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
   bool contains(uint32_t id) const { return position_[id] != kAbsent; }

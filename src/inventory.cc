@@ -221,10 +221,8 @@ bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
       if (skipped.malformed == 0) skipped.first_malformed = list.skipped.first_malformed;
       skipped.malformed += list.skipped.malformed;
       // New eSIMs to poll, or eSIMs that now have data: the live poller re-ranks them.
-      if (outcome.added > 0) {
-        on_esims_changed_(std::nullopt);
-      } else if (!outcome.listed_keys.empty()) {
-        on_esims_changed_(outcome.listed_keys);
+      if (!outcome.listed_keys.empty()) {
+        on_esims_changed_(PageChange{outcome.listed_keys, outcome.added_keys});
       }
       totals[status] = list.total;
       total_pages = std::min(list.total_pages.value_or((list.total + kPageSize - 1) / kPageSize),

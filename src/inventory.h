@@ -46,12 +46,18 @@ class Inventory {
     std::vector<int64_t> other_shards_esim_ids;  // Config::other_shards_esim_ids
   };
 
-  // `on_esims_changed` runs on the sweeper thread. After a page that listed monitored eSIMs
-  // and added none: with their keys (what is known about them changed; the live poller re-ranks
-  // just these). With nullopt when the monitored set changed (discovery added or dropped eSIMs)
-  // and after each complete sweep (its measured cost sets the live polls' spacing).
-  using EsimsChanged =
-      std::function<void(const std::optional<std::vector<std::string>>& listed_keys)>;
+  // What one page changed for the live poller: the monitored eSIMs it listed (what is known
+  // about them changed: they are re-ranked), and those among them that discovery added.
+  struct PageChange {
+    std::vector<std::string> listed_keys;
+    std::vector<std::string> added_keys;
+    bool operator==(const PageChange&) const = default;
+  };
+  // `on_esims_changed` runs on the sweeper thread: after each page that listed monitored eSIMs,
+  // with what it changed (work in the size of the page, not of the fleet); with nullopt after
+  // each complete sweep (discovery may have dropped eSIMs, and the sweep's measured cost sets
+  // the live polls' spacing).
+  using EsimsChanged = std::function<void(const std::optional<PageChange>& page)>;
   Inventory(StateStore& store, RateBudget& budget, ApiMetrics& metrics,
             EsimsChanged on_esims_changed);
   ~Inventory();

@@ -94,10 +94,7 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
   priority_ = priority;
   configured_ = std::max(configured_interval, kMinimumPerEsim);
   if (priority.enabled) {
-    // Every eSIM once per interval if the live budget allows, else as often as it allows.
-    const auto cycle = std::chrono::duration_cast<milliseconds>(priority.live_spacing *
-                                                                static_cast<int64_t>(keys.size()));
-    interval_ = std::max(configured_, cycle);
+    interval_ = PriorityInterval(keys.size());
   } else {
     interval_ = EffectiveInterval(configured_interval, keys.size(), limits);
   }
@@ -166,6 +163,42 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
       Enqueue(i, entry.last_start != kNever && entry.failures == 0 ? RegularDue(entry) : entry.due);
     }
   }
+}
+
+void PollSchedule::Append(const std::vector<std::string>& keys, TimePoint now, Priority priority) {
+  if (!priority.enabled) throw std::logic_error("PollSchedule::Append outside priority mode");
+  priority_ = priority;
+  queue_.Grow(entries_.size() + keys.size());
+  ready_.Grow(entries_.size() + keys.size());
+  for (const std::string& key : keys) {
+    if (Find(key)) continue;
+    if (key_chars_.size() + key.size() >= UINT32_MAX || entries_.size() + 1 >= UINT32_MAX) {
+      throw std::length_error("PollSchedule: too many eSIMs");
+    }
+    Entry entry;
+    entry.due = now;
+    // Slots only order entries: after the last one, as Update would number them.
+    entry.slot = entries_.empty() ? 0 : entries_.back().slot + 1;
+    // Removed by a reload while its request was in flight, and back (as in Update).
+    if (const auto orphan = orphans_in_flight_.find(key); orphan != orphans_in_flight_.end()) {
+      entry.in_flight = true;
+      entry.last_start = orphan->second;
+      orphans_in_flight_.erase(orphan);
+    }
+    key_chars_ += key;
+    key_ends_.push_back(static_cast<uint32_t>(key_chars_.size()));
+    by_key_.Insert(PositionIndex::HashOf(key), entries_.size());
+    entries_.push_back(entry);
+    if (!entry.in_flight) Enqueue(entries_.size() - 1, now);
+  }
+  interval_ = PriorityInterval(entries_.size());
+}
+
+milliseconds PollSchedule::PriorityInterval(size_t count) const {
+  // Every eSIM once per interval if the live budget allows, else as often as it allows.
+  const auto cycle = std::chrono::duration_cast<milliseconds>(priority_.live_spacing *
+                                                              static_cast<int64_t>(count));
+  return std::max(configured_, cycle);
 }
 
 std::string_view PollSchedule::KeyIn(const std::string& chars, const std::vector<uint32_t>& ends,

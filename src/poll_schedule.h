@@ -73,6 +73,12 @@ class PollSchedule {
     Update(KeysOf(esims), configured_interval, limits, now, priority);
   }
 
+  // Adds eSIMs after those it holds (discovery found them), due at `now`, leaving the others
+  // as they are: O(added), where Update is O(fleet). Priority mode only (`priority.enabled`),
+  // where an eSIM's next poll does not depend on its slot among the others. Keys it holds
+  // already are skipped.
+  void Append(const std::vector<std::string>& keys, TimePoint now, Priority priority);
+
   // The eSIM to poll next and when; nullopt when all are in flight or done. `now` must not go
   // back in time from one call to the next (priority mode remembers which eSIMs fell due).
   std::optional<Due> Next(TimePoint now);
@@ -142,6 +148,8 @@ class PollSchedule {
   TimePoint BackoffDue(const Entry& entry, TimePoint last, double jitter) const;
   TimePoint NextSlotAtOrAfter(const Entry& entry, TimePoint earliest) const;
   TimePoint RegularDue(const Entry& entry) const;
+  // Priority mode's interval for `count` eSIMs at priority_'s spacing.
+  std::chrono::milliseconds PriorityInterval(size_t count) const;
   void Enqueue(size_t index, TimePoint due);
   void Dequeue(size_t index);
 

@@ -67,6 +67,19 @@ void Poller::UpdateEsims(const std::vector<std::string>& keys, PollSchedule::Pri
   done_.notify_all();
 }
 
+void Poller::AddEsims(const std::vector<std::pair<std::string, int>>& ranks,
+                      PollSchedule::Priority priority) {
+  std::vector<std::string> keys;
+  keys.reserve(ranks.size());
+  for (const auto& [key, rank] : ranks) keys.push_back(key);
+  std::lock_guard<std::mutex> lock(mutex_);
+  settings_.priority = priority;
+  schedule_.Append(keys, SteadyClock::now(), priority);
+  for (const auto& [key, rank] : ranks) schedule_.SetRank(key, rank);
+  wake_.notify_all();
+  done_.notify_all();
+}
+
 void Poller::Rerank(const std::vector<std::pair<std::string, int>>& ranks) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& [key, rank] : ranks) schedule_.SetRank(key, rank);

@@ -48,6 +48,11 @@ class Poller {
   // gives each one's PollSchedule rank for priority mode.
   void UpdateEsims(const std::vector<std::string>& keys, PollSchedule::Priority priority,
                    const std::function<int(const std::string&)>& rank_of);
+  // eSIMs discovery added (key, rank), polled as soon as the budget allows; the others keep
+  // their schedule (PollSchedule::Append: priority mode only). Keys it holds already are
+  // skipped.
+  void AddEsims(const std::vector<std::pair<std::string, int>>& ranks,
+                PollSchedule::Priority priority);
   // New PollSchedule ranks for some eSIMs (key, rank), for priority mode; unknown keys are
   // ignored. When each is due does not change: no worker wakes.
   void Rerank(const std::vector<std::pair<std::string, int>>& ranks);

@@ -184,6 +184,7 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
       esims_.push_back(std::move(record));
       by_key_.Insert(PositionIndex::HashOf(esims_.back()->config.Key()), esims_.size() - 1);
       IndexIdsLocked(esims_.size() - 1);
+      outcome.added_keys.push_back(outcome.listed_keys.back());
     }
   }
   if (index_changed) RebuildIndexLocked();
@@ -451,8 +452,24 @@ bool StateStore::ConfiguredEsimsAre(const std::vector<EsimConfig>& esims) const 
 int StateStore::LiveRank(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::optional<size_t> position = FindKeyLocked(key);
-  if (!position) return 0;
-  const auto& status = esims_[*position]->status;
+  return position ? LiveRankLocked(*position) : 0;
+}
+
+std::vector<std::pair<std::string, int>> StateStore::LiveRanks(
+    const std::vector<std::string>& keys) const {
+  std::vector<std::pair<std::string, int>> ranks;
+  ranks.reserve(keys.size());
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const std::string& key : keys) {
+    if (const std::optional<size_t> position = FindKeyLocked(key)) {
+      ranks.emplace_back(key, LiveRankLocked(*position));
+    }
+  }
+  return ranks;
+}
+
+int StateStore::LiveRankLocked(size_t position) const {
+  const auto& status = esims_[position]->status;
   if (!status) return 2;
   return status->status == "ACTIVE" ? 1 : 0;
 }

@@ -198,6 +198,7 @@ class StateStore {
     size_t added = 0;
     size_t over_limit = 0;
     std::vector<std::string> listed_keys;  // Key() of every monitored eSIM the page listed
+    std::vector<std::string> added_keys;   // of those, the ones it added (in esims order)
   };
   ListedOutcome RecordListed(const std::vector<ListedEsim>& listed, double now,
                              const DiscoveryRules& discovery = {});
@@ -276,6 +277,9 @@ class StateStore {
   // How urgently the eSIM needs a live poll (PollSchedule ranks): 2 nothing known yet, 1 its
   // latest status is ACTIVE, 0 otherwise.
   int LiveRank(const std::string& key) const;
+  // (key, LiveRank) of each of `keys` that is monitored, under one lock; unknown ones are left
+  // out (a reload dropped them).
+  std::vector<std::pair<std::string, int>> LiveRanks(const std::vector<std::string>& keys) const;
 
   size_t EsimCount() const;
 
@@ -292,6 +296,7 @@ class StateStore {
                              const std::optional<int64_t>& old_id);
   // The position of the record with this Key() / Iccid() / EsimId(), if any.
   std::optional<size_t> FindKeyLocked(const std::string& key) const;
+  int LiveRankLocked(size_t position) const;
   std::optional<size_t> FindIccidLocked(const std::string& iccid) const;
   std::optional<size_t> FindIdLocked(int64_t id) const;
   std::optional<size_t> FindListedLocked(const ListedEsim& listed) const;

@@ -123,13 +123,12 @@ struct Fixture {
         client(std::make_shared<ApiClient>("esf", Secret("sk"), transport,
                                            [] { return 1782500000.0; })),
         budget(RateLimitConfig{100000, 1000000, 10000000}),
-        inventory(store, budget, metrics,
-                  [this](const std::optional<std::vector<std::string>>& listed_keys) {
-                    std::lock_guard<std::mutex> lock(changes_mutex);
-                    changes.push_back(listed_keys);
-                  }) {}
+        inventory(store, budget, metrics, [this](const std::optional<Inventory::PageChange>& page) {
+          std::lock_guard<std::mutex> lock(changes_mutex);
+          changes.push_back(page);
+        }) {}
   // What on_esims_changed was called with, in order.
-  std::vector<std::optional<std::vector<std::string>>> Changes() {
+  std::vector<std::optional<Inventory::PageChange>> Changes() {
     std::lock_guard<std::mutex> lock(changes_mutex);
     return changes;
   }
@@ -147,7 +146,7 @@ struct Fixture {
   RateBudget budget;
   ApiMetrics metrics;
   std::mutex changes_mutex;
-  std::vector<std::optional<std::vector<std::string>>> changes;  // guarded by changes_mutex
+  std::vector<std::optional<Inventory::PageChange>> changes;  // guarded by changes_mutex
   Inventory inventory;
 };
 
@@ -165,9 +164,21 @@ TEST(InventoryTest, SweepsEveryPageOfEveryStatusAndDiscovers) {
   EXPECT_EQ(snapshot->account.esims_by_status.at("NEW"), 30);
   EXPECT_GT(snapshot->account.inventory_last_success_time, 0);
   EXPECT_EQ(snapshot->account.balance->currency, "EUR");
-  // Each page added eSIMs, and the sweep completed: the poller takes on the whole set each time.
-  const std::vector<std::optional<std::vector<std::string>>> whole_set(5, std::nullopt);
-  EXPECT_EQ(f.Changes(), whole_set);
+  // Each page hands the poller the eSIMs it added (all it listed, here), in the store's order;
+  // the complete sweep, the whole set.
+  const auto changes = f.Changes();
+  ASSERT_EQ(changes.size(), 5u);
+  std::vector<size_t> page_sizes;
+  std::vector<std::string> added;
+  for (size_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(changes[i]);
+    EXPECT_EQ(changes[i]->added_keys, changes[i]->listed_keys);
+    page_sizes.push_back(changes[i]->added_keys.size());
+    added.insert(added.end(), changes[i]->added_keys.begin(), changes[i]->added_keys.end());
+  }
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{30, 100, 100, 50}));
+  EXPECT_EQ(added, f.store.MonitoredKeys());
+  EXPECT_FALSE(changes[4]);
   for (const auto& record : snapshot->esims) {
     ASSERT_TRUE(record->status);
     EXPECT_TRUE(record->discovered);
@@ -206,8 +217,8 @@ TEST(InventoryTest, WithoutDiscoveryOnlyConfiguredEsimsAreUpdated) {
   EXPECT_EQ(snapshot->esims[0]->EsimId(), 1005);
   // Page 1 listed the configured eSIM: the poller re-ranks it alone. Page 2 listed none of the
   // monitored eSIMs: no call. The complete sweep: the whole set (its cost sets the spacing).
-  const std::vector<std::optional<std::vector<std::string>>> expected = {
-      std::vector<std::string>{"iccid:8900000000000010005"}, std::nullopt};
+  const std::vector<std::optional<Inventory::PageChange>> expected = {
+      Inventory::PageChange{{"iccid:8900000000000010005"}, {}}, std::nullopt};
   EXPECT_EQ(f.Changes(), expected);
 }
 

@@ -313,6 +313,55 @@ TEST(PollSchedulePriorityTest, ActiveAndLeastRecentlyPolledFirstPacedByTheLiveSp
   EXPECT_EQ(next->at, start + minutes(15));
 }
 
+// The polls that follow, as (key, offset from start in ms), answering each at once.
+std::vector<std::pair<std::string, int64_t>> PollsOf(PollSchedule& schedule, TimePoint start,
+                                                     size_t count) {
+  std::vector<std::pair<std::string, int64_t>> polls;
+  TimePoint now = start;
+  for (size_t i = 0; i < count; ++i) {
+    const auto next = schedule.Next(now);
+    if (!next) break;
+    now = std::max(now, next->at);
+    schedule.Started(next->key, now);
+    schedule.Finished(next->key, PollSchedule::Outcome::kSuccess, now, 0.5);
+    polls.emplace_back(next->key, std::chrono::duration_cast<milliseconds>(now - start).count());
+  }
+  return polls;
+}
+
+// Append (what discovery does per page) leaves the schedule as Update with every key would:
+// same interval, same polls in the same order at the same times.
+TEST(PollSchedulePriorityTest, AppendSchedulesAsAnUpdateWithEveryKey) {
+  const RateLimitConfig limits{50, 500, 5000};
+  const PollSchedule::Priority priority{true, seconds(2)};
+  const TimePoint start{hours(1)};
+  PollSchedule appended(start), updated(start);
+  for (PollSchedule* schedule : {&appended, &updated}) {
+    schedule->Update(Fleet(3), minutes(1), limits, start, priority);
+    PollsOf(*schedule, start, 2);  // esim_id:1 and 2 polled, 3 still due
+  }
+  const TimePoint later = start + seconds(10);
+  appended.Append({"esim_id:2", "esim_id:4", "esim_id:5"}, later, priority);  // 2: held
+  updated.Update(Fleet(5), minutes(1), limits, later, priority);
+  EXPECT_EQ(appended.size(), 5u);
+  EXPECT_EQ(appended.interval(), updated.interval());
+  EXPECT_EQ(PollsOf(appended, later, 12), PollsOf(updated, later, 12));
+  EXPECT_THROW(appended.Append({"esim_id:6"}, later, {}), std::logic_error);
+}
+
+// Priority mode's interval follows the fleet: 40 eSIMs at one every 2 s need 80 s.
+TEST(PollSchedulePriorityTest, AppendStretchesTheIntervalWithTheFleet) {
+  const PollSchedule::Priority priority{true, seconds(2)};
+  const TimePoint start{hours(1)};
+  PollSchedule schedule(start);
+  schedule.Update(Fleet(10), minutes(1), RateLimitConfig{50, 500, 5000}, start, priority);
+  EXPECT_EQ(schedule.interval(), minutes(1));
+  std::vector<std::string> keys;
+  for (const EsimConfig& esim : Fleet(30, 10)) keys.push_back(esim.Key());
+  schedule.Append(keys, start, priority);
+  EXPECT_EQ(schedule.interval(), seconds(80));
+}
+
 TEST(PollSchedulePriorityTest, EsimsWithoutAnyDataComeFirst) {
   const TimePoint start{hours(1)};
   PollSchedule schedule(start);

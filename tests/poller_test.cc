@@ -37,12 +37,26 @@ struct OncePoller {
     settings.max_concurrency = 1;
     store.SetEsims(fleet);
   }
+  // Applies `settings` with a fetcher that answers OK and notes the order of the polls.
+  void ReconfigureRecordingOrder() {
+    poller.Reconfigure(settings, [this](const EsimConfig& esim) {
+      std::lock_guard<std::mutex> lock(order_mutex);
+      order.push_back(*esim.esim_id);
+      return OkFor(esim);
+    });
+  }
+  std::vector<int64_t> Order() {
+    std::lock_guard<std::mutex> lock(order_mutex);
+    return order;
+  }
   StateStore store;
   RateBudget budget{kFastLimits};
   ApiMetrics metrics;
   Poller poller{store, budget, metrics, /*once=*/true};
   std::vector<EsimConfig> fleet;
   Poller::Settings settings;
+  std::mutex order_mutex;
+  std::vector<int64_t> order;  // guarded by order_mutex
 };
 
 TEST(PollerTest, OnceModePollsEveryEsimOnceWithBoundedConcurrency) {
@@ -83,13 +97,7 @@ TEST(PollerTest, RerankOrdersThePollsOfPriorityMode) {
   OncePoller rig(5);
   Poller& poller = rig.poller;
   rig.settings.priority = {true, std::chrono::milliseconds(10)};
-  std::mutex mutex;
-  std::vector<int64_t> order;
-  poller.Reconfigure(rig.settings, [&](const EsimConfig& esim) {
-    std::lock_guard<std::mutex> lock(mutex);
-    order.push_back(*esim.esim_id);
-    return OkFor(esim);
-  });
+  rig.ReconfigureRecordingOrder();
   // Sweeps told something about every eSIM but 5 (kNoData stays first); 3 is active.
   poller.Rerank({{"esim_id:1", PollSchedule::kOther},
                  {"esim_id:2", PollSchedule::kOther},
@@ -99,8 +107,26 @@ TEST(PollerTest, RerankOrdersThePollsOfPriorityMode) {
   poller.Start();
   ASSERT_TRUE(poller.WaitUntilDone(std::chrono::seconds(30)));
   poller.Stop();
-  std::lock_guard<std::mutex> lock(mutex);
-  EXPECT_EQ(order, (std::vector<int64_t>{5, 3, 1, 2, 4}));
+  EXPECT_EQ(rig.Order(), (std::vector<int64_t>{5, 3, 1, 2, 4}));
+}
+
+// Discovery hands over the eSIMs a page added: they are polled, in their rank's order, after
+// the ones already held; a key held already is not polled twice.
+TEST(PollerTest, AddedEsimsArePolledInPriorityOrder) {
+  OncePoller rig(2);
+  Poller& poller = rig.poller;
+  const PollSchedule::Priority priority{true, std::chrono::milliseconds(10)};
+  rig.settings.priority = priority;
+  rig.ReconfigureRecordingOrder();
+  rig.store.SetEsims(Fleet(4));
+  poller.AddEsims({{"esim_id:2", PollSchedule::kNoData},
+                   {"esim_id:3", PollSchedule::kOther},
+                   {"esim_id:4", PollSchedule::kActive}},
+                  priority);
+  poller.Start();
+  ASSERT_TRUE(poller.WaitUntilDone(std::chrono::seconds(30)));
+  poller.Stop();
+  EXPECT_EQ(rig.Order(), (std::vector<int64_t>{1, 2, 4, 3}));
 }
 
 TEST(PollerTest, RateLimitedAnswerPausesEveryPoll) {
