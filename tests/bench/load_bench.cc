@@ -17,6 +17,8 @@
 //      polling throughput), and the TCP/TLS connections the fake accepted (handshakes per cycle).
 //   2. idle: once /-/ready, the next polls are due 60 s (poll.interval) after the first, so
 //      nothing polls: S scrapes of /metrics uncompressed, then S with Accept-Encoding: gzip.
+//      With --sweeps they wait until the first sweep has listed every eSIM and stopped (no list
+//      request for 2 s), so the idle page is the busy page: with every eSIM's listing on it.
 //   3. busy (unless --no-busy): the fake's latency becomes B ms and we wait for the second cycle,
 //      which spreads the N polls evenly over its 60 s (N/60 polls/s, at most C per latency):
 //      S + S scrapes again, while requests keep arriving. With --sweeps the config turns
@@ -730,6 +732,20 @@ int Run(const Flags& flags) {
     std::this_thread::sleep_for(milliseconds(20));
   }
   const double ready_seconds = Seconds(Clock::now() - first_at);
+  if (flags.sweeps) {
+    // One listing of every status: ceil(N/100) pages, then nothing until the next sweep.
+    const size_t pages = (n + 99) / 100;
+    size_t seen = list_requests;
+    auto quiet_since = Clock::now();
+    while (seen < pages || Clock::now() - quiet_since < std::chrono::seconds(2)) {
+      if (Clock::now() > cycle_deadline) throw std::runtime_error("the first sweep did not end");
+      std::this_thread::sleep_for(milliseconds(50));
+      if (list_requests != seen) {
+        seen = list_requests;
+        quiet_since = Clock::now();
+      }
+    }
+  }
 
   // Phase 2: idle scrapes.
   // The exporter's CPU per scrape (all its threads): steadier than the wall time on a shared
