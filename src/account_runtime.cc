@@ -275,10 +275,9 @@ PollSchedule::Priority AccountRuntime::LivePriority(const Config& config, size_t
 
 WebhookAnswer AccountRuntime::HandleWebhook(const WebhookRequest& request) {
   LogAccountScope log_scope(name_);
-  const size_t before = store_.EsimCount();
   WebhookAnswer answer = webhooks_.Handle(request, WallNow());
   // Discovery added the eSIM the event announced: the poller takes it on (in memory).
-  if (answer.outcome == "applied" && store_.EsimCount() != before) OnEsimsChanged();
+  if (!answer.added_key.empty()) AddToPoller({answer.added_key});
   return answer;
 }
 
@@ -301,22 +300,22 @@ Config AccountRuntime::ConfigInForce() const {
 }
 
 void AccountRuntime::OnEsimsListed(const Inventory::PageChange& page) {
-  if (page.added_keys.empty()) {
-    poller_.Rerank(store_.LiveRanks(page.listed_keys));
-    return;
-  }
-  // Discovery added eSIMs: the poller takes on these alone. Handing it the whole fleet for
-  // every such page made discovering a large account quadratic in its size.
+  if (!page.added_keys.empty()) AddToPoller(page.added_keys);
+  poller_.Rerank(store_.LiveRanks(page.listed_keys));
+}
+
+void AccountRuntime::AddToPoller(const std::vector<std::string>& added_keys) {
+  // The poller takes on these alone: handing it the whole fleet for every page or event that
+  // added eSIMs made discovering a large account quadratic in its size.
   std::lock_guard<std::mutex> apply_lock(apply_mutex_);
   const Config config = ConfigInForce();
   const PollSchedule::Priority priority = LivePriority(config, store_.EsimCount());
-  if (!priority.enabled) {  // a reload turned the sweeps off meanwhile
+  if (!priority.enabled) {  // sweeps off (or turned off by a reload meanwhile)
     UpdatePollerLocked(config);
     return;
   }
   // Unknown keys are left out: a reload under apply_mutex_ may have dropped them already.
-  poller_.AddEsims(store_.LiveRanks(page.added_keys), priority);
-  poller_.Rerank(store_.LiveRanks(page.listed_keys));
+  poller_.AddEsims(store_.LiveRanks(added_keys), priority);
   std::lock_guard<std::mutex> lock(mutex_);
   status_.poll_interval = poller_.interval();
 }

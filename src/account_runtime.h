@@ -87,8 +87,7 @@ class AccountRuntime {
   RateBudget::Usage BudgetUsage() const { return budget_.UsageAt(RateBudget::Clock::now()); }
 
  private:
-  // The monitored eSIMs may have changed (a sweep completed, a webhook's discovery): hand them
-  // all to the poller.
+  // The monitored eSIMs may have changed (a sweep completed): hand them all to the poller.
   void OnEsimsChanged();
   // The same with apply_mutex_ held.
   void UpdatePollerLocked(const Config& config);
@@ -97,6 +96,8 @@ class AccountRuntime {
   // added some: the poller takes on the added ones and re-ranks the listed ones alone (the
   // whole fleet per page of 100 made a sweep quadratic in the fleet).
   void OnEsimsListed(const Inventory::PageChange& page);
+  // Discovery (a sweep's page or a webhook event) added these eSIMs: the poller takes them on.
+  void AddToPoller(const std::vector<std::string>& added_keys);
   PollSchedule::Priority LivePriority(const Config& config, size_t esim_count) const;
   // Streams the state file's content (StatePersister's writer).
   void WriteStateFile(ByteSink& out) const;

@@ -34,6 +34,17 @@ void StateStore::RebuildIndexLocked() {
   }
 }
 
+void StateStore::AppendDiscoveredLocked(std::shared_ptr<EsimRecord> record) {
+  // Neither its ICCID nor its id is indexed yet (else it was found), so inserting them leaves
+  // the indices as a rebuild would make them: a rebuild per discovered eSIM made discovering
+  // a large account quadratic in its size.
+  esims_.push_back(std::move(record));
+  const size_t position = esims_.size() - 1;
+  by_key_.Insert(PositionIndex::HashOf(esims_[position]->config.Key()), position);
+  IndexIdsLocked(position);
+  ++discovered_count_;
+}
+
 void StateStore::IndexIdsLocked(size_t position) {
   const EsimRecord& record = *esims_[position];
   if (!record.Iccid().empty()) by_iccid_.Insert(PositionIndex::HashOf(record.Iccid()), position);
@@ -156,7 +167,6 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
       record->config = std::move(found);
       record->discovered = true;
       ++outcome.added;
-      ++discovered_count_;
     }
     const std::string old_iccid = record->Iccid();
     const std::optional<int64_t> old_id = record->EsimId();
@@ -178,12 +188,8 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
       esims_[*position] = std::move(record);
       if (!IndexLearnedIdsLocked(*position, old_iccid, old_id)) index_changed = true;
     } else {
-      // Indexed at once: the same eSIM listed twice on one page is added once. Neither its
-      // ICCID nor its id is indexed yet (else it was found), so the index stays as a rebuild
-      // would make it.
-      esims_.push_back(std::move(record));
-      by_key_.Insert(PositionIndex::HashOf(esims_.back()->config.Key()), esims_.size() - 1);
-      IndexIdsLocked(esims_.size() - 1);
+      // Indexed at once: the same eSIM listed twice on one page is added once.
+      AppendDiscoveredLocked(std::move(record));
       outcome.added_keys.push_back(outcome.listed_keys.back());
     }
   }
@@ -227,8 +233,8 @@ StateStore::EventOutcome StateStore::RecordEvent(const WebhookEvent& event, doub
     esims_[*index] = std::move(record);
     if (IdsChanged(old_iccid, old_id, *esims_[*index])) RebuildIndexLocked();
   } else {
-    esims_.push_back(std::move(record));
-    RebuildIndexLocked();
+    AppendDiscoveredLocked(std::move(record));
+    outcome.added = true;
   }
   return outcome;
 }

@@ -209,6 +209,7 @@ class StateStore {
   // `discovery` allows it (as a sweep would), else the event is not applied.
   struct EventOutcome {
     bool applied = false;  // false: the eSIM is not monitored (and discovery did not add it)
+    bool added = false;    // discovery added it
     std::string key;       // the eSIM's EsimConfig::Key() when applied
   };
   EventOutcome RecordEvent(const WebhookEvent& event, double observed, double now,
@@ -297,6 +298,8 @@ class StateStore {
   // The position of the record with this Key() / Iccid() / EsimId(), if any.
   std::optional<size_t> FindKeyLocked(const std::string& key) const;
   int LiveRankLocked(size_t position) const;
+  // Appends a discovered record that no index holds yet, and indexes it.
+  void AppendDiscoveredLocked(std::shared_ptr<EsimRecord> record);
   std::optional<size_t> FindIccidLocked(const std::string& iccid) const;
   std::optional<size_t> FindIdLocked(int64_t id) const;
   std::optional<size_t> FindListedLocked(const ListedEsim& listed) const;

@@ -15,7 +15,7 @@ constexpr size_t kMaxDeliveryIdBytes = 128;
 WebhookAnswer Answer(int status, std::string_view outcome, std::string_view event_label,
                      std::string_view body) {
   return WebhookAnswer{status, std::string(outcome), std::string(event_label),
-                       std::string(body) + "\n"};
+                       std::string(body) + "\n", ""};
 }
 
 bool PrintableId(std::string_view id) {
@@ -81,6 +81,7 @@ WebhookAnswer WebhookReceiver::Decide(const WebhookRequest& request, double now)
   if (!parsed.event) return Answer(400, "malformed", label, "malformed body");
   const WebhookEvent& event = *parsed.event;
   std::string outcome = "ignored";
+  std::string added_key;
   if (event.type != WebhookEventType::kProvisioned && event.type != WebhookEventType::kUnknown) {
     const double observed = event.ObservedAt().value_or(*header_time);
     const StateStore::EventOutcome applied =
@@ -89,6 +90,7 @@ WebhookAnswer WebhookReceiver::Decide(const WebhookRequest& request, double now)
       outcome = "unknown_esim";
     } else {
       outcome = "applied";
+      if (applied.added) added_key = applied.key;
       if (poll_soon_ && (event.type == WebhookEventType::kUsageThreshold ||
                          event.type == WebhookEventType::kStatusChanged)) {
         poll_soon_(applied.key);
@@ -96,7 +98,9 @@ WebhookAnswer WebhookReceiver::Decide(const WebhookRequest& request, double now)
     }
   }
   ids_.Insert(std::string(request.id), now);
-  return Answer(200, outcome, label, outcome == "applied" ? "applied" : "received");
+  WebhookAnswer answer = Answer(200, outcome, label, outcome == "applied" ? "applied" : "received");
+  answer.added_key = std::move(added_key);
+  return answer;
 }
 
 }  // namespace esim

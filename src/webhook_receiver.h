@@ -39,6 +39,7 @@ struct WebhookAnswer {
   std::string outcome;      // applied, duplicate, invalid_signature, stale, malformed, ...
   std::string event_label;  // EventLabel() of the event
   std::string body;         // a short text for the sender; never echoes the input
+  std::string added_key;    // EsimConfig::Key() of the eSIM discovery added for it, if any
 };
 
 struct WebhookReceiverSettings {

@@ -506,6 +506,38 @@ TEST(StateStoreDiscoveryTest, AddsNoMoreThanTheLimitAndCountsTheRest) {
   EXPECT_EQ(store.RecordListed(ManyListed(100, 25), 1000, rules).added, 21u);
 }
 
+// Webhook events discover as sweeps do: within the limit, shared with what sweeps added, and
+// each added eSIM answers to its ICCID and id at once.
+TEST(StateStoreDiscoveryTest, EventsDiscoverWithinTheSameLimitAsSweeps) {
+  StateStore store;
+  store.SetEsims({}, true);
+  DiscoveryRules rules = Discover();
+  rules.max_discovered = 3;
+  EXPECT_EQ(store.RecordListed(ManyListed(2), 100, rules).added, 2u);
+  const auto event_for = [](const std::string& iccid, int64_t id) {
+    WebhookEvent event;
+    event.type = WebhookEventType::kStatusChanged;
+    event.iccid = iccid;
+    event.esim_id = id;
+    event.new_status = "ACTIVE";
+    return event;
+  };
+  auto outcome = store.RecordEvent(event_for("8944500102198304826", 7), 200, 200, rules);
+  EXPECT_TRUE(outcome.added);
+  EXPECT_EQ(outcome.key, "iccid:8944500102198304826");
+  // Found again by its id alone, and by its ICCID: not added twice.
+  WebhookEvent by_id = event_for("", 7);
+  outcome = store.RecordEvent(by_id, 210, 210, rules);
+  EXPECT_TRUE(outcome.applied);
+  EXPECT_FALSE(outcome.added);
+  EXPECT_EQ(outcome.key, "iccid:8944500102198304826");
+  EXPECT_FALSE(store.RecordEvent(event_for("8944500102198304826", 7), 220, 220, rules).added);
+  // The limit (3) is reached: a fourth eSIM is not added.
+  outcome = store.RecordEvent(event_for("8948010010036785060", 8), 230, 230, rules);
+  EXPECT_FALSE(outcome.applied);
+  EXPECT_EQ(store.MonitoredKeys().size(), 3u);
+}
+
 TEST(StateStoreDiscoveryTest, AnEsimListedTwiceOnOnePageIsAddedOnce) {
   StateStore store;
   store.SetEsims({}, true);

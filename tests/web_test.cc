@@ -322,9 +322,10 @@ TEST(WebServerWebhookTest, OnlyTheReceiverPathTakesLargeBodies) {
   };
   std::atomic<size_t> received{0};
   handlers.webhook = [&received](const WebhookRequest& request) {
-    if (request.body_size > kMaxWebhookBodyBytes) return WebhookAnswer{413, "too_large", "", ""};
+    if (request.body_size > kMaxWebhookBodyBytes)
+      return WebhookAnswer{413, "too_large", "", "", ""};
     received = request.body.size();
-    return WebhookAnswer{200, "applied", "", "ok\n"};
+    return WebhookAnswer{200, "applied", "", "ok\n", ""};
   };
   WebOptions options;
   options.listen_address = "127.0.0.1:0";

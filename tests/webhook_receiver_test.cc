@@ -205,6 +205,7 @@ TEST_F(WebhookReceiverTest, UnmonitoredEsimIs2xxUnlessDiscoveryAddsIt) {
   WebhookAnswer answer = Deliver(UsageBody(1, kNow, other), "whd_1", kNow);
   EXPECT_EQ(answer.status, 200);
   EXPECT_EQ(answer.outcome, "unknown_esim");
+  EXPECT_EQ(answer.added_key, "");
   EXPECT_EQ(store_.Snapshot()->esims.size(), 1u);
   EXPECT_TRUE(poll_soon_.empty());
 
@@ -214,12 +215,19 @@ TEST_F(WebhookReceiverTest, UnmonitoredEsimIs2xxUnlessDiscoveryAddsIt) {
   receiver_.Configure(settings);
   answer = Deliver(UsageBody(1, kNow, other), "whd_2", kNow);
   EXPECT_EQ(answer.outcome, "applied");
+  EXPECT_EQ(answer.added_key, "iccid:" + other);  // what the poller is handed
   const auto snapshot = store_.Snapshot();
   ASSERT_EQ(snapshot->esims.size(), 2u);
   EXPECT_TRUE(snapshot->esims[1]->discovered);
   EXPECT_TRUE(snapshot->esims[1]->polled);
   EXPECT_EQ(snapshot->esims[1]->Iccid(), other);
   EXPECT_EQ(snapshot->esims[1]->listed_id, 23691);
+  // Indexed as it was added: the next event finds it (by ICCID and by id), adds nothing.
+  answer = Deliver(UsageBody(2, kNow + 1, other), "whd_3", kNow + 1);
+  EXPECT_EQ(answer.outcome, "applied");
+  EXPECT_EQ(answer.added_key, "");
+  EXPECT_EQ(store_.Snapshot()->esims.size(), 2u);
+  EXPECT_EQ(store_.LiveRanks({"iccid:" + other}).size(), 1u);
 }
 
 TEST_F(WebhookReceiverTest, OlderEventNeverOverwritesNewerLiveData) {
