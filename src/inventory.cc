@@ -211,8 +211,9 @@ bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
       const EsimListPage& list = *result.list;
       const StateStore::ListedOutcome outcome =
           store_.RecordListed(list.esims, WallNow(), discovery);
-      if (outcome.added > 0) {
-        LogInfo("discovery: new eSIMs on the account", {{"count", std::to_string(outcome.added)}});
+      if (outcome.added() > 0) {
+        LogInfo("discovery: new eSIMs on the account",
+                {{"count", std::to_string(outcome.added())}});
       }
       over_limit += static_cast<int64_t>(outcome.over_limit);
       if (outcome.over_limit > 0) ReportOverLimit(settings, over_limit, /*sweep_complete=*/false);

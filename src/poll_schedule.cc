@@ -122,14 +122,7 @@ void PollSchedule::Update(const std::vector<std::string>& keys, milliseconds con
       entry = entries_[*old];  // out of queue_ and ready_: both are rebuilt below
       entry.ready = false;
     } else {
-      entry.due = now;
-      // Removed by an earlier reload while its request was in flight, and back: that request
-      // still counts, so the eSIM is not polled a second time at once.
-      if (const auto orphan = orphans_in_flight_.find(key); orphan != orphans_in_flight_.end()) {
-        entry.in_flight = true;
-        entry.last_start = orphan->second;
-        orphans_in_flight_.erase(orphan);
-      }
+      entry = NewEntry(key, now);
     }
     entry.slot = static_cast<uint32_t>(slot);
     key_chars += key;
@@ -175,16 +168,9 @@ void PollSchedule::Append(const std::vector<std::string>& keys, TimePoint now, P
     if (key_chars_.size() + key.size() >= UINT32_MAX || entries_.size() + 1 >= UINT32_MAX) {
       throw std::length_error("PollSchedule: too many eSIMs");
     }
-    Entry entry;
-    entry.due = now;
+    Entry entry = NewEntry(key, now);
     // Slots only order entries: after the last one, as Update would number them.
     entry.slot = entries_.empty() ? 0 : entries_.back().slot + 1;
-    // Removed by a reload while its request was in flight, and back (as in Update).
-    if (const auto orphan = orphans_in_flight_.find(key); orphan != orphans_in_flight_.end()) {
-      entry.in_flight = true;
-      entry.last_start = orphan->second;
-      orphans_in_flight_.erase(orphan);
-    }
     key_chars_ += key;
     key_ends_.push_back(static_cast<uint32_t>(key_chars_.size()));
     by_key_.Insert(PositionIndex::HashOf(key), entries_.size());
@@ -192,6 +178,19 @@ void PollSchedule::Append(const std::vector<std::string>& keys, TimePoint now, P
     if (!entry.in_flight) Enqueue(entries_.size() - 1, now);
   }
   interval_ = PriorityInterval(entries_.size());
+}
+
+PollSchedule::Entry PollSchedule::NewEntry(const std::string& key, TimePoint now) {
+  Entry entry;
+  entry.due = now;
+  // Removed by an earlier reload while its request was in flight, and back: that request still
+  // counts, so the eSIM is not polled a second time at once.
+  if (const auto orphan = orphans_in_flight_.find(key); orphan != orphans_in_flight_.end()) {
+    entry.in_flight = true;
+    entry.last_start = orphan->second;
+    orphans_in_flight_.erase(orphan);
+  }
+  return entry;
 }
 
 milliseconds PollSchedule::PriorityInterval(size_t count) const {

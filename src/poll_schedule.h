@@ -148,6 +148,9 @@ class PollSchedule {
   TimePoint BackoffDue(const Entry& entry, TimePoint last, double jitter) const;
   TimePoint NextSlotAtOrAfter(const Entry& entry, TimePoint earliest) const;
   TimePoint RegularDue(const Entry& entry) const;
+  // An eSIM the schedule did not hold, due at `now` (or still in flight from before a reload
+  // removed it: then that request counts).
+  Entry NewEntry(const std::string& key, TimePoint now);
   // Priority mode's interval for `count` eSIMs at priority_'s spacing.
   std::chrono::milliseconds PriorityInterval(size_t count) const;
   void Enqueue(size_t index, TimePoint due);

@@ -166,7 +166,6 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
       record = std::make_shared<EsimRecord>();
       record->config = std::move(found);
       record->discovered = true;
-      ++outcome.added;
     }
     const std::string old_iccid = record->Iccid();
     const std::optional<int64_t> old_id = record->EsimId();

@@ -195,10 +195,10 @@ class StateStore {
   // `discovery` says. Returns how many were added, and how many would have been but for
   // discovery.max_discovered.
   struct ListedOutcome {
-    size_t added = 0;
     size_t over_limit = 0;
     std::vector<std::string> listed_keys;  // Key() of every monitored eSIM the page listed
     std::vector<std::string> added_keys;   // of those, the ones it added (in esims order)
+    size_t added() const { return added_keys.size(); }
   };
   ListedOutcome RecordListed(const std::vector<ListedEsim>& listed, double now,
                              const DiscoveryRules& discovery = {});

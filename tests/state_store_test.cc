@@ -148,6 +148,16 @@ ListedEsim Listed(const std::string& iccid, int64_t id, double used_mb, const st
   return listed;
 }
 
+// An esim.status.changed event (to ACTIVE) naming the eSIM by ICCID, id, or both.
+WebhookEvent StatusChanged(const std::string& iccid, std::optional<int64_t> id) {
+  WebhookEvent event;
+  event.type = WebhookEventType::kStatusChanged;
+  event.iccid = iccid;
+  event.esim_id = id;
+  event.new_status = "ACTIVE";
+  return event;
+}
+
 DiscoveryRules Discover() {
   DiscoveryRules rules;
   rules.enabled = true;
@@ -209,7 +219,7 @@ TEST(StateStoreMergeTest, ListedOnlyEsimIsVisibleAndMatchedById) {
                                           Listed("8944500102198304826", 7, 20, "NEW"),
                                           Listed("8934000012345678905", 8, 30, "ACTIVE")},
                                          100)
-                           .added;
+                           .added();
   EXPECT_EQ(added, 0u);
   EXPECT_TRUE(store.AllPolled());
   EXPECT_EQ(store.LiveRank("esim_id:7"), 0);  // NEW
@@ -234,12 +244,7 @@ TEST(StateStoreMergeTest, KeysLearnedFromAListingFindTheirEsims) {
   EXPECT_EQ(outcome.listed_keys,
             (std::vector<std::string>{"iccid:8948010010036785060", "esim_id:7"}));
   const auto key_found_by = [&store](const std::string& iccid, std::optional<int64_t> id) {
-    WebhookEvent event;
-    event.type = WebhookEventType::kStatusChanged;
-    event.iccid = iccid;
-    event.esim_id = id;
-    event.new_status = "ACTIVE";
-    return store.RecordEvent(event, 200, 200).key;
+    return store.RecordEvent(StatusChanged(iccid, id), 200, 200).key;
   };
   EXPECT_EQ(key_found_by("", 6), "iccid:8948010010036785060");
   EXPECT_EQ(key_found_by("8944500102198304826", std::nullopt), "esim_id:7");
@@ -257,10 +262,7 @@ TEST(StateStoreMergeTest, AnIdLearnedTwiceGoesToTheEarlierEsim) {
   StateStore store;
   store.SetEsims({Esim("8948010010036785060"), Esim("8934000012345678905")});
   store.RecordListed({Listed("8934000012345678905", 6, 30, "ACTIVE")}, 100);
-  WebhookEvent by_id;
-  by_id.type = WebhookEventType::kStatusChanged;
-  by_id.esim_id = 6;
-  by_id.new_status = "ACTIVE";
+  const WebhookEvent by_id = StatusChanged("", 6);
   EXPECT_EQ(store.RecordEvent(by_id, 150, 150).key, "iccid:8934000012345678905");
   store.RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE")}, 200);
   EXPECT_EQ(store.RecordEvent(by_id, 250, 250).key, "iccid:8948010010036785060");
@@ -295,7 +297,7 @@ TEST(StateStoreDiscoveryTest, AddsListedEsimsAndDropsThemWhenGoneForStaleAfter) 
                 .RecordListed({Listed("8948010010036785060", 6, 10, "ACTIVE"),
                                Listed("8944500102198304826", 7, 20, "ACTIVE")},
                               100, Discover())
-                .added,
+                .added(),
             1u);
   auto monitored = store.MonitoredKeys();
   ASSERT_EQ(monitored.size(), 2u);
@@ -456,7 +458,7 @@ TEST(StateStoreDiscoveryTest, TwoShardsSplitOneListingWithoutOverlap) {
     store.SetEsims({}, true);
     DiscoveryRules rules = Discover();
     rules.shard = Shard{index, 2};
-    const size_t added = store.RecordListed(listing, 100, rules).added;
+    const size_t added = store.RecordListed(listing, 100, rules).added();
     EXPECT_GT(added, 400u);
     EXPECT_LT(added, 600u);
     for (const std::string& key : store.MonitoredKeys()) {
@@ -481,7 +483,7 @@ TEST(StateStoreDiscoveryTest, LeavesEsimsOtherReplicasNameByIdAlone) {
   rules.other_shards_esim_ids = {mine[0].id};
   StateStore store;
   store.SetEsims({}, true);
-  EXPECT_EQ(store.RecordListed(listing, 100, rules).added, mine.size() - 1);
+  EXPECT_EQ(store.RecordListed(listing, 100, rules).added(), mine.size() - 1);
   for (const std::string& key : store.MonitoredKeys()) EXPECT_NE(key, "iccid:" + mine[0].iccid);
 }
 
@@ -491,10 +493,10 @@ TEST(StateStoreDiscoveryTest, AddsNoMoreThanTheLimitAndCountsTheRest) {
   DiscoveryRules rules = Discover();
   rules.max_discovered = 30;
   auto outcome = store.RecordListed(ManyListed(25), 100, rules);
-  EXPECT_EQ(outcome.added, 24u);  // the first listed one is the configured eSIM
+  EXPECT_EQ(outcome.added(), 24u);  // the first listed one is the configured eSIM
   EXPECT_EQ(outcome.over_limit, 0u);
   outcome = store.RecordListed(ManyListed(100, 25), 100, rules);
-  EXPECT_EQ(outcome.added, 6u);
+  EXPECT_EQ(outcome.added(), 6u);
   EXPECT_EQ(outcome.over_limit, 94u);
   EXPECT_EQ(store.MonitoredKeys().size(), 31u) << "configured eSIMs do not count";
   // Monitored eSIMs are still merged at the limit.
@@ -503,7 +505,7 @@ TEST(StateStoreDiscoveryTest, AddsNoMoreThanTheLimitAndCountsTheRest) {
   // Gone from the account for stale_after: room again.
   store.RecordListed(ManyListed(10), 1000, rules);
   EXPECT_EQ(store.DropVanished(1000, 500), 21u);  // 30 discovered, 9 of them listed again
-  EXPECT_EQ(store.RecordListed(ManyListed(100, 25), 1000, rules).added, 21u);
+  EXPECT_EQ(store.RecordListed(ManyListed(100, 25), 1000, rules).added(), 21u);
 }
 
 // Webhook events discover as sweeps do: within the limit, shared with what sweeps added, and
@@ -513,27 +515,18 @@ TEST(StateStoreDiscoveryTest, EventsDiscoverWithinTheSameLimitAsSweeps) {
   store.SetEsims({}, true);
   DiscoveryRules rules = Discover();
   rules.max_discovered = 3;
-  EXPECT_EQ(store.RecordListed(ManyListed(2), 100, rules).added, 2u);
-  const auto event_for = [](const std::string& iccid, int64_t id) {
-    WebhookEvent event;
-    event.type = WebhookEventType::kStatusChanged;
-    event.iccid = iccid;
-    event.esim_id = id;
-    event.new_status = "ACTIVE";
-    return event;
-  };
-  auto outcome = store.RecordEvent(event_for("8944500102198304826", 7), 200, 200, rules);
+  EXPECT_EQ(store.RecordListed(ManyListed(2), 100, rules).added(), 2u);
+  auto outcome = store.RecordEvent(StatusChanged("8944500102198304826", 7), 200, 200, rules);
   EXPECT_TRUE(outcome.added);
   EXPECT_EQ(outcome.key, "iccid:8944500102198304826");
   // Found again by its id alone, and by its ICCID: not added twice.
-  WebhookEvent by_id = event_for("", 7);
-  outcome = store.RecordEvent(by_id, 210, 210, rules);
+  outcome = store.RecordEvent(StatusChanged("", 7), 210, 210, rules);
   EXPECT_TRUE(outcome.applied);
   EXPECT_FALSE(outcome.added);
   EXPECT_EQ(outcome.key, "iccid:8944500102198304826");
-  EXPECT_FALSE(store.RecordEvent(event_for("8944500102198304826", 7), 220, 220, rules).added);
+  EXPECT_FALSE(store.RecordEvent(StatusChanged("8944500102198304826", 7), 220, 220, rules).added);
   // The limit (3) is reached: a fourth eSIM is not added.
-  outcome = store.RecordEvent(event_for("8948010010036785060", 8), 230, 230, rules);
+  outcome = store.RecordEvent(StatusChanged("8948010010036785060", 8), 230, 230, rules);
   EXPECT_FALSE(outcome.applied);
   EXPECT_EQ(store.MonitoredKeys().size(), 3u);
 }
@@ -542,7 +535,7 @@ TEST(StateStoreDiscoveryTest, AnEsimListedTwiceOnOnePageIsAddedOnce) {
   StateStore store;
   store.SetEsims({}, true);
   const ListedEsim once = Listed("8944500102198304826", 7, 20, "ACTIVE");
-  EXPECT_EQ(store.RecordListed({once, once}, 100, Discover()).added, 1u);
+  EXPECT_EQ(store.RecordListed({once, once}, 100, Discover()).added(), 1u);
   EXPECT_EQ(store.MonitoredKeys().size(), 1u);
 }
 
