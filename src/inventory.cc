@@ -196,6 +196,7 @@ bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
     int64_t total_pages = 1;
     for (int64_t page = 1; page <= total_pages; ++page) {
       if (!AcquireBudget()) return false;
+      const double requested = WallNow();
       const ApiResult result = client.FetchListPage(status, page, kPageSize);
       RecordApiOutcome(result, budget_, store_, metrics_);
       ++pages;
@@ -210,7 +211,7 @@ bool Inventory::Sweep(const Settings& settings, const ApiClient& client) {
       }
       const EsimListPage& list = *result.list;
       const StateStore::ListedOutcome outcome =
-          store_.RecordListed(list.esims, WallNow(), discovery);
+          store_.RecordListed(list.esims, WallNow(), discovery, requested);
       if (outcome.added() > 0) {
         LogInfo("discovery: new eSIMs on the account",
                 {{"count", std::to_string(outcome.added())}});

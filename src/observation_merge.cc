@@ -25,16 +25,16 @@ bool WithinListRounding(double live, double listed) {
 
 // Lifecycle status and validity: both sources report them alike; the newest observation wins.
 template <typename Observation>
-void MergeStatusAndValidity(EsimRecord& record, const Observation& seen, double now) {
+void MergeStatusAndValidity(EsimRecord& record, const Observation& seen, double observed) {
   EsimStatus& merged = *record.status;
-  if (now >= record.lifecycle_time) {
+  if (observed >= record.lifecycle_time) {
     merged.status = seen.status;
-    record.lifecycle_time = now;
+    record.lifecycle_time = observed;
   }
-  if (now >= record.validity_time) {
+  if (observed >= record.validity_time) {
     merged.activation_time = seen.activation_time;
     merged.expiry_time = seen.expiry_time;
-    record.validity_time = now;
+    record.validity_time = observed;
   }
 }
 
@@ -55,33 +55,37 @@ void MergeInstallation(EsimRecord& record, const WebhookEvent& event, double obs
 
 }  // namespace
 
-void MergeLive(EsimRecord& record, const EsimStatus& live, double now) {
+double AnswerObservedAt(double requested) {
+  return std::floor(requested * 1000.0) / 1000.0 - 0.0005;
+}
+
+void MergeLive(EsimRecord& record, const EsimStatus& live, double observed) {
   if (!record.status) record.status = EsimStatus{};
   EsimStatus& merged = *record.status;
   merged.esim_status = live.esim_status;
   merged.smdp_status = live.smdp_status;
-  if (now >= record.profile_time) {
+  if (observed >= record.profile_time) {
     merged.profile = live.profile;
-    record.profile_time = now;
+    record.profile_time = observed;
   }
   merged.last_network = live.last_network;
   merged.device = live.device;
   merged.last_usage_time = live.last_usage_time;
-  if (now >= record.usage_time) {
+  if (observed >= record.usage_time) {
     merged.used_bytes = live.used_bytes;
     merged.total_bytes = live.total_bytes;
     merged.unlimited = live.unlimited;
     record.used_from_live = record.total_from_live = true;
-    record.usage_time = now;
+    record.usage_time = observed;
   }
-  MergeStatusAndValidity(record, live, now);
+  MergeStatusAndValidity(record, live, observed);
   LearnIccid(record, live.iccid);
 }
 
-void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
+void MergeListed(EsimRecord& record, const ListedEsim& listed, double observed, double now) {
   if (!record.status) record.status = EsimStatus{};
   EsimStatus& merged = *record.status;
-  if (now >= record.usage_time) {
+  if (observed >= record.usage_time) {
     // A live value the listing only rounds stays: otherwise the exported value would flip
     // between the two roundings with every sweep and live poll. A real change (1 MiB or more),
     // or a value the list itself set, is taken.
@@ -100,9 +104,9 @@ void MergeListed(EsimRecord& record, const ListedEsim& listed, double now) {
       record.total_from_live = false;
     }
     merged.unlimited = listed.unlimited;
-    record.usage_time = now;
+    record.usage_time = observed;
   }
-  MergeStatusAndValidity(record, listed, now);
+  MergeStatusAndValidity(record, listed, observed);
   LearnIccid(record, listed.iccid);
   record.listed_id = listed.id;
   std::string countries;

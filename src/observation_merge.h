@@ -14,11 +14,19 @@ namespace esim {
 // less than this.
 inline constexpr double kListRoundingBytes = 1024.0 * 1024.0;
 
-// Merges a successful live answer seen at `now` (Unix seconds).
-void MergeLive(EsimRecord& record, const EsimStatus& live, double now);
+// The observation time of an answer to a request sent at `requested` (Unix seconds): half a
+// millisecond before the whole millisecond the request was sent in. The API may have taken its
+// values at any moment while the request was on its way, and webhook events are stamped in whole
+// milliseconds: so an event created after the request was sent always counts as newer than the
+// answer (a slow answer does not undo it), and one created a millisecond before as older.
+double AnswerObservedAt(double requested);
 
-// Merges a listed entry seen at `now`; also takes the listing's ids, package and listing time.
-void MergeListed(EsimRecord& record, const ListedEsim& listed, double now);
+// Merges a successful live answer observed at `observed` (Unix seconds).
+void MergeLive(EsimRecord& record, const EsimStatus& live, double observed);
+
+// Merges a listed entry observed at `observed` and received at `now`; also takes the listing's
+// ids, package and listing time (`now`).
+void MergeListed(EsimRecord& record, const ListedEsim& listed, double observed, double now);
 
 // Merges one webhook event whose observation time is `observed`: usage (esim.usage.threshold),
 // lifecycle status and expiry (esim.status.changed), installation time and EID/IMSI

@@ -184,6 +184,7 @@ void Poller::WorkerLoop() {
     // This may have been the worker waiting for the due time: another takes that over.
     wake_.notify_one();
     lock.unlock();
+    const double requested = WallNow();
     ApiResult result;
     try {
       result = fetcher(esim);
@@ -193,7 +194,7 @@ void Poller::WorkerLoop() {
       result.message = std::string("internal error: ") + e.what();
     }
     lock.lock();
-    HandleResult(key, result, now);
+    HandleResult(key, result, now, requested);
     // This worker looks at the schedule again itself; one more may start what the result made
     // due.
     wake_.notify_one();
@@ -202,10 +203,10 @@ void Poller::WorkerLoop() {
 }
 
 void Poller::HandleResult(const std::string& key, const ApiResult& result,
-                          SteadyClock::time_point started) {
+                          SteadyClock::time_point started, double requested) {
   const double wall_now = WallNow();
   RecordApiOutcome(result, budget_, store_, metrics_);
-  store_.RecordPoll(key, result, wall_now);
+  store_.RecordPoll(key, result, wall_now, requested);
   schedule_.SetRank(key, store_.LiveRank(key));
   const bool rate_limited = result.code == "RATE_LIMIT_EXCEEDED" || result.http_status == 429;
 

@@ -80,8 +80,10 @@ class Poller {
 
  private:
   void WorkerLoop();
+  // `started`: when the worker took the poll (steady clock); `requested`: when it sent the
+  // request (Unix seconds), the answer's observation time.
   void HandleResult(const std::string& key, const ApiResult& result,
-                    std::chrono::steady_clock::time_point started);
+                    std::chrono::steady_clock::time_point started, double requested);
   void SpawnWorkersLocked();
 
   StateStore& store_;

@@ -108,7 +108,8 @@ void StateStore::SetEsims(const std::vector<EsimConfig>& esims, bool keep_discov
   RebuildIndexLocked();
 }
 
-void StateStore::RecordPoll(const std::string& key, const ApiResult& result, double now) {
+void StateStore::RecordPoll(const std::string& key, const ApiResult& result, double now,
+                            std::optional<double> requested) {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::optional<size_t> position = FindKeyLocked(key);
   if (!position) return;
@@ -120,7 +121,7 @@ void StateStore::RecordPoll(const std::string& key, const ApiResult& result, dou
   record->last_code = result.code;
   record->last_poll_ok = record->last_live_ok = result.ok();
   if (result.ok() && result.status) {
-    MergeLive(*record, *result.status, now);
+    MergeLive(*record, *result.status, AnswerObservedAt(requested.value_or(now)));
     record->last_success_time = std::max(record->last_success_time, now);
     record->last_live_success_time = now;
     record->last_message.clear();
@@ -139,7 +140,9 @@ std::optional<size_t> StateStore::FindListedLocked(const ListedEsim& listed) con
 }
 
 StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>& listed,
-                                                   double now, const DiscoveryRules& discovery) {
+                                                   double now, const DiscoveryRules& discovery,
+                                                   std::optional<double> requested) {
+  const double observed = AnswerObservedAt(requested.value_or(now));
   std::lock_guard<std::mutex> lock(mutex_);
   ListedOutcome outcome;
   bool index_changed = false;
@@ -169,7 +172,7 @@ StateStore::ListedOutcome StateStore::RecordListed(const std::vector<ListedEsim>
     }
     const std::string old_iccid = record->Iccid();
     const std::optional<int64_t> old_id = record->EsimId();
-    MergeListed(*record, item, now);
+    MergeListed(*record, item, observed, now);
     record->last_list_ok = true;
     record->polled = true;
     record->last_poll_time = std::max(record->last_poll_time, now);

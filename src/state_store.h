@@ -187,9 +187,11 @@ class StateStore {
   // one that the config now names becomes a configured one.
   void SetEsims(const std::vector<EsimConfig>& esims, bool keep_discovered = false);
 
-  // Records the outcome of one live poll at `now` (Unix seconds). Ignored for unknown keys (an
-  // eSIM removed by a reload while its poll was in flight).
-  void RecordPoll(const std::string& key, const ApiResult& result, double now);
+  // Records the outcome of one live poll answered at `now` (Unix seconds) to a request sent at
+  // `requested` (default: `now`); its values count as observed at AnswerObservedAt(requested).
+  // Ignored for unknown keys (an eSIM removed by a reload while its poll was in flight).
+  void RecordPoll(const std::string& key, const ApiResult& result, double now,
+                  std::optional<double> requested = std::nullopt);
 
   // Merges one page of a sweep seen at `now`; listed eSIMs not monitored yet are added as
   // `discovery` says. Returns how many were added, and how many would have been but for
@@ -200,8 +202,10 @@ class StateStore {
     std::vector<std::string> added_keys;   // of those, the ones it added (in esims order)
     size_t added() const { return added_keys.size(); }
   };
+  // `requested`: when the page was asked for (default: `now`), as for RecordPoll.
   ListedOutcome RecordListed(const std::vector<ListedEsim>& listed, double now,
-                             const DiscoveryRules& discovery = {});
+                             const DiscoveryRules& discovery = {},
+                             std::optional<double> requested = std::nullopt);
 
   // Applies one webhook event observed at `observed` (Unix seconds; the event's own time) and
   // received at `now`: each field group it reports is taken only when no newer observation of

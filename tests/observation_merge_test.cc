@@ -47,7 +47,7 @@ TEST(ObservationMergeTest, TheIccidIsKeptOnceWhereverItComesFrom) {
   listed.status = "ACTIVE";
   EsimRecord listed_by_iccid;
   listed_by_iccid.config.iccid = listed.iccid;
-  MergeListed(listed_by_iccid, listed, kNow);
+  MergeListed(listed_by_iccid, listed, kNow, kNow);
   EXPECT_EQ(listed_by_iccid.learned_iccid, "");
   EXPECT_EQ(listed_by_iccid.status->iccid, "");
 

@@ -9,6 +9,7 @@
 
 #include "collector.h"
 #include "iso8601.h"
+#include "observation_merge.h"
 #include "webhook_signature.h"
 
 namespace esim {
@@ -44,6 +45,20 @@ std::string StatusBody(const std::string& status, double at) {
   return R"({"event":"esim.status.changed","timestamp":")" + Iso(at) + R"(","data":{"iccid":")" +
          kIccid + R"(","old_status":"ACTIVE","new_status":")" + status + R"(","changed_at":")" +
          Iso(at) + R"(","expiry_date":"2026-10-13T00:00:00Z"}})";
+}
+
+// A successful live answer for kIccid: ACTIVE, Enabled, `used_gb` of 5 GB used.
+ApiResult LiveAnswer(double used_gb) {
+  ApiResult live;
+  live.code = "OK";
+  live.api_up = true;
+  live.status = EsimStatus{};
+  live.status->iccid = kIccid;
+  live.status->status = "ACTIVE";
+  live.status->used_bytes = used_gb * kGb;
+  live.status->total_bytes = 5 * kGb;
+  live.status->profile = "Enabled";
+  return live;
 }
 
 class WebhookReceiverTest : public testing::Test {
@@ -231,15 +246,7 @@ TEST_F(WebhookReceiverTest, UnmonitoredEsimIs2xxUnlessDiscoveryAddsIt) {
 }
 
 TEST_F(WebhookReceiverTest, OlderEventNeverOverwritesNewerLiveData) {
-  ApiResult live;
-  live.code = "OK";
-  live.api_up = true;
-  live.status = EsimStatus{};
-  live.status->iccid = kIccid;
-  live.status->status = "ACTIVE";
-  live.status->used_bytes = 2 * kGb;
-  live.status->total_bytes = 5 * kGb;
-  live.status->profile = "Enabled";
+  const ApiResult live = LiveAnswer(2);
   store_.RecordPoll(std::string("iccid:") + kIccid, live, kNow - 60);
   // Events observed before the live poll: applied (2xx, counted) but no field group moves back.
   EXPECT_EQ(Deliver(UsageBody(1.5, kNow - 120), "whd_1", kNow).outcome, "applied");
@@ -249,7 +256,7 @@ TEST_F(WebhookReceiverTest, OlderEventNeverOverwritesNewerLiveData) {
   auto record = Record();
   EXPECT_DOUBLE_EQ(record->status->used_bytes, 2 * kGb);
   EXPECT_EQ(record->status->status, "ACTIVE");
-  EXPECT_EQ(record->usage_time, kNow - 60);
+  EXPECT_EQ(record->usage_time, AnswerObservedAt(kNow - 60));
   // Newer ones overwrite.
   Deliver(UsageBody(4.5, kNow - 30), "whd_3", kNow);
   Deliver(StatusBody("DEPLETED", kNow - 30), "whd_4", kNow, "", kNow, "esim.status.changed");
@@ -280,6 +287,35 @@ TEST_F(WebhookReceiverTest, NewerListedDataOverwritesAnOlderEvent) {
   listed.used_bytes = 4.0 * kGb;
   store_.RecordListed({listed}, kNow - 20);
   EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 4.9 * kGb);
+}
+
+TEST_F(WebhookReceiverTest, AnAnswerToARequestSentBeforeAnEventDoesNotUndoIt) {
+  const std::string key = std::string("iccid:") + kIccid;
+  const ApiResult live = LiveAnswer(2);
+  // The event is created at kNow - 10 while a live request sent at kNow - 12 is on its way; the
+  // answer, taken before the event, arrives after it.
+  Deliver(UsageBody(4.5, kNow - 10), "whd_1", kNow - 10, "", kNow - 10);
+  store_.RecordPoll(key, live, kNow - 8, kNow - 12);
+  EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 4.5 * kGb);
+  // Event stamps are whole milliseconds: a request sent later within the event's millisecond
+  // still counts as older, one sent in the next millisecond as newer.
+  store_.RecordPoll(key, live, kNow - 8, kNow - 10 + 0.0009);
+  EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 4.5 * kGb);
+  store_.RecordPoll(key, live, kNow - 8, kNow - 10 + 0.001);
+  EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 2 * kGb);
+  // The same for a listing.
+  Deliver(UsageBody(4.6, kNow - 5), "whd_2", kNow - 5, "", kNow - 5);
+  ListedEsim listed;
+  listed.id = 23691;
+  listed.iccid = kIccid;
+  listed.status = "ACTIVE";
+  listed.used_bytes = 3 * kGb;
+  listed.total_bytes = 5 * kGb;
+  store_.RecordListed({listed}, kNow - 1, {}, kNow - 6);
+  EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 4.6 * kGb);
+  EXPECT_EQ(Record()->last_listed_time, kNow - 1);
+  store_.RecordListed({listed}, kNow - 1, {}, kNow - 4);
+  EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 3 * kGb);
 }
 
 TEST_F(WebhookReceiverTest, InstalledAndProfileEventsAndTheirMetrics) {
