@@ -61,6 +61,17 @@ ApiResult LiveAnswer(double used_gb) {
   return live;
 }
 
+// kIccid as a sweep lists it (id 23691, ACTIVE), `used_gb` of 5 GB used.
+ListedEsim Listed(double used_gb) {
+  ListedEsim listed;
+  listed.id = 23691;
+  listed.iccid = kIccid;
+  listed.status = "ACTIVE";
+  listed.used_bytes = used_gb * kGb;
+  listed.total_bytes = 5 * kGb;
+  return listed;
+}
+
 class WebhookReceiverTest : public testing::Test {
  protected:
   WebhookReceiverTest()
@@ -274,12 +285,7 @@ TEST_F(WebhookReceiverTest, OlderEventNeverOverwritesNewerLiveData) {
 
 TEST_F(WebhookReceiverTest, NewerListedDataOverwritesAnOlderEvent) {
   Deliver(UsageBody(4.5, kNow - 100), "whd_1", kNow);
-  ListedEsim listed;
-  listed.id = 23691;
-  listed.iccid = kIccid;
-  listed.status = "ACTIVE";
-  listed.used_bytes = 4.8 * kGb;
-  listed.total_bytes = 5 * kGb;
+  ListedEsim listed = Listed(4.8);
   store_.RecordListed({listed}, kNow - 50);
   EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 4.8 * kGb);
   // An older listing than the event leaves the event's value.
@@ -301,16 +307,11 @@ TEST_F(WebhookReceiverTest, AnAnswerToARequestSentBeforeAnEventDoesNotUndoIt) {
   // still counts as older, one sent in the next millisecond as newer.
   store_.RecordPoll(key, live, kNow - 8, kNow - 10 + 0.0009);
   EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 4.5 * kGb);
-  store_.RecordPoll(key, live, kNow - 8, kNow - 10 + 0.001);
+  store_.RecordPoll(key, live, kNow - 8, kNow - 10 + 0.0015);
   EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 2 * kGb);
   // The same for a listing.
   Deliver(UsageBody(4.6, kNow - 5), "whd_2", kNow - 5, "", kNow - 5);
-  ListedEsim listed;
-  listed.id = 23691;
-  listed.iccid = kIccid;
-  listed.status = "ACTIVE";
-  listed.used_bytes = 3 * kGb;
-  listed.total_bytes = 5 * kGb;
+  const ListedEsim listed = Listed(3);
   store_.RecordListed({listed}, kNow - 1, {}, kNow - 6);
   EXPECT_DOUBLE_EQ(Record()->status->used_bytes, 4.6 * kGb);
   EXPECT_EQ(Record()->last_listed_time, kNow - 1);
