@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <memory>
@@ -51,6 +52,25 @@ TransportError Classify(httplib::Error error, bool cut_off,
     default:
       return TransportError::kConnection;
   }
+}
+
+// How long after an answer its connection may be reused, from the server's `Keep-Alive:
+// timeout=N` (seconds it keeps an idle connection open): N minus a second, for the time the
+// request takes to arrive and for the server's clock starting before ours. None without the
+// header: the server did not say, and a connection it has closed is noticed before sending.
+std::optional<std::chrono::steady_clock::duration> ReuseWithin(const HeaderMap& headers) {
+  const auto header = headers.find("keep-alive");
+  if (header == headers.end()) return std::nullopt;
+  const std::string& value = header->second;
+  const size_t key = AsciiLower(value).find("timeout=");
+  if (key == std::string::npos) return std::nullopt;
+  long long seconds = 0;
+  size_t digit = key + 8;
+  for (; digit < value.size() && value[digit] >= '0' && value[digit] <= '9'; ++digit) {
+    seconds = std::min<long long>(seconds * 10 + (value[digit] - '0'), 1LL << 30);
+  }
+  if (digit == key + 8) return std::nullopt;
+  return std::chrono::seconds(std::max<long long>(seconds - 1, 0));
 }
 
 // The directory lookup X509_STORE_set_default_paths adds: $SSL_CERT_DIR, else OpenSSL's default.
@@ -126,20 +146,28 @@ std::unique_ptr<httplib::Client> HttplibTransport::NewClient() const {
 }
 
 std::unique_ptr<httplib::Client> HttplibTransport::Acquire() {
+  std::vector<IdleClient> expired;  // closed outside the lock
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!idle_.empty()) {
-      auto client = std::move(idle_.back());
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+      IdleClient idle = std::move(idle_.back());
       idle_.pop_back();
-      return client;
+      if (!idle.reuse_before || now < *idle.reuse_before) return std::move(idle.client);
+      expired.push_back(std::move(idle));
     }
   }
   return NewClient();
 }
 
-void HttplibTransport::Release(std::unique_ptr<httplib::Client> client) {
+void HttplibTransport::Release(std::unique_ptr<httplib::Client> client,
+                               std::optional<std::chrono::steady_clock::duration> reuse_within) {
+  std::optional<std::chrono::steady_clock::time_point> reuse_before;
+  if (reuse_within) reuse_before = std::chrono::steady_clock::now() + *reuse_within;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (idle_.size() < options_.max_connections) idle_.push_back(std::move(client));
+  if (idle_.size() < options_.max_connections) {
+    idle_.push_back({std::move(client), reuse_before});
+  }
 }
 
 HttpResponse HttplibTransport::Send(const HttpRequest& request) {
@@ -191,7 +219,7 @@ HttpResponse HttplibTransport::Send(const HttpRequest& request) {
   }
   result.status = res.status;
   for (const auto& [name, value] : res.headers) result.headers.emplace(AsciiLower(name), value);
-  Release(std::move(client));
+  Release(std::move(client), ReuseWithin(result.headers));
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,7 +62,10 @@ struct HttpTransportOptions {
 
 // A pool of keep-alive cpp-httplib clients, one per concurrent request, so a poll cycle costs
 // about max_connections TLS handshakes, not one per request. Server certificates are always
-// verified (system CA store plus ca_file).
+// verified (system CA store plus ca_file). A connection is not reused once it has been idle for
+// nearly the time the server said it keeps idle connections (`Keep-Alive: timeout=N`): a request
+// sent just as the server closes it would fail without reaching the API, and sending it again
+// would need a new request id and signature, and might be a second request the API counts.
 class HttplibTransport : public HttpTransport {
  public:
   explicit HttplibTransport(HttpTransportOptions options);
@@ -71,7 +75,14 @@ class HttplibTransport : public HttpTransport {
  private:
   std::unique_ptr<httplib::Client> NewClient() const;
   std::unique_ptr<httplib::Client> Acquire();
-  void Release(std::unique_ptr<httplib::Client> client);
+  // Pools `client` for reuse within `reuse_within` (no limit when absent).
+  void Release(std::unique_ptr<httplib::Client> client,
+               std::optional<std::chrono::steady_clock::duration> reuse_within);
+
+  struct IdleClient {
+    std::unique_ptr<httplib::Client> client;
+    std::optional<std::chrono::steady_clock::time_point> reuse_before;
+  };
 
   HttpTransportOptions options_;
   // The trusted CAs, parsed once and shared by every pooled client (reference counted): parsing
@@ -80,7 +91,7 @@ class HttplibTransport : public HttpTransport {
   std::string scheme_host_port_;
   std::string path_prefix_;
   std::mutex mutex_;
-  std::vector<std::unique_ptr<httplib::Client>> idle_;  // guarded by mutex_
+  std::vector<IdleClient> idle_;  // guarded by mutex_
 };
 
 }  // namespace esim

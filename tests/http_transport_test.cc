@@ -1,9 +1,15 @@
 #include "http_transport.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 namespace esim {
@@ -50,6 +56,122 @@ class LoopbackServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  std::atomic<int> requests_{0};
+};
+
+// A loopback HTTP/1.1 server written on raw sockets, for what a real server does only by chance:
+// closing a kept-alive connection just as a request arrives, or in the middle of an answer. It
+// counts connections, and never closes an idle one. Connections are served one at a time;
+// `script(connection, request)` (both counted from 0) says what each request gets; every answer
+// carries `headers` ("Name: value\r\n" lines).
+class ScriptedServer {
+ public:
+  enum class Reply { kAnswer, kCloseWithoutAnswer, kCloseMidAnswer };
+  using Script = std::function<Reply(int connection, int request)>;
+
+  explicit ScriptedServer(Script script, std::string headers = "")
+      : script_(std::move(script)), headers_(std::move(headers)) {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    socklen_t length = sizeof address;
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        listen(listener_, 8) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      ADD_FAILURE() << "cannot listen on loopback";
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    close(listener_);
+  }
+  int port() const { return port_; }
+  int connections() const { return connections_; }
+  int requests() const { return requests_; }
+
+ private:
+  // Waits up to 50 ms for `fd` to be readable, so that the destructor is never kept waiting.
+  static bool Readable(int fd) {
+    pollfd pfd{fd, POLLIN, 0};
+    return poll(&pfd, 1, 50) > 0;
+  }
+
+  void Serve() {
+    while (!stop_) {
+      if (!Readable(listener_)) continue;
+      const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      ServeConnection(fd, connections_++);
+      close(fd);
+    }
+  }
+
+  // Serves requests on one connection until the script or the client closes it.
+  void ServeConnection(int fd, int connection) {
+    std::string buffer;
+    for (int request = 0; !stop_; ++request) {
+      if (!ReadRequest(fd, buffer)) return;
+      ++requests_;
+      switch (script_(connection, request)) {
+        case Reply::kAnswer:
+          SendAll(fd, "HTTP/1.1 200 OK\r\n" + headers_ + "Content-Length: 2\r\n\r\nok");
+          break;
+        case Reply::kCloseWithoutAnswer:
+          return;
+        case Reply::kCloseMidAnswer:
+          SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok");
+          return;
+      }
+    }
+  }
+
+  // Reads one request (headers and a Content-Length body) off the front of `buffer` and `fd`.
+  bool ReadRequest(int fd, std::string& buffer) {
+    size_t body_length = 0;
+    size_t head_end = std::string::npos;
+    while (!stop_) {
+      if (head_end == std::string::npos) {
+        head_end = buffer.find("\r\n\r\n");
+        if (head_end != std::string::npos) {
+          head_end += 4;
+          const size_t field = buffer.find("Content-Length: ");
+          if (field != std::string::npos && field < head_end)
+            body_length = std::stoul(buffer.substr(field + 16));
+        }
+      }
+      if (head_end != std::string::npos && buffer.size() >= head_end + body_length) {
+        buffer.erase(0, head_end + body_length);
+        return true;
+      }
+      if (!Readable(fd)) continue;
+      char chunk[4096];
+      const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) return false;
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    return false;
+  }
+
+  static void SendAll(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  Script script_;
+  std::string headers_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
 };
 
@@ -143,6 +265,60 @@ TEST(HttplibTransportTest, ReusesConnectionsAcrossRequests) {
   EXPECT_EQ(server.requests(), 5);
   // The pool held one client; its socket stayed open between requests (see the integration
   // test for the count of TCP connections the fake API accepted).
+}
+
+using Reply = ScriptedServer::Reply;
+
+Reply AlwaysAnswer(int, int) { return Reply::kAnswer; }
+
+// The TCP connections two requests `pause` apart take, when every answer carries `headers`.
+int ConnectionsForTwoRequests(const std::string& headers, std::chrono::milliseconds pause) {
+  ScriptedServer server(AlwaysAnswer, headers);
+  HttplibTransport transport({.base_url = "http://127.0.0.1:" + std::to_string(server.port())});
+  EXPECT_EQ(transport.Send(Echo("{}")).status, 200);
+  std::this_thread::sleep_for(pause);
+  EXPECT_EQ(transport.Send(Echo("{}")).status, 200);
+  EXPECT_EQ(server.requests(), 2);
+  return server.connections();
+}
+
+TEST(HttplibTransportTest, ReusesAConnectionOnlyWhileTheServerSaidItKeepsItOpen) {
+  using std::chrono::milliseconds;
+  // Kept open 2 s: reused within 1 s, a second short of it.
+  EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: timeout=2, max=100\r\n", milliseconds(0)), 1);
+  EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: timeout=2, max=100\r\n", milliseconds(1100)), 2);
+  // Kept open 1 s: never reused, the request might arrive as the server closes it.
+  EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: timeout=1\r\n", milliseconds(0)), 2);
+  // Without a timeout the server said nothing: reused, as before.
+  EXPECT_EQ(ConnectionsForTwoRequests("", milliseconds(1100)), 1);
+  EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: max=100\r\n", milliseconds(1100)), 1);
+  EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: timeout=\r\n", milliseconds(1100)), 1);
+}
+
+TEST(HttplibTransportTest, DoesNotSendARequestAgainWhenTheServerClosesTheConnectionUnderIt) {
+  // As a server does whose idle timeout ends as the request arrives. Sending it again would
+  // need a new request id and signature, and might be a second request the API counts: the
+  // caller's retry decides, within the budget.
+  ScriptedServer server([](int connection, int request) {
+    return connection == 0 && request == 1 ? Reply::kCloseWithoutAnswer : Reply::kAnswer;
+  });
+  HttplibTransport transport({.base_url = "http://127.0.0.1:" + std::to_string(server.port())});
+  ASSERT_EQ(transport.Send(Echo("{}")).status, 200);
+  EXPECT_EQ(transport.Send(Echo("{}")).error, TransportError::kConnection);
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(server.requests(), 2);
+  // The broken connection is not reused.
+  EXPECT_EQ(transport.Send(Echo("{}")).status, 200);
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(HttplibTransportTest, ReportsAnAnswerCutOffAsAConnectionError) {
+  ScriptedServer server([](int, int) { return Reply::kCloseMidAnswer; });
+  HttplibTransport transport({.base_url = "http://127.0.0.1:" + std::to_string(server.port())});
+  const HttpResponse cut = transport.Send(Echo("{}"));
+  EXPECT_EQ(cut.error, TransportError::kConnection) << cut.status;
+  EXPECT_TRUE(cut.body.empty());
+  EXPECT_EQ(server.requests(), 1);
 }
 
 TEST(HttplibTransportTest, RejectsAnUnusableCaFile) {

@@ -212,7 +212,9 @@ TEST(StorageTest, SigtermRestartKeepsTheBudgetForRealRequests) {
           std::this_thread::sleep_for(milliseconds(1500));
           return answered() == before && api.RequestCount() == static_cast<size_t>(before);
         },
-        seconds(20)));
+        seconds(20)))
+        << "answered " << answered() << ", the API saw " << api.RequestCount() << "\n"
+        << exporter.Stderr();
     EXPECT_EQ(exporter.Terminate(), 0) << exporter.Stderr();
   }
   const size_t sent = api.RequestCount();
