@@ -54,25 +54,6 @@ TransportError Classify(httplib::Error error, bool cut_off,
   }
 }
 
-// How long after an answer its connection may be reused, from the server's `Keep-Alive:
-// timeout=N` (seconds it keeps an idle connection open): N minus a second, for the time the
-// request takes to arrive and for the server's clock starting before ours. None without the
-// header: the server did not say, and a connection it has closed is noticed before sending.
-std::optional<std::chrono::steady_clock::duration> ReuseWithin(const HeaderMap& headers) {
-  const auto header = headers.find("keep-alive");
-  if (header == headers.end()) return std::nullopt;
-  const std::string& value = header->second;
-  const size_t key = AsciiLower(value).find("timeout=");
-  if (key == std::string::npos) return std::nullopt;
-  long long seconds = 0;
-  size_t digit = key + 8;
-  for (; digit < value.size() && value[digit] >= '0' && value[digit] <= '9'; ++digit) {
-    seconds = std::min<long long>(seconds * 10 + (value[digit] - '0'), 1LL << 30);
-  }
-  if (digit == key + 8) return std::nullopt;
-  return std::chrono::seconds(std::max<long long>(seconds - 1, 0));
-}
-
 // The directory lookup X509_STORE_set_default_paths adds: $SSL_CERT_DIR, else OpenSSL's default.
 const std::string& DefaultCaDirectory() {
   static const std::string directory = [] {
@@ -113,6 +94,31 @@ std::shared_ptr<X509_STORE> LoadCaStore(const std::string& ca_file, std::string 
 
 }  // namespace
 
+std::optional<std::chrono::seconds> KeepAliveReuseWindow(std::string_view keep_alive) {
+  // Parameters are "name=value" separated by commas, names in any case, values maybe quoted.
+  while (!keep_alive.empty()) {
+    const size_t comma = keep_alive.find(',');
+    std::string_view parameter = keep_alive.substr(0, comma);
+    keep_alive = comma == std::string_view::npos ? "" : keep_alive.substr(comma + 1);
+    const size_t equals = parameter.find('=');
+    if (equals == std::string_view::npos) continue;
+    const std::string_view name = TrimAsciiSpace(parameter.substr(0, equals));
+    std::string_view value = TrimAsciiSpace(parameter.substr(equals + 1));
+    if (!EqualsIgnoringAsciiCase(name, "timeout")) continue;
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (value.empty() || value.size() > 9) return std::nullopt;  // not a count of seconds
+    long seconds = 0;
+    for (const char digit : value) {
+      if (digit < '0' || digit > '9') return std::nullopt;
+      seconds = seconds * 10 + (digit - '0');
+    }
+    return std::chrono::seconds(std::max(seconds - 1, 0L));
+  }
+  return std::nullopt;
+}
+
 HttplibTransport::HttplibTransport(HttpTransportOptions options) : options_(std::move(options)) {
   std::tie(scheme_host_port_, path_prefix_) = SplitBaseUrl(options_.base_url);
   if (scheme_host_port_.rfind("https://", 0) == 0)
@@ -150,11 +156,15 @@ std::unique_ptr<httplib::Client> HttplibTransport::Acquire() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
-    while (!idle_.empty()) {
-      IdleClient idle = std::move(idle_.back());
+    const auto usable = std::stable_partition(idle_.begin(), idle_.end(), [&](const auto& idle) {
+      return !idle.reuse_before || now < *idle.reuse_before;
+    });
+    expired.assign(std::make_move_iterator(usable), std::make_move_iterator(idle_.end()));
+    idle_.erase(usable, idle_.end());
+    if (!idle_.empty()) {
+      auto client = std::move(idle_.back().client);
       idle_.pop_back();
-      if (!idle.reuse_before || now < *idle.reuse_before) return std::move(idle.client);
-      expired.push_back(std::move(idle));
+      return client;
     }
   }
   return NewClient();
@@ -219,7 +229,10 @@ HttpResponse HttplibTransport::Send(const HttpRequest& request) {
   }
   result.status = res.status;
   for (const auto& [name, value] : res.headers) result.headers.emplace(AsciiLower(name), value);
-  Release(std::move(client), ReuseWithin(result.headers));
+  const auto keep_alive = result.headers.find("keep-alive");
+  Release(std::move(client), keep_alive == result.headers.end()
+                                 ? std::nullopt
+                                 : KeepAliveReuseWindow(keep_alive->second));
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace httplib {
@@ -60,12 +61,19 @@ struct HttpTransportOptions {
   size_t max_body_bytes = 1024 * 1024;  // larger answers are cut off
 };
 
+// How long after an answer with `Keep-Alive: <keep_alive>` its connection may be reused: the
+// server's `timeout=N` (seconds it keeps an idle connection) minus a second, for the request's
+// way there and the server's idle clock starting before ours; so never with N <= 1. None when
+// the header names no timeout.
+std::optional<std::chrono::seconds> KeepAliveReuseWindow(std::string_view keep_alive);
+
 // A pool of keep-alive cpp-httplib clients, one per concurrent request, so a poll cycle costs
 // about max_connections TLS handshakes, not one per request. Server certificates are always
-// verified (system CA store plus ca_file). A connection is not reused once it has been idle for
-// nearly the time the server said it keeps idle connections (`Keep-Alive: timeout=N`): a request
-// sent just as the server closes it would fail without reaching the API, and sending it again
-// would need a new request id and signature, and might be a second request the API counts.
+// verified (system CA store plus ca_file). A connection is not reused past its
+// KeepAliveReuseWindow: a request sent just as the server closes it would fail without reaching
+// the API, and sending it again would need a new request id and signature, and might be a second
+// request the API counts. A server that names no timeout keeps that race: its connections are
+// reused for as long as they are open.
 class HttplibTransport : public HttpTransport {
  public:
   explicit HttplibTransport(HttpTransportOptions options);

@@ -32,20 +32,10 @@ const std::string* First(const QueryParams& params, const std::string& name) {
   return found == params.end() ? nullptr : &found->second;
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 // A decimal integer of digits only; values beyond `max` read as `max`, so a huge page number
 // still lands on the last page. nullopt for anything else (signs, spaces, letters, empty).
 std::optional<int> ParseCount(std::string_view text, int max) {
-  text = Trim(text);
+  text = TrimAsciiSpace(text);
   if (text.empty()) return std::nullopt;
   long long value = 0;
   for (const char c : text) {
@@ -62,11 +52,11 @@ std::string CleanText(std::string_view text, size_t max_bytes) {
   for (char& c : spaced) {
     if (IsAsciiControl(c)) c = ' ';
   }
-  std::string_view kept = Trim(spaced);
+  std::string_view kept = TrimAsciiSpace(spaced);
   if (kept.size() > max_bytes) {
     size_t end = max_bytes;
     while (end > 0 && (static_cast<unsigned char>(kept[end]) & 0xC0) == 0x80) --end;
-    kept = Trim(kept.substr(0, end));
+    kept = TrimAsciiSpace(kept.substr(0, end));
   }
   return std::string(kept);
 }
@@ -74,7 +64,7 @@ std::string CleanText(std::string_view text, size_t max_bytes) {
 // Upper case [A-Z0-9_]+ of bounded length (every status the API documents, and undocumented
 // ones of the same shape); nullopt otherwise.
 std::optional<std::string> ParseStatus(std::string_view text) {
-  text = Trim(text);
+  text = TrimAsciiSpace(text);
   if (text.empty() || text.size() > LandingQuery::kMaxStatusBytes) return std::nullopt;
   std::string out;
   for (const char c : text) {
@@ -92,7 +82,7 @@ std::optional<std::string> ParseStatus(std::string_view text) {
 // lowercase letters, digits, '_' and '-'. Read in any case; nullopt for anything else, so the
 // filter can only ever hold a name the page may repeat.
 std::optional<std::string> ParseAccount(std::string_view text) {
-  const std::string name = AsciiLower(Trim(text));
+  const std::string name = AsciiLower(TrimAsciiSpace(text));
   if (name.empty() || name.size() > LandingQuery::kMaxAccountBytes) return std::nullopt;
   if (name.front() < 'a' || name.front() > 'z') return std::nullopt;
   for (const char c : name) {
@@ -127,7 +117,7 @@ std::string_view LandingSortName(LandingSort sort) {
 }
 
 std::optional<LandingSort> ParseLandingSort(std::string_view name) {
-  const std::string lower = AsciiLower(Trim(name));
+  const std::string lower = AsciiLower(TrimAsciiSpace(name));
   for (const auto& [value, known] : kSortNames) {
     if (known == lower) return value;
   }
@@ -167,7 +157,7 @@ LandingQuery ParseLandingQuery(const QueryParams& params) {
   }
   query.descending = DescendingByDefault(query.sort);
   if (const std::string* order = First(params, "order")) {
-    const std::string lower = AsciiLower(Trim(*order));
+    const std::string lower = AsciiLower(TrimAsciiSpace(*order));
     if (lower == "asc") query.descending = false;
     if (lower == "desc") query.descending = true;
   }
@@ -178,7 +168,7 @@ LandingQuery ParseLandingQuery(const QueryParams& params) {
     query.status = ParseStatus(*status).value_or("");
   }
   if (const std::string* poll = First(params, "poll")) {
-    const std::string lower = AsciiLower(Trim(*poll));
+    const std::string lower = AsciiLower(TrimAsciiSpace(*poll));
     for (const PollFilter filter : {PollFilter::kOk, PollFilter::kFailing, PollFilter::kPending}) {
       if (lower == PollFilterName(filter)) query.poll = filter;
     }

@@ -19,6 +19,8 @@ bool EqualsIgnoringAsciiCase(std::string_view a, std::string_view b);
 inline bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
+// `text` without the IsAsciiSpace characters at either end.
+std::string_view TrimAsciiSpace(std::string_view text);
 // C0 controls and DEL.
 inline bool IsAsciiControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
 

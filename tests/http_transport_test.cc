@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <thread>
 
@@ -141,7 +142,7 @@ class ScriptedServer {
           head_end += 4;
           const size_t field = buffer.find("Content-Length: ");
           if (field != std::string::npos && field < head_end)
-            body_length = std::stoul(buffer.substr(field + 16));
+            body_length = std::strtoul(buffer.c_str() + field + 16, nullptr, 10);
         }
       }
       if (head_end != std::string::npos && buffer.size() >= head_end + body_length) {
@@ -289,10 +290,33 @@ TEST(HttplibTransportTest, ReusesAConnectionOnlyWhileTheServerSaidItKeepsItOpen)
   EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: timeout=2, max=100\r\n", milliseconds(1100)), 2);
   // Kept open 1 s: never reused, the request might arrive as the server closes it.
   EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: timeout=1\r\n", milliseconds(0)), 2);
-  // Without a timeout the server said nothing: reused, as before.
+  // The server did not say: reused for as long as it is open.
   EXPECT_EQ(ConnectionsForTwoRequests("", milliseconds(1100)), 1);
   EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: max=100\r\n", milliseconds(1100)), 1);
-  EXPECT_EQ(ConnectionsForTwoRequests("Keep-Alive: timeout=\r\n", milliseconds(1100)), 1);
+}
+
+TEST(KeepAliveReuseWindowTest, IsTheServersTimeoutLessASecond) {
+  using std::chrono::seconds;
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=5, max=100"), seconds(4));
+  EXPECT_EQ(KeepAliveReuseWindow("max=100, timeout=75"), seconds(74));
+  EXPECT_EQ(KeepAliveReuseWindow(" Timeout = 5 "), seconds(4));
+  EXPECT_EQ(KeepAliveReuseWindow("TIMEOUT=\"30\""), seconds(29));
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=1"), seconds(0));
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=0"), seconds(0));
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=999999999"), seconds(999999998));
+}
+
+TEST(KeepAliveReuseWindowTest, IsNoneWithoutATimeoutInSeconds) {
+  EXPECT_EQ(KeepAliveReuseWindow(""), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("max=100"), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("idle-timeout=5"), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("timeout"), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("timeout="), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=-1"), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=5s"), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=1.5"), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=\""), std::nullopt);
+  EXPECT_EQ(KeepAliveReuseWindow("timeout=1000000000"), std::nullopt);
 }
 
 TEST(HttplibTransportTest, DoesNotSendARequestAgainWhenTheServerClosesTheConnectionUnderIt) {
@@ -307,7 +331,7 @@ TEST(HttplibTransportTest, DoesNotSendARequestAgainWhenTheServerClosesTheConnect
   EXPECT_EQ(transport.Send(Echo("{}")).error, TransportError::kConnection);
   EXPECT_EQ(server.connections(), 1);
   EXPECT_EQ(server.requests(), 2);
-  // The broken connection is not reused.
+  // The next request goes out on a new connection.
   EXPECT_EQ(transport.Send(Echo("{}")).status, 200);
   EXPECT_EQ(server.connections(), 2);
 }

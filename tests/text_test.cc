@@ -26,6 +26,14 @@ TEST(TextTest, ClassesOfCharacters) {
   EXPECT_FALSE(IsAsciiControl('\x80'));
 }
 
+TEST(TextTest, TrimRemovesAsciiSpaceAtBothEndsOnly) {
+  EXPECT_EQ(TrimAsciiSpace(" \t a b \r\n"), "a b");
+  EXPECT_EQ(TrimAsciiSpace("a"), "a");
+  EXPECT_EQ(TrimAsciiSpace(" \v\f "), "");
+  EXPECT_EQ(TrimAsciiSpace(""), "");
+  EXPECT_EQ(TrimAsciiSpace("\xa0x\xa0"), "\xa0x\xa0");  // not ASCII space
+}
+
 TEST(TextTest, Utf8IsValidatedStrictly) {
   EXPECT_EQ(Utf8Length("plain"), 5u);
   EXPECT_EQ(Utf8Length("Zürich 🇨🇭"), 9u);  // the flag is two code points
