@@ -64,7 +64,7 @@ struct HttpTransportOptions {
 // How long after an answer with `Keep-Alive: <keep_alive>` its connection may be reused: the
 // server's `timeout=N` (seconds it keeps an idle connection) minus a second, for the request's
 // way there and the server's idle clock starting before ours; so never with N <= 1. None when
-// the header names no timeout.
+// the header names no timeout in whole seconds (the connection is then reused while open).
 std::optional<std::chrono::seconds> KeepAliveReuseWindow(std::string_view keep_alive);
 
 // A pool of keep-alive cpp-httplib clients, one per concurrent request, so a poll cycle costs

@@ -61,7 +61,7 @@ ApiResult LiveAnswer(double used_gb) {
   return live;
 }
 
-// kIccid as a sweep lists it (id 23691, ACTIVE), `used_gb` of 5 GB used.
+// kIccid as a sweep lists it (id 23691, ACTIVE): `used_gb` of its 5 GB used.
 ListedEsim Listed(double used_gb) {
   ListedEsim listed;
   listed.id = 23691;
